@@ -1,1 +1,9 @@
-"""daguerre.imaging"""
+"""daguerre.imaging: load/save Pictures with their metadata, and the shared tiler."""
+
+from daguerre.imaging.io import ImageError, iter_images, load, output_path_for, save
+from daguerre.imaging.picture import Picture
+from daguerre.imaging.tiler import run_tiled, tile_count
+
+__all__ = [
+    "ImageError", "Picture", "iter_images", "load", "output_path_for", "run_tiled", "save", "tile_count",
+]
