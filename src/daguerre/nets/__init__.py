@@ -1,1 +1,13 @@
-"""daguerre.nets"""
+"""Network architectures: generators, discriminators and pretrained feature extractors."""
+
+from daguerre.nets.adain import AdaINDecoder
+from daguerre.nets.patchgan import PatchDiscriminator
+from daguerre.nets.style_net import StyleNet
+from daguerre.nets.transformer_net import TransformerNet
+
+ARCHITECTURES = {
+    "StyleNet": StyleNet,
+    "AdaINDecoder": AdaINDecoder,
+    "TransformerNet": TransformerNet,
+    "PatchDiscriminator": PatchDiscriminator,
+}
