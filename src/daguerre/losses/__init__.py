@@ -1,1 +1,8 @@
-"""daguerre.losses"""
+"""Losses for training: content, Gram style, total variation, adversarial."""
+
+from daguerre.losses.adversarial import discriminator_loss, generator_loss
+from daguerre.losses.style import content_loss, gram_matrix, style_loss, total_variation
+
+__all__ = [
+    "content_loss", "discriminator_loss", "generator_loss", "gram_matrix", "style_loss", "total_variation",
+]
