@@ -1,0 +1,58 @@
+"""Image sets held in memory for training: random crops with flips, drawn by a seeded generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from rich.progress import track
+
+
+def load_rgb(path: Path, short_side: int) -> torch.Tensor:
+    """Read an image as (3,H,W) uint8 with its short side resized to `short_side`."""
+    with Image.open(path) as im:
+        im.draft("RGB", (short_side * 2, short_side * 2))
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        scale = short_side / min(im.size)
+        size = (max(short_side, round(im.width * scale)), max(short_side, round(im.height * scale)))
+        im = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
+
+
+class CropSampler:
+    """Random `crop`x`crop` patches from a set of images, reproducible through `generator`."""
+
+    def __init__(self, paths: list[Path], short_side: int, crop: int, progress: bool = True):
+        if not paths:
+            raise ValueError("no training images found")
+        it = track(paths, description="loading images") if progress else paths
+        self.images = [load_rgb(p, short_side) for p in it]
+        self.crop = crop
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        out = torch.empty(batch, 3, self.crop, self.crop)
+        for i in range(batch):
+            img = self.images[int(torch.randint(len(self.images), (1,), generator=generator))]
+            _, h, w = img.shape
+            y = int(torch.randint(h - self.crop + 1, (1,), generator=generator))
+            x = int(torch.randint(w - self.crop + 1, (1,), generator=generator))
+            patch = img[:, y : y + self.crop, x : x + self.crop].float() / 255
+            if torch.rand(1, generator=generator) < 0.5:
+                patch = patch.flip(-1)
+            out[i] = patch
+        return out
+
+
+def sample_one(sampler: CropSampler, index: int, batch: int, generator: torch.Generator) -> torch.Tensor:
+    """Random crops from image `index` of a sampler only."""
+    img = sampler.images[index]
+    _, h, w = img.shape
+    c = sampler.crop
+    out = torch.empty(batch, 3, c, c)
+    for i in range(batch):
+        y = int(torch.randint(h - c + 1, (1,), generator=generator))
+        x = int(torch.randint(w - c + 1, (1,), generator=generator))
+        out[i] = img[:, y : y + c, x : x + c].float() / 255
+    return out

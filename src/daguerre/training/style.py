@@ -1,0 +1,234 @@
+"""Train fast style generators: content + Gram style + TV + PatchGAN adversarial losses.
+
+One run can train several styles at once on one StyleNet trunk (conditional instance norm);
+each style is then saved as its own one-style generator with its own model card.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from daguerre.data.folder import CropSampler, load_rgb, sample_one
+from daguerre.losses import (
+    content_loss,
+    discriminator_loss,
+    generator_loss,
+    gram_matrix,
+    style_loss,
+    total_variation,
+)
+from daguerre.models.card import ModelCard
+from daguerre.models.registry import save_model
+from daguerre.nets.patchgan import PatchDiscriminator
+from daguerre.nets.style_net import StyleNet
+from daguerre.nets.vgg16 import load_vgg16
+from daguerre.training import common
+
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+CONTENT_LAYER = "relu2_2"
+
+
+@dataclass
+class StyleSource:
+    name: str
+    image: str  # path of the painting
+    info: dict = field(default_factory=dict)  # artist, title, date, licence...
+
+
+@dataclass
+class StyleRecipe:
+    styles: list[StyleSource]
+    content: list[str]  # content image files
+    steps: int = 2000
+    batch_size: int = 4
+    crop: int = 128
+    content_short_side: int = 256
+    style_size: int = 256  # the painting's short side when its Gram matrices are taken
+    content_weight: float = 1.0
+    style_weight: float = 3e4
+    tv_weight: float = 1.0
+    adversarial_weight: float = 0.05
+    lr: float = 2e-3
+    d_lr: float = 2e-4
+    widths: tuple[int, int, int] = (16, 32, 64)
+    n_residual: int = 3
+    seed: int = 0
+    sample_every: int = 200
+    checkpoint_every: int = 100
+    threads: int = 2
+
+
+class StyleTrainer:
+    def __init__(self, recipe: StyleRecipe, run_dir: Path, progress: bool = True):
+        self.recipe, self.run_dir, self.progress = recipe, Path(run_dir), progress
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        torch.set_num_threads(recipe.threads)
+        self.generator_rng = common.seed_everything(recipe.seed)
+        n = len(recipe.styles)
+        self.net = StyleNet(n_styles=n, widths=recipe.widths, n_residual=recipe.n_residual)
+        self.disc = PatchDiscriminator(n_heads=n)
+        self.vgg = load_vgg16(STYLE_LAYERS)
+        self.opt_g = torch.optim.Adam(self.net.parameters(), lr=recipe.lr)
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=recipe.d_lr, betas=(0.5, 0.999))
+        self.content = CropSampler([Path(p) for p in recipe.content], recipe.content_short_side, recipe.crop,
+                                   progress=progress)
+        self.paintings = [load_rgb(Path(s.image), recipe.style_size).float()[None] / 255 for s in recipe.styles]
+        with torch.no_grad():
+            self.target_grams = [
+                {k: gram_matrix(v) for k, v in self.vgg(p).items()} for p in self.paintings
+            ]
+        self.painting_patches = CropSampler.__new__(CropSampler)
+        self.painting_patches.images = [(p[0] * 255).to(torch.uint8) for p in self.paintings]
+        self.painting_patches.crop = recipe.crop
+        self.step = 0
+        self.wall_time = 0.0
+        self.log = common.LossLog(self.run_dir / "losses.csv")
+        self.samples = self.content.sample(3, torch.Generator().manual_seed(1234))
+        self._resume()
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    def _resume(self) -> None:
+        state = common.load_checkpoint(self.checkpoint_path)
+        if state is None:
+            return
+        self.net.load_state_dict(state["generator"])
+        self.disc.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        common.set_rng_state(state["rng"], self.generator_rng)
+        self.step, self.wall_time = state["step"], state["wall_time"]
+
+    def save_checkpoint(self) -> None:
+        common.save_checkpoint(self.checkpoint_path, {
+            "step": self.step,
+            "wall_time": self.wall_time,
+            "generator": self.net.state_dict(),
+            "discriminator": self.disc.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": common.rng_state(self.generator_rng),
+            "recipe": asdict(self.recipe),
+        })
+
+    def content_features(self, x: torch.Tensor) -> torch.Tensor:
+        """VGG16 relu2_2 of the content batch, stopping there (cheaper than the full trunk)."""
+        layers = self.vgg.layers
+        self.vgg.layers = (CONTENT_LAYER,)
+        try:
+            return self.vgg(x)[CONTENT_LAYER]
+        finally:
+            self.vgg.layers = layers
+
+    def train_step(self) -> dict[str, float]:
+        r, g = self.recipe, self.generator_rng
+        style = self.step % len(r.styles)
+        self.net.set_style(style)
+        x = self.content.sample(r.batch_size, g)
+        y = self.net(x)
+
+        # discriminator: painting patches are real, generated patches are fake
+        real = sample_one(self.painting_patches, style, r.batch_size, g)
+        d_loss = discriminator_loss(self.disc(real, style), self.disc(y.detach(), style))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+
+        # generator
+        fy = self.vgg(y)
+        with torch.no_grad():
+            fx = self.content_features(x)
+        c = content_loss(fy[CONTENT_LAYER], fx)
+        s = style_loss(fy, self.target_grams[style])
+        tv = total_variation(y)
+        adv = generator_loss(self.disc(y, style))
+        loss = r.content_weight * c + r.style_weight * s + r.tv_weight * tv + r.adversarial_weight * adv
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self.step += 1
+        return {"total": loss.item(), "content": c.item(), "style": s.item(), "tv": tv.item(),
+                "adversarial": adv.item(), "discriminator": d_loss.item()}
+
+    def write_samples(self) -> None:
+        self.net.eval()
+        rows = [list(self.samples)]
+        with torch.no_grad():
+            for i in range(len(self.recipe.styles)):
+                self.net.set_style(i)
+                rows.append(list(self.net(self.samples)))
+        self.net.train()
+        common.image_grid(rows, self.run_dir / f"samples_{self.step:06d}.png")
+        self.log.plot(self.run_dir / "losses.png")
+
+    def train(self, steps: int | None = None) -> None:
+        """Run until `steps` (default: the recipe's) steps are done, checkpointing as it goes."""
+        target = self.recipe.steps if steps is None else steps
+        columns = (TextColumn("[bold]training"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, disable=not self.progress) as bar:
+            task = bar.add_task("train", total=target, completed=self.step, losses="")
+            while self.step < target:
+                t0 = time.perf_counter()
+                losses = self.train_step()
+                self.wall_time += time.perf_counter() - t0
+                self.log.write(self.step, losses)
+                bar.update(task, completed=self.step,
+                           losses=" ".join(f"{k}={v:.3g}" for k, v in losses.items() if k != "total"))
+                if self.step % self.recipe.checkpoint_every == 0 or self.step == target:
+                    self.save_checkpoint()
+                if self.step % self.recipe.sample_every == 0 or self.step == target:
+                    self.write_samples()
+
+    def export(self, folder: Path, recipe_name: str = "") -> list[ModelCard]:
+        """Save each style as its own one-style generator with a model card."""
+        return export_styles(self.net, self.recipe, self.step, self.wall_time, folder, recipe_name)
+
+
+def export_checkpoint(checkpoint: Path, folder: Path, recipe_name: str = "") -> list[ModelCard]:
+    """Export the styles of a training checkpoint without loading the training data."""
+    state = common.load_checkpoint(checkpoint)
+    if state is None:
+        raise FileNotFoundError(f"{checkpoint}: no checkpoint")
+    rd = dict(state["recipe"])
+    rd["styles"] = [StyleSource(**s) for s in rd["styles"]]
+    recipe = StyleRecipe(**rd)
+    net = StyleNet(n_styles=len(recipe.styles), widths=tuple(recipe.widths), n_residual=recipe.n_residual)
+    net.load_state_dict(state["generator"])
+    return export_styles(net, recipe, state["step"], state["wall_time"], folder, recipe_name)
+
+
+def export_styles(net: StyleNet, recipe: StyleRecipe, step: int, wall_time: float, folder: Path,
+                  recipe_name: str = "") -> list[ModelCard]:
+    cards = []
+    net.eval()
+    for i, source in enumerate(recipe.styles):
+        one = net.single_style(i)
+        card = ModelCard(
+            name=source.name, task="style", architecture="StyleNet", config=one.config,
+            weights=f"{source.name}.safetensors",
+            licence="Apache-2.0 (weights); style source public domain" if source.info.get(
+                "public_domain") else "Apache-2.0 (weights); check the style image's rights",
+            description=f"Fast style transfer in the style of {source.info.get('artist', '')}, "
+                        f"{source.info.get('title', Path(source.image).name)}".strip(),
+            style=source.info | {"image": Path(source.image).name},
+            training={
+                "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
+                "styles_trained_together": len(recipe.styles),
+                "content_images": len(recipe.content), "crop": recipe.crop,
+                "batch_size": recipe.batch_size, "seed": recipe.seed,
+                "weights": {k: getattr(recipe, k) for k in (
+                    "content_weight", "style_weight", "tv_weight", "adversarial_weight")},
+                "losses": "content (VGG16 relu2_2) + Gram style (VGG16 relu1_2..relu4_3) + TV "
+                          "+ LSGAN PatchGAN adversarial",
+            },
+        )
+        cards.append(save_model(one, card, folder))
+    return cards
