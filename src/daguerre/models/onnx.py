@@ -1,0 +1,68 @@
+"""ONNX Runtime as the CPU inference path: export a model once, cache it by weights hash, run it."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from daguerre.models.card import ModelCard
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "daguerre" / "onnx"
+
+
+def export(net: torch.nn.Module, path: Path, channels: int = 3) -> Path:
+    """Export with dynamic height and width (atomic write)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    example = torch.rand(1, channels, 64, 64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net.eval(), (example,), str(tmp), input_names=["image"], output_names=["output"],
+            dynamic_axes={"image": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}},
+            opset_version=17, dynamo=False,
+        )
+    os.replace(tmp, path)
+    return path
+
+
+@lru_cache(maxsize=8)
+def _session(path: str, threads: int):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+
+class OnnxModel:
+    """Callable like the torch module: (1,C,H,W) tensor in, tensor out."""
+
+    def __init__(self, card: ModelCard, net: torch.nn.Module):
+        path = cache_dir() / f"{card.name}-{card.sha256[:16]}.onnx"
+        if not path.is_file():
+            export(net, path)
+        self.session = _session(str(path), torch.get_num_threads())
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.session.run(None, {"image": np.ascontiguousarray(x.detach().numpy(), dtype=np.float32)})[0]
+        return torch.from_numpy(out)
+
+
+def onnx_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,78 @@
+"""One registry for every model: shipped weights inside the package plus the user's own.
+
+Search order: folders in $DAGUERRE_MODELS (os.pathsep-separated), the user's model folder
+(~/.local/share/daguerre/models), then the weights shipped with daguerre. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from daguerre.models.card import ModelCard, sha256_of
+
+SHIPPED = Path(__file__).parent / "weights"
+
+
+class ModelNotFoundError(LookupError):
+    pass
+
+
+def user_models_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "daguerre" / "models"
+
+
+def search_path() -> list[Path]:
+    extra = [Path(p) for p in os.environ.get("DAGUERRE_MODELS", "").split(os.pathsep) if p]
+    return [*extra, user_models_dir(), SHIPPED]
+
+
+def list_models(task: str | None = None) -> list[ModelCard]:
+    seen: dict[str, ModelCard] = {}
+    for folder in search_path():
+        if not folder.is_dir():
+            continue
+        for card_file in sorted(folder.glob("*.json")):
+            card = ModelCard.load(card_file)
+            if card.name not in seen and (task is None or card.task == task):
+                seen[card.name] = card
+    return sorted(seen.values(), key=lambda c: (c.task, c.name))
+
+
+def find_model(name: str) -> ModelCard:
+    for card in list_models():
+        if card.name == name:
+            return card
+    names = ", ".join(c.name for c in list_models()) or "none installed"
+    raise ModelNotFoundError(f"no model named {name!r} (installed: {names})")
+
+
+def build(card: ModelCard) -> torch.nn.Module:
+    """Instantiate the card's architecture with its weights, in eval mode, verifying the sha256."""
+    from daguerre import nets
+
+    path = card.weights_path()
+    if card.sha256 and sha256_of(path) != card.sha256:
+        raise ValueError(f"{path}: weights do not match the sha256 in the model card")
+    net = nets.ARCHITECTURES[card.architecture](**card.config)
+    net.load_state_dict(load_file(str(path)))
+    return net.eval()
+
+
+def save_model(net: torch.nn.Module, card: ModelCard, folder: Path) -> ModelCard:
+    """Write weights (safetensors) and the card, filling in the weights' sha256."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / card.weights
+    tmp = weights.with_suffix(".tmp")
+    save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(tmp))
+    tmp.replace(weights)
+    weights.chmod(0o644)
+    card.sha256 = sha256_of(weights)
+    card.path = str(folder)
+    card.save(folder)
+    return card
