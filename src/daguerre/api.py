@@ -1,0 +1,94 @@
+"""The Python API: the same things the command line does.
+
+    import daguerre
+    photo = daguerre.load("photo.jpg")
+    art = daguerre.stylize(photo, model="van-gogh-wheat-field")
+    daguerre.save(art, "art.jpg")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from daguerre.imaging import Picture, load, save
+from daguerre.models.card import ModelCard
+
+
+def _picture(image: str | Path | Picture) -> Picture:
+    return image if isinstance(image, Picture) else load(image)
+
+
+def stylize(image: str | Path | Picture, *, model: str | None = None, style: str | Path | list | None = None,
+            method: str | None = None, **params: object) -> Picture:
+    """Restyle a picture: `model=` a fast style model, or `style=` any painting (arbitrary or optimize)."""
+    from daguerre.ops import stylize as op
+
+    method = method or ("fast" if model else "arbitrary")
+    if style is not None:
+        params["style"] = [str(s) for s in style] if isinstance(style, list | tuple) else str(style)
+    return op.run(_picture(image), method=method, model=model, **params)
+
+
+def models(task: str | None = None) -> list[ModelCard]:
+    """Installed models, shipped and your own."""
+    from daguerre.models.registry import list_models
+
+    return list_models(task)
+
+
+def evaluate(result: str | Path | Picture, reference: str | Path | Picture,
+             style: str | Path | Picture | None = None) -> dict[str, float]:
+    """PSNR, SSIM and LPIPS of a result against its original, and its Gram style distance to a painting."""
+    from daguerre import metrics
+
+    a, b = _picture(result).rgb(), _picture(reference).rgb()
+    if a.shape != b.shape:
+        raise ValueError(f"result is {a.shape[2]}x{a.shape[1]} but the reference is {b.shape[2]}x{b.shape[1]}")
+    out = {"psnr": float(metrics.psnr(a, b)), "ssim": float(metrics.ssim(a, b)), "lpips": float(metrics.lpips(a, b))}
+    if style is not None:
+        out["style_distance"] = float(metrics.style_distance(a, _picture(style).rgb()))
+    return out
+
+
+def train_style(style: str | Path, content: str | Path, name: str, *, steps: int = 2000,
+                run_dir: str | Path | None = None, out: str | Path | None = None, progress: bool = True,
+                **recipe: object) -> ModelCard:
+    """Train a fast style model for one painting on a folder of photos; returns its model card."""
+    from daguerre.imaging import iter_images
+    from daguerre.models.registry import user_models_dir
+    from daguerre.training.style import StyleRecipe, StyleSource, StyleTrainer
+
+    load(style)  # a clear error now if the painting is unreadable
+    files = [str(p) for p in iter_images([content])]
+    if not files:
+        raise ValueError(f"{content}: no images found")
+    source = StyleSource(name=name, image=str(style), info={"title": Path(style).stem, "image": Path(style).name})
+    r = StyleRecipe(styles=[source], content=files, steps=steps, **recipe)  # type: ignore[arg-type]
+    trainer = StyleTrainer(r, Path(run_dir or Path("runs") / name), progress=progress)
+    trainer.train()
+    return trainer.export(Path(out or user_models_dir()))[0]
+
+
+def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: str | Path | None = None,
+                 steps: int | None = None, progress: bool = True) -> list[ModelCard]:
+    """Train what a recipe file describes; returns the model cards written."""
+    from daguerre.models.registry import user_models_dir
+    from daguerre.training.arbitrary import ArbitraryRecipe, ArbitraryTrainer
+    from daguerre.training.recipes import load_recipe
+    from daguerre.training.style import StyleTrainer
+
+    r = load_recipe(Path(recipe))
+    if steps is not None:
+        r.steps = steps
+    run = Path(run_dir or Path("runs") / Path(recipe).stem)
+    dest = Path(out or user_models_dir())
+    if isinstance(r, ArbitraryRecipe):
+        t = ArbitraryTrainer(r, run, progress=progress)
+        t.train()
+        return [t.export(dest, Path(recipe).stem, str(recipe))]
+    st = StyleTrainer(r, run, progress=progress)
+    st.train()
+    return st.export(dest, str(recipe))
+
+
+__all__ = ["Picture", "evaluate", "load", "models", "save", "stylize", "train_recipe", "train_style"]

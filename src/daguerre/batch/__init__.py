@@ -1,0 +1,1 @@
+"""Batch runs over files and collections."""

@@ -1,0 +1,193 @@
+"""The `daguerre` command line: `daguerre OP INPUT... -o OUTPUT [options]`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+train_app = typer.Typer(help="Train your own models on your own folders.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+console = Console(stderr=True)
+
+Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)]
+Output = Annotated[Path, typer.Option("-o", "--output", help="Output file, or folder for several inputs.")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run_operation(op_name: str, inputs: list[Path], output: Path, **params: object) -> None:
+    """Shared by every image command: progress per file and per tile, bad files listed, exit 1 if any."""
+    from daguerre.batch.files import process
+    from daguerre.imaging import ImageError
+    from daguerre.ops import get_operation
+
+    op = get_operation(op_name)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=True) as bar:
+            files = bar.add_task("images", total=None)
+            tiles = bar.add_task("  steps", total=None, visible=False)
+
+            def on_file(path: Path, i: int, n: int) -> None:
+                bar.update(files, total=n, completed=i, description=f"{op_name} {path.name}")
+                bar.reset(tiles, visible=False)
+
+            def on_tile(done: int, total: int) -> None:
+                bar.update(tiles, total=total, completed=done, visible=total > 1)
+
+            report = process(op, list(inputs), output, on_file=on_file, tile_progress=on_tile, **params)
+            bar.update(files, completed=len(report.written) + len(report.failed))
+    except (ImageError, ValueError, FileNotFoundError, KeyError, LookupError) as e:
+        fail(str(e).strip("'\""))
+    for path in report.written:
+        console.print(f"wrote {path}", highlight=False)
+    for _, message in report.failed:
+        console.print(f"[red]failed:[/red] {message}", highlight=False, soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stylize(
+    inputs: Inputs,
+    output: Output,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Fast style model (`daguerre models`).")] = None,
+    style: Annotated[list[Path] | None, typer.Option("--style", "-s", help="Painting(s) to copy.")] = None,
+    method: Annotated[str | None, typer.Option(help="fast | arbitrary | optimize (default: fast with --model, "
+                                                    "else arbitrary).")] = None,
+    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full style.")] = 1.0,
+    preserve_color: Annotated[bool, typer.Option("--preserve-color", help="Style the luminance only.")] = False,
+    style_weight: Annotated[list[float] | None, typer.Option(help="Mix several --style images (arbitrary).")] = None,
+    mask: Annotated[list[Path] | None, typer.Option(help="One grey mask per --style: where it applies.")] = None,
+    engine: Annotated[str, typer.Option(help="auto | onnx | torch (fast models).")] = "auto",
+    tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
+    size: Annotated[int, typer.Option(help="optimize: working size (long side) before detail-preserving "
+                                           "upscaling to the input size.")] = 512,
+    steps: Annotated[int, typer.Option(help="optimize: steps per scale.")] = 200,
+    optimizer: Annotated[str, typer.Option(help="optimize: lbfgs | adam.")] = "lbfgs",
+) -> None:
+    """Restyle photographs as paintings: a trained model, any painting, or optimisation."""
+    method = method or ("fast" if model else "arbitrary")
+    params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,
+                                 "tile": tile}
+    if method == "fast":
+        params |= {"model": model, "engine": engine}
+    elif method == "arbitrary":
+        params |= {"style": [str(s) for s in style or []], "style_weights": style_weight,
+                   "masks": [str(m) for m in mask] if mask else None}
+    elif method == "optimize":
+        params |= {"style": [str(s) for s in style or []], "size": size, "steps": steps, "optimizer": optimizer}
+    else:
+        fail(f"unknown method {method!r} (use fast, arbitrary or optimize)", 2)
+    run_operation("stylize", inputs, output, **params)
+
+
+@app.command()
+def models(task: Annotated[str | None, typer.Option(help="Only this task, e.g. style.")] = None) -> None:
+    """List the installed models: name, task, source, licence and metrics."""
+    from daguerre.models.registry import list_models
+
+    table = Table("name", "task", "source", "licence", "metrics", "steps", box=None)
+    for card in list_models(task):
+        metrics = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in card.metrics.items())
+        source = card.style.get("artist") or card.source
+        if card.style.get("title"):
+            source = f"{source}: {card.style['title']}"
+        table.add_row(card.name, card.task, source, card.licence, metrics, str(card.training.get("steps", "")))
+    Console().print(table)
+
+
+@app.command("export-onnx")
+def export_onnx(model: str, output: Output) -> None:
+    """Export a fast style model to ONNX (runs with onnxruntime anywhere)."""
+    from daguerre.models.onnx import export
+    from daguerre.ops.styles import style_model
+
+    try:
+        _, net = style_model(model)
+    except (LookupError, ValueError) as e:
+        fail(str(e).strip("'\""))
+    console.print(f"wrote {export(net, output)}")
+
+
+@app.command()
+def evaluate(
+    results: Annotated[list[Path], typer.Argument(help="Result images.")],
+    reference: Annotated[Path, typer.Option("--reference", "-r", help="The original photo (content).")],
+    style: Annotated[Path | None, typer.Option(help="The style image, for style distance.")] = None,
+) -> None:
+    """Measure results against their original: PSNR, SSIM, LPIPS, and style distance to a painting."""
+    from daguerre.api import evaluate as evaluate_api
+    from daguerre.imaging import ImageError
+
+    table = Table("image", "PSNR", "SSIM", "LPIPS", "style distance", box=None)
+    for r in results:
+        try:
+            m = evaluate_api(r, reference, style=style)
+        except (ImageError, ValueError) as e:
+            fail(str(e))
+        table.add_row(str(r), f"{m['psnr']:.2f}", f"{m['ssim']:.3f}", f"{m['lpips']:.3f}",
+                      f"{m['style_distance']:.4g}" if "style_distance" in m else "-")
+    Console().print(table)
+
+
+@train_app.command("style")
+def train_style(
+    style: Annotated[Path, typer.Option(help="The painting to learn.")],
+    content: Annotated[Path, typer.Option(help="Folder of content photos.")],
+    name: Annotated[str, typer.Option(help="Name of the new model.")],
+    steps: Annotated[int, typer.Option(help="Training steps.")] = 2000,
+    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 4,
+    crop: Annotated[int, typer.Option(help="Training crop size.")] = 128,
+    style_weight: Annotated[float, typer.Option(help="Style loss weight.")] = 1e5,
+    adversarial_weight: Annotated[float, typer.Option(help="PatchGAN loss weight.")] = 1.0,
+    run_dir: Annotated[Path | None, typer.Option(help="Checkpoints, samples, loss plot (resumes if present).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where the model goes (default: your model folder).")] = None,
+) -> None:
+    """Train a fast style model for one painting (resumable; writes samples and a loss plot)."""
+    from daguerre.api import train_style as train
+
+    try:
+        card = train(style, content, name, steps=steps, batch_size=batch_size, crop=crop,
+                     style_weight=style_weight, adversarial_weight=adversarial_weight, run_dir=run_dir, out=out)
+    except (ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    console.print(f"saved model {card.name} to {card.weights_path()}")
+
+
+@train_app.command("recipe")
+def train_recipe(
+    recipe: Annotated[Path, typer.Argument(help="A recipe file from recipes/.")],
+    out: Annotated[Path | None, typer.Option(help="Where the models go (default: your model folder).")] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Checkpoints and samples (resumes if present).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Override the recipe's step count.")] = None,
+) -> None:
+    """Train the models a recipe describes (how the shipped models were made)."""
+    from daguerre.api import train_recipe as train
+
+    for card in train(recipe, out=out, run_dir=run_dir, steps=steps):
+        console.print(f"saved model {card.name} to {card.weights_path()}")
+
+
+@app.command()
+def demo(output: Output = Path("demo-output")) -> None:
+    """Stylize the bundled sample photos with the shipped models; writes OUTPUT/index.html."""
+    from daguerre.demo import build_demo
+
+    index = build_demo(output, log=lambda m: console.print(m, highlight=False))
+    console.print(f"open {index}")
+
+
+def main() -> None:
+    sys.exit(app())

@@ -1,0 +1,50 @@
+"""Operations: the things a user can do to a picture. Every face (CLI, Python, archive) calls these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from daguerre.imaging import Picture
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Provenance:
+    """What an operation used, for the archive's event record."""
+
+    operation: str
+    version: str
+    params: dict
+    models: list[dict] = field(default_factory=list)  # name, sha256, licence, source of each model used
+    digital_source_type: str = "trainedAlgorithmicMedia"
+
+
+class Operation:
+    """One user-facing operation. Subclasses set `name`, `version` and implement `run`."""
+
+    name: str = ""
+    version: str = "1"
+    summary: str = ""
+
+    def run(self, picture: Picture, progress: Progress | None = None, **params: object) -> Picture:
+        raise NotImplementedError
+
+    def provenance(self, **params: object) -> Provenance:
+        return Provenance(self.name, self.version, dict(params))
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def register(op: Operation) -> Operation:
+    OPERATIONS[op.name] = op
+    return op
+
+
+def get_operation(name: str) -> Operation:
+    try:
+        return OPERATIONS[name]
+    except KeyError:
+        raise KeyError(f"no operation named {name!r} (available: {', '.join(sorted(OPERATIONS))})") from None
