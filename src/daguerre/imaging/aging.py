@@ -1,0 +1,492 @@
+"""Synthetic aging: a seedable degradation model of old prints and negatives, with the damage mask.
+
+Every effect is a pure function on float32 pixels laid out like `Picture.pixels`: (C,H,W) in [0,1], C = 1 or 3.
+Each takes an explicit `numpy.random.Generator` (for the randomness of where things fall) and keyword
+parameters (how strong, how big). Effects that replace content (dust, scratches, creases, tears) return
+``(pixels, mask)`` with a (H,W) mask in [0,1]: the pixels an inpainter should fill. Sizes are in pixels of a
+512-pixel image (`_unit`) and scale with the picture, so a 4000-pixel scan ages like a 512-pixel one.
+
+`age(image, seed)` samples which effects apply and their parameters from the seed, in a physical order
+(camera -> print -> aging of the print -> damage -> scan), and records them in `AgedResult.params`.
+Each effect draws from its own generator `default_rng([seed, crc32(name)])`, so the same seed gives the same
+scratches whether or not other effects are chosen.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from scipy import ndimage, signal
+
+from daguerre.imaging.picture import LUMA_WEIGHTS, Picture
+
+Rng = np.random.Generator
+PAPER_DIRS = ("/usr/share/mypaint-data/*/backgrounds", "/usr/share/mypaint/backgrounds", "/usr/share/gimp/*/patterns")
+
+
+# ---- helpers -------------------------------------------------------------------------------------------------
+
+def _unit(x: np.ndarray) -> float:
+    """Pixels per pixel-of-a-512-image (at least 0.5): effect sizes scale with the picture."""
+    return max(min(x.shape[-2:]) / 512, 0.5)
+
+
+def luma(x: np.ndarray) -> np.ndarray:
+    """(H,W) BT.601 luma of (C,H,W) pixels."""
+    return x[0] if x.shape[0] == 1 else np.tensordot(LUMA_WEIGHTS, x, axes=1)
+
+
+def _rgb(x: np.ndarray) -> np.ndarray:
+    return np.repeat(x, 3, axis=0) if x.shape[0] == 1 else x
+
+
+def _colour(x: np.ndarray, rgb: list[float] | tuple[float, ...]) -> np.ndarray:
+    """A (C,1,1) fill colour for pixels with C channels (grey pictures get the colour's luma)."""
+    c = np.asarray(rgb, np.float32)
+    return (c if x.shape[0] == 3 else np.array([LUMA_WEIGHTS @ c], np.float32))[:, None, None]
+
+
+def _over(x: np.ndarray, alpha: np.ndarray, rgb: list[float] | tuple[float, ...]) -> np.ndarray:
+    return x * (1 - alpha) + _colour(x, rgb) * alpha
+
+
+def _smooth_noise(rng: Rng, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    """Gaussian noise low-passed at `sigma` pixels, rescaled to zero mean and unit deviation."""
+    n = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma, mode="wrap")
+    return (n - n.mean()) / max(float(n.std()), 1e-8)
+
+
+def _walk(rng: Rng, start: np.ndarray, angle: float, length: float, curvature: float, step: float = 0.5) -> np.ndarray:
+    """(N,2) x,y points of a random-walk curve: the heading drifts by `curvature` radians per pixel (smoothed)."""
+    n = max(2, int(length / step))
+    turn = ndimage.gaussian_filter1d(rng.standard_normal(n), 20) * curvature * step * 20
+    heading = angle + np.cumsum(turn)
+    return start + np.cumsum(step * np.stack([np.cos(heading), np.sin(heading)], 1), 0)
+
+
+def draw_curve(canvas: np.ndarray, points: np.ndarray, width: float, weights: np.ndarray | None = None,
+               step: float = 0.5) -> None:
+    """Max-composite an antialiased curve into the (H,W) alpha `canvas`, in place.
+
+    Points (x,y), `step` pixels apart, are splatted bilinearly and blurred by a Gaussian of FWHM `width`; the
+    result is normalised so the line's core has alpha `weights` (default 1), with a soft antialiased edge.
+    """
+    h, w = canvas.shape
+    sigma = max(width / 2.355, 0.4)
+    pad = int(4 * sigma) + 2
+    wts = np.ones(len(points), np.float32) if weights is None else weights.astype(np.float32)
+    keep = (points[:, 0] > -pad) & (points[:, 0] < w + pad) & (points[:, 1] > -pad) & (points[:, 1] < h + pad)
+    pts, wts = points[keep], wts[keep]
+    if len(pts) == 0:
+        return
+    x0, y0 = int(np.floor(pts[:, 0].min())) - pad, int(np.floor(pts[:, 1].min())) - pad
+    x1, y1 = int(np.ceil(pts[:, 0].max())) + pad, int(np.ceil(pts[:, 1].max())) + pad
+    local = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.float32)
+    fx, fy = pts[:, 0] - x0, pts[:, 1] - y0
+    ix, iy = np.floor(fx).astype(int), np.floor(fy).astype(int)
+    ax, ay = fx - ix, fy - iy
+    for dy, dx, wgt in ((0, 0, (1 - ax) * (1 - ay)), (0, 1, ax * (1 - ay)), (1, 0, (1 - ax) * ay), (1, 1, ax * ay)):
+        np.add.at(local, (iy + dy, ix + dx), wts * wgt)
+    local = ndimage.gaussian_filter(local, sigma) * (step * np.sqrt(2 * np.pi) * sigma)
+    local = np.clip(1.5 * local, 0, 1)
+    cy0, cx0, cy1, cx1 = max(y0, 0), max(x0, 0), min(y0 + local.shape[0], h), min(x0 + local.shape[1], w)
+    if cy1 > cy0 and cx1 > cx0:
+        region = canvas[cy0:cy1, cx0:cx1]
+        np.maximum(region, local[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], out=region)
+
+
+# ---- tone and colour -----------------------------------------------------------------------------------------
+
+def fade(x: np.ndarray, rng: Rng, *, black: float, white: float, gamma: float, saturation: float) -> np.ndarray:
+    """Fading and contrast loss: ``black + (white - black) * x**gamma``, chroma scaled by `saturation`."""
+    y = black + (white - black) * np.power(x, gamma)
+    lum = luma(y)
+    return (lum + saturation * (y - lum)).astype(np.float32)
+
+
+def tone(lum: np.ndarray, gammas: tuple[float, float, float], white: tuple[float, float, float],
+         black: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+    """Toning of a (H,W) luminance into (3,H,W) RGB: channel c is ``black_c + (white_c - black_c) * lum**gamma_c``.
+
+    Every channel rises with luminance (monotone); gammas R < G < B give warm (sepia) tones, B < R gives cool.
+    """
+    lum = np.clip(lum, 0, 1)
+    return np.stack([b + (w - b) * lum ** g for g, w, b in zip(gammas, white, black, strict=True)]).astype(np.float32)
+
+
+def yellowing(x: np.ndarray, rng: Rng, *, sepia: float, paper: list[float]) -> np.ndarray:
+    """Sepia toning mixed in by `sepia`, then yellowed paper: highlights multiplied by the `paper` RGB colour."""
+    rgb = _rgb(x)
+    y = rgb + sepia * (tone(luma(rgb), (0.85, 1.0, 1.3), (1.0, 0.96, 0.86)) - rgb)
+    return (y * (1 - luma(y) * (1 - np.asarray(paper, np.float32)[:, None, None]))).astype(np.float32)
+
+
+def colour_cast(x: np.ndarray, rng: Rng, *, gains: list[float], offsets: list[float]) -> np.ndarray:
+    """Dye fading and colour casts: per-channel ``x * gain + offset`` (RGB; grey pictures become colour)."""
+    g, o = np.asarray(gains, np.float32)[:, None, None], np.asarray(offsets, np.float32)[:, None, None]
+    return np.clip(_rgb(x) * g + o, 0, 1)
+
+
+def grey(x: np.ndarray, rng: Rng) -> np.ndarray:
+    """Black-and-white film: the (1,H,W) luma."""
+    return luma(x)[None].astype(np.float32)
+
+
+def vignette(x: np.ndarray, rng: Rng, *, amount: float, radius: float, centre: list[float]) -> np.ndarray:
+    """Darkened edges: multiply by ``1 - amount * t**2``, t rising from 0 at `radius` to 1 at the far corner.
+
+    Distances are normalised by the half-width and half-height, so the fall-off is elliptical.
+    """
+    h, w = x.shape[-2:]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = np.hypot((xx + 0.5) / w - centre[0], (yy + 0.5) / h - centre[1]) * 2
+    t = np.clip((r - radius) / max(float(r.max()) - radius, 1e-6), 0, 1)
+    return (x * (1 - amount * t**2)).astype(np.float32)
+
+
+# ---- grain, optics and print ---------------------------------------------------------------------------------
+
+def grain(x: np.ndarray, rng: Rng, *, amount: float, size: float, colour: float) -> np.ndarray:
+    """Film grain: noise of `size` pixels, deviation ``amount * (0.3 + 0.7 * sqrt(4 L (1 - L)))`` (L = luma).
+
+    Grain is strongest in the mid-tones and weakest in clipped blacks and whites; `colour` in [0,1] mixes
+    independent per-channel grain (dye clouds) into the shared silver grain.
+    """
+    lum = np.clip(luma(x), 0, 1)
+    sigma = amount * (0.3 + 0.7 * np.sqrt(4 * lum * (1 - lum)))
+    noise = _smooth_noise(rng, (1, *x.shape[-2:]), (0, size, size))
+    if x.shape[0] == 3 and colour > 0:
+        noise = (1 - colour) * noise + colour * _smooth_noise(rng, x.shape, (0, size, size))
+    return np.clip(x + sigma * noise, 0, 1).astype(np.float32)
+
+
+def blur(x: np.ndarray, rng: Rng, *, sigma: float, defocus: float) -> np.ndarray:
+    """Soft focus: a Gaussian of `sigma` pixels, then lens defocus (a uniform disc of radius `defocus` pixels)."""
+    y = ndimage.gaussian_filter(x, (0, sigma, sigma), mode="reflect") if sigma > 0 else x
+    if defocus >= 0.5:
+        r = int(np.ceil(defocus))
+        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+        disc = np.clip(defocus + 0.5 - np.hypot(xx, yy), 0, 1)  # antialiased edge
+        disc /= disc.sum()
+        padded = np.pad(y, ((0, 0), (r, r), (r, r)), mode="reflect")
+        y = signal.fftconvolve(padded, disc[None], mode="valid")
+    return np.clip(y, 0, 1).astype(np.float32)
+
+
+def halftone(x: np.ndarray, rng: Rng, *, period: float, angle: float, amount: float) -> np.ndarray:
+    """Printed halftone: each channel thresholded against a dot screen of `period` pixels at `angle` degrees.
+
+    Colour pictures use the classic screen angles (channel c at `angle` + 15, 75, 0 degrees); the screened
+    image is mixed in by `amount`.
+    """
+    h, w = x.shape[-2:]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = np.empty_like(x)
+    offsets = (0.0,) if x.shape[0] == 1 else (15.0, 75.0, 0.0)
+    for c, off in enumerate(offsets):
+        a = np.deg2rad(angle + off)
+        u, v = xx * np.cos(a) + yy * np.sin(a), -xx * np.sin(a) + yy * np.cos(a)
+        screen = 0.5 + 0.25 * (np.cos(2 * np.pi * u / period) + np.cos(2 * np.pi * v / period))
+        out[c] = np.clip((x[c] - screen) / 0.12 + 0.5, 0, 1)
+    out = ndimage.gaussian_filter(out, (0, 0.5, 0.5))
+    return (x + amount * (out - x)).astype(np.float32)
+
+
+def lowres(x: np.ndarray, rng: Rng, *, factor: float) -> np.ndarray:
+    """Low resolution: antialiased downscale by `factor`, bicubic upscale back to the same size."""
+    h, w = x.shape[-2:]
+    t = torch.from_numpy(np.ascontiguousarray(x))[None]
+    small = F.interpolate(t, size=(max(1, round(h / factor)), max(1, round(w / factor))), mode="bilinear",
+                          antialias=True, align_corners=False)
+    return F.interpolate(small, size=(h, w), mode="bicubic", align_corners=False)[0].clamp(0, 1).numpy()
+
+
+def jpeg(x: np.ndarray, rng: Rng, *, quality: int) -> np.ndarray:
+    """JPEG artefacts: a Pillow encode and decode at `quality` (4:2:0 chroma for colour)."""
+    arr = np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+    im = Image.fromarray(arr[0]) if x.shape[0] == 1 else Image.fromarray(np.moveaxis(arr, 0, -1))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=int(quality))
+    out = np.asarray(Image.open(buf), np.float32) / 255
+    return out[None] if out.ndim == 2 else np.moveaxis(out, -1, 0).copy()
+
+
+def scan(x: np.ndarray, rng: Rng, *, banding: float, streaks: int, streak_strength: float, noise: float,
+         axis: int) -> np.ndarray:
+    """Scanner artefacts: gain banding across the scan, `streaks` lines along it (dirty sensor elements),
+    and sensor noise. ``axis=0``: the scan moves down the picture (vertical streaks, horizontal bands)."""
+    h, w = x.shape[-2:]
+    n_across, n_along = (w, h) if axis == 0 else (h, w)
+    band = 1 + banding * ndimage.gaussian_filter1d(rng.standard_normal(n_along), n_along / 60) * np.sqrt(n_along / 15)
+    line = np.zeros(n_across, np.float32)
+    for _ in range(streaks):
+        c = rng.uniform(0, n_across)
+        width = rng.uniform(0.5, 2.5) * max(1.0, n_across / 512)
+        line += rng.choice([-1, 1]) * streak_strength * rng.uniform(0.3, 1) * np.exp(
+            -0.5 * ((np.arange(n_across) - c) / width) ** 2)
+    offset = line[None, :] if axis == 0 else line[:, None]
+    gain = band[:, None] if axis == 0 else band[None, :]
+    y = x * gain + offset + noise * rng.standard_normal(x.shape).astype(np.float32)
+    return np.clip(y, 0, 1).astype(np.float32)
+
+
+@cache
+def paper_textures() -> tuple[Path, ...]:
+    """Paper and canvas textures from Debian's `mypaint-data-extras` / `gimp-data`, if installed (else empty)."""
+    found: list[Path] = []
+    for pattern in PAPER_DIRS:
+        for folder in sorted(Path("/").glob(pattern.lstrip("/"))):
+            for f in sorted(folder.iterdir()):
+                name = f.name.lower()
+                if f.suffix.lower() in (".png", ".jpg", ".pat") and ("backgrounds" in str(folder) or any(
+                        k in name for k in ("paper", "parchment", "canvas", "crinkle"))):
+                    found.append(f)
+    return tuple(found)
+
+
+def paper(x: np.ndarray, rng: Rng, *, path: str, amount: float) -> np.ndarray:
+    """Paper texture: the texture's luminance, tiled over the picture, modulates it by about ±`amount` * 10%."""
+    with Image.open(path) as im:
+        tex = np.asarray(im.convert("L"), np.float32) / 255
+    h, w = x.shape[-2:]
+    tex = np.roll(tex, (int(rng.integers(tex.shape[0])), int(rng.integers(tex.shape[1]))), (0, 1))
+    tex = np.tile(tex, (-(-h // tex.shape[0]), -(-w // tex.shape[1])))[:h, :w]
+    dev = (tex - tex.mean()) / max(float(tex.std()), 1e-6)
+    return np.clip(x * (1 + 0.1 * amount * dev), 0, 1).astype(np.float32)
+
+
+# ---- damage: these return (pixels, mask) ---------------------------------------------------------------------
+
+def dust(x: np.ndarray, rng: Rng, *, count: int, max_radius: float, dark_fraction: float,
+         fibres: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dust and specks: `count` ragged blobs (radius 0.5..`max_radius` px, mostly small) plus `fibres` short
+    curly hairs; a `dark_fraction` of them dark (dirt on the print), the rest bright (dust on the negative)."""
+    h, w = x.shape[-2:]
+    layers = {True: np.zeros((h, w), np.float32), False: np.zeros((h, w), np.float32)}
+    radius = 0.5 + (max_radius - 0.5) * rng.random(count) ** 3
+    dark = rng.random(count) < dark_fraction
+    ys, xs = rng.integers(0, h, count), rng.integers(0, w, count)
+    ragged = 1 + 0.5 * _smooth_noise(rng, (h, w), 0.8 * _unit(x))  # irregular, not round, specks
+    edges = np.r_[0, np.quantile(radius, [0.5, 0.8, 0.95]), np.inf]  # specks drawn in four size classes
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for is_dark, layer in layers.items():
+            sel = (radius >= lo) & (radius < hi) & (dark == is_dark)
+            if not sel.any():
+                continue
+            spots = np.zeros((h, w), np.float32)
+            spots[ys[sel], xs[sel]] = 1
+            r = float(np.median(radius[sel]))
+            blob = ndimage.gaussian_filter(spots, r / 1.3) * (2 * np.pi * (r / 1.3) ** 2)
+            np.maximum(layer, np.clip(2.5 * blob * ragged, 0, 1), out=layer)
+    for _ in range(fibres):
+        start = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+        curve = _walk(rng, start, rng.uniform(0, 2 * np.pi), rng.uniform(10, 40) * _unit(x), 0.04)
+        draw_curve(layers[bool(rng.random() < dark_fraction)], curve, rng.uniform(0.6, 1.2) * max(_unit(x), 1))
+    y = _over(_over(x, layers[True], (0.08, 0.07, 0.06)), layers[False], (0.95, 0.94, 0.92))
+    return y.astype(np.float32), np.maximum(layers[True], layers[False])
+
+
+def scratches(x: np.ndarray, rng: Rng, *, count: int, width: float, length: float, curvature: float,
+              bright_fraction: float, opacity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scratches: `count` thin random-walk curves about `width` px wide and up to `length` x the diagonal long,
+    bending `curvature` rad/px, broken along their length; bright (scratched print) or dark (scratched negative).
+    """
+    h, w = x.shape[-2:]
+    bright, dark = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    diag = float(np.hypot(h, w))
+    for _ in range(count):
+        curve = _walk(rng, np.zeros(2), rng.uniform(0, 2 * np.pi), diag * length * rng.uniform(0.3, 1), curvature)
+        curve += np.array([rng.uniform(0, w), rng.uniform(0, h)]) - curve[len(curve) // 2]  # centred in the picture
+        along = ndimage.gaussian_filter1d(rng.standard_normal(len(curve)), 60) * 25
+        weights = opacity * np.clip(0.6 + along, 0, 1)
+        draw_curve(bright if rng.random() < bright_fraction else dark, curve, width * rng.uniform(0.6, 1.4), weights)
+    y = _over(_over(x, dark, (0.06, 0.05, 0.05)), bright, (0.97, 0.96, 0.94))
+    return y.astype(np.float32), np.maximum(bright, dark)
+
+
+def creases(x: np.ndarray, rng: Rng, *, count: int, width: float, shading: float, crack: float,
+            bend: float) -> tuple[np.ndarray, np.ndarray]:
+    """Folds: `count` slightly bent lines across the print, lit from one side (brightness ±`shading` over
+    `width` px) with the emulsion cracked white along the fold (opacity `crack`, broken); the crack is masked."""
+    h, w = x.shape[-2:]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    diag = float(np.hypot(h, w))
+    y, mask = x.copy(), np.zeros((h, w), np.float32)
+    for _ in range(count):
+        p0 = np.array([rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h])
+        a = rng.uniform(0, np.pi)
+        t = (xx - p0[0]) * np.cos(a) + (yy - p0[1]) * np.sin(a)
+        d = (-(xx - p0[0]) * np.sin(a) + (yy - p0[1]) * np.cos(a) + bend * t**2 / diag) / width
+        y = y * (1 + shading * d * np.exp(0.5 - 0.5 * d**2))
+        breaks = ndimage.gaussian_filter1d(rng.standard_normal(int(2 * diag) + 1), 8 * max(_unit(x), 1)) * 6
+        strength = crack * np.clip(0.3 + np.interp(t + diag, np.arange(len(breaks)), breaks), 0, 1)
+        alpha = (strength * np.clip(1.5 * np.exp(-0.5 * (d * width / max(0.6 * _unit(x), 0.6)) ** 2), 0, 1))
+        y, mask = _over(y, alpha, (0.93, 0.92, 0.89)), np.maximum(mask, alpha)
+    return np.clip(y, 0, 1).astype(np.float32), mask.astype(np.float32)
+
+
+def tears(x: np.ndarray, rng: Rng, *, corners: list[int], size: float, background: list[float],
+          roughness: float) -> tuple[np.ndarray, np.ndarray]:
+    """Torn corners: each corner in `corners` (0 top-left, 1 top-right, 2 bottom-right, 3 bottom-left) is missing
+    along a jagged line about `size` x the short side from it, showing the `background` RGB (the scanner bed),
+    with a thin white fringe of torn paper fibres; both are masked."""
+    h, w = x.shape[-2:]
+    y, mask = x.copy(), np.zeros((h, w), np.float32)
+    side = min(h, w)
+    for corner in corners:
+        a, b = (size * side * rng.uniform(0.6, 1.6, 2)).clip(4, None)
+        bw, bh = min(w, int(a * 1.6) + 8), min(h, int(b * 1.6) + 8)
+        yy, xx = np.mgrid[0:bh, 0:bw].astype(np.float32)
+        dist = (xx / a + yy / b - 1) * (a * b / np.hypot(a, b))  # px from the tear line, > 0 inside the print
+        jag = roughness * (_smooth_noise(rng, (bh, bw), 2 * max(_unit(x), 1)) + _smooth_noise(rng, (bh, bw), 8))
+        dist = dist + jag
+        gone = np.clip(0.5 - dist, 0, 1)
+        fringe = np.clip(0.5 - (dist - rng.uniform(1, 3) * max(_unit(x), 1)), 0, 1) - gone
+        flip_x, flip_y = corner in (1, 2), corner in (2, 3)
+        sl = (slice(h - bh, h) if flip_y else slice(0, bh), slice(w - bw, w) if flip_x else slice(0, bw))
+        gone, fringe = (g[::-1 if flip_y else 1, ::-1 if flip_x else 1] for g in (gone, fringe))
+        region = _over(_over(y[:, sl[0], sl[1]], fringe, (0.96, 0.95, 0.92)), gone, background)
+        y[:, sl[0], sl[1]] = region
+        mask[sl] = np.maximum(mask[sl], gone + fringe)
+    return y.astype(np.float32), np.clip(mask, 0, 1)
+
+
+# ---- sampling: which effects, with which parameters ----------------------------------------------------------
+
+def _u(rng: Rng, lo: float, hi: float) -> float:
+    return float(rng.uniform(lo, hi))
+
+
+def _direction(rng: Rng) -> np.ndarray:
+    """A random chromatic direction: three numbers of zero mean, the largest magnitude 1."""
+    d = rng.standard_normal(3)
+    d -= d.mean()
+    return d / np.abs(d).max()
+
+
+def _sample_paper(rng: Rng, s: float, x: np.ndarray) -> dict | None:
+    textures = paper_textures()
+    return {"path": str(textures[rng.integers(len(textures))]), "amount": _u(rng, 0.3, 1) * s} if textures else None
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One effect: its function, how often `age` picks it, and how it samples parameters at a strength."""
+
+    apply: Callable[..., np.ndarray | tuple[np.ndarray, np.ndarray]]
+    probability: float
+    sample: Callable[[Rng, float, np.ndarray], dict | None]
+    damage: bool = False
+
+
+EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
+    "blur": Effect(blur, 0.5, lambda r, s, x: {"sigma": _u(r, 0.8, 2) * _unit(x) * s,
+                                               "defocus": _u(r, 1, 4) * _unit(x) * s * (r.random() < 0.5)}),
+    "grey": Effect(grey, 0.35, lambda r, s, x: {}),
+    "grain": Effect(grain, 0.7, lambda r, s, x: {"amount": _u(r, 0.03, 0.1) * s,
+                                                 "size": _u(r, 0.5, 1.3) * _unit(x),
+                                                 "colour": _u(r, 0, 0.5)}),
+    "halftone": Effect(halftone, 0.08, lambda r, s, x: {"period": _u(r, 3, 6) * max(_unit(x), 1),
+                                                        "angle": _u(r, 0, 90), "amount": _u(r, 0.4, 0.9) * s}),
+    "fade": Effect(fade, 0.7, lambda r, s, x: {"black": _u(r, 0.03, 0.2) * s, "white": 1 - _u(r, 0, 0.2) * s,
+                                               "gamma": float(np.exp(_u(r, -0.3, 0.3) * s)),
+                                               "saturation": 1 - _u(r, 0.2, 0.7) * s}),
+    "colour_cast": Effect(colour_cast, 0.4, lambda r, s, x: {
+        "gains": (1 + _u(r, 0.08, 0.2) * s * _direction(r)).tolist(),
+        "offsets": (r.uniform(-0.02, 0.05, 3) * s).tolist()}),
+    "yellowing": Effect(yellowing, 0.5, lambda r, s, x: {
+        "sepia": _u(r, 0.3, 1) * s, "paper": (1 - np.array([0, _u(r, 0.02, 0.1), _u(r, 0.1, 0.35)]) * s).tolist()}),
+    "vignette": Effect(vignette, 0.5, lambda r, s, x: {"amount": _u(r, 0.2, 0.6) * s, "radius": _u(r, 0.3, 0.9),
+                                                       "centre": r.uniform(0.4, 0.6, 2).tolist()}),
+    "paper": Effect(paper, 0.3, _sample_paper),
+    "creases": Effect(creases, 0.25, lambda r, s, x: {
+        "count": int(r.integers(1, 4)), "width": _u(r, 3, 12) * _unit(x), "shading": _u(r, 0.05, 0.15) * s,
+        "crack": _u(r, 0.5, 1) * s, "bend": _u(r, -0.3, 0.3)}, damage=True),
+    "tears": Effect(tears, 0.15, lambda r, s, x: {
+        "corners": sorted(r.choice(4, int(r.integers(1, 3)), replace=False).tolist()), "size": _u(r, 0.05, 0.2) * s,
+        "background": [_u(r, 0, 1)] * 3, "roughness": _u(r, 1, 4) * max(_unit(x), 1)}, damage=True),
+    "dust": Effect(dust, 0.6, lambda r, s, x: {
+        "count": round(_u(r, 40, 300) * x.shape[-1] * x.shape[-2] / 512**2 * s),
+        "max_radius": _u(r, 1.5, 4) * _unit(x), "dark_fraction": _u(r, 0, 1),
+        "fibres": round(int(r.integers(0, 6)) * s)}, damage=True),
+    "scratches": Effect(scratches, 0.6, lambda r, s, x: {
+        "count": max(1, round(int(r.integers(2, 16)) * s)), "width": _u(r, 0.8, 2.5) * _unit(x),
+        "length": _u(r, 0.1, 0.9), "curvature": _u(r, 0.0005, 0.01), "bright_fraction": _u(r, 0, 1),
+        "opacity": _u(r, 0.7, 1) * s}, damage=True),
+    "lowres": Effect(lowres, 0.35, lambda r, s, x: {"factor": 1 + _u(r, 0.5, 3) * s}),
+    "scan": Effect(scan, 0.25, lambda r, s, x: {
+        "banding": _u(r, 0.005, 0.03) * s, "streaks": int(r.integers(1, 8)), "streak_strength": _u(r, 0.02, 0.1) * s,
+        "noise": _u(r, 0, 0.015) * s, "axis": int(r.integers(2))}),
+    "jpeg": Effect(jpeg, 0.4, lambda r, s, x: {"quality": round(95 - _u(r, 50, 85) * s)}),
+}
+
+
+@dataclass
+class AgedResult:
+    """`image` (C,H,W) float32 in [0,1] (C may differ from the input: `grey` gives 1, colour effects 3);
+    `mask` (H,W) float32 in [0,1], the damaged pixels; `params` the seed, strength and each effect's parameters."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    params: dict = field(default_factory=dict)
+
+
+def effect_rng(seed: int, name: str) -> Rng:
+    """The generator an effect samples its parameters and its randomness from."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def choose_effects(seed: int) -> list[str]:
+    """The effects `age` applies for `seed` when none are named: each with its probability, at least one."""
+    rng = np.random.default_rng([seed, 0])
+    chosen = [n for n, e in EFFECTS.items() if rng.random() < e.probability and (n != "paper" or paper_textures())]
+    return chosen or [str(rng.choice(["fade", "scratches", "dust", "grain"]))]
+
+
+def age(image: np.ndarray | Picture, seed: int, strength: float = 1.0, effects: list[str] | None = None) -> AgedResult:
+    """Age a picture: effects and parameters sampled from `seed` (same seed, same result), scaled by `strength`.
+
+    `image` is (C,H,W) float32 in [0,1] (or a Picture). `effects` names a subset of `EFFECTS` to apply
+    (in their physical order) instead of a random choice. Strength 0 returns the input unchanged.
+    """
+    x = np.asarray(image.pixels if isinstance(image, Picture) else image, np.float32)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[0] not in (1, 3):
+        raise ValueError(f"expected (C,H,W) pixels with C = 1 or 3, got shape {x.shape}")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be between 0 and 1, got {strength}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    unknown = sorted(set(effects or ()) - set(EFFECTS))
+    if unknown:
+        raise ValueError(f"unknown aging effect(s) {', '.join(unknown)} (available: {', '.join(EFFECTS)})")
+    names = [n for n in EFFECTS if n in effects] if effects is not None else choose_effects(seed)
+    mask = np.zeros(x.shape[-2:], np.float32)
+    params: dict = {"seed": seed, "strength": strength, "effects": {}}
+    if strength == 0:
+        return AgedResult(x.copy(), mask, params)
+    for name in names:
+        effect, rng = EFFECTS[name], effect_rng(seed, name)
+        p = effect.sample(rng, strength, x)
+        if p is None:
+            continue
+        out = effect.apply(x, rng, **p)
+        if effect.damage:
+            x, m = out
+            mask = np.maximum(mask, m)
+        else:
+            x = out
+        if name == "lowres":  # damage drawn before a low-resolution scan spreads like the pixels
+            mask = np.maximum(mask, lowres(mask[None], rng, **p)[0])
+        params["effects"][name] = p
+    return AgedResult(np.clip(x, 0, 1).astype(np.float32), np.clip(mask, 0, 1), params)
