@@ -189,5 +189,38 @@ def demo(output: Output = Path("demo-output")) -> None:
     console.print(f"open {index}")
 
 
+@app.command()
+def age(
+    inputs: Inputs,
+    output: Output,
+    seed: Annotated[int, typer.Option(min=0, help="Same seed, same aging (effects and their parameters).")] = 0,
+    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full aging.")] = 1.0,
+    effect: Annotated[list[str] | None, typer.Option("--effect", "-e", help="Only these effects (repeatable): "
+                                                     "blur, grey, grain, halftone, fade, colour_cast, yellowing, "
+                                                     "vignette, paper, creases, tears, dust, scratches, lowres, "
+                                                     "scan, jpeg. Default: a random choice.")] = None,
+    mask_output: Annotated[Path | None, typer.Option(help="Folder for the damage masks (<input name>.png, "
+                                                          "white = damaged).")] = None,
+) -> None:
+    """Make photographs look old: fading, yellowing, grain, dust, scratches, creases, tears, blur, scan artefacts."""
+    params: dict[str, object] = {"seed": seed, "strength": strength, "effects": effect or None}
+    if mask_output is not None:
+        params["mask_output"] = str(mask_output)
+    run_operation("age", inputs, output, **params)
+
+
+@app.command()
+def film(
+    inputs: Inputs,
+    output: Output,
+    preset: Annotated[str, typer.Option(help="sepia | cyanotype | daguerreotype | autochrome | faded-1970s | "
+                                             "bw-film.")] = "sepia",
+    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full look.")] = 1.0,
+    seed: Annotated[int, typer.Option(min=0, help="Grain and starch-grain pattern (same seed, same result).")] = 0,
+) -> None:
+    """Give photographs a classical period look (no trained model)."""
+    run_operation("film", inputs, output, preset=preset, strength=strength, seed=seed)
+
+
 def main() -> None:
     sys.exit(app())

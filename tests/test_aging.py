@@ -1,0 +1,143 @@
+"""The synthetic aging model and the `age` operation on real photos (scikit-image's astronaut, chelsea, camera)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage import data
+from typer.testing import CliRunner
+
+from daguerre.cli import app
+from daguerre.imaging import Picture, load, save
+from daguerre.imaging.aging import EFFECTS, age, luma, paper_textures
+from daguerre.ops import get_operation
+
+DAMAGE = [n for n, e in EFFECTS.items() if e.damage]
+EFFECT_NAMES = [n for n in EFFECTS if n != "paper" or paper_textures()]
+
+
+def crop(image: np.ndarray, top: int, left: int, size: int = 160) -> np.ndarray:
+    """A (C,size,size) float32 crop of a uint8 HWC or HW image."""
+    x = image[top:top + size, left:left + size].astype(np.float32) / 255
+    return np.ascontiguousarray(x[None] if x.ndim == 2 else np.moveaxis(x, -1, 0))
+
+
+ASTRONAUT = crop(data.astronaut(), 20, 150)  # face and helmet
+CHELSEA = crop(data.chelsea(), 60, 120)
+CAMERA = crop(data.camera(), 60, 180)  # genuinely grey: (1,H,W)
+
+
+def rgb(x: np.ndarray) -> np.ndarray:
+    return np.repeat(x, 3, 0) if x.shape[0] == 1 else x
+
+
+def test_same_seed_same_result_other_seeds_differ():
+    a, b = age(ASTRONAUT, seed=5), age(ASTRONAUT, seed=5)
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask) and a.params == b.params
+    others = [age(ASTRONAUT, seed=s) for s in (1, 2, 3)]
+    for o in others:
+        assert o.image.shape != a.image.shape or np.abs(o.image - a.image).mean() > 0.01
+    assert len({tuple(o.params["effects"]) for o in others}) > 1  # seeds choose different effects
+    json.dumps(a.params)  # recorded parameters are plain JSON
+
+
+@pytest.mark.parametrize("name", EFFECT_NAMES)
+@pytest.mark.parametrize("photo", [ASTRONAUT, CAMERA], ids=["colour", "grey"])
+def test_each_effect_changes_the_picture_and_only_damage_is_masked(name, photo):
+    for seed in (1, 2):
+        result = age(photo, seed=seed, effects=[name])
+        assert result.mask.shape == photo.shape[1:] and result.mask.dtype == np.float32
+        assert 0 <= result.mask.min() and result.mask.max() <= 1
+        assert result.image.dtype == np.float32 and result.image.shape[1:] == photo.shape[1:]
+        assert 0 <= result.image.min() and result.image.max() <= 1
+        diff = np.abs(rgb(result.image) - rgb(photo))
+        if name == "grey" and photo.shape[0] == 1:
+            assert result.image.shape == photo.shape and diff.max() == 0  # already black and white
+            continue
+        visibly = (diff.max(0) > 0.02).mean()  # fraction of pixels changed by more than 5 levels of 255
+        assert visibly > 1e-3 and diff.max() > 0.05, f"{name} (seed {seed}) barely changed the picture"
+        assert list(result.params["effects"]) == [name]
+        if name in DAMAGE:
+            changed = diff.max(0) > 0.25  # content replaced, not just toned
+            assert result.mask.max() > 0.5
+            assert (result.mask[changed] > 0.05).all(), f"{name}: strongly changed pixels outside the mask"
+        else:
+            assert result.mask.max() == 0
+
+
+def test_scratches_and_dust_mask_covers_what_changed_on_another_photo():
+    result = age(CHELSEA, seed=11, effects=["dust", "scratches"])
+    changed = np.abs(result.image - CHELSEA).max(0) > 0.2
+    assert changed.sum() > 20 and (result.mask[changed] > 0).all()
+    assert (result.mask > 0.5).mean() < 0.2  # damage is sparse
+
+
+def test_strength_zero_is_identity_and_strength_scales():
+    for photo in (ASTRONAUT, CAMERA):
+        still = age(photo, seed=3, strength=0.0)
+        assert np.array_equal(still.image, photo) and not still.mask.any()
+    effects = ["fade", "yellowing", "grain", "scratches"]
+    weak, full = age(ASTRONAUT, 3, 0.3, effects), age(ASTRONAUT, 3, 1.0, effects)
+    assert np.abs(weak.image - ASTRONAUT).mean() < 0.6 * np.abs(full.image - ASTRONAUT).mean()
+
+
+def test_each_effect_draws_from_its_own_seeded_generator():
+    alone = age(ASTRONAUT, seed=9, effects=["scratches"])
+    with_others = age(ASTRONAUT, seed=9, effects=["fade", "grain", "scratches"])
+    assert np.array_equal(alone.mask, with_others.mask)
+    assert alone.params["effects"]["scratches"] == with_others.params["effects"]["scratches"]
+
+
+def test_grey_input_ages_and_bad_arguments_are_refused():
+    for seed in range(4):
+        result = age(CAMERA, seed=seed)
+        assert result.image.shape[0] in (1, 3) and result.mask.shape == CAMERA.shape[1:]
+    assert age(ASTRONAUT, 0, effects=["grey"]).image.shape == (1, *ASTRONAUT.shape[1:])
+    assert np.allclose(age(ASTRONAUT, 0, effects=["grey"]).image[0], luma(ASTRONAUT))
+    with pytest.raises(ValueError, match="unknown aging effect"):
+        age(ASTRONAUT, 0, effects=["mildew"])
+    with pytest.raises(ValueError, match="strength"):
+        age(ASTRONAUT, 0, strength=1.5)
+
+
+def test_age_operation_runs_through_the_registry_and_writes_the_mask(tmp_path):
+    op = get_operation("age")
+    picture = Picture(CHELSEA, source=tmp_path / "cat.png")
+    out = op.run(picture, seed=4, effects=["scratches", "fade"], mask_output=str(tmp_path / "masks"))
+    expected = age(CHELSEA, 4, effects=["scratches", "fade"])
+    assert np.array_equal(out.pixels, expected.image)
+    mask = load(tmp_path / "masks" / "cat.png").pixels[0]
+    assert np.abs(mask - expected.mask).max() <= 1 / 255
+    record = op.provenance(seed=4, mask_output="x")
+    assert record.digital_source_type == "algorithmicallyEnhanced" and "mask_output" not in record.params
+
+
+def test_cli_ages_a_folder_into_a_folder_with_masks(tmp_path):
+    src, dst, masks = tmp_path / "in", tmp_path / "out", tmp_path / "masks"
+    src.mkdir()
+    save(Picture(ASTRONAUT), src / "astronaut.png")
+    save(Picture(CAMERA), src / "camera.jpg")
+    args = ["age", str(src), "-o", str(dst), "--seed", "1", "--strength", "0.8", "-e", "dust", "-e", "scratches",
+            "--mask-output", str(masks)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in dst.iterdir()) == ["astronaut.png", "camera.jpg"]
+    assert sorted(p.name for p in masks.iterdir()) == ["astronaut.png", "camera.png"]
+    aged = load(dst / "astronaut.png").pixels
+    assert aged.shape == ASTRONAUT.shape and np.abs(aged - ASTRONAUT).max() > 0.2
+    assert load(masks / "astronaut.png").pixels.max() > 0.5
+    again = tmp_path / "again"
+    assert CliRunner().invoke(app, args[:3] + [str(again)] + args[4:-2]).exit_code == 0
+    assert np.array_equal(load(again / "astronaut.png").pixels, aged)  # same seed, same files
+    assert CliRunner().invoke(app, ["age", str(src), "-o", str(dst), "-e", "mildew"]).exit_code == 1
+
+
+def test_paper_textures_are_optional():
+    textures = paper_textures()
+    assert isinstance(textures, tuple)
+    result = age(ASTRONAUT, 1, effects=["paper"])
+    if not textures:
+        assert np.array_equal(result.image, ASTRONAUT) and "paper" not in result.params["effects"]
+    else:
+        assert Path(result.params["effects"]["paper"]["path"]).is_file()
