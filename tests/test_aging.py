@@ -1,6 +1,7 @@
 """The synthetic aging model and the `age` operation on real photos (scikit-image's astronaut, chelsea, camera)."""
 
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from daguerre.cli import app
 from daguerre.imaging import Picture, load, save
-from daguerre.imaging.aging import EFFECTS, age, luma, paper_textures
+from daguerre.imaging.aging import EFFECTS, age, luma, paper, paper_textures
 from daguerre.ops import get_operation
 
 DAMAGE = [n for n, e in EFFECTS.items() if e.damage]
@@ -141,3 +142,16 @@ def test_paper_textures_are_optional():
         assert np.array_equal(result.image, ASTRONAUT) and "paper" not in result.params["effects"]
     else:
         assert Path(result.params["effects"]["paper"]["path"]).is_file()
+
+
+def test_paper_overlay_reads_gimp_patterns_and_images(tmp_path):
+    rng = np.random.default_rng(0)
+    texture = (rng.random((24, 32)) * 255).astype(np.uint8)
+    name = b"Crinkled Paper\0"
+    pat = tmp_path / "crinkled-paper.pat"  # GIMP pattern: header size, version, width, height, bytes/pixel, GPAT
+    pat.write_bytes(struct.pack(">5I", 24 + len(name), 1, 32, 24, 1) + b"GPAT" + name + texture.tobytes())
+    save(Picture(texture[None].astype(np.float32) / 255), tmp_path / "paper.png")
+    assert paper_textures((str(tmp_path),)) == (pat, tmp_path / "paper.png")
+    for path in (pat, tmp_path / "paper.png"):
+        out = paper(ASTRONAUT, np.random.default_rng(1), path=str(path), amount=1.0)
+        assert out.shape == ASTRONAUT.shape and 0.005 < np.abs(out - ASTRONAUT).mean() < 0.1

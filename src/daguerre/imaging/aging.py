@@ -15,6 +15,7 @@ scratches whether or not other effects are chosen.
 from __future__ import annotations
 
 import io
+import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from scipy import ndimage, signal
 from daguerre.imaging.picture import LUMA_WEIGHTS, Picture
 
 Rng = np.random.Generator
-PAPER_DIRS = ("/usr/share/mypaint-data/*/backgrounds", "/usr/share/mypaint/backgrounds", "/usr/share/gimp/*/patterns")
+PAPER_DIRS = ("/usr/share/gimp/*/patterns", "/usr/share/mypaint/backgrounds", "/usr/share/mypaint-data/*/backgrounds")
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
@@ -240,23 +241,31 @@ def scan(x: np.ndarray, rng: Rng, *, banding: float, streaks: int, streak_streng
 
 
 @cache
-def paper_textures() -> tuple[Path, ...]:
-    """Paper and canvas textures from Debian's `mypaint-data-extras` / `gimp-data`, if installed (else empty)."""
+def paper_textures(folders: tuple[str, ...] = PAPER_DIRS) -> tuple[Path, ...]:
+    """Paper textures from Debian's `gimp-data` (Paper/*.pat) and `mypaint-data-extras` (backgrounds/*Paper*.png),
+    if installed; empty otherwise. `folders` are glob patterns of absolute folders, searched recursively."""
     found: list[Path] = []
-    for pattern in PAPER_DIRS:
+    for pattern in folders:
         for folder in sorted(Path("/").glob(pattern.lstrip("/"))):
-            for f in sorted(folder.iterdir()):
-                name = f.name.lower()
-                if f.suffix.lower() in (".png", ".jpg", ".pat") and ("backgrounds" in str(folder) or any(
-                        k in name for k in ("paper", "parchment", "canvas", "crinkle"))):
-                    found.append(f)
+            found += [f for f in sorted(folder.rglob("*")) if f.suffix.lower() in (".png", ".jpg", ".pat")
+                      and any(k in f.name.lower() for k in ("paper", "parchment", "crinkle", "canvas", "watercolor"))]
     return tuple(found)
+
+
+def read_texture(path: str | Path) -> np.ndarray:
+    """(H,W) float32 luminance of a texture: any Pillow image, or a GIMP pattern (.pat, "GPAT" header)."""
+    raw = Path(path).read_bytes()
+    if raw[20:24] != b"GPAT":
+        with Image.open(io.BytesIO(raw)) as im:
+            return np.asarray(im.convert("L"), np.float32) / 255
+    header, _, w, h, depth = struct.unpack(">5I", raw[:20])
+    px = np.frombuffer(raw[header:header + w * h * depth], np.uint8).reshape(h, w, depth)
+    return px[..., :3 if depth >= 3 else 1].mean(-1).astype(np.float32) / 255
 
 
 def paper(x: np.ndarray, rng: Rng, *, path: str, amount: float) -> np.ndarray:
     """Paper texture: the texture's luminance, tiled over the picture, modulates it by about ±`amount` * 10%."""
-    with Image.open(path) as im:
-        tex = np.asarray(im.convert("L"), np.float32) / 255
+    tex = read_texture(path)
     h, w = x.shape[-2:]
     tex = np.roll(tex, (int(rng.integers(tex.shape[0])), int(rng.integers(tex.shape[1]))), (0, 1))
     tex = np.tile(tex, (-(-h // tex.shape[0]), -(-w // tex.shape[1])))[:h, :w]
