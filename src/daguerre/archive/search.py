@@ -1,0 +1,49 @@
+"""Full-text search over the catalogue (SQLite FTS5 or PostgreSQL full text) with metadata filters."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
+
+from daguerre.archive.catalogue import Item
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _fulltext(q: Select, session: Session, query: str) -> Select:
+    words = _WORD.findall(query)
+    if not words:
+        return q
+    if session.get_bind().dialect.name == "sqlite":
+        match = " ".join(f'"{w}"*' for w in words)  # every word, as a prefix; quoted so no FTS syntax leaks in
+        return q.where(Item.pk.in_(select(text("rowid")).select_from(text("items_fts"))
+                                   .where(text("items_fts MATCH :match").bindparams(match=match))))
+    tsquery = " & ".join(f"{w}:*" for w in words)
+    return q.where(func.to_tsvector("simple", Item.search_text).op("@@")(func.to_tsquery("simple", tsquery)))
+
+
+def search(session: Session, query: str = "", *, date_from: str | None = None, date_to: str | None = None,
+           operation: str | None = None, model: str | None = None, rights: str | None = None,
+           kind: str | None = None, include_withdrawn: bool = False, limit: int | None = 100) -> list[Item]:
+    """Items matching every word of ``query`` (prefixes too) and every filter given, oldest first.
+
+    Dates compare as ISO text, so ``date_from="1900"`` and ``date_to="1920-12-31"`` both work.
+    """
+    q = _fulltext(select(Item), session, query)
+    if date_from:
+        q = q.where(Item.date >= date_from)
+    if date_to:
+        q = q.where(func.substr(Item.date, 1, len(date_to)) <= date_to)
+    if operation:
+        q = q.where(Item.operation == operation)
+    if model:
+        q = q.where(Item.models.contains(model, autoescape=True))
+    if rights:
+        q = q.where(func.lower(Item.rights).contains(rights.lower(), autoescape=True))
+    if kind:
+        q = q.where(Item.kind == kind)
+    if not include_withdrawn:
+        q = q.where(Item.withdrawn.is_(False))
+    return list(session.scalars(q.order_by(Item.pk).limit(limit)))

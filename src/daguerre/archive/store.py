@@ -1,0 +1,159 @@
+"""Content-addressed store over fsspec: every file lives read-only at ``objects/<aa>/<sha256>``.
+
+A write goes to ``tmp/<host>-<pid>-<random>`` first and is renamed into place only when complete, so
+a reader never sees a partial object. A local folder is the default; any fsspec URL (s3://, ...) works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import socket
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import fsspec
+
+from daguerre.archive.errors import ArchiveError, crashpoint
+
+CHUNK = 1 << 20
+
+
+def process_tag() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    """Files by SHA-256 under ``url``; ``put_*`` return the hash and never overwrite an existing object."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.fs, root = fsspec.core.url_to_fs(url)
+        self.root = root.rstrip("/")
+        self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+        self.fs.makedirs(f"{self.root}/objects", exist_ok=True)
+        self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+
+    def key(self, sha256: str) -> str:
+        return f"{self.root}/objects/{sha256[:2]}/{sha256}"
+
+    def exists(self, sha256: str) -> bool:
+        return self.fs.exists(self.key(sha256))
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The object's path on this machine, or None for a remote store."""
+        return Path(self.key(sha256)) if self.local else None
+
+    def read(self, sha256: str) -> bytes:
+        try:
+            return self.fs.cat_file(self.key(sha256))
+        except FileNotFoundError:
+            raise ArchiveError(f"object {sha256} is missing from the store {self.url}") from None
+
+    @contextmanager
+    def as_file(self, sha256: str, suffix: str = "") -> Iterator[Path]:
+        """A local path holding the object (the object itself for a local store, else a temporary copy)."""
+        if self.local:
+            path = self.local_path(sha256)
+            if not path.exists():
+                raise ArchiveError(f"object {sha256} is missing from the store {self.url}")
+            yield path
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{sha256}{suffix}"
+            path.write_bytes(self.read(sha256))
+            yield path
+
+    def hash(self, sha256: str) -> str | None:
+        """The SHA-256 of the stored object as it is now, or None if it is missing."""
+        h = hashlib.sha256()
+        try:
+            with self.fs.open(self.key(sha256), "rb") as f:
+                for block in iter(lambda: f.read(CHUNK), b""):
+                    h.update(block)
+        except FileNotFoundError:
+            return None
+        return h.hexdigest()
+
+    def put_file(self, path: Path, expect: str | None = None) -> str:
+        """Copy ``path`` in (hashing on the way); ``expect`` guards against the file changing since it was hashed."""
+        with open(path, "rb") as f:
+            return self._put(iter(lambda: f.read(CHUNK), b""), expect, str(path))
+
+    def put_bytes(self, data: bytes) -> str:
+        return self._put(iter([data]), None, "data")
+
+    def _put(self, blocks, expect: str | None, what: str) -> str:
+        tmp = f"{self.root}/tmp/{process_tag()}-{secrets.token_hex(6)}"
+        h = hashlib.sha256()
+        try:
+            with self.fs.open(tmp, "wb") as out:
+                for block in blocks:
+                    h.update(block)
+                    out.write(block)
+                if self.local:
+                    out.flush()
+                    os.fsync(out.fileno())
+            sha = h.hexdigest()
+            if expect and sha != expect:
+                raise ArchiveError(f"{what}: the file changed while it was being stored; nothing was stored")
+            crashpoint("store:tmp-written")
+            if self.exists(sha):
+                self.fs.rm_file(tmp)
+                return sha
+            self.fs.makedirs(f"{self.root}/objects/{sha[:2]}", exist_ok=True)
+            if self.local:
+                os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+                os.replace(tmp, self.key(sha))
+            else:
+                self.fs.mv(tmp, self.key(sha))
+            crashpoint("store:renamed")
+            return sha
+        except BaseException:
+            if self.fs.exists(tmp):
+                self.fs.rm_file(tmp)
+            raise
+
+    def remove(self, sha256: str) -> bool:
+        """Delete an object (orphan cleanup and forced purges only); True if it was there."""
+        key = self.key(sha256)
+        if not self.fs.exists(key):
+            return False
+        if self.local:
+            os.chmod(key, stat.S_IRUSR | stat.S_IWUSR)
+        self.fs.rm_file(key)
+        return True
+
+    def objects(self) -> Iterator[str]:
+        """Every stored hash."""
+        for path in self.fs.find(f"{self.root}/objects"):
+            name = path.rsplit("/", 1)[-1]
+            if len(name) == 64:
+                yield name
+
+    def clean_tmp(self) -> list[str]:
+        """Remove temporary files left by dead processes of this host; returns their names."""
+        removed = []
+        host = socket.gethostname()
+        for path in self.fs.ls(f"{self.root}/tmp", detail=False):
+            name = path.rsplit("/", 1)[-1]
+            owner, _, rest = name.rpartition("-")
+            h, _, pid = owner.rpartition("-")
+            if h == host and pid.isdigit() and not pid_alive(int(pid)):
+                self.fs.rm_file(path)
+                removed.append(name)
+        return removed
