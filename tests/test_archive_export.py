@@ -1,0 +1,96 @@
+"""Exports: IIIF Presentation 3 + level-0 tiles, BagIt with PREMIS (and import back), CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import bagit
+import pytest
+
+from daguerre.archive import Archive, ArchiveError
+
+
+@pytest.fixture
+def filled(archive: Archive, photos: dict[str, Path]) -> tuple[Archive, str, str]:
+    ids = archive.ingest([photos["astronaut.jpg"], photos["coffee.jpg"]]).added
+    [d] = archive.apply("test-tint", [ids[0]], {"amount": 0.5}, seed=2)
+    return archive, ids[0], d.id
+
+
+def test_iiif_manifest_structure_and_static_tiles(filled, tmp_path: Path) -> None:
+    archive, mid, did = filled
+    out = tmp_path / "iiif"
+    collection = json.loads(archive.export("iiif", out, base_url="https://example.org/iiif/").read_text())
+    assert collection["type"] == "Collection" and collection["@context"].endswith("presentation/3/context.json")
+    assert [m["id"] for m in collection["items"]] == [f"https://example.org/iiif/{m}/manifest.json"
+                                                      for m in (mid, archive.items()[1].id)]
+    manifest = json.loads((out / mid / "manifest.json").read_text())
+    assert manifest["type"] == "Manifest" and manifest["label"] == {"none": ["Man on the Moon"]}
+    canvas = manifest["items"][0]
+    assert canvas["type"] == "Canvas" and (canvas["width"], canvas["height"]) == (86, 86)
+    annotation = canvas["items"][0]["items"][0]
+    assert annotation["motivation"] == "painting" and annotation["target"] == canvas["id"]
+    choice = annotation["body"]
+    assert choice["type"] == "Choice" and len(choice["items"]) == 2
+    assert choice["items"][0]["label"] == {"en": ["Original (master)"]}
+    assert "machine-made" in choice["items"][1]["label"]["en"][0]
+    meta = {m["label"]["en"][0]: m["value"]["none"][0] for m in manifest["metadata"]}
+    assert meta["creator"] == "NASA" and meta["sha256"] == archive.get(mid).sha256
+    assert "test-tint 1" in meta[f"derivative {did}"] and "tint-net" in meta[f"derivative {did}"]
+    assert manifest["requiredStatement"]["value"] == {"none": ["Public domain"]}
+    for body in choice["items"]:
+        service = body["service"][0]
+        assert service["profile"] == "level0"
+        folder = out / "images" / service["id"].rsplit("/", 1)[1]
+        info = json.loads((folder / "info.json").read_text())
+        assert info["profile"] == "level0" and info["id"] == service["id"] and info["width"] == 86
+        assert (folder / "full" / "max" / "0" / "default.jpg").is_file()
+        assert (folder / "0,0,86,86" / "86,86" / "0" / "default.jpg").is_file()
+
+
+def test_bagit_bag_validates_and_imports_back(filled, make_archive, tmp_path: Path) -> None:
+    archive, mid, did = filled
+    bag_dir = archive.export("bagit", tmp_path / "bag")
+    bag = bagit.Bag(str(bag_dir))
+    assert bag.is_valid() and {"sha256", "sha512"} <= set(bag.algorithms)
+    premis = ET.parse(bag_dir / "data" / "metadata" / "premis.xml").getroot()
+    ns = {"p": "http://www.loc.gov/premis/v3"}
+    assert len(premis.findall("p:object", ns)) == 3
+    types = [e.text for e in premis.findall("p:event/p:eventType", ns)]
+    assert types.count("ingestion") == 2 and types.count("creation") == 1
+    rel = premis.find("p:object/p:relationship/p:relatedObjectIdentifier/p:relatedObjectIdentifierValue", ns)
+    assert rel.text == mid
+    with open(bag_dir / "data" / "metadata" / "dublin_core.csv") as f:
+        assert {r["id"]: r["creator"] for r in csv.DictReader(f)}[mid] == "NASA"
+
+    copy = make_archive("restored")
+    assert sorted(copy.import_bag(bag_dir)) == sorted(i.id for i in archive.items())
+    assert [i.record() for i in copy.items()] == [i.record() for i in archive.items()]
+    report = copy.verify(did)
+    assert report.ok, report.checks  # the C2PA label is trusted through the imported signer chain
+    assert [e.type for e in copy.events_of(did)][-2:] == ["replication", "validation"]
+    assert copy.fixity().ok and copy.rederive(did).identical
+    assert copy.import_bag(bag_dir) == []  # already there
+
+    (bag_dir / "data" / "objects" / f"{archive.get(mid).sha256}.jpg").write_bytes(b"tampered")
+    empty = make_archive("empty")
+    with pytest.raises(ArchiveError, match="not a valid bag"):
+        empty.import_bag(bag_dir)
+    assert empty.items(include_withdrawn=True) == [] and list(empty.store.objects()) == []
+
+
+def test_csv_and_json_exports(filled, tmp_path: Path) -> None:
+    archive, mid, did = filled
+    with open(archive.export("csv", tmp_path / "csv")) as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    assert rows[mid]["title"] == "Man on the Moon" and rows[did]["parent_id"] == mid
+    assert rows[did]["operation"] == "test-tint" and rows[did]["sha256"] == archive.get(did).sha256
+    records = json.loads(archive.export("json", tmp_path / "json").read_text())
+    assert {r["id"] for r in records} == set(rows)
+    assert [e["type"] for r in records if r["id"] == did for e in r["events"]] == ["creation"]
+    # the CSV goes back in as a metadata sheet
+    report = archive.ingest([archive.store.local_path(archive.get(mid).sha256)], sheet=tmp_path / "csv" / "items.csv")
+    assert report.duplicates == [mid]
