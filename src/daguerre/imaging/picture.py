@@ -88,7 +88,17 @@ class Picture:
     def with_pixels(self, pixels: np.ndarray) -> Picture:
         """A copy with new pixels and the same metadata; alpha is resized if the size changed."""
         pixels = np.asarray(pixels, dtype=np.float32)
-        return dataclasses.replace(self, pixels=pixels, alpha=_resize_alpha(self.alpha, pixels.shape[-2:]))
+        icc = self.icc_profile if _icc_fits(self.icc_profile, pixels.shape[0] if pixels.ndim == 3 else 1) else None
+        return dataclasses.replace(self, pixels=pixels, alpha=_resize_alpha(self.alpha, pixels.shape[-2:]),
+                                   icc_profile=icc)
+
+
+def _icc_fits(icc: bytes | None, channels: int) -> bool:
+    """An ICC profile's colour space (header bytes 16-20) must match the channel count."""
+    if not icc or len(icc) < 20:
+        return True
+    space = icc[16:20]
+    return (space == b"GRAY") == (channels == 1)
 
 
 def _resize_alpha(alpha: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
