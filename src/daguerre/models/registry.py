@@ -58,8 +58,9 @@ def build(card: ModelCard) -> torch.nn.Module:
     path = card.weights_path()
     if card.sha256 and sha256_of(path) != card.sha256:
         raise ValueError(f"{path}: weights do not match the sha256 in the model card")
-    net = nets.ARCHITECTURES[card.architecture](**card.config)
-    net.load_state_dict(load_file(str(path)))
+    with torch.inference_mode(False):  # cached models must stay usable outside inference mode
+        net = nets.ARCHITECTURES[card.architecture](**card.config)
+        net.load_state_dict(load_file(str(path)))
     return net.eval()
 
 

@@ -36,7 +36,8 @@ def style_model_onnx(name: str) -> OnnxModel | None:
 
 @lru_cache(maxsize=1)
 def adain_encoder() -> torch.nn.Module:
-    return load_vgg16(("relu4_1",))
+    with torch.inference_mode(False):
+        return load_vgg16(("relu4_1",))
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,95 @@
+"""The command line end to end: folder in -> folder out, bad files reported, clear one-line errors."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from daguerre.cli import app
+from daguerre.imaging import load
+from daguerre.models.registry import list_models
+
+SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+runner = CliRunner()
+
+
+def run(*args: str):
+    result = runner.invoke(app, [str(a) for a in args])
+    text = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    return result.exit_code, text
+
+
+@pytest.fixture
+def model() -> str:
+    return list_models("style")[0].name
+
+
+def test_models_lists_the_shipped_models():
+    code, text = run("models")
+    assert code == 0
+    for card in list_models("style")[:3]:
+        assert card.name[:12] in text
+
+
+def test_folder_in_folder_out_with_bad_files_reported(tmp_path, model):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(SAMPLES / "chelsea.jpg", src / "chelsea.jpg")
+    shutil.copy(SAMPLES / "rocket.jpg", src / "sub" / "rocket.jpg")
+    (src / "empty.jpg").write_bytes(b"")
+    (src / "notes.png").write_text("not an image")
+    truncated = (SAMPLES / "coffee.jpg").read_bytes()
+    (src / "truncated.jpg").write_bytes(truncated[: len(truncated) // 3])
+
+    code, text = run("stylize", src, "-o", tmp_path / "out", "-m", model)
+
+    assert code == 1
+    assert load(tmp_path / "out" / "chelsea.jpg").size == load(src / "chelsea.jpg").size
+    assert (tmp_path / "out" / "sub" / "rocket.jpg").is_file()
+    for bad in ("empty.jpg", "notes.png", "truncated.jpg"):
+        assert not (tmp_path / "out" / bad).exists()
+        lines = [line for line in text.splitlines() if bad in line]
+        assert lines, f"{bad} not reported:\n{text}"
+
+
+def test_missing_file_and_unknown_model_give_one_line_errors(tmp_path, model):
+    code, text = run("stylize", tmp_path / "nope.jpg", "-o", tmp_path / "o.jpg", "-m", model)
+    assert code == 1 and "nope.jpg" in text and "not found" in text
+    code, text = run("stylize", SAMPLES / "chelsea.jpg", "-o", tmp_path / "o.jpg", "-m", "no-such-style")
+    assert code == 1 and "no-such-style" in text
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_decompression_bomb_is_refused(tmp_path, model, monkeypatch):
+    monkeypatch.setenv("DAGUERRE_MAX_PIXELS", "1000")
+    code, text = run("stylize", SAMPLES / "chelsea.jpg", "-o", tmp_path / "o.jpg", "-m", model)
+    assert code == 1 and "chelsea.jpg" in text and "pixels" in text
+
+
+def test_existing_output_survives_a_failed_run(tmp_path, model):
+    out = tmp_path / "out.jpg"
+    out.write_bytes(b"precious")
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff")
+    code, _ = run("stylize", tmp_path / "bad.jpg", "-o", out, "-m", model)
+    assert code == 1 and out.read_bytes() == b"precious"
+
+
+def test_export_onnx(tmp_path, model):
+    code, text = run("export-onnx", model, "-o", tmp_path / "m.onnx")
+    assert code == 0 and (tmp_path / "m.onnx").stat().st_size > 100_000
+
+
+def test_train_style_command_writes_a_model(tmp_path, monkeypatch):
+    content = tmp_path / "photos"
+    content.mkdir()
+    for name in ("chelsea.jpg", "coffee.jpg"):
+        shutil.copy(SAMPLES / name, content / name)
+    code, text = run("train", "style", "--style", SAMPLES / "rocket.jpg", "--content", content, "--name", "mine",
+                     "--steps", "1", "--batch-size", "1", "--crop", "64", "--run-dir", tmp_path / "run",
+                     "--out", tmp_path / "models")
+    assert code == 0, text
+    assert (tmp_path / "models" / "mine.safetensors").is_file()
+    monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path / "models"))
+    code, text = run("stylize", SAMPLES / "chelsea.jpg", "-o", tmp_path / "mine.jpg", "-m", "mine")
+    assert code == 0 and (tmp_path / "mine.jpg").is_file()
