@@ -2,8 +2,7 @@
 
 import torch
 
-from daguerre.losses import content_loss, discriminator_loss, generator_loss, gram_matrix, style_loss
-from daguerre.losses import total_variation
+from daguerre.losses import content_loss, discriminator_loss, generator_loss, gram_matrix, style_loss, total_variation
 
 
 def test_gram_matrix_hand_computed():
