@@ -164,6 +164,15 @@ def test_rederive_is_byte_identical(archive: Archive, photos: dict[str, Path]) -
         archive.rederive(mid)
 
 
+def test_film_preset_gets_the_seed_and_rederives(archive: Archive, photos: dict[str, Path]) -> None:
+    [mid] = archive.ingest([photos["astronaut.jpg"]]).added
+    [d] = archive.apply("film", [mid], {"preset": "autochrome"}, seed=4)
+    recipe = archive.events_of(d.id)[0].outcome_detail["recipe"]
+    assert recipe["params"] == {"preset": "autochrome", "seed": 4} and recipe["models"] == []
+    assert d.digital_source_type == "algorithmicallyEnhanced" and archive.verify(d.id).ok
+    assert archive.rederive(d.id).identical
+
+
 def test_withdraw_and_force(archive: Archive, photos: dict[str, Path]) -> None:
     [mid] = archive.ingest([photos["coffee.jpg"]]).added
     [d] = archive.apply("test-tint", [mid], {})

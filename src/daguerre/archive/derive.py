@@ -9,6 +9,7 @@ can compare them byte for byte.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import random
 import tempfile
 import time
@@ -111,6 +112,8 @@ def apply(archive: Archive, name: str, parent: Item, params: dict, seed: int, lp
     if parent.withdrawn:
         raise ArchiveError(f"{parent.id}: is withdrawn; nothing is derived from withdrawn items")
     op = _operation(name)
+    if "seed" in inspect.signature(op.run).parameters and "seed" not in params:
+        params = {**params, "seed": seed}  # operations with their own seed parameter get the archive's
     try:
         prov = op.provenance(**params)
     except (ValueError, TypeError, KeyError, LookupError, FileNotFoundError) as e:
