@@ -1,0 +1,289 @@
+"""``daguerre archive ...``: the archive's command line (a thin face over ``daguerre.archive.api``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from daguerre.archive.errors import ArchiveError
+from daguerre.imaging import ImageError
+
+if TYPE_CHECKING:  # the archive's libraries load when a command runs, not for `daguerre --help`
+    from daguerre.archive.api import Archive
+    from daguerre.archive.catalogue import Item
+
+archive_app = typer.Typer(help="A catalogue of masters and machine-made derivatives with a verifiable history.",
+                          no_args_is_help=True)
+console = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+ArchiveOpt = Annotated[Path | None, typer.Option("--archive", "-A", show_default=False,
+                                                 help="The archive folder (default: $DAGUERRE_ARCHIVE, else here).")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def opened(path: Path | None) -> Iterator[Archive]:
+    """Open the archive, say what crash recovery cleaned, turn archive errors into one-line messages."""
+    from daguerre.archive.api import Archive
+
+    try:
+        archive = Archive.open(path)
+    except ArchiveError as e:
+        fail(str(e))
+    for message in archive.recovered:
+        console.print(f"[yellow]cleaned:[/yellow] {message}", highlight=False, soft_wrap=True)
+    try:
+        yield archive
+    except (ArchiveError, ImageError) as e:
+        fail(str(e))
+    finally:
+        archive.close()
+
+
+def bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def line(item: Item) -> str:
+    flag = " [withdrawn]" if item.withdrawn else ""
+    what = item.operation or "master"
+    return f"{item.id}  {what:<10} {item.width}x{item.height}  {item.filename}  {item.title or ''}{flag}"
+
+
+@archive_app.command()
+def init(
+    path: Annotated[Path | None, typer.Argument(help="New archive folder (default: $DAGUERRE_ARCHIVE, else here).",
+                                                show_default=False)] = None,
+    catalog: Annotated[str | None, typer.Option(help="Catalogue URL, e.g. postgresql+psycopg://user@host/db "
+                                                     "(default: a SQLite file in the folder).")] = None,
+    store: Annotated[str | None, typer.Option(help="Store URL, any fsspec URL such as s3://bucket/archive "
+                                                   "(default: the folder's store/).")] = None,
+) -> None:
+    """Create an archive: catalogue, content-addressed store and signing key."""
+    from daguerre.archive.api import Archive
+
+    try:
+        archive = Archive.init(path, catalog, store)
+    except ArchiveError as e:
+        fail(str(e))
+    out.print(f"created archive {archive.path} (catalogue {archive.engine.url.render_as_string()}, "
+              f"store {archive.store.url})")
+    archive.close()
+
+
+@archive_app.command()
+def ingest(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files or folders (recursive).", show_default=False)],
+    metadata: Annotated[Path | None, typer.Option("--metadata", "-m", help="CSV sheet: a filename column and "
+                                                  "Dublin Core columns that add or override fields.")] = None,
+    archive: ArchiveOpt = None,
+) -> None:
+    """Add masters: deduplicated by SHA-256, resumable, Dublin Core from EXIF/IPTC/XMP (+ --metadata)."""
+    with opened(archive) as a, bar() as progress:
+        task = progress.add_task("ingest", total=None)
+
+        def on_file(path: Path, i: int, n: int) -> None:
+            progress.update(task, total=n, completed=i, description=f"ingest {path.name}")
+
+        report = a.ingest(inputs, sheet=metadata, on_file=on_file)
+    for message in report.failed:
+        console.print(f"[red]failed:[/red] {message}", highlight=False, soft_wrap=True)
+    out.print(f"added {len(report.added)}, already there {len(report.duplicates)} "
+              f"(metadata updated on {len(report.updated)}), failed {len(report.failed)}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _param(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        fail(f"--param {text!r}: use key=value", 2)
+    try:
+        return key.strip().replace("-", "_"), json.loads(value)
+    except ValueError:
+        return key.strip().replace("-", "_"), value
+
+
+@archive_app.command()
+def apply(
+    operation: Annotated[str, typer.Argument(help="stylize, film, restore, ... (`daguerre --help`).")],
+    items: Annotated[list[str], typer.Argument(help="Item ids (or unique prefixes).", show_default=False)],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="key=value (JSON values allowed), "
+                                                    "repeatable.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed, recorded with the derivative.")] = 0,
+    lpips: Annotated[bool, typer.Option("--lpips", help="Also measure LPIPS against the parent (slower).")] = False,
+    archive: ArchiveOpt = None,
+) -> None:
+    """Run an operation on items; store each result as a labelled derivative with its full recipe."""
+    params = dict(_param(p) for p in param or [])
+    with opened(archive) as a, bar() as progress:
+        files = progress.add_task(operation, total=len(items))
+        steps = progress.add_task("  steps", total=None, visible=False)
+        for i, ref in enumerate(items):
+            progress.update(files, completed=i, description=f"{operation} {ref}")
+
+            def on_step(done: int, total: int) -> None:
+                progress.update(steps, total=total, completed=done, visible=total > 1)
+
+            [made] = a.apply(operation, [ref], params, seed=seed, lpips=lpips, progress=on_step)
+            out.print(f"{made.id}  {operation} of {made.parent_id}  sha256 {made.sha256}")
+
+
+@archive_app.command()
+def fixity(archive: ArchiveOpt = None) -> None:
+    """Re-hash every stored file (a fixity-check event each); report changed and missing files."""
+    with opened(archive) as a, bar() as progress:
+        task = progress.add_task("fixity", total=None)
+        report = a.fixity(lambda p, i, n: progress.update(task, total=n, completed=i, description=f"fixity {p.name}"))
+    for item_id in report.mismatched:
+        console.print(f"[red]changed:[/red] {item_id}: the stored file no longer matches its SHA-256", highlight=False)
+    for item_id in report.missing:
+        console.print(f"[red]missing:[/red] {item_id}: the stored file is gone", highlight=False)
+    for sha in report.unreferenced:
+        console.print(f"[yellow]unreferenced:[/yellow] {sha}: stored but in no catalogue row", highlight=False)
+    out.print(f"checked {report.checked}: {len(report.mismatched)} changed, {len(report.missing)} missing")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@archive_app.command()
+def verify(items: Annotated[list[str], typer.Argument(help="Item ids.", show_default=False)],
+           archive: ArchiveOpt = None) -> None:
+    """Validate an item: fixity, signed events, and for a derivative its C2PA manifest and XMP label."""
+    bad = False
+    with opened(archive) as a:
+        for ref in items:
+            report = a.verify(ref)
+            bad |= not report.ok
+            out.print(f"{report.item_id}: {'ok' if report.ok else 'FAILED'}")
+            for c in report.checks:
+                out.print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
+    if bad:
+        raise typer.Exit(1)
+
+
+@archive_app.command()
+def rederive(items: Annotated[list[str], typer.Argument(help="Derivative ids.", show_default=False)],
+             tolerance: Annotated[float, typer.Option(help="Largest pixel difference accepted (0..1).")] = 1 / 255,
+             archive: ArchiveOpt = None) -> None:
+    """Re-run the recorded recipe; report byte-identical, within tolerance, or different."""
+    bad = False
+    with opened(archive) as a:
+        for ref in items:
+            r = a.rederive(ref, tolerance)
+            bad |= not r.ok
+            verdict = ("byte-identical" if r.identical else
+                       f"within tolerance (max difference {r.max_abs_diff:.2g} <= {r.tolerance:.2g}, PSNR {r.psnr})"
+                       if r.within_tolerance else f"DIFFERENT (max difference {r.max_abs_diff:.2g}, PSNR {r.psnr})")
+            out.print(f"{r.item_id}: {verdict}")
+            for note in r.notes:
+                out.print(f"  note: {note}")
+    if bad:
+        raise typer.Exit(1)
+
+
+def _lines(node: dict, indent: str = "") -> Iterator[str]:
+    """The item, its events and its derivatives as indented plain text (nothing cut: hashes in full)."""
+    it = node["item"]
+    yield f"{indent}{it['kind']} {it['id']}"
+    for k, v in it.items():
+        if v not in (None, "", {}) and k != "id":
+            yield f"{indent}  {k}: {json.dumps(v) if isinstance(v, dict) else v}"
+    yield f"{indent}  events:"
+    for e in node["events"]:
+        yield f"{indent}    {e['datetime']}  {e['type']}  {e['outcome']}  {e['detail']}  (event {e['id']})"
+        if e["type"] == "creation":
+            detail = e["outcome_detail"]
+            yield f"{indent}      recipe: {json.dumps(detail['recipe'], sort_keys=True)}"
+            yield f"{indent}      metrics: {json.dumps(detail['metrics'])}  duration {detail['duration_s']} s"
+    for child in node["derivatives"]:
+        yield from _lines(child, indent + "    ")
+
+
+@archive_app.command()
+def show(item: Annotated[str, typer.Argument(help="Item id.")],
+         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+         archive: ArchiveOpt = None) -> None:
+    """An item's metadata and the tree of its derivatives with their events (hashes in full)."""
+    with opened(archive) as a:
+        node = a.show(item)
+    if as_json:
+        out.print_json(json.dumps(node))
+        return
+    for text in _lines(node):
+        typer.echo(text)
+
+
+@archive_app.command("list")
+def list_items(include_withdrawn: Annotated[bool, typer.Option("--all", help="Withdrawn items too.")] = False,
+               masters: Annotated[bool, typer.Option("--masters", help="Masters only.")] = False,
+               archive: ArchiveOpt = None) -> None:
+    """One item a line, its id first."""
+    with opened(archive) as a:
+        for it in a.items(include_withdrawn, kind="master" if masters else None):
+            typer.echo(line(it))
+
+
+@archive_app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find in the metadata (all must match).")] = "",
+    date_from: Annotated[str | None, typer.Option(help="Earliest date, e.g. 1900 or 1900-05-01.")] = None,
+    date_to: Annotated[str | None, typer.Option(help="Latest date.")] = None,
+    operation: Annotated[str | None, typer.Option(help="Derivatives made by this operation.")] = None,
+    model: Annotated[str | None, typer.Option(help="Derivatives made with this model.")] = None,
+    rights: Annotated[str | None, typer.Option(help="Rights statement contains this.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many results.")] = 100,
+    archive: ArchiveOpt = None,
+) -> None:
+    """Full-text search over the metadata, with filters."""
+    with opened(archive) as a:
+        for it in a.search(query, date_from=date_from, date_to=date_to, operation=operation, model=model,
+                           rights=rights, limit=limit):
+            typer.echo(line(it))
+
+
+@archive_app.command()
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Empty or new folder.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="iiif | bagit | csv | json")] = "iiif",
+    base_url: Annotated[str, typer.Option(help="Where the IIIF export will be served.")] = "http://localhost:8000",
+    include_withdrawn: Annotated[bool, typer.Option("--all", help="Withdrawn items too.")] = False,
+    archive: ArchiveOpt = None,
+) -> None:
+    """IIIF manifests + level-0 tiles, a BagIt bag (files, Dublin Core, PREMIS), or CSV/JSON metadata."""
+    with opened(archive) as a, console.status(f"exporting {format}"):
+        path = a.export(format, output, base_url=base_url, include_withdrawn=include_withdrawn)
+    out.print(f"wrote {path}")
+
+
+@archive_app.command("import-bag")
+def import_bag(bag: Annotated[Path, typer.Argument(help="A bag made by `export --format bagit`.")],
+               archive: ArchiveOpt = None) -> None:
+    """Restore items and their history from a bag, after validating it."""
+    with opened(archive) as a, console.status("importing"):
+        added = a.import_bag(bag)
+    out.print(f"imported {len(added)} items")
+
+
+@archive_app.command()
+def withdraw(item: Annotated[str, typer.Argument(help="Item id.")],
+             reason: Annotated[str, typer.Option(help="Why, for the deaccession event.")] = "",
+             force: Annotated[bool, typer.Option("--force", help="Allow withdrawing a master.")] = False,
+             archive: ArchiveOpt = None) -> None:
+    """Hide a derivative (and what was made from it) with a deaccession event; masters need --force."""
+    with opened(archive) as a:
+        for item_id in a.withdraw(item, reason, force):
+            out.print(f"withdrew {item_id}")

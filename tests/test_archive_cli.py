@@ -1,0 +1,67 @@
+"""``daguerre archive ...`` end to end: every command, exit codes, one-line errors, crash clean-up notice."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from daguerre.archive.cli import archive_app
+
+runner = CliRunner()
+
+
+def run(*args: str, code: int = 0, env: dict | None = None):
+    result = runner.invoke(archive_app, [str(a) for a in args], env=env)
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def test_archive_commands_end_to_end(tmp_path: Path, photos: dict[str, Path], catalogue_url: str | None) -> None:
+    path = tmp_path / "archive"
+    created = run("init", path, *(["--catalog", catalogue_url] if catalogue_url else []))
+    assert "created archive" in created.output
+    env = {"DAGUERRE_ARCHIVE": str(path)}
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("filename,title\nchelsea.png,Chelsea the cat\n")
+    (photos["astronaut.jpg"].parent / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    ingest = run("ingest", photos["astronaut.jpg"].parent, "--metadata", sheet, code=1, env=env)
+    assert "added 4" in ingest.output and "failed 1" in ingest.output and "broken.png:" in ingest.output
+    listing = run("list", env=env).output.splitlines()
+    assert len(listing) == 4 and all(len(line.split()[0]) == 16 for line in listing)
+    cat = next(line.split()[0] for line in listing if "Chelsea the cat" in line)
+
+    applied = run("apply", "test-tint", cat[:6], "--param", "amount=0.25", "-p", "noise=0.1", "--seed", "5", env=env)
+    derivative = applied.output.split()[0]
+    assert f"of {cat}" in applied.output
+    shown = run("show", cat, env=env).output
+    assert f"derivative {derivative}\n" in shown and '"seed": 5' in shown and "ingestion" in shown
+    tree = json.loads(run("show", cat, "--json", env=env).output)
+    assert tree["derivatives"][0]["item"]["id"] == derivative
+    assert run("search", "cat", "--operation", "test-tint", env=env).output.split()[0] == derivative
+    assert "ok" in run("verify", derivative, env=env).output
+    assert "byte-identical" in run("rederive", derivative, env=env).output
+    assert "checked 5: 0 changed, 0 missing" in run("fixity", env=env).output
+    for fmt in ("iiif", "bagit", "csv", "json"):
+        assert "wrote" in run("export", "-f", fmt, "-o", tmp_path / fmt, env=env).output
+
+    refused = run("withdraw", cat, env=env, code=1)
+    assert refused.output.count("\n") == 1 and "--force" in refused.output
+    assert f"withdrew {derivative}" in run("withdraw", derivative, "--reason", "test", env=env).output
+    assert derivative not in run("list", env=env).output and derivative in run("list", "--all", env=env).output
+
+    missing = run("apply", "test-tint", "0000000", env=env, code=1)
+    assert missing.output.strip() == "error: 0000000: no such item in the archive"
+    assert "not a daguerre archive" in run("list", "-A", tmp_path, code=1).output
+    assert "use key=value" in run("apply", "test-tint", cat, "-p", "amount", env=env, code=2).output
+
+    store_tmp = path / "store" / "tmp" / f"{os.uname().nodename}-999999-abc"
+    store_tmp.write_bytes(b"partial")  # as a process killed mid-write would leave it
+    assert "cleaned: removed a partial file" in run("list", env=env).output
+
+    restored = tmp_path / "restored"
+    run("init", restored)
+    assert "imported 5 items" in run("import-bag", tmp_path / "bagit", "-A", restored).output
+    assert "checked 5" in run("fixity", "-A", restored).output
