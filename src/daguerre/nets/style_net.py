@@ -1,9 +1,9 @@
 """StyleNet: the fast feed-forward style generator, designed for CPU speed.
 
-Johnson et al.'s TransformerNet spends ~60 GFLOP on a 512x512 image (full-resolution 9x9 convs,
+Johnson et al.'s TransformerNet spends ~81 GFLOP on a 512x512 image (full-resolution 9x9 convs,
 residual blocks at 1/4 scale with 128 channels). StyleNet reaches 1/8 scale in three cheap strided
 convs, keeps its residual blocks there with 64 channels, and climbs back with nearest upsampling
-plus 3x3 convs (no checkerboard artefacts): about 2.5 GFLOP at 512x512.
+plus 3x3 convs (no checkerboard artefacts): 3.6 GFLOP at 512x512 (2 per multiply-add).
 
 Normalisation is conditional instance norm (Dumoulin et al. 2017): one trunk can carry several
 styles, each style being its own scale and shift per layer. `single_style(i)` cuts out a plain

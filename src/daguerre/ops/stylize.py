@@ -65,7 +65,8 @@ class Stylize(Operation):
                 raise ValueError(f"unknown method {method!r} (use {', '.join(METHODS)})")
             if preserve_colour:
                 y = preserve_colour_fn(x, y)
-            y = blend(x, y, strength)
+            if strength < 1.0:
+                y = blend(x, y, strength)
         out = Picture.from_tensor(y.detach(), like=picture)
         if picture.is_grey and preserve_colour:
             out = out.with_pixels(out.luminance()[None])
@@ -88,7 +89,14 @@ class Stylize(Operation):
         encoder = styles.adain_encoder()
         _, decoder = styles.adain_decoder(model)
         stats = [styles.style_statistics(str(p), style_size) for p in paths]
-        c_mean, c_std = mean_std(encoder(downscale(x, STATS_SIZE))["relu4_1"])
+        h, w = x.shape[-2:]
+        whole = max(h, w) <= min(tile, STATS_SIZE)
+        if whole:  # encode once, padded exactly as the tiler pads a single tile
+            padded = torch.nn.functional.pad(x, (0, (-w) % 8, 0, (-h) % 8), mode="reflect")
+            features = encoder(padded)["relu4_1"]
+        else:
+            features = encoder(downscale(x, STATS_SIZE))["relu4_1"]
+        c_mean, c_std = mean_std(features)
         if masks:
             if len(masks) != len(paths):
                 raise ValueError(f"{len(masks)} masks given for {len(paths)} styles: give one mask per style")
@@ -105,7 +113,7 @@ class Stylize(Operation):
 
         def render(tile_x: torch.Tensor) -> torch.Tensor:
             rgb = tile_x[:, :3]
-            f = encoder(rgb)["relu4_1"]
+            f = features if whole and rgb.shape == padded.shape else encoder(rgb)["relu4_1"]
             normed = (f - c_mean) / c_std
             if mask_stack is None:
                 t = normed * stats[0][1] + stats[0][0]
