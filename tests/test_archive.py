@@ -230,3 +230,17 @@ def test_bad_input_changes_nothing(archive: Archive, photos: dict[str, Path], tm
     with pytest.raises(ArchiveError, match="already an archive"):
         Archive.init(archive.path)
     assert snapshot(archive) == before
+
+
+def test_any_fsspec_store(tmp_path: Path, catalogue_url: str | None, photos: dict[str, Path]) -> None:
+    """The non-local store path (what s3:// takes): fsspec's in-memory filesystem."""
+    import uuid
+
+    url = f"memory://archive-{uuid.uuid4().hex}"
+    with Archive.init(tmp_path / "remote", catalogue_url=catalogue_url, store_url=url) as archive:
+        assert not archive.store.local and archive.store.local_path("0" * 64) is None
+        [mid] = archive.ingest([photos["coffee.jpg"]]).added
+        [d] = archive.apply("test-tint", [mid], {"noise": 0.1}, seed=3)
+        assert archive.verify(d.id).ok and archive.rederive(d.id).identical and archive.fixity().ok
+        assert archive.store.read(archive.get(mid).sha256) == photos["coffee.jpg"].read_bytes()
+    assert Archive.open(tmp_path / "remote").store.url == url

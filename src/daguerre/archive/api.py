@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from daguerre.archive.store import Store, process_tag
 from daguerre.imaging import ImageError, iter_images, load
 
 CONFIG = "archive.json"
+HEX = re.compile(r"[0-9a-f]+")
 ENV = "DAGUERRE_ARCHIVE"
 FileProgress = Callable[[Path, int, int], None]
 
@@ -105,7 +107,12 @@ class Archive:
         ref = ref.strip().lower()
         if len(ref) < 4:
             raise ArchiveError(f"{ref!r}: give at least 4 characters of an item id")
-        q = select(Item).where(or_(Item.id.startswith(ref, autoescape=True), Item.sha256 == ref)).limit(2)
+        if not HEX.fullmatch(ref):
+            raise ArchiveError(f"{ref}: no such item in the archive (ids are hexadecimal)")
+        if len(ref) == 64:
+            q = select(Item).where(Item.sha256 == ref).limit(2)
+        else:  # a prefix as a range, so that the id index serves it (LIKE would scan)
+            q = select(Item).where(Item.id >= ref, Item.id < ref[:-1] + chr(ord(ref[-1]) + 1)).limit(2)
         if session is not None:
             found = session.scalars(q).all()
         else:
@@ -225,6 +232,8 @@ class Archive:
 
     def update_metadata(self, ref: str, fields: dict[str, str], detail: str = "metadata changed") -> bool:
         """Change Dublin Core fields of an item, with a "metadata modification" event; False if nothing changed."""
+        if not fields:
+            return False
         unknown = set(fields) - set(DUBLIN_CORE)
         if unknown:
             raise ArchiveError(f"not Dublin Core field(s): {', '.join(sorted(unknown))}")
