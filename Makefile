@@ -22,6 +22,7 @@ demo: $(STAMP)
 	@echo "Open demo-output/index.html"
 
 test: $(STAMP)
+	sh scripts/ensure-postgres.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
