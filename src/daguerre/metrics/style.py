@@ -7,18 +7,13 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from daguerre.losses.style import gram_matrix
 from daguerre.metrics._arrays import ImageLike, as_tensor_batch, per_image
 from daguerre.nets.vgg19 import VGG19Features, load_vgg19
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
-
-
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """Gram matrices (N, C, C) of features (N, C, H, W), normalized by C*H*W. Differentiable."""
-    n, c, h, w = features.shape
-    f = features.reshape(n, c, h * w)
-    return f @ f.transpose(1, 2) / (c * h * w)
+__all__ = ["CONTENT_LAYER", "STYLE_LAYERS", "content_distance", "gram_matrix", "style_distance"]
 
 
 @lru_cache(maxsize=1)

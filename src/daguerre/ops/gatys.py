@@ -14,10 +14,8 @@ import torch.nn.functional as F
 
 from daguerre.imaging.colour import downscale
 from daguerre.losses import content_loss, gram_matrix, style_loss, total_variation
+from daguerre.metrics.style import CONTENT_LAYER, STYLE_LAYERS  # the loss optimised is the metric reported
 from daguerre.nets.vgg19 import load_vgg19
-
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-CONTENT_LAYER = "relu4_2"
 
 
 @lru_cache(maxsize=1)
