@@ -1,5 +1,6 @@
 """The command line end to end: folder in -> folder out, bad files reported, clear one-line errors."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def test_train_style_command_writes_a_model(tmp_path, monkeypatch):
                      "--out", tmp_path / "models")
     assert code == 0, text
     assert (tmp_path / "models" / "mine.safetensors").is_file()
+    card = json.loads((tmp_path / "models" / "mine.json").read_text())
+    assert card["training"]["steps"] == 1 and card["metrics"]["training_style_distance_ratio"] > 0
     monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path / "models"))
     code, text = run("stylize", SAMPLES / "chelsea.jpg", "-o", tmp_path / "mine.jpg", "-m", "mine")
     assert code == 0 and (tmp_path / "mine.jpg").is_file()

@@ -66,7 +66,23 @@ def train_style(style: str | Path, content: str | Path, name: str, *, steps: int
     r = StyleRecipe(styles=[source], content=files, steps=steps, **recipe)  # type: ignore[arg-type]
     trainer = StyleTrainer(r, Path(run_dir or Path("runs") / name), progress=progress)
     trainer.train()
-    return trainer.export(Path(out or user_models_dir()))[0]
+    card = trainer.export(Path(out or user_models_dir()))[0]
+    return _measure_style_card(card, style, files[:4])
+
+
+def _measure_style_card(card: ModelCard, style: str | Path, photos: list[str]) -> ModelCard:
+    """Fill the card's metrics on a few of the training photos (no held-out set for a user's folder)."""
+    import torch
+
+    from daguerre.imaging.colour import downscale
+    from daguerre.models.registry import build
+    from daguerre.training.card_metrics import SIZE, style_metrics
+
+    small = [downscale(torch.from_numpy(load(p).rgb())[None], SIZE) for p in photos]
+    painting = downscale(torch.from_numpy(load(style).rgb())[None], SIZE)
+    card.metrics = style_metrics(card, build(card), painting, small, prefix="training")
+    card.save(Path(card.path))
+    return card
 
 
 def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: str | Path | None = None,

@@ -22,7 +22,7 @@ def heldout_photos(n: int = N_PHOTOS, size: int = SIZE) -> list[torch.Tensor]:
 
 
 def style_metrics(card: ModelCard, net: torch.nn.Module, painting: torch.Tensor,
-                  photos: list[torch.Tensor]) -> dict[str, float]:
+                  photos: list[torch.Tensor], prefix: str = "heldout") -> dict[str, float]:
     """Style distance (VGG19 Gram) to the painting, relative to the photo's own; content LPIPS; speed."""
     ratios, lp = [], []
     p = painting[0].numpy()
@@ -41,8 +41,8 @@ def style_metrics(card: ModelCard, net: torch.nn.Module, painting: torch.Tensor,
             net(z)
             times.append(time.perf_counter() - t0)
     return {
-        "heldout_style_distance_ratio": round(float(np.mean(ratios)), 4),
-        "heldout_content_lpips": round(float(np.mean(lp)), 4),
-        "ms_512px_torch_2threads": round(float(np.median(times)) * 1000, 1),
-        "heldout_photos": len(photos),
+        f"{prefix}_style_distance_ratio": round(float(np.mean(ratios)), 4),
+        f"{prefix}_content_lpips": round(float(np.mean(lp)), 4),
+        f"ms_512px_torch_{torch.get_num_threads()}threads": round(float(np.median(times)) * 1000, 1),
+        f"{prefix}_photos": len(photos),
     }
