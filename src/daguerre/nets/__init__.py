@@ -2,12 +2,16 @@
 
 from daguerre.nets.adain import AdaINDecoder
 from daguerre.nets.patchgan import PatchDiscriminator
+from daguerre.nets.restore_net import RestoreNet
 from daguerre.nets.style_net import StyleNet
 from daguerre.nets.transformer_net import TransformerNet
+from daguerre.nets.unet import UNet
 
 ARCHITECTURES = {
     "StyleNet": StyleNet,
     "AdaINDecoder": AdaINDecoder,
     "TransformerNet": TransformerNet,
     "PatchDiscriminator": PatchDiscriminator,
+    "RestoreNet": RestoreNet,
+    "UNet": UNet,
 }

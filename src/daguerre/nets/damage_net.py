@@ -1,0 +1,44 @@
+"""DamageNet: a small predictor of the scratch/dust/crease/tear mask of an old photograph (sigmoid output).
+
+Damage is thin and local, but telling a scratch from a bright edge needs some context along the curve.
+So: two 3x3 convs at full resolution, one stride-2 conv, three dilated 3x3 convs at half resolution
+(dilation 1, 2, 4: receptive field radius 20 px), bilinear upsampling and concatenation with the
+full-resolution features, and a 1-channel head. No normalisation, so tiles agree with the whole picture.
+
+`logits(x)` is for training (BCE with logits is numerically stable); `forward(x)` is the probability in [0,1].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class DamageNet(nn.Module):
+    def __init__(self, in_channels: int = 3, width: int = 8):
+        super().__init__()
+        self.config = {"in_channels": in_channels, "width": width}
+        w, w2 = width, 2 * width
+        self.full = nn.Sequential(
+            nn.Conv2d(in_channels, w, 3, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(w, w, 3, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.context = nn.Sequential(
+            nn.Conv2d(w, w2, 4, stride=2, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(w2, w2, 3, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(w2, w2, 3, padding=2, dilation=2, padding_mode="reflect"), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(w2, w2, 3, padding=4, dilation=4, padding_mode="reflect"), nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.fuse = nn.Sequential(
+            nn.Conv2d(w + w2, w, 3, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.head = nn.Conv2d(w, 1, 1)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        full = self.full(x)
+        context = F.interpolate(self.context(full), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(self.fuse(torch.cat([full, context], 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(x))
