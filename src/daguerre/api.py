@@ -90,6 +90,7 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
     """Train what a recipe file describes; returns the model cards written."""
     from daguerre.models.registry import user_models_dir
     from daguerre.training.arbitrary import ArbitraryRecipe, ArbitraryTrainer
+    from daguerre.training.conditional import GANRecipe
     from daguerre.training.recipes import load_recipe
     from daguerre.training.style import StyleTrainer
 
@@ -102,6 +103,13 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
         t = ArbitraryTrainer(r, run, progress=progress)
         t.train()
         return [t.export(dest, Path(recipe).stem, str(recipe))]
+    if isinstance(r, GANRecipe):  # restore, colorize
+        from daguerre.training.colorize import ColorizeTrainer
+        from daguerre.training.restore import RestoreRecipe, RestoreTrainer
+
+        gan = (RestoreTrainer if isinstance(r, RestoreRecipe) else ColorizeTrainer)(r, run, progress=progress)
+        gan.train()
+        return [gan.export(dest, str(recipe))]
     st = StyleTrainer(r, run, progress=progress)
     st.train()
     return st.export(dest, str(recipe))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from daguerre.data import sources
 from daguerre.training.arbitrary import ArbitraryRecipe
+from daguerre.training.conditional import GANRecipe
 from daguerre.training.style import StyleRecipe, StyleSource
 
 
@@ -30,13 +31,19 @@ def style_source(name: str, ref: int | str) -> StyleSource:
     return StyleSource(name=name, image=str(ref), info={"title": Path(ref).stem})
 
 
-def load_recipe(path: Path) -> StyleRecipe | ArbitraryRecipe:
+def load_recipe(path: Path) -> StyleRecipe | ArbitraryRecipe | GANRecipe:
     data = tomllib.loads(Path(path).read_text())
     kind = data.pop("kind", "style")
     if kind == "arbitrary":
         data.pop("name", None)
         return ArbitraryRecipe(content=content_files(data.pop("content")), styles=content_files(data.pop("styles")),
                                **data)
+    if kind in ("restore", "colorize"):
+        from daguerre.training.colorize import ColorizeRecipe
+        from daguerre.training.restore import RestoreRecipe
+
+        recipe_type = RestoreRecipe if kind == "restore" else ColorizeRecipe
+        return recipe_type(content=content_files(data.pop("content")), **data)
     if kind != "style":
         raise ValueError(f"{path}: unknown recipe kind {kind!r}")
     styles = [style_source(n, ref) for n, ref in data.pop("styles").items()]

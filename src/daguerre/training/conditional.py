@@ -1,0 +1,184 @@
+"""The loop shared by the conditional GANs (`restore`, `colorize`), in the manner of pix2pix.
+
+A generator and a PatchGAN discriminator that judges (condition, image) pairs, both trained with Adam;
+resumable checkpoints (weights, optimisers and every RNG, so a resumed run equals an uninterrupted one),
+a loss log, sample grids and a loss plot; export to safetensors with a model card. A task subclasses
+`ConditionalGANTrainer` with its recipe type, networks, data, `train_step` and `sample_rows`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
+
+from daguerre.data.folder import CropSampler
+from daguerre.losses import discriminator_loss, generator_loss
+from daguerre.models.card import ModelCard
+from daguerre.models.registry import save_model
+from daguerre.nets.patchgan import PatchDiscriminator
+from daguerre.training import common
+
+
+@dataclass
+class GANRecipe:
+    content: list[str]  # photo files
+    name: str = ""  # of the exported model
+    steps: int = 3000
+    batch_size: int = 4
+    crop: int = 128
+    content_short_side: int = 256
+    widths: tuple[int, ...] = (16, 32, 64, 128)  # UNet channels per level
+    l1_weight: float = 1.0
+    adversarial_weight: float = 0.05
+    lr: float = 2e-4
+    d_lr: float = 2e-4
+    d_width: int = 32
+    seed: int = 0
+    sample_every: int = 250
+    checkpoint_every: int = 100
+    threads: int = 1
+
+
+class ConditionalGANTrainer:
+    task: ClassVar[str]
+    recipe_type: ClassVar[type[GANRecipe]]
+    architecture: ClassVar[str]  # name in daguerre.nets.ARCHITECTURES
+    description: ClassVar[str]
+    losses: ClassVar[str]
+    loss_weights: ClassVar[tuple[str, ...]]  # recipe fields recorded on the card
+    disc_channels: ClassVar[int]  # condition + image channels the discriminator sees
+
+    def __init__(self, recipe: GANRecipe, run_dir: Path, progress: bool = True):
+        self.recipe, self.run_dir, self.progress = recipe, Path(run_dir), progress
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        torch.set_num_threads(recipe.threads)
+        self.rng = common.seed_everything(recipe.seed)
+        self.net = self.make_net(recipe)
+        self.disc = PatchDiscriminator(in_channels=self.disc_channels, width=recipe.d_width)
+        self.opt_g = torch.optim.Adam(self.net.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=recipe.d_lr, betas=(0.5, 0.999))
+        crops = CropSampler([Path(p) for p in recipe.content], recipe.content_short_side, recipe.crop,
+                            progress=progress)
+        self.make_data(crops)
+        self.step, self.wall_time = 0, 0.0
+        self.log = common.LossLog(self.run_dir / "losses.csv")
+        self._resume()
+
+    @classmethod
+    def make_net(cls, recipe: GANRecipe) -> nn.Module:
+        raise NotImplementedError
+
+    def make_data(self, crops: CropSampler) -> None:
+        """Set up the pair sampler, fixed sample pairs and loss modules."""
+        raise NotImplementedError
+
+    def train_step(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def sample_rows(self) -> list[list[torch.Tensor]]:
+        """Rows of (3,H,W) images for the sample grid (called in eval mode, without gradients)."""
+        raise NotImplementedError
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    def _resume(self) -> None:
+        state = common.load_checkpoint(self.checkpoint_path)
+        if state is None:
+            return
+        self.net.load_state_dict(state["generator"])
+        self.disc.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        common.set_rng_state(state["rng"], self.rng)
+        self.step, self.wall_time = state["step"], state["wall_time"]
+
+    def save_checkpoint(self) -> None:
+        common.save_checkpoint(self.checkpoint_path, {
+            "step": self.step, "wall_time": self.wall_time,
+            "generator": self.net.state_dict(), "discriminator": self.disc.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "rng": common.rng_state(self.rng), "recipe": asdict(self.recipe),
+        })
+
+    def adversarial(self, condition: torch.Tensor, real: torch.Tensor,
+                    fake: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """One discriminator update on (condition, real) vs (condition, fake); returns its loss and the
+        generator's LSGAN loss on (condition, fake), still to be backpropagated."""
+        d_loss = discriminator_loss(self.disc(torch.cat([condition, real], 1)),
+                                    self.disc(torch.cat([condition, fake.detach()], 1)))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        return d_loss.item(), generator_loss(self.disc(torch.cat([condition, fake], 1)))
+
+    def generator_update(self, loss: torch.Tensor) -> None:
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self.step += 1
+
+    def write_samples(self) -> None:
+        self.net.eval()
+        with torch.no_grad():
+            rows = self.sample_rows()
+        self.net.train()
+        common.image_grid(rows, self.run_dir / f"samples_{self.step:06d}.png")
+        self.log.plot(self.run_dir / "losses.png")
+
+    def train(self, steps: int | None = None) -> None:
+        """Run until `steps` (default: the recipe's) steps are done, checkpointing as it goes."""
+        target = self.recipe.steps if steps is None else steps
+        columns = (TextColumn(f"[bold]training {self.task}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, disable=not self.progress) as bar:
+            task = bar.add_task("train", total=target, completed=self.step, losses="")
+            while self.step < target:
+                t0 = time.perf_counter()
+                losses = self.train_step()
+                self.wall_time += time.perf_counter() - t0
+                self.log.write(self.step, losses)
+                bar.update(task, completed=self.step, losses=" ".join(f"{k}={v:.3g}" for k, v in losses.items()))
+                if self.step % self.recipe.checkpoint_every == 0 or self.step == target:
+                    self.save_checkpoint()
+                if self.step % self.recipe.sample_every == 0 or self.step == target:
+                    self.write_samples()
+
+    def export(self, folder: Path, recipe_name: str = "") -> ModelCard:
+        """Save the generator (safetensors) with its model card."""
+        return self.export_net(self.net, self.recipe, self.step, self.wall_time, folder, recipe_name)
+
+    @classmethod
+    def export_checkpoint(cls, checkpoint: Path, folder: Path, recipe_name: str = "") -> ModelCard:
+        """Export a training checkpoint without loading the training data."""
+        state = common.load_checkpoint(checkpoint)
+        if state is None:
+            raise FileNotFoundError(f"{checkpoint}: no checkpoint")
+        recipe = cls.recipe_type(**state["recipe"])
+        net = cls.make_net(recipe)
+        net.load_state_dict(state["generator"])
+        return cls.export_net(net, recipe, state["step"], state["wall_time"], folder, recipe_name)
+
+    @classmethod
+    def export_net(cls, net: nn.Module, recipe: GANRecipe, step: int, wall_time: float, folder: Path,
+                   recipe_name: str = "") -> ModelCard:
+        name = recipe.name or cls.task
+        card = ModelCard(
+            name=name, task=cls.task, architecture=cls.architecture, config=net.config,
+            weights=f"{name}.safetensors", description=cls.description,
+            training={
+                "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
+                "content_images": len(recipe.content), "crop": recipe.crop, "batch_size": recipe.batch_size,
+                "seed": recipe.seed, "weights": {k: getattr(recipe, k) for k in cls.loss_weights},
+                "losses": cls.losses,
+            },
+        )
+        net.eval()
+        return save_model(net, card, folder)
