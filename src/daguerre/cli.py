@@ -225,5 +225,33 @@ def film(
     run_operation("film", inputs, output, preset=preset, strength=strength, seed=seed)
 
 
+@app.command()
+def restore(
+    inputs: Inputs,
+    output: Output,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Restore model (default: the first "
+                                                                     "installed; `daguerre models`).")] = None,
+    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full repair.")] = 1.0,
+    tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
+    engine: Annotated[str, typer.Option(help="auto | onnx | torch.")] = "auto",
+) -> None:
+    """Restore old photographs: remove scratches, dust and creases, undo fading, casts, grain and blur."""
+    run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine)
+
+
+@app.command()
+def colorize(
+    inputs: Inputs,
+    output: Output,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Colorize model (default: the first "
+                                                                     "installed; `daguerre models`).")] = None,
+    render_size: Annotated[int, typer.Option(min=16, help="Long side at which colour is predicted (larger: more "
+                                                          "detail, slower; smaller: steadier).")] = 384,
+    tile: Annotated[int, typer.Option(help="Tile size in pixels for a large --render-size.")] = 1024,
+) -> None:
+    """Colorize black-and-white photographs; their luminance is kept exactly at full resolution."""
+    run_operation("colorize", inputs, output, model=model, render_size=render_size, tile=tile)
+
+
 def main() -> None:
     sys.exit(app())

@@ -1,0 +1,56 @@
+"""`restore`: repair a scanned old photograph with a trained restore model (`daguerre.nets.restore_net`).
+
+The model predicts the damage mask (scratches, dust, cracks, tears) and, guided by it, inpaints the damage and
+corrects fading, casts, grain and blur. Large pictures go through the shared tiler. Grey photographs are
+restored on three equal channels and come back grey; `strength` mixes the result with the photo.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from daguerre.imaging import Picture, run_tiled
+from daguerre.imaging.colour import blend
+from daguerre.imaging.lab import luma
+from daguerre.models.onnx import OnnxModel, onnx_available
+from daguerre.ops.base import Operation, Progress, Provenance, register
+from daguerre.ops.film import repixel
+from daguerre.ops.task_models import model_record, task_model
+
+# Four times the receptive field radius of RestoreNet (mask net 20 px + U-Net 38 px): tiled equals whole.
+TILE_OVERLAP = 240
+ENGINES = ("auto", "onnx", "torch")
+
+
+class Restore(Operation):
+    name = "restore"
+    version = "1"
+    summary = "Restore an old photograph: remove scratches, dust and creases, undo fading, casts, grain and blur"
+
+    def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
+            strength: float = 1.0, tile: int = 1024, engine: str = "auto", **unknown: object) -> Picture:
+        if unknown:
+            raise TypeError(f"restore: unknown parameter(s) {', '.join(unknown)}")
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be between 0 and 1, got {strength}")
+        card, net = task_model("restore", model)
+        if engine == "onnx" and not onnx_available():
+            raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
+        fn = OnnxModel(card, net) if engine != "torch" and onnx_available() else net
+        x = torch.from_numpy(picture.rgb())[None]
+        with torch.inference_mode():
+            overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
+            y = run_tiled(fn, x, tile=tile, overlap=overlap, multiple=net.multiple, progress=progress).clamp(0, 1)
+            y = blend(x, y, strength)
+            if picture.is_grey:
+                y = luma(y)
+        return repixel(picture, y[0].numpy())
+
+    def provenance(self, **params: object) -> Provenance:
+        card, _ = task_model("restore", params.get("model"))  # type: ignore[arg-type]
+        return Provenance(self.name, self.version, dict(params), [model_record(card)])
+
+
+restore = register(Restore())
