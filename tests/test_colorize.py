@@ -1,0 +1,164 @@
+"""Colorize: Lab pairs, two-step training that resumes exactly, export + registry, and the operation on grey,
+16-bit and rotated photos keeping their luminance exactly. The tiny model is untrained: these test the plumbing."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from daguerre.api import train_recipe
+from daguerre.cli import app
+from daguerre.data.folder import CropSampler
+from daguerre.data.pairs import ColourPairs
+from daguerre.imaging import load, save
+from daguerre.imaging.lab import lab_merge, luma, with_luma
+from daguerre.models import registry
+from daguerre.models.card import ModelCard
+from daguerre.models.registry import ModelNotFoundError, build, find_model
+from daguerre.nets.unet import UNet
+from daguerre.ops import get_operation
+from daguerre.training.colorize import ColorizeRecipe, ColorizeTrainer
+from daguerre.training.recipes import load_recipe
+
+SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+PHOTOS = [str(p) for p in sorted(SAMPLES.glob("*.jpg"))]
+RECIPES = Path(__file__).parents[1] / "recipes"
+
+
+def tiny_recipe(steps: int = 2) -> ColorizeRecipe:
+    return ColorizeRecipe(content=PHOTOS, name="tiny-colorize", steps=steps, batch_size=2, crop=48,
+                          content_short_side=64, widths=(8, 8, 16), d_width=8, checkpoint_every=1, sample_every=2,
+                          threads=1)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[ColorizeTrainer, Path]:
+    """Two uninterrupted steps, exported with a strong chroma bias so the operation's colours are vivid."""
+    root = tmp_path_factory.mktemp("colorize")
+    trainer = ColorizeTrainer(tiny_recipe(), root / "run", progress=False)
+    trainer.train()
+    trainer.export(root / "models")
+    net = ColorizeTrainer.make_net(trainer.recipe)
+    net.load_state_dict(trainer.net.state_dict())
+    with torch.no_grad():
+        net.head.bias.copy_(torch.tensor([1.5, -1.0]))
+        net.head.weight.normal_(0, 0.3)
+    registry.save_model(net, ModelCard(name="vivid-colorize", task="colorize", architecture="UNet",
+                                       config=net.config, weights="vivid-colorize.safetensors"), root / "models")
+    return trainer, root / "models"
+
+
+@pytest.fixture
+def installed(trained, monkeypatch) -> str:
+    monkeypatch.setenv("DAGUERRE_MODELS", str(trained[1]))
+    return "vivid-colorize"
+
+
+def test_pairs_are_deterministic_lab_and_skip_grey_photos(tmp_path):
+    Image.open(SAMPLES / "rocket.jpg").convert("L").convert("RGB").save(tmp_path / "grey.png")
+    crops = CropSampler([Path(PHOTOS[0]), tmp_path / "grey.png"], 64, 48, progress=False)
+    pairs = ColourPairs(crops)
+    assert len(crops.images) == 1
+    lightness, ab = pairs.sample(2, torch.Generator().manual_seed(3))
+    again = pairs.sample(2, torch.Generator().manual_seed(3))
+    assert torch.equal(lightness, again[0]) and torch.equal(ab, again[1])
+    assert lightness.shape == (2, 1, 48, 48) and ab.shape == (2, 2, 48, 48)
+    assert 0 <= lightness.min() and lightness.max() <= 1 and ab.abs().max() <= 1
+    rgb = crops.sample(2, torch.Generator().manual_seed(3))
+    assert (lab_merge(lightness, ab) - rgb).abs().max() < 1e-4
+
+
+def test_two_steps_checkpoint_and_resume_to_the_same_weights(trained, tmp_path):
+    straight, _ = trained
+    first = ColorizeTrainer(tiny_recipe(), tmp_path, progress=False)
+    first.train(1)
+    resumed = ColorizeTrainer(tiny_recipe(), tmp_path, progress=False)
+    assert resumed.step == 1
+    resumed.train()
+    for mine, theirs in ((resumed.net, straight.net), (resumed.disc, straight.disc)):
+        for key, value in theirs.state_dict().items():
+            assert torch.equal(value, mine.state_dict()[key]), key
+    assert (tmp_path / "samples_000002.png").is_file() and (tmp_path / "losses.png").is_file()
+    assert (tmp_path / "losses.csv").read_text().splitlines()[0] == "step,total,l1,adversarial,discriminator"
+
+
+def test_export_and_registry_round_trip(trained, installed, tmp_path):
+    trainer, _ = trained
+    card = find_model("tiny-colorize")
+    assert card.task == "colorize" and card.architecture == "UNet" and card.training["steps"] == 2
+    net = build(card)
+    x = torch.rand(1, 1, 32, 48)
+    with torch.no_grad():
+        ab = net(x)
+        assert ab.shape == (1, 2, 32, 48) and torch.equal(ab, trainer.net.eval()(x))
+    assert ColorizeTrainer.export_checkpoint(trainer.checkpoint_path, tmp_path).sha256 == card.sha256
+
+
+def test_with_luma_keeps_luma_exactly_and_stays_in_gamut():
+    rgb, y = torch.rand(1, 3, 64, 64) * 1.6 - 0.3, torch.rand(1, 1, 64, 64)
+    out = with_luma(rgb, y)
+    assert 0 <= out.min() and out.max() <= 1 and (luma(out) - y).abs().max() < 1e-6
+
+
+def test_grey_16bit_and_rotated_photos_keep_size_depth_and_luminance(installed, tmp_path):
+    colorize = get_operation("colorize")
+    rocket = Image.open(SAMPLES / "rocket.jpg").resize((150, 100))
+    rocket.convert("L").save(tmp_path / "grey.png")
+    out = colorize.run(load(tmp_path / "grey.png"), model=installed, render_size=64)
+    save(out, tmp_path / "colour.png")
+    back = Image.open(tmp_path / "colour.png")
+    assert back.mode == "RGB" and back.size == (150, 100)
+    grey = np.asarray(rocket.convert("L"), np.float32)
+    assert np.abs(np.asarray(back.convert("L"), np.float32) - grey).max() <= 1  # luma within 1/255
+    colours = np.asarray(back, np.float32)
+    assert np.abs(colours - colours.mean(2, keepdims=True)).mean() > 10  # it did colour the picture
+
+    grey16 = (np.asarray(rocket.convert("L"), np.float32) / 255 * 65535).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "grey16.tif", grey16)
+    picture = load(tmp_path / "grey16.tif")
+    out = colorize.run(picture, render_size=48, tile=32)  # the first installed model, in tiles
+    assert np.abs(out.luminance() - picture.pixels[0]).max() < 1e-5
+    save(out, tmp_path / "out16.tif")
+    back16 = tifffile.imread(tmp_path / "out16.tif")
+    assert back16.dtype == np.uint16 and back16.shape == (100, 150, 3)
+
+    exif = rocket.getexif()
+    exif[0x0112] = 6  # rotated 90 degrees: displayed portrait
+    rocket.save(tmp_path / "rotated.jpg", exif=exif)
+    picture = load(tmp_path / "rotated.jpg")
+    out = colorize.run(picture, model=installed)
+    assert out.size == (100, 150) and np.abs(out.luminance() - picture.luminance()).max() < 1e-5
+    assert colorize.provenance(model=installed).models[0]["name"] == installed
+
+    args = ["colorize", tmp_path / "grey.png", "-o", tmp_path / "cli.png", "--model", installed, "--render-size", 64]
+    assert CliRunner().invoke(app, [str(a) for a in args]).exit_code == 0 and (tmp_path / "cli.png").is_file()
+
+
+def test_recipe_files_train_through_the_api(tmp_path):
+    from daguerre.training.restore import RestoreRecipe
+
+    assert isinstance(load_recipe(RECIPES / "restore.toml"), RestoreRecipe)
+    assert load_recipe(RECIPES / "colorize.toml").name == "colorize-photos"
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(f'kind = "colorize"\nname = "recipe-colorize"\ncontent = "{SAMPLES}"\nsteps = 1\nbatch_size = 1\n'
+                    'crop = 32\ncontent_short_side = 40\nwidths = [8, 8]\nd_width = 8\nthreads = 1\n')
+    [card] = train_recipe(toml, out=tmp_path / "models", run_dir=tmp_path / "run", progress=False)
+    assert card.task == "colorize" and card.training["steps"] == 1 and card.weights_path().is_file()
+
+
+def test_missing_or_wrong_model_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setattr(registry, "SHIPPED", tmp_path)
+    photo = load(SAMPLES / "rocket.jpg")
+    with pytest.raises(ModelNotFoundError, match="no colorize model is installed"):
+        get_operation("colorize").run(photo)
+    net = UNet(1, 2, (8, 16), output="tanh")
+    registry.save_model(net, ModelCard(name="not-colour", task="restore", architecture="UNet", config=net.config,
+                                       weights="not-colour.safetensors"), tmp_path)
+    with pytest.raises(ValueError, match="not a colorize model"):
+        get_operation("colorize").run(photo, model="not-colour")
