@@ -155,3 +155,13 @@ def test_paper_overlay_reads_gimp_patterns_and_images(tmp_path):
     for path in (pat, tmp_path / "paper.png"):
         out = paper(ASTRONAUT, np.random.default_rng(1), path=str(path), amount=1.0)
         assert out.shape == ASTRONAUT.shape and 0.005 < np.abs(out - ASTRONAUT).mean() < 0.1
+
+
+def test_dust_with_no_specks_leaves_the_image_alone():
+    import numpy as np
+
+    from daguerre.imaging.aging import dust
+
+    x = np.full((3, 32, 32), 0.5, np.float32)
+    y, mask = dust(x, np.random.default_rng(0), count=0, max_radius=3.0, dark_fraction=0.5, fibres=0)
+    assert np.array_equal(y, x) and mask.max() == 0

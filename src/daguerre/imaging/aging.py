@@ -285,7 +285,8 @@ def dust(x: np.ndarray, rng: Rng, *, count: int, max_radius: float, dark_fractio
     dark = rng.random(count) < dark_fraction
     ys, xs = rng.integers(0, h, count), rng.integers(0, w, count)
     ragged = 1 + 0.5 * _smooth_noise(rng, (h, w), 0.8 * _unit(x))  # irregular, not round, specks
-    edges = np.r_[0, np.quantile(radius, [0.5, 0.8, 0.95]), np.inf]  # specks drawn in four size classes
+    # specks drawn in four size classes (none when the count rounds to zero on a small crop)
+    edges = np.r_[0, np.quantile(radius, [0.5, 0.8, 0.95]), np.inf] if count else np.r_[0, np.inf]
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         for is_dark, layer in layers.items():
             sel = (radius >= lo) & (radius < hi) & (dark == is_dark)
