@@ -214,14 +214,16 @@ def export_styles(net: StyleNet, recipe: StyleRecipe, step: int, wall_time: floa
         card = ModelCard(
             name=source.name, task="style", architecture="StyleNet", config=one.config,
             weights=f"{source.name}.safetensors",
-            licence="Apache-2.0 (weights); style source public domain" if source.info.get(
-                "public_domain") else "Apache-2.0 (weights); check the style image's rights",
+            licence="Apache-2.0; painting public domain (Met CC0)" if source.info.get(
+                "public_domain") else "Apache-2.0; check the painting's rights",
             description=f"Fast style transfer in the style of {source.info.get('artist', '')}, "
                         f"{source.info.get('title', Path(source.image).name)}".strip(),
             style=source.info | {"image": Path(source.image).name},
             training={
                 "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
                 "styles_trained_together": len(recipe.styles),
+                "data": "content: " + ("the registry photo packages' training split (daguerre.data.sources)"
+                                       if recipe_name else f"{len(recipe.content)} images from the user's folder"),
                 "content_images": len(recipe.content), "crop": recipe.crop,
                 "batch_size": recipe.batch_size, "seed": recipe.seed,
                 "weights": {k: getattr(recipe, k) for k in (
