@@ -8,6 +8,7 @@ import torch
 
 from daguerre import metrics
 from daguerre.data import sources
+from daguerre.demo import unseen_paintings
 from daguerre.imaging import Picture, load, save
 from daguerre.imaging.colour import downscale
 from daguerre.models.registry import build, list_models
@@ -50,7 +51,7 @@ def test_every_style_model_loads_and_moves_a_photo_towards_its_painting(card):
 
 
 def test_arbitrary_style_moves_towards_an_unseen_painting():
-    painting_path = sources.paintings("heldout")[0]
+    painting_path = unseen_paintings()[0]
     photo = small("chelsea")
     result = stylize.run(photo, method="arbitrary", style=[str(painting_path)])
     painting = downscale(torch.from_numpy(load(painting_path).rgb())[None], 256)[0].numpy()
@@ -60,7 +61,7 @@ def test_arbitrary_style_moves_towards_an_unseen_painting():
 
 
 def test_arbitrary_interpolation_and_masks(tmp_path):
-    a, b = (str(p) for p in sources.paintings("heldout")[:2])
+    a, b = (str(p) for p in unseen_paintings()[:2])
     photo = small("coffee")
     only_a = stylize.run(photo, method="arbitrary", style=[a])
     mixed = stylize.run(photo, method="arbitrary", style=[a, b], style_weights=[1.0, 0.0])
