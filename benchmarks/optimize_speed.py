@@ -1,7 +1,7 @@
 """Style transfer by optimisation (Gatys et al.): ours (`daguerre.ops.gatys.optimize`) against PyPI `pastiche==1.6.0`.
 
-    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/optimize_speed.py            # the real run
-    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/optimize_speed.py --quick    # checks it runs
+    .venv/bin/python benchmarks/optimize_speed.py            # the real run
+    .venv/bin/python benchmarks/optimize_speed.py --quick    # checks it runs
 
 Both run L-BFGS from the photo on the same VGG19 weights (pastiche's quantized Oxford file), at the same output
 size (long side --size; the painting too) and the same number of steps (`steps=` of `optimize`, `draw()` calls of

@@ -1,7 +1,7 @@
 """Style transfer quality on held-out photos x our paintings: ours (fast, arbitrary) against the PyPI peers.
 
-    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/style_quality.py            # the real run
-    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/style_quality.py --quick    # checks it runs
+    .venv/bin/python benchmarks/style_quality.py            # the real run
+    .venv/bin/python benchmarks/style_quality.py --quick    # checks it runs
 
 Pairs: --contents held-out photos (never trained on; `daguerre.data.sources.photos("heldout")`, evenly spaced
 picks, long side --long-side) x the paintings of the installed fast style models. For each method:

@@ -1,7 +1,7 @@
 """Median milliseconds per image for fast style transfer: ours against the Johnson baseline and the PyPI peers.
 
-    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/stylize_speed.py            # the real run
-    DAGUERRE_MODELS=/tmp/snap .venv/bin/python benchmarks/stylize_speed.py --quick    # checks it runs
+    .venv/bin/python benchmarks/stylize_speed.py            # the real run
+    .venv/bin/python benchmarks/stylize_speed.py --quick    # checks it runs
 
 Every row is one square RGB image (a held-out photo), batch 1, after warm-up, at --threads intra-op threads for
 torch and ONNX Runtime. GFLOP counts only convolutions (2*Cin*Cout*k*k*Hout*Wout/groups): forward hooks on
