@@ -383,7 +383,7 @@ def style_models() -> list:
 
     cards = list_models(task="style")
     if not cards:
-        raise SystemExit("no fast style models installed; for the snapshot models run with DAGUERRE_MODELS=/tmp/snap")
+        raise SystemExit("no fast style models installed (see daguerre models)")
     return cards
 
 
