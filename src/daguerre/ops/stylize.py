@@ -4,7 +4,8 @@
 - arbitrary: any painting (`style=`) in one pass through the AdaIN encoder-decoder; several styles
   can be mixed (`style_weights=`) or painted into regions (`masks=`).
 - optimize: Gatys et al.'s optimisation on VGG19; slow, highest quality.
-Every method takes `strength` (0..1) and `preserve_colour` (style the luminance only).
+Every method takes `strength` (0..1, a blend with the photo: 0 is the photo itself) and `preserve_colour`
+(style the luminance only).
 """
 
 from __future__ import annotations
@@ -51,9 +52,7 @@ class Stylize(Operation):
                 y = self._fast(x, model, engine, tile, progress)
             elif method == "arbitrary":
                 paths = _style_list(style)
-                y = self._arbitrary(x, paths, style_weights, masks, strength, arbitrary_model, style_size, tile,
-                                    progress)
-                strength = 1.0  # applied in feature space
+                y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, style_size, tile, progress)
             elif method == "optimize":
                 from daguerre.ops.gatys import optimize
 
@@ -84,8 +83,7 @@ class Stylize(Operation):
             return run_tiled(net, x, tile=tile, overlap=TILE_OVERLAP, progress=progress)
 
     def _arbitrary(self, x: torch.Tensor, paths: list[str], weights: list[float] | None, masks: list[str] | None,
-                   strength: float, model: str, style_size: int, tile: int,
-                   progress: Progress | None) -> torch.Tensor:
+                   model: str, style_size: int, tile: int, progress: Progress | None) -> torch.Tensor:
         encoder = styles.adain_encoder()
         _, decoder = styles.adain_decoder(model)
         stats = [styles.style_statistics(str(p), style_size) for p in paths]
@@ -120,7 +118,6 @@ class Stylize(Operation):
             else:
                 m = torch.nn.functional.interpolate(tile_x[:, 3:], size=f.shape[-2:], mode="area")
                 t = sum(m[:, i : i + 1] * (normed * sd + mu) for i, (mu, sd) in enumerate(stats))
-            t = strength * t + (1 - strength) * f
             return decoder(t)
 
         inp = x if mask_stack is None else torch.cat([x, mask_stack], 1)
