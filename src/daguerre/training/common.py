@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,29 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed)
     random.seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def gan_state(trainer) -> dict:
+    """Everything a GAN trainer (net, disc, opt_g, opt_d, rng, step, wall_time, recipe) needs to resume exactly."""
+    return {
+        "step": trainer.step, "wall_time": trainer.wall_time,
+        "generator": trainer.net.state_dict(), "discriminator": trainer.disc.state_dict(),
+        "opt_g": trainer.opt_g.state_dict(), "opt_d": trainer.opt_d.state_dict(),
+        "rng": rng_state(trainer.rng), "recipe": asdict(trainer.recipe),
+    }
+
+
+def resume_gan(trainer, path: Path) -> None:
+    """Load `gan_state` from `path` into the trainer, if a checkpoint is there."""
+    state = load_checkpoint(path)
+    if state is None:
+        return
+    trainer.net.load_state_dict(state["generator"])
+    trainer.disc.load_state_dict(state["discriminator"])
+    trainer.opt_g.load_state_dict(state["opt_g"])
+    trainer.opt_d.load_state_dict(state["opt_d"])
+    set_rng_state(state["rng"], trainer.rng)
+    trainer.step, trainer.wall_time = state["step"], state["wall_time"]
 
 
 class LossLog:

@@ -9,7 +9,7 @@ a loss log, sample grids and a loss plot; export to safetensors with a model car
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -90,23 +90,10 @@ class ConditionalGANTrainer:
         return self.run_dir / "checkpoint.pt"
 
     def _resume(self) -> None:
-        state = common.load_checkpoint(self.checkpoint_path)
-        if state is None:
-            return
-        self.net.load_state_dict(state["generator"])
-        self.disc.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        common.set_rng_state(state["rng"], self.rng)
-        self.step, self.wall_time = state["step"], state["wall_time"]
+        common.resume_gan(self, self.checkpoint_path)
 
     def save_checkpoint(self) -> None:
-        common.save_checkpoint(self.checkpoint_path, {
-            "step": self.step, "wall_time": self.wall_time,
-            "generator": self.net.state_dict(), "discriminator": self.disc.state_dict(),
-            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "rng": common.rng_state(self.rng), "recipe": asdict(self.recipe),
-        })
+        common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
 
     def adversarial(self, condition: torch.Tensor, real: torch.Tensor,
                     fake: torch.Tensor) -> tuple[float, torch.Tensor]:

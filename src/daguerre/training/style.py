@@ -7,7 +7,7 @@ each style is then saved as its own one-style generator with its own model card.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -68,7 +68,7 @@ class StyleTrainer:
         self.recipe, self.run_dir, self.progress = recipe, Path(run_dir), progress
         self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.set_num_threads(recipe.threads)
-        self.generator_rng = common.seed_everything(recipe.seed)
+        self.rng = common.seed_everything(recipe.seed)
         n = len(recipe.styles)
         self.net = StyleNet(n_styles=n, widths=recipe.widths, n_residual=recipe.n_residual)
         self.disc = PatchDiscriminator(n_heads=n)
@@ -96,27 +96,10 @@ class StyleTrainer:
         return self.run_dir / "checkpoint.pt"
 
     def _resume(self) -> None:
-        state = common.load_checkpoint(self.checkpoint_path)
-        if state is None:
-            return
-        self.net.load_state_dict(state["generator"])
-        self.disc.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        common.set_rng_state(state["rng"], self.generator_rng)
-        self.step, self.wall_time = state["step"], state["wall_time"]
+        common.resume_gan(self, self.checkpoint_path)
 
     def save_checkpoint(self) -> None:
-        common.save_checkpoint(self.checkpoint_path, {
-            "step": self.step,
-            "wall_time": self.wall_time,
-            "generator": self.net.state_dict(),
-            "discriminator": self.disc.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "rng": common.rng_state(self.generator_rng),
-            "recipe": asdict(self.recipe),
-        })
+        common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
 
     def content_features(self, x: torch.Tensor) -> torch.Tensor:
         """VGG16 relu2_2 of the content batch, stopping there (cheaper than the full trunk)."""
@@ -128,7 +111,7 @@ class StyleTrainer:
             self.vgg.layers = layers
 
     def train_step(self) -> dict[str, float]:
-        r, g = self.recipe, self.generator_rng
+        r, g = self.recipe, self.rng
         style = self.step % len(r.styles)
         self.net.set_style(style)
         x = self.content.sample(r.batch_size, g)
