@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from daguerre.nets.pretrained import package_file
+from daguerre.nets.vgg_trunk import VGGTrunk
 
 # conv widths; "M" is a 2x2 max-pool
 CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
@@ -33,46 +34,21 @@ def lpips_checkpoint() -> dict:
         return pickle.load(f)
 
 
-class VGG16Features(nn.Module):
+class VGG16Features(VGGTrunk):
     """VGG16 conv trunk that returns the requested ReLU activations.
 
     Input: RGB in [0, 1], shape (N, 3, H, W). Stops after the deepest requested layer.
     """
 
     def __init__(self, layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")):
-        super().__init__()
-        self.layers = tuple(layers)
-        last = max(RELU_NAMES.index(name) for name in self.layers)
-        blocks: list[nn.Module] = []
-        self.names: list[str | None] = []
-        in_ch, conv_i = 3, 0
-        for v in CFG:
-            if conv_i > last:
-                break
-            if v == "M":
-                blocks.append(nn.MaxPool2d(2, 2))
-                self.names.append(None)
-            else:
-                blocks.append(nn.Conv2d(in_ch, v, 3, padding=1))
-                self.names.append(None)
-                blocks.append(nn.ReLU(inplace=False))
-                self.names.append(RELU_NAMES[conv_i])
-                in_ch, conv_i = v, conv_i + 1
-        self.body = nn.ModuleList(blocks)
+        super().__init__(CFG, RELU_NAMES, tuple(layers), name="VGG16")
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor, normalize: bool = True) -> dict[str, torch.Tensor]:
         if normalize:
             x = (x - self.mean) / self.std
-        out: dict[str, torch.Tensor] = {}
-        for layer, name in zip(self.body, self.names, strict=True):
-            x = layer(x)
-            if name in self.layers:
-                out[name] = x
-                if len(out) == len(self.layers):
-                    break
-        return out
+        return self.features(x)
 
 
 def load_vgg16(layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")) -> VGG16Features:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from daguerre.nets.pretrained import package_file
+from daguerre.nets.vgg_trunk import VGGTrunk
 
 # conv widths; "M" is a 2x2 pool
 CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512]
@@ -34,7 +35,7 @@ def vgg19_weights() -> list[tuple[np.ndarray, np.ndarray]]:
     return [(state[f"{k}_W_table"][state[f"{k}_W_q"]], state[f"{k}_b"]) for k in CONV_KEYS]
 
 
-class VGG19Features(nn.Module):
+class VGG19Features(VGGTrunk):
     """VGG19 conv trunk that returns the requested ReLU activations.
 
     Input: RGB in [0, 1], shape (N, 3, H, W); converted inside to Caffe BGR 0-255 minus the mean pixel.
@@ -46,44 +47,16 @@ class VGG19Features(nn.Module):
         layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
         pooling: str = "max",
     ):
-        super().__init__()
         if pooling not in ("max", "avg"):
             raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-        unknown = set(layers) - set(RELU_NAMES)
-        if unknown:
-            raise ValueError(f"unknown VGG19 layers {sorted(unknown)}; choose from {RELU_NAMES}")
-        self.layers = tuple(layers)
-        last = max(RELU_NAMES.index(name) for name in self.layers)
         pool = nn.MaxPool2d if pooling == "max" else nn.AvgPool2d
-        blocks: list[nn.Module] = []
-        self.names: list[str | None] = []
-        in_ch, conv_i = 3, 0
-        for v in CFG:
-            if conv_i > last:
-                break
-            if v == "M":
-                blocks.append(pool(2, 2))
-                self.names.append(None)
-            else:
-                blocks.append(nn.Conv2d(in_ch, v, 3, padding=1))
-                self.names.append(None)
-                blocks.append(nn.ReLU(inplace=False))
-                self.names.append(RELU_NAMES[conv_i])
-                in_ch, conv_i = v, conv_i + 1
-        self.body = nn.ModuleList(blocks)
+        super().__init__(CFG, RELU_NAMES, tuple(layers), pool, name="VGG19")
         self.register_buffer("mean", torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor, normalize: bool = True) -> dict[str, torch.Tensor]:
         if normalize:
             x = x.flip(1) * 255.0 - self.mean
-        out: dict[str, torch.Tensor] = {}
-        for layer, name in zip(self.body, self.names, strict=True):
-            x = layer(x)
-            if name in self.layers:
-                out[name] = x
-                if len(out) == len(self.layers):
-                    break
-        return out
+        return self.features(x)
 
 
 def load_vgg19(
