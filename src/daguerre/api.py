@@ -85,6 +85,36 @@ def _measure_style_card(card: ModelCard, style: str | Path, photos: list[str]) -
     return card
 
 
+def train_retro(period: str | Path, modern: str | Path, *, name: str | None = None, steps: int = 3000,
+                run_dir: str | Path | None = None, out: str | Path | None = None, progress: bool = True,
+                **recipe: object) -> ModelCard:
+    """Learn the look of a folder of period photographs (an unpaired CycleGAN against a folder of modern photos);
+    returns the card of the `retro` model that gives modern photos that look (default name: retro-<period folder>)."""
+    from daguerre.imaging import iter_images
+    from daguerre.models.registry import user_models_dir
+    from daguerre.training.retro import RetroRecipe, RetroTrainer
+
+    files = {}
+    for label, folder in (("period", period), ("modern", modern)):
+        files[label] = [str(p) for p in iter_images([folder])]
+        if not files[label]:
+            raise ValueError(f"{folder}: no images found (the {label} photos)")
+    name = name or f"retro-{Path(period).resolve().name}"
+    r = RetroRecipe(period=files["period"], modern=files["modern"], name=name, steps=steps,
+                    **recipe)  # type: ignore[arg-type]
+    trainer = RetroTrainer(r, Path(run_dir or Path("runs") / name), progress=progress)
+    trainer.train()
+    return trainer.export(Path(out or user_models_dir()))
+
+
+def retro(image: str | Path | Picture, *, preset: str | None = None, model: str | None = None,
+          **params: object) -> Picture:
+    """A period look: `preset=` a classical one (sepia by default), or `model=` one trained by `train_retro`."""
+    from daguerre.ops.retro import retro as op
+
+    return op.run(_picture(image), preset=preset, model=model, **params)
+
+
 def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: str | Path | None = None,
                  steps: int | None = None, progress: bool = True) -> list[ModelCard]:
     """Train what a recipe file describes; returns the model cards written."""
@@ -103,16 +133,22 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
         t = ArbitraryTrainer(r, run, progress=progress)
         t.train()
         return [t.export(dest, Path(recipe).stem, str(recipe))]
-    if isinstance(r, GANRecipe):  # restore, colorize
-        from daguerre.training.colorize import ColorizeTrainer
-        from daguerre.training.restore import RestoreRecipe, RestoreTrainer
+    if isinstance(r, GANRecipe):  # restore, colorize, upscale
+        from daguerre.training.recipes import gan_trainer
 
-        gan = (RestoreTrainer if isinstance(r, RestoreRecipe) else ColorizeTrainer)(r, run, progress=progress)
+        gan = gan_trainer(r)(r, run, progress=progress)
         gan.train()
         return [gan.export(dest, str(recipe))]
+    from daguerre.training.retro import RetroRecipe, RetroTrainer
+
+    if isinstance(r, RetroRecipe):
+        rt = RetroTrainer(r, run, progress=progress)
+        rt.train()
+        return [rt.export(dest, str(recipe))]
     st = StyleTrainer(r, run, progress=progress)
     st.train()
     return st.export(dest, str(recipe))
 
 
-__all__ = ["Picture", "evaluate", "load", "models", "save", "stylize", "train_recipe", "train_style"]
+__all__ = ["Picture", "evaluate", "load", "models", "retro", "save", "stylize", "train_recipe", "train_retro",
+           "train_style"]

@@ -183,6 +183,26 @@ def train_recipe(
         console.print(f"saved model {card.name} to {card.weights_path()}")
 
 
+@train_app.command("retro")
+def train_retro(
+    period: Annotated[Path, typer.Option(help="Folder of period photographs: the look to learn.")],
+    modern: Annotated[Path, typer.Option(help="Folder of modern photographs (any scenes, unpaired).")],
+    name: Annotated[str | None, typer.Option(help="Name of the new model (default: retro-<period folder>).")] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Training steps.")] = 3000,
+    run_dir: Annotated[Path | None, typer.Option(help="Checkpoints, samples, loss plot (resumes if present).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where the model goes (default: your model folder).")] = None,
+) -> None:
+    """Learn the look of your own period photographs: an unpaired CycleGAN (resumable; samples and a loss plot)."""
+    from daguerre.api import train_retro as train
+    from daguerre.imaging import ImageError
+
+    try:
+        card = train(period, modern, name=name, steps=steps, run_dir=run_dir, out=out)
+    except (ValueError, FileNotFoundError, ImageError) as e:
+        fail(str(e))
+    console.print(f"saved model {card.name} to {card.weights_path()}")
+
+
 @app.command()
 def demo(output: Output = Path("demo-output")) -> None:
     """Stylize the bundled sample photos with the shipped models; writes OUTPUT/index.html."""
@@ -226,6 +246,30 @@ def film(
 
 
 @app.command()
+def retro(
+    inputs: Inputs,
+    output: Output,
+    preset: Annotated[str | None, typer.Option(help="sepia | cyanotype | daguerreotype | autochrome | faded-1970s | "
+                                                    "bw-film (default: sepia, unless --model).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="A retro model trained on your own collection "
+                                                                     "(`daguerre train retro`).")] = None,
+    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full look.")] = 1.0,
+    seed: Annotated[int, typer.Option(min=0, help="Presets: the grain pattern (same seed, same result).")] = 0,
+    tile: Annotated[int, typer.Option(help="Models: tile size in pixels for large images.")] = 1024,
+    engine: Annotated[str, typer.Option(help="Models: auto | onnx | torch.")] = "auto",
+) -> None:
+    """Give modern photographs a period look: a classical preset, or a model trained on your own collection."""
+    if preset and model:
+        fail("give --preset or --model, not both", 2)
+    params: dict[str, object] = {"strength": strength}
+    if model:
+        params |= {"model": model, "tile": tile, "engine": engine}
+    else:
+        params |= {"preset": preset or "sepia", "seed": seed}
+    run_operation("retro", inputs, output, **params)
+
+
+@app.command()
 def restore(
     inputs: Inputs,
     output: Output,
@@ -251,6 +295,37 @@ def colorize(
 ) -> None:
     """Colorize black-and-white photographs; their luminance is kept exactly at full resolution."""
     run_operation("colorize", inputs, output, model=model, render_size=render_size, tile=tile)
+
+
+@app.command()
+def upscale(
+    inputs: Inputs,
+    output: Output,
+    scale: Annotated[int, typer.Option(help="2 or 4.")] = 4,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Upscale model (default: the first "
+                                                                     "installed; `daguerre models`).")] = None,
+    tile: Annotated[int, typer.Option(help="Tile size in input pixels for large images.")] = 256,
+    engine: Annotated[str, typer.Option(help="auto | onnx | torch.")] = "auto",
+) -> None:
+    """Upscale small or soft photographs x2 or x4 with a GAN super-resolution model."""
+    run_operation("upscale", inputs, output, model=model, scale=scale, tile=tile, engine=engine)
+
+
+@app.command()
+def repair(
+    inputs: Inputs,
+    output: Output,
+    colorize: Annotated[bool, typer.Option("--colorize", help="Colorize after restoring.")] = False,
+    scale: Annotated[int, typer.Option(help="Upscale last: 1 (no), 2 or 4.")] = 1,
+    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="Restoration strength.")] = 1.0,
+    restore_model: Annotated[str | None, typer.Option(help="Restore model (default: the first installed).")] = None,
+    colorize_model: Annotated[str | None, typer.Option(help="Colorize model.")] = None,
+    upscale_model: Annotated[str | None, typer.Option(help="Upscale model.")] = None,
+    tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
+) -> None:
+    """Repair old photographs in one go: remove damage and restore, then optionally colorize and upscale."""
+    run_operation("repair", inputs, output, colorize=colorize, scale=scale, strength=strength,
+                  restore_model=restore_model, colorize_model=colorize_model, upscale_model=upscale_model, tile=tile)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""`daguerre demo`: stylize the bundled photos with every shipped model and write an HTML page."""
+"""`daguerre demo`: stylize the bundled photos with every shipped model, age and repair them with the restore,
+colorize and upscale models, and write an HTML page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from daguerre.data import sources
 from daguerre.imaging import Picture, load, save
 from daguerre.imaging.colour import downscale
 from daguerre.models.registry import list_models
-from daguerre.ops import stylize
+from daguerre.ops import get_operation, stylize
 
 SAMPLES = Path(__file__).parent / "samples"
 ARBITRARY_STYLES = 2  # held-out paintings shown with the arbitrary-style model
@@ -66,6 +67,7 @@ def build_demo(output: Path, log: Callable[[str], None] = print) -> Path:
             cells.append(f'<td><img src="results/{name}"><br><small>{ms:.0f} ms</small></td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     head = "<tr><th>photo</th>" + "".join(f"<th>{h}</th>" for _, h, _ in columns) + "</tr>"
+    repairs = _repair_rows(photos, output / "results", log)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>daguerre demo</title>
 <style>body{{font-family:sans-serif;margin:1em}} table{{border-collapse:collapse}}
 td,th{{padding:4px;vertical-align:top;text-align:center;font-weight:normal;font-size:12px}}
@@ -74,7 +76,49 @@ img{{max-width:220px;max-height:220px}}</style></head><body>
 <p>Every result is made by the models shipped with daguerre, on this machine's CPU. Columns: the fast
 per-style GAN models (one generator per painting), then the arbitrary-style model with paintings it never saw
 in training. Times are wall-clock per image, including the first call's model loading.</p>
-<table>{head}{''.join(rows)}</table></body></html>"""
+<table>{head}{''.join(rows)}</table>{repairs}</body></html>"""
     index = output / "index.html"
     index.write_text(page)
     return index
+
+
+REPAIR_COLUMNS = ("photo", "aged by <code>daguerre age</code>", "<code>daguerre restore</code>",
+                  "black and white", "<code>daguerre colorize</code>", "a quarter of the size",
+                  "<code>daguerre upscale</code> x4")
+
+
+def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -> str:
+    """A table of old-photo repairs: each photo aged (seeded) then restored, greyed then colorized, shrunk then
+    upscaled; empty if a restore, colorize or upscale model is missing."""
+    import torch
+
+    from daguerre.imaging.aging import age
+    from daguerre.imaging.lab import luma
+
+    if not all(list_models(task) for task in ("restore", "colorize", "upscale")):
+        return ""
+    rows = []
+    for i, photo in enumerate(photos):
+        clean = load(photo)
+        x = downscale(torch.from_numpy(clean.rgb())[None], 384)
+        small = downscale(x, 96)
+        pictures = [Picture(x[0].numpy()), Picture(age(x[0].numpy(), seed=i, strength=0.8).image)]
+        pictures.append(get_operation("restore").run(pictures[1]))
+        pictures.append(Picture(luma(x)[0].numpy()))
+        pictures.append(get_operation("colorize").run(pictures[3]))
+        pictures.append(Picture(small[0].numpy()))
+        pictures.append(get_operation("upscale").run(pictures[5]))
+        cells = []
+        for j, picture in enumerate(pictures):
+            name = f"repair-{photo.stem}-{j}.png"
+            save(picture, folder / name)
+            cells.append(f'<td><img src="results/{name}"></td>')
+        log(f"{photo.name}: aged, restored, colorized, upscaled")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in REPAIR_COLUMNS) + "</tr>"
+    return f"""<h2>Old photographs: restore, colorize, upscale</h2>
+<p>Each bundled photo is aged by daguerre's damage model (seeded: fading, casts, grain, dust, scratches,
+creases, blur...), then restored by the shipped restore model; turned black and white, then colorized (the
+luminance is kept exactly); and shrunk to a quarter, then upscaled x4. Some of these sample photos are in the
+models' training split (with other crops and other damage): BENCHMARKS.md measures them on held-out photos.</p>
+<table>{head}{"".join(rows)}</table>"""

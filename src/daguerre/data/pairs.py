@@ -4,14 +4,17 @@
   with its own seed and strength drawn from the generator, so a batch is reproducible from the generator's
   state alone (saved in checkpoints: training resumes exactly).
 - `ColourPairs`: (L, ab) in Lab for `colorize`.
+- `LowResPairs`: (low-resolution, high-resolution) for `upscale`, degraded by `shrink`.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+from scipy import ndimage
 
 from daguerre.data.folder import CropSampler
-from daguerre.imaging.aging import age
+from daguerre.imaging.aging import age, jpeg
 from daguerre.imaging.lab import AB_SCALE, lab_split, luma
 
 # Sepia toning at least this strong leaves too little of the photo's colour to restore: see `AgedPairs`.
@@ -85,3 +88,48 @@ class ColourPairs:
 
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         return lab_split(self.crops.sample(batch, generator))
+
+
+def shrink(hr: torch.Tensor, scale: int, generator: torch.Generator, realistic: bool = True) -> torch.Tensor:
+    """A low-resolution version of `hr` (B,3,H,W) in [0,1], `scale` times smaller, as a scan of a small print.
+
+    `realistic=False`: plain bicubic downscaling (antialiased). Otherwise, per image, drawn from `generator`
+    (after Real-ESRGAN's degradation model, one order): a Gaussian blur (sigma 0.2-1.6 px, 70%), downscaling
+    by area, bilinear or bicubic, sensor noise (sigma up to 6/255, 50%, grey in half the cases) and JPEG
+    compression (quality 55-95, 50%).
+    """
+    b, _, h, w = hr.shape
+    size = (h // scale, w // scale)
+    if not realistic:
+        return F.interpolate(hr, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+    out = torch.empty(b, 3, *size)
+    for i in range(b):
+        u = torch.rand(8, generator=generator).tolist()
+        x = hr[i : i + 1]
+        if u[0] < 0.7:
+            sigma = 0.2 + 1.4 * u[1]
+            x = torch.from_numpy(ndimage.gaussian_filter(x[0].numpy(), (0, sigma, sigma), mode="reflect"))[None]
+        mode = ("area", "bilinear", "bicubic")[min(int(u[2] * 3), 2)]
+        x = F.interpolate(x, size=size, mode=mode, **({} if mode == "area" else {"antialias": True,
+                                                                              "align_corners": False}))
+        if u[3] < 0.5:
+            noise = torch.randn((1, 1 if u[4] < 0.5 else 3, *size), generator=generator)
+            x = x + noise * (6 / 255) * u[5]
+        x = x.clamp(0, 1)
+        if u[6] < 0.5:
+            x = torch.from_numpy(jpeg(x[0].numpy(), None, quality=int(55 + 40 * u[7])))[None]
+        out[i] = x[0]
+    return out
+
+
+class LowResPairs:
+    """(low-resolution, high-resolution) pairs for `upscale`: HR crops and their `shrink`-ed versions."""
+
+    def __init__(self, crops: CropSampler, scale: int = 4, realistic: bool = True):
+        if crops.crop % scale:
+            raise ValueError(f"the crop size ({crops.crop}) must be a multiple of the scale ({scale})")
+        self.crops, self.scale, self.realistic = crops, scale, realistic
+
+    def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        hr = self.crops.sample(batch, generator)
+        return shrink(hr, self.scale, generator, self.realistic), hr

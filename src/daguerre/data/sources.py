@@ -73,10 +73,21 @@ def all_photos() -> tuple[Path, ...]:
     return tuple(sorted(largest.values()))
 
 
-def photos(split: str = "train") -> list[Path]:
-    """Photographs for training (`train`) or evaluation (`heldout`)."""
+# Plasma wallpapers that are vector graphics, paintings or illustrations, not photographs. The style recipes
+# use them as content (`photos:`); models that learn what photographs look like (restore, colorize, upscale)
+# train on `photographs:` without them.
+GRAPHIC_WALLPAPERS = {
+    "Altai", "Autumn", "Canopee", "Cascade", "Cluster", "Elarun", "Flow", "FlyingKonqui", "Honeywave", "IceCold",
+    "Kay", "Kokkini", "MilkyWay", "Opal", "PastelHills", "Patak", "SafeLanding", "Shell", "Volna",
+}
+
+
+def photos(split: str = "train", graphics: bool = True) -> list[Path]:
+    """Photographs for training (`train`) or evaluation (`heldout`); `graphics=False` drops the wallpapers that
+    are graphics or illustrations."""
     want = split == "heldout"
-    return [p for p in all_photos() if is_held_out(p) == want]
+    return [p for p in all_photos()
+            if is_held_out(p) == want and (graphics or group_of(p) not in GRAPHIC_WALLPAPERS)]
 
 
 @lru_cache(maxsize=1)

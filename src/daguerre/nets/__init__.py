@@ -3,9 +3,12 @@
 from daguerre.nets.adain import AdaINDecoder
 from daguerre.nets.patchgan import PatchDiscriminator
 from daguerre.nets.restore_net import RestoreNet
+from daguerre.nets.retro_net import RetroNet
+from daguerre.nets.rrdbnet import RRDBNet
 from daguerre.nets.style_net import StyleNet
 from daguerre.nets.transformer_net import TransformerNet
 from daguerre.nets.unet import UNet
+from daguerre.nets.upscale_net import UpscaleNet
 
 ARCHITECTURES = {
     "StyleNet": StyleNet,
@@ -13,5 +16,8 @@ ARCHITECTURES = {
     "TransformerNet": TransformerNet,
     "PatchDiscriminator": PatchDiscriminator,
     "RestoreNet": RestoreNet,
+    "RetroNet": RetroNet,
     "UNet": UNet,
+    "RRDBNet": RRDBNet,
+    "UpscaleNet": UpscaleNet,
 }

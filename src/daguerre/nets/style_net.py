@@ -76,7 +76,31 @@ class UpConvNormReLU(nn.Sequential):
         )
 
 
-class StyleNet(nn.Module):
+class WholeImageStatistics(nn.Module):
+    """Base of the generators normalised by `StyleNorm` layers: tiles can use the whole image's statistics."""
+
+    @contextmanager
+    def global_statistics(self, whole: torch.Tensor) -> Iterator[None]:
+        """Normalise every tile with the statistics of `whole` (the full image, downscaled).
+
+        Instance norm on a tile alone would give each tile its own look; with the whole image's
+        statistics, tiles of one image match and seams vanish.
+        """
+        norms = [m for m in self.modules() if isinstance(m, StyleNorm)]
+        for m in norms:
+            m.recording, m.statistics = True, None
+        with torch.inference_mode():
+            self(whole)
+        for m in norms:
+            m.recording = False
+        try:
+            yield
+        finally:
+            for m in norms:
+                m.statistics = None
+
+
+class StyleNet(WholeImageStatistics):
     """RGB [0,1] in, RGB [0,1] out, same size (sides a multiple of 8)."""
 
     def __init__(self, n_styles: int = 1, widths: tuple[int, int, int] = (16, 32, 64), n_residual: int = 3):
@@ -103,26 +127,6 @@ class StyleNet(nn.Module):
         y = self.up2(self.up1(y))
         y = self.to_rgb(self.up3(y))
         return torch.sigmoid(y)
-
-    @contextmanager
-    def global_statistics(self, whole: torch.Tensor) -> Iterator[None]:
-        """Normalise every tile with the statistics of `whole` (the full image, downscaled).
-
-        Instance norm on a tile alone would give each tile its own look; with the whole image's
-        statistics, tiles of one image match and seams vanish.
-        """
-        norms = [m for m in self.modules() if isinstance(m, StyleNorm)]
-        for m in norms:
-            m.recording, m.statistics = True, None
-        with torch.inference_mode():
-            self(whole)
-        for m in norms:
-            m.recording = False
-        try:
-            yield
-        finally:
-            for m in norms:
-                m.statistics = None
 
     def single_style(self, index: int) -> StyleNet:
         """A one-style generator holding this trunk and style `index`'s norm parameters."""

@@ -1,6 +1,6 @@
 """The operations users run on pictures; one registry for every face."""
 
-from daguerre.ops import age, colorize, film, restore  # noqa: F401  (registers these operations)
+from daguerre.ops import age, colorize, film, repair, restore, retro, upscale  # noqa: F401  (registers these)
 from daguerre.ops.base import OPERATIONS, Operation, Provenance, get_operation, register
 from daguerre.ops.stylize import stylize
 

@@ -22,7 +22,6 @@ from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
 
-TILE_OVERLAP = 160  # four times the U-Net's receptive field radius (38 px): tiled equals whole
 BAND = 256  # rows composed at a time at full resolution, bounding the memory of the Lab conversion
 RENDER_SIZE = 384  # the long side of a training photo (short side 256, recipes/colorize.toml)
 
@@ -42,7 +41,8 @@ class Colorize(Operation):
         rgb = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode():
             lightness, _ = lab_split(downscale(rgb, render_size))
-            overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
+            # four times the U-Net's receptive field radius: tiled equals whole
+            overlap = min(4 * net.receptive_radius, tile // 3 // net.multiple * net.multiple)
             ab = run_tiled(net, lightness, tile=tile, overlap=overlap, multiple=net.multiple, progress=progress)
             ab = F.interpolate(ab, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
             y = torch.from_numpy(picture.luminance())[None, None]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import os
 import random
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -127,3 +129,24 @@ def image_grid(rows: list[list[torch.Tensor]], out: Path, pad: int = 4) -> None:
             canvas[:, y : y + t.shape[1], x : x + t.shape[2]] = t.clamp(0, 1)
     arr = (canvas.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
     Image.fromarray(arr).save(out)
+
+
+def train_loop(trainer, target: int, label: str) -> None:
+    """Call `trainer.train_step()` until `trainer.step` reaches `target`: a rich progress bar with the losses,
+    the loss log, a checkpoint every `recipe.checkpoint_every` steps and samples every `recipe.sample_every`
+    (both also at the end). The trainer has `step`, `wall_time`, `recipe`, `log`, `progress`, `train_step()`
+    (which advances `step` and returns the losses), `save_checkpoint()` and `write_samples()`."""
+    columns = (TextColumn(f"[bold]training {label}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not trainer.progress) as bar:
+        task = bar.add_task("train", total=target, completed=trainer.step, losses="")
+        while trainer.step < target:
+            t0 = time.perf_counter()
+            losses = trainer.train_step()
+            trainer.wall_time += time.perf_counter() - t0
+            trainer.log.write(trainer.step, losses)
+            bar.update(task, completed=trainer.step, losses=" ".join(f"{k}={v:.3g}" for k, v in losses.items()))
+            if trainer.step % trainer.recipe.checkpoint_every == 0 or trainer.step == target:
+                trainer.save_checkpoint()
+            if trainer.step % trainer.recipe.sample_every == 0 or trainer.step == target:
+                trainer.write_samples()

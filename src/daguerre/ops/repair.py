@@ -1,0 +1,58 @@
+"""`repair`: the whole treatment of an old photograph in one operation, in the right order.
+
+1. restore (the damage mask predictor finds scratches, dust and creases and the generator inpaints them while
+   undoing fading, casts, grain and blur), at the scan's own size;
+2. colorize, if asked (on the restored grey picture: colour predicted from clean luminance);
+3. upscale x2 or x4, if asked, last: the slow steps run on the small picture and the upscaler sees a clean one.
+
+Each step is the registered operation itself (no second copy); progress is reported as one bar over all
+steps, and the provenance records every step's parameters and model.
+"""
+
+from __future__ import annotations
+
+from daguerre.imaging import Picture
+from daguerre.ops.base import Operation, Progress, Provenance, get_operation, register
+
+STEP_UNITS = 100  # progress units per step
+
+
+def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, restore_model: str | None = None,
+         colorize_model: str | None = None, upscale_model: str | None = None, tile: int = 1024,
+         **unknown: object) -> list[tuple[str, dict]]:
+    """The steps `repair` runs: (operation name, its parameters) in order."""
+    if unknown:
+        raise TypeError(f"repair: unknown parameter(s) {', '.join(unknown)}")
+    if scale not in (1, 2, 4):
+        raise ValueError(f"scale must be 1, 2 or 4, not {scale}")
+    steps = [("restore", {"model": restore_model, "strength": strength, "tile": tile})]
+    if colorize:
+        steps.append(("colorize", {"model": colorize_model, "tile": tile}))
+    if scale > 1:
+        steps.append(("upscale", {"model": upscale_model, "scale": scale, "tile": max(64, tile // 4)}))
+    return steps
+
+
+class Repair(Operation):
+    name = "repair"
+    version = "1"
+    summary = "Repair an old photograph: restore, then optionally colorize and upscale, with one progress bar"
+
+    def run(self, picture: Picture, progress: Progress | None = None, **params: object) -> Picture:
+        steps = plan(**params)  # type: ignore[arg-type]
+        total = len(steps) * STEP_UNITS
+        for i, (step, kwargs) in enumerate(steps):
+            def report(done: int, n: int, i: int = i) -> None:
+                if progress:
+                    progress(i * STEP_UNITS + done * STEP_UNITS // max(n, 1), total)
+
+            picture = get_operation(step).run(picture, report, **kwargs)
+        return picture
+
+    def provenance(self, **params: object) -> Provenance:
+        steps = plan(**params)  # type: ignore[arg-type]
+        models = [m for step, kwargs in steps for m in get_operation(step).provenance(**kwargs).models]
+        return Provenance(self.name, self.version, {**params, "steps": [s for s, _ in steps]}, models)
+
+
+repair = register(Repair())

@@ -1,0 +1,64 @@
+"""`upscale`: enlarge a small or soft scan x4 or x2 with a trained upscale model (`nets.upscale_net`).
+
+The model upscales x4; x2 is its x4 result reduced by half with an antialiased filter (as Real-ESRGAN does
+for scales below its model's). Large pictures go through the shared tiler (tiles of `tile` input pixels);
+grey pictures are upscaled on three equal channels and come back grey, keeping their bit depth. The output
+must stay under the pixel limit `load` accepts (`DAGUERRE_MAX_PIXELS`), so a result can be read back.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from daguerre.imaging import Picture, run_tiled
+from daguerre.imaging.io import max_pixels
+from daguerre.imaging.lab import luma
+from daguerre.models.onnx import OnnxModel, onnx_available
+from daguerre.ops.base import Operation, Progress, Provenance, register
+from daguerre.ops.film import repixel
+from daguerre.ops.task_models import model_record, task_model
+
+SCALES = (2, 4)
+ENGINES = ("auto", "onnx", "torch")
+
+
+class Upscale(Operation):
+    name = "upscale"
+    version = "1"
+    summary = "Upscale a small or soft photograph x2 or x4 with a GAN super-resolution model"
+
+    def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None, scale: int = 4,
+            tile: int = 256, engine: str = "auto", **unknown: object) -> Picture:
+        if unknown:
+            raise TypeError(f"upscale: unknown parameter(s) {', '.join(unknown)}")
+        if scale not in SCALES:
+            raise ValueError(f"scale must be 2 or 4, not {scale}")
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
+        w, h = picture.size
+        if w * h * scale * scale > max_pixels():
+            raise ValueError(f"the x{scale} result would be {w * scale}x{h * scale} pixels, over the limit of "
+                             f"{max_pixels():,} (DAGUERRE_MAX_PIXELS)")
+        card, net = task_model("upscale", model)
+        if engine == "onnx" and not onnx_available():
+            raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
+        fn = OnnxModel(card, net) if engine != "torch" and onnx_available() else net
+        x = torch.from_numpy(picture.rgb())[None]
+        with torch.inference_mode():
+            overlap = min(4 * net.receptive_radius, tile // 3)
+            y = run_tiled(fn, x, tile=tile, overlap=overlap, scale=net.scale, multiple=1, progress=progress)
+            if scale != net.scale:
+                y = F.interpolate(y, size=(h * scale, w * scale), mode="bicubic", antialias=True,
+                                  align_corners=False)
+            y = y.clamp(0, 1)
+            if picture.is_grey:
+                y = luma(y)
+        return repixel(picture, y[0].numpy())
+
+    def provenance(self, **params: object) -> Provenance:
+        card, _ = task_model("upscale", params.get("model"))  # type: ignore[arg-type]
+        return Provenance(self.name, self.version, dict(params), [model_record(card)])
+
+
+upscale = register(Upscale())
