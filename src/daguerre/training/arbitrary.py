@@ -7,7 +7,6 @@ the painting's channel statistics at relu1_1..relu4_1 (style loss).
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,7 +42,7 @@ class ArbitraryRecipe:
 
 class ArbitraryTrainer:
     def __init__(self, recipe: ArbitraryRecipe, run_dir: Path, progress: bool = True):
-        self.recipe, self.run_dir = recipe, Path(run_dir)
+        self.recipe, self.run_dir, self.progress = recipe, Path(run_dir), progress
         self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.set_num_threads(recipe.threads)
         self.rng = common.seed_everything(recipe.seed)
@@ -102,16 +101,8 @@ class ArbitraryTrainer:
         self.log.plot(self.run_dir / "losses.png")
 
     def train(self, steps: int | None = None) -> None:
-        target = self.recipe.steps if steps is None else steps
-        while self.step < target:
-            t0 = time.perf_counter()
-            losses = self.train_step()
-            self.wall_time += time.perf_counter() - t0
-            self.log.write(self.step, losses)
-            if self.step % self.recipe.checkpoint_every == 0 or self.step == target:
-                self.save_checkpoint()
-            if self.step % self.recipe.sample_every == 0 or self.step == target:
-                self.write_samples()
+        """Run until `steps` (default: the recipe's) steps are done, checkpointing as it goes."""
+        common.train_loop(self, self.recipe.steps if steps is None else steps, "arbitrary style")
 
     def export(self, folder: Path, name: str = "adain-met", recipe_name: str = "") -> ModelCard:
         card = ModelCard(

@@ -8,13 +8,11 @@ a loss log, sample grids and a loss plot; export to safetensors with a model car
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 
 from daguerre.data.folder import CropSampler
@@ -122,21 +120,7 @@ class ConditionalGANTrainer:
 
     def train(self, steps: int | None = None) -> None:
         """Run until `steps` (default: the recipe's) steps are done, checkpointing as it goes."""
-        target = self.recipe.steps if steps is None else steps
-        columns = (TextColumn(f"[bold]training {self.task}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, disable=not self.progress) as bar:
-            task = bar.add_task("train", total=target, completed=self.step, losses="")
-            while self.step < target:
-                t0 = time.perf_counter()
-                losses = self.train_step()
-                self.wall_time += time.perf_counter() - t0
-                self.log.write(self.step, losses)
-                bar.update(task, completed=self.step, losses=" ".join(f"{k}={v:.3g}" for k, v in losses.items()))
-                if self.step % self.recipe.checkpoint_every == 0 or self.step == target:
-                    self.save_checkpoint()
-                if self.step % self.recipe.sample_every == 0 or self.step == target:
-                    self.write_samples()
+        common.train_loop(self, self.recipe.steps if steps is None else steps, self.task)
 
     def export(self, folder: Path, recipe_name: str = "") -> ModelCard:
         """Save the generator (safetensors) with its model card."""

@@ -6,12 +6,10 @@ each style is then saved as its own one-style generator with its own model card.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from daguerre.data.folder import CropSampler, load_rgb, sample_one
 from daguerre.losses import (
@@ -153,22 +151,7 @@ class StyleTrainer:
 
     def train(self, steps: int | None = None) -> None:
         """Run until `steps` (default: the recipe's) steps are done, checkpointing as it goes."""
-        target = self.recipe.steps if steps is None else steps
-        columns = (TextColumn("[bold]training"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, disable=not self.progress) as bar:
-            task = bar.add_task("train", total=target, completed=self.step, losses="")
-            while self.step < target:
-                t0 = time.perf_counter()
-                losses = self.train_step()
-                self.wall_time += time.perf_counter() - t0
-                self.log.write(self.step, losses)
-                bar.update(task, completed=self.step,
-                           losses=" ".join(f"{k}={v:.3g}" for k, v in losses.items() if k != "total"))
-                if self.step % self.recipe.checkpoint_every == 0 or self.step == target:
-                    self.save_checkpoint()
-                if self.step % self.recipe.sample_every == 0 or self.step == target:
-                    self.write_samples()
+        common.train_loop(self, self.recipe.steps if steps is None else steps, "style")
 
     def export(self, folder: Path, recipe_name: str = "") -> list[ModelCard]:
         """Save each style as its own one-style generator with a model card."""
