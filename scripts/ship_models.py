@@ -1,10 +1,17 @@
 """Export trained checkpoints into the package's shipped weights, measuring each model's card metrics.
 
     .venv/bin/python scripts/ship_models.py runs/met-styles/checkpoint.pt runs/adain-met/checkpoint.pt
+    .venv/bin/python scripts/ship_models.py --restoration MODELS_DIR benchmarks/results/restoration.json
+
+The second form ships the restore, colorize and upscale models of MODELS_DIR (made by scripts/export_runs.py)
+with the held-out figures that benchmarks/restoration.py measured on exactly those weights.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,7 +21,7 @@ from daguerre import metrics
 from daguerre.data import sources
 from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import downscale
-from daguerre.models.registry import SHIPPED, build
+from daguerre.models.registry import SHIPPED, build, find_model
 from daguerre.ops import stylize
 from daguerre.training import arbitrary, card_metrics, style
 
@@ -47,8 +54,49 @@ def ship_arbitrary(checkpoint: Path, recipe: str) -> None:
     print(card.name, card.metrics, flush=True)
 
 
+def _means(block: dict) -> dict[str, dict]:
+    return {m["method"]: m["mean"] for m in block["methods"] if not m.get("missing")}
+
+
+def _flat(prefix: str, d: dict) -> dict[str, float]:
+    return {f"{prefix}_{k}": round(v, 4) for k, v in d.items() if isinstance(v, int | float)}
+
+
+def restoration_metrics(task: str, results: dict) -> dict:
+    """The benchmark's held-out figures for one task, as card metrics."""
+    if task == "restore":
+        return {k: v for block in ("aging", "unseen") for method, mean in _means(results["restore"][block]).items()
+                for k, v in _flat(f"heldout_{block}_{method.split(' ')[0].lower()}", mean).items()}
+    if task == "upscale":
+        blocks = {block: _means(results["upscale"][block]) for block in ("bicubic_lr", "realistic_lr")}
+        out = {k: v for block, means in blocks.items() for method, mean in means.items()
+               for k, v in _flat(f"heldout_x4_{block}_{method.split(' ')[0].lower()}", mean).items()}
+        speed = results["upscale"]["speed"]
+        out[f"ms_per_output_mp_{speed['threads']}threads"] = round(speed["ms_per_output_mp"]["ours"], 1)
+        return out
+    return {k: v for method, mean in _means(results["colorize"]).items()
+            for k, v in _flat(f"heldout_{method.split(' ')[0].lower()}", mean).items()}
+
+
+def ship_restoration(models: Path, results_file: Path) -> None:
+    results = json.loads(results_file.read_text())
+    os.environ["DAGUERRE_MODELS"] = str(models)  # searched first
+    for task in ("restore", "colorize", "upscale"):
+        card = find_model(results["models"][task]["name"])
+        if card.sha256 != results["models"][task]["sha256"]:
+            raise SystemExit(f"{card.name}: these weights are not the ones {results_file} measured")
+        shutil.copy(card.weights_path(), SHIPPED / card.weights)
+        card.metrics = {**restoration_metrics(task, results), "heldout_photos": results["settings"]["n"],
+                        "note": f"benchmarks/restoration.py, {results['machine']['date'][:10]}: held-out photos"}
+        card.save(SHIPPED)
+        print(card.name, card.metrics, flush=True)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
+    if sys.argv[1:2] == ["--restoration"]:
+        ship_restoration(Path(sys.argv[2]), Path(sys.argv[3]))
+        sys.exit()
     for arg in sys.argv[1:]:
         path = Path(arg)
         if "adain" in path.parent.name:

@@ -113,15 +113,21 @@ def models(task: Annotated[str | None, typer.Option(help="Only this task, e.g. s
 
 @app.command("export-onnx")
 def export_onnx(model: str, output: Output) -> None:
-    """Export a fast style model to ONNX (runs with onnxruntime anywhere)."""
+    """Export a model (style, restore, colorize, upscale, retro) to ONNX: runs with onnxruntime anywhere."""
     from daguerre.models.onnx import export
-    from daguerre.ops.styles import style_model
+    from daguerre.models.registry import build, find_model
 
     try:
-        _, net = style_model(model)
+        card = find_model(model)
     except (LookupError, ValueError) as e:
         fail(str(e).strip("'\""))
-    console.print(f"wrote {export(net, output)}")
+    if card.task not in ONNX_TASKS:
+        fail(f"model {model!r} is a {card.task} model: only {', '.join(ONNX_TASKS)} models export to ONNX (the "
+             "arbitrary-style decoder needs the VGG encoder and AdaIN around it)")
+    console.print(f"wrote {export(build(card), output, channels=card.config.get('in_channels', 3))}")
+
+
+ONNX_TASKS = ("style", "restore", "colorize", "upscale", "retro")
 
 
 @app.command()
