@@ -144,3 +144,34 @@ def test_no_installed_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "SHIPPED", tmp_path)
     with pytest.raises(ModelNotFoundError, match="no restore model is installed"):
         get_operation("restore").run(load(SAMPLES / "rocket.jpg"))
+
+
+def test_tone_correction_is_global_identity_at_first_and_tiles_agree(monkeypatch, tmp_path):
+    """A ToneNet starts as the identity; measured once on the whole picture, tiled equals whole."""
+    from daguerre.nets.tone_net import ToneNet
+
+    photo = torch.from_numpy(load(SAMPLES / "coffee.jpg").rgb())[None]
+    tone = ToneNet(8)
+    assert torch.allclose(tone(photo), photo, atol=1e-6)
+    params = torch.zeros(1, 12 + 3 * tone.knots)
+    params[0, 9:12] = torch.tensor([0.1, 0.0, -0.1])  # a cast: red up, blue down
+    shifted = tone.apply(photo, params)
+    assert abs(float((shifted - photo)[0, 0][photo[0, 0] < 0.85].mean()) - 0.1) < 0.01
+    params = torch.zeros(1, 12 + 3 * tone.knots)
+    params[0, 12:] = -0.2 * torch.linspace(0, 1, tone.knots).repeat(3)  # a curve: 80 % of the brightness
+    assert torch.allclose(tone.apply(photo, params), 0.8 * photo, atol=1e-5)
+
+    torch.manual_seed(0)
+    net = RestoreNet(widths=(8, 8, 16), mask_width=4, tone_width=8).eval()
+    for p in net.parameters():
+        torch.nn.init.normal_(p, 0, 0.05)
+    trainer_recipe = RestoreRecipe(content=[], name="tone-restore", widths=(8, 8, 16), mask_width=4, tone_width=8)
+    RestoreTrainer.export_net(net, trainer_recipe, 0, 0.0, tmp_path / "models")
+    monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path / "models"))
+    picture = load(SAMPLES / "coffee.jpg")
+    restore = get_operation("restore")
+    whole = restore.run(picture, model="tone-restore", tile=1024)
+    tiled = restore.run(picture, model="tone-restore", tile=256)
+    assert np.abs(whole.pixels - tiled.pixels).max() < 1e-4 and np.abs(whole.pixels - picture.pixels).mean() > 0.01
+    with pytest.raises(RuntimeError, match="use engine torch or auto"):
+        restore.run(picture, model="tone-restore", engine="onnx")

@@ -2,10 +2,13 @@
 
 The model predicts the damage mask (scratches, dust, cracks, tears) and, guided by it, inpaints the damage and
 corrects fading, casts, grain and blur. Large pictures go through the shared tiler. Grey photographs are
-restored on three equal channels and come back grey; `strength` mixes the result with the photo.
+restored on three equal channels and come back grey; `strength` mixes the result with the photo. A model with a
+global tone correction (ToneNet) measures it once on the whole picture and applies it to every tile.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 
@@ -36,11 +39,17 @@ class Restore(Operation):
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
         card, net = task_model("restore", model)
-        if engine == "onnx" and not onnx_available():
-            raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
-        fn = OnnxModel(card, net) if engine != "torch" and onnx_available() else net
+        if engine == "onnx" and (not onnx_available() or net.tone is not None):
+            raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
+                               else f"model {card.name!r} measures its tone correction on the whole picture, which "
+                               "the ONNX export cannot (its thumbnail filter): use engine torch or auto"))
         x = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode():
+            if net.tone is not None:  # measured once on the whole picture, applied to every tile
+                params = net.tone_params(x)
+                fn = partial(net.local, params=params)
+            else:
+                fn = OnnxModel(card, net) if engine != "torch" and onnx_available() else net
             overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
             y = run_tiled(fn, x, tile=tile, overlap=overlap, multiple=net.multiple, progress=progress).clamp(0, 1)
             y = blend(x, y, strength)

@@ -1,6 +1,7 @@
 """Train `restore`: a pix2pix-style conditional GAN on synthetically aged / clean photo pairs.
 
-Generator: `RestoreNet` (a DamageNet mask predictor whose mask is a fourth input of a residual UNet).
+Generator: `RestoreNet` (a ToneNet global correction, then a DamageNet mask predictor whose mask is a fourth
+input of a residual UNet).
 Losses: L1 (weighted up on the damaged pixels, which are few but matter most) + LPIPS-VGG perceptual +
 LSGAN PatchGAN adversarial on (aged, restored) vs (aged, clean) pairs; the mask predictor learns from the
 true damage mask with BCE (positives weighted up: damage covers a few per cent of a picture).
@@ -28,6 +29,7 @@ class RestoreRecipe(GANRecipe):
     damaged_l1_weight: float = 4.0  # extra L1 weight on damaged pixels: weight 1 + this * mask
     mask_pos_weight: float = 5.0  # BCE weight of damaged pixels
     mask_width: int = 8
+    tone_width: int = 0  # > 0: a ToneNet of this width corrects global tone and colour first
     min_strength: float = 0.3  # aging strength drawn uniformly from [min_strength, max_strength]
     max_strength: float = 1.0
 
@@ -49,7 +51,7 @@ class RestoreTrainer(ConditionalGANTrainer):
 
     @classmethod
     def make_net(cls, recipe: RestoreRecipe) -> RestoreNet:
-        return RestoreNet(widths=recipe.widths, mask_width=recipe.mask_width)
+        return RestoreNet(widths=recipe.widths, mask_width=recipe.mask_width, tone_width=recipe.tone_width)
 
     def make_data(self, crops: CropSampler) -> None:
         r = self.recipe
