@@ -175,3 +175,14 @@ def test_tone_correction_is_global_identity_at_first_and_tiles_agree(monkeypatch
     assert np.abs(whole.pixels - tiled.pixels).max() < 1e-4 and np.abs(whole.pixels - picture.pixels).mean() > 0.01
     with pytest.raises(RuntimeError, match="use engine torch or auto"):
         restore.run(picture, model="tone-restore", engine="onnx")
+
+    # `export-onnx` still gives the whole-picture model (its thumbnail through opset 18's antialiased Resize)
+    import onnxruntime as ort
+
+    result = CliRunner().invoke(app, ["export-onnx", "tone-restore", "-o", str(tmp_path / "tone.onnx")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models", "tone.onnx"]  # no external data left behind
+    x = torch.nn.functional.interpolate(photo, size=(120, 184), mode="area")
+    session = ort.InferenceSession(str(tmp_path / "tone.onnx"), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        assert np.abs(session.run(None, {"image": x.numpy()})[0] - net(x).numpy()).max() < 1e-4

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sys
 import warnings
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,19 +22,42 @@ def cache_dir() -> Path:
     return Path(base) / "daguerre" / "onnx"
 
 
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence file descriptor 1 (the legacy exporter prints a failed graph from C++) and sys.stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def export(net: torch.nn.Module, path: Path, channels: int = 3) -> Path:
     """Export with dynamic height and width (atomic write)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     example = torch.rand(1, channels, 64, 64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net.eval(), (example,), str(tmp), input_names=["image"], output_names=["output"],
-            dynamic_axes={"image": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}},
-            opset_version=17, dynamo=False,
-        )
+    axes = {"image": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}}
+    args = dict(input_names=["image"], output_names=["output"], dynamic_axes=axes)
+    torch_onnx_log = logging.getLogger("torch.onnx")
+    level = torch_onnx_log.level
+    torch_onnx_log.setLevel(logging.ERROR)
+    try:  # both exporters print progress or graphs to stdout
+        with warnings.catch_warnings(), _quiet_stdout():
+            warnings.simplefilter("ignore")
+            try:
+                torch.onnx.export(net.eval(), (example,), str(tmp), opset_version=17, dynamo=False, **args)
+            except torch.onnx.errors.UnsupportedOperatorError:
+                # e.g. ToneNet's antialiased thumbnail: the dynamo exporter maps it to opset 18's antialiased Resize
+                torch.onnx.export(net.eval(), (example,), str(tmp), opset_version=18, dynamo=True,
+                                  external_data=False, **args)
+    finally:
+        torch_onnx_log.setLevel(level)
     os.replace(tmp, path)
     return path
 

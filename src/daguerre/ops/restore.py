@@ -41,8 +41,8 @@ class Restore(Operation):
         card, net = task_model("restore", model)
         if engine == "onnx" and (not onnx_available() or net.tone is not None):
             raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
-                               else f"model {card.name!r} measures its tone correction on the whole picture, which "
-                               "the ONNX export cannot (its thumbnail filter): use engine torch or auto"))
+                               else f"model {card.name!r} tiles with its whole-picture tone correction, which its ONNX "
+                               "export (whole pictures only: `daguerre export-onnx`) cannot: use engine torch or auto"))
         x = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode():
             if net.tone is not None:  # measured once on the whole picture, applied to every tile
