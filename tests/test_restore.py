@@ -186,3 +186,24 @@ def test_tone_correction_is_global_identity_at_first_and_tiles_agree(monkeypatch
     session = ort.InferenceSession(str(tmp_path / "tone.onnx"), providers=["CPUExecutionProvider"])
     with torch.no_grad():
         assert np.abs(session.run(None, {"image": x.numpy()})[0] - net(x).numpy()).max() < 1e-4
+
+
+def test_tone_steps_train_the_tone_net_alone_first(tmp_path):
+    """With `tone_steps`, the first steps change only the ToneNet; then the whole generator trains."""
+    recipe = tiny_recipe(steps=3)
+    recipe.tone_width, recipe.tone_steps, recipe.tone_batch_size = 8, 2, 2
+    trainer = RestoreTrainer(recipe, tmp_path / "run", progress=False)
+    before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+
+    def changed() -> set[str]:
+        return {k.split(".")[0] for k, v in trainer.net.state_dict().items() if not torch.equal(v, before[k])}
+
+    trainer.train_step()
+    trainer.train_step()
+    assert changed() == {"tone"} and trainer.step == 2
+    trainer.train_step()
+    assert changed() == {"tone", "damage", "generator"}
+    bad = tiny_recipe()
+    bad.tone_steps = 5
+    with pytest.raises(ValueError, match="tone_width"):
+        RestoreTrainer(bad, tmp_path / "bad", progress=False)
