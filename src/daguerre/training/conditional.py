@@ -110,6 +110,14 @@ class ConditionalGANTrainer:
         self.opt_g.step()
         self.step += 1
 
+    def warmup_update(self, loss: torch.Tensor, lr: float) -> None:
+        """A generator step at another learning rate (warm-up stages: L1 only, no discriminator)."""
+        for group in self.opt_g.param_groups:
+            group["lr"] = lr
+        self.generator_update(loss)
+        for group in self.opt_g.param_groups:
+            group["lr"] = self.recipe.lr
+
     def write_samples(self) -> None:
         self.net.eval()
         with torch.no_grad():

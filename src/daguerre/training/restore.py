@@ -87,11 +87,7 @@ class RestoreTrainer(ConditionalGANTrainer):
         r = self.recipe
         aged, clean, _ = self.pairs.sample(r.tone_batch_size, self.rng)
         l1 = (self.net.tone(aged) - clean).abs().mean()
-        for group in self.opt_g.param_groups:
-            group["lr"] = r.tone_lr
-        self.generator_update(l1)  # only the ToneNet has gradients: Adam leaves the rest alone
-        for group in self.opt_g.param_groups:
-            group["lr"] = r.lr
+        self.warmup_update(l1, r.tone_lr)  # only the ToneNet has gradients: Adam leaves the rest alone
         return {"total": l1.item(), "l1": l1.item(), "perceptual": 0.0, "adversarial": 0.0, "mask_bce": 0.0,
                 "discriminator": 0.0}
 
