@@ -207,3 +207,15 @@ def test_tone_steps_train_the_tone_net_alone_first(tmp_path):
     bad.tone_steps = 5
     with pytest.raises(ValueError, match="tone_width"):
         RestoreTrainer(bad, tmp_path / "bad", progress=False)
+
+
+def test_registry_photo_specs_refuse_to_train_with_a_photo_package_missing(monkeypatch):
+    """Without, say, the Debian wallpapers `photographs:train` would quietly shrink to a few photos."""
+    from daguerre.data import sources
+    from daguerre.training.recipes import content_files
+
+    monkeypatch.setattr(sources, "DEBIAN_PHOTO_DIRS", [Path("/nonexistent/a"), Path("/nonexistent/b"),
+                                                       Path("/nonexistent/c")])
+    with pytest.raises(RuntimeError, match="needs the photo packages .*mate-backgrounds.*apt-get install"):
+        content_files("photographs:train")
+    assert content_files(str(SAMPLES)) == PHOTOS  # a folder of your own needs none of them

@@ -60,6 +60,17 @@ def _images_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+PYPI_PACKAGES = {"skimage": "scikit-image", "sklearn": "scikit-learn", "mvtbdata": "mvtb-data"}
+DEBIAN_PACKAGES = ["mate-backgrounds", "plasma-workspace-wallpapers", "opencv-doc"]
+
+
+def missing_photo_sources() -> list[str]:
+    """The photo packages that are not installed (PyPI and Debian names): a recipe on `photos:` would then
+    train on a fraction of its images, and the held-out benchmarks would measure a fraction of theirs."""
+    missing = [PYPI_PACKAGES[m] for m, s in PYPI_PHOTO_DIRS if package_dir(m, s) is None]
+    return missing + [name for name, d in zip(DEBIAN_PACKAGES, DEBIAN_PHOTO_DIRS, strict=True) if not d.is_dir()]
+
+
 @lru_cache(maxsize=1)
 def all_photos() -> tuple[Path, ...]:
     roots = [d for d in (package_dir(m, s) for m, s in PYPI_PHOTO_DIRS) if d]
