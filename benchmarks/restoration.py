@@ -673,9 +673,10 @@ def speed_section(args: argparse.Namespace, notes: list[str]) -> list[dict]:
     print()
     print(format_table(["case", "ms", "ms per output MP", "first call s", "peak RSS MB", "RSS after imports MB"], rows))
     print(
-        "restore and upscale run with engine auto (ONNX Runtime); colorize in PyTorch at its render size (384 px "
-        "long side) with its colour put under the full-resolution luma. The first call includes building the model "
-        "and the ONNX session. Peak RSS is of the whole process."
+        "engine auto: upscale (and a restore model without a ToneNet) through ONNX Runtime; a restore model with a "
+        "ToneNet in PyTorch (its correction is measured on the whole picture, then applied per tile); colorize in "
+        "PyTorch at its render size (384 px long side) with its colour put under the full-resolution luma. "
+        "The first call includes building the model and the ONNX session. Peak RSS is of the whole process."
     )
     print()
     return records

@@ -1,7 +1,7 @@
 """Export trained checkpoints into the package's shipped weights, measuring each model's card metrics.
 
     .venv/bin/python scripts/ship_models.py runs/met-styles/checkpoint.pt runs/adain-met/checkpoint.pt
-    .venv/bin/python scripts/ship_models.py --restoration MODELS_DIR benchmarks/results/restoration.json
+    .venv/bin/python scripts/ship_models.py --restoration MODELS_DIR benchmarks/results/restoration.json [TASK...]
 
 The second form ships the restore, colorize and upscale models of MODELS_DIR (made by scripts/export_runs.py)
 with the held-out figures that benchmarks/restoration.py measured on exactly those weights.
@@ -78,10 +78,10 @@ def restoration_metrics(task: str, results: dict) -> dict:
             for k, v in _flat(f"heldout_{method.split(' ')[0].lower()}", mean).items()}
 
 
-def ship_restoration(models: Path, results_file: Path) -> None:
+def ship_restoration(models: Path, results_file: Path, tasks: list[str]) -> None:
     results = json.loads(results_file.read_text())
     os.environ["DAGUERRE_MODELS"] = str(models)  # searched first
-    for task in ("restore", "colorize", "upscale"):
+    for task in tasks:
         card = find_model(results["models"][task]["name"])
         if card.sha256 != results["models"][task]["sha256"]:
             raise SystemExit(f"{card.name}: these weights are not the ones {results_file} measured")
@@ -95,7 +95,7 @@ def ship_restoration(models: Path, results_file: Path) -> None:
 if __name__ == "__main__":
     torch.set_num_threads(2)
     if sys.argv[1:2] == ["--restoration"]:
-        ship_restoration(Path(sys.argv[2]), Path(sys.argv[3]))
+        ship_restoration(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:] or ["restore", "colorize", "upscale"])
         sys.exit()
     for arg in sys.argv[1:]:
         path = Path(arg)
