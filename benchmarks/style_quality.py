@@ -114,8 +114,9 @@ def multistyle26_style(pair: Pair) -> int:
 
 
 def pairs(args: argparse.Namespace) -> list[Pair]:
-    from daguerre.data.sources import group_of, photos
+    from daguerre.data.sources import group_of, photos, require_photo_sources
 
+    require_photo_sources("benchmarks/style_quality.py")
     held = photos("heldout")
     cards = style_models()
     picks = [held[i * len(held) // args.contents] for i in range(min(args.contents, len(held)))]

@@ -142,7 +142,7 @@ def test_recipe_files_train_through_the_api(tmp_path, monkeypatch):
     from daguerre.data import sources
     from daguerre.training.restore import RestoreRecipe
 
-    monkeypatch.setattr(sources, "missing_photo_sources", list)  # parse them here whatever photo packages exist
+    monkeypatch.setattr(sources, "require_photo_sources", lambda use: None)  # parse whatever packages exist
     assert isinstance(load_recipe(RECIPES / "restore.toml"), RestoreRecipe)
     assert load_recipe(RECIPES / "colorize.toml").name == "colorize-photos"
     toml = tmp_path / "tiny.toml"

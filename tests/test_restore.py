@@ -216,6 +216,6 @@ def test_registry_photo_specs_refuse_to_train_with_a_photo_package_missing(monke
 
     monkeypatch.setattr(sources, "DEBIAN_PHOTO_DIRS", [Path("/nonexistent/a"), Path("/nonexistent/b"),
                                                        Path("/nonexistent/c")])
-    with pytest.raises(RuntimeError, match="needs the photo packages .*mate-backgrounds.*apt-get install"):
+    with pytest.raises(RuntimeError, match="needs the photo packages .*mate-backgrounds.*make train-data"):
         content_files("photographs:train")
     assert content_files(str(SAMPLES)) == PHOTOS  # a folder of your own needs none of them

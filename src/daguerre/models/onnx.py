@@ -56,6 +56,9 @@ def export(net: torch.nn.Module, path: Path, channels: int = 3) -> Path:
                 # e.g. ToneNet's antialiased thumbnail: the dynamo exporter maps it to opset 18's antialiased Resize
                 torch.onnx.export(net.eval(), (example,), str(tmp), opset_version=18, dynamo=True,
                                   external_data=False, **args)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed export leaves nothing half-written behind
+        raise
     finally:
         torch_onnx_log.setLevel(level)
     os.replace(tmp, path)

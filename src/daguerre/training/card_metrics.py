@@ -18,6 +18,7 @@ SIZE = 256
 
 
 def heldout_photos(n: int = N_PHOTOS, size: int = SIZE) -> list[torch.Tensor]:
+    sources.require_photo_sources("measuring a model on the held-out photos")
     return [downscale(torch.from_numpy(load(p).rgb())[None], size) for p in sources.photos("heldout")[:n]]
 
 

