@@ -219,3 +219,20 @@ def test_registry_photo_specs_refuse_to_train_with_a_photo_package_missing(monke
     with pytest.raises(RuntimeError, match="needs the photo packages .*mate-backgrounds.*make train-data"):
         content_files("photographs:train")
     assert content_files(str(SAMPLES)) == PHOTOS  # a folder of your own needs none of them
+
+
+def test_demo_shows_the_installed_restoration_models_only(installed, tmp_path, monkeypatch):
+    """With a restore model and no colorize or upscale model, the demo's repair table has the restore columns."""
+    from daguerre import demo
+
+    only_restore = [find_model(installed)]
+    monkeypatch.setattr(demo, "list_models", lambda task: only_restore if task == "restore" else [])
+    lines: list[str] = []
+    results = tmp_path / "results"
+    results.mkdir()
+    page = demo._repair_rows([SAMPLES / "coffee.jpg"], results, lines.append)
+    assert page.count("<th>") == 3 and "daguerre restore" in page and "No colorize or upscale model" in page
+    assert sorted(p.name for p in results.iterdir()) == [f"repair-coffee-{j}.png" for j in range(3)]
+    aged, restored = load(results / "repair-coffee-1.png"), load(results / "repair-coffee-2.png")
+    assert aged.size == restored.size == (384, 256)
+    assert lines == ["coffee.jpg: restored"]

@@ -7,12 +7,16 @@ import html
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daguerre.data import sources
 from daguerre.imaging import Picture, load, save
 from daguerre.imaging.colour import downscale
 from daguerre.models.registry import list_models
 from daguerre.ops import get_operation, stylize
+
+if TYPE_CHECKING:
+    import torch
 
 SAMPLES = Path(__file__).parent / "samples"
 ARBITRARY_STYLES = 2  # held-out paintings shown with the arbitrary-style model
@@ -82,43 +86,56 @@ in training. Times are wall-clock per image, including the first call's model lo
     return index
 
 
-REPAIR_COLUMNS = ("photo", "aged by <code>daguerre age</code>", "<code>daguerre restore</code>",
-                  "black and white", "<code>daguerre colorize</code>", "a quarter of the size",
-                  "<code>daguerre upscale</code> x4")
+# task -> (header of the degraded picture, header of the result): one pair of columns per installed model
+REPAIR_STEPS = {
+    "restore": ("aged by <code>daguerre age</code>", "<code>daguerre restore</code>"),
+    "colorize": ("black and white", "<code>daguerre colorize</code>"),
+    "upscale": ("a quarter of the size", "<code>daguerre upscale</code> x4"),
+}
 
 
-def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -> str:
-    """A table of old-photo repairs: each photo aged (seeded) then restored, greyed then colorized, shrunk then
-    upscaled; empty if a restore, colorize or upscale model is missing."""
-    import torch
-
+def _degraded(task: str, x: torch.Tensor, seed: int) -> Picture:
+    """The bundled photo x (1,3,384,W) as the `task` model's input: aged (seeded), greyed, or shrunk."""
     from daguerre.imaging.aging import age
     from daguerre.imaging.lab import luma
 
-    if not all(list_models(task) for task in ("restore", "colorize", "upscale")):
+    if task == "restore":
+        return Picture(age(x[0].numpy(), seed=seed, strength=0.8).image)
+    if task == "colorize":
+        return Picture(luma(x)[0].numpy())
+    return Picture(downscale(x, 96)[0].numpy())
+
+
+def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -> str:
+    """A table of old-photo repairs by the installed restore, colorize and upscale models: each photo aged (seeded)
+    then restored, greyed then colorized, shrunk then upscaled; empty if none of these models is installed."""
+    import torch
+
+    tasks = [task for task in REPAIR_STEPS if list_models(task)]
+    if not tasks:
         return ""
     rows = []
     for i, photo in enumerate(photos):
-        clean = load(photo)
-        x = downscale(torch.from_numpy(clean.rgb())[None], 384)
-        small = downscale(x, 96)
-        pictures = [Picture(x[0].numpy()), Picture(age(x[0].numpy(), seed=i, strength=0.8).image)]
-        pictures.append(get_operation("restore").run(pictures[1]))
-        pictures.append(Picture(luma(x)[0].numpy()))
-        pictures.append(get_operation("colorize").run(pictures[3]))
-        pictures.append(Picture(small[0].numpy()))
-        pictures.append(get_operation("upscale").run(pictures[5]))
+        x = downscale(torch.from_numpy(load(photo).rgb())[None], 384)
+        pictures = [Picture(x[0].numpy())]
+        for task in tasks:
+            degraded = _degraded(task, x, seed=i)
+            pictures += [degraded, get_operation(task).run(degraded)]
         cells = []
         for j, picture in enumerate(pictures):
             name = f"repair-{photo.stem}-{j}.png"
             save(picture, folder / name)
             cells.append(f'<td><img src="results/{name}"></td>')
-        log(f"{photo.name}: aged, restored, colorized, upscaled")
+        log(f"{photo.name}: " + ", ".join(f"{task}d" for task in tasks))
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = "<tr>" + "".join(f"<th>{c}</th>" for c in REPAIR_COLUMNS) + "</tr>"
-    return f"""<h2>Old photographs: restore, colorize, upscale</h2>
+    headers = ["photo", *(h for task in tasks for h in REPAIR_STEPS[task])]
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in headers) + "</tr>"
+    missing = [task for task in REPAIR_STEPS if task not in tasks]
+    note = (f" No {' or '.join(missing)} model is installed: BENCHMARKS.md says why none ships yet." if missing
+            else "")
+    return f"""<h2>Old photographs: {", ".join(tasks)}</h2>
 <p>Each bundled photo is aged by daguerre's damage model (seeded: fading, casts, grain, dust, scratches,
-creases, blur...), then restored by the shipped restore model; turned black and white, then colorized (the
-luminance is kept exactly); and shrunk to a quarter, then upscaled x4. Some of these sample photos are in the
-models' training split (with other crops and other damage): BENCHMARKS.md measures them on held-out photos.</p>
+creases, blur...) then restored, turned black and white then colorized (the luminance is kept exactly), or shrunk
+to a quarter then upscaled x4, by the installed models.{note} Some of these sample photos are in the models'
+training split (with other crops and other damage): BENCHMARKS.md measures them on held-out photos.</p>
 <table>{head}{"".join(rows)}</table>"""
