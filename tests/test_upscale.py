@@ -81,6 +81,34 @@ def test_two_steps_checkpoint_and_resume_to_the_same_weights(trained, tmp_path):
     assert (tmp_path / "samples_000002.png").is_file() and (tmp_path / "losses.png").is_file()
 
 
+def test_distil_steps_learn_from_the_cached_teacher_then_the_gan_trains(tmp_path, monkeypatch):
+    """The teacher (Real-ESRGAN x4plus) upscales the shrunk crops once; its pairs are aligned and cached, so a
+    resumed run reads them instead of running it again; distillation steps touch no discriminator."""
+    recipe = tiny_recipe(steps=3)
+    recipe.distil_steps, recipe.teacher_crops, recipe.teacher_size, recipe.distil_batch_size = 2, 3, 16, 2
+    trainer = UpscaleTrainer(recipe, tmp_path / "run", progress=False)
+    pairs = trainer.teacher_pairs
+    assert pairs.low.shape == (3, 3, 8, 8) and pairs.high.shape == (3, 3, 32, 32)  # 4 px of margin dropped
+    # the teacher's upscaling is the low-resolution crop, sharper: downscaled again it is close to it
+    again = torch.nn.functional.interpolate(pairs.high, scale_factor=0.25, mode="area")
+    assert (again - pairs.low).abs().mean() < 0.05
+    low, taught = pairs.sample(2, 8, torch.Generator().manual_seed(0))
+    assert low.shape == (2, 3, 8, 8) and taught.shape == (2, 3, 32, 32)
+    disc = {k: v.clone() for k, v in trainer.disc.state_dict().items()}
+    trainer.train(2)
+    assert all(torch.equal(v, trainer.disc.state_dict()[k]) for k, v in disc.items())
+
+    import daguerre.nets.rrdbnet as rrdbnet
+
+    monkeypatch.setattr(rrdbnet, "load_realesrgan_x4plus", lambda: pytest.fail("the teacher ran again"))
+    resumed = UpscaleTrainer(recipe, tmp_path / "run", progress=False)
+    assert resumed.step == 2 and torch.equal(resumed.teacher_pairs.high, pairs.high)
+    resumed.train()
+    assert not all(torch.equal(v, resumed.disc.state_dict()[k]) for k, v in disc.items())  # the GAN step
+    log = (tmp_path / "run" / "losses.csv").read_text().splitlines()
+    assert [line.split(",")[3] for line in log[1:3]] == ["0", "0"] and float(log[3].split(",")[3]) > 0
+
+
 def test_export_and_registry_round_trip(trained, installed):
     trainer, _ = trained
     card = find_model(installed)

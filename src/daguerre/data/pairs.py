@@ -5,12 +5,17 @@
   state alone (saved in checkpoints: training resumes exactly).
 - `ColourPairs`: (L, ab) in Lab for `colorize`.
 - `LowResPairs`: (low-resolution, high-resolution) for `upscale`, degraded by `shrink`.
+- `TeacherPairs`: (low-resolution, a teacher network's upscaling) to distil `upscale` from Real-ESRGAN.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
+from rich.progress import track
 from scipy import ndimage
 
 from daguerre.data.folder import CropSampler
@@ -133,3 +138,64 @@ class LowResPairs:
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         hr = self.crops.sample(batch, generator)
         return shrink(hr, self.scale, generator, self.realistic), hr
+
+
+class TeacherPairs:
+    """(low-resolution, teacher's upscaling) pairs to distil a fast upscaler from a large one (Real-ESRGAN).
+
+    `count` high-resolution crops of `size * scale` px are shrunk by `shrink` and upscaled once by the teacher;
+    the pairs (without a `margin` of `margin` low-resolution px, where the teacher sees its zero padding) are
+    cached in `cache`, so a resumed run does not pay for the teacher again. Everything is drawn from
+    `torch.Generator().manual_seed(seed)`: the cache is the same on every machine. `sample` then gives aligned
+    random `crop`-px sub-crops, flipped and rotated, drawn from the caller's generator.
+    """
+
+    def __init__(self, crops: CropSampler, scale: int, realistic: bool, teacher: Callable[[], torch.nn.Module],
+                 count: int,
+                 size: int, cache: Path, seed: int = 0, margin: int = 4, progress: bool = True):
+        self.scale = scale  # `teacher()` makes the teacher network, only if the cache is missing
+        cache = Path(cache)
+        if cache.is_file():
+            state = torch.load(cache, map_location="cpu", weights_only=True)
+            self.low, self.high = state["low"], state["high"]
+            if len(self.low) == count and self.low.shape[-1] == size - 2 * margin:
+                return
+        generator, net = torch.Generator().manual_seed(seed), teacher()
+        low, high = [], []
+        steps = range(0, count, 4)
+        for start in track(steps, description="teacher upscaling") if progress else steps:
+            hr = random_crops(crops, min(4, count - start), size * scale, generator)
+            lr = shrink(hr, scale, generator, realistic)
+            with torch.inference_mode():
+                up = net(lr).clamp(0, 1)
+            m = margin
+            low.append(lr[..., m:-m, m:-m].clone())
+            high.append(up[..., m * scale : -m * scale, m * scale : -m * scale].clone())
+        self.low, self.high = torch.cat(low), torch.cat(high)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"low": self.low, "high": self.high}, cache)
+
+    def sample(self, batch: int, crop: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """`batch` aligned (low `crop` px, teacher's `crop * scale` px) pairs."""
+        s, side = self.scale, self.low.shape[-1]
+        low, high = torch.empty(batch, 3, crop, crop), torch.empty(batch, 3, crop * s, crop * s)
+        for i in range(batch):
+            j, y, x, k, flip = (int(torch.randint(n, (1,), generator=generator))
+                                for n in (len(self.low), side - crop + 1, side - crop + 1, 4, 2))
+            a = self.low[j, :, y : y + crop, x : x + crop]
+            b = self.high[j, :, y * s : (y + crop) * s, x * s : (x + crop) * s]
+            a, b = a.rot90(k, (1, 2)), b.rot90(k, (1, 2))
+            low[i], high[i] = (a.flip(-1), b.flip(-1)) if flip else (a, b)
+        return low, high
+
+
+def random_crops(crops: CropSampler, batch: int, size: int, generator: torch.Generator) -> torch.Tensor:
+    """`batch` random `size`-px crops of the sampler's images (any size up to their short side)."""
+    out = torch.empty(batch, 3, size, size)
+    for i in range(batch):
+        img = crops.images[int(torch.randint(len(crops.images), (1,), generator=generator))]
+        _, h, w = img.shape
+        y = int(torch.randint(h - size + 1, (1,), generator=generator))
+        x = int(torch.randint(w - size + 1, (1,), generator=generator))
+        out[i] = img[:, y : y + size, x : x + size].float() / 255
+    return out
