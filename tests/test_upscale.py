@@ -90,8 +90,9 @@ def test_distil_steps_learn_from_the_cached_teacher_then_the_gan_trains(tmp_path
     pairs = trainer.teacher_pairs
     assert pairs.low.shape == (3, 3, 8, 8) and pairs.high.shape == (3, 3, 32, 32)  # 4 px of margin dropped
     # the teacher's upscaling is the low-resolution crop, sharper: downscaled again it is close to it
-    again = torch.nn.functional.interpolate(pairs.high, scale_factor=0.25, mode="area")
-    assert (again - pairs.low).abs().mean() < 0.05
+    assert pairs.low.dtype == pairs.high.dtype == torch.uint8
+    again = torch.nn.functional.interpolate(pairs.high.float() / 255, scale_factor=0.25, mode="area")
+    assert (again - pairs.low.float() / 255).abs().mean() < 0.05
     low, taught = pairs.sample(2, 8, torch.Generator().manual_seed(0))
     assert low.shape == (2, 3, 8, 8) and taught.shape == (2, 3, 32, 32)
     disc = {k: v.clone() for k, v in trainer.disc.state_dict().items()}
