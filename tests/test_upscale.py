@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from daguerre.cli import app
 from daguerre.data.folder import CropSampler
-from daguerre.data.pairs import LowResPairs, shrink
+from daguerre.data.pairs import LowResPairs, TeacherPairs, shrink
 from daguerre.imaging import load, run_tiled, save
 from daguerre.models.registry import build, find_model
 from daguerre.nets.upscale_net import UpscaleNet
@@ -108,6 +108,23 @@ def test_distil_steps_learn_from_the_cached_teacher_then_the_gan_trains(tmp_path
     assert not all(torch.equal(v, resumed.disc.state_dict()[k]) for k, v in disc.items())  # the GAN step
     log = (tmp_path / "run" / "losses.csv").read_text().splitlines()
     assert [line.split(",")[3] for line in log[1:3]] == ["0", "0"] and float(log[3].split(",")[3]) > 0
+
+    # a cache made for other settings is not reused: the teacher runs again (here a stand-in: x4 nearest)
+    calls = []
+
+    def stand_in():
+        calls.append(1)
+        return lambda x: torch.nn.functional.interpolate(x, scale_factor=4, mode="nearest")
+
+    crops = CropSampler([Path(p) for p in PHOTOS], 64, 32, progress=False)
+    cache = tmp_path / "run" / "teacher.pt"
+    same = TeacherPairs(crops, 4, True, stand_in, 3, 16, cache, seed=0, progress=False)  # the run's settings
+    assert not calls and torch.equal(same.high, pairs.high)
+    for _ in range(2):
+        other = TeacherPairs(crops, 4, True, stand_in, 3, 16, cache, seed=1, progress=False)
+    assert len(calls) == 1 and not torch.equal(other.low, pairs.low)  # seed 1 made once, then read
+    with pytest.raises(ValueError, match="do not fit"):
+        TeacherPairs(crops, 4, True, stand_in, 3, 32, tmp_path / "other.pt", progress=False)
 
 
 def test_export_and_registry_round_trip(trained, installed):

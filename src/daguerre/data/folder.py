@@ -29,16 +29,21 @@ class CropSampler:
             raise ValueError("no training images found")
         it = track(paths, description="loading images") if progress else paths
         self.images = [load_rgb(p, short_side) for p in it]
-        self.crop = crop
+        self.crop, self.short_side = crop, short_side
+        self.names = [Path(p).name for p in paths]
 
-    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
-        out = torch.empty(batch, 3, self.crop, self.crop)
+    def sample(self, batch: int, generator: torch.Generator, crop: int | None = None) -> torch.Tensor:
+        """`batch` random crops of `crop` px (default: the sampler's), flipped half the time."""
+        crop = crop or self.crop
+        if crop > self.short_side:
+            raise ValueError(f"crops of {crop} px do not fit in images of short side {self.short_side} px")
+        out = torch.empty(batch, 3, crop, crop)
         for i in range(batch):
             img = self.images[int(torch.randint(len(self.images), (1,), generator=generator))]
             _, h, w = img.shape
-            y = int(torch.randint(h - self.crop + 1, (1,), generator=generator))
-            x = int(torch.randint(w - self.crop + 1, (1,), generator=generator))
-            patch = img[:, y : y + self.crop, x : x + self.crop].float() / 255
+            y = int(torch.randint(h - crop + 1, (1,), generator=generator))
+            x = int(torch.randint(w - crop + 1, (1,), generator=generator))
+            patch = img[:, y : y + crop, x : x + crop].float() / 255
             if torch.rand(1, generator=generator) < 0.5:
                 patch = patch.flip(-1)
             out[i] = patch

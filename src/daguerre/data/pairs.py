@@ -145,36 +145,38 @@ class TeacherPairs:
 
     `count` high-resolution crops of `size * scale` px are shrunk by `shrink` and upscaled once by the teacher;
     the pairs (without a `margin` of `margin` low-resolution px, where the teacher sees its zero padding) are
-    cached in `cache`, so a resumed run does not pay for the teacher again. Everything is drawn from
+    cached in `cache` with what made them (photos, sizes, degradation, seed), so a resumed run does not pay for
+    the teacher again and a changed recipe does not reuse stale pairs. Everything is drawn from
     `torch.Generator().manual_seed(seed)`: the cache is the same on every machine. Pairs are kept as 8-bit
-    pictures (`low`, `high`: uint8 tensors), a quarter of the memory and of the cache file. `sample` then gives aligned
-    random `crop`-px sub-crops, flipped and rotated, drawn from the caller's generator.
+    pictures (`low`, `high`: uint8 tensors), a quarter of the memory and of the cache file. `sample` then gives
+    aligned random `crop`-px sub-crops, flipped and rotated, drawn from the caller's generator.
     """
 
     def __init__(self, crops: CropSampler, scale: int, realistic: bool, teacher: Callable[[], torch.nn.Module],
-                 count: int,
-                 size: int, cache: Path, seed: int = 0, margin: int = 4, progress: bool = True):
-        self.scale = scale  # `teacher()` makes the teacher network, only if the cache is missing
+                 count: int, size: int, cache: Path, seed: int = 0, margin: int = 4, progress: bool = True):
+        self.scale = scale  # `teacher()` makes the teacher network, only if the cache does not fit
         cache = Path(cache)
+        made_by = {"photos": crops.names, "short_side": crops.short_side, "scale": scale, "realistic": realistic,
+                   "count": count, "size": size, "seed": seed, "margin": margin}
         if cache.is_file():
             state = torch.load(cache, map_location="cpu", weights_only=True)
-            self.low, self.high = to_bytes(state["low"]), to_bytes(state["high"])
-            if len(self.low) == count and self.low.shape[-1] == size - 2 * margin:
+            if state.get("made_by") == made_by:
+                self.low, self.high = state["low"], state["high"]
                 return
         generator, net = torch.Generator().manual_seed(seed), teacher()
         low, high = [], []
         steps = range(0, count, 4)
+        m = margin
         for start in track(steps, description="teacher upscaling") if progress else steps:
-            hr = random_crops(crops, min(4, count - start), size * scale, generator)
+            hr = crops.sample(min(4, count - start), generator, crop=size * scale)
             lr = shrink(hr, scale, generator, realistic)
             with torch.inference_mode():
                 up = net(lr).clamp(0, 1)
-            m = margin
             low.append(to_bytes(lr[..., m:-m, m:-m]))
             high.append(to_bytes(up[..., m * scale : -m * scale, m * scale : -m * scale]))
         self.low, self.high = torch.cat(low), torch.cat(high)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"low": self.low, "high": self.high}, cache)
+        torch.save({"made_by": made_by, "low": self.low, "high": self.high}, cache)
 
     def sample(self, batch: int, crop: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """`batch` aligned (low `crop` px, teacher's `crop * scale` px) pairs."""
@@ -191,17 +193,6 @@ class TeacherPairs:
 
 
 def to_bytes(x: torch.Tensor) -> torch.Tensor:
-    """Pictures in [0, 1] as uint8 (0-255), rounded; uint8 tensors as they are."""
-    return x if x.dtype == torch.uint8 else (x.clamp(0, 1) * 255).round().to(torch.uint8)
+    """Pictures in [0, 1] as uint8 (0-255), rounded."""
+    return (x.clamp(0, 1) * 255).round().to(torch.uint8)
 
-
-def random_crops(crops: CropSampler, batch: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """`batch` random `size`-px crops of the sampler's images (any size up to their short side)."""
-    out = torch.empty(batch, 3, size, size)
-    for i in range(batch):
-        img = crops.images[int(torch.randint(len(crops.images), (1,), generator=generator))]
-        _, h, w = img.shape
-        y = int(torch.randint(h - size + 1, (1,), generator=generator))
-        x = int(torch.randint(w - size + 1, (1,), generator=generator))
-        out[i] = img[:, y : y + size, x : x + size].float() / 255
-    return out

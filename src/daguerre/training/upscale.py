@@ -41,7 +41,7 @@ class UpscaleRecipe(GANRecipe):
     teacher_crops: int = 512  # ... of this many shrunk crops (upscaled once, cached in the run folder) ...
     teacher_size: int = 64  # ... of this many low-resolution px (4 px of margin are dropped) ...
     distil_batch_size: int = 16  # ... in batches of this many crop / scale px sub-crops ...
-    distil_lr: float = 1e-3  # ... at this learning rate
+    distil_lr: float = 5e-4  # ... at this learning rate (at 1e-3 the loss blew up once)
 
 
 class UpscaleTrainer(ConditionalGANTrainer):
@@ -49,7 +49,8 @@ class UpscaleTrainer(ConditionalGANTrainer):
     recipe_type = UpscaleRecipe
     architecture = "UpscaleNet"
     description = ("Upscales small or soft scans x4 (x2 by downsampling the x4 result): a compact ESRGAN-family "
-                   "generator trained as a GAN on photos shrunk with blur, resampling, noise and JPEG")
+                   "generator distilled from Real-ESRGAN x4plus (distil_steps) and trained as a GAN, on photos "
+                   "shrunk with blur, resampling, noise and JPEG")
     losses = ("first distil_steps steps: L1 to Real-ESRGAN x4plus's upscaling of the same input (distillation); "
               "then L1 + LPIPS-VGG perceptual + LSGAN PatchGAN on (nearest-upscaled input, output)")
     loss_weights = ("l1_weight", "perceptual_weight", "adversarial_weight", "realistic", "distil_steps",
