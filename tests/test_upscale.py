@@ -175,10 +175,20 @@ def test_bad_scale_and_too_large_results_are_clear_errors(installed, tmp_path, m
     assert result.exit_code == 1 and "over the limit" in result.output and not (tmp_path / "big.png").exists()
 
 
+def test_a_new_net_is_bicubic():
+    """The tail starts at zero: before any training the net adds no detail to the bicubic upscaling."""
+    x = torch.rand(1, 3, 20, 24, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = UpscaleNet(4, 8, 3)(x)
+    assert out.shape == (1, 3, 80, 96)
+    assert torch.equal(out, torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False))
+
+
 def test_tiles_match_the_whole_picture():
     """No normalisation: an overlap of four times the receptive field gives the same picture."""
     torch.manual_seed(0)
     net = UpscaleNet(4, 8, 3).eval()
+    torch.nn.init.normal_(net.body[-1].weight, std=0.1)  # a new net's tail is zero: give it some detail to add
     x = torch.rand(1, 3, 90, 70)
     with torch.no_grad():
         whole = net(x)
