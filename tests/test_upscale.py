@@ -2,6 +2,7 @@
 x2 and x4 on grey, 16-bit and rotated photos, seamless tiling, the pixel limit; and `repair` chaining restore,
 colorize and upscale. The tiny models are untrained: these test the plumbing (test_shipped_models the quality)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +174,39 @@ def test_bad_scale_and_too_large_results_are_clear_errors(installed, tmp_path, m
         upscale.run(picture)
     result = CliRunner().invoke(app, ["upscale", str(SAMPLES / "rocket.jpg"), "-o", str(tmp_path / "big.png")])
     assert result.exit_code == 1 and "over the limit" in result.output and not (tmp_path / "big.png").exists()
+
+
+def test_init_from_continues_an_exported_model(trained, tmp_path):
+    """`init_from` starts a new run from an exported model's weights and step count, and the card says so;
+    a model of another task or shape is refused."""
+    straight, models = trained
+    card = str(models / "tiny-upscale.json")
+    more = UpscaleTrainer(replace(tiny_recipe(3), init_from=card), tmp_path / "more", progress=False)
+    assert more.step == 2
+    for key, value in straight.net.state_dict().items():
+        assert torch.equal(value, more.net.state_dict()[key]), key
+    more.train()
+    assert more.step == 3
+    exported = more.export(tmp_path / "out")
+    assert exported.training["steps"] == 3 and exported.training["continued_from"] == card
+    assert not torch.equal(more.net.body[-1].weight, straight.net.body[-1].weight)
+    with pytest.raises(ValueError, match="a restore model"):
+        UpscaleTrainer(replace(tiny_recipe(), init_from=str(models / "tiny-restore.json")), tmp_path / "x",
+                       progress=False)
+    with pytest.raises(ValueError, match="config"):
+        UpscaleTrainer(replace(tiny_recipe(), width=16, init_from=card), tmp_path / "y", progress=False)
+
+
+def test_learning_rates_decay_linearly_to_zero(tmp_path):
+    """With lr_decay_from, both learning rates fall linearly from that step to zero at the last step."""
+    recipe = replace(tiny_recipe(4), lr_decay_from=2)
+    trainer = UpscaleTrainer(recipe, tmp_path, progress=False)
+    seen = []
+    for _ in range(4):
+        trainer.train_step()
+        g, d = trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]
+        seen.append((g / recipe.lr, d / recipe.d_lr))
+    assert seen == [(1, 1), (1, 1), (1, 1), (0.5, 0.5)]
 
 
 def test_a_new_net_is_bicubic():

@@ -116,8 +116,10 @@ def retro(image: str | Path | Picture, *, preset: str | None = None, model: str 
 
 
 def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: str | Path | None = None,
-                 steps: int | None = None, progress: bool = True) -> list[ModelCard]:
-    """Train what a recipe file describes; returns the model cards written."""
+                 steps: int | None = None, init_from: str | None = None,
+                 progress: bool = True) -> list[ModelCard]:
+    """Train what a recipe file describes; returns the model cards written. `init_from` (restore, colorize,
+    upscale recipes): continue from this model (name or card file) instead of starting anew."""
     from daguerre.models.registry import user_models_dir
     from daguerre.training.arbitrary import ArbitraryRecipe, ArbitraryTrainer
     from daguerre.training.conditional import GANRecipe
@@ -127,6 +129,10 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
     r = load_recipe(Path(recipe))
     if steps is not None:
         r.steps = steps
+    if init_from is not None:
+        if not isinstance(r, GANRecipe):
+            raise ValueError(f"{recipe}: init_from works with restore, colorize and upscale recipes")
+        r.init_from = init_from
     run = Path(run_dir or Path("runs") / Path(recipe).stem)
     dest = Path(out or user_models_dir())
     if isinstance(r, ArbitraryRecipe):

@@ -181,11 +181,14 @@ def train_recipe(
     out: Annotated[Path | None, typer.Option(help="Where the models go (default: your model folder).")] = None,
     run_dir: Annotated[Path | None, typer.Option(help="Checkpoints and samples (resumes if present).")] = None,
     steps: Annotated[int | None, typer.Option(help="Override the recipe's step count.")] = None,
+    init_from: Annotated[str | None, typer.Option(
+        help="Continue this model (name or card file) of the recipe's task: e.g. fine-tune a shipped model on "
+             "your photos.")] = None,
 ) -> None:
     """Train the models a recipe describes (how the shipped models were made)."""
     from daguerre.api import train_recipe as train
 
-    for card in train(recipe, out=out, run_dir=run_dir, steps=steps):
+    for card in train(recipe, out=out, run_dir=run_dir, steps=steps, init_from=init_from):
         console.print(f"saved model {card.name} to {card.weights_path()}")
 
 

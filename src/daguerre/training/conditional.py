@@ -36,11 +36,13 @@ class GANRecipe:
     adversarial_weight: float = 0.05
     lr: float = 2e-4
     d_lr: float = 2e-4
+    lr_decay_from: int = 0  # > 0: both learning rates fall linearly to zero from this step to `steps` (pix2pix)
     d_width: int = 32
     seed: int = 0
     sample_every: int = 250
     checkpoint_every: int = 100
     threads: int = 1
+    init_from: str = ""  # a model (name or card file) of this task to continue: its weights and step count
 
 
 class ConditionalGANTrainer:
@@ -88,7 +90,26 @@ class ConditionalGANTrainer:
         return self.run_dir / "checkpoint.pt"
 
     def _resume(self) -> None:
-        common.resume_gan(self, self.checkpoint_path)
+        """Resume the run's checkpoint; without one, start from `recipe.init_from` if set."""
+        if self.checkpoint_path.is_file():
+            common.resume_gan(self, self.checkpoint_path)
+        elif self.recipe.init_from:
+            self._init_from(self.recipe.init_from)
+
+    def _init_from(self, model: str) -> None:
+        """Continue training an exported model: the generator's weights and its step count and training time
+        come from the model; the discriminator and optimisers start anew (a model keeps neither)."""
+        from daguerre.models.card import ModelCard
+        from daguerre.models.registry import build, find_model
+
+        card = ModelCard.load(Path(model)) if model.endswith(".json") else find_model(model)
+        if card.task != self.task or card.config != self.net.config:
+            raise ValueError(f"init_from {model!r}: a {card.task} model with config {card.config}, but this recipe "
+                             f"trains a {self.task} model with config {self.net.config}")
+        self.net.load_state_dict(build(card).state_dict())
+        self.net.train()
+        self.step = int(card.training.get("steps", 0))
+        self.wall_time = float(card.training.get("wall_time_s", 0.0))
 
     def save_checkpoint(self) -> None:
         common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
@@ -101,22 +122,30 @@ class ConditionalGANTrainer:
                                     self.disc(torch.cat([condition, fake.detach()], 1)))
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        for group in self.opt_d.param_groups:
+            group["lr"] = self.recipe.d_lr * self.lr_factor()
         self.opt_d.step()
         return d_loss.item(), generator_loss(self.disc(torch.cat([condition, fake], 1)))
 
-    def generator_update(self, loss: torch.Tensor) -> None:
+    def lr_factor(self) -> float:
+        """1, then with `lr_decay_from` falling linearly to 0 at `steps` (pix2pix's n_epochs_decay)."""
+        r = self.recipe
+        if not r.lr_decay_from or self.step < r.lr_decay_from or r.steps <= r.lr_decay_from:
+            return 1.0
+        return max(0.0, (r.steps - self.step) / (r.steps - r.lr_decay_from))
+
+    def generator_update(self, loss: torch.Tensor, lr: float | None = None) -> None:
+        """One generator step, at the recipe's (decayed) learning rate or at `lr`."""
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        for group in self.opt_g.param_groups:
+            group["lr"] = self.recipe.lr * self.lr_factor() if lr is None else lr
         self.opt_g.step()
         self.step += 1
 
     def warmup_update(self, loss: torch.Tensor, lr: float) -> None:
         """A generator step at another learning rate (warm-up stages: L1 only, no discriminator)."""
-        for group in self.opt_g.param_groups:
-            group["lr"] = lr
-        self.generator_update(loss)
-        for group in self.opt_g.param_groups:
-            group["lr"] = self.recipe.lr
+        self.generator_update(loss, lr)
 
     def write_samples(self) -> None:
         self.net.eval()
@@ -149,15 +178,18 @@ class ConditionalGANTrainer:
     def export_net(cls, net: nn.Module, recipe: GANRecipe, step: int, wall_time: float, folder: Path,
                    recipe_name: str = "") -> ModelCard:
         name = recipe.name or cls.task
+        training = {
+            "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
+            "content_images": len(recipe.content), "crop": recipe.crop, "batch_size": recipe.batch_size,
+            "seed": recipe.seed, "weights": {k: getattr(recipe, k) for k in cls.loss_weights},
+            "losses": cls.losses,
+        }
+        if recipe.init_from:
+            training["continued_from"] = recipe.init_from
         card = ModelCard(
             name=name, task=cls.task, architecture=cls.architecture, config=net.config,
             weights=f"{name}.safetensors", description=cls.description,
-            training={
-                "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
-                "content_images": len(recipe.content), "crop": recipe.crop, "batch_size": recipe.batch_size,
-                "seed": recipe.seed, "weights": {k: getattr(recipe, k) for k in cls.loss_weights},
-                "losses": cls.losses,
-            },
+            training=training,
         )
         net.eval()
         return save_model(net, card, folder)
