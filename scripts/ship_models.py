@@ -86,7 +86,8 @@ def ship_restoration(models: Path, results_file: Path, tasks: list[str]) -> None
         if card.sha256 != results["models"][task]["sha256"]:
             raise SystemExit(f"{card.name}: these weights are not the ones {results_file} measured")
         shutil.copy(card.weights_path(), SHIPPED / card.weights)
-        card.metrics = {**restoration_metrics(task, results), "heldout_photos": results["settings"]["n"],
+        photos = results["colorize"]["photos"] if task == "colorize" else results["settings"]["n"]  # colour ones
+        card.metrics = {**restoration_metrics(task, results), "heldout_photos": photos,
                         "note": f"benchmarks/restoration.py, {results['machine']['date'][:10]}: held-out photos"}
         card.save(SHIPPED)
         print(card.name, card.metrics, flush=True)

@@ -182,7 +182,7 @@ class ConditionalGANTrainer:
             "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
             "content_images": len(recipe.content), "crop": recipe.crop, "batch_size": recipe.batch_size,
             "seed": recipe.seed, "weights": {k: getattr(recipe, k) for k in cls.loss_weights},
-            "losses": cls.losses,
+            "losses": cls.losses, "lr": recipe.lr, "d_lr": recipe.d_lr, "lr_decay_from": recipe.lr_decay_from,
         }
         if recipe.init_from:
             training["continued_from"] = recipe.init_from
