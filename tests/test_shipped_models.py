@@ -1,4 +1,4 @@
-"""The shipped restoration models on a bundled photo none of them was trained on (only restore ships so far).
+"""The shipped restoration models on a bundled photo none of them was trained on (restore and colorize ship).
 
 `coffee.jpg` is scikit-image's `coffee`, which sits in the held-out split (`sources.photos("heldout")`). The
 test degrades it as the benchmark does, with seeds fixed before the model was measured (1, 2, 3), and asserts
@@ -18,6 +18,7 @@ from daguerre.cli import app
 from daguerre.data.pairs import is_monochrome
 from daguerre.imaging import Picture, load
 from daguerre.imaging.aging import age
+from daguerre.imaging.lab import AB_SCALE, lab_split
 from daguerre.metrics import lpips, psnr
 from daguerre.models.registry import SHIPPED, build, find_model, list_models
 from daguerre.ops import get_operation
@@ -71,7 +72,24 @@ def test_restore_improves_psnr_and_lpips_over_the_aged_photo(coffee):
     assert p1 > p0 and l1 < l0, f"PSNR {p0:.2f} -> {p1:.2f} dB, LPIPS {l0:.3f} -> {l1:.3f}"
 
 
-@pytest.mark.parametrize("task", ["restore"])  # the restoration models that ship
+def chroma_error(out: np.ndarray, truth: np.ndarray) -> float:
+    """Mean |(a*, b*) - (a*, b*)_true| in CIELAB units, as benchmarks/restoration.py measures it."""
+    _, ab = lab_split(torch.from_numpy(out)[None])
+    _, ab_true = lab_split(torch.from_numpy(truth)[None])
+    return float((ab - ab_true).norm(dim=1).mean()) * AB_SCALE
+
+
+def test_colorize_beats_grey_and_keeps_the_luminance(coffee):
+    """On the grey version of the held-out coffee photo: closer colours and a smaller LPIPS than leaving it grey,
+    and the photo's own luminance kept (only chroma is predicted)."""
+    grey = luma3(coffee)
+    out = get_operation("colorize").run(Picture(grey), model=shipped("colorize")).rgb()
+    assert chroma_error(out, coffee) < chroma_error(grey, coffee)
+    assert lpips(out, coffee) < lpips(grey, coffee)
+    assert np.abs(Picture(out).luminance() - Picture(grey).luminance()).max() < 2 / 255
+
+
+@pytest.mark.parametrize("task", ["restore", "colorize"])  # the restoration models that ship
 def test_shipped_model_exports_to_onnx_that_matches_pytorch(task, coffee, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     card = find_model(shipped(task))
