@@ -197,6 +197,15 @@ def test_init_from_continues_an_exported_model(trained, tmp_path):
         UpscaleTrainer(replace(tiny_recipe(), width=16, init_from=card), tmp_path / "y", progress=False)
 
 
+def test_train_recipe_refuses_an_unknown_init_from_in_one_line(tmp_path):
+    recipe = tmp_path / "mine.toml"
+    recipe.write_text(f'kind = "upscale"\ncontent = "{SAMPLES}"\nsteps = 1\nwidth = 8\ndepth = 2\n')
+    result = CliRunner().invoke(app, ["train", "recipe", str(recipe), "--init-from", "no-such-model",
+                                      "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "no model named 'no-such-model'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_learning_rates_decay_linearly_to_zero(tmp_path):
     """With lr_decay_from, both learning rates fall linearly from that step to zero at the last step."""
     recipe = replace(tiny_recipe(4), lr_decay_from=2)
