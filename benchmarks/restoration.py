@@ -503,15 +503,6 @@ def mean_chroma(x: Image) -> float:
     return float(ab.norm(dim=1).mean()) * AB_SCALE
 
 
-def chroma_error(out: Image, truth: Image) -> float:
-    """Mean over pixels of |(a*, b*) - (a*, b*)_true| in CIELAB units."""
-    from daguerre.imaging.lab import AB_SCALE, lab_split
-
-    _, ab = lab_split(tensor(out))
-    _, ab_true = lab_split(tensor(truth))
-    return float((ab - ab_true).norm(dim=1).mean()) * AB_SCALE
-
-
 def sepia_baseline(case: Case) -> Image:
     """The film "sepia" toning of the grey, with the grey's luma put back exactly."""
     from daguerre.imaging.lab import with_luma
@@ -522,7 +513,7 @@ def sepia_baseline(case: Case) -> Image:
 
 
 def colour_scores(out: Image, case: Case) -> dict[str, float]:
-    from daguerre.metrics import colourfulness, lpips
+    from daguerre.metrics import chroma_error, colourfulness, lpips
 
     return {
         "colourfulness": colourfulness(out),

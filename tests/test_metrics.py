@@ -12,6 +12,7 @@ from skimage import data
 
 from daguerre.metrics import (
     LPIPS,
+    chroma_error,
     colourfulness,
     content_distance,
     fid,
@@ -178,6 +179,21 @@ def test_colourfulness():
     assert colourfulness(red) == pytest.approx(0.3 * math.hypot(255, 127.5))
     assert colourfulness(CHELSEA) < colourfulness(COFFEE)  # tabby cat vs red cup
     assert colourfulness(torch.from_numpy(np.stack([CHELSEA, COFFEE]))).shape == (2,)
+
+
+def test_chroma_error():
+    """0 for the same colours; sRGB red against any grey is red's CIELAB chroma, hypot(80.09, 67.20)."""
+    assert chroma_error(COFFEE, COFFEE) == pytest.approx(0.0, abs=1e-3)
+    red, grey = np.zeros((3, 8, 8)), np.full((3, 8, 8), 0.4)
+    red[0] = 1.0
+    assert chroma_error(red, grey) == pytest.approx(math.hypot(80.09, 67.20), abs=0.1)
+    def greyed(x: np.ndarray) -> np.ndarray:
+        return np.repeat(x.mean(0, keepdims=True), 3, axis=0)
+
+    assert chroma_error(greyed(COFFEE), COFFEE) > chroma_error(greyed(CHELSEA), CHELSEA) > 0  # red cup vs tabby
+    assert chroma_error(torch.from_numpy(np.stack([COFFEE, CHELSEA])), np.stack([COFFEE, COFFEE])).shape == (2,)
+    with pytest.raises(ValueError, match="RGB"):
+        chroma_error(COFFEE[:1], COFFEE[:1])
 
 
 def test_sharpness():

@@ -18,8 +18,7 @@ from daguerre.cli import app
 from daguerre.data.pairs import is_monochrome
 from daguerre.imaging import Picture, load
 from daguerre.imaging.aging import age
-from daguerre.imaging.lab import AB_SCALE, lab_split
-from daguerre.metrics import lpips, psnr
+from daguerre.metrics import chroma_error, lpips, psnr
 from daguerre.models.registry import SHIPPED, build, find_model, list_models
 from daguerre.ops import get_operation
 
@@ -70,13 +69,6 @@ def test_restore_improves_psnr_and_lpips_over_the_aged_photo(coffee):
         after.append((psnr(out, truth), lpips(out, truth)))
     (p0, l0), (p1, l1) = np.mean(before, 0), np.mean(after, 0)
     assert p1 > p0 and l1 < l0, f"PSNR {p0:.2f} -> {p1:.2f} dB, LPIPS {l0:.3f} -> {l1:.3f}"
-
-
-def chroma_error(out: np.ndarray, truth: np.ndarray) -> float:
-    """Mean |(a*, b*) - (a*, b*)_true| in CIELAB units, as benchmarks/restoration.py measures it."""
-    _, ab = lab_split(torch.from_numpy(out)[None])
-    _, ab_true = lab_split(torch.from_numpy(truth)[None])
-    return float((ab - ab_true).norm(dim=1).mean()) * AB_SCALE
 
 
 def test_colorize_beats_grey_and_keeps_the_luminance(coffee):
