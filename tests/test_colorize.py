@@ -1,6 +1,7 @@
 """Colorize: Lab pairs, two-step training that resumes exactly, export + registry, and the operation on grey,
 16-bit and rotated photos keeping their luminance exactly. The tiny model is untrained: these test the plumbing."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,17 @@ def trained(tmp_path_factory) -> tuple[ColorizeTrainer, Path]:
     registry.save_model(net, ModelCard(name="vivid-colorize", task="colorize", architecture="UNet",
                                        config=net.config, weights="vivid-colorize.safetensors"), root / "models")
     return trainer, root / "models"
+
+
+def test_init_from_accepts_its_own_export_and_refuses_a_missing_card(trained, tmp_path):
+    """The recipe's widths are a tuple, the card's a JSON list: the same net, so it continues."""
+    straight, models = trained
+    more = ColorizeTrainer(replace(tiny_recipe(3), init_from=str(models / "tiny-colorize.json")), tmp_path / "a",
+                           progress=False)
+    assert more.step == 2 and torch.equal(more.net.head.weight, straight.net.head.weight)
+    with pytest.raises(ValueError, match="no such model card"):
+        ColorizeTrainer(replace(tiny_recipe(), init_from=str(tmp_path / "gone.json")), tmp_path / "b",
+                        progress=False)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ a loss log, sample grids and a loss plot; export to safetensors with a model car
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -102,8 +103,10 @@ class ConditionalGANTrainer:
         from daguerre.models.card import ModelCard
         from daguerre.models.registry import build, find_model
 
+        if model.endswith(".json") and not Path(model).is_file():
+            raise ValueError(f"init_from {model!r}: no such model card")
         card = ModelCard.load(Path(model)) if model.endswith(".json") else find_model(model)
-        if card.task != self.task or card.config != self.net.config:
+        if card.task != self.task or card.config != json.loads(json.dumps(self.net.config)):  # tuples as lists
             raise ValueError(f"init_from {model!r}: a {card.task} model with config {card.config}, but this recipe "
                              f"trains a {self.task} model with config {self.net.config}")
         self.net.load_state_dict(build(card).state_dict())
