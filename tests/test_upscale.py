@@ -206,6 +206,19 @@ def test_train_recipe_refuses_an_unknown_init_from_in_one_line(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_train_recipe_names_a_truncated_picture_in_the_folder(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "whole.jpg").write_bytes((SAMPLES / "coffee.jpg").read_bytes())
+    (photos / "cut.jpg").write_bytes((SAMPLES / "rocket.jpg").read_bytes()[:3000])
+    recipe = tmp_path / "mine.toml"
+    recipe.write_text(f'kind = "upscale"\ncontent = "{photos}"\nsteps = 1\nwidth = 8\ndepth = 2\n')
+    result = CliRunner().invoke(app, ["train", "recipe", str(recipe), "--run-dir", str(tmp_path / "run"),
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "cut.jpg: image file is truncated" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
 def test_learning_rates_decay_linearly_to_zero(tmp_path):
     """With lr_decay_from, both learning rates fall linearly from that step to zero at the last step."""
     recipe = replace(tiny_recipe(4), lr_decay_from=2)

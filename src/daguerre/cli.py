@@ -187,11 +187,12 @@ def train_recipe(
 ) -> None:
     """Train the models a recipe describes (how the shipped models were made)."""
     from daguerre.api import train_recipe as train
+    from daguerre.imaging import ImageError
     from daguerre.models.registry import ModelNotFoundError
 
     try:
         cards = train(recipe, out=out, run_dir=run_dir, steps=steps, init_from=init_from)
-    except (ModelNotFoundError, ValueError) as e:  # before any step: a wrong --init-from or recipe
+    except (ModelNotFoundError, ValueError, ImageError) as e:  # a wrong --init-from or recipe, a broken picture
         fail(str(e))
     for card in cards:
         console.print(f"saved model {card.name} to {card.weights_path()}")

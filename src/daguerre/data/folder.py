@@ -9,9 +9,19 @@ import torch
 from PIL import Image, ImageOps
 from rich.progress import track
 
+from daguerre.imaging.io import ImageError
+
 
 def load_rgb(path: Path, short_side: int) -> torch.Tensor:
-    """Read an image as (3,H,W) uint8 with its short side resized to `short_side`."""
+    """Read an image as (3,H,W) uint8 with its short side resized to `short_side`; a file that cannot be read
+    is an `ImageError` naming it (a training folder may hold a broken or truncated picture)."""
+    try:
+        return _load_rgb(path, short_side)
+    except (OSError, Image.DecompressionBombError) as e:  # UnidentifiedImageError and truncation are OSErrors
+        raise ImageError(path, str(e) or type(e).__name__) from None
+
+
+def _load_rgb(path: Path, short_side: int) -> torch.Tensor:
     with Image.open(path) as im:
         im.draft("RGB", (short_side * 2, short_side * 2))
         im = ImageOps.exif_transpose(im).convert("RGB")
