@@ -15,9 +15,10 @@ This is that design, with fewer channels and layers (default 48 channels, 12 bod
 - plus the input upscaled bicubically, so the net learns only the detail bicubic misses (residual): training
   starts from bicubic quality (with a nearest-neighbour base, 700 steps had not caught up with bicubic).
 
-No normalisation: each output pixel depends only on the input within `depth + 2` pixels, so the shared tiler
-gives the same picture tiled as whole. `forward(x)`: RGB (N,3,H,W) in [0,1] -> (N,3,H*scale,W*scale),
-not clamped.
+The convs are He-initialised (`nets.init`): with PyTorch's default init the body handed the tail a picture whose
+variation had shrunk ~100x, and training never left bicubic quality. No normalisation: each output pixel depends
+only on the input within `depth + 2` pixels, so the shared tiler gives the same picture tiled as whole.
+`forward(x)`: RGB (N,3,H,W) in [0,1] -> (N,3,H*scale,W*scale), not clamped.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from daguerre.nets.init import he_init
 
 
 class UpscaleNet(nn.Module):
@@ -37,6 +40,7 @@ class UpscaleNet(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.PReLU(width)]
         for _ in range(depth):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.PReLU(width)]
+        he_init(nn.Sequential(*layers), 0.25)  # PReLU's initial slope (see `nets.init`)
         tail = nn.Conv2d(width, 3 * scale * scale, 3, padding=1)
         nn.init.zeros_(tail.weight)
         nn.init.zeros_(tail.bias)

@@ -1,0 +1,21 @@
+"""He initialisation for the plain conv stacks (no normalisation) of daguerre's generators.
+
+PyTorch's default conv init draws weights with variance 1 / (3 fan_in): with a (leaky) ReLU after it, each
+layer shrinks the signal's variance about six-fold. Without normalisation layers to undo it, a 13-layer stack
+hands its last layer a near-constant picture (the per-pixel variation falls ~100x at UpscaleNet's tail and
+~1000x at a four-level U-Net's bottleneck), so the deep layers hardly learn. He et al. (2015) draw the weights
+with variance 2 / ((1 + slope²) fan_in) instead, which keeps the variance through the stack.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def he_init(module: nn.Module, slope: float) -> nn.Module:
+    """Every conv in `module` He-initialised for a leaky ReLU / PReLU of this negative slope; biases zero."""
+    for conv in module.modules():
+        if isinstance(conv, nn.Conv2d):
+            nn.init.kaiming_normal_(conv.weight, a=slope, nonlinearity="leaky_relu")
+            nn.init.zeros_(conv.bias)
+    return module
