@@ -14,8 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from daguerre.nets.init import he_init
-
 
 class DamageNet(nn.Module):
     def __init__(self, in_channels: int = 3, width: int = 8):
@@ -35,7 +33,6 @@ class DamageNet(nn.Module):
         self.fuse = nn.Sequential(
             nn.Conv2d(w + w2, w, 3, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.2, inplace=True),
         )
-        he_init(self.full, 0.2), he_init(self.context, 0.2), he_init(self.fuse, 0.2)  # see `nets.init`
         self.head = nn.Conv2d(w, 1, 1)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:

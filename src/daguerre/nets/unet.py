@@ -10,11 +10,10 @@ This one keeps that shape with few channels (default 16-32-64-128: 0.5M paramete
   with the encoder's features of that scale, and one 3x3 conv;
 - head: a 3x3 conv, initialised to zero so training starts from the identity (residual) or from grey (tanh).
 
-Convs are He-initialised (`nets.init`; PyTorch's default init left ~1/1000 of the variation at the bottleneck of
-four levels). No normalisation: batch or instance norm would use the statistics of the tile, so a picture cut
-into tiles would change from tile to tile. Without it every output pixel depends only on its receptive field
-(radius `receptive_radius`: 38 px with the default three levels, 78 with four), and the shared tiler gives the
-same result tiled as whole when its overlap is at least four times that. Height and width must be multiples of
+No normalisation: batch or instance norm would use the statistics of the tile, so a picture cut into tiles
+would change from tile to tile. Without it every output pixel depends only on its receptive field (radius
+`receptive_radius`: 38 px with the default three levels, 78 with four), and the shared tiler gives the same
+result tiled as whole when its overlap is at least four times that. Height and width must be multiples of
 `multiple` (2 ** levels); the tiler pads to it.
 
 `output="residual"`: y = x[:, :out_channels] + head (restoration learns the correction of the photo).
@@ -28,8 +27,6 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from daguerre.nets.init import he_init
 
 OUTPUTS = ("residual", "tanh")
 
@@ -79,7 +76,6 @@ class UNet(nn.Module):
         self.inc = nn.Sequential(conv3x3(in_channels, widths[0]), nn.LeakyReLU(0.2, inplace=True))
         self.downs = nn.ModuleList(Down(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.ups = nn.ModuleList(Up(b, a, a) for a, b in reversed(list(zip(widths[:-1], widths[1:], strict=True))))
-        he_init(self.inc, 0.2), he_init(self.downs, 0.2), he_init(self.ups, 0.0)  # see `nets.init`
         self.head = conv3x3(widths[0], out_channels)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
