@@ -16,6 +16,7 @@ from daguerre.cli import app
 from daguerre.data.folder import CropSampler
 from daguerre.data.pairs import LowResPairs, TeacherPairs, shrink
 from daguerre.imaging import load, run_tiled, save
+from daguerre.models.card import ModelCard
 from daguerre.models.registry import build, find_model
 from daguerre.nets.upscale_net import UpscaleNet
 from daguerre.ops import get_operation
@@ -188,7 +189,12 @@ def test_init_from_continues_an_exported_model(trained, tmp_path):
     more.train()
     assert more.step == 3
     exported = more.export(tmp_path / "out")
-    assert exported.training["steps"] == 3 and exported.training["continued_from"] == card
+    parent = ModelCard.load(Path(card))
+    assert exported.training["steps"] == 3
+    assert exported.training["continued_from"] == {"model": "tiny-upscale", "sha256": parent.sha256, "steps": 2,
+                                                   "init_from": card}  # the weights, not only a name or path
+    again = UpscaleTrainer.export_checkpoint(more.checkpoint_path, tmp_path / "again")  # kept in the checkpoint
+    assert again.training["continued_from"] == exported.training["continued_from"]
     assert not torch.equal(more.net.body[-1].weight, straight.net.body[-1].weight)
     with pytest.raises(ValueError, match="a restore model"):
         UpscaleTrainer(replace(tiny_recipe(), init_from=str(models / "tiny-restore.json")), tmp_path / "x",

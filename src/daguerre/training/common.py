@@ -58,7 +58,7 @@ def gan_state(trainer) -> dict:
         "step": trainer.step, "wall_time": trainer.wall_time,
         "generator": trainer.net.state_dict(), "discriminator": trainer.disc.state_dict(),
         "opt_g": trainer.opt_g.state_dict(), "opt_d": trainer.opt_d.state_dict(),
-        "rng": rng_state(trainer.rng), "recipe": asdict(trainer.recipe),
+        "rng": rng_state(trainer.rng), "recipe": asdict(trainer.recipe), "parent": getattr(trainer, "parent", None),
     }
 
 
@@ -73,6 +73,7 @@ def resume_gan(trainer, path: Path) -> None:
     trainer.opt_d.load_state_dict(state["opt_d"])
     set_rng_state(state["rng"], trainer.rng)
     trainer.step, trainer.wall_time = state["step"], state["wall_time"]
+    trainer.parent = state.get("parent")
 
 
 class LossLog:

@@ -68,6 +68,7 @@ class ConditionalGANTrainer:
                             progress=progress)
         self.make_data(crops)
         self.step, self.wall_time = 0, 0.0
+        self.parent: dict | None = None  # the exported model this run continues (`init_from`), as recorded
         self.log = common.LossLog(self.run_dir / "losses.csv")
         self._resume()
 
@@ -111,6 +112,9 @@ class ConditionalGANTrainer:
                              f"trains a {self.task} model with config {self.net.config}")
         self.net.load_state_dict(build(card).state_dict())
         self.net.train()
+        # a name finds whichever model has it now, a card file may be deleted: record the weights themselves
+        self.parent = {"model": card.name, "sha256": card.sha256, "steps": card.training.get("steps"),
+                       "init_from": model}
         self.step = int(card.training.get("steps", 0))
         self.wall_time = float(card.training.get("wall_time_s", 0.0))
 
@@ -164,7 +168,7 @@ class ConditionalGANTrainer:
 
     def export(self, folder: Path, recipe_name: str = "") -> ModelCard:
         """Save the generator (safetensors) with its model card."""
-        return self.export_net(self.net, self.recipe, self.step, self.wall_time, folder, recipe_name)
+        return self.export_net(self.net, self.recipe, self.step, self.wall_time, folder, recipe_name, self.parent)
 
     @classmethod
     def export_checkpoint(cls, checkpoint: Path, folder: Path, recipe_name: str = "") -> ModelCard:
@@ -175,11 +179,12 @@ class ConditionalGANTrainer:
         recipe = cls.recipe_type(**state["recipe"])
         net = cls.make_net(recipe)
         net.load_state_dict(state["generator"])
-        return cls.export_net(net, recipe, state["step"], state["wall_time"], folder, recipe_name)
+        return cls.export_net(net, recipe, state["step"], state["wall_time"], folder, recipe_name,
+                              state.get("parent"))
 
     @classmethod
     def export_net(cls, net: nn.Module, recipe: GANRecipe, step: int, wall_time: float, folder: Path,
-                   recipe_name: str = "") -> ModelCard:
+                   recipe_name: str = "", parent: dict | None = None) -> ModelCard:
         name = recipe.name or cls.task
         training = {
             "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
@@ -187,8 +192,8 @@ class ConditionalGANTrainer:
             "seed": recipe.seed, "weights": {k: getattr(recipe, k) for k in cls.loss_weights},
             "losses": cls.losses, "lr": recipe.lr, "d_lr": recipe.d_lr, "lr_decay_from": recipe.lr_decay_from,
         }
-        if recipe.init_from:
-            training["continued_from"] = recipe.init_from
+        if recipe.init_from:  # older checkpoints kept only the name or path given
+            training["continued_from"] = parent or recipe.init_from
         card = ModelCard(
             name=name, task=cls.task, architecture=cls.architecture, config=net.config,
             weights=f"{name}.safetensors", description=cls.description,
