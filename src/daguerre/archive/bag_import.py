@@ -81,10 +81,8 @@ def read(path: Path) -> Bag:
         raise ArchiveError(f"{path}: not a daguerre bag ({' '.join(str(e).split())})") from None
     exporter = chains(pem, f"{path}: signer.pem")[0]
     found = chains(others, f"{path}: signers.pem") if others.strip() else []
-    problems = _fields(Item.__table__, records, "items.json") + _fields(Event.__table__, history, "events.json")
-    problems += _object_names(path / "data" / "objects")
-    if not problems:
-        problems += _values(records)
+    fields = _fields(Item.__table__, records, "items.json") + _fields(Event.__table__, history, "events.json")
+    problems = fields + _object_names(path / "data" / "objects") + ([] if fields else _values(records))
     if problems:
         raise BagRefused(path, problems)
     return Bag(path, records, history, exporter, {c.fingerprint: c for c in [*found, exporter]})
@@ -166,7 +164,8 @@ def check(archive: Archive, bag: Bag) -> list[str]:
         named = [e.outcome_detail.get("sha256") for e in history
                  if e.object_id == r["id"] and e.type in VOUCHING and e.outcome_detail.get("sha256")]
         if not named or any(sha != r["sha256"] for sha in named):
-            problems.append(f"{where}: its SHA-256 is not the one its signed {r['kind']} event records")
+            made = "made" if r["kind"] == "derivative" else "ingested"
+            problems.append(f"{where}: its SHA-256 is not the one recorded by the signed event that {made} it")
         if r["id"] in have and have[r["id"]] != r["sha256"]:
             problems.append(f"{where}: this archive has another file under the same id")
         if r["parent_id"] and r["parent_id"] not in ids and r["parent_id"] not in have:

@@ -204,7 +204,7 @@ class Keys:
         if len({c.fingerprint for _, c in found}) > 1:
             raise ArchiveError(f"{ref}: ambiguous, matches {found[0][1].fingerprint} and {found[1][1].fingerprint}")
         chain = found[0][1]
-        self.remember(chain)
+        _write(self.folder / "foreign" / f"{chain.fingerprint}.pem", chain.pem())  # still checked, as untrusted
         for path, _ in found:
             path.unlink()
         self.anchors_pem = b"".join(c.ca_pem() for c in self.trusted_chains())
