@@ -79,7 +79,9 @@ def read(path: Path) -> Bag:
         others = (meta / "signers.pem").read_bytes() if (meta / "signers.pem").exists() else b""
     except (OSError, ValueError) as e:
         raise ArchiveError(f"{path}: not a daguerre bag ({' '.join(str(e).split())})") from None
-    exporter = chains(pem, f"{path}: signer.pem")[0]
+    exporter, *more = chains(pem, f"{path}: signer.pem")
+    if more:
+        raise ArchiveError(f"{path}: signer.pem holds {len(more) + 1} signing certificates; a bag has one exporter")
     found = chains(others, f"{path}: signers.pem") if others.strip() else []
     fields = _fields(Item.__table__, records, "items.json") + _fields(Event.__table__, history, "events.json")
     problems = fields + _object_names(path / "data" / "objects") + ([] if fields else _values(records))
