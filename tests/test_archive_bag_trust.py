@@ -121,6 +121,25 @@ def test_swapped_object_refuses_the_bag(source, bag: Path, make_archive, photos:
     assert a.items(include_withdrawn=True) == [] and list(a.store.objects()) == []
 
 
+def test_records_that_disagree_with_their_signed_events_are_refused(source, bag: Path, make_archive) -> None:
+    b, mid, did = source
+    a = make_archive("a")
+    record = next(r for r in json.loads((bag / "data" / "metadata" / "items.json").read_text()) if r["id"] == did)
+
+    def as_master(records: list[dict]) -> None:  # pass the machine-made picture off as an original
+        next(r for r in records if r["id"] == did).update(kind="master", parent_id=None, event_id=None)
+
+    edit_json(bag, "items.json", as_master)
+    assert refused(a, bag) == [f"item {did}: no signed event in the bag ingested it"]
+
+    def other_parent(records: list[dict]) -> None:
+        records[:] = [r for r in records if r["id"] != did] + [{**record, "parent_id": did}]
+
+    edit_json(bag, "items.json", other_parent)
+    assert refused(a, bag) == [f"item {did}: its parents form a loop",
+                               f"item {did}: its parent or event id differ from its signed creation event"]
+
+
 def test_bag_from_an_unknown_archive_is_imported_untrusted_until_trusted(source, bag: Path, make_archive) -> None:
     b, mid, did = source
     a = make_archive("a")

@@ -130,6 +130,8 @@ def _values(records: list[dict]) -> list[str]:
         where = f"items.json record {n} (id {r['id'][:40]})"
         if not SHA256.fullmatch(r["sha256"]):
             problems.append(f"{where}: sha256 {r['sha256'][:80]!r} is not a plain SHA-256 name")
+        if r["kind"] not in ("master", "derivative"):
+            problems.append(f"{where}: kind {r['kind'][:40]!r} is neither master nor derivative")
         bad = [k for k in ("id", "root_id", "parent_id") if r[k] is not None and not ITEM_ID.fullmatch(r[k])]
         if bad:
             problems.append(f"{where}: {', '.join(bad)} not 16 hexadecimal characters")
@@ -163,11 +165,7 @@ def check(archive: Archive, bag: Bag) -> list[str]:
         if not obj.is_file() or sha256_of(obj) != r["sha256"]:
             problems.append(f"{where}: object {obj.name} is missing or does not match its record")
             continue
-        named = [e.outcome_detail.get("sha256") for e in history
-                 if e.object_id == r["id"] and e.type in VOUCHING and e.outcome_detail.get("sha256")]
-        if not named or any(sha != r["sha256"] for sha in named):
-            made = "made" if r["kind"] == "derivative" else "ingested"
-            problems.append(f"{where}: its SHA-256 is not the one recorded by the signed event that {made} it")
+        problems += _origin(r, history)
         if r["id"] in have and have[r["id"]] != r["sha256"]:
             problems.append(f"{where}: this archive has another file under the same id")
         if r["parent_id"] and r["parent_id"] not in ids and r["parent_id"] not in have:
@@ -175,6 +173,24 @@ def check(archive: Archive, bag: Bag) -> list[str]:
         if r["kind"] == "derivative":
             problems += _label(r, obj, anchors, history)
     return problems
+
+
+def _origin(record: dict, history: list[Event]) -> list[str]:
+    """The record must agree with the signed event that ingested or made its file: hash, parent, event id."""
+    where, derivative = f"item {record['id']}", record["kind"] == "derivative"
+    mine = [e for e in history if e.object_id == record["id"]]
+    origin = [e for e in mine if e.type == (events.CREATION if derivative else events.INGESTION)]
+    named = [e.outcome_detail.get("sha256") for e in mine if e.type in VOUCHING and e.outcome_detail.get("sha256")]
+    made = "made" if derivative else "ingested"
+    if not origin:
+        return [f"{where}: no signed event in the bag {made} it"]
+    if any(sha != record["sha256"] for sha in named):
+        return [f"{where}: its SHA-256 is not the one recorded by the signed event that {made} it"]
+    if derivative and (origin[0].id != record["event_id"] or origin[0].source_id != record["parent_id"]):
+        return [f"{where}: its parent or event id differ from its signed creation event"]
+    if not derivative and record["parent_id"] is not None:
+        return [f"{where}: a master with a parent"]
+    return []
 
 
 def _duplicates_and_cycles(bag: Bag) -> list[str]:
