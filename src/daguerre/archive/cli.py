@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from daguerre.archive.errors import ArchiveError
+from daguerre.archive.errors import ApplyError, ArchiveError
 from daguerre.verbosity import log_traceback
 
 if TYPE_CHECKING:  # the archive's libraries load when a command runs, not for `daguerre --help`
@@ -131,6 +131,7 @@ def apply(
 ) -> None:
     """Run an operation on items; store each result as a labelled derivative with its full recipe."""
     params = dict(_param(p) for p in param or [])
+    failed: list[str] = []
     with opened(archive) as a, bar() as progress:
         files = progress.add_task(operation, total=len(items))
         steps = progress.add_task("  steps", total=None, visible=False)
@@ -140,8 +141,15 @@ def apply(
             def on_step(done: int, total: int) -> None:
                 progress.update(steps, total=total, completed=done, visible=total > 1)
 
-            [made] = a.apply(operation, [ref], params, seed=seed, lpips=lpips, progress=on_step)
+            try:
+                [made] = a.apply(operation, [ref], params, seed=seed, lpips=lpips, progress=on_step)
+            except ApplyError as e:  # this item failed: say so in one line, go on with the next
+                failed += e.failed
+                console.print(f"[red]error:[/red] {e.failed[0]}", highlight=False, soft_wrap=True)
+                continue
             out.print(f"{made.id}  {operation} of {made.parent_id}  sha256 {made.sha256}")
+    if failed:
+        raise typer.Exit(1)
 
 
 @archive_app.command(epilog="Example: daguerre archive fixity -A my-archive")

@@ -372,7 +372,8 @@ def _samples(picture: Picture, depth: int, alpha: str = "keep") -> np.ndarray:
         chans = np.concatenate([chans, picture.alpha[None]])
     maxval = 255 if depth == 8 else 65535
     out = np.rint(np.clip(chans, 0.0, 1.0) * maxval).astype(np.uint8 if depth == 8 else np.uint16)
-    return out[0] if out.shape[0] == 1 else np.ascontiguousarray(np.moveaxis(out, 0, -1))
+    # a copy, not ascontiguousarray: for a 1x1 picture that returns the moved view, whose strides libpng refuses
+    return out[0] if out.shape[0] == 1 else np.moveaxis(out, 0, -1).copy(order="C")
 
 
 def _pil_kwargs(picture: Picture, **extra: object) -> dict[str, object]:
