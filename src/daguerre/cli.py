@@ -16,8 +16,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from daguerre.archive.cli import archive_app
 from daguerre.models.cli import models_app
@@ -50,6 +48,8 @@ def fail(message: str, code: int = 1) -> None:
 
 def run_operation(op_name: str, inputs: list[Path], output: Path, **params: object) -> None:
     """Shared by every image command: progress per file and per tile, bad files listed, exit 1 if any."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from daguerre.batch.files import process
     from daguerre.imaging import ImageError
     from daguerre.ops import get_operation
@@ -141,6 +141,8 @@ def evaluate(
     style: Annotated[Path | None, typer.Option(help="The style image, for style distance.")] = None,
 ) -> None:
     """Measure results against their original: PSNR, SSIM, LPIPS, and style distance to a painting."""
+    from rich.table import Table
+
     from daguerre.api import evaluate as evaluate_api
     from daguerre.imaging import ImageError
 

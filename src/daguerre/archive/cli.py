@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from daguerre.archive.errors import ApplyError, ArchiveError
 from daguerre.verbosity import log_traceback
 
 if TYPE_CHECKING:  # the archive's libraries load when a command runs, not for `daguerre --help`
+    from rich.progress import Progress
+
     from daguerre.archive.api import Archive
     from daguerre.archive.catalogue import Item
 
@@ -55,6 +56,8 @@ def opened(path: Path | None) -> Iterator[Archive]:
 
 
 def bar() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=True)
 
