@@ -22,7 +22,9 @@ from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
-                  no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,  # plain help: rich help costs ~0.15 s of start-up (benchmarks/startup.py)
+                  epilog="Example: daguerre restore scans/ -o restored/   (then: daguerre COMMAND --help)")
 train_app = typer.Typer(help="Train your own models on your own folders.", no_args_is_help=True,
                         epilog="Example: daguerre train recipe recipes/colorize.toml --steps 200")
 app.add_typer(train_app, name="train")
