@@ -1,0 +1,21 @@
+"""Video: clips and numbered-frame folders through the same Operations as pictures, frame by frame, streaming,
+with a temporal-consistency step between consecutive outputs.
+
+This package's face stays light (no ffmpeg, OpenCV or torch at import): `clip` reads and writes, `flow` and
+`consistency` steady the frames, `run` ties them to an Operation, `live` stylizes a camera or a looping file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".gif"})
+DEFAULT_CONSISTENCY = 0.7
+
+
+def is_video_path(path: str | Path) -> bool:
+    """A clip by its name (.mp4, .mov, ...), or a numbered-frame pattern such as `frames/%05d.png`."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS or "%" in Path(path).name
+
+
+__all__ = ["DEFAULT_CONSISTENCY", "VIDEO_EXTENSIONS", "is_video_path"]

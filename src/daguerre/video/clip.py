@@ -1,0 +1,211 @@
+"""Read and write clips one frame at a time: video files through the ffmpeg that the imageio-ffmpeg wheel carries,
+numbered-frame folders through `daguerre.imaging`. Nothing holds more than a frame.
+
+A written clip keeps the source's frame rate and size (so its duration) and its first audio track, copied when
+the container takes the codec, else re-encoded. Files are written to a hidden partial file and renamed when
+complete, so a failed run leaves no half clip behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from daguerre.imaging import ImageError, Picture, iter_images, load, save
+from daguerre.video import is_video_path
+
+SEQUENCE_FPS = 24.0  # a numbered-frame folder carries no frame rate
+CRF = 17  # x264 quality: visually lossless for this use
+VIDEO_CODECS = {".webm": "libvpx-vp9", ".avi": "mpeg4", ".mpg": "mpeg2video", ".mpeg": "mpeg2video"}  # else H.264
+AUDIO_COPYABLE = {  # audio codecs each container takes as they are; others are re-encoded to the first listed
+    ".mp4": ("aac", "mp3", "alac", "ac3", "opus"), ".m4v": ("aac", "mp3", "alac", "ac3"),
+    ".mov": ("aac", "mp3", "alac", "ac3", "pcm_s16le"), ".webm": ("libopus", "opus", "vorbis"),
+    ".avi": ("libmp3lame", "mp3", "ac3", "pcm_s16le"), ".mpg": ("mp2", "mp3"), ".mpeg": ("mp2", "mp3"),
+}
+
+
+@dataclass
+class ClipInfo:
+    """What a clip is: frame rate, (width, height), frame count (estimated from the duration for files), audio."""
+
+    path: Path
+    fps: float
+    size: tuple[int, int]
+    frames: int | None
+    duration: float
+    audio: str | None = None  # the first audio track's codec, None without audio
+
+
+def ffmpeg() -> str:
+    """The ffmpeg binary shipped in the imageio-ffmpeg wheel (works offline)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise RuntimeError("video needs imageio-ffmpeg: pip install 'daguerre[video]'") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
+    """(info, frames) of a video file or a folder of numbered frames; frames are decoded as they are iterated."""
+    path = Path(path)
+    if path.is_dir():
+        return _open_sequence(path)
+    if not path.is_file():
+        raise ImageError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise ImageError(path, "empty file (0 bytes)")
+    ffmpeg()
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        meta = next(reader)
+    except (OSError, RuntimeError, StopIteration) as e:
+        reader.close()
+        raise ImageError(path, f"not a readable video ({_ffmpeg_reason(str(e))})") from None
+    w, h = meta["size"]
+    fps = float(meta.get("fps") or 0) or SEQUENCE_FPS
+    duration = float(meta.get("duration") or 0)
+    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, meta.get("audio_codec"))
+    return info, _decoded(path, reader, w, h)
+
+
+def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int) -> Iterator[Picture]:
+    n = 0
+    try:
+        for raw in reader:
+            frame = np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+            n += 1
+            yield Picture(frame.transpose(2, 0, 1) * np.float32(1 / 255), source=path)
+    except RuntimeError as e:
+        raise ImageError(path, f"truncated or corrupt video after frame {n} ({_ffmpeg_reason(str(e))})") from None
+    finally:
+        reader.close()  # type: ignore[attr-defined]
+    if n == 0:
+        raise ImageError(path, "truncated or corrupt video: no frame could be decoded")
+
+
+def _ffmpeg_reason(message: str) -> str:
+    """The telling lines of an ffmpeg error log, e.g. 'moov atom not found; Error opening input: ...'."""
+    lines = [ln.strip() for ln in message.split("=== stderr ===")[-1].splitlines() if ln.strip()]
+    tagged = [re.sub(r"^\[[^]]*\]\s*", "", ln) for ln in lines if ln.startswith("[")]
+    reasons = list(dict.fromkeys(tagged)) or lines[-1:] or ["unknown error"]
+    return "; ".join(reasons)[:300]
+
+
+def _open_sequence(folder: Path) -> tuple[ClipInfo, Iterator[Picture]]:
+    files = sorted(iter_images([folder]), key=lambda p: _natural_key(p.relative_to(folder)))
+    if not files:
+        raise ImageError(folder, "no image frames in this folder")
+    first = load(files[0])
+    info = ClipInfo(folder, SEQUENCE_FPS, first.size, len(files), len(files) / SEQUENCE_FPS)
+
+    def frames() -> Iterator[Picture]:
+        yield first
+        for f in files[1:]:
+            picture = load(f)
+            if picture.size != first.size:
+                raise ImageError(f, f"frame is {picture.size[0]}x{picture.size[1]}, the first frame "
+                                    f"{first.size[0]}x{first.size[1]}")
+            yield picture
+
+    return info, frames()
+
+
+def _natural_key(path: Path) -> list[object]:
+    """frame2 before frame10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(path))]
+
+
+def to_rgb8(picture: Picture) -> np.ndarray:
+    """(H, W, 3) uint8 of a picture, as a video frame."""
+    return (np.clip(picture.rgb().transpose(1, 2, 0), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+class ClipWriter:
+    """Writes frames as they come to a video file (ffmpeg) or to numbered frames (`folder/%05d.png`).
+
+    Use as a context manager; the file appears, complete, when the block ends without an error.
+    `audio_from`: a video file whose first audio track is muxed in.
+    """
+
+    def __init__(self, path: str | Path, fps: float, audio_from: ClipInfo | None = None) -> None:
+        self.path, self.fps, self.audio_from = Path(path), fps, audio_from
+        if not is_video_path(self.path):
+            raise ImageError(self.path, "not a video name (.mp4, .mov, .mkv, .webm, .avi) nor a frame "
+                                        "pattern such as frames/%05d.png")
+        self.frames = 0
+        self._process: subprocess.Popen | None = None
+        self._partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self._log = tempfile.TemporaryFile()
+
+    def __enter__(self) -> ClipWriter:
+        return self
+
+    def write(self, picture: Picture) -> None:
+        if "%" in self.path.name:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            save(picture, str(self.path) % (self.frames + 1))
+        else:
+            frame = to_rgb8(picture)
+            if self._process is None:
+                self._start(frame.shape[1], frame.shape[0])
+            try:
+                self._process.stdin.write(frame.tobytes())  # type: ignore[union-attr]
+            except BrokenPipeError:
+                raise ImageError(self.path, f"ffmpeg stopped writing ({self._reason()})") from None
+        self.frames += 1
+
+    def _start(self, w: int, h: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        suffix = self.path.suffix.lower()
+        cmd = [ffmpeg(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+               "-r", _rational(self.fps), "-i", "-"]
+        audio = self.audio_from
+        if audio is not None and audio.audio and audio.path.is_file():
+            copyable = AUDIO_COPYABLE.get(suffix)
+            codec = "copy" if copyable is None or audio.audio in copyable else copyable[0]
+            cmd += ["-i", str(audio.path), "-map", "0:v:0", "-map", "1:a:0", "-c:a", codec]
+        codec = VIDEO_CODECS.get(suffix, "libx264")
+        cmd += ["-c:v", codec, "-pix_fmt", "yuv420p"]
+        cmd += ["-crf", str(CRF)] if codec == "libx264" else ["-q:v", "3"] if codec != "libvpx-vp9" else ["-b:v", "0",
+                                                                                                         "-crf", "30"]
+        if w % 2 or h % 2:  # 4:2:0 chroma needs even sides: pad by one pixel rather than rescale
+            cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
+        self._process = subprocess.Popen(cmd + [str(self._partial)], stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, stderr=self._log)
+
+    def _reason(self) -> str:
+        self._log.seek(0)
+        return _ffmpeg_reason(self._log.read().decode(errors="replace"))
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        process, self._process = self._process, None
+        try:
+            if process is not None:
+                process.stdin.close()  # type: ignore[union-attr]
+                if exc_type is not None:
+                    process.kill()
+                if process.wait() != 0 and exc_type is None:
+                    raise ImageError(self.path, f"ffmpeg could not write the video ({self._reason()})")
+                if exc_type is None:
+                    os.replace(self._partial, self.path)
+            elif exc_type is None and self.frames == 0:
+                raise ImageError(self.path, "no frames to write")
+        finally:
+            self._partial.unlink(missing_ok=True)
+            self._log.close()
+
+
+def _rational(fps: float) -> str:
+    """30000/1001 rather than 29.97, so the frame timing does not drift."""
+    from fractions import Fraction
+
+    return str(Fraction(fps).limit_denominator(1001))
