@@ -1,0 +1,68 @@
+"""The temporal-consistency step: each output frame is pulled towards the previous (steadied) output, warped by
+the optical flow of the input frames, where that flow is trusted.
+
+    out_t = result_t + strength * c_t * (warp(out_{t-1}, flow_t) - result_t)
+
+`c_t` is 1 where the flow passes the forward-backward check and the warped previous input matches the current
+one, 0 at occlusions, disocclusions and pixels entering the frame (Ruder et al. 2016, "Artistic style transfer
+for videos"), softened over a few pixels. Static regions therefore stay still, moving ones follow the motion, and
+new content is the Operation's own result. At a scene cut (grey histograms far apart) nothing is carried over.
+With `chroma_only` (colorize) only the colour (YCbCr Cb, Cr) is carried: each frame keeps its own BT.601 luma
+exactly, so the picture's detail is never smeared, only its colours held in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from daguerre.video.flow import FLOW_SIZE, FlowEstimator, confidence, grey8, is_scene_cut, resize_flow, warp
+
+PHOTOMETRIC_TOLERANCE = 24  # grey levels: a warped previous input further off than this is not the same surface
+
+
+class TemporalConsistency:
+    """Call once per frame, in order: `steady(input_pixels, result_pixels) -> steadied result pixels` (C, H, W)."""
+
+    def __init__(self, strength: float = 0.7, chroma_only: bool = False, flow_size: int = FLOW_SIZE) -> None:
+        if not 0 <= strength <= 1:
+            raise ValueError(f"consistency must be between 0 and 1, got {strength}")
+        self.strength, self.chroma_only = strength, chroma_only
+        self.flow = FlowEstimator(flow_size)
+        self.cuts = 0  # scene cuts seen
+        self._grey: np.ndarray | None = None
+        self._out: np.ndarray | None = None  # previous steadied output, (H, W, C)
+
+    def reset(self) -> None:
+        self._grey = self._out = None
+
+    def __call__(self, source: np.ndarray, result: np.ndarray) -> np.ndarray:
+        grey = self.flow.small(grey8(source))
+        out = np.ascontiguousarray(result.transpose(1, 2, 0), dtype=np.float32)
+        carry = (self.strength > 0 and self._grey is not None and self._out is not None
+                 and self._grey.shape == grey.shape and self._out.shape == out.shape)
+        if carry and is_scene_cut(grey, self._grey):  # type: ignore[arg-type]
+            self.cuts += 1
+            carry = False
+        if carry:
+            out = self._blend(grey, out)
+        self._grey, self._out = grey, out
+        return out.transpose(2, 0, 1)
+
+    def _blend(self, grey: np.ndarray, out: np.ndarray) -> np.ndarray:
+        import cv2
+
+        prev_grey, prev_out = self._grey, self._out
+        backward = self.flow(grey, prev_grey)
+        trust = confidence(backward, self.flow(prev_grey, grey))
+        seen = warp(prev_grey, backward).astype(np.int16)
+        trust *= np.abs(seen - grey.astype(np.int16)) <= PHOTOMETRIC_TOLERANCE
+        trust = cv2.blur(trust, (3, 3))
+        h, w = out.shape[:2]
+        backward = resize_flow(backward, (w, h))
+        trust = cv2.resize(trust, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] * self.strength
+        warped = warp(prev_out, backward)
+        if self.chroma_only and out.shape[2] == 3:
+            ycc, warped_ycc = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb), cv2.cvtColor(warped, cv2.COLOR_RGB2YCrCb)
+            ycc[..., 1:] += trust * (warped_ycc[..., 1:] - ycc[..., 1:])
+            return np.clip(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 0, 1)
+        return out + trust * (warped - out)

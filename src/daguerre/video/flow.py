@@ -1,0 +1,101 @@
+"""Optical flow between consecutive frames (OpenCV DIS), warping by it, where it can be trusted, and scene cuts.
+
+Flows here are backward: `flow[y, x] = (dx, dy)` says where pixel (x, y) of the current frame was in the previous
+one, so `warp(previous, flow)` lays the previous frame onto the current one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+FLOW_SIZE = 480  # flow is computed with the long side at most this, then scaled to the output
+CUT_THRESHOLD = 0.5  # half the histogram mass moved: a new shot
+
+
+def grey8(rgb: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 luma of a (3, H, W) or (1, H, W) float picture in [0, 1]."""
+    from daguerre.imaging.picture import LUMA_WEIGHTS
+
+    y = rgb[0] if rgb.shape[0] == 1 else np.tensordot(LUMA_WEIGHTS, rgb, axes=1)
+    return (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+class FlowEstimator:
+    """DIS optical flow (Kroeger et al. 2016) on frames brought down to `size` (long side)."""
+
+    def __init__(self, size: int = FLOW_SIZE, preset: str = "fast") -> None:
+        import cv2
+
+        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+        self.size = size
+        self._dis = cv2.DISOpticalFlow_create(presets[preset])
+
+    def small(self, grey: np.ndarray) -> np.ndarray:
+        """The frame at the working size of the flow."""
+        import cv2
+
+        h, w = grey.shape
+        s = min(1.0, self.size / max(h, w))
+        return grey if s == 1 else cv2.resize(grey, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+
+    def __call__(self, current: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """Backward flow (H, W, 2) float32 at the working size: where each current pixel was in `previous`."""
+        return self._dis.calc(current, previous, None)
+
+
+def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A flow field resampled to (width, height), its vectors scaled with it."""
+    import cv2
+
+    h, w = flow.shape[:2]
+    if (w, h) == tuple(size):
+        return flow
+    out = cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR)
+    out[..., 0] *= size[0] / w
+    out[..., 1] *= size[1] / h
+    return out
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """`image` (H, W, C) sampled at x + flow(x): the previous frame laid onto the current one (edges clamped)."""
+    import cv2
+
+    gx, gy = _grid(*flow.shape[:2])
+    out = cv2.remap(image, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(image.shape)
+
+
+@lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return gx, gy
+
+
+def confidence(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """(H, W) float32 in {0, 1}: 1 where the flow is trusted (Sundaram et al. 2010; Ruder et al. 2016).
+
+    A pixel is occluded (0) when following `backward` then `forward` does not come back to it, or when it comes
+    from outside the previous frame.
+    """
+    h, w = backward.shape[:2]
+    back_fwd = warp(forward, backward)
+    total = backward + back_fwd
+    mag = (backward**2).sum(-1) + (back_fwd**2).sum(-1)
+    ok = (total**2).sum(-1) <= 0.01 * mag + 0.5
+    gx, gy = _grid(h, w)
+    sx, sy = gx + backward[..., 0], gy + backward[..., 1]
+    ok &= (sx >= 0) & (sx <= w - 1) & (sy >= 0) & (sy <= h - 1)
+    return ok.astype(np.float32)
+
+
+def is_scene_cut(current: np.ndarray, previous: np.ndarray, threshold: float = CUT_THRESHOLD) -> bool:
+    """A new shot: the grey histograms (32 bins, smoothed) of two frames differ by more than `threshold`
+    (half the L1 distance of the normalised histograms: 0 same, 1 disjoint)."""
+    a = np.bincount(current.ravel() >> 3, minlength=32).astype(np.float64)
+    b = np.bincount(previous.ravel() >> 3, minlength=32).astype(np.float64)
+    kernel = np.array([0.25, 0.5, 0.25])
+    a, b = np.convolve(a / a.sum(), kernel, "same"), np.convolve(b / b.sum(), kernel, "same")
+    return 0.5 * float(np.abs(a - b).sum()) > threshold
