@@ -20,6 +20,7 @@ from rich.console import Console
 from daguerre.archive.cli import archive_app
 from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
+from daguerre.video.cli import CONSISTENCY, Consistency, live, rate_column
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
@@ -30,9 +31,11 @@ train_app = typer.Typer(help="Train your own models on your own folders.", no_ar
 app.add_typer(train_app, name="train")
 app.add_typer(archive_app, name="archive")
 app.add_typer(models_app, name="models")
+app.command(epilog="Example: daguerre live -m rousseau-lion --source clip.mp4 --frames 200")(live)
 console = Console(stderr=True)
 
-Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)]
+Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders, video files (a folder of numbered "
+                                                   "frames with -o clip.mp4).", show_default=False)]
 Output = Annotated[Path, typer.Option("-o", "--output", help="Output file, or folder for several inputs.")]
 
 
@@ -50,14 +53,22 @@ def fail(message: str, code: int = 1) -> None:
 
 def run_operation(op_name: str, inputs: list[Path], output: Path, **params: object) -> None:
     """Shared by every image command: progress per file and per tile, bad files listed, exit 1 if any."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from daguerre.batch.files import process
     from daguerre.imaging import ImageError
     from daguerre.ops import get_operation
 
     op = get_operation(op_name)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate_column(), TimeElapsedColumn(),
+               TimeRemainingColumn())
     try:
         with Progress(*columns, console=console, transient=True) as bar:
             files = bar.add_task("images", total=None)
@@ -100,6 +111,7 @@ def stylize(
                                            "upscaling to the input size.")] = 512,
     steps: Annotated[int, typer.Option(help="optimize: steps per scale.")] = 200,
     optimizer: Annotated[str, typer.Option(help="optimize: lbfgs | adam.")] = "lbfgs",
+    consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Restyle photographs as paintings: a trained model, any painting, or optimisation."""
     method = method or ("fast" if model else "arbitrary")
@@ -114,7 +126,7 @@ def stylize(
         params |= {"style": [str(s) for s in style or []], "size": size, "steps": steps, "optimizer": optimizer}
     else:
         fail(f"unknown method {method!r} (use fast, arbitrary or optimize)", 2)
-    run_operation("stylize", inputs, output, **params)
+    run_operation("stylize", inputs, output, **params, consistency=consistency)
 
 
 @app.command("export-onnx", epilog="Example: daguerre export-onnx restore-photos -o restore.onnx")
@@ -263,9 +275,10 @@ def film(
                                              "bw-film.")] = "sepia",
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full look.")] = 1.0,
     seed: Annotated[int, typer.Option(min=0, help="Grain and starch-grain pattern (same seed, same result).")] = 0,
+    consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Give photographs a classical period look (no trained model)."""
-    run_operation("film", inputs, output, preset=preset, strength=strength, seed=seed)
+    run_operation("film", inputs, output, preset=preset, strength=strength, seed=seed, consistency=consistency)
 
 
 @app.command(epilog="Example: daguerre retro photo.jpg -o old.jpg --preset daguerreotype")
@@ -280,6 +293,7 @@ def retro(
     seed: Annotated[int, typer.Option(min=0, help="Presets: the grain pattern (same seed, same result).")] = 0,
     tile: Annotated[int, typer.Option(help="Models: tile size in pixels for large images.")] = 1024,
     engine: Annotated[str, typer.Option(help="Models: auto | onnx | torch.")] = "auto",
+    consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Give modern photographs a period look: a classical preset, or a model trained on your own collection."""
     if preset and model:
@@ -289,7 +303,7 @@ def retro(
         params |= {"model": model, "tile": tile, "engine": engine}
     else:
         params |= {"preset": preset or "sepia", "seed": seed}
-    run_operation("retro", inputs, output, **params)
+    run_operation("retro", inputs, output, **params, consistency=consistency)
 
 
 @app.command(epilog="Example: daguerre restore scans/ -o restored/ --strength 0.9")
@@ -301,9 +315,11 @@ def restore(
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full repair.")] = 1.0,
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
     engine: Annotated[str, typer.Option(help="auto | onnx | torch.")] = "auto",
+    consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Restore old photographs: remove scratches, dust and creases, undo fading, casts, grain and blur."""
-    run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine)
+    run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine,
+                  consistency=consistency)
 
 
 @app.command(epilog="Example: daguerre colorize bw.jpg -o colour.jpg --render-size 512")
@@ -315,9 +331,10 @@ def colorize(
     render_size: Annotated[int, typer.Option(min=16, help="Long side at which colour is predicted (larger: more "
                                                           "detail, slower; smaller: steadier).")] = 384,
     tile: Annotated[int, typer.Option(help="Tile size in pixels for a large --render-size.")] = 1024,
+    consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Colorize black-and-white photographs; their luminance is kept exactly at full resolution."""
-    run_operation("colorize", inputs, output, model=model, render_size=render_size, tile=tile)
+    run_operation("colorize", inputs, output, model=model, render_size=render_size, tile=tile, consistency=consistency)
 
 
 @app.command(epilog="Example: daguerre upscale small.jpg -o large.jpg --scale 4")
@@ -329,9 +346,11 @@ def upscale(
                                                                      "installed; `daguerre models`).")] = None,
     tile: Annotated[int, typer.Option(help="Tile size in input pixels for large images.")] = 256,
     engine: Annotated[str, typer.Option(help="auto | onnx | torch.")] = "auto",
+    consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Upscale small or soft photographs x2 or x4 with a GAN super-resolution model."""
-    run_operation("upscale", inputs, output, model=model, scale=scale, tile=tile, engine=engine)
+    run_operation("upscale", inputs, output, model=model, scale=scale, tile=tile, engine=engine,
+                  consistency=consistency)
 
 
 @app.command(epilog="Example: daguerre repair scan.tif -o repaired.tif --colorize --scale 2")
@@ -345,10 +364,12 @@ def repair(
     colorize_model: Annotated[str | None, typer.Option(help="Colorize model.")] = None,
     upscale_model: Annotated[str | None, typer.Option(help="Upscale model.")] = None,
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
+    consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Repair old photographs in one go: remove damage and restore, then optionally colorize and upscale."""
     run_operation("repair", inputs, output, colorize=colorize, scale=scale, strength=strength,
-                  restore_model=restore_model, colorize_model=colorize_model, upscale_model=upscale_model, tile=tile)
+                  restore_model=restore_model, colorize_model=colorize_model, upscale_model=upscale_model, tile=tile,
+                  consistency=consistency)
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 from daguerre.imaging import Picture, iter_images, load, output_path_for, save
 from daguerre.ops.base import Operation
 from daguerre.verbosity import one_line as failure
+from daguerre.video import DEFAULT_CONSISTENCY, is_video_path
+from daguerre.video.run import process_clip
 
 MAX_PENDING_WRITES = 2  # results waiting for the writer: bounds memory when encoding is slower than the model
 
@@ -30,6 +32,8 @@ class BatchReport:
 def plan(inputs: list[str | Path], output: str | Path) -> list[tuple[Path, Path]]:
     """(input file, output file) pairs for the `OP INPUT... -o OUTPUT` convention."""
     pairs: list[tuple[Path, Path]] = []
+    if len(inputs) == 1 and Path(inputs[0]).is_dir() and is_video_path(output):  # numbered frames -> one clip
+        return [(Path(inputs[0]), Path(output))]
     several = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)
     out = Path(output)
     if several and out.suffix and not out.is_dir():
@@ -50,8 +54,11 @@ def _write(result: Picture, dst: Path) -> Path:
 
 def process(op: Operation, inputs: list[str | Path], output: str | Path,
             on_file: Callable[[Path, int, int], None] | None = None,
-            tile_progress: Callable[[int, int], None] | None = None, **params: object) -> BatchReport:
-    """Apply `op` to every input image; a file that fails is reported and the others still run."""
+            tile_progress: Callable[[int, int], None] | None = None, consistency: float = DEFAULT_CONSISTENCY,
+            **params: object) -> BatchReport:
+    """Apply `op` to every input image or clip; a file that fails is reported and the others still run.
+
+    Clips (and a folder of numbered frames written to a clip) go through `daguerre.video`, with `consistency`."""
     report = BatchReport()
     pairs = plan(inputs, output)
     writes: deque[tuple[Path, Future[Path]]] = deque()
@@ -69,6 +76,12 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
             decoded, upcoming = upcoming, reader.submit(load, pairs[i + 1][0]) if i + 1 < len(pairs) else None
             if on_file:
                 on_file(src, i, len(pairs))
+            if is_video_path(src) or src.is_dir():  # a clip, or numbered frames going to one: streamed
+                try:
+                    report.written.append(process_clip(op, src, dst, consistency, tile_progress, **params))
+                except Exception as e:
+                    report.failed.append((src, failure(src, e)))
+                continue
             try:
                 result = op.run(decoded.result(), progress=tile_progress, **params)
             except Exception as e:  # one file's failure, whatever it is, must not stop the run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,10 +11,10 @@ from daguerre.video.clip import ClipWriter, open_clip
 
 CHROMA_OPERATIONS = frozenset({"colorize"})  # operations whose result keeps the input's luminance: carry colour only
 
-FrameProgress = Callable[[int, int | None, float], None]  # frames done, total (None if unknown), frames per second
+FrameProgress = Callable[[int, int], None]  # frames done, total (the estimate, or frames done if past it)
 
 
-def process_clip(op: Operation, source: str | Path, target: str | Path, *, consistency: float = DEFAULT_CONSISTENCY,
+def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, **params: object) -> Path:
     """Run `op` on every frame of `source` (a video file or a folder of numbered frames) into `target` (a video
     file, or a pattern such as `frames/%05d.png`), keeping the frame rate, size ratio and audio track.
@@ -26,12 +25,10 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, *, consi
 
     info, frames = open_clip(source)
     steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
-    start = time.perf_counter()
     with ClipWriter(target, info.fps, audio_from=info) as writer:
         for i, frame in enumerate(frames, 1):
             result = op.run(frame, **params)
             writer.write(result.with_pixels(steady(frame.pixels, result.pixels)))
             if progress:
-                total = max(info.frames, i) if info.frames else None
-                progress(i, total, i / max(time.perf_counter() - start, 1e-9))
+                progress(i, max(info.frames or 0, i))
     return Path(target)
