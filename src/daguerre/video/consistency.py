@@ -6,7 +6,8 @@ the optical flow of the input frames, where that flow is trusted.
 `c_t` is 1 where the flow passes the forward-backward check and the warped previous input matches the current
 one, 0 at occlusions, disocclusions and pixels entering the frame (Ruder et al. 2016, "Artistic style transfer
 for videos"), softened over a few pixels. Static regions therefore stay still, moving ones follow the motion, and
-new content is the Operation's own result. At a scene cut (grey histograms far apart) nothing is carried over.
+new content is the Operation's own result. At a scene cut (grey histograms far apart, or under a quarter of the
+frame found in the previous one) nothing is carried over.
 With `chroma_only` (colorize) only the colour (YCbCr Cb, Cr) is carried: each frame keeps its own BT.601 luma
 exactly, so the picture's detail is never smeared, only its colours held in place.
 """
@@ -17,6 +18,7 @@ import numpy as np
 
 from daguerre.video.flow import FLOW_SIZE, FlowEstimator, confidence, grey8, is_scene_cut, resize_flow, warp
 
+MIN_TRUSTED = 0.25  # less of the frame than this found in the previous one: a scene cut the histograms missed
 PHOTOMETRIC_TOLERANCE = 24  # grey levels: a warped previous input further off than this is not the same surface
 
 
@@ -44,11 +46,13 @@ class TemporalConsistency:
             self.cuts += 1
             carry = False
         if carry:
-            out = self._blend(grey, out)
+            blended = self._blend(grey, out)
+            self.cuts += blended is None
+            out = out if blended is None else blended
         self._grey, self._out = grey, out
         return out.transpose(2, 0, 1)
 
-    def _blend(self, grey: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _blend(self, grey: np.ndarray, out: np.ndarray) -> np.ndarray | None:
         import cv2
 
         prev_grey, prev_out = self._grey, self._out
@@ -56,6 +60,8 @@ class TemporalConsistency:
         trust = confidence(backward, self.flow(prev_grey, grey))
         seen = warp(prev_grey, backward).astype(np.int16)
         trust *= np.abs(seen - grey.astype(np.int16)) <= PHOTOMETRIC_TOLERANCE
+        if trust.mean() < MIN_TRUSTED:
+            return None
         trust = cv2.blur(trust, (3, 3))
         h, w = out.shape[:2]
         backward = resize_flow(backward, (w, h))
