@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".gif"})
-DEFAULT_CONSISTENCY = 0.7
+DEFAULT_CONSISTENCY = 0.4  # measured (BENCHMARKS.md): warping error a third or less; more softens the style
 
 
 def is_video_path(path: str | Path) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.flow import FLOW_SIZE, FlowEstimator, confidence, grey8, is_scene_cut, resize_flow, warp
 
 MIN_TRUSTED = 0.25  # less of the frame than this found in the previous one: a scene cut the histograms missed
@@ -25,7 +26,8 @@ PHOTOMETRIC_TOLERANCE = 24  # grey levels: a warped previous input further off t
 class TemporalConsistency:
     """Call once per frame, in order: `steady(input_pixels, result_pixels) -> steadied result pixels` (C, H, W)."""
 
-    def __init__(self, strength: float = 0.7, chroma_only: bool = False, flow_size: int = FLOW_SIZE) -> None:
+    def __init__(self, strength: float = DEFAULT_CONSISTENCY, chroma_only: bool = False,
+                 flow_size: int = FLOW_SIZE) -> None:
         if not 0 <= strength <= 1:
             raise ValueError(f"consistency must be between 0 and 1, got {strength}")
         self.strength, self.chroma_only = strength, chroma_only

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from daguerre.imaging import ImageError, Picture
+from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.clip import open_clip, to_rgb8
 
 WINDOW = "daguerre live (q to quit)"
@@ -44,7 +45,8 @@ def has_display() -> bool:
 
 
 def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = None, size: int = 480,
-             consistency: float = 0.7, window: bool | None = None, log: Callable[[str], None] = print) -> float:
+             consistency: float = DEFAULT_CONSISTENCY, window: bool | None = None,
+             log: Callable[[str], None] = print) -> float:
     """Stylize frames as they come until `frames` are done (or q / Ctrl-C); returns the mean frames per second."""
     import cv2
 

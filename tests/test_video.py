@@ -1,0 +1,162 @@
+"""Video: clips round-trip through an Operation with their frame rate, size, frame count and audio; the
+temporal-consistency step steadies a real model's output on a known pan and never blends across a cut."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("imageio_ffmpeg")
+pytest.importorskip("cv2")
+
+from daguerre.cli import app  # noqa: E402
+from daguerre.imaging import ImageError, Picture, load  # noqa: E402
+from daguerre.metrics import warping_error  # noqa: E402
+from daguerre.ops import get_operation  # noqa: E402
+from daguerre.video import DEFAULT_CONSISTENCY  # noqa: E402
+from daguerre.video.clip import ClipInfo, ClipWriter, ffmpeg, open_clip  # noqa: E402
+from daguerre.video.consistency import TemporalConsistency  # noqa: E402
+from daguerre.video.flow import warp  # noqa: E402
+from daguerre.video.synthetic import panned_frames  # noqa: E402
+
+SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+SIZE = (192, 108)
+
+
+def pan(name: str, frames: int, size: tuple[int, int] = SIZE) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    return list(panned_frames(load(SAMPLES / name).rgb(), size, frames))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 frames at 25 fps of a pan over a bundled photo, with a 440 Hz AAC sound track."""
+    folder = tmp_path_factory.mktemp("clip")
+    sound = folder / "sound.m4a"
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=0.48", "-c:a", "aac",
+                    str(sound)], check=True)
+    path = folder / "pan.mp4"
+    with ClipWriter(path, 25, audio_from=ClipInfo(sound, 25, SIZE, None, 0.48, "aac")) as writer:
+        for frame, _ in pan("chelsea.jpg", 12):
+            writer.write(Picture(frame))
+    return path
+
+
+def frame_count(path: Path) -> int:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.count_frames_and_secs(str(path))[0]
+
+
+def test_clip_round_trips_through_an_operation(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sepia.mp4"
+    result = CliRunner().invoke(app, ["film", str(clip), "-o", str(out), "--preset", "sepia"])
+    assert result.exit_code == 0, result.output
+    source, written = open_clip(clip)[0], open_clip(out)[0]
+    assert (written.fps, written.size, written.audio) == (source.fps, source.size, "aac") == (25, SIZE, "aac")
+    assert frame_count(out) == frame_count(clip) == 12
+    _, frames = open_clip(out)
+    first = next(frames).pixels
+    assert first[0].mean() > first[2].mean() + 0.05  # the sepia look, not the input copied
+
+
+def test_numbered_frames_become_a_clip_and_a_clip_numbered_frames(clip: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    result = CliRunner().invoke(app, ["film", str(clip), "-o", str(folder / "%03d.png"), "--consistency", "0"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i:03d}.png" for i in range(1, 13)]
+    assert load(folder / "001.png").size == SIZE
+    out = tmp_path / "again.mkv"
+    result = CliRunner().invoke(app, ["film", str(folder), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert frame_count(out) == 12 and open_clip(out)[0].size == SIZE
+
+
+def test_a_truncated_clip_is_a_one_line_error_naming_it(clip: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    with pytest.raises(ImageError, match="broken.mp4: not a readable video"):
+        open_clip(broken)
+    result = CliRunner().invoke(app, ["film", str(broken), "-o", str(tmp_path / "out.mp4")])
+    assert result.exit_code == 1
+    failures = [line for line in result.output.splitlines() if "failed" in line]
+    assert len(failures) == 1 and str(broken) in failures[0] and "moov atom not found" in failures[0]
+    assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".out*"))
+
+
+def styled_warping_error(consistency: float) -> tuple[float, float]:
+    """Warping error (the pan's true flow) and mean style distance to its painting of a fast style model's output."""
+    import torch
+
+    from daguerre.data.sources import painting
+    from daguerre.imaging.colour import downscale
+    from daguerre.metrics import style_distance
+
+    op, steady = get_operation("stylize"), TemporalConsistency(consistency)
+    errors, outputs, previous = [], [], None
+    for frame, flow in pan("coffee.jpg", 10, (256, 160)):
+        styled = op.run(Picture(frame), method="fast", model="van-gogh-irises", engine="torch").pixels
+        out = steady(frame, styled)
+        outputs.append(out)
+        if previous is not None:
+            warped = warp(np.ascontiguousarray(previous.transpose(1, 2, 0)), flow).transpose(2, 0, 1)
+            mask = np.zeros((1, *flow.shape[:2]), np.float32)
+            mask[:, 8:-8, 8:-8] = 1  # away from the edges the pan brings in
+            errors.append(warping_error(np.stack([previous, out]), warped[None], mask[None]))
+        previous = out
+    irises = downscale(torch.from_numpy(load(painting(436528)[0]).rgb())[None], 256)
+    return float(np.mean(errors)), float(np.mean(style_distance(np.stack(outputs[1::2]), irises[0].numpy())))
+
+
+def test_consistency_lowers_the_warping_error_of_a_style_model_on_a_pan() -> None:
+    plain, plain_style = styled_warping_error(0.0)
+    steady, steady_style = styled_warping_error(DEFAULT_CONSISTENCY)
+    assert steady < 0.5 * plain
+    assert steady_style < 1.05 * plain_style  # the style is not washed out
+
+
+def test_a_scene_cut_is_not_blended() -> None:
+    steady = TemporalConsistency(1.0)
+    shot_a = [f for f, _ in pan("chelsea.jpg", 3)]
+    shot_b = [f for f, _ in pan("rocket.jpg", 2)]
+    for frame in shot_a:
+        steady(frame, frame)
+    after_cut = steady(shot_b[0], shot_b[0] * 0.5)
+    assert steady.cuts == 1
+    np.testing.assert_array_equal(after_cut, shot_b[0] * 0.5)  # the Operation's own result, untouched
+    moved = steady(shot_b[1], shot_b[1] * 0.5 + 0.2)  # within the shot the previous output is carried
+    assert steady.cuts == 1 and np.abs(moved - (shot_b[1] * 0.5 + 0.2)).mean() > 0.05
+
+
+def test_colour_carried_for_colorize_keeps_each_frames_luminance() -> None:
+    steady = TemporalConsistency(1.0, chroma_only=True)
+    frames = [f for f, _ in pan("astronaut.jpg", 3)]
+    steady(frames[0], frames[0])
+    tinted = np.clip(frames[1] * np.array([0.7, 1.0, 1.3], np.float32)[:, None, None], 0, 1)
+    out = steady(frames[1], tinted)
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    inner = (slice(8, -8), slice(8, -8))
+    luma_change = np.abs(np.tensordot(luma, out, 1) - np.tensordot(luma, tinted, 1))[inner]
+    assert np.quantile(luma_change, 0.999) < 0.5 / 255 and luma_change.max() < 3 / 255  # gamut clipping only
+    assert np.abs(out - tinted)[:, 8:-8, 8:-8].mean() > 0.01  # the colour did follow the previous frame
+
+
+def test_live_prints_the_frame_rate_headless(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    result = CliRunner().invoke(app, ["live", "-m", "van-gogh-irises", "--source", str(clip), "--frames", "15"])
+    assert result.exit_code == 0, result.output
+    assert "15 frames stylized at" in result.output and "fps" in result.output
+
+
+def test_live_names_a_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["live", "-m", "van-gogh-irises", "--source", str(tmp_path / "no.mp4")])
+    assert result.exit_code == 1 and "no.mp4: file not found" in result.output
+
+
+def test_a_picture_name_is_refused_as_a_clip_output(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="out.png: not a video name"):
+        ClipWriter(tmp_path / "out.png", 25)
