@@ -72,5 +72,16 @@ class TemporalConsistency:
         if self.chroma_only and out.shape[2] == 3:
             ycc, warped_ycc = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb), cv2.cvtColor(warped, cv2.COLOR_RGB2YCrCb)
             ycc[..., 1:] += trust * (warped_ycc[..., 1:] - ycc[..., 1:])
-            return np.clip(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 0, 1)
+            return _fit_gamut(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), ycc[..., :1])
         return out + trust * (warped - out)
+
+
+def _fit_gamut(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """(H, W, 3) colours brought into [0, 1] by desaturating, never by changing their luma."""
+    import torch
+
+    from daguerre.imaging.lab import with_luma
+
+    t = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
+    y = torch.from_numpy(np.ascontiguousarray(luma.transpose(2, 0, 1)))[None]
+    return with_luma(t, y)[0].numpy().transpose(1, 2, 0)
