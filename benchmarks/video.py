@@ -1,0 +1,277 @@
+"""Video: frames per second through the whole pipeline, and how much the temporal-consistency step steadies it.
+
+1. Speed: a clip panning over a held-out photo (written as H.264), run through `daguerre.video.process_clip`:
+   decode + Operation + consistency + encode, at 480p (854x480) and 720p (1280x720). "decode + encode only" is
+   the same pipeline with an Operation that returns its input.
+2. Stability, on a clip synthesised from held-out photos with a known camera pan and zoom (one shot per photo,
+   so the shots are separated by scene cuts): the warping error of Lai et al. 2018 (mean squared difference
+   between each output frame and the previous output warped onto it, on non-occluded pixels; pairs across a cut
+   left out), measured with the true flow of the synthetic camera and with the flow DIS estimates on the input
+   (Lai et al.'s protocol), at several `--consistency` strengths. For style models also the Gram style distance
+   to the painting (VGG19, every 4th frame at the photos' size) and the sharpness (mean gradient magnitude)
+   relative to frame-by-frame output: what the steadying costs.
+3. The same warping error (estimated flow) on a real clip from a Debian package: opencv-doc's Megamind.avi.
+
+    .venv/bin/python benchmarks/video.py [--threads 2] [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import RESULTS, base_parser, format_table, load_rgb, painting_path, print_header, set_threads  # noqa: E402
+from daguerre.data.sources import photos  # noqa: E402
+from daguerre.imaging import Picture, load  # noqa: E402
+from daguerre.metrics import style_distance, warping_error  # noqa: E402
+from daguerre.ops import Operation, get_operation  # noqa: E402
+from daguerre.video.clip import ClipWriter, open_clip  # noqa: E402
+from daguerre.video.consistency import TemporalConsistency  # noqa: E402
+from daguerre.video.flow import FlowEstimator, confidence, grey8, resize_flow, warp  # noqa: E402
+from daguerre.video.run import CHROMA_OPERATIONS, process_clip  # noqa: E402
+from daguerre.video.synthetic import panned_frames  # noqa: E402
+
+STYLE_MODEL = "van-gogh-irises"
+REAL_CLIP = Path("/usr/share/doc/opencv-doc/examples/data/Megamind.avi")  # Debian opencv-doc
+CASES = {  # name: (operation, params)
+    "stylize (fast, van-gogh-irises)": ("stylize", {"method": "fast", "model": STYLE_MODEL}),
+    "stylize (fast, seurat-grande-jatte)": ("stylize", {"method": "fast", "model": "seurat-grande-jatte"}),
+    "restore (restore-photos)": ("restore", {}),
+    "colorize (colorize-photos), grey input": ("colorize", {}),
+}
+
+
+class Copy(Operation):
+    """Returns its input: the pipeline's own cost."""
+
+    name = "copy"
+
+    def run(self, picture: Picture, progress: object = None, **params: object) -> Picture:
+        return picture
+
+
+def shot_photos(n: int) -> list[np.ndarray]:
+    """The first `n` held-out photos (no wallpapers) at least 1000 px wide, as (3, H, W)."""
+    chosen = []
+    for p in photos("heldout", graphics=False):
+        picture = load(p)
+        if picture.size[0] >= 1000:
+            chosen.append(picture.rgb())
+        if len(chosen) == n:
+            return chosen
+    raise SystemExit(f"needs {n} held-out photos at least 1000 px wide")
+
+
+def synthetic(size: tuple[int, int], shots: int, frames: int, grey: bool = False) -> list[tuple]:
+    """[(frame (3, H, W), true backward flow or None at a shot's first frame)] over `shots` held-out photos."""
+    out = []
+    for photo in shot_photos(shots):
+        for frame, flow in panned_frames(photo, size, frames):
+            if grey:
+                frame = np.repeat(grey8(frame)[None].astype(np.float32) / 255, 3, 0)
+            out.append((frame, flow))
+    return out
+
+
+def speed(args: object) -> list[dict]:
+    rows = []
+    n = 6 if args.quick else args.frames
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, size in (("480p", (854, 480)), ("720p", (1280, 720))):
+            clip = Path(tmp) / f"{label}.mp4"
+            with ClipWriter(clip, 24) as writer:
+                for frame, _ in synthetic(size, 1, n):
+                    writer.write(Picture(frame))
+            cases = [("decode + encode only", Copy(), {}, 0.0),
+                     ("decode + encode + consistency only", Copy(), {}, 0.4)]
+            for name, (op_name, params) in CASES.items():
+                if "seurat" in name:
+                    continue
+                cases += [(name, get_operation(op_name), params, c) for c in (0.0, 0.4)]
+            for name, op, params, c in cases:
+                frames = n if "restore" not in name else max(2, n // 4)
+                source = clip if frames == n else _first_frames(clip, frames, Path(tmp) / f"{label}-short.mp4")
+                op.run(next(open_clip(source)[1]), **params)  # model load and warm-up, not timed
+                start = time.perf_counter()
+                process_clip(op, source, Path(tmp) / "out.mp4", consistency=c, **params)
+                seconds = time.perf_counter() - start
+                rows.append({"size": label, "case": name, "consistency": c, "frames": frames,
+                             "fps": frames / seconds, "ms_per_frame": 1e3 * seconds / frames})
+                print(f"  {label} {name} c={c}: {rows[-1]['fps']:.1f} fps", flush=True)
+    return rows
+
+
+def _first_frames(clip: Path, n: int, target: Path) -> Path:
+    info, frames = open_clip(clip)
+    with ClipWriter(target, info.fps) as writer:
+        for i, frame in enumerate(frames):
+            if i == n:
+                break
+            writer.write(frame)
+    return target
+
+
+def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
+              painting: torch.Tensor | None) -> list[dict]:
+    """Warping errors (true and estimated flow), style distance and sharpness at each strength."""
+    flow_est = FlowEstimator()
+    estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
+    for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
+        if true_flow is None:
+            estimated.append(None)
+            continue
+        g, gp = flow_est.small(grey8(cur)), flow_est.small(grey8(prev))
+        back = flow_est(g, gp)
+        trust = confidence(back, flow_est(gp, g))
+        h, w = cur.shape[1:]
+        import cv2
+
+        estimated.append((resize_flow(back, (w, h)), cv2.resize(trust, (w, h), interpolation=cv2.INTER_NEAREST)))
+    rows = []
+    base_sharpness = None
+    for c in strengths:
+        steady = TemporalConsistency(c, chroma_only=chroma)
+        steadied = [steady(f, o) for (f, _), o in zip(frames, outputs, strict=True)]
+        true_err, est_err = [], []
+        for t in range(1, len(frames)):
+            true_flow = frames[t][1]
+            if true_flow is None:
+                continue
+            prev = np.ascontiguousarray(steadied[t - 1].transpose(1, 2, 0))
+            pair = np.stack([steadied[t - 1], steadied[t]])
+            true_err.append(warping_error(pair, warp(prev, true_flow).transpose(2, 0, 1)[None],
+                                          _inside(true_flow)[None, None]))
+            flow, trust = estimated[t - 1]
+            est_err.append(warping_error(pair, warp(prev, flow).transpose(2, 0, 1)[None], trust[None, None]))
+        sharp = float(np.mean([_sharpness(s) for s in steadied[::4]]))
+        base_sharpness = base_sharpness or sharp
+        row = {"consistency": c, "warping_error_true_flow": float(np.mean(true_err)),
+               "warping_error_estimated_flow": float(np.mean(est_err)), "sharpness_ratio": sharp / base_sharpness,
+               "cuts_detected": steady.cuts}
+        if painting is not None:
+            row["style_distance"] = float(np.mean(style_distance(np.stack(steadied[::4]), painting)))
+        rows.append(row)
+    return rows
+
+
+def _inside(flow: np.ndarray, border: int = 2) -> np.ndarray:
+    """1 where the pixel's source lies inside the previous frame (the pan's only occlusion is the frame edge)."""
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w), np.arange(h))
+    sx, sy = gx + flow[..., 0], gy + flow[..., 1]
+    return ((sx >= border) & (sx <= w - 1 - border) & (sy >= border) & (sy <= h - 1 - border)).astype(np.float32)
+
+
+def _sharpness(x: np.ndarray) -> float:
+    return float(np.abs(np.diff(x, axis=2)).mean() + np.abs(np.diff(x, axis=1)).mean())
+
+
+def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
+    """Estimated-flow warping error of the style model on the first frames of a real clip."""
+    if not REAL_CLIP.is_file():
+        print(f"  skipped: {REAL_CLIP} not installed (Debian package opencv-doc)")
+        return []
+    _, stream = open_clip(REAL_CLIP)
+    frames, cuts = [], TemporalConsistency(1.0)  # finds the clip's cuts: pairs across them are left out
+    for i, f in enumerate(stream):
+        if i == (8 if args.quick else args.real_frames):
+            break
+        seen = cuts.cuts
+        cuts(f.pixels, f.pixels)
+        new_shot = i == 0 or cuts.cuts > seen
+        frames.append((f.pixels, None if new_shot else np.zeros((*f.pixels.shape[1:], 2), np.float32)))
+    op, params = get_operation("stylize"), CASES["stylize (fast, van-gogh-irises)"][1]
+    outputs = [op.run(Picture(f), **params).pixels for f, _ in frames]
+    rows = stability(frames, outputs, strengths, False, None)
+    for r in rows:
+        del r["warping_error_true_flow"]  # there is no true flow for a real clip
+    return rows
+
+
+def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, strengths: tuple[float, ...]) -> None:
+    """One crop of a steadied frame per strength, beside its difference with the previous output (x4)."""
+    from PIL import Image
+
+    t = 10
+    tiles = []
+    for c in strengths:
+        steady = TemporalConsistency(c)
+        steadied = [steady(f, o) for (f, _), o in zip(frames[: t + 1], outputs[: t + 1], strict=True)]
+        prev = warp(np.ascontiguousarray(steadied[t - 1].transpose(1, 2, 0)), frames[t][1]).transpose(2, 0, 1)
+        crop = (slice(None), slice(100, 356), slice(300, 556))
+        diff = np.clip(np.abs(steadied[t] - prev) * 4, 0, 1)
+        tiles.append(np.concatenate([steadied[t][crop], diff[crop]], axis=2))
+    grid = np.concatenate(tiles, axis=1).transpose(1, 2, 0)
+    Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(path)
+
+
+def main() -> None:
+    parser = base_parser(__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=48, help="frames per clip for the speed table")
+    parser.add_argument("--shot-frames", type=int, default=16, help="frames per shot of the synthetic clip")
+    parser.add_argument("--real-frames", type=int, default=48, help="frames of the real clip")
+    parser.add_argument("--json", action="store_true", help="also write benchmarks/results/video.json")
+    args = parser.parse_args()
+    set_threads(args.threads)
+    info = print_header("Video: speed and temporal consistency", args)
+    strengths = (0.0, 0.2, 0.4, 0.6)
+
+    print("## Speed (frames per second, decode + operation + consistency + encode)", flush=True)
+    speed_rows = speed(args)
+    print(format_table(["size", "case", "consistency", "frames", "fps", "ms/frame"],
+                       [[r["size"], r["case"], r["consistency"], r["frames"], r["fps"], r["ms_per_frame"]]
+                        for r in speed_rows]))
+
+    size, shots, per_shot = ((427, 240), 2, 6) if args.quick else ((854, 480), 3, args.shot_frames)
+    print(f"\n## Stability: synthetic pan + zoom, {shots} shots x {per_shot} frames at {size[0]}x{size[1]}",
+          flush=True)
+    stab_rows = []
+    for name, (op_name, params) in CASES.items():
+        frames = synthetic(size, shots, per_shot, grey=op_name == "colorize")
+        op = get_operation(op_name)
+        outputs = [op.run(Picture(f), **params).pixels for f, _ in frames]
+        painting = None
+        if op_name == "stylize":
+            from daguerre.models.registry import find_model
+
+            painting = load_rgb(painting_path(find_model(params["model"])), max(size))[0].numpy()
+            if name.startswith("stylize (fast, van-gogh"):
+                save_grid(frames, outputs, RESULTS / "video_consistency_grid.png", strengths)
+        for r in stability(frames, outputs, strengths, op_name in CHROMA_OPERATIONS, painting):
+            stab_rows.append({"case": name, **r})
+        print(f"  {name} done", flush=True)
+    headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
+               "style dist", "sharpness", "cuts found"]
+    table = []
+    for r in stab_rows:
+        base = next(b for b in stab_rows if b["case"] == r["case"] and b["consistency"] == 0)
+        table.append([r["case"], r["consistency"], 1e4 * r["warping_error_true_flow"],
+                      r["warping_error_true_flow"] / base["warping_error_true_flow"],
+                      1e4 * r["warping_error_estimated_flow"], r.get("style_distance"), r["sharpness_ratio"],
+                      f"{r['cuts_detected']} of {shots - 1}"])
+    print("(warping errors x 1e4; style distance to the model's painting; sharpness relative to consistency 0)")
+    print(format_table(headers, table))
+
+    print(f"\n## Stability on a real clip: {REAL_CLIP.name}, stylize {STYLE_MODEL}", flush=True)
+    real_rows = real_clip(args, strengths)
+    if real_rows:
+        base = real_rows[0]["warping_error_estimated_flow"]
+        print(format_table(["consistency", "warp err (DIS flow) x1e4", "x frame-by-frame", "sharpness", "cuts"],
+                           [[r["consistency"], 1e4 * r["warping_error_estimated_flow"],
+                             r["warping_error_estimated_flow"] / base, r["sharpness_ratio"], r["cuts_detected"]]
+                            for r in real_rows]))
+    if args.json and not args.quick:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "video.json").write_text(json.dumps({"machine": info, "speed": speed_rows,
+                                                        "stability": stab_rows, "real_clip": real_rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
