@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".gif"})
-DEFAULT_CONSISTENCY = 0.4  # measured (BENCHMARKS.md): warping error a third or less; more softens the style
+DEFAULT_CONSISTENCY = 0.5  # measured (BENCHMARKS.md, "Video"): the warping error is a third or less
 
 
 def is_video_path(path: str | Path) -> bool:

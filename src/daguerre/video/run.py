@@ -10,6 +10,8 @@ from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.clip import ClipWriter, open_clip
 
 CHROMA_OPERATIONS = frozenset({"colorize"})  # operations whose result keeps the input's luminance: carry colour only
+WHOLE_FRAME_OPERATIONS = frozenset({"stylize", "retro", "restore"})  # whole-picture networks, ONNX when untiled
+WHOLE_FRAME = 1920  # frames up to full HD run untiled: tiling is for large scans, and costs 5-10x per frame
 
 FrameProgress = Callable[[int, int], None]  # frames done, total (the estimate, or frames done if past it)
 
@@ -24,6 +26,8 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)
+    if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and max(info.size) <= WHOLE_FRAME:
+        params["tile"] = max(int(params["tile"]), max(info.size))  # type: ignore[call-overload]
     steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
     with ClipWriter(target, info.fps, audio_from=info) as writer:
         for i, frame in enumerate(frames, 1):
