@@ -15,11 +15,12 @@ CUT_THRESHOLD = 0.3  # measured: consecutive frames of a pan differ by ~0.005, t
 
 
 def grey8(rgb: np.ndarray) -> np.ndarray:
-    """(H, W) uint8 luma of a (3, H, W) or (1, H, W) float picture in [0, 1]."""
-    from daguerre.imaging.picture import LUMA_WEIGHTS
+    """(H, W) uint8 BT.601 luma of a (3, H, W) or (1, H, W) float picture in [0, 1]."""
+    import cv2
 
-    y = rgb[0] if rgb.shape[0] == 1 else np.tensordot(LUMA_WEIGHTS, rgb, axes=1)
-    return (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
+    y = rgb[0] if rgb.shape[0] == 1 else rgb[0] * np.float32(0.299) + rgb[1] * np.float32(0.587) + \
+        rgb[2] * np.float32(0.114)
+    return cv2.convertScaleAbs(y, alpha=255)  # rounds and saturates to 0..255
 
 
 class FlowEstimator:
