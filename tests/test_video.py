@@ -160,3 +160,25 @@ def test_live_names_a_missing_file(tmp_path: Path) -> None:
 def test_a_picture_name_is_refused_as_a_clip_output(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="out.png: not a video name"):
         ClipWriter(tmp_path / "out.png", 25)
+
+
+def test_a_clip_is_an_archive_item_with_a_signed_derivative(archive, clip: Path) -> None:
+    from daguerre.archive.c2pa import read, unavailable
+    from daguerre.archive.errors import ArchiveError
+
+    [master_id] = archive.ingest([clip]).added
+    master = archive.get(master_id)
+    assert (master.media_type, master.width, master.height, master.extra["fps"]) == ("video/mp4", *SIZE, 25)
+    master_bytes = archive.store.read(master.sha256)
+    [derived] = archive.apply("film", [master_id], {"preset": "sepia", "consistency": 0.5})
+    assert (derived.kind, derived.parent_id, derived.media_type) == ("derivative", master_id, "video/mp4")
+    assert archive.store.read(master.sha256) == master_bytes  # the master is never touched
+    [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
+    assert event.outcome_detail["recipe"]["params"] == {"preset": "sepia", "consistency": 0.5, "seed": 0}
+    with archive.store.as_file(derived.sha256) as path:
+        assert frame_count(path) == 12 and open_clip(path)[0].audio == "aac"
+        if unavailable() is None:
+            label = read(path.read_bytes(), "video/mp4", archive.keys)
+            assert label["recipe"]["operation"] == "film" and label["state"] in ("Valid", "Trusted")
+    with pytest.raises(ArchiveError, match="is a clip"):
+        archive.rederive(derived.id)

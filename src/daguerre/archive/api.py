@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daguerre.archive import catalogue, events, keys, metadata, recovery
+from daguerre.archive import video as clips
 from daguerre.archive.catalogue import DUBLIN_CORE, MEDIA_TYPES, Event, Intent, Item
 from daguerre.archive.errors import ApplyError, ArchiveError, crashpoint
 from daguerre.archive.store import Store, process_tag
@@ -182,14 +183,19 @@ class Archive:
             if self.update_metadata(existing.id, overrides, detail=f"metadata sheet for {path.name}"):
                 report.updated.append(existing.id)
             return
-        picture = load(path)
-        fields = metadata.dublin_core(path, picture.exif, picture.xmp)
-        fields = {"title": path.stem, "source": path.name, **fields, **overrides}
+        if clips.is_clip(path):  # a video: described by ffmpeg, stored as it came
+            media_type, width, height, extra = clips.describe(path)
+            fields = {"title": path.stem, "source": path.name, **overrides}
+        else:
+            picture = load(path)
+            fields = metadata.dublin_core(path, picture.exif, picture.xmp)
+            fields = {"title": path.stem, "source": path.name, **fields, **overrides}
+            media_type = MEDIA_TYPES.get(picture.format or "", "application/octet-stream")
+            (width, height), extra = picture.size, {"bit_depth": picture.bit_depth, "channels": picture.channels,
+                                                    "icc_profile": picture.icc_profile is not None}
         item = Item(id=sha[:16], kind="master", sha256=sha, root_id=sha[:16], filename=path.name,
-                    media_type=MEDIA_TYPES.get(picture.format or "", "application/octet-stream"),
-                    size=path.stat().st_size, width=picture.size[0], height=picture.size[1],
-                    extra={"original_path": str(path.resolve()), "bit_depth": picture.bit_depth,
-                           "channels": picture.channels, "icc_profile": picture.icc_profile is not None},
+                    media_type=media_type, size=path.stat().st_size, width=width, height=height,
+                    extra={"original_path": str(path.resolve()), **extra},
                     created=catalogue.now(), withdrawn=False, **{k: fields.get(k) for k in DUBLIN_CORE})
         item.identifier = item.identifier or item.id
         item.search_text = item.text()
