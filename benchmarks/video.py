@@ -224,7 +224,7 @@ def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, streng
     """One crop of a steadied frame per strength, beside its difference with the previous output (x4)."""
     from PIL import Image
 
-    t = 10
+    t = 5  # inside the first shot
     tiles = []
     for c in strengths:
         steady = TemporalConsistency(c)
