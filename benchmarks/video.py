@@ -234,7 +234,7 @@ def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, streng
         diff = np.clip(np.abs(steadied[t] - prev) * 4, 0, 1)
         tiles.append(np.concatenate([steadied[t][crop], diff[crop]], axis=2))
     grid = np.concatenate(tiles, axis=1).transpose(1, 2, 0)
-    Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(path)
+    Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(path, quality=90)
 
 
 def main() -> None:
@@ -271,7 +271,7 @@ def main() -> None:
 
             painting = load_rgb(painting_path(find_model(params["model"])), max(size))[0].numpy()
             if name.startswith("stylize (fast, van-gogh"):
-                save_grid(frames, outputs, RESULTS / "video_consistency_grid.png", strengths)
+                save_grid(frames, outputs, RESULTS / "video_consistency_grid.jpg", strengths)
         for r in stability(frames, outputs, strengths, op_name in CHROMA_OPERATIONS, painting):
             stab_rows.append({"case": name, **r})
         print(f"  {name} done", flush=True)
