@@ -195,9 +195,9 @@ def halftone(x: np.ndarray, rng: Rng, *, period: float, angle: float, amount: fl
     """
     c, h, w = x.shape
     s = supersample
-    big = np.repeat(np.repeat(x, s, axis=1), s, axis=2)
+    big = np.broadcast_to(x[:, :, None, :, None], (c, h, s, w, s)).reshape(c, h * s, w * s)
     big = ndimage.gaussian_filter(big, (0, s / 2, s / 2))  # no blocky tone steps at the dots' scale
-    yy, xx = np.mgrid[0 : h * s, 0 : w * s].astype(np.float32) / s
+    ys, xs = np.arange(h * s, dtype=np.float32) / s, np.arange(w * s, dtype=np.float32) / s
     if c == 1:
         inks = [(1 - big[0], 45.0, np.zeros(1, np.float32))]
     else:
@@ -208,13 +208,19 @@ def halftone(x: np.ndarray, rng: Rng, *, period: float, angle: float, amount: fl
     printed = np.ones_like(big)
     for cover, screen_angle, ink in inks:
         a = np.deg2rad(angle + screen_angle)
-        u, v = xx * np.cos(a) + yy * np.sin(a), -xx * np.sin(a) + yy * np.cos(a)
-        screen = 0.5 - 0.25 * (np.cos(2 * np.pi * u / period) + np.cos(2 * np.pi * v / period))
+        screen = 0.5 - 0.25 * (_plane_wave(xs, ys, np.cos(a), np.sin(a), period)
+                               + _plane_wave(xs, ys, -np.sin(a), np.cos(a), period))
         cover = np.clip(cover + 4 * gain * cover * (1 - cover), 0, 1)
         dots = np.clip((cover - screen) * 8 + 0.5, 0, 1)
         printed *= 1 - dots[None] * (1 - ink.astype(np.float32)[:, None, None])
     scanned = printed.reshape(c, h, s, w, s).mean((2, 4))
     return (x + amount * (scanned - x)).astype(np.float32)
+
+
+def _plane_wave(xs: np.ndarray, ys: np.ndarray, kx: float, ky: float, period: float) -> np.ndarray:
+    """cos(2 pi (kx x + ky y) / period) on the grid ys x xs, as an outer product (cos(a + b) expanded)."""
+    ax, ay = 2 * np.pi * kx * xs / period, 2 * np.pi * ky * ys / period
+    return np.cos(ay)[:, None] * np.cos(ax)[None] - np.sin(ay)[:, None] * np.sin(ax)[None]
 
 
 def lowres(x: np.ndarray, rng: Rng, *, factor: float) -> np.ndarray:
