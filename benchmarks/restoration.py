@@ -85,6 +85,7 @@ GOAL_DAMAGE_DB, GOAL_DAMAGE_LPIPS, GOAL_MASK_REMOVED = 3.0, 0.15, 60.0  # issue 
 GOAL_UPSCALE_LPIPS, GOAL_UPSCALE_SPEEDUP = 0.05, 20.0
 TASKS = ("restore", "colorize", "upscale")
 SECTIONS = ("restore", "upscale", "colorize", "speed")
+RESTORE_ROWS = ("aging", "damage", "halftone", "unseen")
 
 Image = np.ndarray  # (C,H,W) float32 in [0,1]
 
@@ -388,6 +389,8 @@ def restore_section(photos: list[tuple[str, Image]], args: argparse.Namespace, n
         ("halftone", halftone_case, "restore: halftone print, scanned (benchmarks/damage.py: CMYK elliptical dots)"),
         ("unseen", unseen_case, "restore: UNSEEN degradation (motion blur 9 px + Gaussian noise 15/255)"),
     ):
+        if family not in args.restore_rows:
+            continue
         print(f"## {title}")
         cases = [make_case(i, name, clean) for i, (name, clean) in enumerate(photos)]
         methods = [
@@ -754,6 +757,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, help="timed calls per speed figure (default 5; 2 with --quick)")
     parser.add_argument("--grid-rows", type=int, help="photos shown in each grid (default 4; 3 with --quick)")
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, of {', '.join(SECTIONS)}")
+    parser.add_argument("--restore-rows", default=",".join(RESTORE_ROWS),
+                        help=f"the restore section's tables, comma-separated, of {', '.join(RESTORE_ROWS)}")
     parser.add_argument(
         "--out",
         type=Path,
@@ -768,6 +773,7 @@ def parse_args() -> argparse.Namespace:
     args.repeats = args.repeats or (2 if quick else 5)
     args.grid_rows = args.grid_rows or (3 if quick else 4)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    args.restore_rows = [s.strip() for s in args.restore_rows.split(",") if s.strip()]
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))} (use {', '.join(SECTIONS)})")
