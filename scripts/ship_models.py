@@ -65,7 +65,8 @@ def _flat(prefix: str, d: dict) -> dict[str, float]:
 def restoration_metrics(task: str, results: dict) -> dict:
     """The benchmark's held-out figures for one task, as card metrics."""
     if task == "restore":
-        return {k: v for block in ("aging", "unseen") for method, mean in _means(results["restore"][block]).items()
+        blocks = [b for b in ("aging", "damage", "halftone", "unseen") if b in results["restore"]]
+        return {k: v for block in blocks for method, mean in _means(results["restore"][block]).items()
                 for k, v in _flat(f"heldout_{block}_{method.split(' ')[0].lower()}", mean).items()}
     if task == "upscale":
         blocks = {block: _means(results["upscale"][block]) for block in ("bicubic_lr", "realistic_lr")}

@@ -85,7 +85,9 @@ def test_models_lists_one_line_per_model_in_80_columns_without_torch() -> None:
         line = next(line for line in lines if line.split()[0] == card["name"])
         assert line.split()[1] == card["task"] and card["headline"] in line
     restore = next(c for c in cards if c["name"] == "restore-photos")
-    assert restore["headline"].startswith("LPIPS 0.422 -> 0.353")  # degraded -> ours, from the card
+    metrics = json.loads((Path(SRC) / "daguerre" / "models" / "weights" / "restore-photos.json").read_text())["metrics"]
+    degraded, ours = metrics["heldout_aging_degraded_lpips"], metrics["heldout_aging_ours_lpips"]
+    assert restore["headline"].startswith(f"LPIPS {degraded:.3f} -> {ours:.3f}")  # degraded -> ours, from the card
     only_restore = result["outputs"]["models --task restore"][1].splitlines()
     assert [line.split()[1] for line in only_restore[1:] if line and "models show" not in line] == ["restore"]
     code, shown = result["outputs"]["models show upscale-x4"]

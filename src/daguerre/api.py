@@ -115,6 +115,14 @@ def retro(image: str | Path | Picture, *, preset: str | None = None, model: str 
     return op.run(_picture(image), preset=preset, model=model, **params)
 
 
+def restore(image: str | Path | Picture, *, model: str | None = None,
+            reference: str | Path | Picture | None = None, **params: object) -> Picture:
+    """Restore an old photograph; `reference` (a clean print or reference image) guides its tone and colour."""
+    from daguerre.ops.restore import restore as op
+
+    return op.run(_picture(image), model=model, reference=reference, **params)
+
+
 def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: str | Path | None = None,
                  steps: int | None = None, init_from: str | None = None,
                  progress: bool = True) -> list[ModelCard]:
@@ -156,5 +164,5 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
     return st.export(dest, str(recipe))
 
 
-__all__ = ["Picture", "evaluate", "load", "models", "retro", "save", "stylize", "train_recipe", "train_retro",
-           "train_style"]
+__all__ = ["Picture", "evaluate", "load", "models", "restore", "retro", "save", "stylize", "train_recipe",
+           "train_retro", "train_style"]

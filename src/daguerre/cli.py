@@ -316,10 +316,12 @@ def restore(
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
     engine: Annotated[str, typer.Option(help="auto | onnx | torch.")] = "auto",
     consistency: Consistency = CONSISTENCY,
+    reference: Annotated[Path | None, typer.Option(help="A clean print or reference image whose tone and colour "
+                                                        "guide the correction.")] = None,
 ) -> None:
     """Restore old photographs: remove scratches, dust and creases, undo fading, casts, grain and blur."""
     run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine,
-                  consistency=consistency)
+                  consistency=consistency, **({"reference": str(reference)} if reference else {}))
 
 
 @app.command(epilog="Example: daguerre colorize bw.jpg -o colour.jpg --render-size 512")

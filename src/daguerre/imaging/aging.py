@@ -183,23 +183,44 @@ def blur(x: np.ndarray, rng: Rng, *, sigma: float, defocus: float) -> np.ndarray
     return np.clip(y, 0, 1).astype(np.float32)
 
 
-def halftone(x: np.ndarray, rng: Rng, *, period: float, angle: float, amount: float) -> np.ndarray:
-    """Printed halftone: each channel thresholded against a dot screen of `period` pixels at `angle` degrees.
+def halftone(x: np.ndarray, rng: Rng, *, period: float, angle: float, amount: float, gain: float = 0.0,
+             supersample: int = 3) -> np.ndarray:
+    """A halftone print (newspaper, magazine, postcard), scanned: round dots on a screen of `period` px.
 
-    Colour pictures use the classic screen angles (channel c at `angle` + 15, 75, 0 degrees); the screened
-    image is mixed in by `amount`.
+    Colour pictures are separated into CMYK (grey component replacement) and each ink is screened at the classic
+    angles (C 15, M 75, Y 0, K 45 degrees, plus `angle`): the rosette. Grey pictures get one black screen at
+    45 + `angle`. Dots spread by `gain` (dot gain of wet ink on paper). The print is rendered at `supersample`
+    times the scan's resolution and area-averaged to it, so screens near the pixel pitch alias into moire as a
+    scanner's do, then mixed in by `amount`.
     """
-    h, w = x.shape[-2:]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    out = np.empty_like(x)
-    offsets = (0.0,) if x.shape[0] == 1 else (15.0, 75.0, 0.0)
-    for c, off in enumerate(offsets):
-        a = np.deg2rad(angle + off)
-        u, v = xx * np.cos(a) + yy * np.sin(a), -xx * np.sin(a) + yy * np.cos(a)
-        screen = 0.5 + 0.25 * (np.cos(2 * np.pi * u / period) + np.cos(2 * np.pi * v / period))
-        out[c] = np.clip((x[c] - screen) / 0.12 + 0.5, 0, 1)
-    out = ndimage.gaussian_filter(out, (0, 0.5, 0.5))
-    return (x + amount * (out - x)).astype(np.float32)
+    c, h, w = x.shape
+    s = supersample
+    big = np.broadcast_to(x[:, :, None, :, None], (c, h, s, w, s)).reshape(c, h * s, w * s)
+    big = ndimage.gaussian_filter(big, (0, s / 2, s / 2))  # no blocky tone steps at the dots' scale
+    ys, xs = np.arange(h * s, dtype=np.float32) / s, np.arange(w * s, dtype=np.float32) / s
+    if c == 1:
+        inks = [(1 - big[0], 45.0, np.zeros(1, np.float32))]
+    else:
+        k = 1 - big.max(0)
+        cmy = (1 - big - k) / np.maximum(1 - k, 1e-3)
+        inks = [(cmy[0], 15.0, np.array([0.0, 0.65, 0.92])), (cmy[1], 75.0, np.array([0.92, 0.1, 0.55])),
+                (cmy[2], 0.0, np.array([1.0, 0.93, 0.05])), (k, 45.0, np.array([0.1, 0.1, 0.12]))]
+    printed = np.ones_like(big)
+    for cover, screen_angle, ink in inks:
+        a = np.deg2rad(angle + screen_angle)
+        screen = 0.5 - 0.25 * (_plane_wave(xs, ys, np.cos(a), np.sin(a), period)
+                               + _plane_wave(xs, ys, -np.sin(a), np.cos(a), period))
+        cover = np.clip(cover + 4 * gain * cover * (1 - cover), 0, 1)
+        dots = np.clip((cover - screen) * 8 + 0.5, 0, 1)
+        printed *= 1 - dots[None] * (1 - ink.astype(np.float32)[:, None, None])
+    scanned = printed.reshape(c, h, s, w, s).mean((2, 4))
+    return (x + amount * (scanned - x)).astype(np.float32)
+
+
+def _plane_wave(xs: np.ndarray, ys: np.ndarray, kx: float, ky: float, period: float) -> np.ndarray:
+    """cos(2 pi (kx x + ky y) / period) on the grid ys x xs, as an outer product (cos(a + b) expanded)."""
+    ax, ay = 2 * np.pi * kx * xs / period, 2 * np.pi * ky * ys / period
+    return np.cos(ay)[:, None] * np.cos(ax)[None] - np.sin(ay)[:, None] * np.sin(ax)[None]
 
 
 def lowres(x: np.ndarray, rng: Rng, *, factor: float) -> np.ndarray:
@@ -405,8 +426,9 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
     "grain": Effect(grain, 0.7, lambda r, s, x: {"amount": _u(r, 0.03, 0.1) * s,
                                                  "size": _u(r, 0.5, 1.3) * _unit(x),
                                                  "colour": _u(r, 0, 0.5)}),
-    "halftone": Effect(halftone, 0.08, lambda r, s, x: {"period": _u(r, 3, 6) * max(_unit(x), 1),
-                                                        "angle": _u(r, 0, 90), "amount": _u(r, 0.4, 0.9) * s}),
+    "halftone": Effect(halftone, 0.15, lambda r, s, x: {"period": _u(r, 2.2, 7) * max(_unit(x), 1),
+                                                        "angle": _u(r, 0, 90), "amount": _u(r, 0.6, 1) * s,
+                                                        "gain": _u(r, 0, 0.15)}),
     "fade": Effect(fade, 0.7, lambda r, s, x: {"black": _u(r, 0.03, 0.2) * s, "white": 1 - _u(r, 0, 0.2) * s,
                                                "gamma": float(np.exp(_u(r, -0.3, 0.3) * s)),
                                                "saturation": 1 - _u(r, 0.2, 0.7) * s}),

@@ -1,4 +1,4 @@
-"""Colour helpers shared by operations: luminance-only transfer and strength blending."""
+"""Colour helpers shared by operations: luminance-only transfer, strength blending, matching a reference."""
 
 from __future__ import annotations
 
@@ -28,3 +28,25 @@ def downscale(x: torch.Tensor, max_side: int) -> torch.Tensor:
     if (nh, nw) == (h, w):
         return x
     return torch.nn.functional.interpolate(x, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
+
+
+STATS_SIDE = 512  # Lab statistics are measured on pictures downscaled to this long side
+
+
+def lab_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation (N,3,1,1) of the CIELAB values of RGB pictures x (N,3,H,W)."""
+    lab = kc.rgb_to_lab(downscale(x.clamp(0, 1), STATS_SIDE))
+    return lab.mean((2, 3), keepdim=True), lab.std((2, 3), keepdim=True)
+
+
+def match_reference(x: torch.Tensor, reference: torch.Tensor, max_gain: float = 2.0) -> torch.Tensor:
+    """x (N,3,H,W) with the tone and colour of `reference` (1,3,h,w): each CIELAB channel of x is shifted and
+    scaled so its mean and deviation over the whole picture are the reference's (Reinhard et al. 2001, "Color
+    transfer between images"). The scale is kept within [1 / max_gain, max_gain], so a reference of another
+    subject cannot blow up a nearly flat channel. The same per-channel map at every pixel: a tiled picture gets
+    the map measured on the whole."""
+    mean, std = lab_statistics(x)
+    ref_mean, ref_std = lab_statistics(reference)
+    gain = (ref_std / std.clamp(min=1e-3)).clamp(1 / max_gain, max_gain)
+    lab = kc.rgb_to_lab(x.clamp(0, 1))
+    return kc.lab_to_rgb((lab - mean) * gain + ref_mean, clip=True)

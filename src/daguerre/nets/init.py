@@ -6,8 +6,9 @@ hands its last layer a near-constant picture (the per-pixel variation falls ~100
 ~1000x at a four-level U-Net's bottleneck), so the deep layers hardly learn. He et al. (2015) draw the weights
 with variance 2 / ((1 + slope²) fan_in) instead, which keeps the variance through the stack.
 
-Used by UpscaleNet. The U-Net (restore, colorize) and DamageNet keep the default init on purpose: their
-recipes must reproduce the shipped models, and with He init colorize learnt bold but wrong colours (held-out
+Used by UpscaleNet, and by RestoreNet.he_init() (the mask predictor and U-Net of an inpainting restore model,
+recipe field `he_init`). The U-Net of colorize and the first restore models keep the default init on purpose:
+their recipes must reproduce the shipped models, and with He init colorize learnt bold but wrong colours (held-out
 colourfulness 47 against the truth's 57, but grass painted orange: LPIPS 0.367 against grey's 0.348).
 """
 

@@ -12,6 +12,14 @@ yellowing, toning) from a thumbnail of the whole picture; the mask predictor and
 corrected picture. Global corrections are then learned in a few hundred steps instead of slowly and unevenly by
 the U-Net. Large pictures: `tone_params(x)` once on the whole picture, then `local(tile, params)` per tile.
 
+With `inpaint=True` (issue 17) the damage is replaced, not corrected: the generator no longer sees the pixels
+under the predicted mask m. They are filled first with the mean of their undamaged neighbours (normalised
+convolution: a 7 px box, a 31 px box where that holds no undamaged pixel), x' = x (1 - m) + fill m, and the
+residual U-Net refines x' with m as its fourth channel; a scratch's own values cannot leak through a blend.
+With `ffc_blocks > 0` that many fast Fourier convolution blocks (`nets.ffc`, as in LaMa) sit at the U-Net's
+bottleneck: the inpainting sees the whole picture (or tile), not only 77 px around a hole. `he_init()` is the
+initialisation for training such a model from scratch.
+
 `forward(x)`: RGB (N,3,H,W) in [0,1] -> restored RGB in [0,1]; `parts(x)` -> (restored, unclamped; mask logits).
 """
 
@@ -20,23 +28,43 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from daguerre.nets.damage_net import DamageNet
+from daguerre.nets.ffc import FFCBlock
+from daguerre.nets.init import he_init
 from daguerre.nets.tone_net import ToneNet
 from daguerre.nets.unet import UNet
 
 
 class RestoreNet(nn.Module):
-    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0):
+    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
+                 inpaint: bool = False, ffc_blocks: int = 0):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
-        if tone_width:
-            self.config["tone_width"] = tone_width
+        for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks)):
+            if value:  # older cards lack the key: the same model
+                self.config[key] = value
+        self.inpaint = inpaint
         self.tone = ToneNet(tone_width) if tone_width else None
         self.damage = DamageNet(3, mask_width)
         self.generator = UNet(4, 3, widths, output="residual")
+        if ffc_blocks:
+            self.generator.bottleneck = nn.Sequential(*(FFCBlock(widths[-1]).zero_last() for _ in range(ffc_blocks)))
         self.multiple = max(self.generator.multiple, 2)
+
+    def he_init(self) -> RestoreNet:
+        """He-initialise the mask predictor and the U-Net (a new net: see `nets.init`); the U-Net's head and the
+        FFC blocks' last layers stay zero, so the generator still starts as the identity."""
+        he_init(self.damage, 0.2)
+        he_init(self.generator, 0.2)
+        nn.init.zeros_(self.generator.head.weight)
+        nn.init.zeros_(self.generator.head.bias)
+        for block in self.generator.bottleneck.modules():
+            if isinstance(block, FFCBlock):
+                block.zero_last()
+        return self
 
     def tone_params(self, x: torch.Tensor) -> torch.Tensor | None:
         """The global correction of whole pictures x (None without a ToneNet)."""
@@ -47,7 +75,10 @@ class RestoreNet(nn.Module):
         if self.tone is not None:
             x = self.tone.apply(x, self.tone.params(x) if params is None else params)
         logits = self.damage.logits(x)
-        y = self.generator(torch.cat([x, torch.sigmoid(logits).detach()], 1))
+        mask = torch.sigmoid(logits).detach()
+        if self.inpaint:
+            x = x * (1 - mask) + fill_holes(x, mask) * mask
+        y = self.generator(torch.cat([x, mask], 1))
         return y, logits
 
     def local(self, x: torch.Tensor, params: torch.Tensor | None) -> torch.Tensor:
@@ -56,3 +87,22 @@ class RestoreNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.parts(x)[0].clamp(0, 1)
+
+
+def fill_holes(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mean of the undamaged pixels (weight 1 - mask) in a 7 px box, or a 31 px box where the 7 px one has
+    almost none: a first guess of what lies under the damage."""
+    keep = 1 - mask
+    guesses = []
+    for size in (7, 31):
+        weight = box_mean(keep, size)
+        guesses.append((box_mean(x * keep, size) / weight.clamp(min=1e-3), weight))
+    (near, w_near), (far, _) = guesses
+    trust = (w_near * 20).clamp(max=1)  # 7 px box at least 5% undamaged
+    return trust * near + (1 - trust) * far
+
+
+def box_mean(x: torch.Tensor, size: int) -> torch.Tensor:
+    """The mean over a size x size box around each pixel (the part inside the picture), in two 1-D passes."""
+    x = F.avg_pool2d(x, (1, size), 1, (0, size // 2), count_include_pad=False)
+    return F.avg_pool2d(x, (size, 1), 1, (size // 2, 0), count_include_pad=False)

@@ -76,6 +76,7 @@ class UNet(nn.Module):
         self.inc = nn.Sequential(conv3x3(in_channels, widths[0]), nn.LeakyReLU(0.2, inplace=True))
         self.downs = nn.ModuleList(Down(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.ups = nn.ModuleList(Up(b, a, a) for a, b in reversed(list(zip(widths[:-1], widths[1:], strict=True))))
+        self.bottleneck: nn.Module = nn.Identity()  # a model may put blocks here (restore: FFC blocks)
         self.head = conv3x3(widths[0], out_channels)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
@@ -84,7 +85,7 @@ class UNet(nn.Module):
         skips = [self.inc(x)]
         for down in self.downs:
             skips.append(down(skips[-1]))
-        y = skips.pop()
+        y = self.bottleneck(skips.pop())
         for up in self.ups:
             y = up(y, skips.pop())
         y = self.head(y)

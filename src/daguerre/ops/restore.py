@@ -4,16 +4,24 @@ The model predicts the damage mask (scratches, dust, cracks, tears) and, guided 
 corrects fading, casts, grain and blur. Large pictures go through the shared tiler. Grey photographs are
 restored on three equal channels and come back grey; `strength` mixes the result with the photo. A model with a
 global tone correction (ToneNet) measures it once on the whole picture and applies it to every tile.
+
+`reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
+colour: the restored picture's CIELAB means and deviations are matched to the reference's
+(`imaging.colour.match_reference`); a grey result takes only its lightness. The provenance records the
+reference's sha256.
 """
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
+from pathlib import Path
 
+import numpy as np
 import torch
 
-from daguerre.imaging import Picture, run_tiled
-from daguerre.imaging.colour import blend
+from daguerre.imaging import Picture, load, run_tiled
+from daguerre.imaging.colour import blend, match_reference
 from daguerre.imaging.lab import luma
 from daguerre.models.onnx import OnnxModel, onnx_available
 from daguerre.ops.base import Operation, Progress, Provenance, register
@@ -31,13 +39,15 @@ class Restore(Operation):
     summary = "Restore an old photograph: remove scratches, dust and creases, undo fading, casts, grain and blur"
 
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
-            strength: float = 1.0, tile: int = 1024, engine: str = "auto", **unknown: object) -> Picture:
+            strength: float = 1.0, tile: int = 1024, engine: str = "auto",
+            reference: str | Path | Picture | None = None, **unknown: object) -> Picture:
         if unknown:
             raise TypeError(f"restore: unknown parameter(s) {', '.join(unknown)}")
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
+        guide = reference_picture(reference)
         card, net = task_model("restore", model)
         if engine == "onnx" and (not onnx_available() or net.tone is not None):
             raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
@@ -52,6 +62,8 @@ class Restore(Operation):
                 fn = OnnxModel(card, net) if engine != "torch" and onnx_available() else net
             overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
             y = run_tiled(fn, x, tile=tile, overlap=overlap, multiple=net.multiple, progress=progress).clamp(0, 1)
+            if guide is not None:
+                y = match_reference(y, torch.from_numpy(guide.rgb())[None])
             y = blend(x, y, strength)
             if picture.is_grey:
                 y = luma(y)
@@ -59,7 +71,26 @@ class Restore(Operation):
 
     def provenance(self, **params: object) -> Provenance:
         card, _ = task_model("restore", params.get("model"))  # type: ignore[arg-type]
-        return Provenance(self.name, self.version, dict(params), [model_record(card)])
+        recorded = dict(params)
+        if params.get("reference") is not None:
+            recorded["reference"] = reference_record(params["reference"])  # type: ignore[arg-type]
+        return Provenance(self.name, self.version, recorded, [model_record(card)])
+
+
+def reference_picture(reference: str | Path | Picture | None) -> Picture | None:
+    """The reference as a Picture (loaded if a file: a missing or broken file is an ImageError naming it)."""
+    if reference is None or isinstance(reference, Picture):
+        return reference
+    return load(Path(reference))
+
+
+def reference_record(reference: str | Path | Picture) -> dict:
+    """What the provenance keeps of a reference: its file name and the sha256 of its bytes (of its pixels if it
+    was given as a Picture)."""
+    if isinstance(reference, Picture):
+        return {"sha256": hashlib.sha256(np.ascontiguousarray(reference.pixels).tobytes()).hexdigest()}
+    path = Path(reference)
+    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 restore = register(Restore())

@@ -2,10 +2,10 @@
 
 Generator: `RestoreNet` (a ToneNet global correction, then a DamageNet mask predictor whose mask is a fourth
 input of a residual UNet).
-Losses: first `tone_steps` steps train the ToneNet alone on L1; then L1 (weighted up on the damaged pixels,
-which are few but matter most) + LPIPS-VGG perceptual + LSGAN PatchGAN adversarial on (aged, restored) vs
-(aged, clean) pairs; the mask predictor learns from the true damage mask with BCE (positives weighted up:
-damage covers a few per cent of a picture).
+Losses: first `tone_steps` steps train the ToneNet alone on L1, then `mask_steps` the mask predictor alone on
+BCE; then L1 (weighted up on the damaged pixels, which are few but matter most) + LPIPS-VGG perceptual + LSGAN
+PatchGAN adversarial on (aged, restored) vs (aged, clean) pairs; the mask predictor learns from the true damage
+mask with BCE (positives weighted up: damage covers a few per cent of a picture).
 """
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ class RestoreRecipe(GANRecipe):
     tone_lr: float = 1e-3  # ... at this learning rate
     min_strength: float = 0.3  # aging strength drawn uniformly from [min_strength, max_strength]
     max_strength: float = 1.0
+    inpaint: bool = False  # the generator replaces the predicted damage (see RestoreNet) ...
+    ffc_blocks: int = 0  # ... with this many fast Fourier convolution blocks at its bottleneck
+    he_init: bool = False  # He-initialise the mask predictor and the U-Net (a new net)
+    mask_steps: int = 0  # after the tone steps, train the mask predictor alone on BCE (cheap: no LPIPS) ...
+    mask_batch_size: int = 16  # ... on this many crops per step ...
+    mask_lr: float = 1e-3  # ... at this learning rate
+
+
+GROWN = ("inpaint", "ffc_blocks")  # config keys a model can gain when it continues a model without them
 
 
 class RestoreTrainer(ConditionalGANTrainer):
@@ -45,17 +54,42 @@ class RestoreTrainer(ConditionalGANTrainer):
     description = ("Restores scanned old photographs (fading, casts, grain, blur, dust, scratches, creases, tears): "
                    "a damage mask predictor guiding a U-Net generator, trained as a conditional GAN on synthetically "
                    "aged photos")
-    losses = ("first tone_steps steps: L1 of the ToneNet alone; then L1 (x(1 + damaged_l1_weight * mask)) + "
+    losses = ("first tone_steps steps: L1 of the ToneNet alone; next mask_steps: BCE of the mask predictor alone; "
+              "then L1 (x(1 + damaged_l1_weight * mask)) + "
               "LPIPS-VGG perceptual + LSGAN PatchGAN on (aged, output); mask predictor: BCE on the true damage mask")
     loss_weights = ("l1_weight", "perceptual_weight", "adversarial_weight", "mask_weight", "damaged_l1_weight",
-                    "mask_pos_weight", "min_strength", "max_strength", "tone_steps", "tone_batch_size", "tone_lr")
+                    "mask_pos_weight", "min_strength", "max_strength", "tone_steps", "tone_batch_size", "tone_lr",
+                    "he_init", "mask_steps", "mask_batch_size", "mask_lr")
     disc_channels = 6
     recipe: RestoreRecipe
     net: RestoreNet
 
     @classmethod
     def make_net(cls, recipe: RestoreRecipe) -> RestoreNet:
-        return RestoreNet(widths=recipe.widths, mask_width=recipe.mask_width, tone_width=recipe.tone_width)
+        net = RestoreNet(widths=recipe.widths, mask_width=recipe.mask_width, tone_width=recipe.tone_width,
+                         inpaint=recipe.inpaint, ffc_blocks=recipe.ffc_blocks)
+        return net.he_init() if recipe.he_init else net
+
+    def _init_from(self, model: str) -> None:
+        """As the other tasks; and a model without the `GROWN` parts (inpainting, FFC blocks) gives the weights
+        it has (the new parts keep their initialisation: FFC blocks start as the identity) and the run counts its
+        steps from 0, so the recipe's mask warm-up runs."""
+        from pathlib import Path
+
+        from daguerre.models.card import ModelCard
+        from daguerre.models.registry import build, find_model
+
+        card = ModelCard.load(Path(model)) if model.endswith(".json") and Path(model).is_file() else None
+        card = card or (find_model(model) if not model.endswith(".json") else None)
+        grown = {k: v for k, v in self.net.config.items() if k not in GROWN}
+        if card is None or card.task != self.task or card.config == self.net.config or card.config != grown:
+            return super()._init_from(model)
+        missing, unexpected = self.net.load_state_dict(build(card).state_dict(), strict=False)
+        if unexpected or any(not k.startswith("generator.bottleneck.") for k in missing):
+            raise ValueError(f"init_from {model!r}: weights do not fit ({unexpected or missing})")
+        self.net.train()
+        self.parent = {"model": card.name, "sha256": card.sha256, "steps": card.training.get("steps"),
+                       "init_from": model, "grown": {k: self.net.config[k] for k in GROWN if k in self.net.config}}
 
     def make_data(self, crops: CropSampler) -> None:
         r = self.recipe
@@ -69,6 +103,8 @@ class RestoreTrainer(ConditionalGANTrainer):
         r = self.recipe
         if self.step < r.tone_steps:
             return self.tone_step()
+        if self.step < r.tone_steps + r.mask_steps:
+            return self.mask_step()
         aged, clean, mask = self.pairs.sample(r.batch_size, self.rng)
         restored, logits = self.net.parts(aged)
         d_loss, adv = self.adversarial(aged, clean, restored)
@@ -89,6 +125,20 @@ class RestoreTrainer(ConditionalGANTrainer):
         l1 = (self.net.tone(aged) - clean).abs().mean()
         self.warmup_update(l1, r.tone_lr)  # only the ToneNet has gradients: Adam leaves the rest alone
         return {"total": l1.item(), "l1": l1.item(), "perceptual": 0.0, "adversarial": 0.0, "mask_bce": 0.0,
+                "discriminator": 0.0}
+
+    def mask_step(self) -> dict[str, float]:
+        """Train the damage mask predictor alone (on the tone-corrected picture, as it runs): BCE is cheap, and
+        a generator given a mask that means nothing learns to ignore it."""
+        r = self.recipe
+        aged, _, mask = self.pairs.sample(r.mask_batch_size, self.rng)
+        if self.net.tone is not None:
+            with torch.no_grad():
+                aged = self.net.tone(aged)
+        bce = F.binary_cross_entropy_with_logits(self.net.damage.logits(aged), mask,
+                                                 pos_weight=torch.tensor(r.mask_pos_weight))
+        self.warmup_update(r.mask_weight * bce, r.mask_lr)
+        return {"total": bce.item(), "l1": 0.0, "perceptual": 0.0, "adversarial": 0.0, "mask_bce": bce.item(),
                 "discriminator": 0.0}
 
     def sample_rows(self) -> list[list[torch.Tensor]]:
