@@ -36,14 +36,16 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def export(net: torch.nn.Module, path: Path, channels: int = 3) -> Path:
-    """Export with dynamic height and width (atomic write)."""
+def export(net: torch.nn.Module, path: Path, channels: int = 3, extra: dict[str, torch.Tensor] | None = None) -> Path:
+    """Export with dynamic height and width (atomic write); `extra`: further inputs after the image (name: example),
+    e.g. a style code."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    example = torch.rand(1, channels, 64, 64)
+    extra = extra or {}
+    example = (torch.rand(1, channels, 64, 64), *extra.values())
     axes = {"image": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}}
-    args = dict(input_names=["image"], output_names=["output"], dynamic_axes=axes)
+    args = dict(input_names=["image", *extra], output_names=["output"], dynamic_axes=axes)
     torch_onnx_log = logging.getLogger("torch.onnx")
     level = torch_onnx_log.level
     torch_onnx_log.setLevel(logging.ERROR)
@@ -51,10 +53,10 @@ def export(net: torch.nn.Module, path: Path, channels: int = 3) -> Path:
         with warnings.catch_warnings(), _quiet_stdout():
             warnings.simplefilter("ignore")
             try:
-                torch.onnx.export(net.eval(), (example,), str(tmp), opset_version=17, dynamo=False, **args)
+                torch.onnx.export(net.eval(), example, str(tmp), opset_version=17, dynamo=False, **args)
             except torch.onnx.errors.UnsupportedOperatorError:
                 # e.g. ToneNet's antialiased thumbnail: the dynamo exporter maps it to opset 18's antialiased Resize
-                torch.onnx.export(net.eval(), (example,), str(tmp), opset_version=18, dynamo=True,
+                torch.onnx.export(net.eval(), example, str(tmp), opset_version=18, dynamo=True,
                                   external_data=False, **args)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a failed export leaves nothing half-written behind
@@ -77,17 +79,18 @@ def _session(path: str, threads: int):
 
 
 class OnnxModel:
-    """Callable like the torch module: (1,C,H,W) tensor in, tensor out."""
+    """Callable like the torch module: (1,C,H,W) tensor in (and the `extra` inputs by name), tensor out."""
 
-    def __init__(self, card: ModelCard, net: torch.nn.Module):
+    def __init__(self, card: ModelCard, net: torch.nn.Module, extra: dict[str, torch.Tensor] | None = None):
         path = cache_dir() / f"{card.name}-{card.sha256[:16]}.onnx"
         if not path.is_file():
-            export(net, path)
+            export(net, path, extra=extra)
         self.session = _session(str(path), torch.get_num_threads())
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.session.run(None, {"image": np.ascontiguousarray(x.detach().numpy(), dtype=np.float32)})[0]
-        return torch.from_numpy(out)
+    def __call__(self, x: torch.Tensor, **extra: torch.Tensor) -> torch.Tensor:
+        feeds = {name: np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
+                 for name, t in {"image": x, **extra}.items()}
+        return torch.from_numpy(self.session.run(None, feeds)[0])
 
 
 def onnx_available() -> bool:

@@ -134,3 +134,16 @@ class PaintingStyleNet(nn.Module):
         finally:
             for m in norms:
                 m.statistics = None
+
+
+class StyleStatistics(nn.Module):
+    """A painting's input to the style predictor: RGB [0,1] -> the frozen ImageNet VGG16's `channel_statistics`."""
+
+    def __init__(self):
+        super().__init__()
+        from daguerre.nets.vgg16 import load_vgg16
+
+        self.vgg = load_vgg16(STYLE_LAYERS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return channel_statistics(self.vgg(x))

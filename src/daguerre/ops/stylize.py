@@ -1,11 +1,12 @@
 """`stylize`: a photograph in the style of a painting, three ways.
 
 - fast: a trained one-style generator (`model=`), ONNX Runtime when the image runs whole.
-- arbitrary: any painting (`style=`) in one pass through the AdaIN encoder-decoder; several styles
-  can be mixed (`style_weights=`) or painted into regions (`masks=`).
+- arbitrary: any painting (`style=`) in one pass of PaintingStyleNet: the painting's style code (computed once,
+  cached) sets the transformer's norms; several styles mix in code space (`style_weights=`) or are painted into
+  regions (`masks=`); `strength` moves from the photo's own code to the painting's.
 - optimize: Gatys et al.'s optimisation on VGG19; slow, highest quality.
-Every method takes `strength` (0..1, a blend with the photo: 0 is the photo itself) and `preserve_colour`
-(style the luminance only).
+Every method takes `strength` (0..1: 0 is the photo itself; fast and optimize blend with the photo, arbitrary
+moves in code space) and `preserve_colour` (style the luminance only).
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from daguerre.imaging import Picture, load, pad_to_fit, run_tiled
-from daguerre.imaging.colour import blend, downscale, preserve_colour
-from daguerre.nets.adain import mean_std
+from daguerre.imaging import Picture, load
+from daguerre.imaging.colour import blend, preserve_colour
 from daguerre.ops import styles
 from daguerre.ops.base import Operation, Progress, Provenance, register
-from daguerre.ops.feedforward import STATS_SIZE, TILE_OVERLAP, run_feedforward
+from daguerre.ops.feedforward import run_feedforward
 from daguerre.ops.task_models import model_record
 
 METHODS = ("fast", "arbitrary", "optimize")
@@ -28,14 +28,14 @@ METHODS = ("fast", "arbitrary", "optimize")
 
 class Stylize(Operation):
     name = "stylize"
-    version = "1"
+    version = "2"
     summary = "Restyle a photograph as a painting (fast model, any painting, or optimisation)"
 
     def run(self, picture: Picture, progress: Progress | None = None, *, method: str = "fast",
             model: str | None = None, style: str | list[str] | None = None,
             style_weights: list[float] | None = None, masks: list[str] | None = None,
             strength: float = 1.0, preserve_colour: bool = False, engine: str = "auto", tile: int = 1024,
-            style_size: int = 512, size: int = 512, steps: int = 200, optimizer: str = "lbfgs",
+            size: int = 512, steps: int = 200, optimizer: str = "lbfgs",
             arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, **unknown: object) -> Picture:
         if unknown:
             raise TypeError(f"stylize: unknown parameter(s) {', '.join(unknown)}")
@@ -47,7 +47,7 @@ class Stylize(Operation):
                 y = self._fast(x, model, engine, tile, progress)
             elif method == "arbitrary":
                 paths = _style_list(style)
-                y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, style_size, tile, progress)
+                y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, strength, engine, tile, progress)
             elif method == "optimize":
                 from daguerre.ops.gatys import optimize
 
@@ -59,7 +59,7 @@ class Stylize(Operation):
                 raise ValueError(f"unknown method {method!r} (use {', '.join(METHODS)})")
             if preserve_colour:
                 y = preserve_colour_fn(x, y)
-            if strength < 1.0:
+            if strength < 1.0 and method != "arbitrary":
                 y = blend(x, y, strength)
         out = Picture.from_tensor(y.detach(), like=picture)
         if picture.is_grey and preserve_colour:
@@ -72,46 +72,31 @@ class Stylize(Operation):
                                progress=progress)
 
     def _arbitrary(self, x: torch.Tensor, paths: list[str], weights: list[float] | None, masks: list[str] | None,
-                   model: str, style_size: int, tile: int, progress: Progress | None) -> torch.Tensor:
-        encoder = styles.adain_encoder()
-        _, decoder = styles.adain_decoder(model)
-        stats = [styles.style_statistics(str(p), style_size) for p in paths]
-        h, w = x.shape[-2:]
-        whole = max(h, w) <= min(tile, STATS_SIZE)
-        if whole:  # encode once, padded exactly as the tiler pads a single tile
-            padded = pad_to_fit(x)
-            features = encoder(padded)["relu4_1"]
-        else:
-            features = encoder(pad_to_fit(downscale(x, STATS_SIZE)))["relu4_1"]
-        c_mean, c_std = mean_std(features)
-        if masks:
-            if len(masks) != len(paths):
-                raise ValueError(f"{len(masks)} masks given for {len(paths)} styles: give one mask per style")
-            mask_stack = torch.cat([_mask(m, x.shape[-2:]) for m in masks], 1)
-            mask_stack = mask_stack / mask_stack.sum(1, keepdim=True).clamp_min(1e-6)
-        else:
+                   model: str, strength: float, engine: str, tile: int, progress: Progress | None) -> torch.Tensor:
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be between 0 and 1, got {strength}")
+        _, net = styles.painting_style_model(model)
+        codes = [styles.style_code(p, model) for p in paths]
+        if strength < 1.0:  # from the photo's own code (strength 0) to the painting's (1)
+            own = styles.image_code(x, model)
+            codes = [own + strength * (c - own) for c in codes]
+
+        def render(code: torch.Tensor) -> torch.Tensor:
+            session = lambda: _WithCode(s, code) if (s := styles.painting_style_onnx(model)) else None  # noqa: E731
+            return run_feedforward(_WithCode(net, code), x, tile=tile, engine=engine, onnx=session,
+                                   progress=progress)
+
+        if not masks:
             weights = weights or [1.0] * len(paths)
             if len(weights) != len(paths):
                 raise ValueError(f"{len(weights)} style weights given for {len(paths)} styles")
             total = sum(weights)
-            s_mean = sum(w / total * m for w, (m, _) in zip(weights, stats, strict=True))
-            s_std = sum(w / total * s for w, (_, s) in zip(weights, stats, strict=True))
-            stats, mask_stack = [(s_mean, s_std)], None
-
-        def render(tile_x: torch.Tensor) -> torch.Tensor:
-            rgb = tile_x[:, :3]
-            f = features if whole and rgb.shape == padded.shape else encoder(rgb)["relu4_1"]
-            normed = (f - c_mean) / c_std
-            if mask_stack is None:
-                t = normed * stats[0][1] + stats[0][0]
-            else:
-                m = torch.nn.functional.interpolate(tile_x[:, 3:], size=f.shape[-2:], mode="area")
-                t = sum(m[:, i : i + 1] * (normed * sd + mu) for i, (mu, sd) in enumerate(stats))
-            return decoder(t)
-
-        inp = x if mask_stack is None else torch.cat([x, mask_stack], 1)
-        y = run_tiled(render, inp, tile=tile, overlap=TILE_OVERLAP, progress=progress)
-        return y[:, :3]
+            return render(sum(w / total * c for w, c in zip(weights, codes, strict=True)))
+        if len(masks) != len(paths):
+            raise ValueError(f"{len(masks)} masks given for {len(paths)} styles: give one mask per style")
+        stack = torch.cat([_mask(m, x.shape[-2:]) for m in masks], 1)
+        stack = stack / stack.sum(1, keepdim=True).clamp_min(1e-6)
+        return sum(stack[:, i : i + 1] * render(c) for i, c in enumerate(codes))
 
     def provenance(self, **params: object) -> Provenance:
         models: list[dict] = []
@@ -119,9 +104,22 @@ class Stylize(Operation):
         if method == "fast" and params.get("model"):
             models.append(model_record(styles.style_model(str(params["model"]))[0]))
         elif method == "arbitrary":
-            card, _ = styles.adain_decoder(str(params.get("arbitrary_model", styles.DEFAULT_ARBITRARY_MODEL)))
+            card, _ = styles.painting_style_model(str(params.get("arbitrary_model", styles.DEFAULT_ARBITRARY_MODEL)))
             models.append(model_record(card))
         return Provenance(self.name, self.version, dict(params), models)
+
+
+class _WithCode:
+    """A code-conditioned generator (or its ONNX session) seen as a plain image -> image one, for the tiler."""
+
+    def __init__(self, net, code: torch.Tensor):
+        self.net, self.code = net, code
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x, code=self.code.expand(x.shape[0], -1))
+
+    def global_statistics(self, whole: torch.Tensor):
+        return self.net.global_statistics(whole, self.code)
 
 
 def preserve_colour_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
