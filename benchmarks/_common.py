@@ -394,14 +394,14 @@ def painting_path(card: object) -> Path:
     return painting(int(card.style["object_id"]))[0]
 
 
-def arbitrary_decoder_missing() -> str | None:
-    """None if our AdaIN decoder is installed, else the reason it is skipped."""
+def arbitrary_model_missing() -> str | None:
+    """None if our arbitrary-style model is installed, else the reason it is skipped."""
     from daguerre.models.registry import ModelNotFoundError
     from daguerre.ops import styles
 
     try:
-        styles.adain_decoder(styles.DEFAULT_ARBITRARY_MODEL)
+        styles.painting_style_model(styles.DEFAULT_ARBITRARY_MODEL)
     except ModelNotFoundError:
-        return (f"our arbitrary-style decoder {styles.DEFAULT_ARBITRARY_MODEL!r} is not installed yet "
-                f"(it ships later): ours-arbitrary rows skipped")
+        return (f"our arbitrary-style model {styles.DEFAULT_ARBITRARY_MODEL!r} is not installed: "
+                f"ours-arbitrary rows skipped")
     return None

