@@ -50,22 +50,87 @@ def test_every_style_model_loads_and_moves_a_photo_towards_its_painting(card):
     assert after < 0.7 * before, f"{card.name}: style distance {before:.4g} -> {after:.4g}"
 
 
+def unseen(size: int = 256) -> list[tuple[Path, torch.Tensor]]:
+    """Held-out paintings no shipped model was trained on, with their pixels at `size` px."""
+    return [(p, downscale(torch.from_numpy(load(p).rgb())[None], size)) for p in unseen_paintings()]
+
+
+def lab_mean(x: np.ndarray | torch.Tensor) -> torch.Tensor:
+    import kornia.color as kc
+
+    t = torch.as_tensor(x)
+    return kc.rgb_to_lab(t if t.ndim == 4 else t[None])[0].mean((1, 2))  # L, a (red+), b (yellow+, blue-)
+
+
 def test_arbitrary_style_moves_towards_an_unseen_painting():
-    painting_path = unseen_paintings()[0]
+    painting_path, painting = unseen()[0]
     photo = small("chelsea")
     result = stylize.run(photo, method="arbitrary", style=[str(painting_path)])
-    painting = downscale(torch.from_numpy(load(painting_path).rgb())[None], 256)[0].numpy()
     assert metrics.style_distance(result.pixels, painting) < 0.7 * metrics.style_distance(photo.pixels, painting)
+    assert metrics.colour_distance(result.pixels, painting[0]) < 0.5 * metrics.colour_distance(photo.pixels,
+                                                                                               painting[0])
     weaker = stylize.run(photo, method="arbitrary", style=[str(painting_path)], strength=0.3)
     assert np.abs(weaker.pixels - photo.pixels).mean() < np.abs(result.pixels - photo.pixels).mean()
 
 
+@pytest.mark.parametrize("palette", [True, False], ids=["with palette transfer", "network alone"])
+def test_a_blue_painting_makes_the_output_bluer_than_a_red_one(palette):
+    paintings = unseen(128)
+    blue = min(paintings, key=lambda p: float(lab_mean(p[1])[2]))[0]  # lowest b*: bluest
+    red = max(paintings, key=lambda p: float(lab_mean(p[1])[1]))[0]  # highest a*: reddest
+    photo = small("coffee")
+    out_blue = lab_mean(stylize.run(photo, method="arbitrary", style=[str(blue)], palette=palette).pixels)
+    out_red = lab_mean(stylize.run(photo, method="arbitrary", style=[str(red)], palette=palette).pixels)
+    assert out_blue[2] < out_red[2] - 5 and out_red[1] > out_blue[1] + 5, (blue.name, red.name, out_blue, out_red)
+
+
+def test_a_paintings_style_is_cached_in_memory_and_on_disk_and_equals_a_recomputation(tmp_path, monkeypatch):
+    from daguerre.ops import styles
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(styles, "_STYLES", type(styles._STYLES)())
+    path = unseen()[1][0]
+    first = styles.painting_style(path)
+    assert styles.painting_style(path) is first  # memory
+    (disk,) = (tmp_path / "daguerre" / "painting-styles").iterdir()
+    styles._STYLES.clear()
+    from_disk = styles.painting_style(path)
+    assert from_disk is not first and torch.equal(from_disk.code, first.code)
+    disk.unlink()
+    styles._STYLES.clear()
+    again = styles.painting_style(path)
+    assert torch.allclose(again.code, first.code, atol=1e-5) and torch.allclose(again.lab_cov, first.lab_cov)
+
+
+def test_arbitrary_onnx_matches_torch_and_tiles_match_the_whole():
+    path = str(unseen()[0][0])
+    photo = load(SAMPLES / "coffee.jpg")  # 600x400
+    torch_out = stylize.run(photo, method="arbitrary", style=[path], engine="torch").pixels
+    onnx_out = stylize.run(photo, method="arbitrary", style=[path], engine="onnx").pixels
+    assert np.abs(torch_out - onnx_out).max() < 1e-3
+    tiled = stylize.run(photo, method="arbitrary", style=[path], engine="torch", tile=256).pixels
+    diff = np.abs(tiled - torch_out)
+    assert diff.mean() < 1e-3 and diff.max() < 8 / 255, (diff.mean(), diff.max())
+
+
+def test_arbitrary_strength_zero_is_near_the_photo_and_grows_with_strength():
+    path = str(unseen()[2][0])
+    photo = small("astronaut")
+    change = [np.abs(stylize.run(photo, method="arbitrary", style=[path], strength=s).pixels - photo.pixels).mean()
+              for s in (0.0, 0.5, 1.0)]
+    assert change[0] < 0.06 and change[0] < change[1] < change[2], change
+
+
 def test_arbitrary_interpolation_and_masks(tmp_path):
-    a, b = (str(p) for p in unseen_paintings()[:2])
+    a, b = (str(p) for p, _ in unseen()[:2])
     photo = small("coffee")
     only_a = stylize.run(photo, method="arbitrary", style=[a])
     mixed = stylize.run(photo, method="arbitrary", style=[a, b], style_weights=[1.0, 0.0])
     assert np.abs(mixed.pixels - only_a.pixels).max() < 1e-4
+    only_b = stylize.run(photo, method="arbitrary", style=[b])
+    half = stylize.run(photo, method="arbitrary", style=[a, b], style_weights=[1.0, 1.0])
+    between = np.abs(half.pixels - only_a.pixels).mean() + np.abs(half.pixels - only_b.pixels).mean()
+    assert between < 1.2 * np.abs(only_a.pixels - only_b.pixels).mean()
     h, w = photo.pixels.shape[1:]
     left = np.zeros((h, w), np.float32)
     left[:, : w // 2] = 1
@@ -73,12 +138,22 @@ def test_arbitrary_interpolation_and_masks(tmp_path):
     save(Picture(1 - left[None]), tmp_path / "right.png")
     masked = stylize.run(photo, method="arbitrary", style=[a, b], masks=[str(tmp_path / "left.png"),
                                                                          str(tmp_path / "right.png")])
-    only_b = stylize.run(photo, method="arbitrary", style=[b])
     q = w // 4
     assert np.abs(masked.pixels[:, :, :q] - only_a.pixels[:, :, :q]).mean() < \
         np.abs(masked.pixels[:, :, :q] - only_b.pixels[:, :, :q]).mean()
     assert np.abs(masked.pixels[:, :, -q:] - only_b.pixels[:, :, -q:]).mean() < \
         np.abs(masked.pixels[:, :, -q:] - only_a.pixels[:, :, -q:]).mean()
+
+
+def test_arbitrary_preserve_colour_keeps_the_photos_chroma():
+    import kornia.color as kc
+
+    path = str(unseen()[0][0])
+    photo = small("coffee")
+    kept = stylize.run(photo, method="arbitrary", style=[path], preserve_colour=True)
+    free = stylize.run(photo, method="arbitrary", style=[path])
+    chroma = lambda p: kc.rgb_to_ycbcr(torch.from_numpy(p.pixels)[None])[0, 1:]  # noqa: E731
+    assert (chroma(kept) - chroma(photo)).abs().mean() < 0.5 * (chroma(free) - chroma(photo)).abs().mean()
 
 
 def test_strength_zero_is_the_photo_and_preserve_colour_keeps_chroma():
