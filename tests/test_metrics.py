@@ -215,3 +215,17 @@ def test_temporal_error():
     assert temporal_error(frames, warped, mask) == 0.0
     with pytest.raises(ValueError, match="two frames"):
         temporal_error(frames[:1])
+
+
+def test_colour_distance_sees_a_palette_change_not_a_resize():
+    from daguerre.imaging.colour import downscale
+    from daguerre.metrics import colour_distance
+
+    photo = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float()[None] / 255
+    assert colour_distance(photo[0], photo[0]) == 0
+    smaller = downscale(photo, 200)  # the same palette at another size
+    warmer = (photo * torch.tensor([1.0, 0.85, 0.7]).view(1, 3, 1, 1)).clamp(0, 1)
+    warmest = (photo * torch.tensor([1.0, 0.7, 0.4]).view(1, 3, 1, 1)).clamp(0, 1)
+    near, mid, far = (colour_distance(photo[0], x[0]) for x in (smaller, warmer, warmest))
+    assert near < 1.0 and 10 * near < mid < far, (near, mid, far)
+    assert colour_distance(torch.cat([photo, photo]), torch.cat([warmer, warmest])).shape == (2,)
