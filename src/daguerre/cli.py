@@ -105,7 +105,7 @@ def stylize(
     preserve_color: Annotated[bool, typer.Option("--preserve-color", help="Style the luminance only.")] = False,
     style_weight: Annotated[list[float] | None, typer.Option(help="Mix several --style images (arbitrary).")] = None,
     mask: Annotated[list[Path] | None, typer.Option(help="One grey mask per --style: where it applies.")] = None,
-    engine: Annotated[str, typer.Option(help="auto | onnx | torch (fast models).")] = "auto",
+    engine: Annotated[str, typer.Option(help="auto | onnx | torch (fast and arbitrary).")] = "auto",
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
     size: Annotated[int, typer.Option(help="optimize: working size (long side) before detail-preserving "
                                            "upscaling to the input size.")] = 512,
@@ -121,7 +121,7 @@ def stylize(
         params |= {"model": model, "engine": engine}
     elif method == "arbitrary":
         params |= {"style": [str(s) for s in style or []], "style_weights": style_weight,
-                   "masks": [str(m) for m in mask] if mask else None}
+                   "masks": [str(m) for m in mask] if mask else None, "engine": engine}
     elif method == "optimize":
         params |= {"style": [str(s) for s in style or []], "size": size, "steps": steps, "optimizer": optimizer}
     else:
