@@ -165,6 +165,8 @@ def pairs(args: argparse.Namespace) -> list[Pair]:
     for i, photo_file in enumerate(picks):
         photo = load_rgb(photo_file, args.long_side)
         for j, ((card, name, painting_file), painting) in enumerate(zip(styles, paintings, strict=True)):
+            if args.per_photo and (j - i) % len(styles) >= args.per_photo:
+                continue  # each photo with `per_photo` paintings, taking turns
             out.append(Pair(i, group_of(photo_file), photo, j, card, name, painting_file, painting))
     return out
 
@@ -301,6 +303,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--paintings", choices=("fast", "unseen"), default="fast",
                         help="fast: the fast models' paintings, each by its model; unseen: held-out paintings no "
                              "shipped model was trained on, by the arbitrary-style model")
+    parser.add_argument("--per-photo", type=int, help="pair each photo with this many paintings, taking turns "
+                        "(default: every painting)")
     parser.add_argument("--adain", action="store_true", help="unseen: also run the AdaIN model this one replaces")
     parser.add_argument("--styles", type=int, help="paintings (default: all fast models; 6 unseen)")
     parser.add_argument("--long-side", type=int, help="photos and paintings resized to this long side (default 512)")
