@@ -73,15 +73,15 @@ def test_arbitrary_style_moves_towards_an_unseen_painting():
     assert np.abs(weaker.pixels - photo.pixels).mean() < np.abs(result.pixels - photo.pixels).mean()
 
 
-@pytest.mark.parametrize("palette", [True, False], ids=["with palette transfer", "network alone"])
-def test_a_blue_painting_makes_the_output_bluer_than_a_red_one(palette):
+@pytest.mark.parametrize(("palette", "margin"), [(True, 5.0), (False, 2.0)], ids=["with palette", "network alone"])
+def test_a_blue_painting_makes_the_output_bluer_than_a_red_one(palette, margin):
     paintings = unseen(128)
     blue = min(paintings, key=lambda p: float(lab_mean(p[1])[2]))[0]  # lowest b*: bluest
     red = max(paintings, key=lambda p: float(lab_mean(p[1])[1]))[0]  # highest a*: reddest
     photo = small("coffee")
     out_blue = lab_mean(stylize.run(photo, method="arbitrary", style=[str(blue)], palette=palette).pixels)
     out_red = lab_mean(stylize.run(photo, method="arbitrary", style=[str(red)], palette=palette).pixels)
-    assert out_blue[2] < out_red[2] - 5 and out_red[1] > out_blue[1] + 5, (blue.name, red.name, out_blue, out_red)
+    assert out_blue[2] < out_red[2] - margin and out_red[1] > out_blue[1] + margin, (out_blue, out_red)
 
 
 def test_a_paintings_style_is_cached_in_memory_and_on_disk_and_equals_a_recomputation(tmp_path, monkeypatch):
@@ -113,12 +113,12 @@ def test_arbitrary_onnx_matches_torch_and_tiles_match_the_whole():
     assert diff.mean() < 1e-3 and diff.max() < 8 / 255, (diff.mean(), diff.max())
 
 
-def test_arbitrary_strength_zero_is_near_the_photo_and_grows_with_strength():
+def test_arbitrary_strength_zero_is_the_photo_and_the_change_grows_with_strength():
     path = str(unseen()[2][0])
     photo = small("astronaut")
     change = [np.abs(stylize.run(photo, method="arbitrary", style=[path], strength=s).pixels - photo.pixels).mean()
               for s in (0.0, 0.5, 1.0)]
-    assert change[0] < 0.06 and change[0] < change[1] < change[2], change
+    assert change[0] < 1e-6 and change[0] < change[1] < change[2], change
 
 
 def test_arbitrary_interpolation_and_masks(tmp_path):

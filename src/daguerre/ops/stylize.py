@@ -6,8 +6,8 @@
   regions (`masks=`); `strength` moves from the photo's own code to the painting's. With `palette` (default) the
   output's CIELAB mean and covariance are then moved to the painting's (a linear colour transfer).
 - optimize: Gatys et al.'s optimisation on VGG19; slow, highest quality.
-Every method takes `strength` (0..1: 0 is the photo itself; fast and optimize blend with the photo, arbitrary
-moves in code space) and `preserve_colour` (style the luminance only).
+Every method takes `strength` (0..1: 0 is the photo itself, a blend with the photo; arbitrary first moves the code
+and palette from the photo's own to the painting's by the same amount) and `preserve_colour` (luminance only).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Stylize(Operation):
                 raise ValueError(f"unknown method {method!r} (use {', '.join(METHODS)})")
             if preserve_colour:
                 y = preserve_colour_fn(x, y)
-            if strength < 1.0 and method != "arbitrary":
+            if strength < 1.0:  # arbitrary: after moving in code space (the identity is not learned well enough)
                 y = blend(x, y, strength)
         out = Picture.from_tensor(y.detach(), like=picture)
         if picture.is_grey and preserve_colour:
