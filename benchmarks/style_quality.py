@@ -101,33 +101,11 @@ def methods(args: argparse.Namespace, notes: list[str]) -> list[Method]:
 
     found.append(Method("peer Magenta arbitrary", run_magenta))
     if args.paintings == "unseen":
-        if args.adain:
-            found.insert(2, Method("before: AdaIN adain-met", adain_method()))
         return found
     multistyle = Multistyle26(args.threads)
     found.append(Method("peer multistyle26 (own styles)", lambda p: multistyle(p.photo, multistyle26_style(p)),
                         on_our_paintings=False, caption=lambda p: f"its style {multistyle26_style(p)}"))
     return found
-
-
-def adain_method() -> Callable[[Pair], torch.Tensor]:
-    """The arbitrary model this one replaces (VGG16 relu4_1 encoder + AdaIN + the adain-met decoder), for the record
-    (issue 12: ship the new model only if it beats this visibly and on colour)."""
-    from daguerre.imaging.colour import downscale
-    from daguerre.models.registry import build, find_model
-    from daguerre.nets.adain import adain
-    from daguerre.nets.vgg16 import load_vgg16
-
-    encoder, decoder = load_vgg16(("relu4_1",)), build(find_model("adain-met"))
-
-    def run(pair: Pair) -> torch.Tensor:
-        x = pair.photo
-        h, w = x.shape[-2:]
-        padded = torch.nn.functional.pad(x, (0, (-w) % 8, 0, (-h) % 8), mode="reflect")
-        style = encoder(downscale(load_rgb(pair.painting_file), 512))["relu4_1"]
-        return decoder(adain(encoder(padded)["relu4_1"], style))[..., :h, :w]
-
-    return run
 
 
 def _photo_itself(pair: Pair) -> torch.Tensor:
@@ -305,7 +283,6 @@ def parse_args() -> argparse.Namespace:
                              "shipped model was trained on, by the arbitrary-style model")
     parser.add_argument("--per-photo", type=int, help="pair each photo with this many paintings, taking turns "
                         "(default: every painting)")
-    parser.add_argument("--adain", action="store_true", help="unseen: also run the AdaIN model this one replaces")
     parser.add_argument("--styles", type=int, help="paintings (default: all fast models; 6 unseen)")
     parser.add_argument("--long-side", type=int, help="photos and paintings resized to this long side (default 512)")
     parser.add_argument("--crops", type=int, help="random crops per output for FID/KID (default 8)")

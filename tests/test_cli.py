@@ -96,3 +96,12 @@ def test_train_style_command_writes_a_model(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path / "models"))
     code, text = run("stylize", SAMPLES / "chelsea.jpg", "-o", tmp_path / "mine.jpg", "-m", "mine")
     assert code == 0 and (tmp_path / "mine.jpg").is_file()
+
+
+def test_export_onnx_of_the_arbitrary_style_model_takes_image_and_code(tmp_path):
+    import onnxruntime as ort
+
+    code, text = run("export-onnx", "painting-style", "-o", tmp_path / "a.onnx")
+    assert code == 0, text
+    session = ort.InferenceSession(str(tmp_path / "a.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["image", "code"]

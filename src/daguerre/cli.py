@@ -140,12 +140,14 @@ def export_onnx(model: str, output: Output) -> None:
     except (LookupError, ValueError) as e:
         fail(str(e).strip("'\""))
     if card.task not in ONNX_TASKS:
-        fail(f"model {model!r} is a {card.task} model: only {', '.join(ONNX_TASKS)} models export to ONNX (the "
-             "arbitrary-style decoder needs the VGG encoder and AdaIN around it)")
-    console.print(f"wrote {export(build(card), output, channels=card.config.get('in_channels', 3))}")
+        fail(f"model {model!r} is a {card.task} model: only {', '.join(ONNX_TASKS)} models export to ONNX")
+    import torch
+
+    extra = {"code": torch.zeros(1, card.config["code_dim"])} if "code_dim" in card.config else None  # style code
+    console.print(f"wrote {export(build(card), output, channels=card.config.get('in_channels', 3), extra=extra)}")
 
 
-ONNX_TASKS = ("style", "restore", "colorize", "upscale", "retro")
+ONNX_TASKS = ("style", "arbitrary-style", "restore", "colorize", "upscale", "retro")
 
 
 @app.command(epilog="Example: daguerre evaluate styled.jpg -r photo.jpg --style painting.jpg")

@@ -1,6 +1,5 @@
 """Network architectures: generators, discriminators and pretrained feature extractors."""
 
-from daguerre.nets.adain import AdaINDecoder
 from daguerre.nets.painting_style_net import PaintingStyleNet
 from daguerre.nets.patchgan import PatchDiscriminator
 from daguerre.nets.restore_net import RestoreNet
@@ -14,7 +13,6 @@ from daguerre.nets.upscale_net import UpscaleNet
 ARCHITECTURES = {
     "StyleNet": StyleNet,
     "PaintingStyleNet": PaintingStyleNet,
-    "AdaINDecoder": AdaINDecoder,
     "TransformerNet": TransformerNet,
     "PatchDiscriminator": PatchDiscriminator,
     "RestoreNet": RestoreNet,
