@@ -53,10 +53,14 @@ def match_reference(x: torch.Tensor, reference: torch.Tensor, max_gain: float = 
 
 
 def lab_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean (3,) and covariance (3,3) of the CIELAB pixels of x (1,3,H,W) RGB in [0,1]."""
-    lab = kc.rgb_to_lab(x.clamp(0, 1))[0].flatten(1).double()
-    mean = lab.mean(1)
-    centred = lab - mean[:, None]
+    """Mean (3,) and covariance (3,3), float64, of the CIELAB pixels of x (1,3,H,W) RGB in [0,1]."""
+    return _moments(kc.rgb_to_lab(x.clamp(0, 1)))
+
+
+def _moments(lab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    flat = lab[0].flatten(1).double()
+    mean = flat.mean(1)
+    centred = flat - mean[:, None]
     return mean, centred @ centred.T / centred.shape[1]
 
 
@@ -68,10 +72,11 @@ def _sqrtm(c: torch.Tensor) -> torch.Tensor:
 def match_palette(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
     """x (1,3,H,W) with its CIELAB pixels moved by the linear map that gives them `mean` and covariance `cov` while
     moving them least (the Monge-Kantorovich linear colour transfer, Pitie & Kokaram 2007); out of gamut clipped."""
-    own_mean, own_cov = lab_moments(x)
+    lab = kc.rgb_to_lab(x.clamp(0, 1))
+    own_mean, own_cov = _moments(lab)
     root = _sqrtm(own_cov)
     inverse_root = torch.linalg.inv(root)
     transfer = inverse_root @ _sqrtm(root @ cov @ root) @ inverse_root
-    lab = kc.rgb_to_lab(x.clamp(0, 1)).double()
-    moved = torch.einsum("ij,njhw->nihw", transfer, lab - own_mean.view(1, 3, 1, 1)) + mean.view(1, 3, 1, 1)
-    return kc.lab_to_rgb(moved.to(x.dtype), clip=True)
+    shift = mean - transfer @ own_mean  # y = T (x - own_mean) + mean = T x + shift
+    moved = torch.einsum("ij,njhw->nihw", transfer.to(x.dtype), lab) + shift.to(x.dtype).view(1, 3, 1, 1)
+    return kc.lab_to_rgb(moved, clip=True)
