@@ -123,6 +123,8 @@ def _fit(im: object, height: int) -> object:
     from PIL import Image
 
     return im.resize((max(1, round(im.width * height / im.height)), height), Image.Resampling.LANCZOS)
+
+
 def _any_painting_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -> str:
     """photo | painting | ours (`stylize --style painting`) | Magenta's arbitrary model, for `ARBITRARY_STYLES`
     held-out paintings no shipped model was trained on; empty without the model or the paintings."""
