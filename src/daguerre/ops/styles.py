@@ -91,17 +91,17 @@ class PaintingStyle:
         return PaintingStyle.mix([self, other], [1.0 - t, t])
 
 
-def image_style(x: torch.Tensor, model: str = DEFAULT_ARBITRARY_MODEL) -> PaintingStyle:
-    """The style of an image (1,3,H,W), seen at a long side of `STYLE_SIZE` px."""
+def image_style(x: torch.Tensor, model: str = DEFAULT_ARBITRARY_MODEL, size: int = STYLE_SIZE) -> PaintingStyle:
+    """The style of an image (1,3,H,W), seen at a long side of `size` px (the model was trained near 256)."""
     _, net = painting_style_model(model)
-    small = downscale(x, STYLE_SIZE)
+    small = downscale(x, size)
     session = _statistics_onnx()
     with torch.inference_mode():
         statistics = session(small) if session is not None else style_statistics_net()(small)
         return PaintingStyle(net.predictor(statistics), *lab_moments(small))
 
 
-_STYLES: OrderedDict[tuple[str, str], PaintingStyle] = OrderedDict()
+_STYLES: OrderedDict[tuple[str, str, int], PaintingStyle] = OrderedDict()
 STYLE_CACHE_SIZE = 256
 
 
@@ -110,20 +110,20 @@ def style_cache_dir() -> Path:
     return Path(base) / "daguerre" / "painting-styles"
 
 
-def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL) -> PaintingStyle:
-    """The style of a painting file, computed once: cached in memory (LRU) and on disk, keyed by the sha256 of the
-    file's bytes and of the model's weights."""
+def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size: int = STYLE_SIZE) -> PaintingStyle:
+    """The style of a painting file seen at `size` px, computed once: cached in memory (LRU) and on disk, keyed by
+    the sha256 of the file's bytes and of the model's weights."""
     card, _ = painting_style_model(model)
-    key = (card.sha256, sha256_of(Path(path)))
+    key = (card.sha256, sha256_of(Path(path)), size)
     if key in _STYLES:
         _STYLES.move_to_end(key)
         return _STYLES[key]
-    disk = style_cache_dir() / f"{card.sha256[:16]}-{key[1]}.npz"
+    disk = style_cache_dir() / f"{card.sha256[:16]}-{key[1]}-{size}.npz"
     if disk.is_file():
         with np.load(disk) as f:
             style = PaintingStyle(*(torch.from_numpy(f[k]) for k in ("code", "lab_mean", "lab_cov")))
     else:
-        style = image_style(torch.from_numpy(load(path).rgb())[None], model)
+        style = image_style(torch.from_numpy(load(path).rgb())[None], model, size)
         disk.parent.mkdir(parents=True, exist_ok=True)
         tmp = disk.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, code=style.code.numpy(), lab_mean=style.lab_mean.numpy(), lab_cov=style.lab_cov.numpy())

@@ -36,7 +36,8 @@ class Stylize(Operation):
             model: str | None = None, style: str | list[str] | None = None,
             style_weights: list[float] | None = None, masks: list[str] | None = None,
             strength: float = 1.0, preserve_colour: bool = False, palette: bool = True, engine: str = "auto",
-            tile: int = 1024, size: int = 512, steps: int = 200, optimizer: str = "lbfgs",
+            tile: int = 1024, style_size: int = styles.STYLE_SIZE, size: int = 512, steps: int = 200,
+            optimizer: str = "lbfgs",
             arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, **unknown: object) -> Picture:
         if unknown:
             raise TypeError(f"stylize: unknown parameter(s) {', '.join(unknown)}")
@@ -48,8 +49,8 @@ class Stylize(Operation):
                 y = self._fast(x, model, engine, tile, progress)
             elif method == "arbitrary":
                 paths = _style_list(style)
-                y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, strength, palette, engine, tile,
-                                    progress)
+                y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, strength, palette, style_size,
+                                    engine, tile, progress)
             elif method == "optimize":
                 from daguerre.ops.gatys import optimize
 
@@ -74,14 +75,14 @@ class Stylize(Operation):
                                progress=progress)
 
     def _arbitrary(self, x: torch.Tensor, paths: list[str], weights: list[float] | None, masks: list[str] | None,
-                   model: str, strength: float, palette: bool, engine: str, tile: int,
+                   model: str, strength: float, palette: bool, style_size: int, engine: str, tile: int,
                    progress: Progress | None) -> torch.Tensor:
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
         _, net = styles.painting_style_model(model)
-        chosen = [styles.painting_style(p, model) for p in paths]
+        chosen = [styles.painting_style(p, model, style_size) for p in paths]
         if strength < 1.0:  # from the photo's own style (strength 0) to the painting's (1)
-            own = styles.image_style(x, model)
+            own = styles.image_style(x, model, style_size)
             chosen = [own.towards(c, strength) for c in chosen]
 
         def render(style: styles.PaintingStyle) -> torch.Tensor:
