@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.orm import Session
@@ -48,3 +49,56 @@ def search(session: Session, query: str = "", *, date_from: str | None = None, d
     if not include_withdrawn:
         q = q.where(Item.withdrawn.is_(False))
     return list(session.scalars(q.order_by(Item.pk).limit(limit)))
+
+
+SORTS = {"newest": (Item.pk.desc(),), "oldest": (Item.pk.asc(),), "date": (Item.date.is_(None), Item.date, Item.pk),
+         "title": (Item.title, Item.pk)}
+FACETS = ("kind", "operation", "decade", "creator", "withdrawn")
+
+
+@dataclass
+class Page:
+    """One page of a collection view: its items, how many match in all, and the facet counts."""
+
+    items: list[Item]
+    total: int
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def browse(session: Session, query: str = "", *, kind: str | None = None, operation: str | None = None,
+           model: str | None = None, decade: str | None = None, creator: str | None = None,
+           withdrawn: str = "hide", sort: str = "newest", offset: int = 0, limit: int = 48,
+           facets: bool = True) -> Page:
+    """A page of the collection: indexed filters, one ``LIMIT``/``OFFSET`` query, a count, grouped facet counts.
+
+    ``decade`` is like ``"1920"``; ``withdrawn`` is ``hide``, ``show`` or ``only``.
+    """
+    q = _fulltext(select(Item), session, query)
+    if kind:
+        q = q.where(Item.kind == kind)
+    if operation:
+        q = q.where(Item.operation == operation)
+    if model:
+        q = q.where(Item.models.contains(model, autoescape=True))
+    if decade and decade[:3].isdigit():
+        q = q.where(Item.date >= decade[:3], Item.date < decade[:3] + "\uffff")  # a range the date index serves
+    if creator:
+        q = q.where(Item.creator == creator)
+    if withdrawn == "only":
+        q = q.where(Item.withdrawn.is_(True))
+    elif withdrawn != "show":
+        q = q.where(Item.withdrawn.is_(False))
+    matching = q.subquery()
+    total = session.scalar(select(func.count()).select_from(matching))
+    items = list(session.scalars(q.order_by(*SORTS.get(sort, SORTS["newest"])).offset(max(0, offset)).limit(limit)))
+    page = Page(items, total or 0)
+    if facets:
+        columns = {"kind": matching.c.kind, "operation": matching.c.operation,
+                   "decade": func.substr(matching.c.date, 1, 3), "creator": matching.c.creator,
+                   "withdrawn": matching.c.withdrawn}
+        for name, col in columns.items():
+            n = func.count().label("n")
+            rows = session.execute(select(col, n).where(col.is_not(None)).group_by(col)
+                                   .order_by(n.desc()).limit(8)).all()
+            page.facets[name] = [(f"{v}0" if name == "decade" else str(v), c) for v, c in rows]
+    return page
