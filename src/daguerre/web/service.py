@@ -1,0 +1,200 @@
+"""What the pages and the API share: the calls into the archive core, the job runner and the operations,
+shaped for a browser (no HTTP here, so that tests and the CLI can call the same things)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daguerre.archive import ArchiveError
+from daguerre.archive.api import Archive
+from daguerre.archive.catalogue import EXTENSIONS, Event, Item
+from daguerre.archive.users import Account
+
+PREVIEW = 256  # long side of the quick preview, pixels
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def browse(archive: Archive, query: str, filters: dict[str, str], sort: str, offset: int, limit: int):
+    from daguerre.archive.search import browse
+
+    with archive.session() as s:
+        return browse(s, query, **{k: v or None for k, v in filters.items() if k != "withdrawn"},
+                      withdrawn=filters.get("withdrawn") or "hide", sort=sort, offset=offset, limit=limit)
+
+
+def thumbnail(archive: Archive, item: Item, size: int = 320) -> bytes:
+    from daguerre.archive.renditions import thumbnail
+
+    return thumbnail(archive, item, size)
+
+
+def tiles(archive: Archive, item: Item) -> Path:
+    from daguerre.archive.renditions import tiles
+
+    return tiles(archive, item, f"/iiif/{item.id}")
+
+
+def download_name(item: Item) -> str:
+    """A file name for a download: the item id and a tidy version of its stored name (never a path)."""
+    stem = SAFE_NAME.sub("_", Path(item.filename).stem)[:60].strip("._") or "item"
+    return f"{item.id}-{stem}{EXTENSIONS.get(item.media_type, '')}"
+
+
+@dataclass
+class Node:
+    item: Item
+    children: list[Node] = field(default_factory=list)
+
+
+@dataclass
+class ItemView:
+    """Everything the item page shows, gathered in a few queries."""
+
+    master: Item
+    tree: Node
+    family: list[Item]
+    events: list[Event]
+    before: Item
+    after: Item
+
+
+def item_view(archive: Archive, item: Item, a: str = "", b: str = "") -> ItemView:
+    from sqlalchemy import select
+
+    with archive.session() as s:
+        family = list(s.scalars(select(Item).where(Item.root_id == item.root_id).order_by(Item.pk)))
+        ids = [i.id for i in family]
+        history = list(s.scalars(select(Event).where(Event.object_id.in_(ids)).order_by(Event.pk)))
+    by_id = {i.id: Node(i) for i in family}
+    master = next((i for i in family if i.kind == "master"), item)
+    for it in family:
+        if it.parent_id in by_id:
+            by_id[it.parent_id].children.append(by_id[it.id])
+    known = {i.id: i for i in family}
+    before = known.get(a) or known.get(item.parent_id or "") or master
+    after = known.get(b) or (item if item.id != before.id else (family[-1] if len(family) > 1 else item))
+    return ItemView(master, by_id[master.id], family, history, before, after)
+
+
+def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[str, float]:
+    """Run the operation on a copy at most PREVIEW px wide: a data URL of the PNG and the seconds it took."""
+    import numpy as np
+    from PIL import Image
+
+    from daguerre.imaging import Picture, load
+    from daguerre.ops import get_operation
+    from daguerre.web.forms import params_from_form
+
+    params = params_from_form(archive, operation, form)
+    with archive.store.as_file(item.sha256) as path:
+        picture = load(path)
+    rgb = Image.fromarray(np.rint(np.moveaxis(picture.rgb(), 0, -1) * 255).astype(np.uint8))
+    rgb.thumbnail((PREVIEW, PREVIEW), Image.Resampling.LANCZOS)
+    small = Picture(np.moveaxis(np.asarray(rgb, np.float32) / 255, -1, 0))
+    start = time.perf_counter()
+    out = get_operation(operation).run(small, **params)
+    seconds = time.perf_counter() - start
+    png = io.BytesIO()
+    Image.fromarray(np.rint(np.moveaxis(out.rgb(), 0, -1) * 255).astype(np.uint8)).save(png, "PNG")
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(), seconds
+
+
+@dataclass
+class UploadResult:
+    name: str
+    status: str  # added | duplicate | failed
+    id: str | None = None
+    message: str = ""
+
+
+def ingest_upload(archive: Archive, upload, folder: Path, fields: dict[str, str], user: Account) -> UploadResult:
+    """Store one uploaded file under a made-up safe name (the sent name is only metadata) and ingest it."""
+    sent = Path(str(upload.filename or "upload").replace("\\", "/")).name or "upload"
+    suffix = Path(sent).suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""
+    stem = SAFE_NAME.sub("_", Path(sent).stem)[:80].strip("._") or "upload"
+    path = folder / str(len(list(folder.iterdir()))) / f"{stem}{suffix}"  # ingest takes title and source from it
+    path.parent.mkdir()
+    with open(path, "wb") as out:
+        while block := upload.file.read(1 << 20):
+            out.write(block)
+    try:
+        report = archive.ingest([path], fields=fields)
+    except ArchiveError as e:
+        return UploadResult(sent, "failed", message=_named(str(e), path, sent))
+    if report.failed:
+        return UploadResult(sent, "failed", message=_named(report.failed[0], path, sent))
+    if report.added:
+        return UploadResult(sent, "added", report.added[0])
+    return UploadResult(sent, "duplicate", report.duplicates[0], "already in the archive")
+
+
+def _named(message: str, path: Path, sent: str) -> str:
+    """An error message that names the file as the user sent it, not our temporary copy."""
+    return message.replace(str(path), sent).replace(path.name, sent)
+
+
+# -------------------------------------------------------------------------------------------------- jobs
+
+
+def jobs_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("daguerre.jobs") is not None
+
+
+def submit(archive: Archive, item: Item, operation: str, form: dict, user: Account, raw: bool = False) -> str:
+    """Queue a background job (the shared job table and runner of `daguerre.jobs`); its id.
+
+    ``raw``: ``form`` is already the params dict (the JSON API), else a submitted Run form.
+    """
+    from daguerre.web.forms import params_from_form
+
+    if not jobs_available():
+        raise ArchiveError("background jobs need daguerre.jobs (the shared job runner), which is not installed")
+    from daguerre import jobs
+    from daguerre.ops import OPERATIONS
+
+    if raw and operation not in OPERATIONS:
+        raise ArchiveError(f"no operation named {operation!r} (available: {', '.join(sorted(OPERATIONS))})")
+    params = dict(form) if raw else params_from_form(archive, operation, form)
+    [job_id] = jobs.submit(archive, [item.id], operation, params, user=user.name)
+    return job_id
+
+
+def jobs(archive: Archive, limit: int = 100) -> list:
+    if not jobs_available():
+        return []
+    from daguerre import jobs as core
+
+    return core.list_jobs(archive)[:limit]
+
+
+def cancel(archive: Archive, job_id: str, user: Account) -> None:
+    from daguerre import jobs as core
+
+    job = core.get_job(archive, job_id)
+    if job is None:
+        raise ArchiveError(f"{job_id}: no such job")
+    if user.role != "admin" and getattr(job, "user", None) != user.name:
+        raise PermissionError(f"{job_id}: only its owner or an admin may cancel it")
+    core.cancel(archive, job_id)
+
+
+def job(archive: Archive, job_id: str) -> dict | None:
+    """A job as the API shows it: id, operation, item, status, progress, error, derivative id."""
+    if not jobs_available():
+        return None
+    from daguerre import jobs as core
+
+    found = core.get_job(archive, job_id)
+    if found is None:
+        return None
+    return {k: getattr(found, k, None) for k in ("id", "operation", "item_id", "params", "status", "progress",
+                                                 "error", "derivative_id", "user", "created", "started",
+                                                 "finished")}
