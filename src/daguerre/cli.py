@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from daguerre.archive.cli import archive_app
+from daguerre.jobs.cli import batch, runs
 from daguerre.web.cli import serve, users_app
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
@@ -19,6 +20,7 @@ app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle histor
 train_app = typer.Typer(help="Train your own models on your own folders.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(archive_app, name="archive")
+archive_app.command()(batch), archive_app.command()(runs)
 app.add_typer(users_app, name="users")
 app.command()(serve)
 console = Console(stderr=True)

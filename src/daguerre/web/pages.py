@@ -247,15 +247,19 @@ async def upload(request: Request, user: Editor, files: Annotated[list[UploadFil
 @router.get("/jobs")
 def jobs_page(request: Request, user: Reader) -> HTMLResponse:
     template = "_jobs.html" if request.headers.get("hx-request") else "jobs.html"
-    return render(request, template, jobs=service.jobs(_archive(request)), available=service.jobs_available())
+    return render(request, template, jobs=service.jobs(_archive(request)))
 
 
 @router.post("/jobs/{job_id}/cancel", dependencies=[CSRF])
 def cancel_job(request: Request, job_id: str, user: Editor) -> Response:
-    service.cancel(_archive(request), job_id, user)
+    try:
+        service.cancel(_archive(request), job_id, user)
+    except ArchiveError as e:
+        raise HTTPException(404, str(e)) from None
+    except PermissionError as e:
+        raise HTTPException(403, str(e)) from None
     if request.headers.get("hx-request"):
-        return render(request, "_jobs.html", jobs=service.jobs(_archive(request)),
-                      available=service.jobs_available())
+        return render(request, "_jobs.html", jobs=service.jobs(_archive(request)))
     return RedirectResponse("/jobs", 303)
 
 

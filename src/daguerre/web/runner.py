@@ -1,4 +1,4 @@
-"""The web server's background worker: runs queued jobs through the shared runner (`daguerre.jobs`)."""
+"""The web server's background worker: runs queued jobs through the runner batch runs use (`daguerre.jobs`)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ class Runner:
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        from daguerre.web.service import jobs_available
-
-        if not jobs_available():
-            log.warning("daguerre.jobs is not installed: the web app cannot run background jobs")
-            return
         from daguerre import jobs
 
         jobs.mark_interrupted(self.archive)  # what a previous server left running failed with it
@@ -46,8 +41,8 @@ class Runner:
             self.event.wait(self.poll)
             self.event.clear()
             try:
-                queued = [j.id for j in jobs.list_jobs(self.archive, status="queued")]
+                queued = [j["id"] for j in jobs.list_jobs(self.archive, status="queued")]
                 if queued:
-                    jobs.run_jobs(self.archive, job_ids=queued, backend="local", workers=1)
+                    jobs.run_jobs(self.archive, job_ids=queued, backend="inline", workers=1)
             except Exception:  # the thread must outlive one bad job; the job row records its error
                 log.exception("job runner")

@@ -142,22 +142,14 @@ def _named(message: str, path: Path, sent: str) -> str:
 # -------------------------------------------------------------------------------------------------- jobs
 
 
-def jobs_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("daguerre.jobs") is not None
-
-
 def submit(archive: Archive, item: Item, operation: str, form: dict, user: Account, raw: bool = False) -> str:
-    """Queue a background job (the shared job table and runner of `daguerre.jobs`); its id.
+    """Queue a background job (the job table and runner batch runs use too); its id.
 
     ``raw``: ``form`` is already the params dict (the JSON API), else a submitted Run form.
     """
+    from daguerre import jobs
     from daguerre.web.forms import params_from_form
 
-    if not jobs_available():
-        raise ArchiveError("background jobs need daguerre.jobs (the shared job runner), which is not installed")
-    from daguerre import jobs
     from daguerre.ops import OPERATIONS
 
     if raw and operation not in OPERATIONS:
@@ -167,34 +159,31 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
     return job_id
 
 
-def jobs(archive: Archive, limit: int = 100) -> list:
-    if not jobs_available():
-        return []
-    from daguerre import jobs as core
+def jobs(archive: Archive, limit: int = 100) -> list[dict]:
+    """The newest jobs first."""
+    from sqlalchemy import select
 
-    return core.list_jobs(archive)[:limit]
+    from daguerre.archive.catalogue import Job
+
+    with archive.session() as s:
+        return [j.record() for j in s.scalars(select(Job).order_by(Job.pk.desc()).limit(limit))]
 
 
-def cancel(archive: Archive, job_id: str, user: Account) -> None:
+def cancel(archive: Archive, job_id: str, user: Account) -> bool:
+    """Cancel a queued job: its owner or an admin only. False if it was no longer queued."""
     from daguerre import jobs as core
 
     job = core.get_job(archive, job_id)
-    if job is None:
-        raise ArchiveError(f"{job_id}: no such job")
-    if user.role != "admin" and getattr(job, "user", None) != user.name:
-        raise PermissionError(f"{job_id}: only its owner or an admin may cancel it")
-    core.cancel(archive, job_id)
+    if user.role != "admin" and job["created_by"] != user.name:
+        raise PermissionError(f"job {job_id[:8]}: only its owner or an admin may cancel it")
+    return core.cancel(archive, job_id)
 
 
 def job(archive: Archive, job_id: str) -> dict | None:
-    """A job as the API shows it: id, operation, item, status, progress, error, derivative id."""
-    if not jobs_available():
-        return None
+    """A job as the API shows it: id, operation, item_id, params, status, progress, error, derivative_id..."""
     from daguerre import jobs as core
 
-    found = core.get_job(archive, job_id)
-    if found is None:
+    try:
+        return core.get_job(archive, job_id)
+    except ArchiveError:
         return None
-    return {k: getattr(found, k, None) for k in ("id", "operation", "item_id", "params", "status", "progress",
-                                                 "error", "derivative_id", "user", "created", "started",
-                                                 "finished")}

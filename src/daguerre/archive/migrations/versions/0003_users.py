@@ -2,13 +2,14 @@
 indexes the collection page sorts and counts facets by.
 
 Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"  # becomes "0002" (the job tables) once the jobs branch is merged
+down_revision = "0002"
 
 
 def upgrade() -> None:
