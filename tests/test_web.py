@@ -253,3 +253,89 @@ def test_every_write_is_refused_without_the_right_role(site, who):
         r = getattr(c, method)(path, headers=headers, **kw)
         assert r.status_code in (401, 403), (who, path, r.status_code, r.text[:200])
     assert snapshot(archive) == before
+
+
+def _wait_for_job(c: TestClient, job_id: str, headers: dict, timeout: float = 120) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = c.get(f"/api/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
+
+
+def test_api_job_runs_in_the_background_and_lands_in_the_archive(site):
+    archive, master = site
+    headers = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
+    with TestClient(create_app(archive), follow_redirects=False) as c:  # `with`: the job runner thread runs
+        r = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                   json={"operation": "film", "params": {"preset": "cyanotype", "strength": 0.8}})
+        assert r.status_code == 202, r.text
+        job = _wait_for_job(c, r.json()["id"], headers)
+        assert job["status"] == "done" and job["progress"] == 1.0, job
+        made = archive.get(job["derivative_id"])
+        assert made.parent_id == master.id and made.operation == "film"
+        assert archive.verify(made.id).ok
+        page = c.get(f"/items/{made.id}", headers=headers).text
+        assert "run on the web by <strong>eddie</strong>" in page and "cyanotype" in page
+        bad = c.post(f"/api/items/{master.id}/jobs", headers=headers, json={"operation": "rm -rf", "params": {}})
+        assert bad.status_code == 400 and "no operation" in bad.json()["detail"]
+        assert c.get("/api/jobs/not-a-job", headers=headers).status_code == 404
+
+
+def test_run_form_preview_and_job_page(site):
+    archive, master = site
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        form = {"csrf": token, "operation": "film", "preset": "sepia", "strength": "1"}
+        preview = c.post(f"/items/{master.id}/preview", data=form)
+        assert preview.status_code == 200 and "data:image/png;base64," in preview.text
+        png = re.search(r'data:image/png;base64,([^"]+)"', preview.text).group(1)
+        import base64
+
+        small = Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB")
+        r, g, b = (sum(ch) / len(ch) for ch in zip(*small.getdata(), strict=True))
+        assert r > g > b  # sepia: warm
+        wrong = c.post(f"/items/{master.id}/preview", data={**form, "strength": "7"})
+        assert wrong.status_code == 400 and "strength" in wrong.text
+        run = c.post(f"/items/{master.id}/run", data=form)
+        assert run.status_code == 303 and run.headers["location"].startswith("/jobs#job-")
+        job_id = run.headers["location"].split("#job-")[1]
+        job = _wait_for_job(c, job_id, {})
+        assert job["status"] == "done" and job["created_by"] == "eddie"
+        jobs_page = c.get("/jobs").text
+        assert job_id[:8] in jobs_page and job["derivative_id"] in jobs_page
+
+
+def test_cancel_own_job_not_others(site):
+    archive, master = site
+    from daguerre import jobs
+
+    [theirs] = jobs.submit(archive, [master.id], "film", {"preset": "sepia"}, user="ada")
+    [mine] = jobs.submit(archive, [master.id], "film", {"preset": "sepia"}, user="eddie")
+    c = client(archive)  # no `with`: the runner does not start, the jobs stay queued
+    token = login(c, "eddie")
+    assert c.post(f"/jobs/{theirs}/cancel", data={"csrf": token}).status_code == 403
+    assert c.post(f"/jobs/{mine}/cancel", data={"csrf": token}).status_code == 303
+    assert jobs.get_job(archive, mine)["status"] == "cancelled" and jobs.get_job(archive, theirs)["status"] == "queued"
+    admin = client(archive)
+    admin_token = login(admin, "ada")
+    assert admin.post(f"/jobs/{theirs}/cancel", data={"csrf": admin_token}).status_code == 303
+    assert jobs.get_job(archive, theirs)["status"] == "cancelled"
+
+
+def test_restart_marks_interrupted_jobs_failed(site):
+    archive, master = site
+    from daguerre import jobs
+    from daguerre.archive.catalogue import Job
+
+    [job_id] = jobs.submit(archive, [master.id], "film", {"preset": "sepia"}, user="eddie")
+    with archive.session.begin() as s:  # as a server killed mid-job leaves it
+        s.query(Job).filter(Job.id == job_id).update({"status": "running"})
+    with TestClient(create_app(archive)):
+        pass
+    job = jobs.get_job(archive, job_id)
+    assert job["status"] == "failed" and "interrupted" in job["error"] and job["item_id"] == master.id

@@ -61,15 +61,20 @@ class ItemView:
     events: list[Event]
     before: Item
     after: Item
+    run_by: dict[str, str]  # creation event id -> who submitted the job that made it
 
 
 def item_view(archive: Archive, item: Item, a: str = "", b: str = "") -> ItemView:
     from sqlalchemy import select
 
+    from daguerre.archive.catalogue import Job
+
     with archive.session() as s:
         family = list(s.scalars(select(Item).where(Item.root_id == item.root_id).order_by(Item.pk)))
         ids = [i.id for i in family]
         history = list(s.scalars(select(Event).where(Event.object_id.in_(ids)).order_by(Event.pk)))
+        made = [e.id for e in history if e.type == "creation"]  # a job's derivative's event has the job's id
+        run_by = dict(s.execute(select(Job.id, Job.created_by).where(Job.id.in_(made))).all())
     by_id = {i.id: Node(i) for i in family}
     master = next((i for i in family if i.kind == "master"), item)
     for it in family:
@@ -78,7 +83,7 @@ def item_view(archive: Archive, item: Item, a: str = "", b: str = "") -> ItemVie
     known = {i.id: i for i in family}
     before = known.get(a) or known.get(item.parent_id or "") or master
     after = known.get(b) or (item if item.id != before.id else (family[-1] if len(family) > 1 else item))
-    return ItemView(master, by_id[master.id], family, history, before, after)
+    return ItemView(master, by_id[master.id], family, history, before, after, run_by)
 
 
 def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[str, float]:
