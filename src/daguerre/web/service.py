@@ -153,9 +153,8 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
     ``raw``: ``form`` is already the params dict (the JSON API), else a submitted Run form.
     """
     from daguerre import jobs
-    from daguerre.web.forms import params_from_form
-
     from daguerre.ops import OPERATIONS
+    from daguerre.web.forms import params_from_form
 
     if raw and operation not in OPERATIONS:
         raise ArchiveError(f"no operation named {operation!r} (available: {', '.join(sorted(OPERATIONS))})")
