@@ -120,6 +120,14 @@ def test_item_page_shows_tree_history_and_slider(site):
     tile = c.get(f"/iiif/{derivative.id}/0,0,{w},{h}/{w},{h}/0/default.jpg")
     assert tile.status_code == 200 and Image.open(io.BytesIO(tile.content)).size == (w, h)
     assert c.get(f"/iiif/{derivative.id}/..%2F..%2Fkeys/x/0/default.jpg").status_code in (400, 404)
+    manifest = c.get(f"/items/{derivative.id}/manifest.json").json()
+    assert [cv["label"]["en"][0] for cv in manifest["items"]][0] == "Original (master)" and len(manifest["items"]) == 2
+    body = manifest["items"][1]["items"][0]["items"][0]["body"]
+    image = c.get(body["id"].replace("http://testserver", ""))
+    assert image.status_code == 200 and Image.open(io.BytesIO(image.content)).size == (w, h)
+    for sneaky in ("/export/../keys/signer.pem", "/export/%2E%2E/keys/signer.pem", "/export/..%2Fkeys%2Fsigner.pem"):
+        assert c.get(sneaky).status_code == 404
+    assert client(archive).get(body["id"].replace("http://testserver", "")).status_code == 303  # needs a login
 
 
 def test_editor_edits_metadata_with_an_event(site):

@@ -221,6 +221,23 @@ def iiif_tile(request: Request, ref: str, region: str, size: str, user: Reader) 
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
+@router.get("/items/{ref}/manifest.json")
+def iiif_manifest(request: Request, ref: str, user: Reader) -> Response:
+    """The IIIF manifest of the item's master (all its derivatives as canvases), over /export/ files."""
+    item = _item(request, ref)
+    path = service.manifest(_archive(request), item, str(request.base_url).rstrip("/") + "/export")
+    return FileResponse(path, media_type="application/ld+json")
+
+
+@router.get("/export/{path:path}")
+def export_file(request: Request, path: str, user: Reader) -> Response:
+    root = (_archive(request).path / "cache" / "export").resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(404, "no such file")
+    return FileResponse(target)
+
+
 # ----------------------------------------------------------------------------------------------- upload
 
 

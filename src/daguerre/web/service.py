@@ -39,6 +39,23 @@ def tiles(archive: Archive, item: Item) -> Path:
     return tiles(archive, item, f"/iiif/{item.id}")
 
 
+def manifest(archive: Archive, item: Item, base: str) -> Path:
+    """Write the IIIF manifest of the item's master (tiles made once) into the archive's cache; its path."""
+    import json
+
+    from daguerre.archive.iiif import manifest
+
+    out = archive.path / "cache" / "export"
+    master = archive.get(item.root_id)
+    m = manifest(archive, master, out, base, include_withdrawn=False)
+    path = out / master.id / "manifest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(json.loads(m.json()), indent=1))
+    tmp.replace(path)
+    return path
+
+
 def download_name(item: Item) -> str:
     """A file name for a download: the item id and a tidy version of its stored name (never a path)."""
     stem = SAFE_NAME.sub("_", Path(item.filename).stem)[:60].strip("._") or "item"
