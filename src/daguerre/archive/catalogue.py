@@ -154,6 +154,17 @@ def sessions(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def read_sessions(engine: Engine) -> sessionmaker:
+    """Sessions for reading only. On SQLite they skip the ``BEGIN IMMEDIATE`` of `connect` (each statement reads
+    a WAL snapshot), so that many readers, such as the web app's page views, run side by side instead of
+    queueing for the write lock; never write through them."""
+    if engine.dialect.name != "sqlite":
+        return sessions(engine)
+    reader = create_engine(engine.url, connect_args={"timeout": 60})
+    event.listen(reader, "connect", _sqlite_connect)
+    return sessions(reader)
+
+
 def lock_intents(session) -> None:
     """Serialise orphan cleanup with writers (SQLite's BEGIN IMMEDIATE already holds the write lock)."""
     if session.get_bind().dialect.name == "postgresql":

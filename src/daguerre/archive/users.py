@@ -142,15 +142,16 @@ def new_token(archive: Archive, name: str) -> str:
     return token
 
 
-def check_token(archive: Archive, token: str) -> Account | None:
-    with archive.session() as s:
+def check_token(archive: Archive, token: str, sessions=None) -> Account | None:
+    """The token's account; ``sessions``: a read-only session factory to use instead of the archive's."""
+    with (sessions or archive.session)() as s:
         row = s.execute(select(User.name, User.role).join(Token, Token.user_name == User.name)
                         .where(Token.sha256 == _digest(token))).first()
     return Account(*row) if row else None
 
 
-def account(archive: Archive, name: str) -> Account | None:
+def account(archive: Archive, name: str, sessions=None) -> Account | None:
     """The account called ``name`` as it is now (a session cookie may outlive a removed user)."""
-    with archive.session() as s:
+    with (sessions or archive.session)() as s:
         row = s.execute(select(User.name, User.role).where(User.name == name)).first()
     return Account(*row) if row else None

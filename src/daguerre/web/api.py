@@ -28,7 +28,8 @@ class JobRequest(BaseModel):
 
 def _item(request: Request, ref: str):
     try:
-        return request.app.state.archive.get(ref)
+        with service.reader_sessions(request.app.state.archive)() as s:
+            return request.app.state.archive.get(ref, s)
     except ArchiveError as e:
         raise HTTPException(404, str(e)) from None
 
@@ -54,7 +55,7 @@ def search_items(request: Request, user: Reader, q: str = "", kind: str = "", op
                  sort: str = "newest", offset: int = 0, limit: int = 50):
     """Items matching every word of ``q`` (prefixes too), newest first."""
     found = service.browse(request.app.state.archive, q, {"kind": kind, "operation": operation}, sort,
-                           max(0, offset), min(max(1, limit), 500))
+                           max(0, offset), min(max(1, limit), 500), facets=False)
     return {"total": found.total, "items": [i.record() for i in found.items]}
 
 

@@ -22,13 +22,27 @@ class Field:
     high: float | None = None
 
 
+_cards: tuple[float, list] = (0.0, [])
+
+
+def _installed() -> list:
+    """The installed model cards, re-read at most every 10 s (a model trained meanwhile shows up soon)."""
+    global _cards
+    import time
+
+    from daguerre.models.registry import list_models
+
+    if time.monotonic() - _cards[0] > 10:
+        _cards = (time.monotonic(), list_models())
+    return _cards[1]
+
+
 def operation_fields() -> dict[str, list[Field]]:
     """Every operation the Run page offers, with its fields (model lists read from the installed cards)."""
-    from daguerre.models.registry import list_models
     from daguerre.ops.film import PRESETS
 
     def models(task: str) -> tuple[str, ...]:
-        return tuple(c.name for c in list_models(task))
+        return tuple(c.name for c in _installed() if c.task == task)
 
     styles = models("style")
     return {

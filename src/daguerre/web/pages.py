@@ -64,7 +64,8 @@ def _archive(request: Request):
 
 def _item(request: Request, ref: str) -> Item:
     try:
-        return _archive(request).get(ref)
+        with service.reader_sessions(_archive(request))() as s:
+            return _archive(request).get(ref, s)
     except ArchiveError as e:
         raise HTTPException(404, str(e)) from None
 

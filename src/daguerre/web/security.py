@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import HTTPException, Request
 
 from daguerre.archive.users import Account, account, check_token
+from daguerre.web.service import reader_sessions
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 VISITOR = Account("visitor", "visitor")  # anyone, in --public mode
@@ -33,13 +34,13 @@ def who(request: Request) -> Account | None:
     archive = request.app.state.archive
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        found = check_token(archive, auth[7:].strip())
+        found = check_token(archive, auth[7:].strip(), reader_sessions(archive))
         if found is None:
             raise HTTPException(401, "invalid API token")
         request.state.bearer = True
         return found
     name = request.session.get("user")
-    return account(archive, name) if name else None
+    return account(archive, name, reader_sessions(archive)) if name else None
 
 
 def reader(request: Request) -> Account:

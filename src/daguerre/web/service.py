@@ -19,12 +19,40 @@ PREVIEW = 256  # long side of the quick preview, pixels
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def browse(archive: Archive, query: str, filters: dict[str, str], sort: str, offset: int, limit: int):
-    from daguerre.archive.search import browse
+FACET_CACHE = 512  # facet counts kept per (archive, query, filters, catalogue version)
+_facets: dict[tuple, dict] = {}
 
-    with archive.session() as s:
-        return browse(s, query, **{k: v or None for k, v in filters.items() if k != "withdrawn"},
-                      withdrawn=filters.get("withdrawn") or "hide", sort=sort, offset=offset, limit=limit)
+
+def reader_sessions(archive: Archive):
+    """Read-only sessions of the archive's catalogue (readers side by side on SQLite; see catalogue)."""
+    found = getattr(archive, "_web_readers", None)
+    if found is None:
+        from daguerre.archive.catalogue import read_sessions
+
+        found = archive._web_readers = read_sessions(archive.engine)
+    return found
+
+
+def browse(archive: Archive, query: str, filters: dict[str, str], sort: str, offset: int, limit: int,
+           facets: bool = True):
+    """A page of the collection; facet counts are cached until the catalogue changes (every change is an event)."""
+    from sqlalchemy import func, select
+
+    from daguerre.archive.search import browse, facet_counts
+
+    given = {k: v or None for k, v in filters.items() if k != "withdrawn"}
+    withdrawn = filters.get("withdrawn") or "hide"
+    with reader_sessions(archive)() as s:
+        page = browse(s, query, **given, withdrawn=withdrawn, sort=sort, offset=offset, limit=limit, facets=False)
+        if facets:
+            version = s.scalar(select(func.max(Event.pk)))
+            key = (id(archive), query.strip().lower(), tuple(sorted(given.items())), withdrawn, version)
+            if key not in _facets:
+                if len(_facets) >= FACET_CACHE:
+                    _facets.pop(next(iter(_facets)))
+                _facets[key] = facet_counts(s, query, **given, withdrawn=withdrawn)
+            page.facets = _facets[key]
+    return page
 
 
 def thumbnail(archive: Archive, item: Item, size: int = 320) -> bytes:
@@ -86,7 +114,7 @@ def item_view(archive: Archive, item: Item, a: str = "", b: str = "") -> ItemVie
 
     from daguerre.archive.catalogue import Job
 
-    with archive.session() as s:
+    with reader_sessions(archive)() as s:
         family = list(s.scalars(select(Item).where(Item.root_id == item.root_id).order_by(Item.pk)))
         ids = [i.id for i in family]
         history = list(s.scalars(select(Event).where(Event.object_id.in_(ids)).order_by(Event.pk)))
@@ -186,7 +214,7 @@ def jobs(archive: Archive, limit: int = 100) -> list[dict]:
 
     from daguerre.archive.catalogue import Job
 
-    with archive.session() as s:
+    with reader_sessions(archive)() as s:
         return [j.record() for j in s.scalars(select(Job).order_by(Job.pk.desc()).limit(limit))]
 
 
