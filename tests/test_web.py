@@ -347,3 +347,59 @@ def test_restart_marks_interrupted_jobs_failed(site):
         pass
     job = jobs.get_job(archive, job_id)
     assert job["status"] == "failed" and "interrupted" in job["error"] and job["item_id"] == master.id
+
+
+def test_users_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from daguerre.cli import app
+
+    runner = CliRunner()
+    path = str(tmp_path / "a")
+    Archive.init(path).close()
+    added = runner.invoke(app, ["users", "add", "ada", "--role", "admin", "--password-stdin", "-a", path],
+                          input=PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
+    short = runner.invoke(app, ["users", "add", "bob", "--password-stdin", "-a", path], input="short\n")
+    assert short.exit_code == 1 and "8 characters" in short.output
+    bad_role = runner.invoke(app, ["users", "add", "bob", "--role", "god", "--password-stdin", "-a", path],
+                             input=PASSWORD + "\n")
+    assert bad_role.exit_code == 1 and "role" in bad_role.output
+    token = runner.invoke(app, ["users", "token", "ada", "-a", path]).output.strip()
+    with Archive.open(path) as archive:
+        assert users.check_token(archive, token).role == "admin"
+        assert users.check_password(archive, "ada", PASSWORD).name == "ada"
+        assert users.check_password(archive, "ada", "not it at all") is None
+        from sqlalchemy import select
+
+        from daguerre.archive.users import Token, User
+
+        with archive.session() as s:  # only hashes are stored
+            assert token not in {t.sha256 for t in s.scalars(select(Token))}
+            assert s.scalar(select(User.password_hash)).startswith("$argon2")
+    listed = runner.invoke(app, ["users", "list", "-a", path]).output
+    assert "ada\tadmin\t1 token(s)" in listed
+    assert runner.invoke(app, ["users", "remove", "ada", "-a", path]).exit_code == 0
+    with Archive.open(path) as archive:
+        assert users.check_token(archive, token) is None and users.accounts(archive) == []
+
+
+def test_serve_warns_on_all_interfaces_without_admin(tmp_path, monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from daguerre.cli import app
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    path = str(tmp_path / "a")
+    Archive.init(path).close()
+    runner = CliRunner()
+    local = runner.invoke(app, ["serve", "-a", path])
+    assert local.exit_code == 0 and "warning" not in local.output and calls[-1]["host"] == "127.0.0.1"
+    everyone = runner.invoke(app, ["serve", "-a", path, "--host", "0.0.0.0", "--port", "8123"])
+    assert "no admin account" in everyone.output and calls[-1] == {"host": "0.0.0.0", "port": 8123,
+                                                                  "log_level": "info"}
+    with Archive.open(path) as archive:
+        users.add(archive, "ada", "admin", PASSWORD)
+    assert "warning" not in runner.invoke(app, ["serve", "-a", path, "--host", "0.0.0.0"]).output
