@@ -231,6 +231,7 @@ def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
         ("post", f"/items/{master_id}/preview", {"data": {"operation": "film", "preset": "sepia"}}),
         ("post", "/upload", {"files": [("files", ("rocket.jpg", rocket, "image/jpeg"))]}),
         ("post", "/jobs/0123456789abcdef/cancel", {}),
+        ("post", "/batch", {"data": {"q": "moon", "run": "film"}}),
         ("post", "/api/items", {"files": {"file": ("rocket.jpg", rocket, "image/jpeg")}}),
         ("post", f"/api/items/{master_id}/jobs", {"json": {"operation": "film", "params": {"preset": "sepia"}}}),
     ]
@@ -403,3 +404,36 @@ def test_serve_warns_on_all_interfaces_without_admin(tmp_path, monkeypatch):
     with Archive.open(path) as archive:
         users.add(archive, "ada", "admin", PASSWORD)
     assert "warning" not in runner.invoke(app, ["serve", "-a", path, "--host", "0.0.0.0"]).output
+
+
+def test_upload_folder_with_a_metadata_sheet(site):
+    archive, _ = site
+    c = client(archive)
+    token = login(c, "eddie")
+    sheet = b"filename,title,creator\nscans/rocket.jpg,Launch pad,Cape staff\nchelsea.jpg,Chelsea,Unknown\n"
+    r = c.post("/upload", data={"csrf": token}, files=[
+        ("folder", ("scans/rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes(), "image/jpeg")),
+        ("folder", ("scans/chelsea.jpg", (SAMPLES / "chelsea.jpg").read_bytes(), "image/jpeg")),
+        ("sheet", ("sheet.csv", sheet, "text/csv"))])
+    assert r.status_code == 200 and r.text.count('class="added"') == 2
+    assert archive.search("launch")[0].creator == "Cape staff", [(i.title, i.creator) for i in archive.items()]
+    assert archive.search("chelsea", kind="master")[-1].creator == "Unknown"
+    bad = c.post("/upload", data={"csrf": token}, files=[
+        ("files", ("x.jpg", (SAMPLES / "coffee.jpg").read_bytes(), "image/jpeg")),
+        ("sheet", ("typo.csv", b"filename,titel\nx.jpg,Oops\n", "text/csv"))])
+    assert bad.status_code == 400 and "typo.csv" in bad.text and "titel" in bad.text
+
+
+def test_batch_over_a_search_result(site):
+    archive, master = site
+    from daguerre import jobs
+
+    c = client(archive)
+    token = login(c, "eddie")
+    assert "Queue batch" in c.get("/", params={"q": "moon"}).text
+    r = c.post("/batch", data={"csrf": token, "q": "moon", "kind": "master", "run": "film"})
+    assert r.status_code == 303
+    [job] = jobs.list_jobs(archive)
+    assert job["item_id"] == master.id and job["params"] == {"preset": "sepia", "strength": 1.0}
+    assert job["run_id"] and job["created_by"] == "eddie"
+    assert c.post("/batch", data={"csrf": token, "q": "no-such-word", "run": "film"}).status_code == 400

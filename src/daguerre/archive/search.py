@@ -82,7 +82,8 @@ def _filtered(session: Session, query: str, kind: str | None = None, operation: 
     if withdrawn in ("only", "show"):
         return q.where(Item.withdrawn.is_(True)) if withdrawn == "only" else q
     if _WORD.search(query or "") and session.get_bind().dialect.name == "sqlite":
-        return q.where(Item.withdrawn + 0 == 0)  # no index for it: SQLite then reads the few matches by rowid
+        # an expression no index serves, so that SQLite reads the (few) full-text matches by rowid
+        return q.where(func.coalesce(Item.withdrawn, False).is_(False))
     return q.where(Item.withdrawn.is_(False))
 
 

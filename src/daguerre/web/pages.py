@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -115,8 +115,23 @@ def collection(request: Request, user: Reader, q: str = "", kind: str = "", oper
     template = "_grid.html" if request.headers.get("hx-request") and request.headers.get(
         "hx-target") == "results" else "collection.html"
     state = {**filters, "q": q, "sort": sort, "page": page}
+    from daguerre.web.forms import operation_fields
+
     return render(request, template, found=found, q=q, filters=filters, sort=sort, page=page, pages=pages,
-                  state=state)
+                  state=state, operations=operation_fields(), can_edit=user.role in ("editor", "admin"))
+
+
+@router.post("/batch", dependencies=[CSRF])
+async def batch(request: Request, user: Editor) -> Response:
+    """Queue one operation over every item the collection view shows (all pages): a batch run."""
+    form = await request.form()
+    filters = {k: str(form.get(k) or "") for k in ("kind", "operation", "decade", "creator")}
+    try:
+        service.batch(_archive(request), str(form.get("q") or ""), filters, str(form.get("run") or ""), user)
+    except (ArchiveError, ValueError) as e:
+        return error_page(request, 400, str(e))
+    request.app.state.runner.wake()
+    return RedirectResponse("/jobs", 303)
 
 
 @router.get("/items/{ref}/thumb.jpg")
@@ -248,13 +263,22 @@ def upload_form(request: Request, user: Editor) -> HTMLResponse:
 
 
 @router.post("/upload", dependencies=[CSRF])
-async def upload(request: Request, user: Editor, files: Annotated[list[UploadFile], File()]) -> HTMLResponse:
+async def upload(request: Request, user: Editor) -> HTMLResponse:
     form = await request.form()
     fields = {k: str(form[k]).strip() for k in DUBLIN_CORE if str(form.get(k) or "").strip()}
+    files = [f for f in form.getlist("files") + form.getlist("folder") if getattr(f, "filename", "")]
+    sheet_file = form.get("sheet")
     results = []
     with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
+        sheet = None
+        if getattr(sheet_file, "filename", ""):
+            try:
+                sheet = service.read_sheet(_archive(request), sheet_file, Path(tmp))
+            except ArchiveError as e:
+                return render(request, "upload.html", 400, report=[service.UploadResult(
+                    sheet_file.filename, "failed", message=str(e))], dublin_core=DUBLIN_CORE)
         for f in files:
-            results.append(service.ingest_upload(_archive(request), f, Path(tmp), fields, user))
+            results.append(service.ingest_upload(_archive(request), f, Path(tmp), fields, user, sheet))
     status = 400 if results and all(r.status == "failed" for r in results) else 200
     return render(request, "upload.html", status, report=results, dublin_core=DUBLIN_CORE)
 

@@ -162,9 +162,29 @@ class UploadResult:
     message: str = ""
 
 
-def ingest_upload(archive: Archive, upload, folder: Path, fields: dict[str, str], user: Account) -> UploadResult:
-    """Store one uploaded file under a made-up safe name (the sent name is only metadata) and ingest it."""
-    sent = Path(str(upload.filename or "upload").replace("\\", "/")).name or "upload"
+def read_sheet(archive: Archive, upload, folder: Path) -> dict[str, dict[str, str]]:
+    """The rows of an uploaded metadata CSV (as `daguerre archive ingest --metadata` reads it)."""
+    from daguerre.archive.metadata import read_sheet
+
+    path = folder / "metadata.csv"
+    path.write_bytes(upload.file.read())
+    try:
+        return read_sheet(path)
+    except ArchiveError as e:
+        raise ArchiveError(_named(str(e), path, upload.filename or "metadata.csv")) from None
+
+
+def ingest_upload(archive: Archive, upload, folder: Path, fields: dict[str, str], user: Account,
+                  sheet: dict[str, dict[str, str]] | None = None) -> UploadResult:
+    """Store one uploaded file under a made-up safe name (the sent name is only metadata) and ingest it.
+
+    ``sheet``: metadata CSV rows, matched by the sent path, the path inside an uploaded folder, or the file name.
+    """
+    relative = str(upload.filename or "upload").replace("\\", "/")
+    sent = Path(relative).name or "upload"
+    inside = relative.split("/", 1)[1] if "/" in relative else relative  # a folder upload's path below it
+    rows = sheet or {}
+    fields = {**fields, **(rows.get(relative) or rows.get(inside) or rows.get(sent) or {})}
     suffix = Path(sent).suffix.lower()
     suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""
     stem = SAFE_NAME.sub("_", Path(sent).stem)[:80].strip("._") or "upload"
@@ -236,3 +256,28 @@ def job(archive: Archive, job_id: str) -> dict | None:
         return core.get_job(archive, job_id)
     except ArchiveError:
         return None
+
+
+def batch(archive: Archive, query: str, filters: dict[str, str], operation: str, user: Account,
+          limit: int = 100_000) -> tuple[str, int]:
+    """One run of ``operation`` (its default parameters) over every item the collection view matches, as
+    `daguerre archive batch` makes it; the run id and the number of jobs queued."""
+
+    from daguerre import jobs
+    from daguerre.archive.search import _filtered
+    from daguerre.web.forms import operation_fields, params_from_form
+
+    fields = operation_fields().get(operation)
+    if fields is None:
+        raise ArchiveError(f"{operation!r}: not an operation the web app runs")
+    defaults = {f.name: f.default for f in fields if f.default not in (None, False)}
+    params = params_from_form(archive, operation, defaults)
+    given = {k: v or None for k, v in filters.items() if k != "withdrawn"}
+    with reader_sessions(archive)() as s:
+        q = _filtered(s, query, **given, withdrawn="hide").with_only_columns(Item.id).order_by(Item.pk)
+        ids = list(s.scalars(q.limit(limit)))
+    if not ids:
+        raise ArchiveError("nothing matches: no job queued")
+    run_id = jobs.create_run(archive, operation, params, query=query, backend="inline", user=user.name)
+    jobs.submit(archive, ids, operation, params, user=user.name, run_id=run_id)
+    return run_id, len(ids)
