@@ -293,6 +293,12 @@ def test_api_job_runs_in_the_background_and_lands_in_the_archive(site):
         bad = c.post(f"/api/items/{master.id}/jobs", headers=headers, json={"operation": "rm -rf", "params": {}})
         assert bad.status_code == 400 and "no operation" in bad.json()["detail"]
         assert c.get("/api/jobs/not-a-job", headers=headers).status_code == 404
+        sneaky = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                        json={"operation": "stylize", "params": {"method": "arbitrary", "style": "/etc/passwd"}})
+        assert sneaky.status_code == 400 and "style" in sneaky.json()["detail"]
+        other = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                       json={"operation": "stylize", "params": {"model": "../../keys/signer"}})
+        assert other.status_code == 400 and "paths" in other.json()["detail"]
 
 
 def test_run_form_preview_and_job_page(site):

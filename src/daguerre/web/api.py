@@ -72,7 +72,7 @@ def add_job(request: Request, ref: str, body: JobRequest, user: Editor):
     try:
         job_id = service.submit(request.app.state.archive, item, body.operation, body.params, user, raw=True)
     except ArchiveError as e:
-        raise HTTPException(400 if "no operation" in str(e) else 503, str(e)) from None
+        raise HTTPException(400, str(e)) from None
     request.app.state.runner.wake()
     return {"id": job_id}
 

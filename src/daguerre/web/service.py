@@ -223,9 +223,34 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
 
     if raw and operation not in OPERATIONS:
         raise ArchiveError(f"no operation named {operation!r} (available: {', '.join(sorted(OPERATIONS))})")
-    params = dict(form) if raw else params_from_form(archive, operation, form)
+    if not isinstance(form, dict):
+        raise ArchiveError("params must be a JSON object")
+    params = api_params(archive, form) if raw else params_from_form(archive, operation, form)
     [job_id] = jobs.submit(archive, [item.id], operation, params, user=user.name)
     return job_id
+
+
+ITEM_PARAMS = ("style", "reference", "masks")  # parameters that name pictures: item ids over the web
+
+
+def api_params(archive: Archive, params: dict) -> dict:
+    """An API job's parameters: pictures given as item ids become stored files; no other path is accepted."""
+    from daguerre.web.forms import FormError, item_path
+
+    out = {}
+    for key, value in params.items():
+        if key in ITEM_PARAMS:
+            try:
+                out[key] = [item_path(archive, v) for v in value] if isinstance(value, list) else item_path(
+                    archive, str(value))
+            except FormError as e:
+                raise ArchiveError(f"{key}: {e}") from None
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and ("/" in v or "\\" in v) and not v.startswith("#"):
+                raise ArchiveError(f"{key}: file paths are not accepted over the web; give pictures as item ids")
+        out[key] = value
+    return out
 
 
 def jobs(archive: Archive, limit: int = 100) -> list[dict]:
