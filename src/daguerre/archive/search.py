@@ -90,15 +90,17 @@ def _filtered(session: Session, query: str, kind: str | None = None, operation: 
 def browse(session: Session, query: str = "", *, kind: str | None = None, operation: str | None = None,
            model: str | None = None, decade: str | None = None, creator: str | None = None,
            withdrawn: str = "hide", sort: str = "newest", offset: int = 0, limit: int = 48,
-           facets: bool = True) -> Page:
+           facets: bool = True, total: int | None = None) -> Page:
     """A page of the collection: indexed filters, one ``LIMIT``/``OFFSET`` query and a count (plus the facets).
 
-    ``decade`` is like ``"1920"``; ``withdrawn`` is ``hide``, ``show`` or ``only``.
+    ``decade`` is like ``"1920"``; ``withdrawn`` is ``hide``, ``show`` or ``only``; ``total``: the count, when
+    the caller already knows it.
     """
     filters = {"kind": kind, "operation": operation, "model": model, "decade": decade, "creator": creator,
                "withdrawn": withdrawn}
     q = _filtered(session, query, **filters)
-    total = session.scalar(select(func.count()).select_from(q.with_only_columns(Item.pk).subquery()))
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(q.with_only_columns(Item.pk).subquery()))
     items = list(session.scalars(q.order_by(*SORTS.get(sort, SORTS["newest"])).offset(max(0, offset)).limit(limit)))
     return Page(items, total or 0, facet_counts(session, query, **filters) if facets else {})
 

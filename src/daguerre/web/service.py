@@ -35,7 +35,8 @@ def reader_sessions(archive: Archive):
 
 def browse(archive: Archive, query: str, filters: dict[str, str], sort: str, offset: int, limit: int,
            facets: bool = True):
-    """A page of the collection; facet counts are cached until the catalogue changes (every change is an event)."""
+    """A page of the collection; its count and facet counts are cached until the catalogue changes (every change
+    to an item is an event, so the newest event's number tells)."""
     from sqlalchemy import func, select
 
     from daguerre.archive.search import browse, facet_counts
@@ -43,15 +44,17 @@ def browse(archive: Archive, query: str, filters: dict[str, str], sort: str, off
     given = {k: v or None for k, v in filters.items() if k != "withdrawn"}
     withdrawn = filters.get("withdrawn") or "hide"
     with reader_sessions(archive)() as s:
-        page = browse(s, query, **given, withdrawn=withdrawn, sort=sort, offset=offset, limit=limit, facets=False)
-        if facets:
-            version = s.scalar(select(func.max(Event.pk)))
-            key = (id(archive), query.strip().lower(), tuple(sorted(given.items())), withdrawn, version)
-            if key not in _facets:
-                if len(_facets) >= FACET_CACHE:
-                    _facets.pop(next(iter(_facets)))
-                _facets[key] = facet_counts(s, query, **given, withdrawn=withdrawn)
-            page.facets = _facets[key]
+        version = s.scalar(select(func.max(Event.pk)))
+        key = (id(archive), query.strip().lower(), tuple(sorted(given.items())), withdrawn, version)
+        total, counts = _facets.get(key, (None, None))
+        page = browse(s, query, **given, withdrawn=withdrawn, sort=sort, offset=offset, limit=limit, facets=False,
+                      total=total)
+        if facets and counts is None:
+            counts = facet_counts(s, query, **given, withdrawn=withdrawn)
+        if key not in _facets and len(_facets) >= FACET_CACHE:
+            _facets.pop(next(iter(_facets)))
+        _facets[key] = (page.total, counts)
+        page.facets = counts or {}
     return page
 
 
@@ -275,12 +278,13 @@ def cancel(archive: Archive, job_id: str, user: Account) -> bool:
 
 def job(archive: Archive, job_id: str) -> dict | None:
     """A job as the API shows it: id, operation, item_id, params, status, progress, error, derivative_id..."""
-    from daguerre import jobs as core
+    from sqlalchemy import select
 
-    try:
-        return core.get_job(archive, job_id)
-    except ArchiveError:
-        return None
+    from daguerre.archive.catalogue import Job
+
+    with reader_sessions(archive)() as s:  # polled often: never queue for the write lock a running job needs
+        found = s.scalar(select(Job).where(Job.id == job_id))
+    return found.record() if found else None
 
 
 def batch(archive: Archive, query: str, filters: dict[str, str], operation: str, user: Account,
