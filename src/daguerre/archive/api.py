@@ -320,7 +320,29 @@ class Archive:
 
         return export.export(self, format, Path(out), base_url=base_url, include_withdrawn=include_withdrawn)
 
-    def import_bag(self, bag: str | os.PathLike) -> list[str]:
-        from daguerre.archive import bag as bagging
+    def import_bag(self, bag: str | os.PathLike, trust_signer: bool = False):
+        """Check a bag whole (signatures, C2PA labels, hashes, fields), then add its new items (``BagImport``).
 
-        return bagging.import_bag(self, Path(bag))
+        Its signer is trusted only with ``trust_signer``; a bag that fails any check raises ``BagRefused``.
+        """
+        from daguerre.archive import bag_import
+
+        return bag_import.import_bag(self, Path(bag), trust_signer)
+
+    # ----------------------------------------------------------------------------------------- trust
+
+    def trusted_signers(self) -> list[keys.Chain]:
+        """This archive's own signer chain first, then those of the archives it trusts."""
+        return self.keys.trusted_chains()
+
+    def untrusted_signers(self) -> list[keys.Chain]:
+        """Chains that came in imported bags without being trusted."""
+        return self.keys.foreign_chains()
+
+    def trust(self, chain: keys.Chain) -> bool:
+        """Trust another archive's signatures and C2PA labels (``keys.read_chain`` reads one); False if already."""
+        return self.keys.trust(chain)
+
+    def distrust(self, fingerprint: str) -> keys.Chain:
+        """Stop trusting an archive (fingerprint or a unique 8+ character prefix); its own key cannot be."""
+        return self.keys.distrust(fingerprint)

@@ -1,8 +1,9 @@
-"""BagIt export and import (the ``bagit`` package), with Dublin Core, PREMIS XML and signed events inside.
+"""BagIt export (the ``bagit`` package), with Dublin Core, PREMIS XML and signed events inside.
 
 A bag holds ``data/objects/<sha256>.<ext>`` for every file, ``data/metadata/`` with ``items.json``,
-``events.json``, ``dublin_core.csv``, ``premis.xml`` and the exporting archive's signer chain, and SHA-256 and
-SHA-512 manifests. ``import_bag`` validates the bag and every object's hash before anything is stored.
+``events.json``, ``dublin_core.csv``, ``premis.xml``, the exporting archive's signer chain (``signer.pem``)
+and the chains of the other archives that signed exported events (``signers.pem``), and SHA-256 and SHA-512
+manifests. ``bag_import`` reads one back, checking everything in it first.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from sqlalchemy import select
 
 from daguerre.archive import events
 from daguerre.archive.catalogue import DUBLIN_CORE, EXTENSIONS, Event, Item
-from daguerre.archive.errors import ArchiveError
-from daguerre.models.card import sha256_of
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -27,8 +26,9 @@ if TYPE_CHECKING:
 PREMIS = "http://www.loc.gov/premis/v3"
 
 
-def _ext(media_type: str) -> str:
-    return EXTENSIONS.get(media_type, ".bin")
+def object_name(sha256: str, media_type: str) -> str:
+    """An object's file name in a bag: its SHA-256 and the extension of its media type."""
+    return f"{sha256}{EXTENSIONS.get(media_type, '.bin')}"
 
 
 def premis_xml(items: list[Item], history: list[Event]) -> bytes:
@@ -96,7 +96,7 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool) -> Path:
     meta = out / "metadata"
     meta.mkdir()
     for it in items:
-        (out / "objects" / f"{it.sha256}{_ext(it.media_type)}").write_bytes(archive.store.read(it.sha256))
+        (out / "objects" / object_name(it.sha256, it.media_type)).write_bytes(archive.store.read(it.sha256))
     (meta / "items.json").write_text(json.dumps([it.record() for it in items], indent=1))
     (meta / "events.json").write_text(json.dumps([e.record() for e in history], indent=1))
     with open(meta / "dublin_core.csv", "w", newline="") as f:
@@ -105,56 +105,11 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool) -> Path:
         writer.writerows({k: getattr(it, k) for k in writer.fieldnames} for it in items)
     (meta / "premis.xml").write_bytes(premis_xml(items, history))
     (meta / "signer.pem").write_bytes(archive.keys.chain_pem)
+    known = archive.keys.known_chains()
+    others = sorted({e.signer for e in history if e.signer in known} - {archive.keys.fingerprint})
+    if others:
+        (meta / "signers.pem").write_bytes(b"".join(known[fp].pem() for fp in others))
     bagit.make_bag(str(out), {"Source-Organization": f"daguerre archive {archive.config['id']}",
                               "External-Description": "Masters, machine-made derivatives and their PREMIS history",
                               "Bag-Software-Agent": events.agent()}, checksums=["sha256", "sha512"])
     return out
-
-
-def import_bag(archive: Archive, path: Path) -> list[str]:
-    """Add a bag's items and events to this archive, after validating the bag; returns the new item ids."""
-    try:
-        bag = bagit.Bag(str(path))
-        bag.validate()
-    except (bagit.BagError, bagit.BagValidationError) as e:
-        raise ArchiveError(f"{path}: not a valid bag ({' '.join(str(e).split())[:300]})") from None
-    data = path / "data"
-    try:
-        records = json.loads((data / "metadata" / "items.json").read_text())
-        history = json.loads((data / "metadata" / "events.json").read_text())
-        chain = (data / "metadata" / "signer.pem").read_bytes()
-    except (OSError, ValueError) as e:
-        raise ArchiveError(f"{path}: not a daguerre bag ({e})") from None
-    for r in records:
-        obj = data / "objects" / f"{r['sha256']}{_ext(r['media_type'])}"
-        if not obj.is_file() or sha256_of(obj) != r["sha256"]:
-            raise ArchiveError(f"{path}: object {r['sha256']} is missing or does not match its record")
-    archive.keys.trust(chain)
-    with archive.session() as s:
-        have = set(s.scalars(select(Item.sha256)))
-        have_events = set(s.scalars(select(Event.id)))
-    added = []
-    by_id = {r["id"]: r for r in records}
-    for r in _parents_first(records, by_id):
-        if r["sha256"] in have:
-            continue
-        obj = data / "objects" / f"{r['sha256']}{_ext(r['media_type'])}"
-        item = Item(**r)
-        item.search_text = item.text()
-        rows = [item] + [Event(**e) for e in history if e["object_id"] == r["id"] and e["id"] not in have_events]
-        rows.append(events.make(archive.keys, events.REPLICATION, object_id=r["id"], detail=f"imported from bag {path}",
-                                outcome_detail={"sha256": r["sha256"], "bag": str(path.resolve())}))
-        if archive.store_and_record(r["sha256"], lambda obj=obj, r=r: archive.store.put_file(obj, expect=r["sha256"]),
-                                    rows):
-            added.append(r["id"])
-    return added
-
-
-def _parents_first(records: list[dict], by_id: dict[str, dict]) -> list[dict]:
-    def depth(r: dict) -> int:
-        n = 0
-        while r.get("parent_id") and r["parent_id"] in by_id:
-            r, n = by_id[r["parent_id"]], n + 1
-        return n
-
-    return sorted(records, key=depth)

@@ -79,21 +79,30 @@ def _context(anchors: bytes, pid: int):
     return c2pa.Context.from_dict({"trust": {"trust_anchors": anchors.decode()}, "verify": {"verify_trust": True}})
 
 
-def read(data: bytes, media_type: str, keys: Keys) -> dict:
-    """``{"state": "Trusted"|"Valid"|"Invalid"|None, "failures": [codes], "recipe": dict|None, "error": str}``."""
+def read(data: bytes, media_type: str, anchors: bytes) -> dict:
+    """The manifest as checked against the trust ``anchors`` (PEM CA certificates)::
+
+        {"state": "Trusted"|"Valid"|"Invalid"|None, "failures": [codes], "recipe": dict|None, "error": str,
+         "signer_serial": int|None}
+
+    A manifest signed by a certificate that no anchor issued is "Valid" with ``signingCredential.untrusted``.
+    """
     import c2pa
 
     try:
-        reader = c2pa.Reader(media_type, io.BytesIO(data), context=_context(keys.anchors_pem, os.getpid()))
+        reader = c2pa.Reader(media_type, io.BytesIO(data), context=_context(anchors, os.getpid()))
     except c2pa.C2paError as e:
-        return {"state": None, "failures": [], "recipe": None, "error": " ".join(str(e).split())}
+        return {"state": None, "failures": [], "recipe": None, "error": " ".join(str(e).split()),
+                "signer_serial": None}
     with reader:
         results = reader.get_validation_results() or {}
         active = reader.get_active_manifest() or {}
         state = reader.get_validation_state()
     failures = [f.get("code", "") for f in (results.get("activeManifest") or {}).get("failure", [])]
     recipe = next((a.get("data") for a in active.get("assertions", []) if a.get("label") == RECIPE_LABEL), None)
-    return {"state": state, "failures": failures, "recipe": recipe, "error": ""}
+    serial = (active.get("signature_info") or {}).get("cert_serial_number")
+    return {"state": state, "failures": failures, "recipe": recipe, "error": "",
+            "signer_serial": int(serial) if serial and str(serial).isdigit() else None}
 
 
 def canonical(recipe: dict | None) -> str:

@@ -271,11 +271,61 @@ def export(
 
 @archive_app.command("import-bag")
 def import_bag(bag: Annotated[Path, typer.Argument(help="A bag made by `export --format bagit`.")],
+               trust_signer: Annotated[bool, typer.Option("--trust-signer", help="Also trust the archive that "
+                                                          "exported the bag (its fingerprint is printed).")] = False,
                archive: ArchiveOpt = None) -> None:
-    """Restore items and their history from a bag, after validating it."""
-    with opened(archive) as a, console.status("importing"):
-        added = a.import_bag(bag)
-    out.print(f"imported {len(added)} items")
+    """Restore items and their history from a bag; every signature, label and hash is checked first."""
+    with opened(archive) as a, console.status("checking and importing"):
+        report = a.import_bag(bag, trust_signer=trust_signer)
+    out.print(f"imported {len(report.added)} items")
+    if trust_signer:
+        out.print(f"trusted signer {report.signer}")
+    if report.untrusted:
+        console.print(f"[yellow]untrusted:[/yellow] signed by an archive you do not trust (fingerprint "
+                      f"{', '.join(report.untrusted)}); `daguerre archive trust add {bag}/data/metadata/signer.pem`"
+                      " trusts the bag's signer", highlight=False, soft_wrap=True)
+
+
+trust_app = typer.Typer(help="Which other archives' signatures and C2PA labels this archive accepts.",
+                        no_args_is_help=True)
+archive_app.add_typer(trust_app, name="trust")
+
+
+@trust_app.command("add")
+def trust_add(cert: Annotated[Path, typer.Argument(help="PEM with an archive's signing certificate and its CA, "
+                                                   "e.g. a bag's data/metadata/signer.pem.")],
+              yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+              archive: ArchiveOpt = None) -> None:
+    """Trust another archive: shows its fingerprint and asks first."""
+    from daguerre.archive.keys import read_chain
+
+    with opened(archive) as a:
+        chain = read_chain(cert)
+        out.print(f"{chain.organisation}: signing certificate fingerprint {chain.fingerprint}")
+        if not yes and not typer.confirm("Trust every event and label signed with it?", err=True):
+            fail("not trusted; nothing changed")
+        new = a.trust(chain)
+    out.print(f"{'trusted' if new else 'already trusted'}: {chain.fingerprint}")
+
+
+@trust_app.command("list")
+def trust_list(archive: ArchiveOpt = None) -> None:
+    """The signers this archive trusts (its own first), then those seen in bags but not trusted."""
+    with opened(archive) as a:
+        trusted, foreign = a.trusted_signers(), a.untrusted_signers()
+    for n, chain in enumerate(trusted):
+        typer.echo(f"{chain.fingerprint}  trusted    {chain.organisation}{'  (this archive)' if n == 0 else ''}")
+    for chain in foreign:
+        typer.echo(f"{chain.fingerprint}  untrusted  {chain.organisation}  (from an imported bag)")
+
+
+@trust_app.command("remove")
+def trust_remove(fingerprint: Annotated[str, typer.Argument(help="Fingerprint (or 8+ first characters).")],
+                 archive: ArchiveOpt = None) -> None:
+    """Stop trusting an archive; items it signed then verify as untrusted."""
+    with opened(archive) as a:
+        chain = a.distrust(fingerprint)
+    out.print(f"no longer trusted: {chain.fingerprint} ({chain.organisation})")
 
 
 @archive_app.command()

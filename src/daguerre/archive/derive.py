@@ -193,6 +193,9 @@ def rederive(archive: Archive, item: Item, tolerance: float) -> RederiveReport:
     with archive.session() as s:
         event = s.scalar(select(Event).where(Event.id == item.event_id))
     if event is None or not events.verify(archive.keys, event):
+        if event is not None and events.signed_by(event, archive.keys.known()):
+            raise ArchiveError(f"{item.id}: its creation event is signed by an archive you do not trust "
+                               f"(fingerprint {event.signer}); `archive trust add` it first")
         raise ArchiveError(f"{item.id}: its creation event is missing or its signature does not verify")
     recipe = dict(event.outcome_detail["recipe"])
     recipe.pop("rendition_sha256", None)

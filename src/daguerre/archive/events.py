@@ -12,10 +12,13 @@ import math
 import platform
 import socket
 import uuid
+from collections.abc import Mapping
 from importlib import metadata
 
+from cryptography import x509
+
 from daguerre.archive.catalogue import Event, now
-from daguerre.archive.keys import Keys
+from daguerre.archive.keys import Keys, signature_valid
 
 # PREMIS eventType values (id.loc.gov/vocabulary/preservation/eventType) used by the archive.
 INGESTION = "ingestion"
@@ -77,5 +80,12 @@ def make(keys: Keys, type: str, *, object_id: str | None = None, source_id: str 
     return ev
 
 
+def signed_by(event: Event, certs: Mapping[str, x509.Certificate]) -> bool:
+    """True when the event's signature verifies with its signer's certificate, looked up in ``certs``."""
+    cert = certs.get(event.signer or "")
+    return cert is not None and bool(event.signature) and signature_valid(cert, canonical(event), event.signature)
+
+
 def verify(keys: Keys, event: Event) -> bool:
-    return bool(event.signature and event.signer) and keys.verify(canonical(event), event.signature, event.signer)
+    """True when the event is signed by this archive or an archive it trusts, and unchanged since."""
+    return signed_by(event, keys.signers())

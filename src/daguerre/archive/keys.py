@@ -1,7 +1,9 @@
-"""The archive's signing identity: a private CA and an ES256 signing certificate made at ``init``.
+"""The archive's signing identity (a private CA and an ES256 signing certificate made at ``init``) and its trust.
 
-The CA certificate is the trust anchor for the archive's C2PA labels and event signatures; anchors of
-archives imported from bags go in ``keys/trusted/``.
+The archive's own key is always trusted. Another archive's signer chain (its signing certificate and the CA
+that issued it) is trusted only by an explicit act (``archive trust add`` or ``import-bag --trust-signer``)
+and then lives in ``keys/trusted/``; chains that came in bags without that act are kept in ``keys/foreign/``
+so that their signatures can still be checked, and reported as made by an archive you do not trust.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from daguerre.archive.errors import ArchiveError
 
 _USAGE = dict(content_commitment=False, key_encipherment=False, data_encipherment=False, key_agreement=False,
               encipher_only=False, decipher_only=False)
@@ -69,56 +73,166 @@ def create(folder: Path, name: str) -> None:
             f.write(data)
 
 
+@dataclass(frozen=True)
+class Chain:
+    """An archive's signing certificate and the CA certificate that issued it (what a bag's signer.pem holds)."""
+
+    signer: x509.Certificate
+    ca: x509.Certificate
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the signing certificate: what events record as their signer."""
+        return fingerprint(self.signer)
+
+    @property
+    def organisation(self) -> str:
+        names = self.signer.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        return str(names[0].value) if names else self.signer.subject.rfc4514_string()
+
+    def pem(self) -> bytes:
+        return _pem(self.signer) + _pem(self.ca)
+
+    def ca_pem(self) -> bytes:
+        return _pem(self.ca)
+
+
+def chains(pem: bytes, what: str) -> list[Chain]:
+    """Every signing certificate in ``pem`` paired with the CA in it that issued it; one-line error otherwise."""
+    try:
+        certs = x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        raise ArchiveError(f"{what}: not a PEM file of X.509 certificates") from None
+    cas = [c for c in certs if _is_ca(c)]
+    out = []
+    for cert in (c for c in certs if not _is_ca(c)):
+        issuer = next((ca for ca in cas if _issued_by(cert, ca)), None)
+        if issuer is None:
+            raise ArchiveError(f"{what}: the certificate {fingerprint(cert)} comes without the CA that issued it")
+        out.append(Chain(cert, issuer))
+    if not out:
+        raise ArchiveError(f"{what}: holds no signing certificate (only CA certificates)")
+    return out
+
+
+def read_chain(path: Path) -> Chain:
+    """The one signer chain in a PEM file such as a bag's ``data/metadata/signer.pem``."""
+    try:
+        pem = path.read_bytes()
+    except OSError as e:
+        raise ArchiveError(f"{path}: {e.strerror or e}") from None
+    found = chains(pem, str(path))
+    if len(found) > 1:
+        raise ArchiveError(f"{path}: holds {len(found)} signing certificates; give one archive's chain")
+    return found[0]
+
+
+def signature_valid(cert: x509.Certificate, data: bytes, signature: str) -> bool:
+    try:
+        cert.public_key().verify(base64.b64decode(signature), data, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
 @dataclass
 class Keys:
-    """The loaded identity: sign with ``sign``, check any known signer's signature with ``verify``."""
+    """The loaded identity: ``sign`` with it; ``signers`` are trusted, ``known`` can be checked."""
 
     folder: Path
     chain_pem: bytes
     key_pem: bytes
     fingerprint: str
-    anchors_pem: bytes  # own CA + imported ones
+    anchors_pem: bytes  # own CA + the CAs of trusted archives (C2PA trust anchors)
 
     @classmethod
     def load(cls, folder: Path) -> Keys:
         chain = (folder / "signer.pem").read_bytes()
-        return cls(folder, chain, (folder / "signer-key.pem").read_bytes(),
-                   fingerprint(x509.load_pem_x509_certificate(chain)), _anchors(folder))
+        keys = cls(folder, chain, (folder / "signer-key.pem").read_bytes(),
+                   fingerprint(x509.load_pem_x509_certificate(chain)), b"")
+        keys.anchors_pem = b"".join(c.ca_pem() for c in keys.trusted_chains())
+        return keys
 
     def sign(self, data: bytes) -> str:
         key = serialization.load_pem_private_key(self.key_pem, None)
         return base64.b64encode(key.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
 
-    def signers(self) -> dict[str, x509.Certificate]:
-        """Known signing certificates by fingerprint: this archive's and those of imported archives."""
-        certs = [x509.load_pem_x509_certificates(self.chain_pem)[0]]
-        for p in sorted((self.folder / "trusted").glob("*.pem")):
-            certs += [c for c in x509.load_pem_x509_certificates(p.read_bytes()) if not _is_ca(c)]
-        return {fingerprint(c): c for c in certs}
+    def own_chain(self) -> Chain:
+        return chains(self.chain_pem, str(self.folder / "signer.pem"))[0]
 
-    def verify(self, data: bytes, signature: str, signer: str) -> bool:
-        cert = self.signers().get(signer)
-        if cert is None:
+    def trusted_chains(self) -> list[Chain]:
+        """This archive's chain first, then those trusted by an explicit act."""
+        return [self.own_chain(), *self._folder_chains("trusted")]
+
+    def foreign_chains(self) -> list[Chain]:
+        """Chains seen in imported bags and not trusted."""
+        trusted = self.signers()
+        return [c for c in self._folder_chains("foreign") if c.fingerprint not in trusted]
+
+    def signers(self) -> dict[str, x509.Certificate]:
+        """Trusted signing certificates by fingerprint: this archive's and those of archives it trusts."""
+        return {c.fingerprint: c.signer for c in self.trusted_chains()}
+
+    def known_chains(self) -> dict[str, Chain]:
+        """Every chain whose signatures can be checked here, trusted or not, by signer fingerprint."""
+        return {c.fingerprint: c for c in [*self.foreign_chains(), *self.trusted_chains()]}
+
+    def known(self) -> dict[str, x509.Certificate]:
+        """Every signing certificate whose signatures can be checked here, trusted or not, by fingerprint."""
+        return {fp: c.signer for fp, c in self.known_chains().items()}
+
+    def trust(self, chain: Chain) -> bool:
+        """Trust another archive's signer chain; False if it was trusted already."""
+        if chain.fingerprint in self.signers():
             return False
-        try:
-            cert.public_key().verify(base64.b64decode(signature), data, ec.ECDSA(hashes.SHA256()))
-        except (InvalidSignature, ValueError):
-            return False
+        _write(self.folder / "trusted" / f"{chain.fingerprint}.pem", chain.pem())
+        (self.folder / "foreign" / f"{chain.fingerprint}.pem").unlink(missing_ok=True)
+        self.anchors_pem = b"".join(c.ca_pem() for c in self.trusted_chains())
         return True
 
-    def trust(self, chain_pem: bytes) -> None:
-        """Add another archive's signer chain (its signer and CA) to the trusted anchors."""
-        certs = x509.load_pem_x509_certificates(chain_pem)
-        out = self.folder / "trusted" / f"{fingerprint(certs[-1])}.pem"
-        if not out.exists():
-            out.write_bytes(b"".join(_pem(c) for c in certs))
-        self.anchors_pem = _anchors(self.folder)
+    def distrust(self, ref: str) -> Chain:
+        """Stop trusting the signer whose fingerprint is ``ref`` (or starts with it, 8+ characters)."""
+        ref = ref.strip().lower()
+        if len(ref) < 8:
+            raise ArchiveError(f"{ref!r}: give at least 8 characters of a fingerprint (`archive trust list`)")
+        if self.fingerprint.startswith(ref):
+            raise ArchiveError(f"{ref}: is this archive's own key, which is always trusted")
+        found = [(p, c) for p in sorted((self.folder / "trusted").glob("*.pem"))
+                 for c in chains(p.read_bytes(), str(p)) if c.fingerprint.startswith(ref)]
+        if not found:
+            raise ArchiveError(f"{ref}: no trusted signer has this fingerprint (`archive trust list`)")
+        if len({c.fingerprint for _, c in found}) > 1:
+            raise ArchiveError(f"{ref}: ambiguous, matches {found[0][1].fingerprint} and {found[1][1].fingerprint}")
+        chain = found[0][1]
+        _write(self.folder / "foreign" / f"{chain.fingerprint}.pem", chain.pem())  # still checked, as untrusted
+        for path, _ in found:
+            path.unlink()
+        self.anchors_pem = b"".join(c.ca_pem() for c in self.trusted_chains())
+        return chain
+
+    def remember(self, chain: Chain) -> None:
+        """Keep an untrusted chain (from a bag) so its signatures can be checked and reported as untrusted."""
+        if chain.fingerprint not in self.known():
+            _write(self.folder / "foreign" / f"{chain.fingerprint}.pem", chain.pem())
+
+    def _folder_chains(self, name: str) -> list[Chain]:
+        return [c for p in sorted((self.folder / name).glob("*.pem")) for c in chains(p.read_bytes(), str(p))]
 
 
-def _anchors(folder: Path) -> bytes:
-    certs = [c for p in [folder / "ca.pem", *sorted((folder / "trusted").glob("*.pem"))]
-             for c in x509.load_pem_x509_certificates(p.read_bytes()) if _is_ca(c)]
-    return b"".join(_pem(c) for c in certs)
+def _write(path: Path, data: bytes) -> None:
+    """Write whole or not at all (a temporary file renamed into place)."""
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _is_ca(cert: x509.Certificate) -> bool:

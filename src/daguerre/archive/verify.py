@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,10 +84,7 @@ def verify(archive: Archive, item: Item) -> VerifyReport:
     checks.append(Check("fixity", actual == item.sha256,
                         "SHA-256 matches" if actual == item.sha256 else
                         "file is missing" if actual is None else f"file changed: SHA-256 is now {actual}"))
-    history = archive.events_of(item.id)
-    bad = [e.id for e in history if not events.verify(archive.keys, e)]
-    checks.append(Check("event signatures", not bad,
-                        f"{len(history)} events signed" if not bad else f"unverified events: {', '.join(bad)}"))
+    checks.append(_signatures(archive, archive.events_of(item.id)))
     if item.kind == "derivative":
         checks += _labels(archive, item)
     result = VerifyReport(item.id, checks)
@@ -95,6 +93,29 @@ def verify(archive: Archive, item: Item) -> VerifyReport:
                           outcome="success" if result.ok else "failure",
                           outcome_detail={c.name: {"ok": c.ok, "detail": c.detail} for c in checks}))
     return result
+
+
+def untrusted(fingerprints: Iterable[str]) -> str:
+    return f"signed by an archive you do not trust (fingerprint {', '.join(sorted(set(fingerprints)))})"
+
+
+def _signatures(archive: Archive, history: list[Event]) -> Check:
+    """Every event must verify, and be signed by this archive or one it trusts."""
+    known = archive.keys.known()
+    trusted = archive.keys.signers()
+    bad = [e.id for e in history if not events.signed_by(e, known)]
+    foreign = [e.signer for e in history if e.id not in bad and e.signer not in trusted]
+    problems = ([f"unverified events: {', '.join(bad)}"] if bad else []) + ([untrusted(foreign)] if foreign else [])
+    return Check("event signatures", not problems, "; ".join(problems) or f"{len(history)} events signed")
+
+
+def _c2pa_check(archive: Archive, found: dict) -> Check:
+    if found["failures"] == ["signingCredential.untrusted"]:
+        by = [fp for fp, c in archive.keys.known().items() if c.serial_number == found["signer_serial"]]
+        return Check("C2PA manifest", False, f"untrusted: {untrusted(by or ['unknown'])}")
+    ok = found["state"] in ("Trusted", "Valid") and not found["failures"]
+    return Check("C2PA manifest", ok, found["error"] or
+                 f"{found['state']}" + (f": {', '.join(found['failures'])}" if found["failures"] else ""))
 
 
 def _labels(archive: Archive, item: Item) -> list[Check]:
@@ -114,10 +135,8 @@ def _labels(archive: Archive, item: Item) -> list[Check]:
     if (reason := c2pa.unavailable()) is not None:
         checks.append(Check("C2PA manifest", item.extra.get("c2pa") != "embedded", f"not checked: {reason}"))
     else:
-        found = c2pa.read(data, item.media_type, archive.keys)
-        state_ok = found["state"] in ("Trusted", "Valid") and not found["failures"]
-        checks.append(Check("C2PA manifest", state_ok, found["error"] or
-                            f"{found['state']}" + (f": {', '.join(found['failures'])}" if found["failures"] else "")))
+        found = c2pa.read(data, item.media_type, archive.keys.anchors_pem)
+        checks.append(_c2pa_check(archive, found))
         same = c2pa.canonical(found["recipe"]) == c2pa.canonical(recipe)
         checks.append(Check("C2PA recipe matches catalogue", same, "identical" if same else "differs"))
     with archive.store.as_file(item.sha256) as path:

@@ -1,0 +1,283 @@
+"""Trust on bag import: a forged bag is refused whole before anything is stored, and a foreign archive is
+trusted only by an explicit act (``archive trust add`` or ``import-bag --trust-signer``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bagit
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from daguerre.archive import Archive, ArchiveError, c2pa
+from daguerre.archive.bag_import import BagRefused
+from daguerre.archive.catalogue import Event, Item
+from daguerre.archive.keys import Keys, read_chain
+
+runner = CliRunner()
+
+
+def contents(archive: Archive) -> tuple[list, list, list, list]:
+    """Item ids, event ids, stored objects and certificate files: what an import may change."""
+    with archive.session() as s:
+        items, evs = sorted(s.scalars(select(Item.id))), sorted(s.scalars(select(Event.id)))
+    pems = sorted(str(p.relative_to(archive.path)) for p in (archive.path / "keys").rglob("*.pem"))
+    return items, evs, sorted(archive.store.objects()), pems
+
+
+def rebag(bag: Path) -> None:
+    """Re-make the bag's manifests after an edit, as a forger would, so that BagIt validation passes."""
+    bagit.Bag(str(bag)).save(manifests=True)
+    assert bagit.Bag(str(bag)).is_valid()
+
+
+def edit_json(bag: Path, name: str, change) -> None:
+    path = bag / "data" / "metadata" / name
+    records = json.loads(path.read_text())
+    change(records)
+    path.write_text(json.dumps(records, indent=1))
+    rebag(bag)
+
+
+def refused(archive: Archive, bag: Path) -> list[str]:
+    """Import the bag, expect it refused, check nothing changed; returns its problem lines."""
+    before = contents(archive)
+    with pytest.raises(BagRefused) as info:
+        archive.import_bag(bag)
+    assert contents(archive) == before
+    assert str(info.value).splitlines()[0].startswith(f"{bag}: bag refused, nothing imported")
+    assert str(info.value).splitlines()[1:] == [f"  {p}" for p in info.value.problems]
+    return info.value.problems
+
+
+@pytest.fixture
+def source(make_archive, photos: dict[str, Path]) -> tuple[Archive, str, str]:
+    """Archive B (another institution): a master and a derivative made from it."""
+    b = make_archive("b")
+    [mid] = b.ingest([photos["astronaut.jpg"]]).added
+    [d] = b.apply("test-tint", [mid], {"amount": 0.5}, seed=1)
+    return b, mid, d.id
+
+
+@pytest.fixture
+def bag(source, tmp_path: Path) -> Path:
+    return source[0].export("bagit", tmp_path / "bag")
+
+
+def test_forged_event_refuses_the_whole_bag(source, bag: Path, make_archive) -> None:
+    b, mid, did = source
+    creation = next(e.id for e in b.events_of(did) if e.type == "creation")
+
+    def forge(history: list[dict]) -> None:
+        next(e for e in history if e["id"] == creation)["detail"] = "hand-coloured by the photographer"
+
+    edit_json(bag, "events.json", forge)
+    a = make_archive("a")
+    [problem] = refused(a, bag)
+    assert problem.startswith(f"event {creation} (creation of {did}): its signature does not verify")
+    assert a.items(include_withdrawn=True) == [] and list(a.store.objects()) == []
+
+
+def test_forged_c2pa_manifest_refuses_the_bag(make_archive, photos: dict[str, Path], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Archive B signs its events but labels its derivative with another key (E): the label vouches for nothing."""
+    b = make_archive("b")
+    stranger = Keys.load(make_archive("e").path / "keys")
+    sign = c2pa.sign
+    monkeypatch.setattr(c2pa, "sign", lambda *args: sign(*args[:-1], stranger))
+    [mid] = b.ingest([photos["coffee.jpg"]]).added
+    [d] = b.apply("test-tint", [mid], {"amount": 0.4})
+    monkeypatch.setattr(c2pa, "sign", sign)
+    bag = b.export("bagit", tmp_path / "bag")
+    a = make_archive("a")
+    [problem] = refused(a, bag)
+    assert problem.startswith(f"item {d.id}: its C2PA manifest does not verify against the bag's certificates")
+    assert "signingCredential.untrusted" in problem
+    assert a.items(include_withdrawn=True) == []
+
+
+def test_swapped_object_refuses_the_bag(source, bag: Path, make_archive, photos: dict[str, Path]) -> None:
+    b, mid, did = source
+    a = make_archive("a")
+    master = b.get(mid)
+    obj = bag / "data" / "objects" / f"{master.sha256}.jpg"
+    obj.write_bytes(photos["coffee.jpg"].read_bytes())  # same name, other picture
+    rebag(bag)
+    assert refused(a, bag) == [f"item {mid}: object {obj.name} is missing or does not match its record"]
+
+    # the forger renames the file to its hash and edits the record to match: the signed ingestion event disagrees
+    from daguerre.models.card import sha256_of
+
+    sha = sha256_of(obj)
+    obj.rename(obj.with_name(f"{sha}.jpg"))
+
+    def swap(records: list[dict]) -> None:
+        next(r for r in records if r["id"] == mid)["sha256"] = sha
+
+    edit_json(bag, "items.json", swap)
+    assert refused(a, bag) == [f"item {mid}: its SHA-256 is not the one recorded by the signed event that ingested it"]
+    assert a.items(include_withdrawn=True) == [] and list(a.store.objects()) == []
+
+
+def test_records_that_disagree_with_their_signed_events_are_refused(source, bag: Path, make_archive) -> None:
+    b, mid, did = source
+    a = make_archive("a")
+    record = next(r for r in json.loads((bag / "data" / "metadata" / "items.json").read_text()) if r["id"] == did)
+
+    def as_master(records: list[dict]) -> None:  # pass the machine-made picture off as an original
+        next(r for r in records if r["id"] == did).update(kind="master", parent_id=None, event_id=None)
+
+    edit_json(bag, "items.json", as_master)
+    assert refused(a, bag) == [f"item {did}: no signed event in the bag ingested it"]
+
+    def other_parent(records: list[dict]) -> None:
+        records[:] = [r for r in records if r["id"] != did] + [{**record, "parent_id": did}]
+
+    edit_json(bag, "items.json", other_parent)
+    assert refused(a, bag) == [f"item {did}: its parents form a loop",
+                               f"item {did}: its parent or event id differ from its signed creation event"]
+
+
+def test_bag_from_an_unknown_archive_is_imported_untrusted_until_trusted(source, bag: Path, make_archive) -> None:
+    b, mid, did = source
+    a = make_archive("a")
+    report = a.import_bag(bag)
+    assert sorted(report.added) == sorted([mid, did])
+    assert report.signer == b.keys.fingerprint and not report.trusted and report.untrusted == [b.keys.fingerprint]
+    assert [c.fingerprint for c in a.trusted_signers()] == [a.keys.fingerprint]
+    assert [c.fingerprint for c in a.untrusted_signers()] == [b.keys.fingerprint]
+
+    history = a.events_of(did)  # original events keep their signer; the replication is signed here
+    assert [(e.type, e.signer) for e in history] == [("creation", b.keys.fingerprint),
+                                                     ("replication", a.keys.fingerprint)]
+    assert [e.record() for e in history[:1]] == [e.record() for e in b.events_of(did)]
+
+    checks = {c.name: c for c in a.verify(did).checks}
+    untrusted = f"signed by an archive you do not trust (fingerprint {b.keys.fingerprint})"
+    assert not checks["event signatures"].ok and checks["event signatures"].detail == untrusted
+    assert not checks["C2PA manifest"].ok and checks["C2PA manifest"].detail == f"untrusted: {untrusted}"
+    assert checks["fixity"].ok and checks["XMP label"].ok and checks["C2PA recipe matches catalogue"].ok
+    with pytest.raises(ArchiveError, match="signed by an archive you do not trust"):
+        a.rederive(did)
+
+    assert a.trust(read_chain(bag / "data" / "metadata" / "signer.pem"))
+    assert [c.fingerprint for c in a.trusted_signers()] == [a.keys.fingerprint, b.keys.fingerprint]
+    assert a.untrusted_signers() == []
+    report = a.verify(did)
+    assert report.ok, report.checks
+    assert {c.name: c.detail for c in report.checks}["C2PA manifest"] == "Trusted"
+    assert a.verify(mid).ok and a.rederive(did).identical
+
+    assert a.distrust(b.keys.fingerprint[:12]).fingerprint == b.keys.fingerprint
+    assert not a.verify(did).ok and [c.fingerprint for c in a.untrusted_signers()] == [b.keys.fingerprint]
+
+
+def test_events_signed_by_a_third_archive_travel_with_their_certificate(source, bag: Path, make_archive,
+                                                                       tmp_path: Path) -> None:
+    """B's items imported into C and exported again: C's bag carries B's chain so A can check B's signatures."""
+    b, mid, did = source
+    c = make_archive("c")
+    c.import_bag(bag)  # C does not trust B, but knows its certificate
+    again = c.export("bagit", tmp_path / "again")
+    assert read_chain(again / "data" / "metadata" / "signers.pem").fingerprint == b.keys.fingerprint
+    a = make_archive("a")
+    report = a.import_bag(again, trust_signer=True)
+    assert report.signer == c.keys.fingerprint and report.trusted and report.untrusted == [b.keys.fingerprint]
+    assert [e.signer for e in a.events_of(did)] == [b.keys.fingerprint, c.keys.fingerprint, a.keys.fingerprint]
+    detail = {ch.name: ch.detail for ch in a.verify(did).checks}["event signatures"]
+    assert detail == f"signed by an archive you do not trust (fingerprint {b.keys.fingerprint})"
+
+
+def test_records_with_unknown_or_missing_fields_are_refused(source, bag: Path, make_archive) -> None:
+    b, mid, did = source
+
+    def extra_and_missing(records: list[dict]) -> None:
+        records[0]["colour"] = "sepia"
+        del records[1]["width"]
+        records[1]["height"] = "tall"
+
+    edit_json(bag, "items.json", extra_and_missing)
+    edit_json(bag, "events.json", lambda history: history[0].pop("signer"))
+    a = make_archive("a")
+    ids = [r["id"] for r in json.loads((bag / "data" / "metadata" / "items.json").read_text())]
+    event = json.loads((bag / "data" / "metadata" / "events.json").read_text())[0]["id"]
+    assert refused(a, bag) == [f"items.json record 1 (id {ids[0]}): unknown field(s): colour",
+                               f"items.json record 2 (id {ids[1]}): missing field(s): width",
+                               f"items.json record 2 (id {ids[1]}): wrong type or too long: height",
+                               f"events.json record 1 (id {event}): missing field(s): signer"]
+
+
+def test_object_names_that_are_not_plain_hashes_are_refused(source, bag: Path, make_archive, tmp_path: Path) -> None:
+    b, mid, did = source
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes(b"not here")
+
+    def traverse(records: list[dict]) -> None:
+        next(r for r in records if r["id"] == mid)["sha256"] = "../../../outside"
+
+    (bag / "data" / "objects" / "notes.txt").write_text("a file that is no object")
+    edit_json(bag, "items.json", traverse)
+    a = make_archive("a")
+    assert refused(a, bag) == ["data/objects/notes.txt: not a plain SHA-256 name",
+                               f"items.json record 1 (id {mid}): sha256 '../../../outside' is not a plain SHA-256 name"]
+    assert a.items(include_withdrawn=True) == [] and list(a.store.objects()) == []
+
+
+# ------------------------------------------------------------------------------------------------ the CLI
+
+def run(*args: object, code: int = 0, input: str | None = None):
+    from daguerre.archive.cli import archive_app
+
+    result = runner.invoke(archive_app, [str(a) for a in args], input=input)
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def test_trust_commands(source, bag: Path, make_archive, tmp_path: Path) -> None:
+    b, mid, did = source
+    a = make_archive("a")
+    pem, fp = bag / "data" / "metadata" / "signer.pem", b.keys.fingerprint
+    before = contents(a)
+
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    for wrong, message in ((bad, "not a PEM file of X.509 certificates"),
+                           (b.path / "keys" / "ca.pem", "holds no signing certificate"),
+                           (tmp_path / "none.pem", "No such file")):
+        out = run("trust", "add", wrong, "--yes", "-A", a.path, code=1).output
+        assert out.count("\n") == 1 and out.startswith(f"error: {wrong}:") and message in out
+    assert "nothing changed" in run("trust", "add", pem, "-A", a.path, code=1, input="n\n").output
+    assert "always trusted" in run("trust", "remove", a.keys.fingerprint, "-A", a.path, code=1).output
+    assert "no trusted signer" in run("trust", "remove", fp, "-A", a.path, code=1).output
+    assert "at least 8" in run("trust", "remove", "abc", "-A", a.path, code=1).output
+    assert contents(a) == before
+
+    asked = run("trust", "add", pem, "-A", a.path, input="y\n").output
+    assert f"fingerprint {fp}" in asked and f"trusted: {fp}" in asked
+    listed = run("trust", "list", "-A", a.path).output.splitlines()
+    assert [line.split()[:2] for line in listed] == [[a.keys.fingerprint, "trusted"], [fp, "trusted"]]
+    assert "already trusted" in run("trust", "add", pem, "--yes", "-A", a.path).output
+    assert f"no longer trusted: {fp}" in run("trust", "remove", fp[:10], "-A", a.path).output
+    assert run("trust", "list", "-A", a.path).output.splitlines()[1].split()[:2] == [fp, "untrusted"]
+
+
+def test_import_bag_command(source, bag: Path, make_archive) -> None:
+    b, mid, did = source
+    a, c = make_archive("a"), make_archive("c")
+    untrusted = run("import-bag", bag, "-A", a.path).output
+    assert "imported 2 items" in untrusted and f"do not trust (fingerprint {b.keys.fingerprint})" in untrusted
+    assert f"signed by an archive you do not trust (fingerprint {b.keys.fingerprint})" in \
+        run("verify", did, "-A", a.path, code=1).output
+
+    trusted = run("import-bag", bag, "--trust-signer", "-A", c.path).output
+    assert f"trusted signer {b.keys.fingerprint}" in trusted and "do not trust" not in trusted
+    assert "C2PA manifest: Trusted" in run("verify", did, "-A", c.path).output
+
+    edit_json(bag, "items.json", lambda records: records[0].update(colour="sepia"))
+    d = make_archive("d")
+    out = run("import-bag", bag, "--trust-signer", "-A", d.path, code=1).output
+    assert out.splitlines() == [f"error: {bag}: bag refused, nothing imported (1 problem):",
+                                f"  items.json record 1 (id {mid}): unknown field(s): colour"]
+    assert contents(d)[0] == [] and [c.fingerprint for c in d.trusted_signers()] == [d.keys.fingerprint]
