@@ -102,8 +102,9 @@ def test_csv_and_json_exports(filled, tmp_path: Path) -> None:
     assert report.duplicates == [mid]
 
 
-def test_iiif_export_reads_in_a_third_party_client(filled, tmp_path: Path) -> None:
+def test_iiif_export_reads_in_a_third_party_client(filled, tmp_path: Path, monkeypatch) -> None:
     """PyPI `iiif-download` fetches every canvas's image from the exported, statically served folder."""
+    monkeypatch.chdir(tmp_path)  # the client writes its log/ folder into the current one
     iiif_download = pytest.importorskip("iiif_download", reason="the web extra (iiif-download) is not installed")
     import functools
     import http.server
