@@ -12,12 +12,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from daguerre.archive.cli import archive_app
+from daguerre.jobs.cli import batch, runs
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 train_app = typer.Typer(help="Train your own models on your own folders.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(archive_app, name="archive")
+archive_app.command()(batch), archive_app.command()(runs)
 console = Console(stderr=True)
 
 Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)]
