@@ -17,11 +17,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from daguerre.archive.catalogue import Item, Job, Run, now
-from daguerre.archive.errors import ArchiveError
+from daguerre.archive.errors import ArchiveError, crashpoint
 from daguerre.jobs.table import INTERRUPTED
 
 if TYPE_CHECKING:
@@ -45,8 +45,9 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def _candidates(archive: Archive, run_id: str | None, job_ids: list[str] | None) -> list[Job]:
-    q = select(Job).order_by(Job.pk)
+def _candidates(archive: Archive, run_id: str | None, job_ids: list[str] | None) -> list[Row]:
+    """The jobs to run, as light rows (a million ORM objects would not fit a small client)."""
+    q = select(Job.id, Job.item_id, Job.operation, Job.params, Job.status).order_by(Job.pk)
     if run_id is not None:
         q = q.where(Job.run_id == run_id, or_(Job.status.in_(("queued", "running")),
                                               (Job.status == "failed") & Job.error.startswith(INTERRUPTED)))
@@ -55,7 +56,7 @@ def _candidates(archive: Archive, run_id: str | None, job_ids: list[str] | None)
         if job_ids is not None:
             q = q.where(Job.id.in_(job_ids))
     with archive.session() as s:
-        return list(s.scalars(q))
+        return list(s.execute(q))
 
 
 def _set(archive: Archive, job_id: str, only_if: tuple[str, ...] | None = None, **values: Any) -> bool:
@@ -66,10 +67,11 @@ def _set(archive: Archive, job_id: str, only_if: tuple[str, ...] | None = None, 
         return s.execute(q.values(**values)).rowcount == 1
 
 
-def _record(archive: Archive, job: Job, task: dict, made: dict) -> str:
+def _record(archive: Archive, job: Row, task: dict, made: dict) -> str:
     """Write the derivative, its event and the job's end in one transaction; returns the derivative id."""
     from daguerre.archive import derive
 
+    crashpoint("runner:before-record")
     parent = archive.get(job.item_id)
     item, event = derive.rows(archive, parent, task, made)
     try:
@@ -80,11 +82,12 @@ def _record(archive: Archive, job: Job, task: dict, made: dict) -> str:
                                                                   derivative_id=item.id, finished_at=now()))
     except IntegrityError:
         raise ArchiveError(f"{item.id}: the same derivative is already stored") from None
+    crashpoint("runner:recorded")
     archive.store.remove_note(f"jobs/{job.id}")
     return item.id
 
 
-def _reconcile(archive: Archive, job: Job) -> str:
+def _reconcile(archive: Archive, job: Row) -> str:
     """A job a dead runner had started: 'done' if its result is (now) recorded, else 'queued' to run again."""
     with archive.session() as s:
         made_id = s.scalar(select(Item.id).where(Item.event_id == job.id))
@@ -105,8 +108,9 @@ def _reconcile(archive: Archive, job: Job) -> str:
 class _Executor:
     """A concurrent.futures executor for the backend, rebuilt if a local worker process dies."""
 
-    def __init__(self, backend: str, workers: int, cluster: str | None) -> None:
-        self.backend, self.workers, self.cluster = backend, workers, cluster
+    def __init__(self, backend: str, workers: int, cluster: str | None, threads: int) -> None:
+        self.backend, self.workers, self.cluster, self.threads = backend, workers, cluster, threads
+        self.slots = max(1, workers)  # jobs that can run at once
         self.progress: Any = None
         self.client = self.pool = None
         self.start()
@@ -126,7 +130,7 @@ class _Executor:
             ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
             self.progress = ctx.Queue()
             self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_local,
-                                            initargs=(threads_per_worker(self.workers), self.progress))
+                                            initargs=(self.threads, self.progress))
         elif self.backend == "dask":
             from distributed import Client, LocalCluster
 
@@ -137,6 +141,7 @@ class _Executor:
             else:
                 self.client = Client(self.cluster, timeout="20s")
             self.pool = self.client.get_executor(pure=False)
+            self.slots = max(1, sum(self.client.nthreads().values()))  # every thread of the cluster busy
         else:
             raise ArchiveError(f"unknown backend {self.backend!r} (use inline, local or dask)")
 
@@ -173,11 +178,13 @@ class _Executor:
 
 
 def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | None = None, backend: str = "local",
-             workers: int = 1, cluster: str | None = None, on_progress: Progress | None = None) -> RunSummary:
+             workers: int = 1, cluster: str | None = None, on_progress: Progress | None = None,
+             threads: int | None = None) -> RunSummary:
     """Run the queued jobs of a run (resuming it), or the given queued jobs, or every queued job.
 
     ``backend``: "inline" (this process, one job at a time: the web app), "local" (``workers`` processes)
     or "dask" (``cluster`` "local" for a LocalCluster on 127.0.0.1, or a scheduler address tcp://host:8786).
+    ``threads``: compute threads per worker (default: the cores shared out among local workers, 1 on Dask).
     ``on_progress`` gets ``{"job_id", "item_id", "status", "progress", "error", "done", "failed", "total"}``.
     """
     from daguerre.archive import derive
@@ -186,32 +193,32 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
         backend = "dask"
     start = time.perf_counter()
     summary = RunSummary()
-    todo: deque[Job] = deque()
+    todo: deque[Row] = deque()
     for job in _candidates(archive, run_id, job_ids):
         if job.status != "queued" and _reconcile(archive, job) == "done":
             continue
         todo.append(job)
     summary.total = len(todo)
     keys_dir = str((archive.path / "keys").resolve())
-    threads = threads_per_worker(workers) if backend == "local" else 1
+    threads = threads or (threads_per_worker(workers) if backend == "local" else 1)
 
-    def tell(job: Job, status: str, progress: float, error: str | None = None) -> None:
+    def tell(job: Row, status: str, progress: float, error: str | None = None) -> None:
         if on_progress:
             on_progress({"job_id": job.id, "item_id": job.item_id, "status": status, "progress": progress,
                          "error": error, "done": summary.done, "failed": summary.failed, "total": summary.total})
 
-    def fail(job: Job, message: str) -> None:
+    def fail(job: Row, message: str) -> None:
         summary.failed += 1
         summary.errors.append((job.item_id, message))
         _set(archive, job.id, status="failed", error=message, finished_at=now())
         tell(job, "failed", 0.0, message)
 
-    executor = _Executor(backend, workers, cluster) if todo else None
-    inflight: dict[Future, tuple[Job, dict]] = {}
+    executor = _Executor(backend, workers, cluster, threads) if todo else None
+    inflight: dict[Future, tuple[Row, dict]] = {}
     attempts: dict[str, int] = {}
     try:
         while todo or inflight:
-            while todo and len(inflight) < 2 * max(1, workers):
+            while todo and len(inflight) < 2 * executor.slots:  # a second job queued behind each running one
                 job = todo.popleft()
                 if not _set(archive, job.id, only_if=("queued",), status="running", progress=0.0,
                             started_at=now()):
