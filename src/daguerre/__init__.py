@@ -4,8 +4,22 @@ The Python API mirrors the command line: `load`, `save`, `stylize`, `models`, `e
 `train_style`, `train_recipe` (see daguerre.api).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
-from daguerre.api import Picture, evaluate, load, models, save, stylize, train_recipe, train_style  # noqa: E402
+if TYPE_CHECKING:
+    from daguerre.api import Picture, evaluate, load, models, save, stylize, train_recipe, train_style
 
 __all__ = ["Picture", "evaluate", "load", "models", "save", "stylize", "train_recipe", "train_style"]
+
+
+def __getattr__(name: str) -> object:
+    """Load the API (torch, Pillow...) on first use, so `daguerre --help` starts at once."""
+    if name in __all__:
+        from daguerre import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,12 @@
-"""The `daguerre` command line: `daguerre OP INPUT... -o OUTPUT [options]`."""
+"""The `daguerre` command line: `daguerre OP INPUT... -o OUTPUT [options]`.
+
+START-UP RULE (keep it when merging): `daguerre --help`, `daguerre CMD --help` and `daguerre models` must start
+in < 0.5 s. So nothing heavy (torch, numpy, PIL, onnxruntime, sqlalchemy, cv2, fastapi, the archive's internals,
+daguerre.ops/imaging/api...) is imported at module level here or in a module this file imports at module level
+(archive/cli.py, models/cli.py, ...): import it inside the command function that does the work.
+tests/test_cli_startup.py checks this; benchmarks/startup.py measures it. Every command's help ends with one
+example (`epilog="Example: ..."`).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +16,23 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from daguerre.archive.cli import archive_app
 from daguerre.jobs.cli import batch, runs
+from daguerre.models.cli import models_app
+from daguerre.verbosity import log_traceback, set_verbose
 from daguerre.web.cli import serve, users_app
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-train_app = typer.Typer(help="Train your own models on your own folders.", no_args_is_help=True)
+                  no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,  # plain help: rich help costs ~0.15 s of start-up (benchmarks/startup.py)
+                  epilog="Example: daguerre restore scans/ -o restored/   (then: daguerre COMMAND --help)")
+train_app = typer.Typer(help="Train your own models on your own folders.", no_args_is_help=True,
+                        epilog="Example: daguerre train recipe recipes/colorize.toml --steps 200")
 app.add_typer(train_app, name="train")
 app.add_typer(archive_app, name="archive")
 archive_app.command()(batch), archive_app.command()(runs)
+app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.command()(serve)
 console = Console(stderr=True)
@@ -29,13 +41,22 @@ Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders.", sh
 Output = Annotated[Path, typer.Option("-o", "--output", help="Output file, or folder for several inputs.")]
 
 
+@app.callback()
+def options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print the traceback of an error, "
+                                                                        "for a bug report.")] = False) -> None:
+    set_verbose(verbose)
+
+
 def fail(message: str, code: int = 1) -> None:
+    log_traceback()
     console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def run_operation(op_name: str, inputs: list[Path], output: Path, **params: object) -> None:
     """Shared by every image command: progress per file and per tile, bad files listed, exit 1 if any."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from daguerre.batch.files import process
     from daguerre.imaging import ImageError
     from daguerre.ops import get_operation
@@ -66,7 +87,7 @@ def run_operation(op_name: str, inputs: list[Path], output: Path, **params: obje
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog="Example: daguerre stylize photos/ -m van-gogh-wheat-field -o styled/")
 def stylize(
     inputs: Inputs,
     output: Output,
@@ -101,22 +122,7 @@ def stylize(
     run_operation("stylize", inputs, output, **params)
 
 
-@app.command()
-def models(task: Annotated[str | None, typer.Option(help="Only this task, e.g. style.")] = None) -> None:
-    """List the installed models: name, task, source, licence and metrics."""
-    from daguerre.models.registry import list_models
-
-    table = Table("name", "task", "source", "licence", "metrics", "steps", box=None)
-    for card in list_models(task):
-        metrics = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in card.metrics.items())
-        source = card.style.get("artist") or card.source
-        if card.style.get("title"):
-            source = f"{source}: {card.style['title']}"
-        table.add_row(card.name, card.task, source, card.licence, metrics, str(card.training.get("steps", "")))
-    Console().print(table)
-
-
-@app.command("export-onnx")
+@app.command("export-onnx", epilog="Example: daguerre export-onnx restore-photos -o restore.onnx")
 def export_onnx(model: str, output: Output) -> None:
     """Export a model (style, restore, colorize, upscale, retro) to ONNX: runs with onnxruntime anywhere."""
     from daguerre.models.onnx import export
@@ -135,13 +141,15 @@ def export_onnx(model: str, output: Output) -> None:
 ONNX_TASKS = ("style", "restore", "colorize", "upscale", "retro")
 
 
-@app.command()
+@app.command(epilog="Example: daguerre evaluate styled.jpg -r photo.jpg --style painting.jpg")
 def evaluate(
     results: Annotated[list[Path], typer.Argument(help="Result images.")],
     reference: Annotated[Path, typer.Option("--reference", "-r", help="The original photo (content).")],
     style: Annotated[Path | None, typer.Option(help="The style image, for style distance.")] = None,
 ) -> None:
     """Measure results against their original: PSNR, SSIM, LPIPS, and style distance to a painting."""
+    from rich.table import Table
+
     from daguerre.api import evaluate as evaluate_api
     from daguerre.imaging import ImageError
 
@@ -156,7 +164,7 @@ def evaluate(
     Console().print(table)
 
 
-@train_app.command("style")
+@train_app.command("style", epilog="Example: daguerre train style --style art.jpg --content photos/ --name my-style")
 def train_style(
     style: Annotated[Path, typer.Option(help="The painting to learn.")],
     content: Annotated[Path, typer.Option(help="Folder of content photos.")],
@@ -180,7 +188,7 @@ def train_style(
     console.print(f"saved model {card.name} to {card.weights_path()}")
 
 
-@train_app.command("recipe")
+@train_app.command("recipe", epilog="Example: daguerre train recipe recipes/restore.toml --init-from restore-photos")
 def train_recipe(
     recipe: Annotated[Path, typer.Argument(help="A recipe file from recipes/.")],
     out: Annotated[Path | None, typer.Option(help="Where the models go (default: your model folder).")] = None,
@@ -203,7 +211,7 @@ def train_recipe(
         console.print(f"saved model {card.name} to {card.weights_path()}")
 
 
-@train_app.command("retro")
+@train_app.command("retro", epilog="Example: daguerre train retro --period old-scans/ --modern photos/ --name my-look")
 def train_retro(
     period: Annotated[Path, typer.Option(help="Folder of period photographs: the look to learn.")],
     modern: Annotated[Path, typer.Option(help="Folder of modern photographs (any scenes, unpaired).")],
@@ -223,7 +231,7 @@ def train_retro(
     console.print(f"saved model {card.name} to {card.weights_path()}")
 
 
-@app.command()
+@app.command(epilog="Example: daguerre demo -o demo-output")
 def demo(output: Output = Path("demo-output")) -> None:
     """Stylize the bundled sample photos with the shipped models; writes OUTPUT/index.html."""
     from daguerre.demo import build_demo
@@ -232,7 +240,7 @@ def demo(output: Output = Path("demo-output")) -> None:
     console.print(f"open {index}")
 
 
-@app.command()
+@app.command(epilog="Example: daguerre age photo.jpg -o aged.jpg --seed 3 -e dust -e scratches")
 def age(
     inputs: Inputs,
     output: Output,
@@ -252,7 +260,7 @@ def age(
     run_operation("age", inputs, output, **params)
 
 
-@app.command()
+@app.command(epilog="Example: daguerre film photos/ -o sepia/ --preset sepia")
 def film(
     inputs: Inputs,
     output: Output,
@@ -265,7 +273,7 @@ def film(
     run_operation("film", inputs, output, preset=preset, strength=strength, seed=seed)
 
 
-@app.command()
+@app.command(epilog="Example: daguerre retro photo.jpg -o old.jpg --preset daguerreotype")
 def retro(
     inputs: Inputs,
     output: Output,
@@ -289,7 +297,7 @@ def retro(
     run_operation("retro", inputs, output, **params)
 
 
-@app.command()
+@app.command(epilog="Example: daguerre restore scans/ -o restored/ --strength 0.9")
 def restore(
     inputs: Inputs,
     output: Output,
@@ -303,7 +311,7 @@ def restore(
     run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine)
 
 
-@app.command()
+@app.command(epilog="Example: daguerre colorize bw.jpg -o colour.jpg --render-size 512")
 def colorize(
     inputs: Inputs,
     output: Output,
@@ -317,7 +325,7 @@ def colorize(
     run_operation("colorize", inputs, output, model=model, render_size=render_size, tile=tile)
 
 
-@app.command()
+@app.command(epilog="Example: daguerre upscale small.jpg -o large.jpg --scale 4")
 def upscale(
     inputs: Inputs,
     output: Output,
@@ -331,7 +339,7 @@ def upscale(
     run_operation("upscale", inputs, output, model=model, scale=scale, tile=tile, engine=engine)
 
 
-@app.command()
+@app.command(epilog="Example: daguerre repair scan.tif -o repaired.tif --colorize --scale 2")
 def repair(
     inputs: Inputs,
     output: Output,
@@ -349,4 +357,14 @@ def repair(
 
 
 def main() -> None:
-    sys.exit(app())
+    try:
+        app()
+    except Exception as e:  # a bug: still one line, the traceback with --verbose
+        log_traceback()
+        console.print(f"[red]error:[/red] {type(e).__name__}: {e} (run with --verbose for the traceback)",
+                      highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -83,7 +83,59 @@ in training. Times are wall-clock per image, including the first call's model lo
 <table>{head}{''.join(rows)}</table>{repairs}</body></html>"""
     index = output / "index.html"
     index.write_text(page)
+    grid = before_after_grid(output)
+    if grid:
+        log(f"wrote {grid}")
     return index
+
+
+GRID_STYLES = ("van-gogh-wheat-field", "rembrandt-aristotle", "guo-xi-ink-trees")
+GRID_PHOTOS = ("astronaut", "chelsea")
+GRID_REPAIRS = ((1, "aged"), (2, "restored"), (3, "black and white"), (4, "colorized"))
+
+
+def before_after_grid(output: Path, height: int = 180) -> Path | None:
+    """OUTPUT/grid.jpg: for two bundled photos, the photo, three painting styles, aged -> restored and
+    black and white -> colorized, labelled (the picture at the top of the README). None if results are missing."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    results = output / "results"
+    columns = [("photo", "{stem}.jpg")]
+    columns += [(list_models_name(m), f"{{stem}}-{m}.jpg") for m in GRID_STYLES]
+    columns += [(label, f"repair-{{stem}}-{j}.png") for j, label in GRID_REPAIRS]
+    rows = [[results / pattern.format(stem=stem) for _, pattern in columns] for stem in GRID_PHOTOS]
+    if not all(p.is_file() for row in rows for p in row):
+        return None
+    font = ImageFont.load_default(size=15)
+    cells = [[_fit(Image.open(p).convert("RGB"), height) for p in row] for row in rows]
+    widths = [max(row[c].width for row in cells) for c in range(len(columns))]
+    pad, label_h = 6, 24
+    grid = Image.new("RGB", (sum(widths) + pad * (len(widths) + 1), label_h + (height + pad) * len(rows) + pad),
+                     "white")
+    draw = ImageDraw.Draw(grid)
+    x = pad
+    for c, (label, _) in enumerate(columns):
+        draw.text((x + widths[c] // 2, label_h // 2 + 2), label, fill="black", font=font, anchor="mm")
+        for r, row in enumerate(cells):
+            grid.paste(row[c], (x + (widths[c] - row[c].width) // 2, label_h + r * (height + pad)))
+        x += widths[c] + pad
+    path = output / "grid.jpg"
+    grid.save(path, quality=85, optimize=True)
+    return path
+
+
+def list_models_name(model: str) -> str:
+    """A short column label for a style model: the painter's surname."""
+    card = next((c for c in list_models("style") if c.name == model), None)
+    artist = card.style.get("artist", model) if card else model
+    return artist.split()[-1] if artist else model
+
+
+def _fit(im: object, height: int) -> object:
+    """The image scaled to `height` pixels high."""
+    from PIL import Image
+
+    return im.resize((max(1, round(im.width * height / im.height)), height), Image.Resampling.LANCZOS)
 
 
 # task -> (header of the degraded picture, header of the result): one pair of columns per installed model

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from daguerre.archive import catalogue, events, keys, metadata, recovery
 from daguerre.archive.catalogue import DUBLIN_CORE, MEDIA_TYPES, Event, Intent, Item
-from daguerre.archive.errors import ArchiveError, crashpoint
+from daguerre.archive.errors import ApplyError, ArchiveError, crashpoint
 from daguerre.archive.store import Store, process_tag
 from daguerre.imaging import ImageError, iter_images, load
+from daguerre.verbosity import one_line as failure
 
 CONFIG = "archive.json"
 HEX = re.compile(r"[0-9a-f]+")
@@ -169,6 +170,8 @@ class Archive:
                 report.failed.append(str(e))
             except OSError as e:
                 report.failed.append(f"{path}: {e.strerror or e}")
+            except Exception as e:  # a bug on one file: reported in one line, the others still go in
+                report.failed.append(failure(path, e))
         return report
 
     def _ingest_one(self, path: Path, overrides: dict[str, str], report: IngestReport) -> None:
@@ -281,7 +284,16 @@ class Archive:
         """Run an operation on items and store each result as a labelled derivative (see ``derive.apply``)."""
         from daguerre.archive import derive
 
-        return [derive.apply(self, operation, self.get(r), params or {}, seed, lpips, progress) for r in refs]
+        made: list[Item] = []
+        failed: list[str] = []
+        for ref in refs:  # one item's failure does not stop the others
+            try:
+                made.append(derive.apply(self, operation, self.get(ref), params or {}, seed, lpips, progress))
+            except Exception as e:
+                failed.append(str(e) if isinstance(e, ArchiveError | ImageError) else failure(Path(ref), e))
+        if failed:
+            raise ApplyError(made, failed)
+        return made
 
     def rederive(self, ref: str, tolerance: float = 1 / 255):
         from daguerre.archive import derive

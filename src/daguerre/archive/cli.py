@@ -10,17 +10,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from daguerre.archive.errors import ArchiveError
-from daguerre.imaging import ImageError
+from daguerre.archive.errors import ApplyError, ArchiveError
+from daguerre.verbosity import log_traceback
 
 if TYPE_CHECKING:  # the archive's libraries load when a command runs, not for `daguerre --help`
+    from rich.progress import Progress
+
     from daguerre.archive.api import Archive
     from daguerre.archive.catalogue import Item
 
 archive_app = typer.Typer(help="A catalogue of masters and machine-made derivatives with a verifiable history.",
-                          no_args_is_help=True)
+                          no_args_is_help=True, epilog="Example: daguerre archive ingest scans/ -A my-archive")
 console = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 
@@ -29,6 +30,7 @@ ArchiveOpt = Annotated[Path | None, typer.Option("--archive", "-A", show_default
 
 
 def fail(message: str, code: int = 1) -> None:
+    log_traceback()
     console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -37,6 +39,7 @@ def fail(message: str, code: int = 1) -> None:
 def opened(path: Path | None) -> Iterator[Archive]:
     """Open the archive, say what crash recovery cleaned, turn archive errors into one-line messages."""
     from daguerre.archive.api import Archive
+    from daguerre.imaging import ImageError
 
     try:
         archive = Archive.open(path)
@@ -53,6 +56,8 @@ def opened(path: Path | None) -> Iterator[Archive]:
 
 
 def bar() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=True)
 
@@ -63,7 +68,7 @@ def line(item: Item) -> str:
     return f"{item.id}  {what:<10} {item.width}x{item.height}  {item.filename}  {item.title or ''}{flag}"
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive init my-archive")
 def init(
     path: Annotated[Path | None, typer.Argument(help="New archive folder (default: $DAGUERRE_ARCHIVE, else here).",
                                                 show_default=False)] = None,
@@ -84,7 +89,7 @@ def init(
     archive.close()
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive ingest scans/ -A my-archive --metadata sheet.csv")
 def ingest(
     inputs: Annotated[list[Path], typer.Argument(help="Image files or folders (recursive).", show_default=False)],
     metadata: Annotated[Path | None, typer.Option("--metadata", "-m", help="CSV sheet: a filename column and "
@@ -117,7 +122,7 @@ def _param(text: str) -> tuple[str, object]:
         return key.strip().replace("-", "_"), value
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive apply restore 3f2a -A my-archive -p strength=0.8")
 def apply(
     operation: Annotated[str, typer.Argument(help="stylize, film, restore, ... (`daguerre --help`).")],
     items: Annotated[list[str], typer.Argument(help="Item ids (or unique prefixes).", show_default=False)],
@@ -129,6 +134,7 @@ def apply(
 ) -> None:
     """Run an operation on items; store each result as a labelled derivative with its full recipe."""
     params = dict(_param(p) for p in param or [])
+    failed: list[str] = []
     with opened(archive) as a, bar() as progress:
         files = progress.add_task(operation, total=len(items))
         steps = progress.add_task("  steps", total=None, visible=False)
@@ -138,11 +144,18 @@ def apply(
             def on_step(done: int, total: int) -> None:
                 progress.update(steps, total=total, completed=done, visible=total > 1)
 
-            [made] = a.apply(operation, [ref], params, seed=seed, lpips=lpips, progress=on_step)
+            try:
+                [made] = a.apply(operation, [ref], params, seed=seed, lpips=lpips, progress=on_step)
+            except ApplyError as e:  # this item failed: say so in one line, go on with the next
+                failed += e.failed
+                console.print(f"[red]error:[/red] {e.failed[0]}", highlight=False, soft_wrap=True)
+                continue
             out.print(f"{made.id}  {operation} of {made.parent_id}  sha256 {made.sha256}")
+    if failed:
+        raise typer.Exit(1)
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive fixity -A my-archive")
 def fixity(archive: ArchiveOpt = None) -> None:
     """Re-hash every stored file (a fixity-check event each); report changed and missing files."""
     with opened(archive) as a, bar() as progress:
@@ -159,7 +172,7 @@ def fixity(archive: ArchiveOpt = None) -> None:
         raise typer.Exit(1)
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive verify 3f2a -A my-archive")
 def verify(items: Annotated[list[str], typer.Argument(help="Item ids.", show_default=False)],
            archive: ArchiveOpt = None) -> None:
     """Validate an item: fixity, signed events, and for a derivative its C2PA manifest and XMP label."""
@@ -175,7 +188,7 @@ def verify(items: Annotated[list[str], typer.Argument(help="Item ids.", show_def
         raise typer.Exit(1)
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive rederive 3f2a -A my-archive")
 def rederive(items: Annotated[list[str], typer.Argument(help="Derivative ids.", show_default=False)],
              tolerance: Annotated[float, typer.Option(help="Largest pixel difference accepted (0..1).")] = 1 / 255,
              archive: ArchiveOpt = None) -> None:
@@ -213,7 +226,7 @@ def _lines(node: dict, indent: str = "") -> Iterator[str]:
         yield from _lines(child, indent + "    ")
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive show 3f2a -A my-archive --json")
 def show(item: Annotated[str, typer.Argument(help="Item id.")],
          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
          archive: ArchiveOpt = None) -> None:
@@ -227,7 +240,7 @@ def show(item: Annotated[str, typer.Argument(help="Item id.")],
         typer.echo(text)
 
 
-@archive_app.command("list")
+@archive_app.command("list", epilog="Example: daguerre archive list --masters -A my-archive")
 def list_items(include_withdrawn: Annotated[bool, typer.Option("--all", help="Withdrawn items too.")] = False,
                masters: Annotated[bool, typer.Option("--masters", help="Masters only.")] = False,
                archive: ArchiveOpt = None) -> None:
@@ -237,7 +250,7 @@ def list_items(include_withdrawn: Annotated[bool, typer.Option("--all", help="Wi
             typer.echo(line(it))
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive search harbour --date-from 1900 -A my-archive")
 def search(
     query: Annotated[str, typer.Argument(help="Words to find in the metadata (all must match).")] = "",
     date_from: Annotated[str | None, typer.Option(help="Earliest date, e.g. 1900 or 1900-05-01.")] = None,
@@ -255,7 +268,7 @@ def search(
             typer.echo(line(it))
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive export -o site/ --format iiif -A my-archive")
 def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="Empty or new folder.")],
     format: Annotated[str, typer.Option("--format", "-f", help="iiif | bagit | csv | json")] = "iiif",
@@ -269,7 +282,7 @@ def export(
     out.print(f"wrote {path}")
 
 
-@archive_app.command("import-bag")
+@archive_app.command("import-bag", epilog="Example: daguerre archive import-bag bag/ -A my-archive")
 def import_bag(bag: Annotated[Path, typer.Argument(help="A bag made by `export --format bagit`.")],
                trust_signer: Annotated[bool, typer.Option("--trust-signer", help="Also trust the archive that "
                                                           "exported the bag (its fingerprint is printed).")] = False,
@@ -328,7 +341,7 @@ def trust_remove(fingerprint: Annotated[str, typer.Argument(help="Fingerprint (o
     out.print(f"no longer trusted: {chain.fingerprint} ({chain.organisation})")
 
 
-@archive_app.command()
+@archive_app.command(epilog="Example: daguerre archive withdraw 3f2a --reason 'duplicate' -A my-archive")
 def withdraw(item: Annotated[str, typer.Argument(help="Item id.")],
              reason: Annotated[str, typer.Option(help="Why, for the deaccession event.")] = "",
              force: Annotated[bool, typer.Option("--force", help="Allow withdrawing a master.")] = False,

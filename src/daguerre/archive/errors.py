@@ -12,6 +12,15 @@ class ArchiveError(Exception):
     """A request the archive refuses or cannot carry out; ``str()`` is one line and nothing stored was changed."""
 
 
+class ApplyError(ArchiveError):
+    """Some items of an `apply` over several failed: the others were still derived (``made``)."""
+
+    def __init__(self, made: list, failed: list[str]) -> None:
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        super().__init__(f"{len(failed)} of {len(made) + len(failed)} items failed: {failed[0]}{more}")
+        self.made, self.failed = made, failed
+
+
 def crashpoint(name: str) -> None:
     """Kill this process with SIGKILL here if ``$DAGUERRE_ARCHIVE_CRASH_AT`` names this point (tests only)."""
     if os.environ.get(CRASH_ENV) == name:

@@ -1,13 +1,24 @@
-"""Run an operation over files and folders: folder in -> folder out, bad files reported, the rest done."""
+"""Run an operation over files and folders: folder in -> folder out, bad files reported, the rest done.
+
+Decoding and encoding stay off the model's critical path: a reader thread decodes the next picture while the
+operation runs on this one, and a writer thread encodes and saves the previous result (both libraries release
+the GIL). Any error in one file, expected (a broken file) or not (a bug), is reported in one line naming the
+file, its traceback logged for `--verbose`, and the run goes on.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daguerre.imaging import ImageError, iter_images, load, output_path_for, save
+from daguerre.imaging import Picture, iter_images, load, output_path_for, save
 from daguerre.ops.base import Operation
+from daguerre.verbosity import one_line as failure
+
+MAX_PENDING_WRITES = 2  # results waiting for the writer: bounds memory when encoding is slower than the model
 
 
 @dataclass
@@ -32,23 +43,40 @@ def plan(inputs: list[str | Path], output: str | Path) -> list[tuple[Path, Path]
     return pairs
 
 
+def _write(result: Picture, dst: Path) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    return save(result, dst)
+
+
 def process(op: Operation, inputs: list[str | Path], output: str | Path,
             on_file: Callable[[Path, int, int], None] | None = None,
             tile_progress: Callable[[int, int], None] | None = None, **params: object) -> BatchReport:
     """Apply `op` to every input image; a file that fails is reported and the others still run."""
     report = BatchReport()
     pairs = plan(inputs, output)
-    for i, (src, dst) in enumerate(pairs):
-        if on_file:
-            on_file(src, i, len(pairs))
+    writes: deque[tuple[Path, Future[Path]]] = deque()
+
+    def finish_write() -> None:
+        src, future = writes.popleft()
         try:
-            picture = load(src)
-            result = op.run(picture, progress=tile_progress, **params)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            save(result, dst)
-            report.written.append(dst)
-        except ImageError as e:
-            report.failed.append((src, str(e)))
-        except (ValueError, RuntimeError, MemoryError) as e:
-            report.failed.append((src, f"{src}: {e}"))
+            report.written.append(future.result())
+        except Exception as e:
+            report.failed.append((src, failure(src, e)))
+
+    with ThreadPoolExecutor(1, "daguerre-read") as reader, ThreadPoolExecutor(1, "daguerre-write") as writer:
+        upcoming = reader.submit(load, pairs[0][0]) if pairs else None
+        for i, (src, dst) in enumerate(pairs):
+            decoded, upcoming = upcoming, reader.submit(load, pairs[i + 1][0]) if i + 1 < len(pairs) else None
+            if on_file:
+                on_file(src, i, len(pairs))
+            try:
+                result = op.run(decoded.result(), progress=tile_progress, **params)
+            except Exception as e:  # one file's failure, whatever it is, must not stop the run
+                report.failed.append((src, failure(src, e)))
+                continue
+            writes.append((src, writer.submit(_write, result, dst)))
+            while len(writes) > MAX_PENDING_WRITES:
+                finish_write()
+        while writes:
+            finish_write()
     return report

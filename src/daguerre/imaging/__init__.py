@@ -2,8 +2,9 @@
 
 from daguerre.imaging.io import ImageError, iter_images, load, output_path_for, save
 from daguerre.imaging.picture import Picture
-from daguerre.imaging.tiler import run_tiled, tile_count
+from daguerre.imaging.tiler import pad_to_fit, run_tiled, tile_count
 
 __all__ = [
-    "ImageError", "Picture", "iter_images", "load", "output_path_for", "run_tiled", "save", "tile_count",
+    "ImageError", "Picture", "iter_images", "load", "output_path_for", "pad_to_fit", "run_tiled", "save",
+    "tile_count",
 ]

@@ -125,8 +125,8 @@ def _load_pil(path: Path) -> Picture:
         icc, exif, xmp = _pil_metadata(im)
         im.load()
         fmt = im.format
-        try:
-            upright = ImageOps.exif_transpose(im)
+        try:  # (exif_transpose copies even an upright picture: skip it then)
+            upright = ImageOps.exif_transpose(im) if im.getexif().get(_ORIENTATION, 1) != 1 else im
         except Exception:  # a broken EXIF block should not lose the pixels
             upright = im
         arr, bit_depth, maxval, icc = _pil_array(path, upright, icc)
@@ -281,16 +281,19 @@ def _tiff_exif(path: Path) -> bytes | None:
 
 def _split(arr: np.ndarray, maxval: float) -> tuple[np.ndarray, np.ndarray | None]:
     """(H,W[,C]) samples to (C,H,W) float32 in [0,1] and alpha; ``maxval`` 0 means already float."""
-    a = arr.astype(np.float32) if arr.dtype != np.float32 else arr.copy()
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    # to (C,H,W) in the file's own sample type, then to float: the strided copy moves 1 or 2 bytes a sample,
+    # not 4 (it was most of the decode time of a large JPEG)
+    chw = np.ascontiguousarray(np.moveaxis(arr, -1, 0))
+    a = chw.astype(np.float32) if chw.dtype != np.float32 else chw.copy()
     if maxval:
         a /= np.float32(maxval)
     np.clip(a, 0.0, 1.0, out=a)
-    if a.ndim == 2:
-        a = a[..., None]
     alpha = None
-    if a.shape[-1] in (2, 4):
-        alpha, a = a[..., -1], a[..., :-1]
-    return np.moveaxis(a, -1, 0), alpha
+    if a.shape[0] in (2, 4):
+        alpha, a = a[-1], a[:-1]
+    return a, alpha
 
 
 def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
@@ -372,7 +375,8 @@ def _samples(picture: Picture, depth: int, alpha: str = "keep") -> np.ndarray:
         chans = np.concatenate([chans, picture.alpha[None]])
     maxval = 255 if depth == 8 else 65535
     out = np.rint(np.clip(chans, 0.0, 1.0) * maxval).astype(np.uint8 if depth == 8 else np.uint16)
-    return out[0] if out.shape[0] == 1 else np.ascontiguousarray(np.moveaxis(out, 0, -1))
+    # a copy, not ascontiguousarray: for a 1x1 picture that returns the moved view, whose strides libpng refuses
+    return out[0] if out.shape[0] == 1 else np.moveaxis(out, 0, -1).copy(order="C")
 
 
 def _pil_kwargs(picture: Picture, **extra: object) -> dict[str, object]:

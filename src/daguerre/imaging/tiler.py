@@ -1,6 +1,8 @@
 """The one tiler every operation uses for large pictures: overlapping tiles, blended seams, bounded memory.
 
-The image is reflection-padded once to a multiple of ``multiple``; tiles are multiples of ``multiple`` in
+The image is padded once (reflection; edge replication where a side is too short to reflect) to a multiple of
+``multiple`` and at least ``2 * multiple`` a side, so a 1x1 picture or a 1-pixel strip reaches the deepest layer of
+a network as 2x2 and is cropped back after; tiles are multiples of ``multiple`` in
 size and position, so each tile sees the same padding as the whole image would. Each tile's output is
 weighted by a separable ramp over the overlap that is zero for the first quarter of the overlap: pixels next
 to a tile's cut edge (where a network lacks context) never reach the result, and in between the ramps of
@@ -40,7 +42,7 @@ def run_tiled(fn: TileFn, x: torch.Tensor, *, tile: int = 512, overlap: int = 32
         raise ValueError(f"need 0 <= overlap < tile/2 and tile a few multiples of `multiple` (tile={tile}, "
                          f"overlap={overlap}, multiple={multiple})")
     h, w = x.shape[-2:]
-    xp = _pad_to_multiple(x, multiple)
+    xp = pad_to_fit(x, multiple)
     with torch.inference_mode():
         if h <= tile and w <= tile:
             y = _run(fn, xp, scale)
@@ -82,14 +84,20 @@ def _run(fn: TileFn, t: torch.Tensor, scale: int) -> torch.Tensor:
     return y
 
 
-def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pad bottom/right to a multiple of ``multiple`` by reflection (replication if the image is tiny)."""
+def pad_to_fit(x: torch.Tensor, multiple: int = 8, min_side: int | None = None) -> torch.Tensor:
+    """Pad (...,H,W) bottom/right so each side is a multiple of ``multiple`` and at least ``min_side`` (default
+    ``2 * multiple``: a network that divides by ``multiple`` still has 2 pixels to reflect at its deepest).
+
+    Each side is reflected where it is long enough, else its edge is replicated (a 1-pixel strip)."""
+    min_side = 2 * multiple if min_side is None else min_side
     h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    if not ph and not pw:
-        return x
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
+    ph = math.ceil(max(h, min_side) / multiple) * multiple - h
+    pw = math.ceil(max(w, min_side) / multiple) * multiple - w
+    if pw:
+        x = F.pad(x, (0, pw, 0, 0), mode="reflect" if pw < w else "replicate")
+    if ph:
+        x = F.pad(x, (0, 0, 0, ph), mode="reflect" if ph < h else "replicate")
+    return x
 
 
 def _starts(length: int, tile: int, overlap: int, multiple: int) -> list[int]:

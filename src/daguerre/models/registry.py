@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import torch
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING
 
 from daguerre.models.card import ModelCard, sha256_of
+
+if TYPE_CHECKING:  # torch loads when a model is built, not to list the cards
+    import torch
 
 SHIPPED = Path(__file__).parent / "weights"
 
@@ -53,6 +54,9 @@ def find_model(name: str) -> ModelCard:
 
 def build(card: ModelCard) -> torch.nn.Module:
     """Instantiate the card's architecture with its weights, in eval mode, verifying the sha256."""
+    import torch
+    from safetensors.torch import load_file
+
     from daguerre import nets
 
     path = card.weights_path()
@@ -66,6 +70,8 @@ def build(card: ModelCard) -> torch.nn.Module:
 
 def save_model(net: torch.nn.Module, card: ModelCard, folder: Path) -> ModelCard:
     """Write weights (safetensors) and the card, filling in the weights' sha256."""
+    from safetensors.torch import save_file
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / card.weights

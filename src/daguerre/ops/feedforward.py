@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from daguerre.imaging import run_tiled
+from daguerre.imaging import pad_to_fit, run_tiled
 from daguerre.imaging.colour import downscale
 from daguerre.nets.style_net import WholeImageStatistics
 from daguerre.ops.base import Progress
@@ -47,8 +47,8 @@ def run_feedforward(
             raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
         return run_tiled(session or net, x, tile=tile, progress=progress)
     if max(h, w) <= STATS_SIZE:  # the statistics of exactly what a whole pass sees: tiled equals whole
-        whole = torch.nn.functional.pad(x, (0, (-w) % 8, 0, (-h) % 8), mode="reflect")
+        whole = pad_to_fit(x)
     else:
-        whole = downscale(x, STATS_SIZE)
+        whole = pad_to_fit(downscale(x, STATS_SIZE))
     with net.global_statistics(whole):
         return run_tiled(net, x, tile=tile, overlap=TILE_OVERLAP, progress=progress)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from daguerre.imaging import Picture, load, run_tiled
+from daguerre.imaging import Picture, load, pad_to_fit, run_tiled
 from daguerre.imaging.colour import blend, downscale, preserve_colour
 from daguerre.nets.adain import mean_std
 from daguerre.ops import styles
@@ -79,10 +79,10 @@ class Stylize(Operation):
         h, w = x.shape[-2:]
         whole = max(h, w) <= min(tile, STATS_SIZE)
         if whole:  # encode once, padded exactly as the tiler pads a single tile
-            padded = torch.nn.functional.pad(x, (0, (-w) % 8, 0, (-h) % 8), mode="reflect")
+            padded = pad_to_fit(x)
             features = encoder(padded)["relu4_1"]
         else:
-            features = encoder(downscale(x, STATS_SIZE))["relu4_1"]
+            features = encoder(pad_to_fit(downscale(x, STATS_SIZE)))["relu4_1"]
         c_mean, c_std = mean_std(features)
         if masks:
             if len(masks) != len(paths):
