@@ -21,7 +21,7 @@ from daguerre.archive.cli import archive_app
 from daguerre.jobs.cli import batch, runs
 from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
-from daguerre.web.cli import serve, users_app
+from daguerre.web.cli import SERVE_EXAMPLE, serve, users_app
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
@@ -31,10 +31,11 @@ train_app = typer.Typer(help="Train your own models on your own folders.", no_ar
                         epilog="Example: daguerre train recipe recipes/colorize.toml --steps 200")
 app.add_typer(train_app, name="train")
 app.add_typer(archive_app, name="archive")
-archive_app.command()(batch), archive_app.command()(runs)
+archive_app.command(epilog='Example: daguerre archive batch restore --where "kind:master date_to:1920"')(batch)
+archive_app.command(epilog="Example: daguerre archive runs 3f2a9c1e07b4")(runs)
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
-app.command()(serve)
+app.command(epilog=SERVE_EXAMPLE)(serve)
 console = Console(stderr=True)
 
 Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)]

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 users_app = typer.Typer(help="Accounts of the web app and the API (kept in the archive's catalogue).",
-                        no_args_is_help=True)
+                        no_args_is_help=True, epilog="Example: daguerre users add ada --role editor")
+SERVE_EXAMPLE = "Example: daguerre serve --archive my-archive --public"
 ArchiveOpt = Annotated[Path | None, typer.Option("--archive", "-a", help="Archive folder (default: "
                                                  "$DAGUERRE_ARCHIVE, else the current folder).")]
 
@@ -28,7 +29,7 @@ def _open(path: Path | None):
         _fail(str(e))
 
 
-@users_app.command("add")
+@users_app.command("add", epilog="Example: echo \"$PASS\" | daguerre users add ada --role admin --password-stdin")
 def users_add(
     name: str,
     role: Annotated[str, typer.Option(help="viewer | editor | admin")] = "viewer",
@@ -51,7 +52,7 @@ def users_add(
     typer.echo(f"added {name} ({role})")
 
 
-@users_app.command("token")
+@users_app.command("token", epilog="Example: daguerre users token ada")
 def users_token(name: str, archive: ArchiveOpt = None) -> None:
     """Print a new API token for NAME (shown this once; use it as `Authorization: Bearer TOKEN`)."""
     from daguerre.archive import ArchiveError, users
@@ -63,7 +64,7 @@ def users_token(name: str, archive: ArchiveOpt = None) -> None:
             _fail(str(e))
 
 
-@users_app.command("list")
+@users_app.command("list", epilog="Example: daguerre users list --archive my-archive")
 def users_list(archive: ArchiveOpt = None) -> None:
     """The accounts, their roles and how many API tokens each has."""
     from daguerre.archive import users
@@ -73,7 +74,7 @@ def users_list(archive: ArchiveOpt = None) -> None:
             typer.echo(f"{account.name}\t{account.role}\t{tokens} token(s)")
 
 
-@users_app.command("remove")
+@users_app.command("remove", epilog="Example: daguerre users remove ada")
 def users_remove(name: str, archive: ArchiveOpt = None) -> None:
     """Remove an account and its API tokens."""
     from daguerre.archive import ArchiveError, users
