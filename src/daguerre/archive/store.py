@@ -7,6 +7,7 @@ a reader never sees a partial object. A local folder is the default; any fsspec 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import socket
@@ -127,6 +128,29 @@ class Store:
             if self.fs.exists(tmp):
                 self.fs.rm_file(tmp)
             raise
+
+    def note_key(self, name: str) -> str:
+        return f"{self.root}/notes/{name}.json"
+
+    def write_note(self, name: str, value: dict) -> None:
+        """A small JSON file beside the objects (a batch job's result, written by the worker that made it)."""
+        key = self.note_key(name)
+        self.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+        with self.fs.open(key, "w") as f:
+            json.dump(value, f)
+
+    def read_note(self, name: str) -> dict | None:
+        try:
+            with self.fs.open(self.note_key(name), "r") as f:
+                return json.load(f)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def remove_note(self, name: str) -> None:
+        try:
+            self.fs.rm_file(self.note_key(name))
+        except FileNotFoundError:
+            pass
 
     def remove(self, sha256: str) -> bool:
         """Delete an object (orphan cleanup and forced purges only); True if it was there."""
