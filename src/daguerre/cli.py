@@ -20,6 +20,7 @@ from rich.console import Console
 from daguerre.archive.cli import archive_app
 from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
+from daguerre.jobs.cli import batch, runs
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
@@ -30,6 +31,7 @@ train_app = typer.Typer(help="Train your own models on your own folders.", no_ar
 app.add_typer(train_app, name="train")
 app.add_typer(archive_app, name="archive")
 app.add_typer(models_app, name="models")
+archive_app.command()(batch), archive_app.command()(runs)
 console = Console(stderr=True)
 
 Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)]
