@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from daguerre.archive.catalogue import Item, Job, Run, now
-from daguerre.archive.errors import ArchiveError
+from daguerre.archive.errors import ArchiveError, crashpoint
 from daguerre.jobs.table import INTERRUPTED
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ def _record(archive: Archive, job: Job, task: dict, made: dict) -> str:
     """Write the derivative, its event and the job's end in one transaction; returns the derivative id."""
     from daguerre.archive import derive
 
+    crashpoint("runner:before-record")
     parent = archive.get(job.item_id)
     item, event = derive.rows(archive, parent, task, made)
     try:
@@ -80,6 +81,7 @@ def _record(archive: Archive, job: Job, task: dict, made: dict) -> str:
                                                                   derivative_id=item.id, finished_at=now()))
     except IntegrityError:
         raise ArchiveError(f"{item.id}: the same derivative is already stored") from None
+    crashpoint("runner:recorded")
     archive.store.remove_note(f"jobs/{job.id}")
     return item.id
 

@@ -8,6 +8,7 @@ worker finished finds the result on resume instead of deriving the item again.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,17 @@ def init_local(threads: int, progress_queue: Any = None) -> None:
     global _PROGRESS
     _PROGRESS = progress_queue
     _threads(threads)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    """A pool worker whose client was killed (kill -9) stops instead of lingering."""
+    import multiprocessing.connection
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
 
 
 def _threads(threads: int) -> None:
