@@ -36,7 +36,8 @@ def recipe(tmp_path: Path) -> Path:
     shutil.copytree(Path(daguerre.__file__).parent / "samples", photos)
     path = tmp_path / "tiny.toml"
     path.write_text(f'kind = "restore"\nname = "tiny-restore"\ncontent = "{photos}"\nsteps = 2\nbatch_size = 1\n'
-                    "crop = 32\ncontent_short_side = 64\nwidths = [4, 8]\nmask_width = 4\nperceptual_weight = 0.0\n"
+                    "crop = 64\ncontent_short_side = 96\nmin_strength = 1.0\nwidths = [4, 8]\nmask_width = 4\n"
+                    "perceptual_weight = 0.0\n"
                     "d_width = 4\ncheckpoint_every = 1\nsample_every = 100\n")
     return path
 

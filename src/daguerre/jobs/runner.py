@@ -107,8 +107,8 @@ def _reconcile(archive: Archive, job: Job) -> str:
 class _Executor:
     """A concurrent.futures executor for the backend, rebuilt if a local worker process dies."""
 
-    def __init__(self, backend: str, workers: int, cluster: str | None) -> None:
-        self.backend, self.workers, self.cluster = backend, workers, cluster
+    def __init__(self, backend: str, workers: int, cluster: str | None, threads: int) -> None:
+        self.backend, self.workers, self.cluster, self.threads = backend, workers, cluster, threads
         self.progress: Any = None
         self.client = self.pool = None
         self.start()
@@ -128,7 +128,7 @@ class _Executor:
             ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
             self.progress = ctx.Queue()
             self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_local,
-                                            initargs=(threads_per_worker(self.workers), self.progress))
+                                            initargs=(self.threads, self.progress))
         elif self.backend == "dask":
             from distributed import Client, LocalCluster
 
@@ -175,11 +175,13 @@ class _Executor:
 
 
 def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | None = None, backend: str = "local",
-             workers: int = 1, cluster: str | None = None, on_progress: Progress | None = None) -> RunSummary:
+             workers: int = 1, cluster: str | None = None, on_progress: Progress | None = None,
+             threads: int | None = None) -> RunSummary:
     """Run the queued jobs of a run (resuming it), or the given queued jobs, or every queued job.
 
     ``backend``: "inline" (this process, one job at a time: the web app), "local" (``workers`` processes)
     or "dask" (``cluster`` "local" for a LocalCluster on 127.0.0.1, or a scheduler address tcp://host:8786).
+    ``threads``: compute threads per worker (default: the cores shared out among local workers, 1 on Dask).
     ``on_progress`` gets ``{"job_id", "item_id", "status", "progress", "error", "done", "failed", "total"}``.
     """
     from daguerre.archive import derive
@@ -195,7 +197,7 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
         todo.append(job)
     summary.total = len(todo)
     keys_dir = str((archive.path / "keys").resolve())
-    threads = threads_per_worker(workers) if backend == "local" else 1
+    threads = threads or (threads_per_worker(workers) if backend == "local" else 1)
 
     def tell(job: Job, status: str, progress: float, error: str | None = None) -> None:
         if on_progress:
@@ -208,7 +210,7 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
         _set(archive, job.id, status="failed", error=message, finished_at=now())
         tell(job, "failed", 0.0, message)
 
-    executor = _Executor(backend, workers, cluster) if todo else None
+    executor = _Executor(backend, workers, cluster, threads) if todo else None
     inflight: dict[Future, tuple[Job, dict]] = {}
     attempts: dict[str, int] = {}
     try:
