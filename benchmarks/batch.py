@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--writes", type=int, default=300, help="jobs recorded for the write rate")
+    parser.add_argument("--writes-only", action="store_true", help="only the catalogue write rate")
     args = parser.parse_args()
     args.threads = 1
     if args.quick:
@@ -101,8 +102,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_photos(root / "photos", args.images, args.size)
-        for name, how in (("local, 1 worker", {"workers": 1}), ("local, 2 workers", {"workers": 2}),
-                          ("Dask LocalCluster, 2 workers", {"workers": 2, "cluster": "local"})):
+        configs = (("local, 1 worker", {"workers": 1}), ("local, 2 workers", {"workers": 2}),
+                   ("Dask LocalCluster, 2 workers", {"workers": 2, "cluster": "local"}))
+        for name, how in () if args.writes_only else configs:
             folder = name.replace(" ", "").replace(",", "-")
             rows.append(run_once(root, root / "photos", folder, **how) | {"config": name})
             print(f"  {name}: {rows[-1]}", flush=True)
@@ -112,6 +114,10 @@ def main() -> None:
                 writes["postgresql"] = write_rate(Archive.init(root / "w-pg", catalogue_url=pg.create_database("w")),
                                                   args.writes)
     print()
+    if args.writes_only:
+        for k, v in writes.items():
+            print(f"catalogue writes ({k}): {v:.0f} transactions/s = {v / 2:.0f} jobs/s")
+        return
     print(format_table(["configuration", "images", "wall s", "images/min (wall)", "images/min (steady)",
                         "restore s/image (median)"],
                        [[r[k] for k in ("config", "images", "wall_s", "wall_per_min", "steady_per_min", "op_s_median")]
