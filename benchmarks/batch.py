@@ -86,18 +86,42 @@ def write_rate(archive: Archive, n: int) -> float:
     return 2 * n / (time.perf_counter() - start)
 
 
+def per_image_cost(size: int) -> dict[str, float]:
+    """Seconds per photo of long side ``size`` for restore and colorize, one thread, in this process (the second
+    of two calls: the first loads the model)."""
+    from daguerre.imaging import load
+    from daguerre.ops import get_operation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_photos(Path(tmp) / "p", 1, size)
+        picture = load(Path(tmp) / "p" / "photo-000.jpg")
+    out = {}
+    for name in ("restore", "colorize"):
+        op = get_operation(name)
+        for _ in range(2):
+            start = time.perf_counter()
+            op.run(picture)
+            out[name] = round(time.perf_counter() - start, 2)
+    return out
+
+
 def main() -> None:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--writes", type=int, default=300, help="jobs recorded for the write rate")
     parser.add_argument("--writes-only", action="store_true", help="only the catalogue write rate")
+    parser.add_argument("--cost-at", type=int, default=0, help="only: seconds per photo of this long side for "
+                        "restore and colorize (1 thread), for the estimate in BENCHMARKS.md")
     args = parser.parse_args()
     args.threads = 1
     if args.quick:
         args.images, args.size, args.writes = 4, 256, 20
     set_threads(1)
     info = print_header("Batch runs: restore over a collection; catalogue write rate", args)
+    if args.cost_at:
+        print(f"seconds per {args.cost_at} px photo, 1 thread: {per_image_cost(args.cost_at)}")
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -109,3 +109,14 @@ def test_local_pool_of_two_workers(filled):
     assert (summary.done, summary.failed) == (4, 0)
     assert {d.parent_id for d in derivatives(archive)} == set(ids)
     assert jobs.threads_per_worker(2) >= 1
+
+
+def test_an_item_that_kills_its_local_worker_fails_after_retries(filled, monkeypatch):
+    archive, ids = filled
+    monkeypatch.setenv("DAGUERRE_ARCHIVE_CRASH_AT", "derive:signed")  # workers (not this client) die there
+    [job_id] = jobs.submit(archive, ids[:1], "film", {})
+    summary = jobs.run_jobs(archive, job_ids=[job_id], workers=1)
+    assert (summary.done, summary.failed) == (0, 1)
+    job = jobs.get_job(archive, job_id)
+    assert job["status"] == "failed" and "BrokenProcessPool" in job["error"]
+    assert not derivatives(archive) and len(set(archive.store.objects())) == 4
