@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from daguerre.archive.catalogue import Item, Job, Run, now
@@ -45,8 +45,9 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def _candidates(archive: Archive, run_id: str | None, job_ids: list[str] | None) -> list[Job]:
-    q = select(Job).order_by(Job.pk)
+def _candidates(archive: Archive, run_id: str | None, job_ids: list[str] | None) -> list[Row]:
+    """The jobs to run, as light rows (a million ORM objects would not fit a small client)."""
+    q = select(Job.id, Job.item_id, Job.operation, Job.params, Job.status).order_by(Job.pk)
     if run_id is not None:
         q = q.where(Job.run_id == run_id, or_(Job.status.in_(("queued", "running")),
                                               (Job.status == "failed") & Job.error.startswith(INTERRUPTED)))
@@ -55,7 +56,7 @@ def _candidates(archive: Archive, run_id: str | None, job_ids: list[str] | None)
         if job_ids is not None:
             q = q.where(Job.id.in_(job_ids))
     with archive.session() as s:
-        return list(s.scalars(q))
+        return list(s.execute(q))
 
 
 def _set(archive: Archive, job_id: str, only_if: tuple[str, ...] | None = None, **values: Any) -> bool:
@@ -66,7 +67,7 @@ def _set(archive: Archive, job_id: str, only_if: tuple[str, ...] | None = None, 
         return s.execute(q.values(**values)).rowcount == 1
 
 
-def _record(archive: Archive, job: Job, task: dict, made: dict) -> str:
+def _record(archive: Archive, job: Row, task: dict, made: dict) -> str:
     """Write the derivative, its event and the job's end in one transaction; returns the derivative id."""
     from daguerre.archive import derive
 
@@ -86,7 +87,7 @@ def _record(archive: Archive, job: Job, task: dict, made: dict) -> str:
     return item.id
 
 
-def _reconcile(archive: Archive, job: Job) -> str:
+def _reconcile(archive: Archive, job: Row) -> str:
     """A job a dead runner had started: 'done' if its result is (now) recorded, else 'queued' to run again."""
     with archive.session() as s:
         made_id = s.scalar(select(Item.id).where(Item.event_id == job.id))
@@ -190,7 +191,7 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
         backend = "dask"
     start = time.perf_counter()
     summary = RunSummary()
-    todo: deque[Job] = deque()
+    todo: deque[Row] = deque()
     for job in _candidates(archive, run_id, job_ids):
         if job.status != "queued" and _reconcile(archive, job) == "done":
             continue
@@ -199,19 +200,19 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
     keys_dir = str((archive.path / "keys").resolve())
     threads = threads or (threads_per_worker(workers) if backend == "local" else 1)
 
-    def tell(job: Job, status: str, progress: float, error: str | None = None) -> None:
+    def tell(job: Row, status: str, progress: float, error: str | None = None) -> None:
         if on_progress:
             on_progress({"job_id": job.id, "item_id": job.item_id, "status": status, "progress": progress,
                          "error": error, "done": summary.done, "failed": summary.failed, "total": summary.total})
 
-    def fail(job: Job, message: str) -> None:
+    def fail(job: Row, message: str) -> None:
         summary.failed += 1
         summary.errors.append((job.item_id, message))
         _set(archive, job.id, status="failed", error=message, finished_at=now())
         tell(job, "failed", 0.0, message)
 
     executor = _Executor(backend, workers, cluster, threads) if todo else None
-    inflight: dict[Future, tuple[Job, dict]] = {}
+    inflight: dict[Future, tuple[Row, dict]] = {}
     attempts: dict[str, int] = {}
     try:
         while todo or inflight:
