@@ -87,8 +87,8 @@ def write_rate(archive: Archive, n: int) -> float:
 
 
 def per_image_cost(size: int) -> dict[str, float]:
-    """Seconds per photo of long side ``size`` for restore and colorize, one thread, in this process (the second
-    of two calls: the first loads the model)."""
+    """Wall and CPU seconds per photo of long side ``size`` for restore and colorize, one thread, in this process
+    (the second of two calls: the first loads the model). CPU seconds hardly depend on what else the machine runs."""
     from daguerre.imaging import load
     from daguerre.ops import get_operation
 
@@ -99,9 +99,9 @@ def per_image_cost(size: int) -> dict[str, float]:
     for name in ("restore", "colorize"):
         op = get_operation(name)
         for _ in range(2):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             op.run(picture)
-            out[name] = round(time.perf_counter() - start, 2)
+            out[name] = {"wall_s": round(time.perf_counter() - start, 2), "cpu_s": round(time.process_time() - cpu, 2)}
     return out
 
 
