@@ -110,6 +110,7 @@ class _Executor:
 
     def __init__(self, backend: str, workers: int, cluster: str | None, threads: int) -> None:
         self.backend, self.workers, self.cluster, self.threads = backend, workers, cluster, threads
+        self.slots = max(1, workers)  # jobs that can run at once
         self.progress: Any = None
         self.client = self.pool = None
         self.start()
@@ -140,6 +141,7 @@ class _Executor:
             else:
                 self.client = Client(self.cluster, timeout="20s")
             self.pool = self.client.get_executor(pure=False)
+            self.slots = max(1, sum(self.client.nthreads().values()))  # every thread of the cluster busy
         else:
             raise ArchiveError(f"unknown backend {self.backend!r} (use inline, local or dask)")
 
@@ -216,7 +218,7 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
     attempts: dict[str, int] = {}
     try:
         while todo or inflight:
-            while todo and len(inflight) < 2 * max(1, workers):
+            while todo and len(inflight) < 2 * executor.slots:  # a second job queued behind each running one
                 job = todo.popleft()
                 if not _set(archive, job.id, only_if=("queued",), status="running", progress=0.0,
                             started_at=now()):
