@@ -18,9 +18,9 @@ import typer
 from rich.console import Console
 
 from daguerre.archive.cli import archive_app
+from daguerre.jobs.cli import batch, runs
 from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
-from daguerre.jobs.cli import batch, runs
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
