@@ -74,7 +74,7 @@ def test_archive_on_s3(s3_server, tmp_path: Path, photos):
     assert a.fixity().ok and a.fixity().checked == 8
     bag = a.export("bagit", tmp_path / "bag")
     b = Archive.init(tmp_path / "b", store_url="s3://daguerre-test/b")
-    assert len(b.import_bag(bag)) == 8
+    assert len(b.import_bag(bag, trust_signer=True).added) == 8
     assert b.fixity().ok
     assert sorted(b.store.objects()) == sorted(a.store.objects())
     damaged = a.get(derived[0])

@@ -31,11 +31,10 @@ train_app = typer.Typer(help="Train your own models on your own folders.", no_ar
                         epilog="Example: daguerre train recipe recipes/colorize.toml --steps 200")
 app.add_typer(train_app, name="train")
 app.add_typer(archive_app, name="archive")
-archive_app.command(epilog='Example: daguerre archive batch restore --where "kind:master date_to:1920"')(batch)
-archive_app.command(epilog="Example: daguerre archive runs 3f2a9c1e07b4")(runs)
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.command(epilog=SERVE_EXAMPLE)(serve)
+archive_app.command()(batch), archive_app.command()(runs)
 console = Console(stderr=True)
 
 Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)]

@@ -89,7 +89,7 @@ in training. Times are wall-clock per image, including the first call's model lo
     return index
 
 
-GRID_STYLES = ("van-gogh-wheat-field", "rembrandt-aristotle", "guo-xi-ink-trees")
+GRID_STYLES = {"van-gogh-wheat-field": "van Gogh", "seurat-grande-jatte": "Seurat", "guo-xi-ink-trees": "Guo Xi"}
 GRID_PHOTOS = ("astronaut", "chelsea")
 GRID_REPAIRS = ((1, "aged"), (2, "restored"), (3, "black and white"), (4, "colorized"))
 
@@ -101,7 +101,7 @@ def before_after_grid(output: Path, height: int = 180) -> Path | None:
 
     results = output / "results"
     columns = [("photo", "{stem}.jpg")]
-    columns += [(list_models_name(m), f"{{stem}}-{m}.jpg") for m in GRID_STYLES]
+    columns += [(label, f"{{stem}}-{m}.jpg") for m, label in GRID_STYLES.items()]
     columns += [(label, f"repair-{{stem}}-{j}.png") for j, label in GRID_REPAIRS]
     rows = [[results / pattern.format(stem=stem) for _, pattern in columns] for stem in GRID_PHOTOS]
     if not all(p.is_file() for row in rows for p in row):
@@ -122,13 +122,6 @@ def before_after_grid(output: Path, height: int = 180) -> Path | None:
     path = output / "grid.jpg"
     grid.save(path, quality=85, optimize=True)
     return path
-
-
-def list_models_name(model: str) -> str:
-    """A short column label for a style model: the painter's surname."""
-    card = next((c for c in list_models("style") if c.name == model), None)
-    artist = card.style.get("artist", model) if card else model
-    return artist.split()[-1] if artist else model
 
 
 def _fit(im: object, height: int) -> object:

@@ -300,11 +300,11 @@ def import_bag(bag: Annotated[Path, typer.Argument(help="A bag made by `export -
 
 
 trust_app = typer.Typer(help="Which other archives' signatures and C2PA labels this archive accepts.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, epilog="Example: daguerre archive trust list -A my-archive")
 archive_app.add_typer(trust_app, name="trust")
 
 
-@trust_app.command("add")
+@trust_app.command("add", epilog="Example: daguerre archive trust add bag/data/metadata/signer.pem -A my-archive")
 def trust_add(cert: Annotated[Path, typer.Argument(help="PEM with an archive's signing certificate and its CA, "
                                                    "e.g. a bag's data/metadata/signer.pem.")],
               yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
@@ -321,7 +321,7 @@ def trust_add(cert: Annotated[Path, typer.Argument(help="PEM with an archive's s
     out.print(f"{'trusted' if new else 'already trusted'}: {chain.fingerprint}")
 
 
-@trust_app.command("list")
+@trust_app.command("list", epilog="Example: daguerre archive trust list -A my-archive")
 def trust_list(archive: ArchiveOpt = None) -> None:
     """The signers this archive trusts (its own first), then those seen in bags but not trusted."""
     with opened(archive) as a:
@@ -332,7 +332,7 @@ def trust_list(archive: ArchiveOpt = None) -> None:
         typer.echo(f"{chain.fingerprint}  untrusted  {chain.organisation}  (from an imported bag)")
 
 
-@trust_app.command("remove")
+@trust_app.command("remove", epilog="Example: daguerre archive trust remove 3f2a9c1b -A my-archive")
 def trust_remove(fingerprint: Annotated[str, typer.Argument(help="Fingerprint (or 8+ first characters).")],
                  archive: ArchiveOpt = None) -> None:
     """Stop trusting an archive; items it signed then verify as untrusted."""

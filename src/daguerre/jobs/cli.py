@@ -6,7 +6,6 @@ import getpass
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from daguerre.archive.cli import ArchiveOpt, _param, console, fail, opened, out
 
@@ -49,6 +48,15 @@ def batch(
     archive: ArchiveOpt = None,
 ) -> None:
     """Apply an operation to every matching item, on a local process pool or a Dask cluster; resumable."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     from daguerre import jobs
 
     params = dict(_param(p) for p in param or [])

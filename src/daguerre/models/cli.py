@@ -27,7 +27,7 @@ def models(
         return
     cards = list_models(task)
     if as_json:
-        rows = [{**{k: v for k, v in asdict(c).items()}, "headline": headline(c)} for c in cards]
+        rows = [{**asdict(c), "headline": headline(c)} for c in cards]
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not cards:
