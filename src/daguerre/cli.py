@@ -34,7 +34,8 @@ app.add_typer(archive_app, name="archive")
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.command(epilog=SERVE_EXAMPLE)(serve)
-archive_app.command()(batch), archive_app.command()(runs)
+archive_app.command(epilog='Example: daguerre archive batch restore --where "kind:master date_to:1920"')(batch)
+archive_app.command(epilog="Example: daguerre archive runs 3f2a9c1e07b4")(runs)
 console = Console(stderr=True)
 
 Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)]

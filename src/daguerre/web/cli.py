@@ -29,7 +29,7 @@ def _open(path: Path | None):
         _fail(str(e))
 
 
-@users_app.command("add", epilog="Example: echo \"$PASS\" | daguerre users add ada --role admin --password-stdin")
+@users_app.command("add", epilog="Example: daguerre users add ada --role admin   (or pipe it: --password-stdin)")
 def users_add(
     name: str,
     role: Annotated[str, typer.Option(help="viewer | editor | admin")] = "viewer",
