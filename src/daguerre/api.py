@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from daguerre.imaging import Picture, load, save
@@ -148,12 +149,17 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
         t = PaintingStyleTrainer(r, run, progress=progress)
         t.train()
         return [t.export(dest, str(recipe))]
-    if isinstance(r, GANRecipe):  # restore, colorize, upscale
+    from daguerre.training import distributed
+
+    if isinstance(r, GANRecipe):  # restore, colorize, upscale; several processes under torchrun
         from daguerre.training.recipes import gan_trainer
 
+        distributed.init()
         gan = gan_trainer(r)(r, run, progress=progress)
         gan.train()
-        return [gan.export(dest, str(recipe))]
+        return [gan.export(dest, str(recipe))] if distributed.is_main() else []
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError(f"{recipe}: only restore, colorize and upscale recipes train on several processes")
     from daguerre.training.retro import RetroRecipe, RetroTrainer
 
     if isinstance(r, RetroRecipe):

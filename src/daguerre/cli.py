@@ -18,9 +18,11 @@ import typer
 from rich.console import Console
 
 from daguerre.archive.cli import archive_app
+from daguerre.jobs.cli import batch, runs
 from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
 from daguerre.video.cli import CONSISTENCY, Consistency, live, rate_column
+from daguerre.web.cli import SERVE_EXAMPLE, serve, users_app
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
@@ -32,6 +34,10 @@ app.add_typer(train_app, name="train")
 app.add_typer(archive_app, name="archive")
 app.add_typer(models_app, name="models")
 app.command(epilog="Example: daguerre live -m rousseau-lion --source clip.mp4 --frames 200")(live)
+app.add_typer(users_app, name="users")
+app.command(epilog=SERVE_EXAMPLE)(serve)
+archive_app.command(epilog='Example: daguerre archive batch restore --where "kind:master date_to:1920"')(batch)
+archive_app.command(epilog="Example: daguerre archive runs 3f2a9c1e07b4")(runs)
 console = Console(stderr=True)
 
 Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders, video files (a folder of numbered "

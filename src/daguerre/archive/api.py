@@ -149,8 +149,11 @@ class Archive:
     # ---------------------------------------------------------------------------------------- ingest
 
     def ingest(self, inputs: Iterable[str | os.PathLike], sheet: str | os.PathLike | None = None,
-               on_file: FileProgress | None = None) -> IngestReport:
-        """Add image files and folders (recursive) as masters; files already stored are skipped (resumable)."""
+               on_file: FileProgress | None = None, fields: dict[str, str] | None = None) -> IngestReport:
+        """Add image files and folders (recursive) as masters; files already stored are skipped (resumable).
+
+        ``fields``: Dublin Core values for every file (the sheet's, where it has some, win).
+        """
         rows = metadata.read_sheet(Path(sheet)) if sheet else {}
         jobs: list[tuple[Path, Path | None]] = []
         for root in map(Path, inputs):
@@ -163,7 +166,7 @@ class Archive:
             if on_file:
                 on_file(path, i, len(jobs))
             try:
-                self._ingest_one(path, metadata.sheet_fields(rows, path, root), report)
+                self._ingest_one(path, {**(fields or {}), **metadata.sheet_fields(rows, path, root)}, report)
             except (ImageError, ArchiveError) as e:
                 report.failed.append(str(e))
             except OSError as e:

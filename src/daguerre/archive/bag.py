@@ -96,7 +96,7 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool) -> Path:
     meta = out / "metadata"
     meta.mkdir()
     for it in items:
-        (out / "objects" / object_name(it.sha256, it.media_type)).write_bytes(archive.store.read(it.sha256))
+        archive.store.copy_to(it.sha256, out / "objects" / object_name(it.sha256, it.media_type))
     (meta / "items.json").write_text(json.dumps([it.record() for it in items], indent=1))
     (meta / "events.json").write_text(json.dumps([e.record() for e in history], indent=1))
     with open(meta / "dublin_core.csv", "w", newline="") as f:

@@ -1,4 +1,4 @@
-"""The catalogue: SQLAlchemy 2 tables for items, PREMIS events and write intents; SQLite or PostgreSQL.
+"""The catalogue: SQLAlchemy 2 tables for items, PREMIS events, write intents, runs and jobs; SQLite or PostgreSQL.
 
 Every engine is migrated to the newest schema with Alembic when it is opened (the scripts live in
 ``daguerre/archive/migrations``). SQLite runs in WAL mode and takes its write lock at ``BEGIN`` so that
@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, BigInteger, Boolean, Engine, ForeignKey, Integer, String, Text, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.types import Float
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff", "WEBP": "image/webp",
@@ -153,7 +154,56 @@ def sessions(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def read_sessions(engine: Engine) -> sessionmaker:
+    """Sessions for reading only. On SQLite they skip the ``BEGIN IMMEDIATE`` of `connect` (each statement reads
+    a WAL snapshot), so that many readers, such as the web app's page views, run side by side instead of
+    queueing for the write lock; never write through them."""
+    if engine.dialect.name != "sqlite":
+        return sessions(engine)
+    reader = create_engine(engine.url, connect_args={"timeout": 60})
+    event.listen(reader, "connect", _sqlite_connect)
+    return sessions(reader)
+
+
 def lock_intents(session) -> None:
     """Serialise orphan cleanup with writers (SQLite's BEGIN IMMEDIATE already holds the write lock)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE intents IN EXCLUSIVE MODE"))
+
+
+class Run(Base):
+    """A batch run: one operation with the same parameters over the items a query matched."""
+
+    __tablename__ = "runs"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    operation: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    query: Mapped[str] = mapped_column(Text, default="")
+    backend: Mapped[str] = mapped_column(String(255), default="local")
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[str] = mapped_column(String(40), index=True)
+    finished_at: Mapped[str | None] = mapped_column(String(40))
+
+
+class Job(Base):
+    """An operation applied to one item: queued | running | done | failed | cancelled, with progress and error."""
+
+    __tablename__ = "jobs"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(16), index=True)
+    operation: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), index=True, default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    derivative_id: Mapped[str | None] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(255), index=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[str | None] = mapped_column(String(40))
+    finished_at: Mapped[str | None] = mapped_column(String(40))
+
+    def record(self) -> dict:
+        return {c.name: getattr(self, c.key) for c in self.__table__.columns if c.name != "pk"}

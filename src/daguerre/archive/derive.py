@@ -25,13 +25,15 @@ from sqlalchemy import select
 
 from daguerre.archive import c2pa, catalogue, events, xmp
 from daguerre.archive import video as clips
-from daguerre.archive.catalogue import Event, Item
+from daguerre.archive.catalogue import EXTENSIONS, Event, Item
 from daguerre.archive.errors import ArchiveError, crashpoint
 from daguerre.imaging import ImageError, Picture, load, save
 from daguerre.models.card import sha256_of
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
+    from daguerre.archive.keys import Keys
+    from daguerre.archive.store import Store
 
 MEDIA_TYPE = "image/png"  # derivatives are lossless PNG, 16-bit when the parent is
 
@@ -107,9 +109,8 @@ def metrics(parent: Picture, result: Picture, lpips: bool) -> dict[str, float]:
     return {k: round(float(v), 6) for k, v in out.items()}
 
 
-def apply(archive: Archive, name: str, parent: Item, params: dict, seed: int, lpips: bool,
-          progress: Callable[[int, int], None] | None) -> Item:
-    """Derive from ``parent`` with operation ``name`` and store the result; returns the new item."""
+def _checked(name: str, parent: Item, params: dict, seed: int):
+    """The operation, its parameters (with the archive's seed where it takes one) and its provenance."""
     if parent.withdrawn:
         raise ArchiveError(f"{parent.id}: is withdrawn; nothing is derived from withdrawn items")
     op = _operation(name)
@@ -119,45 +120,81 @@ def apply(archive: Archive, name: str, parent: Item, params: dict, seed: int, lp
         prov = op.provenance(**params)
     except (ValueError, TypeError, KeyError, LookupError, FileNotFoundError) as e:
         raise ArchiveError(f"{name}: {' '.join(str(e).strip(chr(39)).split())}") from None
+    return op, params, prov
+
+
+def plan(archive: Archive, name: str, parent: Item, params: dict, seed: int, lpips: bool,
+         event_id: str | None = None) -> dict:
+    """What a worker needs to derive from ``parent`` (client side: checks the item and the parameters)."""
+    op, params, prov = _checked(name, parent, params, seed)
     if clips.is_clip_item(parent):
-        return _apply_clip(archive, op, parent, params, seed, prov)
-    parent_bytes = archive.store.read(parent.sha256)
-    with archive.store.as_file(parent.sha256) as path:
-        picture = load(path)
-    master = archive.get(parent.root_id)
-    event_id = str(uuid.uuid4())
+        raise ArchiveError(f"{parent.id}: is a clip; clips are derived one at a time (`archive apply`), "
+                           "not by batch runs yet")
+    master_sha = parent.sha256 if parent.root_id == parent.id else archive.get(parent.root_id).sha256
     recipe = events.clean({
-        "event_id": event_id, "operation": op.name, "operation_version": op.version, "params": params,
-        "seed": seed, "models": prov.models, "digital_source_type": prov.digital_source_type,
-        "parent_sha256": parent.sha256, "master_sha256": master.sha256, "input_files": _input_files(params),
-        "software": events.software(), "output": {"media_type": MEDIA_TYPE, "bit_depth": picture.bit_depth},
+        "event_id": event_id or str(uuid.uuid4()), "operation": op.name, "operation_version": op.version,
+        "params": params, "seed": seed, "models": prov.models, "digital_source_type": prov.digital_source_type,
+        "parent_sha256": parent.sha256, "master_sha256": master_sha, "input_files": _input_files(params),
+        "software": events.software(), "output": {"media_type": MEDIA_TYPE},
     })
-    title = f"{parent.title or Path(parent.filename).stem} ({op.name})"
+    return {"recipe": recipe, "title": f"{parent.title or Path(parent.filename).stem} ({op.name})",
+            "parent_media_type": parent.media_type, "lpips": lpips}
+
+
+def make(store: Store, keys: Keys, task: dict,
+         progress: Callable[[int, int], None] | None = None) -> tuple[bytes, dict]:
+    """Run a planned derivation (worker side): the labelled, signed file and what the catalogue records of it."""
+    recipe = dict(task["recipe"])
+    op = _operation(recipe["operation"])
+    parent_bytes = store.read(recipe["parent_sha256"])
+    picture = load_bytes(parent_bytes, suffix=EXTENSIONS.get(task["parent_media_type"], ""))
+    recipe["output"] = {**recipe["output"], "bit_depth": picture.bit_depth}
     started = catalogue.now()
-    rendition, result, seconds = render(op, picture, recipe, title, progress)
+    rendition, result, seconds = render(op, picture, recipe, task["title"], progress)
     recipe["rendition_sha256"] = sha256_of_bytes(rendition)
     if c2pa.unavailable() is None:
-        data = c2pa.sign(rendition, MEDIA_TYPE, parent_bytes, parent.media_type, recipe, title, archive.keys)
+        data = c2pa.sign(rendition, MEDIA_TYPE, parent_bytes, task["parent_media_type"], recipe, task["title"], keys)
     else:
         data = rendition
     crashpoint("derive:signed")
     sha = sha256_of_bytes(data)
-    stem = Path(parent.filename).stem
+    return data, {"recipe": recipe, "sha256": sha, "size": len(data), "width": result.size[0],
+                  "height": result.size[1], "metrics": metrics(picture, result, task["lpips"]), "started": started,
+                  "duration_s": round(seconds, 4), "c2pa": c2pa.unavailable() or "embedded"}
+
+
+def rows(archive: Archive, parent: Item, task: dict, made: dict) -> tuple[Item, Event]:
+    """The derivative's catalogue row and its signed creation event (client side)."""
+    recipe, sha = made["recipe"], made["sha256"]
+    op_name, version = recipe["operation"], recipe["operation_version"]
+    models = " ".join(m.get("name", "") for m in recipe["models"]) or None
     item = Item(id=sha[:16], kind="derivative", sha256=sha, rendition_sha256=recipe["rendition_sha256"],
-                parent_id=parent.id, root_id=parent.root_id, filename=f"{stem}.{op.name}.png", media_type=MEDIA_TYPE,
-                size=len(data), width=result.size[0], height=result.size[1], title=title, creator=parent.creator,
-                date=parent.date, description=f"Machine-made derivative ({op.name} {op.version}) of {parent.id}",
+                parent_id=parent.id, root_id=parent.root_id, filename=f"{Path(parent.filename).stem}.{op_name}.png",
+                media_type=MEDIA_TYPE, size=made["size"], width=made["width"], height=made["height"],
+                title=task["title"], creator=parent.creator, date=parent.date,
+                description=f"Machine-made derivative ({op_name} {version}) of {parent.id}",
                 subject=parent.subject, rights=parent.rights, source=parent.sha256, identifier=sha[:16],
-                extra={"c2pa": c2pa.unavailable() or "embedded"}, operation=op.name,
-                models=" ".join(m.get("name", "") for m in prov.models) or None,
-                digital_source_type=prov.digital_source_type, event_id=event_id, created=catalogue.now(),
-                withdrawn=False)
+                extra={"c2pa": made["c2pa"]}, operation=op_name, models=models,
+                digital_source_type=recipe["digital_source_type"], event_id=recipe["event_id"],
+                created=catalogue.now(), withdrawn=False)
     item.search_text = item.text()
-    detail = {"recipe": recipe, "metrics": metrics(picture, result, lpips), "started": started,
-              "duration_s": round(seconds, 4), "sha256": sha}
+    detail = {"recipe": recipe, "metrics": made["metrics"], "started": made["started"],
+              "duration_s": made["duration_s"], "sha256": sha}
     event = events.make(archive.keys, events.CREATION, object_id=item.id, source_id=parent.id,
-                        detail=f"{op.name} {op.version} on {parent.id}", outcome_detail=detail, id=event_id)
-    if not archive.store_and_record(sha, lambda: archive.store.put_bytes(data), [item, event]):
+                        detail=f"{op_name} {version} on {parent.id}", outcome_detail=detail, id=recipe["event_id"])
+    return item, event
+
+
+def apply(archive: Archive, name: str, parent: Item, params: dict, seed: int, lpips: bool,
+          progress: Callable[[int, int], None] | None) -> Item:
+    """Derive from ``parent`` with operation ``name`` and store the result; returns the new item."""
+    if clips.is_clip_item(parent):
+        op, params, prov = _checked(name, parent, params, seed)
+        return _apply_clip(archive, op, parent, params, seed, prov)
+    task = plan(archive, name, parent, params, seed, lpips)
+    data, made = make(archive.store, archive.keys, task, progress)
+    item, event = rows(archive, parent, task, made)
+    if not archive.store_and_record(made["sha256"], lambda: archive.store.put_bytes(data), [item, event]):
         raise ArchiveError(f"{item.id}: the same derivative is already stored")
     return item
 
@@ -249,8 +286,8 @@ def rederive(archive: Archive, item: Item, tolerance: float) -> RederiveReport:
     return report
 
 
-def load_bytes(data: bytes) -> Picture:
+def load_bytes(data: bytes, suffix: str = ".png") -> Picture:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "x.png"
+        path = Path(tmp) / f"x{suffix}"
         path.write_bytes(data)
         return load(path)

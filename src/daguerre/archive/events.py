@@ -13,6 +13,7 @@ import platform
 import socket
 import uuid
 from collections.abc import Mapping
+from functools import cache
 from importlib import metadata
 
 from cryptography import x509
@@ -41,6 +42,7 @@ def agent() -> str:
     return f"daguerre {version('daguerre')} ({user}@{socket.gethostname()})"
 
 
+@cache  # a lookup scans the installed distributions: ~ms each, and every job records eight
 def version(package: str) -> str:
     try:
         return metadata.version(package)

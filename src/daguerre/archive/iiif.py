@@ -1,5 +1,6 @@
-"""IIIF export: Presentation 3 manifests (iiif-prezi3) with the master and its derivatives as choices on
-one canvas and their provenance in ``metadata``, a collection, and static Image API level-0 tiles.
+"""IIIF export: Presentation 3 manifests (iiif-prezi3), one per master: the master is the first canvas's plain
+painted image and every derivative has its own canvas (so simple clients and viewers read all of them), with
+their provenance in ``metadata``; a collection; static Image API level-0 services (tiles and whole images).
 
 Serve the export folder at ``base_url`` (for instance ``python -m http.server`` in it) and open
 ``collection.json`` in any IIIF viewer.
@@ -18,7 +19,6 @@ from iiif_prezi3 import (
     AnnotationBody,
     AnnotationPage,
     Canvas,
-    Choice,
     Collection,
     KeyValueString,
     Manifest,
@@ -41,8 +41,17 @@ def _image(archive: Archive, item: Item) -> Image.Image:
     return Image.fromarray(np.rint(np.moveaxis(picture.rgb(), 0, -1) * 255).astype(np.uint8))
 
 
+def size_forms(width: int, height: int) -> list[str]:
+    """The ways clients ask for one size of a level-0 service: ``w,h`` (canonical in 3.0), ``w,`` and ``,h``."""
+    return [f"{width},{height}", f"{width},", f",{height}"]
+
+
 def write_tiles(im: Image.Image, folder: Path, service_id: str) -> None:
-    """A level-0 image service in ``folder``: info.json, tiles of 256 px at each scale, whole-image sizes."""
+    """A level-0 image service in ``folder``: info.json, tiles of 256 px at each scale, whole-image sizes.
+
+    Each listed size and tile is written under every size form of `size_forms`, and the whole image as
+    ``full/max``, because level-0 clients build those URLs themselves and a static server cannot redirect.
+    """
     w, h = im.size
     factors = [2**k for k in range(max(1, math.ceil(math.log2(max(w, h) / TILE)) + 1))]
     sizes = [(math.ceil(w / f), math.ceil(h / f)) for f in factors]
@@ -54,9 +63,13 @@ def write_tiles(im: Image.Image, folder: Path, service_id: str) -> None:
     (folder / "info.json").write_text(json.dumps(info, indent=1))
 
     def put(region: str, size: tuple[int, int], crop: Image.Image) -> None:
-        out = folder / region / f"{size[0]},{size[1]}" / "0" / "default.jpg"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        crop.resize(size, Image.Resampling.LANCZOS).save(out, quality=90)
+        forms = size_forms(*size)
+        first = folder / region / forms[0] / "0" / "default.jpg"
+        first.parent.mkdir(parents=True, exist_ok=True)
+        crop.resize(size, Image.Resampling.LANCZOS).save(first, quality=90)
+        for form in forms[1:]:
+            (folder / region / form / "0").mkdir(parents=True, exist_ok=True)
+            _link(first, folder / region / form / "0" / "default.jpg")
 
     for f in factors:
         step = TILE * f
@@ -68,6 +81,24 @@ def write_tiles(im: Image.Image, folder: Path, service_id: str) -> None:
         put("full", size, im)
     (folder / "full" / "max" / "0").mkdir(parents=True, exist_ok=True)
     im.save(folder / "full" / "max" / "0" / "default.jpg", quality=90)
+
+
+def _written(folder: Path, service_id: str) -> bool:
+    try:
+        return json.loads((folder / "info.json").read_text())["id"] == service_id
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _link(existing: Path, new: Path) -> None:
+    """The same bytes under another name: a hard link where the file system allows, else a copy."""
+    import os
+    import shutil
+
+    try:
+        os.link(existing, new)
+    except OSError:
+        shutil.copyfile(existing, new)
 
 
 def _kv(label: str, value: str) -> KeyValueString:
@@ -86,30 +117,33 @@ def _provenance(archive: Archive, item: Item) -> str:
 
 
 def manifest(archive: Archive, master: Item, out: Path, base: str, include_withdrawn: bool) -> Manifest:
-    """The manifest of one master: one canvas whose painting body is a Choice of master and derivatives."""
+    """The manifest of one master: canvas 1 paints the master, then one canvas per derivative, oldest first."""
     family, todo = [master], [master]
     while todo:
         kids = archive.children(todo.pop(0).id, include_withdrawn)
         family += kids
         todo += kids
-    choices, metadata = [], [_kv(k, v) for k, v in master.dublin_core().items()]
+    metadata = [_kv(k, v) for k, v in master.dublin_core().items()]
     metadata.append(_kv("sha256", master.sha256))
-    for it in family:
-        service = f"{base}/images/{it.id}"
-        write_tiles(_image(archive, it), out / "images" / it.id, service)
-        label = "Original (master)" if it.kind == "master" else f"{it.operation} (machine-made, {it.id})"
-        choices.append(AnnotationBody(id=f"{service}/full/max/0/default.jpg", type="Image", format="image/jpeg",
-                                      width=it.width, height=it.height, label={"en": [label]},
-                                      service=[ServiceV3(id=service, type="ImageService3", profile="level0")]))
-        if it.kind == "derivative":
-            metadata.append(_kv(f"derivative {it.id}", _provenance(archive, it)))
     mid = f"{base}/{master.id}"
-    canvas = Canvas(id=f"{mid}/canvas/1", width=master.width, height=master.height)
-    body = Choice(items=choices, choiceHint="user") if len(choices) > 1 else choices[0]
-    canvas.items = [AnnotationPage(id=f"{mid}/page/1", items=[
-        Annotation(id=f"{mid}/annotation/1", motivation="painting", body=body, target=canvas.id)])]
+    canvases = []
+    for n, it in enumerate(family, 1):
+        service = f"{base}/images/{it.id}"
+        if not _written(out / "images" / it.id, service):  # ids are content hashes: tiles never go stale
+            write_tiles(_image(archive, it), out / "images" / it.id, service)
+        label = "Original (master)" if it.kind == "master" else f"{it.operation} (machine-made, {it.id})"
+        body = AnnotationBody(id=f"{service}/full/max/0/default.jpg", type="Image", format="image/jpeg",
+                              width=it.width, height=it.height,
+                              service=[ServiceV3(id=service, type="ImageService3", profile="level0")])
+        canvas = Canvas(id=f"{mid}/canvas/{n}", label={"en": [label]}, width=it.width, height=it.height)
+        canvas.items = [AnnotationPage(id=f"{mid}/page/{n}", items=[
+            Annotation(id=f"{mid}/annotation/{n}", motivation="painting", body=body, target=canvas.id)])]
+        if it.kind == "derivative":
+            canvas.metadata = [_kv("provenance", _provenance(archive, it))]
+            metadata.append(_kv(f"derivative {it.id}", _provenance(archive, it)))
+        canvases.append(canvas)
     m = Manifest(id=f"{mid}/manifest.json", label={"none": [master.title or master.filename]}, metadata=metadata,
-                 items=[canvas])
+                 items=canvases)
     if master.rights:
         m.requiredStatement = _kv("rights", master.rights)
     return m

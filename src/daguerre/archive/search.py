@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.orm import Session
@@ -48,3 +49,83 @@ def search(session: Session, query: str = "", *, date_from: str | None = None, d
     if not include_withdrawn:
         q = q.where(Item.withdrawn.is_(False))
     return list(session.scalars(q.order_by(Item.pk).limit(limit)))
+
+
+SORTS = {"newest": (Item.pk.desc(),), "oldest": (Item.pk.asc(),), "date": (Item.date.is_(None), Item.date, Item.pk),
+         "title": (Item.title, Item.pk)}
+FACET_SAMPLE = 20_000  # a text search's facets are counted over at most this many of its matches
+
+
+@dataclass
+class Page:
+    """One page of a collection view: its items, how many match in all, and the facet counts."""
+
+    items: list[Item]
+    total: int
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def _filtered(session: Session, query: str, kind: str | None = None, operation: str | None = None,
+              model: str | None = None, decade: str | None = None, creator: str | None = None,
+              withdrawn: str = "hide") -> Select:
+    q = _fulltext(select(Item), session, query)
+    if kind:
+        q = q.where(Item.kind == kind)
+    if operation:
+        q = q.where(Item.operation == operation)
+    if model:
+        q = q.where(Item.models.contains(model, autoescape=True))
+    if decade and decade[:3].isdigit():
+        q = q.where(Item.date >= decade[:3], Item.date < decade[:3] + "\uffff")  # a range the date index serves
+    if creator:
+        q = q.where(Item.creator == creator)
+    if withdrawn in ("only", "show"):
+        return q.where(Item.withdrawn.is_(True)) if withdrawn == "only" else q
+    if _WORD.search(query or "") and session.get_bind().dialect.name == "sqlite":
+        # an expression no index serves, so that SQLite reads the (few) full-text matches by rowid
+        return q.where(func.coalesce(Item.withdrawn, False).is_(False))
+    return q.where(Item.withdrawn.is_(False))
+
+
+def browse(session: Session, query: str = "", *, kind: str | None = None, operation: str | None = None,
+           model: str | None = None, decade: str | None = None, creator: str | None = None,
+           withdrawn: str = "hide", sort: str = "newest", offset: int = 0, limit: int = 48,
+           facets: bool = True, total: int | None = None) -> Page:
+    """A page of the collection: indexed filters, one ``LIMIT``/``OFFSET`` query and a count (plus the facets).
+
+    ``decade`` is like ``"1920"``; ``withdrawn`` is ``hide``, ``show`` or ``only``; ``total``: the count, when
+    the caller already knows it.
+    """
+    filters = {"kind": kind, "operation": operation, "model": model, "decade": decade, "creator": creator,
+               "withdrawn": withdrawn}
+    q = _filtered(session, query, **filters)
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(q.with_only_columns(Item.pk).subquery()))
+    items = list(session.scalars(q.order_by(*SORTS.get(sort, SORTS["newest"])).offset(max(0, offset)).limit(limit)))
+    return Page(items, total or 0, facet_counts(session, query, **filters) if facets else {})
+
+
+def facet_counts(session: Session, query: str = "", **filters: object) -> dict[str, list[tuple[str, int]]]:
+    """The eight commonest values of kind, operation, decade and creator among the matching items.
+
+    Without search words each facet is one grouped count over an index range ((withdrawn, column) indexes);
+    with words, the matches' (at most `FACET_SAMPLE`) facet columns are read once and counted.
+    """
+    from collections import Counter
+
+    q = _filtered(session, query, **filters)
+    columns = {"kind": Item.kind, "operation": Item.operation, "decade": func.substr(Item.date, 1, 3),
+               "creator": Item.creator}
+    out: dict[str, list[tuple[str, int]]] = {}
+    if _WORD.search(query or ""):
+        rows = session.execute(q.with_only_columns(*columns.values()).limit(FACET_SAMPLE)).all()
+        for i, name in enumerate(columns):
+            counts = Counter(r[i] for r in rows if r[i] is not None)
+            out[name] = counts.most_common(8)
+    else:
+        for name, col in columns.items():
+            n = func.count().label("n")
+            out[name] = [tuple(r) for r in session.execute(q.with_only_columns(col, n).where(col.is_not(None))
+                                                           .group_by(col).order_by(n.desc()).limit(8)).all()]
+    out["decade"] = [(f"{v}0", c) for v, c in out["decade"]]
+    return out

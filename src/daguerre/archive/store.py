@@ -7,8 +7,10 @@ a reader never sees a partial object. A local folder is the default; any fsspec 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
+import shutil
 import socket
 import stat
 import tempfile
@@ -42,7 +44,9 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url)
+        remote = "://" in url and not url.startswith("file://")
+        # no listings cache for object stores: other processes (batch workers) add objects behind our back
+        self.fs, root = fsspec.core.url_to_fs(url, **({"use_listings_cache": False} if remote else {}))
         self.root = root.rstrip("/")
         self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
         self.fs.makedirs(f"{self.root}/objects", exist_ok=True)
@@ -75,8 +79,16 @@ class Store:
             return
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{sha256}{suffix}"
-            path.write_bytes(self.read(sha256))
+            self.copy_to(sha256, path)
             yield path
+
+    def copy_to(self, sha256: str, path: Path) -> None:
+        """Stream the object into a local file, a block at a time."""
+        try:
+            with self.fs.open(self.key(sha256), "rb") as src, open(path, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+        except FileNotFoundError:
+            raise ArchiveError(f"object {sha256} is missing from the store {self.url}") from None
 
     def hash(self, sha256: str) -> str | None:
         """The SHA-256 of the stored object as it is now, or None if it is missing."""
@@ -128,6 +140,29 @@ class Store:
                 self.fs.rm_file(tmp)
             raise
 
+    def note_key(self, name: str) -> str:
+        return f"{self.root}/notes/{name}.json"
+
+    def write_note(self, name: str, value: dict) -> None:
+        """A small JSON file beside the objects (a batch job's result, written by the worker that made it)."""
+        key = self.note_key(name)
+        self.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+        with self.fs.open(key, "w") as f:
+            json.dump(value, f)
+
+    def read_note(self, name: str) -> dict | None:
+        try:
+            with self.fs.open(self.note_key(name), "r") as f:
+                return json.load(f)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def remove_note(self, name: str) -> None:
+        try:
+            self.fs.rm_file(self.note_key(name))
+        except FileNotFoundError:
+            pass
+
     def remove(self, sha256: str) -> bool:
         """Delete an object (orphan cleanup and forced purges only); True if it was there."""
         key = self.key(sha256)
@@ -149,7 +184,11 @@ class Store:
         """Remove temporary files left by dead processes of this host; returns their names."""
         removed = []
         host = socket.gethostname()
-        for path in self.fs.ls(f"{self.root}/tmp", detail=False):
+        try:
+            paths = self.fs.ls(f"{self.root}/tmp", detail=False)
+        except FileNotFoundError:  # object stores have no empty folders
+            return removed
+        for path in paths:
             name = path.rsplit("/", 1)[-1]
             owner, _, rest = name.rpartition("-")
             h, _, pid = owner.rpartition("-")

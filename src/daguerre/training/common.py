@@ -139,13 +139,17 @@ def train_loop(trainer, target: int, label: str) -> None:
     (which advances `step` and returns the losses), `save_checkpoint()` and `write_samples()`."""
     columns = (TextColumn(f"[bold]training {label}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not trainer.progress) as bar:
+    from daguerre.training.distributed import is_main
+
+    main = is_main()  # under torchrun only rank 0 logs and shows progress
+    with Progress(*columns, disable=not (trainer.progress and main)) as bar:
         task = bar.add_task("train", total=target, completed=trainer.step, losses="")
         while trainer.step < target:
             t0 = time.perf_counter()
             losses = trainer.train_step()
             trainer.wall_time += time.perf_counter() - t0
-            trainer.log.write(trainer.step, losses)
+            if main:
+                trainer.log.write(trainer.step, losses)
             bar.update(task, completed=trainer.step, losses=" ".join(f"{k}={v:.3g}" for k, v in losses.items()))
             if trainer.step % trainer.recipe.checkpoint_every == 0 or trainer.step == target:
                 trainer.save_checkpoint()

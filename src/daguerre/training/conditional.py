@@ -21,7 +21,7 @@ from daguerre.losses import discriminator_loss, generator_loss
 from daguerre.models.card import ModelCard
 from daguerre.models.registry import save_model
 from daguerre.nets.patchgan import PatchDiscriminator
-from daguerre.training import common
+from daguerre.training import common, distributed
 
 
 @dataclass
@@ -62,6 +62,8 @@ class ConditionalGANTrainer:
         self.rng = common.seed_everything(recipe.seed)
         self.net = self.make_net(recipe)
         self.disc = PatchDiscriminator(in_channels=self.disc_channels, width=recipe.d_width)
+        distributed.broadcast(self.net)
+        distributed.broadcast(self.disc)
         self.opt_g = torch.optim.Adam(self.net.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=recipe.d_lr, betas=(0.5, 0.999))
         crops = CropSampler([Path(p) for p in recipe.content], recipe.content_short_side, recipe.crop,
@@ -71,6 +73,9 @@ class ConditionalGANTrainer:
         self.parent: dict | None = None  # the exported model this run continues (`init_from`), as recorded
         self.log = common.LossLog(self.run_dir / "losses.csv")
         self._resume()
+        if distributed.rank():  # other processes draw other crops and aging
+            self.rng = distributed.data_generator(recipe.seed, self.step)
+            common.seed_everything(int(torch.randint(2**31, (1,), generator=self.rng)))
 
     @classmethod
     def make_net(cls, recipe: GANRecipe) -> nn.Module:
@@ -119,7 +124,9 @@ class ConditionalGANTrainer:
         self.wall_time = float(card.training.get("wall_time_s", 0.0))
 
     def save_checkpoint(self) -> None:
-        common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
+        if distributed.is_main():  # one writer; the others wait so that a resume finds it complete
+            common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
+        distributed.barrier()
 
     def adversarial(self, condition: torch.Tensor, real: torch.Tensor,
                     fake: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -129,6 +136,7 @@ class ConditionalGANTrainer:
                                     self.disc(torch.cat([condition, fake.detach()], 1)))
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        distributed.average_gradients(self.disc)
         for group in self.opt_d.param_groups:
             group["lr"] = self.recipe.d_lr * self.lr_factor()
         self.opt_d.step()
@@ -145,6 +153,7 @@ class ConditionalGANTrainer:
         """One generator step, at the recipe's (decayed) learning rate or at `lr`."""
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.net)
         for group in self.opt_g.param_groups:
             group["lr"] = self.recipe.lr * self.lr_factor() if lr is None else lr
         self.opt_g.step()
@@ -155,6 +164,8 @@ class ConditionalGANTrainer:
         self.generator_update(loss, lr)
 
     def write_samples(self) -> None:
+        if not distributed.is_main():
+            return
         self.net.eval()
         with torch.no_grad():
             rows = self.sample_rows()

@@ -1,0 +1,160 @@
+"""Batch runs: images per minute restoring 1024 px photos with 1 and 2 local workers and a 2-worker Dask
+LocalCluster (the same items each time, one compute thread per worker), and the catalogue's write rate.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/batch.py [--images 8] [--size 1024] [--quick]
+
+Each configuration gets a fresh archive (SQLite) holding the same masters. "wall" is the whole run as a user
+sees it (worker start, model load, planning, recording); "steady" leaves out the start: completions after each
+worker's first, over the time since then. The write rate is the client's share of a job (claim, then item +
+signed event + job update in one transaction), measured without compute on SQLite and, if available, PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import RESULTS, base_parser, format_table, print_header, set_threads  # noqa: E402
+from daguerre import jobs  # noqa: E402
+from daguerre.archive import Archive  # noqa: E402
+from daguerre.archive.tempdb import TempPostgres, unavailable  # noqa: E402
+
+SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+
+
+def write_photos(folder: Path, count: int, size: int) -> None:
+    """``count`` distinct photos, long side ``size``: the bundled samples, resized, mirrored and rotated."""
+    folder.mkdir(parents=True)
+    sources = sorted(SAMPLES.glob("*.jpg"))
+    for i in range(count):
+        im = Image.open(sources[i % len(sources)]).convert("RGB")
+        im = im.resize((size, round(size * im.height / im.width)), Image.Resampling.LANCZOS)
+        for _ in range(i // len(sources)):
+            im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).rotate(180)
+        im.save(folder / f"photo-{i:03d}.jpg", quality=92)
+
+
+def run_once(root: Path, photos: Path, name: str, **how) -> dict:
+    with Archive.init(root / name) as archive:
+        ids = archive.ingest([photos]).added
+        run_id = jobs.create_run(archive, "restore", {})
+        jobs.submit(archive, ids, "restore", {}, run_id=run_id)
+        finished: list[float] = []
+        start = time.perf_counter()
+        summary = jobs.run_jobs(archive, run_id, threads=1, **how,
+                                on_progress=lambda e: finished.append(time.perf_counter())
+                                if e["status"] == "done" else None)
+        wall = time.perf_counter() - start
+        assert summary.done == len(ids), summary.errors
+        workers = how.get("workers", 1)
+        steady = (len(finished) - workers) / (finished[-1] - finished[workers - 1]) * 60 if len(finished) > workers \
+            else float("nan")
+        with archive.session() as s:
+            from daguerre.archive.catalogue import Event
+
+            per_image = [e.outcome_detail["duration_s"] for e in s.query(Event).filter(Event.type == "creation")]
+    return {"config": name, "images": len(ids), "wall_s": round(wall, 1),
+            "wall_per_min": round(len(ids) / wall * 60, 2),
+            "steady_per_min": round(steady, 2), "op_s_median": round(sorted(per_image)[len(per_image) // 2], 2)}
+
+
+def write_rate(archive: Archive, n: int) -> float:
+    """Client-side catalogue transactions per second: claim + record for ``n`` jobs (no compute)."""
+    from daguerre.archive import derive
+    from daguerre.jobs.runner import _record, _set
+
+    [master] = archive.ingest([SAMPLES / "astronaut.jpg"]).added
+    ids = jobs.submit(archive, [master] * n, "film", {})
+    parent = archive.get(master)
+    start = time.perf_counter()
+    for job_id in ids:
+        _set(archive, job_id, only_if=("queued",), status="running", started_at="now")
+        task = derive.plan(archive, "film", parent, {}, 0, False, event_id=job_id)
+        sha = secrets.token_hex(32)
+        recipe = {**task["recipe"], "rendition_sha256": sha, "output": {"media_type": "image/png", "bit_depth": 8}}
+        made = {"recipe": recipe, "sha256": sha, "size": 1, "width": 1, "height": 1, "metrics": {}, "started": "",
+                "duration_s": 0.0, "c2pa": "embedded"}
+        job = type("J", (), {"id": job_id, "item_id": master})
+        _record(archive, job, task, made)
+    return 2 * n / (time.perf_counter() - start)
+
+
+def per_image_cost(size: int) -> dict[str, float]:
+    """Wall and CPU seconds per photo of long side ``size`` for restore and colorize, one thread, in this process
+    (the second of two calls: the first loads the model). CPU seconds hardly depend on what else the machine runs."""
+    from daguerre.imaging import load
+    from daguerre.ops import get_operation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_photos(Path(tmp) / "p", 1, size)
+        picture = load(Path(tmp) / "p" / "photo-000.jpg")
+    out = {}
+    for name in ("restore", "colorize"):
+        op = get_operation(name)
+        for _ in range(2):
+            start, cpu = time.perf_counter(), time.process_time()
+            op.run(picture)
+            out[name] = {"wall_s": round(time.perf_counter() - start, 2), "cpu_s": round(time.process_time() - cpu, 2)}
+    return out
+
+
+def main() -> None:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=8)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--writes", type=int, default=300, help="jobs recorded for the write rate")
+    parser.add_argument("--writes-only", action="store_true", help="only the catalogue write rate")
+    parser.add_argument("--cost-at", type=int, default=0, help="only: seconds per photo of this long side for "
+                        "restore and colorize (1 thread), for the estimate in BENCHMARKS.md")
+    args = parser.parse_args()
+    args.threads = 1
+    if args.quick:
+        args.images, args.size, args.writes = 4, 256, 20
+    set_threads(1)
+    info = print_header("Batch runs: restore over a collection; catalogue write rate", args)
+    if args.cost_at:
+        print(f"seconds per {args.cost_at} px photo, 1 thread: {per_image_cost(args.cost_at)}")
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_photos(root / "photos", args.images, args.size)
+        configs = (("local, 1 worker", {"workers": 1}), ("local, 2 workers", {"workers": 2}),
+                   ("Dask LocalCluster, 2 workers", {"workers": 2, "cluster": "local"}))
+        for name, how in () if args.writes_only else configs:
+            folder = name.replace(" ", "").replace(",", "-")
+            rows.append(run_once(root, root / "photos", folder, **how) | {"config": name})
+            print(f"  {name}: {rows[-1]}", flush=True)
+        writes = {"sqlite": write_rate(Archive.init(root / "w-sqlite"), args.writes)}
+        if unavailable() is None:
+            with TempPostgres() as pg:
+                writes["postgresql"] = write_rate(Archive.init(root / "w-pg", catalogue_url=pg.create_database("w")),
+                                                  args.writes)
+    print()
+    if args.writes_only:
+        for k, v in writes.items():
+            print(f"catalogue writes ({k}): {v:.0f} transactions/s = {v / 2:.0f} jobs/s")
+        return
+    print(format_table(["configuration", "images", "wall s", "images/min (wall)", "images/min (steady)",
+                        "restore s/image (median)"],
+                       [[r[k] for k in ("config", "images", "wall_s", "wall_per_min", "steady_per_min", "op_s_median")]
+                        for r in rows]))
+    ratio_wall = rows[1]["wall_per_min"] / rows[0]["wall_per_min"]
+    ratio_steady = rows[1]["steady_per_min"] / rows[0]["steady_per_min"]
+    print(f"\n2 vs 1 local workers: x{ratio_wall:.2f} wall, x{ratio_steady:.2f} steady (goal >= 1.8)")
+    for k, v in writes.items():
+        print(f"catalogue writes ({k}): {v:.0f} transactions/s = {v / 2:.0f} jobs/s")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "batch.json").write_text(json.dumps({"machine": info, "runs": rows, "ratio_wall": ratio_wall,
+                                                    "ratio_steady": ratio_steady, "writes_per_s": writes}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

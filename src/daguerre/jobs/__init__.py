@@ -1,0 +1,29 @@
+"""Jobs: an operation applied to archive items, recorded in the catalogue and run by one runner.
+
+    run_id = create_run(archive, "restore", {})
+    submit(archive, ["a1b2c3d4"], "restore", {}, run_id=run_id)
+    run_jobs(archive, run_id, workers=2)                      # or cluster="local" / "tcp://host:8786"
+
+Re-exports only, loaded on first use so that ``daguerre --help`` does not import SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from daguerre.jobs.runner import RunSummary, run_jobs, threads_per_worker
+    from daguerre.jobs.table import cancel, create_run, get_job, get_run, list_jobs, list_runs, mark_interrupted, submit
+
+_WHERE = {"RunSummary": "runner", "run_jobs": "runner", "threads_per_worker": "runner", "cancel": "table",
+          "create_run": "table", "get_job": "table", "get_run": "table", "list_jobs": "table", "list_runs": "table",
+          "mark_interrupted": "table", "submit": "table"}
+__all__ = ["RunSummary", "cancel", "create_run", "get_job", "get_run", "list_jobs", "list_runs",
+           "mark_interrupted", "run_jobs", "submit", "threads_per_worker"]
+
+
+def __getattr__(name: str) -> object:
+    if name in _WHERE:
+        return getattr(import_module(f"daguerre.jobs.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,125 @@
+"""``daguerre archive batch`` and ``daguerre archive runs``: an operation over a whole collection, resumable."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+
+from daguerre.archive.cli import ArchiveOpt, _param, console, fail, opened, out
+
+FILTERS = ("date_from", "date_to", "operation", "model", "rights", "kind")
+
+
+def parse_where(where: str) -> tuple[str, dict[str, str | None]]:
+    """``archive search``'s language as one string: words, and key:value filters (date_from:1900, kind:any)."""
+    words, filters = [], {"kind": "master"}
+    for token in where.split():
+        key, sep, value = token.partition(":")
+        if sep and key.replace("-", "_") in FILTERS:
+            filters[key.replace("-", "_")] = value
+        else:
+            words.append(token)
+    if filters["kind"] == "any":
+        filters["kind"] = None
+    return " ".join(words), filters
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def batch(
+    operation: Annotated[str, typer.Argument(help="restore, colorize, film, ... (`daguerre --help`).")],
+    where: Annotated[str, typer.Option(help="Which items: words and key:value filters as in `archive search` "
+                                            "(date_from: date_to: operation: model: rights: kind:master|derivative|any"
+                                            "; default every master).")] = "",
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="key=value (JSON values allowed), "
+                                                    "repeatable; seed=N sets the seed.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: in this process).")] = 1,
+    cluster: Annotated[str | None, typer.Option(help="Dask: 'local' (a LocalCluster on 127.0.0.1) or a scheduler "
+                                                     "address tcp://HOST:8786.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Continue this run (id or prefix): nothing is done twice.")]
+    = None,
+    archive: ArchiveOpt = None,
+) -> None:
+    """Apply an operation to every matching item, on a local process pool or a Dask cluster; resumable."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from daguerre import jobs
+
+    params = dict(_param(p) for p in param or [])
+    backend = ("local" if workers else "inline") if cluster is None else f"dask {cluster}"
+    with opened(archive) as a:
+        if resume:
+            run = jobs.get_run(a, resume)
+            if run["operation"] != operation:
+                fail(f"run {run['id']} is a {run['operation']} run, not {operation}")
+            run_id, total = run["id"], sum(run["counts"].values())
+            out.print(f"run {run_id}: resuming ({run['counts']['done']} of {total} done)")
+        else:
+            query, filters = parse_where(where)
+            items = a.search(query, limit=None, **filters)
+            run_id = jobs.create_run(a, operation, params, where, backend, user=_user())
+            jobs.submit(a, [it.id for it in items], operation, params, user=_user(), run_id=run_id)
+            out.print(f"run {run_id}: {operation} on {len(items)} items")
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task(operation, total=None, rate="")
+
+            def on_progress(e: dict) -> None:
+                finished = e["done"] + e["failed"]
+                speed = bar.tasks[0].speed
+                bar.update(task, total=e["total"], completed=finished,
+                           rate=f"{speed * 60:.1f} images/min" if speed else "")
+
+            try:
+                summary = jobs.run_jobs(a, run_id, workers=workers, backend="local" if workers else "inline",
+                                        cluster=cluster, on_progress=on_progress)
+            except KeyboardInterrupt:
+                fail(f"run {run_id} interrupted; continue it with --resume {run_id}", 130)
+        for item_id, message in summary.errors:
+            console.print(f"[red]failed:[/red] {item_id}: {message}", highlight=False, soft_wrap=True)
+        counts = jobs.get_run(a, run_id)["counts"]
+    rate = summary.done / summary.seconds * 60 if summary.seconds else 0.0
+    out.print(f"run {run_id}: {counts['done']} done, {counts['failed']} failed, "
+              f"{counts['queued'] + counts['running']} pending; this session {summary.done} in "
+              f"{summary.seconds:.1f} s ({rate:.1f} images/min)")
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+def runs(run_id: Annotated[str | None, typer.Argument(help="A run id: list its failures.")] = None,
+         archive: ArchiveOpt = None) -> None:
+    """Batch runs, one a line (id, operation, done / failed / pending), or one run's failures."""
+    from daguerre import jobs
+
+    with opened(archive) as a:
+        if run_id is None:
+            for r in jobs.list_runs(a):
+                c = r["counts"]
+                state = "finished" if r["finished_at"] else "open"
+                typer.echo(f"{r['id']}  {r['operation']:<10} done {c['done']}  failed {c['failed']}  "
+                           f"pending {c['queued'] + c['running']}  {state}  {r['created_at'][:19]}  {r['query']}")
+            return
+        r = jobs.get_run(a, run_id)
+        c = r["counts"]
+        out.print(f"run {r['id']}: {r['operation']} {r['params']} where {r['query']!r} by {r['created_by']} on "
+                  f"{r['backend']}; done {c['done']}, failed {c['failed']}, pending {c['queued'] + c['running']}")
+        for j in jobs.list_jobs(a, status="failed", run_id=r["id"]):
+            typer.echo(f"{j['item_id']}  {j['error']}")
+
+
+__all__ = ["batch", "runs"]

@@ -1,0 +1,121 @@
+"""The job table: runs and jobs in the catalogue, shared by batch runs and the web app."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, insert, select, update
+
+from daguerre.archive.catalogue import Item, Job, Run, now
+from daguerre.archive.errors import ArchiveError
+
+if TYPE_CHECKING:
+    from daguerre.archive.api import Archive
+
+STATUSES = ("queued", "running", "done", "failed", "cancelled")
+INTERRUPTED = "interrupted: "  # error prefix of jobs whose runner died; a resumed run does them again
+CHUNK = 1000
+
+
+def create_run(archive: Archive, operation: str, params: dict, query: str = "", backend: str = "local", *,
+               user: str | None = None) -> str:
+    """A new run (one operation, one set of parameters); returns its id, 12 hexadecimal digits."""
+    from daguerre.archive.derive import _operation
+
+    _operation(operation)
+    run_id = uuid.uuid4().hex[:12]
+    with archive.session.begin() as s:
+        s.add(Run(id=run_id, operation=operation, params=params, query=query, backend=backend, created_by=user,
+                  created_at=now()))
+    return run_id
+
+
+def submit(archive: Archive, item_refs: Iterable[str], operation: str, params: dict, *, user: str | None = None,
+           run_id: str | None = None) -> list[str]:
+    """Queue ``operation`` on each item (ids, unique prefixes or SHA-256); returns the job ids in order."""
+    from daguerre.archive.derive import _operation
+
+    _operation(operation)
+    refs = [r.strip().lower() for r in item_refs]
+    with archive.session() as s:  # full ids are checked in bulk (a batch run submits millions), others one by one
+        item_ids = [r if len(r) == 16 else archive.get(r, s).id for r in refs]
+        full = sorted({r for r in item_ids})
+        for start in range(0, len(full), CHUNK):
+            chunk = full[start:start + CHUNK]
+            known = set(s.scalars(select(Item.id).where(Item.id.in_(chunk))))
+            if missing := [r for r in chunk if r not in known]:
+                raise ArchiveError(f"{missing[0]}: no such item in the archive")
+    if run_id is not None:
+        get_run(archive, run_id)
+    ids = [str(uuid.uuid4()) for _ in item_ids]
+    created = now()
+    rows = [{"id": j, "run_id": run_id, "item_id": i, "operation": operation, "params": params, "status": "queued",
+             "progress": 0.0, "created_by": user, "created_at": created} for j, i in zip(ids, item_ids, strict=True)]
+    with archive.session.begin() as s:
+        for start in range(0, len(rows), CHUNK):
+            s.execute(insert(Job), rows[start:start + CHUNK])
+    return ids
+
+
+def get_run(archive: Archive, run_id: str) -> dict:
+    """The run with this id (or unique prefix), with its job counts by status."""
+    with archive.session() as s:
+        found = s.scalars(select(Run).where(Run.id.startswith(run_id.strip(), autoescape=True)).limit(2)).all()
+        if len(found) != 1:
+            raise ArchiveError(f"{run_id}: {'no such run' if not found else 'ambiguous run id'}")
+        run = found[0]
+        counts = dict(s.execute(select(Job.status, func.count()).where(Job.run_id == run.id)
+                                .group_by(Job.status)).all())
+    return {"id": run.id, "operation": run.operation, "params": run.params, "query": run.query,
+            "backend": run.backend, "created_by": run.created_by, "created_at": run.created_at,
+            "finished_at": run.finished_at, "counts": {k: counts.get(k, 0) for k in STATUSES}}
+
+
+def list_runs(archive: Archive) -> list[dict]:
+    """Every run, oldest first, with its job counts."""
+    with archive.session() as s:
+        ids = s.scalars(select(Run.id).order_by(Run.pk)).all()
+    return [get_run(archive, i) for i in ids]
+
+
+def get_job(archive: Archive, job_id: str) -> dict:
+    with archive.session() as s:
+        job = s.scalar(select(Job).where(Job.id == job_id))
+    if job is None:
+        raise ArchiveError(f"{job_id}: no such job")
+    return job.record()
+
+
+def list_jobs(archive: Archive, status: str | None = None, user: str | None = None,
+              run_id: str | None = None, limit: int | None = None) -> list[dict]:
+    """Jobs, oldest first, filtered by status, creator and run."""
+    q = select(Job).order_by(Job.pk)
+    if status:
+        q = q.where(Job.status == status)
+    if user:
+        q = q.where(Job.created_by == user)
+    if run_id:
+        q = q.where(Job.run_id == run_id)
+    with archive.session() as s:
+        return [j.record() for j in s.scalars(q.limit(limit))]
+
+
+def cancel(archive: Archive, job_id: str) -> bool:
+    """Cancel a queued job (a running one finishes); False if it was no longer queued."""
+    get_job(archive, job_id)
+    with archive.session.begin() as s:
+        n = s.execute(update(Job).where(Job.id == job_id, Job.status == "queued")
+                      .values(status="cancelled", finished_at=now())).rowcount
+    return n == 1
+
+
+def mark_interrupted(archive: Archive, run_id: str | None = None) -> int:
+    """Mark running jobs (of one run, or all) failed as interrupted: their runner died. Returns how many."""
+    q = update(Job).where(Job.status == "running")
+    if run_id:
+        q = q.where(Job.run_id == run_id)
+    with archive.session.begin() as s:
+        return s.execute(q.values(status="failed", error=INTERRUPTED + "the runner stopped before it finished",
+                                  finished_at=now())).rowcount

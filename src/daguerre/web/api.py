@@ -1,0 +1,96 @@
+"""The JSON API under /api (OpenAPI at /docs). Tokens: `Authorization: Bearer TOKEN` (`daguerre users token`)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from daguerre.archive import ArchiveError
+from daguerre.archive.users import Account
+from daguerre.web import service
+from daguerre.web.security import check_csrf, editor, reader
+
+router = APIRouter(prefix="/api", tags=["api"])
+Reader = Annotated[Account, Depends(reader)]
+Editor = Annotated[Account, Depends(editor)]
+Text = Annotated[str | None, Form()]
+
+
+class JobRequest(BaseModel):
+    operation: str = Field(examples=["restore"])
+    params: dict = Field(default_factory=dict, examples=[{"strength": 0.8}])
+
+
+def _item(request: Request, ref: str):
+    try:
+        with service.reader_sessions(request.app.state.archive)() as s:
+            return request.app.state.archive.get(ref, s)
+    except ArchiveError as e:
+        raise HTTPException(404, str(e)) from None
+
+
+@router.post("/items", status_code=201, dependencies=[Depends(check_csrf)],
+             responses={200: {"description": "already in the archive: the existing id"}, 400: {}, 413: {}})
+def add_item(request: Request, user: Editor, file: Annotated[UploadFile, File()], title: Text = None,
+             creator: Text = None, date: Text = None, description: Text = None, subject: Text = None,
+             rights: Text = None, source: Text = None, identifier: Text = None):
+    """Ingest one picture as a master (Dublin Core fields optional); 201 with its id, 200 for a duplicate."""
+    given = {"title": title, "creator": creator, "date": date, "description": description, "subject": subject,
+             "rights": rights, "source": source, "identifier": identifier}
+    with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
+        result = service.ingest_upload(request.app.state.archive, file, Path(tmp),
+                                       {k: v for k, v in given.items() if v}, user)
+    if result.status == "failed":
+        raise HTTPException(400, result.message)
+    return JSONResponse({"id": result.id, "status": result.status}, 201 if result.status == "added" else 200)
+
+
+@router.get("/items")
+def search_items(request: Request, user: Reader, q: str = "", kind: str = "", operation: str = "",
+                 sort: str = "newest", offset: int = 0, limit: int = 50):
+    """Items matching every word of ``q`` (prefixes too), newest first."""
+    found = service.browse(request.app.state.archive, q, {"kind": kind, "operation": operation}, sort,
+                           max(0, offset), min(max(1, limit), 500), facets=False)
+    return {"total": found.total, "items": [i.record() for i in found.items]}
+
+
+@router.get("/items/{ref}")
+def get_item(request: Request, ref: str, user: Reader):
+    """The item, the tree of its derivatives and every event of each."""
+    return request.app.state.archive.show(_item(request, ref).id)
+
+
+@router.post("/items/{ref}/jobs", status_code=202, dependencies=[Depends(check_csrf)])
+def add_job(request: Request, ref: str, body: JobRequest, user: Editor):
+    """Queue an operation on the item as a background job; 202 with the job's id."""
+    item = _item(request, ref)
+    try:
+        job_id = service.submit(request.app.state.archive, item, body.operation, body.params, user, raw=True)
+    except ArchiveError as e:
+        raise HTTPException(400, str(e)) from None
+    request.app.state.runner.wake()
+    return {"id": job_id}
+
+
+@router.get("/jobs/{job_id}")
+def get_job(request: Request, job_id: str, user: Reader):
+    """A job's status (queued, running, done, failed, cancelled), progress and, when done, the derivative."""
+    job = service.job(request.app.state.archive, job_id)
+    if job is None:
+        raise HTTPException(404, f"{job_id}: no such job")
+    return job
+
+
+@router.get("/models")
+def models(user: Reader):
+    """The installed models' cards."""
+    from dataclasses import asdict
+
+    from daguerre.models.registry import list_models
+
+    return [{k: v for k, v in asdict(c).items() if k != "path"} for c in list_models()]

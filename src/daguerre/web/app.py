@@ -1,0 +1,102 @@
+"""The FastAPI application: pages (server-rendered, htmx), the JSON API under /api, static and IIIF files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from daguerre.archive.api import Archive
+from daguerre.web.security import LoginLimiter, session_secret
+
+HERE = Path(__file__).parent
+
+
+class UploadLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, by Content-Length and while streaming."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            return await self._too_large(send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send) -> None:
+        mb = self.limit / 1e6
+        response = JSONResponse({"detail": f"upload larger than the {mb:g} MB limit (--max-upload-mb)"}, 413)
+        await response({"type": "http"}, None, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(archive: Archive, public: bool = False, max_upload_mb: float = 200.0) -> FastAPI:
+    """The web app over an open archive. ``public``: visitors may browse read-only without logging in."""
+    from contextlib import asynccontextmanager
+
+    from daguerre.web import api, pages
+    from daguerre.web.runner import Runner
+
+    runner = Runner(archive)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runner.start()
+        yield
+        runner.stop()
+
+    app = FastAPI(title="daguerre", summary="Browse, restore and verify an archive of historical photographs.",
+                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
+    app.state.runner = runner
+    app.state.archive = archive
+    app.state.public = public
+    app.state.max_upload = int(max_upload_mb * 1e6)
+    app.state.limiter = LoginLimiter()
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(archive.path / "keys"),
+                       session_cookie="daguerre_session", same_site="strict", https_only=False, max_age=14 * 86400)
+    app.add_middleware(UploadLimit, limit=app.state.max_upload)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(HTTPException)
+    async def pages_log_in_first(request: Request, exc: HTTPException):
+        """A page that needs a login sends the browser to the login form; the API answers JSON."""
+        if request.url.path.startswith(("/api", "/iiif")):
+            return await http_exception_handler(request, exc)
+        if exc.status_code == 401 and request.method == "GET":
+            return RedirectResponse(f"/login?next={request.url.path}", 303)
+        if request.headers.get("hx-request"):
+            return HTMLResponse(f'<p class="error">{_escape(exc.detail)}</p>', exc.status_code)
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+
+    return app
+
+
+def _escape(text: object) -> str:
+    from markupsafe import escape
+
+    return str(escape(str(text)))

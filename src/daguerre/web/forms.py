@@ -1,0 +1,123 @@
+"""The Run form: which parameters each operation takes, as form fields, and turning a submitted form into
+the ``params`` dict the Operation (and `daguerre archive apply --param`) takes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from daguerre.archive.api import Archive
+
+HINT = re.compile(r"\d{1,5},\d{1,5},#[0-9a-fA-F]{6}")
+
+
+@dataclass
+class Field:
+    name: str
+    kind: str  # number | choice | item | hints | check
+    default: object = None
+    choices: tuple = ()
+    help: str = ""
+    low: float | None = None
+    high: float | None = None
+
+
+_cards: tuple[float, list] = (0.0, [])
+
+
+def _installed() -> list:
+    """The installed model cards, re-read at most every 10 s (a model trained meanwhile shows up soon)."""
+    global _cards
+    import time
+
+    from daguerre.models.registry import list_models
+
+    if time.monotonic() - _cards[0] > 10:
+        _cards = (time.monotonic(), list_models())
+    return _cards[1]
+
+
+def operation_fields() -> dict[str, list[Field]]:
+    """Every operation the Run page offers, with its fields (model lists read from the installed cards)."""
+    from daguerre.ops.film import PRESETS
+
+    def models(task: str) -> tuple[str, ...]:
+        return tuple(c.name for c in _installed() if c.task == task)
+
+    styles = models("style")
+    return {
+        "stylize": [Field("model", "choice", styles[0] if styles else None, styles, "a painting's fast style model"),
+                    Field("style", "item", help="or any painting in the archive (its id): arbitrary style"),
+                    Field("strength", "number", 1.0, low=0, high=1)],
+        "restore": [Field("model", "choice", None, models("restore")), Field("strength", "number", 1.0, low=0, high=1)],
+        "colorize": [Field("model", "choice", None, models("colorize")),
+                     Field("reference", "item", help="a colour picture in the archive to take colours from (id)"),
+                     Field("hints", "hints", help="colour hints: click the picture, pick a colour")],
+        "upscale": [Field("model", "choice", None, models("upscale")), Field("scale", "choice", "2", ("2", "4"))],
+        "film": [Field("preset", "choice", "sepia", tuple(PRESETS)), Field("strength", "number", 1.0, low=0, high=1)],
+        "repair": [Field("colorize", "check", False), Field("scale", "choice", "1", ("1", "2", "4"))],
+    }
+
+
+class FormError(ValueError):
+    pass
+
+
+def params_from_form(archive: Archive, operation: str, form: dict[str, object]) -> dict:
+    """The operation's parameters from submitted form values; an item id becomes the stored file's path."""
+    fields = operation_fields().get(operation)
+    if fields is None:
+        raise FormError(f"{operation!r}: not an operation the web app runs")
+    params: dict[str, object] = {}
+    for f in fields:
+        raw = form.get(f.name)
+        if f.kind == "hints":
+            values = form.get("hints_list") or ([raw] if raw else [])
+            hints = [h.strip() for v in values for h in str(v).split(";") if h.strip()]
+            if bad := [h for h in hints if not HINT.fullmatch(h)]:
+                raise FormError(f"hints: {bad[0]!r} is not X,Y,#RRGGBB")
+            if hints:
+                params["hints"] = hints
+            continue
+        if f.kind == "check":
+            if str(raw or "").lower() in ("on", "true", "1"):
+                params[f.name] = True
+            continue
+        if raw in (None, ""):
+            continue
+        raw = str(raw).strip()
+        if f.kind == "number":
+            try:
+                value = float(raw)
+            except ValueError:
+                raise FormError(f"{f.name}: {raw!r} is not a number") from None
+            if (f.low is not None and value < f.low) or (f.high is not None and value > f.high):
+                raise FormError(f"{f.name}: {value:g} is outside {f.low:g}..{f.high:g}")
+            params[f.name] = value
+        elif f.kind == "choice":
+            if raw not in f.choices:
+                raise FormError(f"{f.name}: {raw!r} is not one of {', '.join(map(str, f.choices))}")
+            params[f.name] = int(raw) if raw.isdigit() else raw
+        elif f.kind == "item":
+            params[f.name] = item_path(archive, raw)
+    if operation == "stylize":
+        params["method"] = "arbitrary" if "style" in params else "fast"
+        if params["method"] == "arbitrary":
+            params.pop("model", None)
+    if operation == "repair" and params.get("scale") == 1:
+        params.pop("scale")
+    return params
+
+
+def item_path(archive: Archive, ref: str) -> str:
+    """The local path of a stored item's file (a painting or reference given by id)."""
+    from daguerre.archive import ArchiveError
+
+    try:
+        item = archive.get(ref)
+    except ArchiveError as e:
+        raise FormError(str(e)) from None
+    path = archive.store.local_path(item.sha256)
+    if path is None:
+        raise FormError(f"{item.id}: the store is remote; give a painting stored on this machine")
+    return str(path)

@@ -1,0 +1,312 @@
+"""The HTML pages: collection, item, upload, jobs, models, login. Thin: every action calls the archive core."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from daguerre.archive import ArchiveError
+from daguerre.archive.catalogue import DUBLIN_CORE, Item
+from daguerre.archive.users import Account, check_password
+from daguerre.web import service
+from daguerre.web.security import check_csrf, csrf_token, editor, reader, safe_next, who
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def _qs(state: dict, key: str | None = None, value: object = None) -> str:
+    """The query string of a collection view with one parameter changed (empty ones left out)."""
+    from urllib.parse import urlencode
+
+    changed = {**state, **({key: value} if key else {})}
+    if key != "page":
+        changed.pop("page", None)
+    return urlencode({k: v for k, v in changed.items() if v not in ("", None)})
+
+
+templates.env.globals["qs"] = _qs
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Account, Depends(reader)]
+Editor = Annotated[Account, Depends(editor)]
+CSRF = Depends(check_csrf)
+PER_PAGE = 48
+IIIF_PART = re.compile(r"(full|\d+,\d+,\d+,\d+)/(max|\d+,\d*)/0/default\.jpg")
+
+
+def render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+    user = getattr(request.state, "account", None) or _quiet_who(request)
+    return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf_token(request),
+                                                      "public": request.app.state.public, **context},
+                                      status_code=status)
+
+
+def _quiet_who(request: Request) -> Account | None:
+    try:
+        return who(request)
+    except HTTPException:
+        return None
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", status, status_code=status, message=message)
+
+
+def _archive(request: Request):
+    return request.app.state.archive
+
+
+def _item(request: Request, ref: str) -> Item:
+    try:
+        with service.reader_sessions(_archive(request))() as s:
+            return _archive(request).get(ref, s)
+    except ArchiveError as e:
+        raise HTTPException(404, str(e)) from None
+
+
+# ------------------------------------------------------------------------------------------------ login
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", next=safe_next(next), error=None)
+
+
+@router.post("/login", dependencies=[CSRF])
+def login(request: Request, name: Annotated[str, Form()], password: Annotated[str, Form()],
+          next: Annotated[str, Form()] = "/") -> Response:
+    limiter = request.app.state.limiter
+    keys = (f"ip:{request.client.host if request.client else '?'}", f"name:{name}")
+    if limiter.blocked(*keys):
+        return render(request, "login.html", 429, next=safe_next(next),
+                      error="Too many failed logins: wait a minute and try again.")
+    account = check_password(_archive(request), name, password)
+    if account is None:
+        limiter.failed(*keys)
+        return render(request, "login.html", 401, next=safe_next(next), error="Wrong name or password.")
+    request.session.clear()
+    request.session["user"] = account.name
+    csrf_token(request)  # a new token with the new session
+    return RedirectResponse(safe_next(next), 303)
+
+
+@router.post("/logout", dependencies=[CSRF])
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", 303)
+
+
+# ------------------------------------------------------------------------------------------- collection
+
+
+@router.get("/")
+def collection(request: Request, user: Reader, q: str = "", kind: str = "", operation: str = "", decade: str = "",
+               creator: str = "", withdrawn: str = "hide", sort: str = "newest", page: int = 1) -> HTMLResponse:
+    page = max(1, page)
+    filters = {"kind": kind, "operation": operation, "decade": decade, "creator": creator, "withdrawn": withdrawn}
+    found = service.browse(_archive(request), q, filters, sort, (page - 1) * PER_PAGE, PER_PAGE)
+    pages = max(1, -(-found.total // PER_PAGE))
+    template = "_grid.html" if request.headers.get("hx-request") and request.headers.get(
+        "hx-target") == "results" else "collection.html"
+    state = {**filters, "q": q, "sort": sort, "page": page}
+    from daguerre.web.forms import operation_fields
+
+    return render(request, template, found=found, q=q, filters=filters, sort=sort, page=page, pages=pages,
+                  state=state, operations=operation_fields(), can_edit=user.role in ("editor", "admin"))
+
+
+@router.post("/batch", dependencies=[CSRF])
+async def batch(request: Request, user: Editor) -> Response:
+    """Queue one operation over every item the collection view shows (all pages): a batch run."""
+    form = await request.form()
+    filters = {k: str(form.get(k) or "") for k in ("kind", "operation", "decade", "creator")}
+    try:
+        service.batch(_archive(request), str(form.get("q") or ""), filters, str(form.get("run") or ""), user)
+    except (ArchiveError, ValueError) as e:
+        return error_page(request, 400, str(e))
+    request.app.state.runner.wake()
+    return RedirectResponse("/jobs", 303)
+
+
+@router.get("/items/{ref}/thumb.jpg")
+def thumbnail(request: Request, ref: str, user: Reader, size: int = 320) -> Response:
+    if size not in (320, 1024):
+        raise HTTPException(400, "size is 320 or 1024")
+    data = service.thumbnail(_archive(request), _item(request, ref), size)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/items/{ref}/file")
+def download(request: Request, ref: str, user: Reader) -> Response:
+    item = _item(request, ref)
+    path = _archive(request).store.local_path(item.sha256)
+    name = service.download_name(item)
+    if path is None:
+        return Response(_archive(request).store.read(item.sha256), media_type=item.media_type,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return FileResponse(path, media_type=item.media_type, filename=name)
+
+
+# ------------------------------------------------------------------------------------------------- item
+
+
+@router.get("/items/{ref}")
+def item_page(request: Request, ref: str, user: Reader, a: str = "", b: str = "") -> HTMLResponse:
+    archive = _archive(request)
+    item = _item(request, ref)
+    view = service.item_view(archive, item, a, b)
+    from daguerre.web.forms import operation_fields
+
+    return render(request, "item.html", item=item, view=view, dublin_core=DUBLIN_CORE,
+                  operations=operation_fields(), can_edit=user.role in ("editor", "admin"))
+
+
+@router.post("/items/{ref}/metadata", dependencies=[CSRF])
+async def edit_metadata(request: Request, ref: str, user: Editor) -> Response:
+    item = _item(request, ref)
+    form = await request.form()
+    fields = {k: str(form[k]).strip() for k in DUBLIN_CORE if k in form}
+    changed = {k: v for k, v in fields.items() if v != (getattr(item, k) or "")}
+    if changed:
+        _archive(request).update_metadata(item.id, changed, detail=f"edited on the web by {user.name}")
+    return RedirectResponse(f"/items/{item.id}#metadata", 303)
+
+
+@router.post("/items/{ref}/verify", dependencies=[CSRF])
+def verify_now(request: Request, ref: str, user: Editor) -> HTMLResponse:
+    report = _archive(request).verify(_item(request, ref).id)
+    return render(request, "_verify.html", report=report)
+
+
+@router.post("/items/{ref}/preview", dependencies=[CSRF])
+async def preview(request: Request, ref: str, user: Editor) -> HTMLResponse:
+    item = _item(request, ref)
+    form = dict(await request.form())
+    form["hints_list"] = (await request.form()).getlist("hints")
+    try:
+        url, seconds = service.preview(_archive(request), item, str(form.get("operation", "")), form)
+    except (ValueError, TypeError, KeyError, LookupError, ArchiveError) as e:
+        return HTMLResponse(f'<p class="error">{_esc(e)}</p>', 400)
+    return HTMLResponse(f'<figure><img src="{url}" alt="preview"><figcaption>preview on a small copy, '
+                        f'{seconds:.1f} s</figcaption></figure>')
+
+
+@router.post("/items/{ref}/run", dependencies=[CSRF])
+async def run(request: Request, ref: str, user: Editor) -> Response:
+    item = _item(request, ref)
+    form = await request.form()
+    values = dict(form)
+    values["hints_list"] = form.getlist("hints")
+    try:
+        job_id = service.submit(_archive(request), item, str(values.get("operation", "")), values, user)
+    except (ValueError, ArchiveError) as e:
+        return error_page(request, 400, str(e))
+    request.app.state.runner.wake()
+    return RedirectResponse(f"/jobs#job-{job_id}", 303)
+
+
+def _esc(e: object) -> str:
+    from markupsafe import escape
+
+    return str(escape(str(e).strip("'\"")))
+
+
+# ------------------------------------------------------------------------------------------------- IIIF
+
+
+@router.get("/iiif/{ref}/info.json")
+def iiif_info(request: Request, ref: str, user: Reader) -> Response:
+    folder = service.tiles(_archive(request), _item(request, ref))
+    return FileResponse(folder / "info.json", media_type="application/json")
+
+
+@router.get("/iiif/{ref}/{region}/{size}/0/default.jpg")
+def iiif_tile(request: Request, ref: str, region: str, size: str, user: Reader) -> Response:
+    if not IIIF_PART.fullmatch(f"{region}/{size}/0/default.jpg"):
+        raise HTTPException(400, "not a IIIF region/size this level-0 service has")
+    folder = service.tiles(_archive(request), _item(request, ref))
+    path = folder / region / size / "0" / "default.jpg"
+    if not path.is_file():
+        raise HTTPException(404, "no such tile")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/items/{ref}/manifest.json")
+def iiif_manifest(request: Request, ref: str, user: Reader) -> Response:
+    """The IIIF manifest of the item's master (all its derivatives as canvases), over /export/ files."""
+    item = _item(request, ref)
+    path = service.manifest(_archive(request), item, str(request.base_url).rstrip("/") + "/export")
+    return FileResponse(path, media_type="application/ld+json")
+
+
+@router.get("/export/{path:path}")
+def export_file(request: Request, path: str, user: Reader) -> Response:
+    root = (_archive(request).path / "cache" / "export").resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(404, "no such file")
+    return FileResponse(target)
+
+
+# ----------------------------------------------------------------------------------------------- upload
+
+
+@router.get("/upload")
+def upload_form(request: Request, user: Editor) -> HTMLResponse:
+    return render(request, "upload.html", report=None, dublin_core=DUBLIN_CORE)
+
+
+@router.post("/upload", dependencies=[CSRF])
+async def upload(request: Request, user: Editor) -> HTMLResponse:
+    form = await request.form()
+    fields = {k: str(form[k]).strip() for k in DUBLIN_CORE if str(form.get(k) or "").strip()}
+    files = [f for f in form.getlist("files") + form.getlist("folder") if getattr(f, "filename", "")]
+    sheet_file = form.get("sheet")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
+        sheet = None
+        if getattr(sheet_file, "filename", ""):
+            try:
+                sheet = service.read_sheet(_archive(request), sheet_file, Path(tmp))
+            except ArchiveError as e:
+                return render(request, "upload.html", 400, report=[service.UploadResult(
+                    sheet_file.filename, "failed", message=str(e))], dublin_core=DUBLIN_CORE)
+        for f in files:
+            results.append(service.ingest_upload(_archive(request), f, Path(tmp), fields, user, sheet))
+    status = 400 if results and all(r.status == "failed" for r in results) else 200
+    return render(request, "upload.html", status, report=results, dublin_core=DUBLIN_CORE)
+
+
+# ------------------------------------------------------------------------------------------ jobs, models
+
+
+@router.get("/jobs")
+def jobs_page(request: Request, user: Reader) -> HTMLResponse:
+    template = "_jobs.html" if request.headers.get("hx-request") else "jobs.html"
+    return render(request, template, jobs=service.jobs(_archive(request)))
+
+
+@router.post("/jobs/{job_id}/cancel", dependencies=[CSRF])
+def cancel_job(request: Request, job_id: str, user: Editor) -> Response:
+    try:
+        service.cancel(_archive(request), job_id, user)
+    except ArchiveError as e:
+        raise HTTPException(404, str(e)) from None
+    except PermissionError as e:
+        raise HTTPException(403, str(e)) from None
+    if request.headers.get("hx-request"):
+        return render(request, "_jobs.html", jobs=service.jobs(_archive(request)))
+    return RedirectResponse("/jobs", 303)
+
+
+@router.get("/models")
+def models_page(request: Request, user: Reader) -> HTMLResponse:
+    from daguerre.models.registry import list_models
+
+    return render(request, "models.html", models=list_models())

@@ -1,0 +1,312 @@
+"""What the pages and the API share: the calls into the archive core, the job runner and the operations,
+shaped for a browser (no HTTP here, so that tests and the CLI can call the same things)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daguerre.archive import ArchiveError
+from daguerre.archive.api import Archive
+from daguerre.archive.catalogue import EXTENSIONS, Event, Item
+from daguerre.archive.users import Account
+
+PREVIEW = 256  # long side of the quick preview, pixels
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+FACET_CACHE = 512  # facet counts kept per (archive, query, filters, catalogue version)
+_facets: dict[tuple, dict] = {}
+
+
+def reader_sessions(archive: Archive):
+    """Read-only sessions of the archive's catalogue (readers side by side on SQLite; see catalogue)."""
+    found = getattr(archive, "_web_readers", None)
+    if found is None:
+        from daguerre.archive.catalogue import read_sessions
+
+        found = archive._web_readers = read_sessions(archive.engine)
+    return found
+
+
+def browse(archive: Archive, query: str, filters: dict[str, str], sort: str, offset: int, limit: int,
+           facets: bool = True):
+    """A page of the collection; its count and facet counts are cached until the catalogue changes (every change
+    to an item is an event, so the newest event's number tells)."""
+    from sqlalchemy import func, select
+
+    from daguerre.archive.search import browse, facet_counts
+
+    given = {k: v or None for k, v in filters.items() if k != "withdrawn"}
+    withdrawn = filters.get("withdrawn") or "hide"
+    with reader_sessions(archive)() as s:
+        version = s.scalar(select(func.max(Event.pk)))
+        key = (id(archive), query.strip().lower(), tuple(sorted(given.items())), withdrawn, version)
+        total, counts = _facets.get(key, (None, None))
+        page = browse(s, query, **given, withdrawn=withdrawn, sort=sort, offset=offset, limit=limit, facets=False,
+                      total=total)
+        if facets and counts is None:
+            counts = facet_counts(s, query, **given, withdrawn=withdrawn)
+        if key not in _facets and len(_facets) >= FACET_CACHE:
+            _facets.pop(next(iter(_facets)))
+        _facets[key] = (page.total, counts)
+        page.facets = counts or {}
+    return page
+
+
+def thumbnail(archive: Archive, item: Item, size: int = 320) -> bytes:
+    from daguerre.archive.renditions import thumbnail
+
+    return thumbnail(archive, item, size)
+
+
+def tiles(archive: Archive, item: Item) -> Path:
+    from daguerre.archive.renditions import tiles
+
+    return tiles(archive, item, f"/iiif/{item.id}")
+
+
+def manifest(archive: Archive, item: Item, base: str) -> Path:
+    """Write the IIIF manifest of the item's master (tiles made once) into the archive's cache; its path."""
+    import json
+
+    from daguerre.archive.iiif import manifest
+
+    out = archive.path / "cache" / "export"
+    master = archive.get(item.root_id)
+    m = manifest(archive, master, out, base, include_withdrawn=False)
+    path = out / master.id / "manifest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(json.loads(m.json()), indent=1))
+    tmp.replace(path)
+    return path
+
+
+def download_name(item: Item) -> str:
+    """A file name for a download: the item id and a tidy version of its stored name (never a path)."""
+    stem = SAFE_NAME.sub("_", Path(item.filename).stem)[:60].strip("._") or "item"
+    return f"{item.id}-{stem}{EXTENSIONS.get(item.media_type, '')}"
+
+
+@dataclass
+class Node:
+    item: Item
+    children: list[Node] = field(default_factory=list)
+
+
+@dataclass
+class ItemView:
+    """Everything the item page shows, gathered in a few queries."""
+
+    master: Item
+    tree: Node
+    family: list[Item]
+    events: list[Event]
+    before: Item
+    after: Item
+    run_by: dict[str, str]  # creation event id -> who submitted the job that made it
+
+
+def item_view(archive: Archive, item: Item, a: str = "", b: str = "") -> ItemView:
+    from sqlalchemy import select
+
+    from daguerre.archive.catalogue import Job
+
+    with reader_sessions(archive)() as s:
+        family = list(s.scalars(select(Item).where(Item.root_id == item.root_id).order_by(Item.pk)))
+        ids = [i.id for i in family]
+        history = list(s.scalars(select(Event).where(Event.object_id.in_(ids)).order_by(Event.pk)))
+        made = [e.id for e in history if e.type == "creation"]  # a job's derivative's event has the job's id
+        run_by = dict(s.execute(select(Job.id, Job.created_by).where(Job.id.in_(made))).all())
+    by_id = {i.id: Node(i) for i in family}
+    master = next((i for i in family if i.kind == "master"), item)
+    for it in family:
+        if it.parent_id in by_id:
+            by_id[it.parent_id].children.append(by_id[it.id])
+    known = {i.id: i for i in family}
+    before = known.get(a) or known.get(item.parent_id or "") or master
+    after = known.get(b) or (item if item.id != before.id else (family[-1] if len(family) > 1 else item))
+    return ItemView(master, by_id[master.id], family, history, before, after, run_by)
+
+
+def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[str, float]:
+    """Run the operation on a copy at most PREVIEW px wide: a data URL of the PNG and the seconds it took."""
+    import numpy as np
+    from PIL import Image
+
+    from daguerre.imaging import Picture, load
+    from daguerre.ops import get_operation
+    from daguerre.web.forms import params_from_form
+
+    params = params_from_form(archive, operation, form)
+    with archive.store.as_file(item.sha256) as path:
+        picture = load(path)
+    rgb = Image.fromarray(np.rint(np.moveaxis(picture.rgb(), 0, -1) * 255).astype(np.uint8))
+    rgb.thumbnail((PREVIEW, PREVIEW), Image.Resampling.LANCZOS)
+    small = Picture(np.moveaxis(np.asarray(rgb, np.float32) / 255, -1, 0))
+    start = time.perf_counter()
+    out = get_operation(operation).run(small, **params)
+    seconds = time.perf_counter() - start
+    png = io.BytesIO()
+    Image.fromarray(np.rint(np.moveaxis(out.rgb(), 0, -1) * 255).astype(np.uint8)).save(png, "PNG")
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(), seconds
+
+
+@dataclass
+class UploadResult:
+    name: str
+    status: str  # added | duplicate | failed
+    id: str | None = None
+    message: str = ""
+
+
+def read_sheet(archive: Archive, upload, folder: Path) -> dict[str, dict[str, str]]:
+    """The rows of an uploaded metadata CSV (as `daguerre archive ingest --metadata` reads it)."""
+    from daguerre.archive.metadata import read_sheet
+
+    path = folder / "metadata.csv"
+    path.write_bytes(upload.file.read())
+    try:
+        return read_sheet(path)
+    except ArchiveError as e:
+        raise ArchiveError(_named(str(e), path, upload.filename or "metadata.csv")) from None
+
+
+def ingest_upload(archive: Archive, upload, folder: Path, fields: dict[str, str], user: Account,
+                  sheet: dict[str, dict[str, str]] | None = None) -> UploadResult:
+    """Store one uploaded file under a made-up safe name (the sent name is only metadata) and ingest it.
+
+    ``sheet``: metadata CSV rows, matched by the sent path, the path inside an uploaded folder, or the file name.
+    """
+    relative = str(upload.filename or "upload").replace("\\", "/")
+    sent = Path(relative).name or "upload"
+    inside = relative.split("/", 1)[1] if "/" in relative else relative  # a folder upload's path below it
+    rows = sheet or {}
+    fields = {**fields, **(rows.get(relative) or rows.get(inside) or rows.get(sent) or {})}
+    suffix = Path(sent).suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""
+    stem = SAFE_NAME.sub("_", Path(sent).stem)[:80].strip("._") or "upload"
+    path = folder / str(len(list(folder.iterdir()))) / f"{stem}{suffix}"  # ingest takes title and source from it
+    path.parent.mkdir()
+    with open(path, "wb") as out:
+        while block := upload.file.read(1 << 20):
+            out.write(block)
+    try:
+        report = archive.ingest([path], fields=fields)
+    except ArchiveError as e:
+        return UploadResult(sent, "failed", message=_named(str(e), path, sent))
+    if report.failed:
+        return UploadResult(sent, "failed", message=_named(report.failed[0], path, sent))
+    if report.added:
+        return UploadResult(sent, "added", report.added[0])
+    return UploadResult(sent, "duplicate", report.duplicates[0], "already in the archive")
+
+
+def _named(message: str, path: Path, sent: str) -> str:
+    """An error message that names the file as the user sent it, not our temporary copy."""
+    return message.replace(str(path), sent).replace(path.name, sent)
+
+
+# -------------------------------------------------------------------------------------------------- jobs
+
+
+def submit(archive: Archive, item: Item, operation: str, form: dict, user: Account, raw: bool = False) -> str:
+    """Queue a background job (the job table and runner batch runs use too); its id.
+
+    ``raw``: ``form`` is already the params dict (the JSON API), else a submitted Run form.
+    """
+    from daguerre import jobs
+    from daguerre.ops import OPERATIONS
+    from daguerre.web.forms import params_from_form
+
+    if raw and operation not in OPERATIONS:
+        raise ArchiveError(f"no operation named {operation!r} (available: {', '.join(sorted(OPERATIONS))})")
+    if not isinstance(form, dict):
+        raise ArchiveError("params must be a JSON object")
+    params = api_params(archive, form) if raw else params_from_form(archive, operation, form)
+    [job_id] = jobs.submit(archive, [item.id], operation, params, user=user.name)
+    return job_id
+
+
+ITEM_PARAMS = ("style", "reference", "masks")  # parameters that name pictures: item ids over the web
+
+
+def api_params(archive: Archive, params: dict) -> dict:
+    """An API job's parameters: pictures given as item ids become stored files; no other path is accepted."""
+    from daguerre.web.forms import FormError, item_path
+
+    out = {}
+    for key, value in params.items():
+        if key in ITEM_PARAMS:
+            try:
+                out[key] = [item_path(archive, v) for v in value] if isinstance(value, list) else item_path(
+                    archive, str(value))
+            except FormError as e:
+                raise ArchiveError(f"{key}: {e}") from None
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and ("/" in v or "\\" in v) and not v.startswith("#"):
+                raise ArchiveError(f"{key}: file paths are not accepted over the web; give pictures as item ids")
+        out[key] = value
+    return out
+
+
+def jobs(archive: Archive, limit: int = 100) -> list[dict]:
+    """The newest jobs first."""
+    from sqlalchemy import select
+
+    from daguerre.archive.catalogue import Job
+
+    with reader_sessions(archive)() as s:
+        return [j.record() for j in s.scalars(select(Job).order_by(Job.pk.desc()).limit(limit))]
+
+
+def cancel(archive: Archive, job_id: str, user: Account) -> bool:
+    """Cancel a queued job: its owner or an admin only. False if it was no longer queued."""
+    from daguerre import jobs as core
+
+    job = core.get_job(archive, job_id)
+    if user.role != "admin" and job["created_by"] != user.name:
+        raise PermissionError(f"job {job_id[:8]}: only its owner or an admin may cancel it")
+    return core.cancel(archive, job_id)
+
+
+def job(archive: Archive, job_id: str) -> dict | None:
+    """A job as the API shows it: id, operation, item_id, params, status, progress, error, derivative_id..."""
+    from sqlalchemy import select
+
+    from daguerre.archive.catalogue import Job
+
+    with reader_sessions(archive)() as s:  # polled often: never queue for the write lock a running job needs
+        found = s.scalar(select(Job).where(Job.id == job_id))
+    return found.record() if found else None
+
+
+def batch(archive: Archive, query: str, filters: dict[str, str], operation: str, user: Account,
+          limit: int = 100_000) -> tuple[str, int]:
+    """One run of ``operation`` (its default parameters) over every item the collection view matches, as
+    `daguerre archive batch` makes it; the run id and the number of jobs queued."""
+
+    from daguerre import jobs
+    from daguerre.archive.search import _filtered
+    from daguerre.web.forms import operation_fields, params_from_form
+
+    fields = operation_fields().get(operation)
+    if fields is None:
+        raise ArchiveError(f"{operation!r}: not an operation the web app runs")
+    defaults = {f.name: f.default for f in fields if f.default not in (None, False)}
+    params = params_from_form(archive, operation, defaults)
+    given = {k: v or None for k, v in filters.items() if k != "withdrawn"}
+    with reader_sessions(archive)() as s:
+        q = _filtered(s, query, **given, withdrawn="hide").with_only_columns(Item.id).order_by(Item.pk)
+        ids = list(s.scalars(q.limit(limit)))
+    if not ids:
+        raise ArchiveError("nothing matches: no job queued")
+    run_id = jobs.create_run(archive, operation, params, query=query, backend="inline", user=user.name)
+    jobs.submit(archive, ids, operation, params, user=user.name, run_id=run_id)
+    return run_id, len(ids)

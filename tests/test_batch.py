@@ -1,0 +1,127 @@
+"""`daguerre archive batch` end to end: a client killed with SIGKILL and resumed, a real Dask scheduler with two
+workers (one killed mid-run), and a LocalCluster; every item ends with exactly one derivative of the run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import daguerre
+from daguerre import jobs
+from daguerre.archive import Archive
+from daguerre.archive.catalogue import Item
+
+SRC = str(Path(daguerre.__file__).parents[1])
+BIN = Path(sys.executable).parent
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", **extra}
+
+
+def cli(archive: Archive, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "daguerre"), "archive", *args, "-A", str(archive.path)], env=env(**extra),
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def filled(archive: Archive, photos) -> Archive:
+    archive.ingest([photos["astronaut.jpg"].parent])
+    return archive
+
+
+def check_run(archive: Archive, run_id: str) -> None:
+    """Every master has exactly one derivative from the run, and the store holds nothing unrecorded."""
+    run_jobs = jobs.list_jobs(archive, run_id=run_id)
+    assert {j["status"] for j in run_jobs} == {"done"}
+    with archive.session() as s:
+        masters = set(s.scalars(select(Item.id).where(Item.kind == "master")))
+        made = list(s.scalars(select(Item).where(Item.event_id.in_([j["id"] for j in run_jobs]))))
+        stored = list(s.scalars(select(Item.sha256)))
+    assert sorted(m.parent_id for m in made) == sorted(masters)
+    assert set(archive.store.objects()) == set(stored)
+    assert archive.fixity().ok
+
+
+@pytest.mark.parametrize("crash_at", ["runner:before-record", "runner:recorded"])
+def test_client_killed_then_resumed_loses_nothing_and_does_nothing_twice(filled, crash_at):
+    killed = cli(filled, "batch", "film", "--param", "preset=sepia", "--workers", "1",
+                 DAGUERRE_ARCHIVE_CRASH_AT=crash_at)
+    assert killed.returncode == -signal.SIGKILL
+    run_id = killed.stdout.split()[1].rstrip(":")
+    listed = cli(filled, "runs")
+    assert listed.stdout.startswith(run_id) and "pending 4" in listed.stdout or "pending 3" in listed.stdout
+    resumed = cli(filled, "batch", "film", "--resume", run_id[:8], "--workers", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "4 done, 0 failed, 0 pending" in resumed.stdout
+    check_run(filled, run_id)
+
+
+def test_failures_are_listed_and_resume_refuses_another_operation(filled):
+    bad = cli(filled, "batch", "film", "--param", "preset=nosuch", "--workers", "0", "--where", "astronaut")
+    assert bad.returncode == 1
+    run_id = bad.stdout.split()[1].rstrip(":")
+    assert "0 done, 1 failed" in bad.stdout and "nosuch" in bad.stderr
+    failures = cli(filled, "runs", run_id)
+    assert "unknown film preset 'nosuch'" in failures.stdout
+    wrong = cli(filled, "batch", "restore", "--resume", run_id)
+    assert wrong.returncode == 1 and "is a film run" in wrong.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """A real `dask scheduler` and two `dask worker` processes on loopback; the second dies at its first job."""
+    pytest.importorskip("distributed")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], env=env(), cwd=tmp_path, stderr=subprocess.DEVNULL)]
+    common = ["--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1", "--death-timeout", "60"]
+    procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, *common], env=env(), cwd=tmp_path,
+                                  stderr=subprocess.DEVNULL))
+    procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, *common, "--no-nanny"], cwd=tmp_path,
+                                  env=env(DAGUERRE_ARCHIVE_CRASH_AT="derive:signed"), stderr=subprocess.DEVNULL))
+    from distributed import Client
+
+    with Client(address, timeout="60s") as client:
+        client.wait_for_workers(2, timeout=120)
+    yield address, procs[2]
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+            p.wait(30)
+
+
+def test_dask_scheduler_with_a_worker_killed_mid_run(filled, dask_cluster, photos):
+    address, doomed = dask_cluster
+    filled.ingest([Path(daguerre.__file__).parent / "samples"])  # 8 masters: both workers get some
+    done = cli(filled, "batch", "film", "--param", "preset=cyanotype", "--cluster", address)
+    assert done.returncode == 0, done.stderr
+    assert doomed.poll() == -signal.SIGKILL  # the worker died during a job; the scheduler gave it to the other
+    run_id = done.stdout.split()[1].rstrip(":")
+    assert "8 done, 0 failed, 0 pending" in done.stdout
+    check_run(filled, run_id)
+
+
+def test_dask_local_cluster(filled):
+    pytest.importorskip("distributed")
+    run_id = jobs.create_run(filled, "film", {})
+    jobs.submit(filled, [it.id for it in filled.items()], "film", {}, run_id=run_id)
+    start = time.perf_counter()
+    summary = jobs.run_jobs(filled, run_id, cluster="local", workers=2)
+    assert (summary.done, summary.failed) == (4, 0) and summary.seconds <= time.perf_counter() - start
+    check_run(filled, run_id)

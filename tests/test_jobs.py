@@ -1,0 +1,122 @@
+"""The job table and runner on real photos, on SQLite and PostgreSQL: submit, run, cancel, resume."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from daguerre import jobs
+from daguerre.archive import Archive, ArchiveError
+from daguerre.archive.catalogue import Item, Job
+from daguerre.imaging import load
+
+
+@pytest.fixture
+def filled(archive: Archive, photos) -> tuple[Archive, list[str]]:
+    report = archive.ingest([photos["astronaut.jpg"].parent])
+    assert len(report.added) == 4
+    return archive, report.added
+
+
+def derivatives(archive: Archive) -> list[Item]:
+    with archive.session() as s:
+        return list(s.scalars(select(Item).where(Item.kind == "derivative")))
+
+
+def test_inline_jobs_make_one_labelled_derivative_each(filled):
+    archive, ids = filled
+    run_id = jobs.create_run(archive, "film", {"preset": "sepia"}, user="ana")
+    job_ids = jobs.submit(archive, [i[:8] for i in ids], "film", {"preset": "sepia"}, user="ana", run_id=run_id)
+    assert [j["status"] for j in jobs.list_jobs(archive, run_id=run_id)] == ["queued"] * 4
+    seen = []
+    summary = jobs.run_jobs(archive, run_id=run_id, backend="inline", on_progress=seen.append)
+    assert (summary.done, summary.failed, summary.total) == (4, 0, 4)
+    made = derivatives(archive)
+    assert sorted(d.parent_id for d in made) == sorted(ids)
+    for job_id in job_ids:
+        job = jobs.get_job(archive, job_id)
+        assert job["status"] == "done" and job["progress"] == 1.0 and job["created_by"] == "ana"
+        assert archive.verify(job["derivative_id"]).ok
+        assert archive.get(job["derivative_id"]).event_id == job_id
+    assert {e["status"] for e in seen} == {"running", "done"}
+    run = jobs.get_run(archive, run_id[:6])
+    assert run["counts"]["done"] == 4 and run["finished_at"]
+    picture = load(archive.store.local_path(made[0].sha256))
+    assert picture.size == (made[0].width, made[0].height)
+
+
+def test_a_failing_item_is_recorded_and_the_run_goes_on(filled):
+    archive, ids = filled
+    archive.withdraw(ids[0], force=True)
+    run_id = jobs.create_run(archive, "film", {})
+    jobs.submit(archive, ids, "film", {}, run_id=run_id)
+    summary = jobs.run_jobs(archive, run_id=run_id, backend="inline")
+    assert (summary.done, summary.failed) == (3, 1)
+    [failed] = jobs.list_jobs(archive, status="failed", run_id=run_id)
+    assert failed["item_id"] == ids[0] and "withdrawn" in failed["error"]
+
+
+def test_bad_operation_and_items_are_refused(filled):
+    archive, ids = filled
+    with pytest.raises(ArchiveError, match="nosuchop"):
+        jobs.submit(archive, ids, "nosuchop", {})
+    with pytest.raises(ArchiveError, match="ffff0000"):
+        jobs.submit(archive, ["ffff0000"], "film", {})
+    with pytest.raises(ArchiveError, match="no such run"):
+        jobs.get_run(archive, "abcdef")
+
+
+def test_cancelled_jobs_are_not_run(filled):
+    archive, ids = filled
+    first, second = jobs.submit(archive, ids[:2], "film", {}, user="bo")
+    assert jobs.cancel(archive, first)
+    summary = jobs.run_jobs(archive, job_ids=[first, second], backend="inline")
+    assert summary.done == 1
+    assert jobs.get_job(archive, first)["status"] == "cancelled"
+    assert not jobs.cancel(archive, second)  # done already
+    assert [j["id"] for j in jobs.list_jobs(archive, user="bo", status="done")] == [second]
+
+
+def test_resume_records_a_result_its_worker_stored_and_derives_nothing_twice(filled):
+    """A client killed after its worker stored a file: on resume the job is recorded from the note, not re-run."""
+    from daguerre.archive import derive
+    from daguerre.jobs.worker import run_job
+
+    archive, ids = filled
+    run_id = jobs.create_run(archive, "film", {})
+    job_ids = jobs.submit(archive, ids[:2], "film", {}, run_id=run_id)
+    task = derive.plan(archive, "film", archive.get(ids[0]), {}, 0, False, event_id=job_ids[0])
+    task |= {"job_id": job_ids[0], "store": archive.store.url, "keys": str(archive.path / "keys")}
+    made = run_job(task)  # the worker finished; the client died before recording it
+    with archive.session.begin() as s:
+        s.execute(update(Job).values(status="running"))
+    assert jobs.mark_interrupted(archive) == 2
+    objects = set(archive.store.objects())
+    summary = jobs.run_jobs(archive, run_id=run_id, backend="inline")
+    assert summary.done == 1  # only the second job ran
+    first = jobs.get_job(archive, job_ids[0])
+    assert first["status"] == "done" and first["derivative_id"] == made["sha256"][:16]
+    assert len(derivatives(archive)) == 2
+    assert len(set(archive.store.objects()) - objects) == 1
+    assert archive.store.read_note(f"jobs/{job_ids[0]}") is None
+
+
+def test_local_pool_of_two_workers(filled):
+    archive, ids = filled
+    run_id = jobs.create_run(archive, "film", {"preset": "sepia"})
+    jobs.submit(archive, ids, "film", {"preset": "sepia"}, run_id=run_id)
+    summary = jobs.run_jobs(archive, run_id=run_id, workers=2)
+    assert (summary.done, summary.failed) == (4, 0)
+    assert {d.parent_id for d in derivatives(archive)} == set(ids)
+    assert jobs.threads_per_worker(2) >= 1
+
+
+def test_an_item_that_kills_its_local_worker_fails_after_retries(filled, monkeypatch):
+    archive, ids = filled
+    monkeypatch.setenv("DAGUERRE_ARCHIVE_CRASH_AT", "derive:signed")  # workers (not this client) die there
+    [job_id] = jobs.submit(archive, ids[:1], "film", {})
+    summary = jobs.run_jobs(archive, job_ids=[job_id], workers=1)
+    assert (summary.done, summary.failed) == (0, 1)
+    job = jobs.get_job(archive, job_id)
+    assert job["status"] == "failed" and "BrokenProcessPool" in job["error"]
+    assert not derivatives(archive) and len(set(archive.store.objects())) == 4

@@ -1,0 +1,445 @@
+"""The web app through its HTTP interface (FastAPI's test client): pages, API, accounts and refusals."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi", reason="the web extra is not installed: pip install -e '.[web]'")
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from daguerre.archive import Archive, users  # noqa: E402
+from daguerre.web.app import create_app  # noqa: E402
+
+SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def site(tmp_path, photos):
+    """An archive with the four test photos, one derivative, and an admin, an editor and a viewer."""
+    archive = Archive.init(tmp_path / "archive")
+    report = archive.ingest([photos["astronaut.jpg"].parent])
+    assert len(report.added) == 4, report.failed
+    master = archive.search("moon")[0]
+    archive.apply("test-tint", [master.id], {"amount": 0.5})
+    for name, role in (("ada", "admin"), ("eddie", "editor"), ("vera", "viewer")):
+        users.add(archive, name, role, PASSWORD)
+    yield archive, master
+    archive.close()
+
+
+def client(archive, **kw) -> TestClient:
+    return TestClient(create_app(archive, **kw), follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def login(c: TestClient, name: str) -> str:
+    token = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={"name": name, "password": PASSWORD, "csrf": token, "next": "/"})
+    assert r.status_code == 303, r.text
+    return csrf_of(c.get("/").text)
+
+
+def snapshot(archive) -> tuple:
+    """Every row a write could change."""
+    with archive.engine.connect() as conn:
+        return tuple(tuple(map(tuple, conn.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all()))
+                     for t in ("items", "events", "users", "tokens"))
+
+
+def test_collection_needs_login_unless_public(site):
+    archive, master = site
+    assert client(archive).get("/").status_code == 303
+    assert client(archive).get("/api/items").status_code == 401
+    public = client(archive, public=True)
+    page = public.get("/")
+    assert page.status_code == 200 and "Man on the Moon" in page.text and "5 items" in page.text
+    assert public.get("/api/items").json()["total"] == 5
+
+
+def test_login_search_facets_and_thumbnails(site):
+    archive, master = site
+    c = client(archive)
+    login(c, "vera")
+    page = c.get("/", params={"q": "moon"})
+    assert "Man on the Moon" in page.text and "Coffee cup" not in page.text
+    assert c.get("/", params={"operation": "test-tint"}).text.count('href="/items/') == 1
+    facets = c.get("/").text
+    assert "test-tint" in facets and "derivative" in facets
+    thumb = c.get(f"/items/{master.id}/thumb.jpg")
+    assert thumb.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(thumb.content)).size) == 320 or max(Image.open(io.BytesIO(thumb.content)).size) \
+        == max(master.width, master.height)
+    cached = list((Path(archive.store.root) / "thumbs").rglob("*.jpg"))
+    assert len(cached) == 1 and c.get(f"/items/{master.id}/thumb.jpg").content == thumb.content
+
+
+def test_wrong_password_and_rate_limit(site):
+    archive, _ = site
+    c = client(archive)
+    token = csrf_of(c.get("/login").text)
+    codes = [c.post("/login", data={"name": "ada", "password": "wrong password", "csrf": token}).status_code
+             for _ in range(6)]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+    # even the right password is refused while the name is blocked
+    assert c.post("/login", data={"name": "ada", "password": PASSWORD, "csrf": token}).status_code == 429
+
+
+def test_session_cookie_is_httponly_and_samesite(site):
+    archive, _ = site
+    c = client(archive)
+    token = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={"name": "vera", "password": PASSWORD, "csrf": token})
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_item_page_shows_tree_history_and_slider(site):
+    archive, master = site
+    c = client(archive)
+    login(c, "vera")
+    [derivative] = archive.children(master.id)
+    page = c.get(f"/items/{derivative.id}").text
+    assert "img-comparison-slider" in page and f"/iiif/{derivative.id}/info.json" in page
+    assert master.id in page and "tint-net" in page and "ingestion" in page and "creation" in page
+    assert "Save metadata" not in page and "Run an operation" not in page  # a viewer sees no forms
+    info = c.get(f"/iiif/{derivative.id}/info.json").json()
+    assert info["width"] == derivative.width and info["id"] == f"/iiif/{derivative.id}"
+    w, h = derivative.width, derivative.height
+    tile = c.get(f"/iiif/{derivative.id}/0,0,{w},{h}/{w},{h}/0/default.jpg")
+    assert tile.status_code == 200 and Image.open(io.BytesIO(tile.content)).size == (w, h)
+    assert c.get(f"/iiif/{derivative.id}/..%2F..%2Fkeys/x/0/default.jpg").status_code in (400, 404)
+    manifest = c.get(f"/items/{derivative.id}/manifest.json").json()
+    assert [cv["label"]["en"][0] for cv in manifest["items"]][0] == "Original (master)" and len(manifest["items"]) == 2
+    body = manifest["items"][1]["items"][0]["items"][0]["body"]
+    image = c.get(body["id"].replace("http://testserver", ""))
+    assert image.status_code == 200 and Image.open(io.BytesIO(image.content)).size == (w, h)
+    for sneaky in ("/export/../keys/signer.pem", "/export/%2E%2E/keys/signer.pem", "/export/..%2Fkeys%2Fsigner.pem"):
+        assert c.get(sneaky).status_code == 404
+    assert client(archive).get(body["id"].replace("http://testserver", "")).status_code == 303  # needs a login
+
+
+def test_editor_edits_metadata_with_an_event(site):
+    archive, master = site
+    c = client(archive)
+    token = login(c, "eddie")
+    before = len(archive.events_of(master.id))
+    r = c.post(f"/items/{master.id}/metadata", data={"csrf": token, "title": "Apollo 11", "creator": "NASA"})
+    assert r.status_code == 303
+    assert archive.get(master.id).title == "Apollo 11"
+    history = archive.events_of(master.id)
+    assert len(history) == before + 1 and history[-1].type == "metadata modification"
+    assert "eddie" in history[-1].detail
+
+
+def test_verify_now(site):
+    archive, master = site
+    c = client(archive)
+    token = login(c, "eddie")
+    [derivative] = archive.children(master.id)
+    r = c.post(f"/items/{derivative.id}/verify", headers={"X-CSRF-Token": token})
+    assert r.status_code == 200 and "fixity" in r.text and "success" in r.text
+
+
+def test_upload_page_adds_reports_duplicates_and_refuses_non_images(site, tmp_path):
+    archive, _ = site
+    c = client(archive)
+    token = login(c, "eddie")
+    rocket = (SAMPLES / "rocket.jpg").read_bytes()
+    r = c.post("/upload", data={"csrf": token, "creator": "Tester"},
+               files=[("files", ("../../etc/rocket.jpg", rocket, "image/jpeg")),
+                      ("files", ("notes.txt", b"not a picture", "text/plain"))])
+    assert r.status_code == 200 and "added" in r.text and "notes.txt" in r.text and "failed" in r.text
+    [item] = archive.search("rocket")
+    assert item.creator == "Tester" and item.filename == "rocket.jpg"
+    again = c.post("/upload", data={"csrf": token}, files=[("files", ("copy.jpg", rocket, "image/jpeg"))])
+    assert "duplicate" in again.text and item.id in again.text
+
+
+def _bomb_png(width: int = 40000, height: int = 40000) -> bytes:
+    """A valid little PNG whose header claims 1.6 gigapixels."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = zlib.compress(b"\x00" * (width // 8 + 1) * 8)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
+def test_api_items(site):
+    archive, master = site
+    token = users.new_token(archive, "eddie")
+    c = client(archive)
+    auth = {"Authorization": f"Bearer {token}"}
+    chelsea = (SAMPLES / "chelsea.jpg").read_bytes()
+    r = c.post("/api/items", headers=auth, files={"file": ("cat.jpg", chelsea, "image/jpeg")},
+               data={"title": "Chelsea the cat", "subject": "cats"})
+    assert r.status_code == 201, r.text
+    new_id = r.json()["id"]
+    dup = c.post("/api/items", headers=auth, files={"file": ("again.jpg", chelsea, "image/jpeg")})
+    assert dup.status_code == 200 and dup.json()["id"] == new_id
+    found = c.get("/api/items", params={"q": "chelsea cat"}, headers=auth).json()
+    assert [i["id"] for i in found["items"]] == [new_id]
+    shown = c.get(f"/api/items/{master.id}", headers=auth).json()
+    assert shown["item"]["id"] == master.id and len(shown["derivatives"]) == 1
+    assert [e["type"] for e in shown["derivatives"][0]["events"]][0] == "creation"
+    bad = c.post("/api/items", headers=auth, files={"file": ("x.jpg", b"GIF89a nonsense", "image/jpeg")})
+    assert bad.status_code == 400 and "x.jpg" in bad.json()["detail"]
+    bomb = c.post("/api/items", headers=auth, files={"file": ("bomb.png", _bomb_png(), "image/png")})
+    assert bomb.status_code == 400 and "bomb.png" in bomb.json()["detail"]
+    assert "pixels" in bomb.json()["detail"] or "megapixel" in bomb.json()["detail"].lower()
+    assert c.get("/api/items/../../keys", headers=auth).status_code == 404
+    assert c.get("/api/items/zzzz", headers=auth).status_code == 404
+    assert "/api/items" in c.get("/openapi.json").json()["paths"]
+
+
+def test_upload_size_limit(site):
+    archive, _ = site
+    token = users.new_token(archive, "eddie")
+    c = client(archive, max_upload_mb=0.05)
+    before = snapshot(archive)
+    r = c.post("/api/items", headers={"Authorization": f"Bearer {token}"},
+               files={"file": ("big.jpg", (SAMPLES / "astronaut.jpg").read_bytes(), "image/jpeg")})
+    assert r.status_code == 413 and "0.05 MB" in r.json()["detail"]
+    assert snapshot(archive) == before
+
+
+def test_bad_token_is_refused(site):
+    archive, master = site
+    c = client(archive, public=True)
+    assert c.get("/api/items", headers={"Authorization": "Bearer dgr_nonsense"}).status_code == 401
+
+
+def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
+    """Every route that writes: (method, path, request keyword arguments)."""
+    rocket = (SAMPLES / "rocket.jpg").read_bytes()
+    return [
+        ("post", f"/items/{master_id}/metadata", {"data": {"title": "vandalised"}}),
+        ("post", f"/items/{derivative_id}/verify", {}),
+        ("post", f"/items/{master_id}/run", {"data": {"operation": "film", "preset": "sepia"}}),
+        ("post", f"/items/{master_id}/preview", {"data": {"operation": "film", "preset": "sepia"}}),
+        ("post", "/upload", {"files": [("files", ("rocket.jpg", rocket, "image/jpeg"))]}),
+        ("post", "/jobs/0123456789abcdef/cancel", {}),
+        ("post", "/batch", {"data": {"q": "moon", "run": "film"}}),
+        ("post", "/api/items", {"files": {"file": ("rocket.jpg", rocket, "image/jpeg")}}),
+        ("post", f"/api/items/{master_id}/jobs", {"json": {"operation": "film", "params": {"preset": "sepia"}}}),
+    ]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "visitor", "viewer", "viewer-token", "editor-without-csrf"])
+def test_every_write_is_refused_without_the_right_role(site, who):
+    archive, master = site
+    [derivative] = archive.children(master.id)
+    c = client(archive, public=who == "visitor")
+    headers = {}
+    token = None
+    if who.startswith("viewer"):
+        token = login(c, "vera")
+    if who == "viewer-token":
+        c = client(archive)
+        headers = {"Authorization": f"Bearer {users.new_token(archive, 'vera')}"}
+    if who == "editor-without-csrf":
+        login(c, "eddie")
+    before = snapshot(archive)
+    for method, path, kw in _writes(master.id, derivative.id):
+        kw = dict(kw)
+        if token:
+            if "data" in kw or "files" in kw:
+                kw["data"] = {**kw.get("data", {}), "csrf": token}
+            else:
+                headers = {**headers, "X-CSRF-Token": token}
+        r = getattr(c, method)(path, headers=headers, **kw)
+        assert r.status_code in (401, 403), (who, path, r.status_code, r.text[:200])
+    assert snapshot(archive) == before
+
+
+def _wait_for_job(c: TestClient, job_id: str, headers: dict, timeout: float = 120) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = c.get(f"/api/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
+
+
+def test_api_job_runs_in_the_background_and_lands_in_the_archive(site):
+    archive, master = site
+    headers = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
+    with TestClient(create_app(archive), follow_redirects=False) as c:  # `with`: the job runner thread runs
+        r = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                   json={"operation": "film", "params": {"preset": "cyanotype", "strength": 0.8}})
+        assert r.status_code == 202, r.text
+        job = _wait_for_job(c, r.json()["id"], headers)
+        assert job["status"] == "done" and job["progress"] == 1.0, job
+        made = archive.get(job["derivative_id"])
+        assert made.parent_id == master.id and made.operation == "film"
+        assert archive.verify(made.id).ok
+        page = c.get(f"/items/{made.id}", headers=headers).text
+        assert "run on the web by <strong>eddie</strong>" in page and "cyanotype" in page
+        bad = c.post(f"/api/items/{master.id}/jobs", headers=headers, json={"operation": "rm -rf", "params": {}})
+        assert bad.status_code == 400 and "no operation" in bad.json()["detail"]
+        assert c.get("/api/jobs/not-a-job", headers=headers).status_code == 404
+        sneaky = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                        json={"operation": "stylize", "params": {"method": "arbitrary", "style": "/etc/passwd"}})
+        assert sneaky.status_code == 400 and "style" in sneaky.json()["detail"]
+        other = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                       json={"operation": "stylize", "params": {"model": "../../keys/signer"}})
+        assert other.status_code == 400 and "paths" in other.json()["detail"]
+
+
+def test_run_form_preview_and_job_page(site):
+    archive, master = site
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        form = {"csrf": token, "operation": "film", "preset": "sepia", "strength": "1"}
+        preview = c.post(f"/items/{master.id}/preview", data=form)
+        assert preview.status_code == 200 and "data:image/png;base64," in preview.text
+        png = re.search(r'data:image/png;base64,([^"]+)"', preview.text).group(1)
+        import base64
+
+        small = Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB")
+        r, g, b = (sum(ch) / len(ch) for ch in zip(*small.getdata(), strict=True))
+        assert r > g > b  # sepia: warm
+        wrong = c.post(f"/items/{master.id}/preview", data={**form, "strength": "7"})
+        assert wrong.status_code == 400 and "strength" in wrong.text
+        run = c.post(f"/items/{master.id}/run", data=form)
+        assert run.status_code == 303 and run.headers["location"].startswith("/jobs#job-")
+        job_id = run.headers["location"].split("#job-")[1]
+        job = _wait_for_job(c, job_id, {})
+        assert job["status"] == "done" and job["created_by"] == "eddie"
+        jobs_page = c.get("/jobs").text
+        assert job_id[:8] in jobs_page and job["derivative_id"] in jobs_page
+
+
+def test_cancel_own_job_not_others(site):
+    archive, master = site
+    from daguerre import jobs
+
+    [theirs] = jobs.submit(archive, [master.id], "film", {"preset": "sepia"}, user="ada")
+    [mine] = jobs.submit(archive, [master.id], "film", {"preset": "sepia"}, user="eddie")
+    c = client(archive)  # no `with`: the runner does not start, the jobs stay queued
+    token = login(c, "eddie")
+    assert c.post(f"/jobs/{theirs}/cancel", data={"csrf": token}).status_code == 403
+    assert c.post(f"/jobs/{mine}/cancel", data={"csrf": token}).status_code == 303
+    assert jobs.get_job(archive, mine)["status"] == "cancelled" and jobs.get_job(archive, theirs)["status"] == "queued"
+    admin = client(archive)
+    admin_token = login(admin, "ada")
+    assert admin.post(f"/jobs/{theirs}/cancel", data={"csrf": admin_token}).status_code == 303
+    assert jobs.get_job(archive, theirs)["status"] == "cancelled"
+
+
+def test_restart_marks_interrupted_jobs_failed(site):
+    archive, master = site
+    from daguerre import jobs
+    from daguerre.archive.catalogue import Job
+
+    [job_id] = jobs.submit(archive, [master.id], "film", {"preset": "sepia"}, user="eddie")
+    with archive.session.begin() as s:  # as a server killed mid-job leaves it
+        s.query(Job).filter(Job.id == job_id).update({"status": "running"})
+    with TestClient(create_app(archive)):
+        pass
+    job = jobs.get_job(archive, job_id)
+    assert job["status"] == "failed" and "interrupted" in job["error"] and job["item_id"] == master.id
+
+
+def test_users_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from daguerre.cli import app
+
+    runner = CliRunner()
+    path = str(tmp_path / "a")
+    Archive.init(path).close()
+    added = runner.invoke(app, ["users", "add", "ada", "--role", "admin", "--password-stdin", "-a", path],
+                          input=PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
+    short = runner.invoke(app, ["users", "add", "bob", "--password-stdin", "-a", path], input="short\n")
+    assert short.exit_code == 1 and "8 characters" in short.output
+    bad_role = runner.invoke(app, ["users", "add", "bob", "--role", "god", "--password-stdin", "-a", path],
+                             input=PASSWORD + "\n")
+    assert bad_role.exit_code == 1 and "role" in bad_role.output
+    token = runner.invoke(app, ["users", "token", "ada", "-a", path]).output.strip()
+    with Archive.open(path) as archive:
+        assert users.check_token(archive, token).role == "admin"
+        assert users.check_password(archive, "ada", PASSWORD).name == "ada"
+        assert users.check_password(archive, "ada", "not it at all") is None
+        from sqlalchemy import select
+
+        from daguerre.archive.users import Token, User
+
+        with archive.session() as s:  # only hashes are stored
+            assert token not in {t.sha256 for t in s.scalars(select(Token))}
+            assert s.scalar(select(User.password_hash)).startswith("$argon2")
+    listed = runner.invoke(app, ["users", "list", "-a", path]).output
+    assert "ada\tadmin\t1 token(s)" in listed
+    assert runner.invoke(app, ["users", "remove", "ada", "-a", path]).exit_code == 0
+    with Archive.open(path) as archive:
+        assert users.check_token(archive, token) is None and users.accounts(archive) == []
+
+
+def test_serve_warns_on_all_interfaces_without_admin(tmp_path, monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from daguerre.cli import app
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    path = str(tmp_path / "a")
+    Archive.init(path).close()
+    runner = CliRunner()
+    local = runner.invoke(app, ["serve", "-a", path])
+    assert local.exit_code == 0 and "warning" not in local.output and calls[-1]["host"] == "127.0.0.1"
+    everyone = runner.invoke(app, ["serve", "-a", path, "--host", "0.0.0.0", "--port", "8123"])
+    assert "no admin account" in everyone.output and calls[-1] == {"host": "0.0.0.0", "port": 8123,
+                                                                  "log_level": "info"}
+    with Archive.open(path) as archive:
+        users.add(archive, "ada", "admin", PASSWORD)
+    assert "warning" not in runner.invoke(app, ["serve", "-a", path, "--host", "0.0.0.0"]).output
+
+
+def test_upload_folder_with_a_metadata_sheet(site):
+    archive, _ = site
+    c = client(archive)
+    token = login(c, "eddie")
+    sheet = b"filename,title,creator\nscans/rocket.jpg,Launch pad,Cape staff\nchelsea.jpg,Chelsea,Unknown\n"
+    r = c.post("/upload", data={"csrf": token}, files=[
+        ("folder", ("scans/rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes(), "image/jpeg")),
+        ("folder", ("scans/chelsea.jpg", (SAMPLES / "chelsea.jpg").read_bytes(), "image/jpeg")),
+        ("sheet", ("sheet.csv", sheet, "text/csv"))])
+    assert r.status_code == 200 and r.text.count('class="added"') == 2
+    assert archive.search("launch")[0].creator == "Cape staff", [(i.title, i.creator) for i in archive.items()]
+    assert archive.search("chelsea", kind="master")[-1].creator == "Unknown"
+    bad = c.post("/upload", data={"csrf": token}, files=[
+        ("files", ("x.jpg", (SAMPLES / "coffee.jpg").read_bytes(), "image/jpeg")),
+        ("sheet", ("typo.csv", b"filename,titel\nx.jpg,Oops\n", "text/csv"))])
+    assert bad.status_code == 400 and "typo.csv" in bad.text and "titel" in bad.text
+
+
+def test_batch_over_a_search_result(site):
+    archive, master = site
+    from daguerre import jobs
+
+    c = client(archive)
+    token = login(c, "eddie")
+    assert "Queue batch" in c.get("/", params={"q": "moon"}).text
+    r = c.post("/batch", data={"csrf": token, "q": "moon", "kind": "master", "run": "film"})
+    assert r.status_code == 303
+    [job] = jobs.list_jobs(archive)
+    assert job["item_id"] == master.id and job["params"] == {"preset": "sepia", "strength": 1.0}
+    assert job["run_id"] and job["created_by"] == "eddie"
+    assert c.post("/batch", data={"csrf": token, "q": "no-such-word", "run": "film"}).status_code == 400

@@ -1,0 +1,202 @@
+"""The web app in a real browser: Debian's chromium driven by Playwright, against a server on 127.0.0.1.
+
+`make test` installs chromium (scripts/ensure-chromium.sh); when it or Playwright is missing these tests fail
+and say so: they never skip silently. Screenshots of the main pages go to docs/screenshots/ (README).
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from daguerre.archive import Archive, users
+
+ROOT = Path(__file__).parents[1]
+SAMPLES = ROOT / "src" / "daguerre" / "samples"
+SHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = "correct horse battery"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Debian's chromium is not installed: run `make test` (scripts/ensure-chromium.sh) or "
+                    "`apt-get install chromium`", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`daguerre serve --public` on a free port of 127.0.0.1 over an archive of the bundled samples."""
+    try:
+        import uvicorn
+
+        from daguerre.web.app import create_app
+    except ImportError as e:
+        pytest.fail(f"the web extra is not installed ({e}): pip install -e '.[web]'", pytrace=False)
+    archive = Archive.init(tmp_path_factory.mktemp("browser") / "archive")
+    archive.ingest([SAMPLES / "astronaut.jpg", SAMPLES / "coffee.jpg"])
+    users.add(archive, "eddie", "editor", PASSWORD)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(archive, public=True), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", archive
+    srv.should_exit = True
+    thread.join(timeout=30)
+    archive.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("PyPI playwright is not installed: pip install -e '.[web]'", pytrace=False)
+    executable = chromium_path()
+    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh profile for every run
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(str(profile), executable_path=executable, args=ARGS,
+                                                       headless=True, viewport={"width": 1100, "height": 760})
+        yield context
+        context.close()
+
+
+def shoot(page, name: str) -> None:
+    """A small PNG of the page for the README (palette-quantised)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_function("[...document.images].filter(i => i.getBoundingClientRect().top < innerHeight)"
+                           ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+    im = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    im.quantize(colors=128).save(SHOTS / f"{name}.png", optimize=True)
+
+
+def wait_for_job(page, base: str, timeout_ms: int = 240_000) -> str:
+    """On the jobs page, wait (live htmx updates, no reload) until the newest job is done; its derivative id."""
+    row = page.locator("table.jobs tbody tr").first
+    row.locator("td:nth-child(5):text-matches('done|failed|cancelled')").wait_for(timeout=timeout_ms)
+    status = row.locator("td:nth-child(5)").inner_text().strip()
+    assert status == "done", row.inner_text()
+    return row.locator("td:nth-child(7) a").inner_text().strip()
+
+
+def test_visitor_browses_but_cannot_write(server, browser):
+    base, archive = server
+    page = browser.new_page()
+    page.goto(base + "/")
+    assert page.locator(".grid li").count() == 2
+    assert page.get_by_role("link", name="Upload").count() == 0
+    page.locator(".grid li a").first.click()
+    assert page.locator("form[action$='/metadata']").count() == 0 and page.locator("#run").count() == 0
+    before = len(archive.items())
+    sample = (SAMPLES / "rocket.jpg").read_bytes()
+    r = page.request.post(base + "/api/items", multipart={"file": {"name": "rocket.jpg", "mimeType": "image/jpeg",
+                                                                  "buffer": sample}})
+    assert r.status in (401, 403) and len(archive.items()) == before
+    page.goto(base + "/upload")
+    assert "/login" in page.url
+    page.close()
+
+
+def test_editor_uploads_runs_jobs_compares_zooms_and_reads_history(server, browser):
+    base, archive = server
+    page = browser.new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=name]", "eddie")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button")
+    page.wait_for_url(base + "/")
+
+    page.goto(base + "/upload")
+    page.set_input_files("input[type=file]", str(SAMPLES / "rocket.jpg"))
+    page.click("form button:text('Upload')")
+    page.locator(".report li.added").wait_for()
+    shoot(page, "upload")
+    page.locator(".report li.added a").click()
+    item_url = page.url
+    item_id = item_url.rsplit("/", 1)[1]
+    assert archive.get(item_id).filename == "rocket.jpg"
+
+    # stylize with the first installed style model, in the background
+    page.select_option("#operation", "stylize")
+    page.click("button:text('Quick preview')")
+    page.locator("#preview img").wait_for(timeout=60_000)
+    page.click("button:text('Run at full size')")
+    page.wait_for_url("**/jobs*")
+    styled = wait_for_job(page, base)
+    shoot(page, "jobs")
+    assert archive.get(styled).operation == "stylize" and archive.get(styled).parent_id == item_id
+
+    # colorize with a colour hint picked on the picture
+    from daguerre.ops import get_operation
+
+    if "hints" not in inspect.signature(get_operation("colorize").run).parameters:
+        pytest.xfail("colorize takes no `hints` yet (they come with the colorize branch); stylize passed")
+    page.goto(item_url)
+    page.select_option("#operation", "colorize")
+    page.eval_on_selector("fieldset[data-op=colorize] .hint-colour", "el => el.value = '#2a7f3f'")
+    page.locator("fieldset[data-op=colorize] .hint-target").click(position={"x": 40, "y": 40})
+    assert page.locator("fieldset[data-op=colorize] .hint-list li").count() == 1
+    page.click("button:text('Run at full size')")
+    page.wait_for_url("**/jobs*")
+    coloured = wait_for_job(page, base)
+    assert archive.get(coloured).operation == "colorize"
+    assert archive.events_of(coloured)[0].outcome_detail["recipe"]["params"]["hints"][0].endswith("#2a7f3f")
+
+
+def test_item_page_slider_zoom_and_history(server, browser):
+    base, archive = server
+    master = archive.items(kind="master")[0]
+    [derivative] = archive.apply("film", [master.id], {"preset": "sepia"})
+    page = browser.new_page()
+    page.goto(f"{base}/items/{derivative.id}")
+    slider = page.locator("img-comparison-slider")
+    slider.wait_for()
+    start = page.eval_on_selector("img-comparison-slider", "el => el.value")
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5, steps=5)
+    page.mouse.up()
+    moved = page.eval_on_selector("img-comparison-slider", "el => el.value")
+    assert float(moved) < float(start) - 10, (start, moved)
+
+    page.wait_for_function("window.viewer && window.viewer.world.getItemCount() > 0", timeout=30_000)
+    zoom = page.evaluate("window.viewer.viewport.getZoom(true)")
+    page.locator("#zoom").scroll_into_view_if_needed()
+    z = page.locator("#zoom").bounding_box()
+    page.mouse.move(z["x"] + z["width"] / 2, z["y"] + z["height"] / 2)
+    for _ in range(3):
+        page.mouse.wheel(0, -300)
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.viewer.viewport.getZoom(true)") > zoom * 1.2
+    tiles = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"
+                          ".filter(n => n.includes('/iiif/'))")
+    assert any(t.endswith("/info.json") for t in tiles) and any(t.endswith("default.jpg") for t in tiles)
+
+    history = page.locator("#history").inner_text()
+    assert "ingestion" in history and "creation" in history and "sepia" in history
+    page.locator("#history").scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, 0)")
+    shoot(page, "item")
+    page.goto(base + "/")
+    shoot(page, "collection")
+    page.goto(base + "/models")
+    shoot(page, "models")
