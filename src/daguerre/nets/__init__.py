@@ -1,6 +1,7 @@
 """Network architectures: generators, discriminators and pretrained feature extractors."""
 
 from daguerre.nets.adain import AdaINDecoder
+from daguerre.nets.colorize_net import ColorizeNet
 from daguerre.nets.patchgan import PatchDiscriminator
 from daguerre.nets.restore_net import RestoreNet
 from daguerre.nets.retro_net import RetroNet
@@ -18,6 +19,7 @@ ARCHITECTURES = {
     "RestoreNet": RestoreNet,
     "RetroNet": RetroNet,
     "UNet": UNet,
+    "ColorizeNet": ColorizeNet,
     "RRDBNet": RRDBNet,
     "UpscaleNet": UpscaleNet,
 }
