@@ -300,7 +300,8 @@ def main() -> None:
                 Row("overlap: ours", ours(card.name, reference="overlap")),
                 Row("disjoint: matching baseline", matching_baseline("disjoint")),
                 Row("disjoint: ours", ours(card.name, reference="disjoint")),
-                Row(f"{HINTS} hints: naive propagation", naive_hints), Row(f"{HINTS} hints: ours", ours(card.name, hints=True)),
+                Row(f"{HINTS} hints: naive propagation", naive_hints),
+                Row(f"{HINTS} hints: ours", ours(card.name, hints=True)),
                 Row("truth", lambda c: c.truth)]
         score(rows, data, args.grid_rows)
         dist = distribution(rows[:3], [c.truth for c in data])
