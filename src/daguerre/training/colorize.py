@@ -97,8 +97,16 @@ class ColorizeTrainer(ConditionalGANTrainer):
         if not images:
             raise ValueError("no colour photographs among the training images")
         self.photos = len(images)
-        self.crops = ColourCrops(images, r.crops_per_photo, r.crop, tuple(r.scale_range),
-                                 torch.Generator().manual_seed(r.seed + 1), self.progress)
+        key = {"photos": len(images), "per_photo": r.crops_per_photo, "crop": r.crop,
+               "scale_range": list(r.scale_range), "seed": r.seed}
+        cache = self.run_dir / "crops.pt"  # the crops and their features: a resumed run does not recompute them
+        saved = torch.load(cache, weights_only=False) if cache.is_file() else None
+        if saved is not None and saved["key"] == key:
+            self.crops = saved["crops"]
+        else:
+            self.crops = ColourCrops(images, r.crops_per_photo, r.crop, tuple(r.scale_range),
+                                     torch.Generator().manual_seed(r.seed + 1), self.progress)
+            torch.save({"key": key, "crops": self.crops}, cache)
         self.class_weights = rebalancing_weights(self.crops, self.net.bins, r.rebalance)
         g = torch.Generator().manual_seed(1234)
         self.sample_idx = torch.randint(len(self.crops), (3,), generator=g)
