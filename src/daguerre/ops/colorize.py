@@ -80,7 +80,7 @@ def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[t
 
 def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, hints: torch.Tensor | None,
                render_size: int) -> torch.Tensor:
-    """ab (1,2,h/2,w/2) of the working-size L (1,1,h,w): automatic, or following references and hint channels."""
+    """ab (1,2,h/4,w/4) of the working-size L (1,1,h,w): automatic, or following references and hint channels."""
     from daguerre.nets.correspondence import grey_features, match_keys, reference_colour
 
     relu3, relu4 = grey_features(lightness)

