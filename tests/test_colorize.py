@@ -232,3 +232,16 @@ def test_missing_or_wrong_model_is_a_clear_error(monkeypatch, tmp_path):
                                        weights="old-colour.safetensors"), tmp_path)
     with pytest.raises(ValueError, match="not a ColorizeNet"):
         get_operation("colorize").run(photo, model="old-colour")
+
+
+def test_archive_colorize_takes_an_item_as_reference(installed, archive, photos):
+    """`archive apply colorize` with `reference` = another item's id: its stored file is read and its sha256 is
+    recorded in the event; an unknown item is a one-line error naming it."""
+    from daguerre.archive import ArchiveError
+
+    [target, colour] = archive.ingest([photos["astronaut.jpg"], photos["coffee.jpg"]]).added
+    [derived] = archive.apply("colorize", [target], {"model": installed, "render_size": 64, "reference": [colour]})
+    [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
+    assert archive.get(colour).sha256 in event.outcome_detail["recipe"]["input_files"].values()
+    with pytest.raises(ArchiveError, match="beef"):
+        archive.apply("colorize", [target], {"model": installed, "reference": ["beef"]})
