@@ -19,7 +19,7 @@ Speed: `colorize` at 1 MP and 24 MP (grey), each in a fresh process at --threads
 and peak RSS (VmHWM); the old model at 1 MP in the same run, for a ratio.
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/colorize.py [--quick] [--models DIR]
-Writes benchmarks/results/colorize.json and colorize_grid.png (quick_ prefixed with --quick).
+Writes benchmarks/results/colorize.json and colorize_grid.jpg (quick_ prefixed with --quick).
 """
 
 from __future__ import annotations
@@ -340,7 +340,7 @@ def main() -> None:
               "rows": [{"method": r.name, "mean": {k: r.mean(k) for k in r.scores}, "per_photo": r.scores}
                        for r in rows]}
     (args.out / f"{prefix}colorize.json").write_text(json.dumps(record, indent=1))
-    grid(args.out / f"{prefix}colorize_grid.png", data[: args.grid_rows], m)
+    grid(args.out / f"{prefix}colorize_grid.jpg", data[: args.grid_rows], m)
 
 
 def grid(path: Path, data: list[Case], m: dict[str, Row]) -> None:
@@ -369,7 +369,7 @@ def grid(path: Path, data: list[Case], m: dict[str, Row]) -> None:
                     fill = tuple(int(v * 255 + 0.5) for v in colour)
                     d.ellipse((hx - 3, hy - 3, hx + 3, hy + 3), fill=fill, outline="white")
             sheet.paste(tile, (j * cell + 4, 18 + i * cell))
-    sheet.save(path)
+    sheet.save(path, quality=80, optimize=True)
     print(f"wrote {path}")
 
 
