@@ -4,7 +4,10 @@
     .venv/bin/python scripts/ship_models.py --restoration MODELS_DIR benchmarks/results/restoration.json [TASK...]
 
 The second form ships the restore, colorize and upscale models of MODELS_DIR (made by scripts/export_runs.py)
-with the held-out figures that benchmarks/restoration.py measured on exactly those weights.
+with the held-out figures that benchmarks/restoration.py measured on exactly those weights. The third ships the
+colorize model with the figures of benchmarks/colorize.py (automatic, reference and hint rows):
+
+    .venv/bin/python scripts/ship_models.py --colorize MODELS_DIR benchmarks/results/colorize.json
 """
 
 from __future__ import annotations
@@ -99,8 +102,37 @@ def ship_restoration(models: Path, results_file: Path, tasks: list[str]) -> None
         print(card.name, card.metrics, flush=True)
 
 
+def ship_colorize(models: Path, results_file: Path) -> None:
+    """Ship the colorize model benchmarks/colorize.py measured, its held-out rows as card metrics."""
+    import re
+
+    results = json.loads(results_file.read_text())
+    os.environ["DAGUERRE_MODELS"] = str(models)
+    card = find_model(results["model"]["name"])
+    if card.sha256 != results["model"]["sha256"]:
+        raise SystemExit(f"{card.name}: these weights are not the ones {results_file} measured")
+    shutil.copy(card.weights_path(), SHIPPED / card.weights)
+    metrics: dict[str, object] = {}
+    for row in results["rows"]:
+        slug = re.sub(r"[^a-z0-9]+", "_", row["method"].lower()).strip("_")
+        metrics |= _flat(f"heldout_{slug}", row["mean"])
+    for name, values in results["distribution"].items():
+        metrics |= _flat(f"heldout_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}", values)
+    for case in results["speed"]:
+        metrics[f"s_per_output_mp_{case['case'].replace(' + ', '_').replace(' ', '_')}"] = round(case["s_per_mp"], 3)
+    metrics |= {"heldout_photos": results["photos"], "goals": results["goals"],
+                "note": f"benchmarks/colorize.py, {results['machine']['date'][:10]}: held-out photos, "
+                        "target = one half, references = a shifted crop (overlap) or the other half (disjoint)"}
+    card.metrics = metrics
+    card.save(SHIPPED)
+    print(card.name, card.metrics, flush=True)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
+    if sys.argv[1:2] == ["--colorize"]:
+        ship_colorize(Path(sys.argv[2]), Path(sys.argv[3]))
+        sys.exit()
     if sys.argv[1:2] == ["--restoration"]:
         ship_restoration(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:] or ["restore", "colorize", "upscale"])
         sys.exit()

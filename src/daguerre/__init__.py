@@ -1,6 +1,6 @@
 """daguerre: GAN restoration, colourization, upscaling and style transfer for historical photographs.
 
-The Python API mirrors the command line: `load`, `save`, `stylize`, `models`, `evaluate`,
+The Python API mirrors the command line: `load`, `save`, `stylize`, `colorize`, `models`, `evaluate`,
 `train_style`, `train_recipe` (see daguerre.api).
 """
 
@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from daguerre.api import Picture, evaluate, load, models, save, stylize, train_recipe, train_style
+    from daguerre.api import Picture, colorize, evaluate, load, models, save, stylize, train_recipe, train_style
 
-__all__ = ["Picture", "evaluate", "load", "models", "save", "stylize", "train_recipe", "train_style"]
+__all__ = ["Picture", "colorize", "evaluate", "load", "models", "save", "stylize", "train_recipe", "train_style"]
 
 
 def __getattr__(name: str) -> object:

@@ -30,6 +30,17 @@ def stylize(image: str | Path | Picture, *, model: str | None = None, style: str
     return op.run(_picture(image), method=method, model=model, **params)
 
 
+def colorize(image: str | Path | Picture, *, reference: str | Path | Picture | list | None = None,
+             hints: list[str] | None = None, model: str | None = None, **params: object) -> Picture:
+    """Colour for a black-and-white picture: automatic, or from colour `reference` picture(s) and `hints`
+    (``"X,Y,#RRGGBB"``, pixels of the input); its luminance is kept exactly."""
+    from daguerre.ops.colorize import colorize as op
+
+    refs = reference if isinstance(reference, list | tuple) else None if reference is None else [reference]
+    refs = [r if isinstance(r, Picture) else str(r) for r in refs] if refs else None
+    return op.run(_picture(image), model=model, reference=refs, hints=hints, **params)
+
+
 def models(task: str | None = None) -> list[ModelCard]:
     """Installed models, shipped and your own."""
     from daguerre.models.registry import list_models
@@ -171,5 +182,5 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
     return st.export(dest, str(recipe))
 
 
-__all__ = ["Picture", "evaluate", "load", "models", "restore", "retro", "save", "stylize", "train_recipe",
+__all__ = ["Picture", "colorize", "evaluate", "load", "models", "restore", "retro", "save", "stylize", "train_recipe",
            "train_retro", "train_style"]

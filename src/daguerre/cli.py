@@ -137,7 +137,7 @@ def stylize(
 
 @app.command("export-onnx", epilog="Example: daguerre export-onnx restore-photos -o restore.onnx")
 def export_onnx(model: str, output: Output) -> None:
-    """Export a model (style, restore, colorize, upscale, retro) to ONNX: runs with onnxruntime anywhere."""
+    """Export a model (style, restore, upscale, retro) to ONNX: runs with onnxruntime anywhere."""
     from daguerre.models.onnx import export
     from daguerre.models.registry import build, find_model
 
@@ -146,14 +146,15 @@ def export_onnx(model: str, output: Output) -> None:
     except (LookupError, ValueError) as e:
         fail(str(e).strip("'\""))
     if card.task not in ONNX_TASKS:
-        fail(f"model {model!r} is a {card.task} model: only {', '.join(ONNX_TASKS)} models export to ONNX")
+        fail(f"model {model!r} is a {card.task} model: only {', '.join(ONNX_TASKS)} models export to ONNX (the "
+             "colorize net needs the VGG encoder around it)")
     import torch
 
     extra = {"code": torch.zeros(1, card.config["code_dim"])} if "code_dim" in card.config else None  # style code
     console.print(f"wrote {export(build(card), output, channels=card.config.get('in_channels', 3), extra=extra)}")
 
 
-ONNX_TASKS = ("style", "arbitrary-style", "restore", "colorize", "upscale", "retro")
+ONNX_TASKS = ("style", "arbitrary-style", "restore", "upscale", "retro")
 
 
 @app.command(epilog="Example: daguerre evaluate styled.jpg -r photo.jpg --style painting.jpg")
@@ -340,11 +341,14 @@ def colorize(
                                                                      "installed; `daguerre models`).")] = None,
     render_size: Annotated[int, typer.Option(min=16, help="Long side at which colour is predicted (larger: more "
                                                           "detail, slower; smaller: steadier).")] = 384,
-    tile: Annotated[int, typer.Option(help="Tile size in pixels for a large --render-size.")] = 1024,
+    reference: Annotated[list[Path] | None, typer.Option("--reference", "-r", help="A colour picture whose "
+                                                          "colours to carry over (repeatable).")] = None,
+    hint: Annotated[list[str] | None, typer.Option(help="X,Y,#RRGGBB: this colour at pixel X,Y (repeatable).")] = None,
     consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Colorize black-and-white photographs; their luminance is kept exactly at full resolution."""
-    run_operation("colorize", inputs, output, model=model, render_size=render_size, tile=tile, consistency=consistency)
+    run_operation("colorize", inputs, output, model=model, render_size=render_size, consistency=consistency,
+                  reference=[str(r) for r in reference or []] or None, hints=hint or None)
 
 
 @app.command(epilog="Example: daguerre upscale small.jpg -o large.jpg --scale 4")

@@ -207,7 +207,9 @@ def _magenta() -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
 # task -> (header of the degraded picture, header of the result): one pair of columns per installed model
 REPAIR_STEPS = {
     "restore": ("aged by <code>daguerre age</code>", "<code>daguerre restore</code>"),
-    "colorize": ("black and white", "<code>daguerre colorize</code>"),
+    "colorize": ("black and white", "<code>daguerre colorize</code>",
+                 "<code>--reference</code> a mirrored crop of the colour photo",
+                 "<code>--hint</code> x5: colours of the photo (dots)"),
     "upscale": ("a quarter of the size", "<code>daguerre upscale</code> x4"),
 }
 
@@ -222,6 +224,26 @@ def _degraded(task: str, x: torch.Tensor, seed: int) -> Picture:
     if task == "colorize":
         return Picture(luma(x)[0].numpy())
     return Picture(downscale(x, 96)[0].numpy())
+
+
+def _guided_colour(grey: Picture, x: torch.Tensor, seed: int, hints: int = 5) -> list[Picture]:
+    """The grey photo colorized from a reference (its colour original mirrored, its left fifth cut off) and from
+    `hints` points of the original's colours, drawn as dots on the result."""
+    import numpy as np
+
+    colorize = get_operation("colorize")
+    reference = Picture(x[0, :, :, x.shape[-1] // 5 :].flip(-1).numpy())
+    rng = np.random.default_rng(seed)
+    h, w = x.shape[-2:]
+    points = [(int(rng.integers(4, w - 4)), int(rng.integers(4, h - 4))) for _ in range(hints)]
+    rgb = [tuple(int(v * 255 + 0.5) for v in x[0, :, py, px].tolist()) for px, py in points]
+    hinted = colorize.run(grey, hints=[f"{px},{py},#{r:02x}{g:02x}{b:02x}" for (px, py), (r, g, b) in
+                                       zip(points, rgb, strict=True)])
+    dots = hinted.rgb().copy()
+    for (px, py), colour in zip(points, rgb, strict=True):
+        dots[:, py - 3 : py + 4, px - 3 : px + 4] = 1.0
+        dots[:, py - 2 : py + 3, px - 2 : px + 3] = np.array(colour, np.float32)[:, None, None] / 255
+    return [colorize.run(grey, reference=[reference]), Picture(dots)]
 
 
 def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -> str:
@@ -239,6 +261,8 @@ def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -
         for task in tasks:
             degraded = _degraded(task, x, seed=i)
             pictures += [degraded, get_operation(task).run(degraded)]
+            if task == "colorize":
+                pictures += _guided_colour(degraded, x, seed=i)
         cells = []
         for j, picture in enumerate(pictures):
             name = f"repair-{photo.stem}-{j}.png"
@@ -253,7 +277,8 @@ def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -
             else "")
     return f"""<h2>Old photographs: {", ".join(tasks)}</h2>
 <p>Each bundled photo is aged by daguerre's damage model (seeded: fading, casts, grain, dust, scratches,
-creases, blur...) then restored, turned black and white then colorized (the luminance is kept exactly), or shrunk
+creases, blur...) then restored, turned black and white then colorized (the luminance is kept exactly:
+automatically, from a reference picture, and from a few colour hints), or shrunk
 to a quarter then upscaled x4, by the installed models.{note} Some of these sample photos are in the models'
 training split (with other crops and other damage): BENCHMARKS.md measures them on held-out photos.</p>
 <table>{head}{"".join(rows)}</table>"""

@@ -290,16 +290,30 @@ class Archive:
         """Run an operation on items and store each result as a labelled derivative (see ``derive.apply``)."""
         from daguerre.archive import derive
 
+        params = dict(params or {})
+        if operation == "colorize" and params.get("reference"):  # colour references may be archive items
+            given = params["reference"]
+            params["reference"] = [self.reference_file(str(r)) for r in (given if isinstance(given, list) else [given])]
         made: list[Item] = []
         failed: list[str] = []
         for ref in refs:  # one item's failure does not stop the others
             try:
-                made.append(derive.apply(self, operation, self.get(ref), params or {}, seed, lpips, progress))
+                made.append(derive.apply(self, operation, self.get(ref), params, seed, lpips, progress))
             except Exception as e:
                 failed.append(str(e) if isinstance(e, ArchiveError | ImageError) else failure(Path(ref), e))
         if failed:
             raise ApplyError(made, failed)
         return made
+
+    def reference_file(self, ref: str) -> str:
+        """A file an operation reads (a colour reference): a path, or an item's stored file (local stores)."""
+        if Path(ref).is_file():
+            return ref
+        item = self.get(ref)
+        path = self.store.local_path(item.sha256)
+        if path is None:
+            raise ArchiveError(f"reference {ref}: this store is not a local folder; give the reference as a file")
+        return str(path)
 
     def rederive(self, ref: str, tolerance: float = 1 / 255):
         from daguerre.archive import derive

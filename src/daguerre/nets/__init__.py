@@ -1,5 +1,6 @@
 """Network architectures: generators, discriminators and pretrained feature extractors."""
 
+from daguerre.nets.colorize_net import ColorizeNet
 from daguerre.nets.painting_style_net import PaintingStyleNet
 from daguerre.nets.patchgan import PatchDiscriminator
 from daguerre.nets.restore_net import RestoreNet
@@ -18,6 +19,7 @@ ARCHITECTURES = {
     "RestoreNet": RestoreNet,
     "RetroNet": RetroNet,
     "UNet": UNet,
+    "ColorizeNet": ColorizeNet,
     "RRDBNet": RRDBNet,
     "UpscaleNet": UpscaleNet,
 }

@@ -1,21 +1,26 @@
-"""`colorize`: colour for a black-and-white photograph from a trained colorize model (`training.colorize`).
+"""`colorize`: colour for a black-and-white photograph, automatically, from reference images, or from hints.
 
 The chroma (Lab ab) is predicted at a working size (`render_size`, the long side: larger is slower and more
-detailed, smaller steadier) and upsampled bilinearly to the full picture. The picture's own luminance is kept
-exactly at full resolution: the result's BT.601 luma is the input's (`Picture.luminance`), so converting the
-result back to grey gives the original. (Its CIE L* differs from the grey's where colours are strong: L*
-follows linear luminance, luma the weighted sum of gamma-encoded R, G, B.) Colour inputs are colorized from
-their luminance (existing colour, such as sepia toning, is replaced). Grey, 16-bit and EXIF-rotated inputs
-keep their size and bit depth.
+detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 features, and upsampled bilinearly to
+the full picture. `reference`: colour pictures (files or `Picture`s) whose colours are carried over where they
+match the photo (`nets.correspondence`); `hints`: ``"X,Y,#RRGGBB"`` points in the input's pixels. Without
+either, the colour is the annealed mean of the predicted colour distribution (Zhang et al. 2016); with them, the
+network's regressed colour, which follows them. The picture's own luminance is kept exactly at full resolution:
+the result's BT.601 luma is the input's (`Picture.luminance`), so converting the result back to grey gives the
+original. Colour inputs are colorized from their luminance (existing colour, such as sepia toning, is replaced).
+Grey, 16-bit and EXIF-rotated inputs keep their size and bit depth.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from daguerre.imaging import Picture, run_tiled
+from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import downscale
 from daguerre.imaging.lab import lab_merge, lab_split, with_luma
 from daguerre.ops.base import Operation, Progress, Provenance, register
@@ -24,26 +29,92 @@ from daguerre.ops.task_models import model_record, task_model
 
 BAND = 256  # rows composed at a time at full resolution, bounding the memory of the Lab conversion
 RENDER_SIZE = 384  # the long side of a training photo (short side 256, recipes/colorize.toml)
+HINT_SIZE = 3  # a hint colours a square of this many working pixels
+HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
+
+
+def parse_hint(hint: str | tuple) -> tuple[float, float, tuple[float, float, float]]:
+    """``"X,Y,#RRGGBB"`` (or a tuple x, y, "#RRGGBB") -> x, y and the colour as RGB in [0, 1]."""
+    m = HINT.match(hint if isinstance(hint, str) else ",".join(str(v) for v in hint))
+    if not m:
+        raise ValueError(f"hint {hint!r}: expected X,Y,#RRGGBB (pixels of the input, a hex colour)")
+    rgb = bytes.fromhex(m.group(3))
+    return float(m.group(1)), float(m.group(2)), (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255)
+
+
+def _as_list(value: object) -> list:
+    return [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+
+
+def working(rgb: torch.Tensor, render_size: int) -> torch.Tensor:
+    """(1,3,h,w) at long side `render_size` (never enlarged), h and w rounded to multiples of 8 (VGG's pooling)."""
+    small = downscale(rgb, render_size)
+    h, w = (max(8, round(s / 8) * 8) for s in small.shape[-2:])
+    return F.interpolate(small, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+
+
+def hint_channels(hints: list, full: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
+    """(1,3,h,w): each hint's ab (`imaging.lab` units) on a small square at its place, and the hint mask."""
+    out = torch.zeros(1, 3, *size)
+    for hint in hints:
+        x, y, colour = parse_hint(hint)
+        if not (0 <= x < full[1] and 0 <= y < full[0]):
+            raise ValueError(f"hint {hint!r}: outside the {full[1]}x{full[0]} picture")
+        _, ab = lab_split(torch.tensor(colour).view(1, 3, 1, 1))
+        cy, cx = int(y * size[0] / full[0]), int(x * size[1] / full[1])
+        rows = slice(max(0, cy - HINT_SIZE // 2), cy + HINT_SIZE // 2 + 1)
+        cols = slice(max(0, cx - HINT_SIZE // 2), cx + HINT_SIZE // 2 + 1)
+        out[0, :2, rows, cols] = ab[0, :, :1, :1]
+        out[0, 2, rows, cols] = 1
+    return out
+
+
+def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A reference's match descriptors and its ab at quarter working size (`nets.correspondence`)."""
+    from daguerre.nets.correspondence import grey_features, match_keys
+
+    picture = reference if isinstance(reference, Picture) else load(reference)
+    lightness, ab = lab_split(working(torch.from_numpy(picture.rgb())[None], render_size))
+    return match_keys(*grey_features(lightness)), F.avg_pool2d(ab, 4)
+
+
+def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, hints: torch.Tensor | None,
+               render_size: int) -> torch.Tensor:
+    """ab (1,2,h/4,w/4) of the working-size L (1,1,h,w): automatic, or following references and hint channels."""
+    from daguerre.nets.correspondence import grey_features, match_keys, reference_colour
+
+    relu3, relu4 = grey_features(lightness)
+    size = (lightness.shape[-2] // 4, lightness.shape[-1] // 4)
+    ref = torch.zeros(1, 3, *size)
+    if references:
+        ref = reference_colour(match_keys(relu3, relu4), size, [reference_keys(r, render_size) for r in references])
+    logits, regressed = net(relu3, relu4, lightness, torch.zeros(1, 3, *lightness.shape[-2:]) if hints is None
+                            else hints, ref)
+    return regressed if references or hints is not None else net.annealed_mean(logits)
 
 
 class Colorize(Operation):
     name = "colorize"
-    version = "1"
-    summary = "Colorize a black-and-white photograph, keeping its luminance exactly"
+    version = "2"
+    summary = "Colorize a black-and-white photograph (automatically, from reference images or hints)"
 
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
-            render_size: int = RENDER_SIZE, tile: int = 1024, **unknown: object) -> Picture:
+            render_size: int = RENDER_SIZE, reference: object = None, hints: object = None,
+            **unknown: object) -> Picture:
         if unknown:
             raise TypeError(f"colorize: unknown parameter(s) {', '.join(unknown)}")
         if render_size < 16:
             raise ValueError(f"render_size must be at least 16 pixels, got {render_size}")
-        _, net = task_model("colorize", model)
+        card, net = task_model("colorize", model)
+        if card.architecture != "ColorizeNet":
+            raise ValueError(f"model {card.name!r} is a {card.architecture}, not a ColorizeNet: retrain it with "
+                             "recipes/colorize.toml")
         rgb = torch.from_numpy(picture.rgb())[None]
+        hint_list = _as_list(hints)
         with torch.inference_mode():
-            lightness, _ = lab_split(downscale(rgb, render_size))
-            # four times the U-Net's receptive field radius: tiled equals whole
-            overlap = min(4 * net.receptive_radius, tile // 3 // net.multiple * net.multiple)
-            ab = run_tiled(net, lightness, tile=tile, overlap=overlap, multiple=net.multiple, progress=progress)
+            lightness, _ = lab_split(working(rgb, render_size))
+            channels = hint_channels(hint_list, rgb.shape[-2:], lightness.shape[-2:]) if hint_list else None
+            ab = predict_ab(net, lightness, _as_list(reference), channels, render_size)
             ab = F.interpolate(ab, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
             y = torch.from_numpy(picture.luminance())[None, None]
             out = np.empty((3, *rgb.shape[-2:]), np.float32)
@@ -51,11 +122,22 @@ class Colorize(Operation):
                 rows = slice(r, r + BAND)
                 full_l, _ = lab_split(rgb[..., rows, :])
                 out[:, rows] = with_luma(lab_merge(full_l, ab[..., rows, :]), y[..., rows, :])[0].numpy()
+        if progress:
+            progress(1, 1)
         return repixel(picture, out)
 
     def provenance(self, **params: object) -> Provenance:
+        from daguerre.models.card import sha256_of
+
         card, _ = task_model("colorize", params.get("model"))  # type: ignore[arg-type]
-        return Provenance(self.name, self.version, dict(params), [model_record(card)])
+        recorded = dict(params)
+        refs = [r for r in _as_list(params.get("reference")) if not isinstance(r, Picture)]
+        if refs:
+            recorded["reference"] = [str(r) for r in refs]
+            recorded["reference_sha256"] = [sha256_of(Path(r)) for r in refs]
+        if params.get("hints") is not None:
+            recorded["hints"] = [h if isinstance(h, str) else ",".join(map(str, h)) for h in _as_list(params["hints"])]
+        return Provenance(self.name, self.version, recorded, [model_record(card)])
 
 
 colorize = register(Colorize())

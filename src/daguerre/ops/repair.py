@@ -27,7 +27,7 @@ def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, resto
         raise ValueError(f"scale must be 1, 2 or 4, not {scale}")
     steps = [("restore", {"model": restore_model, "strength": strength, "tile": tile})]
     if colorize:
-        steps.append(("colorize", {"model": colorize_model, "tile": tile}))
+        steps.append(("colorize", {"model": colorize_model}))
     if scale > 1:
         steps.append(("upscale", {"model": upscale_model, "scale": scale, "tile": max(64, tile // 4)}))
     return steps
