@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,12 @@ def cli(archive: Archive, *args: str, **extra: str) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.fixture(params=["sqlite"])
+def catalogue_url(request: pytest.FixtureRequest) -> None:
+    """These end-to-end tests run on SQLite (test_jobs.py runs the runner on both); one below on PostgreSQL."""
+    return None
+
+
 @pytest.fixture
 def filled(archive: Archive, photos) -> Archive:
     archive.ingest([photos["astronaut.jpg"].parent])
@@ -51,18 +58,31 @@ def check_run(archive: Archive, run_id: str) -> None:
     assert archive.fixity().ok
 
 
-@pytest.mark.parametrize("crash_at", ["runner:before-record", "runner:recorded"])
-def test_client_killed_then_resumed_loses_nothing_and_does_nothing_twice(filled, crash_at):
-    killed = cli(filled, "batch", "film", "--param", "preset=sepia", "--workers", "1",
+def kill_and_resume(archive: Archive, crash_at: str) -> None:
+    killed = cli(archive, "batch", "film", "--param", "preset=sepia", "--workers", "1",
                  DAGUERRE_ARCHIVE_CRASH_AT=crash_at)
     assert killed.returncode == -signal.SIGKILL
     run_id = killed.stdout.split()[1].rstrip(":")
-    listed = cli(filled, "runs")
-    assert listed.stdout.startswith(run_id) and "pending 4" in listed.stdout or "pending 3" in listed.stdout
-    resumed = cli(filled, "batch", "film", "--resume", run_id[:8], "--workers", "1")
+    listed = cli(archive, "runs")
+    assert listed.stdout.startswith(run_id) and ("pending 4" in listed.stdout or "pending 3" in listed.stdout)
+    resumed = cli(archive, "batch", "film", "--resume", run_id[:8], "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert "4 done, 0 failed, 0 pending" in resumed.stdout
-    check_run(filled, run_id)
+    check_run(archive, run_id)
+
+
+@pytest.mark.parametrize("crash_at", ["runner:before-record", "runner:recorded"])
+def test_client_killed_then_resumed_loses_nothing_and_does_nothing_twice(filled, crash_at):
+    kill_and_resume(filled, crash_at)
+
+
+def test_client_killed_then_resumed_on_postgresql(postgres, tmp_path: Path, photos):
+    archive = Archive.init(tmp_path / "pg", catalogue_url=postgres.create_database(f"t{uuid.uuid4().hex[:12]}"))
+    archive.ingest([photos["astronaut.jpg"].parent])
+    try:
+        kill_and_resume(archive, "runner:recorded")
+    finally:
+        archive.close()
 
 
 def test_failures_are_listed_and_resume_refuses_another_operation(filled):
