@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from daguerre.archive.cli import archive_app
-from daguerre.jobs.cli import add_commands as add_batch_commands
+from daguerre.jobs.cli import batch, runs
 from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
 from daguerre.video.cli import CONSISTENCY, Consistency, live, rate_column
