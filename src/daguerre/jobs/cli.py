@@ -122,11 +122,4 @@ def runs(run_id: Annotated[str | None, typer.Argument(help="A run id: list its f
             typer.echo(f"{j['item_id']}  {j['error']}")
 
 
-__all__ = ["add_commands", "batch", "runs"]
-
-
-def add_commands(archive_app: typer.Typer) -> None:
-    """Register ``batch`` and ``runs`` on ``daguerre archive``."""
-    archive_app.command(epilog="Example: daguerre archive batch restore --where date_to:1920 --workers 2 "
-                               "-A my-archive")(batch)
-    archive_app.command(epilog="Example: daguerre archive runs 3f2a9c1e07b4 -A my-archive")(runs)
+__all__ = ["batch", "runs"]
