@@ -11,7 +11,8 @@ long side: the *target* is the first half, given as its BT.601 luma (grey); the 
   the same matching ours is given), no network; ours: `colorize(reference=...)`.
 - 10 hints: points drawn uniformly (seeded per photo), each with the truth's mean colour over 3 x 3 px as
   #RRGGBB. Naive baseline: each hint's ab spread by a Gaussian in position (sigma 15% of the long side) and
-  lightness (sigma 10 L*), normalised; ours: `colorize(hints=...)`.
+  lightness (sigma 10 L*), normalised (`ops.colorize.propagate_hints`); ours: `colorize(hints=...)` (the net's
+  colour plus the hints' residuals spread by the same kernel).
 Metrics: colourfulness (Hasler & Suesstrunk 2003), chroma error (mean |ab - ab_true|, CIELAB), LPIPS (VGG), the
 chroma error as a fraction of grey's (ratio of the means); FID / KID (Inception-v3 pool features) of the automatic
 rows against the colour targets (few photos: read them as a ranking, not as absolute figures).
@@ -43,7 +44,6 @@ from _common import RESULTS, base_parser, format_table, print_header, set_thread
 OLD_COMMIT = "96fab54"  # the last commit shipping the U-Net colorize-photos model
 MIN_CHROMA = 8.0
 HINTS = 10
-SIGMA_XY, SIGMA_L = 0.15, 10.0  # the naive hint propagation
 Image = np.ndarray  # (3,H,W) float32 in [0,1]
 
 
@@ -184,24 +184,13 @@ def matching_baseline(which: str) -> Callable[[Case], Image]:
 
 
 def naive_hints(case: Case) -> Image:
-    """Each hint's ab spread by a Gaussian in position and lightness, normalised."""
-    from daguerre.imaging.lab import L_SCALE, lab_split
-    from daguerre.ops.colorize import parse_hint
+    """Each hint's ab spread by a Gaussian in position and lightness, normalised (`ops.colorize.propagate_hints`,
+    the function ours adds the hints' residuals with)."""
+    from daguerre.imaging.lab import lab_split
+    from daguerre.ops.colorize import propagate_hints
 
-    lightness = lab_split(t(case.grey))[0][0, 0] * L_SCALE
-    h, w = lightness.shape
-    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                            indexing="ij")
-    num, den = torch.zeros(2, h, w), torch.full((h, w), 1e-8)
-    sigma = SIGMA_XY * max(h, w)
-    for hint in case.hints:
-        x, y, colour = parse_hint(hint)
-        ab = lab_split(torch.tensor(colour).view(1, 3, 1, 1))[1][0, :, 0, 0]
-        wgt = torch.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2)
-                        - (lightness - lightness[int(y), int(x)]) ** 2 / (2 * SIGMA_L**2))
-        num += wgt * ab[:, None, None]
-        den += wgt
-    return compose(case.grey, (num / den)[None])
+    g = t(case.grey)
+    return compose(case.grey, propagate_hints(lab_split(g)[0], case.hints, g.shape[-2:]))
 
 
 def score(rows: list[Row], data: list[Case], grid_rows: int) -> None:

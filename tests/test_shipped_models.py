@@ -91,8 +91,8 @@ def lab_ab(x: np.ndarray) -> torch.Tensor:
 def test_colorize_follows_a_reference_and_hints(coffee):
     """A reference's colours are carried over: the photo's own colours from a shifted crop of it bring the chroma
     error under grey's and the automatic colour's, and a red-tinted copy makes it redder. A blue hint pulls its
-    neighbourhood towards blue. (Measured 2026-11-29: own 26.4, automatic 27.7, grey 43.7; a* 18.2 against 12.5;
-    b* near the hint 40.4 against 51.3: the hints' pull is weak, see BENCHMARKS.md.)"""
+    neighbourhood towards blue. (Measured 2026-11-29 before the operation enforced references and hints: own 26.4,
+    automatic 27.7, grey 43.7; a* 18.2 against 12.5; b* near the hint 40.4 against 51.3.)"""
     colorize, name = get_operation("colorize"), shipped("colorize")
     grey = Picture(luma3(coffee))
     automatic = colorize.run(grey, model=name).rgb()
@@ -139,3 +139,19 @@ def test_shipped_model_exports_to_onnx_that_matches_pytorch(task, coffee, tmp_pa
         expected = build(card)(x).numpy()
     assert session.run(None, {"image": x.numpy()})[0].shape == expected.shape
     assert np.abs(session.run(None, {"image": x.numpy()})[0] - expected).max() < 1e-4
+
+
+def test_colorize_hint_sets_the_colour_at_its_point(coffee):
+    """Hints are residuals spread from the net's colour (`ops.colorize.propagate_hints`): at the hint's pixel the
+    output's a*, b* are the hint's, whatever the net predicted there; far from every hint the net's own colour."""
+    colorize, name = get_operation("colorize"), shipped("colorize")
+    grey = Picture(luma3(coffee))
+    # a colour of the photo's own lightness at the hint, so keeping the luma does not change it
+    y, x = 40, 128
+    lightness, _ = lab_split(torch.from_numpy(luma3(coffee))[None])
+    want = torch.tensor([0.0, -25.0])  # a blue well inside the gamut at this lightness
+    rgb = lab_merge(lightness[..., y : y + 1, x : x + 1], want.view(1, 2, 1, 1) / AB_SCALE)[0, :, 0, 0]
+    hint = f"{x},{y},#" + "".join(f"{int(v * 255 + 0.5):02x}" for v in rgb.tolist())
+    got = lab_ab(colorize.run(grey, model=name, hints=[hint]).rgb())[:, y, x]
+    target = lab_ab(np.ascontiguousarray(rgb.numpy()[:, None, None].astype(np.float32)))[:, 0, 0]
+    assert (got - target).abs().max() < 3, f"a*b* {got.tolist()} at the hint, hint {target.tolist()}"

@@ -5,10 +5,14 @@ detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 featur
 the full picture. `reference`: colour pictures (files or `Picture`s) whose colours are carried over where they
 match the photo (`nets.correspondence`); `hints`: ``"X,Y,#RRGGBB"`` points in the input's pixels. Without
 either, the colour is the annealed mean of the predicted colour distribution (Zhang et al. 2016); with them, the
-network's regressed colour, which follows them. The picture's own luminance is kept exactly at full resolution:
-the result's BT.601 luma is the input's (`Picture.luminance`), so converting the result back to grey gives the
-original. Colour inputs are colorized from their luminance (existing colour, such as sepia toning, is replaced).
-Grey, 16-bit and EXIF-rotated inputs keep their size and bit depth.
+network's regressed colour, given them as inputs. The trained network under-uses them (BENCHMARKS.md, issue 17), so
+the operation enforces them: a reference's carried colour replaces the network's where the match is confident
+(`blend_reference`), and the hints' residuals against the network's colour are spread by a Gaussian in position
+and lightness (`propagate_hints`): the hint's colour at a hint, the network's far from every hint. The picture's
+own luminance is kept exactly at full resolution: the result's BT.601 luma is the input's (`Picture.luminance`),
+so converting the result back to grey gives the original. Colour inputs are colorized from their luminance
+(existing colour, such as sepia toning, is replaced). Grey, 16-bit and EXIF-rotated inputs keep their size and
+bit depth.
 """
 
 from __future__ import annotations
@@ -22,14 +26,20 @@ import torch.nn.functional as F
 
 from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import downscale
-from daguerre.imaging.lab import lab_merge, lab_split, with_luma
+from daguerre.imaging.lab import L_SCALE, lab_merge, lab_split, with_luma
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
 
 BAND = 256  # rows composed at a time at full resolution, bounding the memory of the Lab conversion
+REF_OWN = "regressed"  # the net's ab blended with the reference: "regressed" (given the reference) or "annealed"
+HINT_OWN = "regressed"  # the net's ab the hints' residuals are added to: "regressed" (hints as input) or "annealed"
 RENDER_SIZE = 384  # the long side of a training photo (short side 256, recipes/colorize.toml)
 HINT_SIZE = 3  # a hint colours a square of this many working pixels
+SIGMA_XY, SIGMA_L = 0.15, 10.0  # hint propagation: Gaussian in position (of the long side) and lightness (L*)
+HINT_PRIOR = 1.0  # the net's own colour's weight against the hints' residuals away from them (tuned on training photos)
+# reference blending: the carried colour's weight is sigmoid(REF_SHARPNESS * (match similarity - REF_THRESHOLD))
+REF_THRESHOLD, REF_SHARPNESS = 0.6, 10.0  # picked on 30 training photos, both reference kinds
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -69,6 +79,49 @@ def hint_channels(hints: list, full: tuple[int, int], size: tuple[int, int]) -> 
     return out
 
 
+def propagate_hints(lightness: torch.Tensor, hints: list, full: tuple[int, int], base: torch.Tensor | None = None,
+                    sigma_xy: float = SIGMA_XY, sigma_l: float = SIGMA_L, prior: float = HINT_PRIOR) -> torch.Tensor:
+    """ab (1,2,h,w) from hints spread by a Gaussian in position and lightness (Levin-like edge-aware propagation).
+
+    lightness (1,1,h,w) in `imaging.lab` units, of a picture whose full size is `full` (the hints' pixels).
+    Without `base`: each hint's ab spread and normalised (the naive baseline of `benchmarks/colorize.py`). With
+    `base` (1,2,h',w', any size, e.g. the net's ab): the base plus the hints' *residuals* (hint ab - base at the
+    hint) spread the same way, so at a hint the colour is the hint's, and with `prior` > 0 it decays back to the
+    base away from the hints (the prior vanishes where a hint's weight is 1).
+    """
+    h, w = lightness.shape[-2:]
+    ell = lightness[0, 0] * L_SCALE
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
+                            indexing="ij")
+    if base is not None:
+        base = F.interpolate(base, size=(h, w), mode="bilinear", align_corners=False)
+    num, den, top = torch.zeros(2, h, w), torch.full((h, w), 1e-8), torch.zeros(h, w)
+    sigma = sigma_xy * max(h, w)
+    for hint in hints:
+        x, y, colour = parse_hint(hint)
+        if not (0 <= x < full[1] and 0 <= y < full[0]):
+            raise ValueError(f"hint {hint!r}: outside the {full[1]}x{full[0]} picture")
+        cx, cy = min(int(x * w / full[1]), w - 1), min(int(y * h / full[0]), h - 1)
+        ab = lab_split(torch.tensor(colour, dtype=torch.float32).view(1, 3, 1, 1))[1][0, :, 0, 0]
+        if base is not None:
+            ab = ab - base[0, :, cy, cx]
+        wgt = torch.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2)
+                        - (ell - ell[cy, cx]) ** 2 / (2 * sigma_l**2))
+        num += wgt * ab[:, None, None]
+        den += wgt
+        top = torch.maximum(top, wgt)
+    if base is None:
+        return (num / den)[None]
+    return base + (num / (den + prior * (1 - top)))[None]
+
+
+def blend_reference(carried: torch.Tensor, confidence: torch.Tensor, own: torch.Tensor,
+                    threshold: float = REF_THRESHOLD, sharpness: float = REF_SHARPNESS) -> torch.Tensor:
+    """ab: the reference's carried ab where the match is confident, the net's own ab elsewhere (all (1,·,h,w))."""
+    c = torch.sigmoid(sharpness * (confidence - threshold))
+    return c * carried + (1 - c) * own
+
+
 def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A reference's match descriptors and its ab at quarter working size (`nets.correspondence`)."""
     from daguerre.nets.correspondence import grey_features, match_keys
@@ -90,7 +143,11 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
         ref = reference_colour(match_keys(relu3, relu4), size, [reference_keys(r, render_size) for r in references])
     logits, regressed = net(relu3, relu4, lightness, torch.zeros(1, 3, *lightness.shape[-2:]) if hints is None
                             else hints, ref)
-    return regressed if references or hints is not None else net.annealed_mean(logits)
+    own = regressed if (references and REF_OWN == "regressed") or (hints is not None and HINT_OWN == "regressed") \
+        else net.annealed_mean(logits)
+    if references:
+        own = blend_reference(ref[:, :2], ref[:, 2:], own)
+    return own
 
 
 class Colorize(Operation):
@@ -115,6 +172,8 @@ class Colorize(Operation):
             lightness, _ = lab_split(working(rgb, render_size))
             channels = hint_channels(hint_list, rgb.shape[-2:], lightness.shape[-2:]) if hint_list else None
             ab = predict_ab(net, lightness, _as_list(reference), channels, render_size)
+            if hint_list:  # residual propagation: exactly the hint's colour at a hint, the net's colour far away
+                ab = propagate_hints(lightness, hint_list, rgb.shape[-2:], base=ab)
             ab = F.interpolate(ab, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
             y = torch.from_numpy(picture.luminance())[None, None]
             out = np.empty((3, *rgb.shape[-2:]), np.float32)
