@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daguerre.imaging import Picture, iter_images, load, output_path_for, save
+from daguerre.imaging import Picture, iter_images, load, output_path_for, save, unread_in_folders
 from daguerre.ops.base import Operation
 from daguerre.verbosity import one_line as failure
 from daguerre.video import DEFAULT_CONSISTENCY, is_video_path
@@ -61,6 +61,7 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
     Clips (and a folder of numbered frames written to a clip) go through `daguerre.video`, with `consistency`."""
     report = BatchReport()
     pairs = plan(inputs, output)
+    report.failed += unread_in_folders(inputs)  # named, not passed over: a GIF or SVG in a scanned folder
     writes: deque[tuple[Path, Future[Path]]] = deque()
 
     def finish_write() -> None:

@@ -472,6 +472,24 @@ def _atomic_write(path: Path, data: bytes) -> None:
 # ------------------------------------------------------------------------------------------ batches
 
 
+# Picture formats daguerre does not read: a folder walk names them instead of passing over them in silence.
+NOT_READ = {".gif": "GIF", ".svg": "SVG", ".heic": "HEIC", ".heif": "HEIF", ".avif": "AVIF", ".pdf": "PDF",
+            ".psd": "Photoshop", ".jp2": "JPEG 2000"}
+
+
+def unread_in_folders(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
+    """(file, one-line reason) for each picture in the folders of ``inputs`` whose format daguerre does not read."""
+    found: list[tuple[Path, str]] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            for p in sorted(item.rglob("*")):
+                kind = NOT_READ.get(p.suffix.lower())
+                if kind and p.is_file() and not any(part.startswith(".") for part in p.relative_to(item).parts):
+                    found.append((p, f"{p}: {kind} is not a format daguerre reads (convert it to PNG, TIFF or "
+                                     "JPEG); skipped"))
+    return found
+
+
 def iter_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     """Image files named by ``inputs``: files as given, folders expanded recursively (sorted) by extension.
 
