@@ -168,7 +168,9 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
         distributed.init()
         gan = gan_trainer(r)(r, run, progress=progress)
         gan.train()
-        return [gan.export(dest, str(recipe))] if distributed.is_main() else []
+        cards = [gan.export(dest, str(recipe))] if distributed.is_main() else []
+        distributed.finish()  # leave the process group together: a rank exiting alone aborted in gloo's threads
+        return cards
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError(f"{recipe}: only restore, colorize and upscale recipes train on several processes")
     from daguerre.training.retro import RetroRecipe, RetroTrainer

@@ -59,6 +59,13 @@ def average_gradients(module: nn.Module) -> None:
         offset += g.numel()
 
 
+def finish() -> None:
+    """Leave the process group cleanly: every process waits for the others (rank 0 exports), then disconnects."""
+    if world_size() > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def barrier() -> None:
     if world_size() > 1:
         dist.barrier()
