@@ -13,11 +13,10 @@ painting's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 from torch import nn
+
+from daguerre.nets.style_net import WholeImageStatistics
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 STYLE_CHANNELS = 64 + 128 + 256 + 512
@@ -87,7 +86,7 @@ class ResidualBlock(nn.Module):
         return x + self.norm2(self.conv2(y), code)
 
 
-class PaintingStyleNet(nn.Module):
+class PaintingStyleNet(WholeImageStatistics):
     """forward(photo RGB [0,1] (N,3,H,W), code (N,code_dim)) -> RGB [0,1], same size (sides a multiple of 8)."""
 
     def __init__(self, code_dim: int = 100, widths: tuple[int, int, int] = (16, 32, 64), n_residual: int = 3,
@@ -118,22 +117,6 @@ class PaintingStyleNet(nn.Module):
     def code(self, vgg_features: dict[str, torch.Tensor]) -> torch.Tensor:
         """The style code of a painting from its VGG16 features at `STYLE_LAYERS`."""
         return self.predictor(channel_statistics(vgg_features))
-
-    @contextmanager
-    def global_statistics(self, whole: torch.Tensor, code: torch.Tensor) -> Iterator[None]:
-        """Normalise every tile with the statistics of `whole` (the full image, downscaled), so tiles match."""
-        norms = [m for m in self.modules() if isinstance(m, CodeNorm)]
-        for m in norms:
-            m.recording, m.statistics = True, None
-        with torch.inference_mode():
-            self(whole, code)
-        for m in norms:
-            m.recording = False
-        try:
-            yield
-        finally:
-            for m in norms:
-                m.statistics = None
 
 
 class StyleStatistics(nn.Module):

@@ -80,17 +80,18 @@ class WholeImageStatistics(nn.Module):
     """Base of the generators normalised by `StyleNorm` layers: tiles can use the whole image's statistics."""
 
     @contextmanager
-    def global_statistics(self, whole: torch.Tensor) -> Iterator[None]:
+    def global_statistics(self, whole: torch.Tensor, *inputs: torch.Tensor) -> Iterator[None]:
         """Normalise every tile with the statistics of `whole` (the full image, downscaled).
 
         Instance norm on a tile alone would give each tile its own look; with the whole image's
-        statistics, tiles of one image match and seams vanish.
+        statistics, tiles of one image match and seams vanish. `inputs` are the net's other inputs
+        (a style code). Any norm layer with `recording` and `statistics` (StyleNorm, CodeNorm) takes part.
         """
-        norms = [m for m in self.modules() if isinstance(m, StyleNorm)]
+        norms = [m for m in self.modules() if hasattr(m, "recording") and hasattr(m, "statistics")]
         for m in norms:
             m.recording, m.statistics = True, None
         with torch.inference_mode():
-            self(whole)
+            self(whole, *inputs)
         for m in norms:
             m.recording = False
         try:
