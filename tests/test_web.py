@@ -443,3 +443,40 @@ def test_batch_over_a_search_result(site):
     assert job["item_id"] == master.id and job["params"] == {"preset": "sepia", "strength": 1.0}
     assert job["run_id"] and job["created_by"] == "eddie"
     assert c.post("/batch", data={"csrf": token, "q": "no-such-word", "run": "film"}).status_code == 400
+
+
+def test_cancel_a_running_job_stops_it_between_steps(site):
+    import time
+
+    archive, master = site
+    headers = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
+    painting = archive.search("chelsea")[0]
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        # far more optimisation steps than the test could wait for: only a cancel ends it in time
+        params = {"method": "optimize", "style": painting.id, "steps": 100_000, "size": 64, "optimizer": "adam"}
+        slow = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                      json={"operation": "stylize", "params": params}).json()["id"]
+        after = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                       json={"operation": "film", "params": {"preset": "sepia"}}).json()["id"]
+        job = {"status": "queued", "progress": 0}
+        for _ in range(600):
+            job = c.get(f"/api/jobs/{slow}", headers=headers).json()
+            if job["status"] == "running" and job["progress"] > 0:
+                break
+            time.sleep(0.2)
+        assert job["status"] == "running" and job["progress"] > 0, job
+        viewer = {"Authorization": f"Bearer {users.new_token(archive, 'vera')}"}
+        assert c.post(f"/api/jobs/{slow}/cancel", headers=viewer).status_code == 403
+        r = c.post(f"/api/jobs/{slow}/cancel", headers=headers)
+        assert r.status_code == 200 and r.json()["status"] == "cancelled"
+        done = _wait_for_job(c, after, headers)  # the single runner got past the stylize: it stopped
+        assert done["status"] == "done"
+        cancelled = c.get(f"/api/jobs/{slow}", headers=headers).json()
+        assert cancelled["status"] == "cancelled" and cancelled["derivative_id"] is None
+        assert [i.operation for i in archive.children(master.id)] == ["test-tint", "film"]
+        for _ in range(50):  # the runner saw the worker stop and removed the cancel note
+            if archive.store.read_note(f"cancel/{slow}") is None:
+                break
+            time.sleep(0.1)
+        assert archive.store.read_note(f"cancel/{slow}") is None
+        assert c.post(f"/api/jobs/{slow}/cancel", headers=headers).status_code == 409

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from daguerre.archive.catalogue import Item, Job, Run, now
 from daguerre.archive.errors import ArchiveError, crashpoint
-from daguerre.jobs.table import INTERRUPTED
+from daguerre.jobs.table import INTERRUPTED, cancel_note
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -31,10 +31,15 @@ MAX_ATTEMPTS = 3  # a job whose worker dies this many times fails
 Progress = Callable[[dict], None]
 
 
+class _Cancelled(Exception):
+    pass
+
+
 @dataclass
 class RunSummary:
     done: int = 0
     failed: int = 0
+    cancelled: int = 0
     total: int = 0
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (item id, message)
@@ -76,10 +81,12 @@ def _record(archive: Archive, job: Row, task: dict, made: dict) -> str:
     item, event = derive.rows(archive, parent, task, made)
     try:
         with archive.session.begin() as s:
+            ended = s.execute(update(Job).where(Job.id == job.id, Job.status != "cancelled").values(
+                status="done", progress=1.0, error=None, derivative_id=item.id, finished_at=now())).rowcount
+            if ended != 1:  # cancelled while its worker finished: nothing is recorded
+                raise _Cancelled(job.id)
             s.add_all([item, event])
             s.flush()
-            s.execute(update(Job).where(Job.id == job.id).values(status="done", progress=1.0, error=None,
-                                                                  derivative_id=item.id, finished_at=now()))
     except IntegrityError:
         raise ArchiveError(f"{item.id}: the same derivative is already stored") from None
     crashpoint("runner:recorded")
@@ -210,7 +217,7 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
     def fail(job: Row, message: str) -> None:
         summary.failed += 1
         summary.errors.append((job.item_id, message))
-        _set(archive, job.id, status="failed", error=message, finished_at=now())
+        _set(archive, job.id, only_if=("running",), status="failed", error=message, finished_at=now())
         tell(job, "failed", 0.0, message)
 
     executor = _Executor(backend, workers, cluster, threads) if todo else None
@@ -253,7 +260,7 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
                         attempts[job.id] = attempts.get(job.id, 0) + 1
                         if attempts[job.id] < MAX_ATTEMPTS:
                             todo.appendleft(job)
-                            _set(archive, job.id, status="queued", started_at=None)
+                            _set(archive, job.id, only_if=("running",), status="queued", started_at=None)
                             continue
                     fail(job, f"{name}: {' '.join(str(e).split())}"[:500])
                     continue
@@ -261,9 +268,16 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
                     fail(job, made["error"])
                     continue
                 try:
+                    if made.get("cancelled"):
+                        raise _Cancelled(job.id)
                     _record(archive, job, task, made)
                 except ArchiveError as e:
                     fail(job, str(e))
+                    continue
+                except _Cancelled:
+                    summary.cancelled += 1
+                    archive.store.remove_note(cancel_note(job.id))
+                    tell(job, "cancelled", 0.0)
                     continue
                 summary.done += 1
                 tell(job, "done", 1.0)

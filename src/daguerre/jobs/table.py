@@ -103,12 +103,26 @@ def list_jobs(archive: Archive, status: str | None = None, user: str | None = No
 
 
 def cancel(archive: Archive, job_id: str) -> bool:
-    """Cancel a queued job (a running one finishes); False if it was no longer queued."""
+    """Cancel a queued or running job; False if it had already ended.
+
+    A running job is marked cancelled at once and a cancel note is left in the store: its worker stops at its
+    next tile or training step, and the runner records nothing it made.
+    """
     get_job(archive, job_id)
-    with archive.session.begin() as s:
-        n = s.execute(update(Job).where(Job.id == job_id, Job.status == "queued")
-                      .values(status="cancelled", finished_at=now())).rowcount
-    return n == 1
+    for status in ("queued", "running"):
+        with archive.session.begin() as s:
+            n = s.execute(update(Job).where(Job.id == job_id, Job.status == status)
+                          .values(status="cancelled", finished_at=now())).rowcount
+        if n == 1:
+            if status == "running":
+                archive.store.write_note(cancel_note(job_id), {"cancelled_at": now()})
+            return True
+    return False
+
+
+def cancel_note(job_id: str) -> str:
+    """The store note whose presence tells a job's worker to stop (workers never read the catalogue)."""
+    return f"cancel/{job_id}"
 
 
 def mark_interrupted(archive: Archive, run_id: str | None = None) -> int:

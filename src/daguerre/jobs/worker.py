@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any
 
 _CACHE: dict[tuple, Any] = {}
+CANCEL_CHECK = 0.25  # seconds between looks for a cancel note
+
+
+class JobCancelled(Exception):
+    """Raised from a progress callback when the job was cancelled: the work stops at the next tile or step."""
 _PROGRESS: Any = None  # a multiprocessing queue of (job id, fraction) from the local pool
 
 
@@ -55,6 +60,26 @@ def _context(store_url: str, keys_dir: str):
     return _CACHE[key]
 
 
+def progress_reporter(store, job_id: str, queue: Any):
+    """A ``progress(done, total)`` callback: sends the fraction to the runner (at most twice a second) and raises
+    `JobCancelled` once the job's cancel note appears in the store."""
+    from daguerre.jobs.table import cancel_note
+
+    last = {"sent": 0.0, "checked": 0.0}
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if queue is not None and total and now - last["sent"] > 0.5:
+            last["sent"] = now
+            queue.put((job_id, done / total))
+        if now - last["checked"] > CANCEL_CHECK:
+            last["checked"] = now
+            if store.read_note(cancel_note(job_id)) is not None:
+                raise JobCancelled(job_id)
+
+    return progress
+
+
 def run_job(task: dict, progress_queue: Any = None) -> dict:
     """Derive one planned job; returns what the client records (or ``{"error": ...}``).
 
@@ -73,15 +98,11 @@ def run_job(task: dict, progress_queue: Any = None) -> dict:
     note = store.read_note(f"jobs/{job_id}")
     if note is not None and store.exists(note["made"]["sha256"]):
         return note["made"]
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        if queue is not None and total and time.monotonic() - last[0] > 0.5:
-            last[0] = time.monotonic()
-            queue.put((job_id, done / total))
-
+    progress = progress_reporter(store, job_id, queue)
     try:
         data, made = derive.make(store, keys, task, progress)
+    except JobCancelled:
+        return {"cancelled": True}
     except (ArchiveError, ImageError, OSError) as e:
         return {"error": " ".join(str(e).split())}
     made["worker"] = os.getpid()

@@ -86,6 +86,20 @@ def get_job(request: Request, job_id: str, user: Reader):
     return job
 
 
+@router.post("/jobs/{job_id}/cancel", dependencies=[Depends(check_csrf)])
+def cancel_job(request: Request, job_id: str, user: Editor):
+    """Cancel a queued or running job (yours; admins: any); a running one stops at its next tile or step."""
+    try:
+        cancelled = service.cancel(request.app.state.archive, job_id, user)
+    except ArchiveError as e:
+        raise HTTPException(404, str(e)) from None
+    except PermissionError as e:
+        raise HTTPException(403, str(e)) from None
+    if not cancelled:
+        raise HTTPException(409, f"job {job_id[:8]} has already ended")
+    return service.job(request.app.state.archive, job_id)
+
+
 @router.get("/models")
 def models(user: Reader):
     """The installed models' cards."""

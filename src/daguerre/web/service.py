@@ -267,7 +267,8 @@ def jobs(archive: Archive, limit: int = 100) -> list[dict]:
 
 
 def cancel(archive: Archive, job_id: str, user: Account) -> bool:
-    """Cancel a queued job: its owner or an admin only. False if it was no longer queued."""
+    """Cancel a queued or running job (a running one stops at its next tile or step): its owner or an admin only.
+    False if it had already ended."""
     from daguerre import jobs as core
 
     job = core.get_job(archive, job_id)
