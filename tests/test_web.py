@@ -234,6 +234,9 @@ def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
         ("post", "/batch", {"data": {"q": "moon", "run": "film"}}),
         ("post", "/api/items", {"files": {"file": ("rocket.jpg", rocket, "image/jpeg")}}),
         ("post", f"/api/items/{master_id}/jobs", {"json": {"operation": "film", "params": {"preset": "sepia"}}}),
+        ("post", "/api/jobs/0123456789abcdef/cancel", {}),
+        ("post", "/train", {"data": {"painting": master_id, "name": "sneaky", "steps": "2"}}),
+        ("post", "/train/0123456789abcdef/publish", {}),
     ]
 
 
@@ -480,3 +483,131 @@ def test_cancel_a_running_job_stops_it_between_steps(site):
             time.sleep(0.1)
         assert archive.store.read_note(f"cancel/{slow}") is None
         assert c.post(f"/api/jobs/{slow}/cancel", headers=headers).status_code == 409
+
+
+def test_item_bag_download_is_a_valid_bag_another_archive_imports(site, tmp_path):
+    import zipfile
+
+    import bagit
+
+    archive, master = site
+    [derivative] = archive.children(master.id)
+    c = client(archive)
+    assert c.get(f"/items/{derivative.id}/bag.zip").status_code == 303  # anonymous: log in first
+    login(c, "vera")  # a viewer may download, as the master itself
+    assert 'href="/items/' + derivative.id + '/bag.zip"' in c.get(f"/items/{derivative.id}").text
+    r = c.get(f"/items/{derivative.id}/bag.zip")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    assert f'filename="{master.id}-bag.zip"' in r.headers["content-disposition"]
+    zipfile.ZipFile(io.BytesIO(r.content)).extractall(tmp_path / "unzipped")
+    path = tmp_path / "unzipped" / f"{master.id}-bag"
+    bagit.Bag(str(path)).validate()
+    objects = sorted(p.name for p in (path / "data" / "objects").iterdir())
+    assert objects == sorted(f"{i.sha256}.{'png' if i.kind == 'derivative' else 'jpg'}" for i in (master, derivative))
+    other_photo = archive.search("coffee")[0]
+    assert other_photo.sha256 not in " ".join(objects)  # only this item's family
+    with Archive.init(tmp_path / "elsewhere") as elsewhere:
+        elsewhere.import_bag(path, trust_signer=True)
+        assert {i.id for i in elsewhere.items()} == {master.id, derivative.id}
+        assert elsewhere.verify(derivative.id).ok
+
+
+def test_train_a_style_model_watch_it_and_publish_it_to_the_gallery(site, tmp_path, monkeypatch):
+    """Upload a Met painting, train a handful of steps on an archive search, watch, publish; cancel a second run."""
+    import time
+
+    from daguerre.data.sources import paintings
+    from daguerre.models.registry import list_models, user_models_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home"))
+    archive, master = site
+    [painting] = [p for p in paintings("train") if p.name == "436535.jpg"] or paintings("train")[:1]
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        assert "Start training" in c.get("/train").text
+        form = {"csrf": token, "name": "wheat-test", "content": "search", "query": "moon", "steps": "4",
+                "batch_size": "1", "crop": "64"}
+        bad = c.post("/train", data={**form, "name": "Bad Name!"},
+                     files={"painting_file": ("wheat.jpg", painting.read_bytes(), "image/jpeg")})
+        assert bad.status_code == 400 and "name" in bad.text
+        r = c.post("/train", data=form, files={"painting_file": ("wheat.jpg", painting.read_bytes(), "image/jpeg")})
+        assert r.status_code == 303, r.text
+        job_id = r.headers["location"].rsplit("/", 1)[1]
+        assert c.get(f"/train/{job_id}").status_code == 200
+        job = _wait_for_job(c, job_id, {}, timeout=600)
+        assert job["status"] == "done", job
+        assert archive.get(job["item_id"]).filename == "wheat.jpg"  # the uploaded painting is in the archive
+        page = c.get(f"/train/{job_id}").text
+        assert "wheat-test" in page and "Publish to the gallery" in page and "hx-trigger" not in page
+        assert "masters of the archive matching" in page  # the card says what it learnt from
+        plot = Image.open(io.BytesIO(c.get(f"/train/{job_id}/losses.png").content))
+        sample = re.search(rf"/train/{job_id}/(samples_\d{{6}})\.png", page).group(1)
+        grid = Image.open(io.BytesIO(c.get(f"/train/{job_id}/{sample}.png").content)).convert("RGB")
+        assert plot.size[0] > 100 and grid.size[0] > 3 * 64
+        assert c.get(f"/train/{job_id}/..%2F..%2Fkeys.png").status_code == 404
+        # a viewer may watch but not publish
+        viewer = client(archive)
+        viewer_token = login(viewer, "vera")
+        assert "Start training" not in viewer.get("/train").text
+        assert viewer.post(f"/train/{job_id}/publish", data={"csrf": viewer_token}).status_code == 403
+        assert "wheat-test" not in {m.name for m in list_models()}
+        published = c.post(f"/train/{job_id}/publish", data={"csrf": token})
+        assert published.status_code == 303 and published.headers["location"] == "/models#model-wheat-test"
+        card = {m.name: m for m in list_models()}["wheat-test"]
+        assert Path(card.path) == user_models_dir() and card.training["steps"] == 4
+        assert 'id="model-wheat-test"' in c.get("/models").text
+        assert 'value="wheat-test"' in c.get(f"/items/{master.id}").text  # in the Run form's gallery
+        again = c.post("/train", data={**form, "painting": job["item_id"]})
+        assert again.status_code == 400 and "already installed" in again.text
+        # a long run is cancelled between steps and the runner goes on to the next job
+        r = c.post("/train", data={**form, "painting": job["item_id"], "name": "too-long", "steps": "20000"})
+        long_id = r.headers["location"].rsplit("/", 1)[1]
+        after = c.post(f"/items/{master.id}/run", data={"csrf": token, "operation": "film", "preset": "sepia"})
+        after_id = after.headers["location"].split("#job-")[1]
+        for _ in range(1500):
+            running = c.get(f"/api/jobs/{long_id}").json()
+            if running["status"] != "queued" and running["progress"] > 0:
+                break
+            time.sleep(0.2)
+        assert running["status"] == "running", running
+        assert c.post(f"/jobs/{long_id}/cancel", data={"csrf": token}).status_code == 303
+        assert _wait_for_job(c, after_id, {})["status"] == "done"
+        assert c.get(f"/api/jobs/{long_id}").json()["status"] == "cancelled"
+        stopped = c.get(f"/train/{long_id}").text
+        assert "cancelled" in stopped and "The model" not in stopped and "hx-trigger" not in stopped
+        assert not (archive.path / "cache" / "training" / long_id / "model").exists()
+
+
+def test_stylize_gallery_thumbnails_and_an_uploaded_painting(site):
+    import numpy as np
+
+    archive, master = site
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        page = c.get(f"/items/{master.id}").text
+        assert page.count('class="style-pick"') >= 12 and "Any painting" in page
+        assert 'value="van-gogh-wheat-field"' in page and 'name="style_file"' in page
+        thumb = c.get("/models/van-gogh-wheat-field/thumb.jpg")
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+        styled = np.asarray(Image.open(io.BytesIO(thumb.content)).convert("RGB"), np.float32)
+        photo = Image.open(SAMPLES / "astronaut.jpg").convert("RGB")
+        photo.thumbnail((192, 192))
+        assert styled.shape[:2] == np.asarray(photo).shape[:2]
+        assert np.abs(styled - np.asarray(photo, np.float32)).mean() > 10  # the style changed the photo
+        [cached] = (archive.path / "cache" / "gallery").glob("van-gogh-wheat-field-*.jpg")
+        assert cached.read_bytes() == c.get("/models/van-gogh-wheat-field/thumb.jpg").content
+        assert c.get("/models/restore-photos/thumb.jpg").status_code == 404  # not a style model
+        assert c.get("/models/..%2F..%2Fkeys/thumb.jpg").status_code == 404
+        chosen = c.post(f"/items/{master.id}/preview", data={"csrf": token, "operation": "stylize",
+                                                              "model": "van-gogh-wheat-field", "strength": "1"})
+        assert chosen.status_code == 200 and "data:image/png" in chosen.text
+        before = len(archive.items())
+        painting = (SAMPLES / "chelsea.jpg").read_bytes()
+        anyone = c.post(f"/items/{master.id}/preview", data={"csrf": token, "operation": "stylize", "model": "",
+                                                             "strength": "1"},
+                        files={"style_file": ("my painting.jpg", painting, "image/jpeg")})
+        assert anyone.status_code == 200 and "data:image/png" in anyone.text, anyone.text
+        assert len(archive.items()) == before + 1  # the uploaded painting joined the archive
+        broken = c.post(f"/items/{master.id}/preview", data={"csrf": token, "operation": "stylize", "model": ""},
+                        files={"style_file": ("p.jpg", b"not a picture", "image/jpeg")})
+        assert broken.status_code == 400 and "p.jpg" in broken.text

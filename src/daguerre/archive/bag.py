@@ -87,11 +87,16 @@ def premis_xml(items: list[Item], history: list[Event]) -> bytes:
     return ET.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
-def export_bag(archive: Archive, out: Path, include_withdrawn: bool) -> Path:
-    items = archive.items(include_withdrawn)
+def export_bag(archive: Archive, out: Path, include_withdrawn: bool, items: list[Item] | None = None) -> Path:
+    """Write a bag of the whole archive, or of ``items`` only (then with their own events only)."""
+    whole = items is None
+    items = archive.items(include_withdrawn) if items is None else items
     ids = {it.id for it in items}
     with archive.session() as s:
-        history = [e for e in s.scalars(select(Event).order_by(Event.pk)) if e.object_id in ids or not e.object_id]
+        if whole:
+            history = [e for e in s.scalars(select(Event).order_by(Event.pk)) if e.object_id in ids or not e.object_id]
+        else:
+            history = list(s.scalars(select(Event).where(Event.object_id.in_(ids)).order_by(Event.pk)))
     (out / "objects").mkdir(parents=True)
     meta = out / "metadata"
     meta.mkdir()

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from daguerre.archive.catalogue import Item, Job, Run, now
 from daguerre.archive.errors import ArchiveError, crashpoint
+from daguerre.jobs import training
 from daguerre.jobs.table import INTERRUPTED, cancel_note
 
 if TYPE_CHECKING:
@@ -234,8 +235,11 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
                 params = dict(job.params)
                 seed = int(params.pop("seed", 0))
                 try:
-                    task = derive.plan(archive, job.operation, archive.get(job.item_id), params, seed, False,
-                                       event_id=job.id)
+                    if job.operation in training.TRAINING:
+                        task = training.plan(archive, job.id, job.item_id, params)
+                    else:
+                        task = derive.plan(archive, job.operation, archive.get(job.item_id), params, seed, False,
+                                           event_id=job.id)
                 except ArchiveError as e:
                     fail(job, str(e))
                     continue
@@ -270,7 +274,12 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
                 try:
                     if made.get("cancelled"):
                         raise _Cancelled(job.id)
-                    _record(archive, job, task, made)
+                    if "training" in task:
+                        if not _set(archive, job.id, only_if=("running",), status="done", progress=1.0,
+                                    finished_at=now()):
+                            raise _Cancelled(job.id)
+                    else:
+                        _record(archive, job, task, made)
                 except ArchiveError as e:
                     fail(job, str(e))
                     continue

@@ -36,8 +36,12 @@ def submit(archive: Archive, item_refs: Iterable[str], operation: str, params: d
            run_id: str | None = None) -> list[str]:
     """Queue ``operation`` on each item (ids, unique prefixes or SHA-256); returns the job ids in order."""
     from daguerre.archive.derive import _operation
+    from daguerre.jobs.training import TRAINING, check_params
 
-    _operation(operation)
+    if operation in TRAINING:
+        params = check_params(params)
+    else:
+        _operation(operation)
     refs = [r.strip().lower() for r in item_refs]
     with archive.session() as s:  # full ids are checked in bulk (a batch run submits millions), others one by one
         item_ids = [r if len(r) == 16 else archive.get(r, s).id for r in refs]

@@ -95,10 +95,12 @@ def run_job(task: dict, progress_queue: Any = None) -> dict:
     store, keys = _context(task["store"], task["keys"])
     job_id = task["job_id"]
     queue = progress_queue or _PROGRESS
+    progress = progress_reporter(store, job_id, queue)
+    if task.get("training"):
+        return _train(task, progress)
     note = store.read_note(f"jobs/{job_id}")
     if note is not None and store.exists(note["made"]["sha256"]):
         return note["made"]
-    progress = progress_reporter(store, job_id, queue)
     try:
         data, made = derive.make(store, keys, task, progress)
     except JobCancelled:
@@ -109,3 +111,17 @@ def run_job(task: dict, progress_queue: Any = None) -> dict:
     store.write_note(f"jobs/{job_id}", {"task": task, "made": made})
     store.put_bytes(data)
     return made
+
+
+def _train(task: dict, progress) -> dict:
+    """A training job (``daguerre.jobs.training``): the model it made, or ``{"error"}`` / ``{"cancelled"}``."""
+    from daguerre.archive.errors import ArchiveError
+    from daguerre.imaging import ImageError
+    from daguerre.jobs import training
+
+    try:
+        return training.train(task, progress)
+    except JobCancelled:
+        return {"cancelled": True}
+    except (ArchiveError, ImageError, OSError, ValueError, RuntimeError) as e:
+        return {"error": " ".join(str(e).split())}

@@ -6,6 +6,7 @@ import csv
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -132,11 +133,12 @@ def image_grid(rows: list[list[torch.Tensor]], out: Path, pad: int = 4) -> None:
     Image.fromarray(arr).save(out)
 
 
-def train_loop(trainer, target: int, label: str) -> None:
+def train_loop(trainer, target: int, label: str, on_step: Callable[[int, dict], None] | None = None) -> None:
     """Call `trainer.train_step()` until `trainer.step` reaches `target`: a rich progress bar with the losses,
     the loss log, a checkpoint every `recipe.checkpoint_every` steps and samples every `recipe.sample_every`
     (both also at the end). The trainer has `step`, `wall_time`, `recipe`, `log`, `progress`, `train_step()`
-    (which advances `step` and returns the losses), `save_checkpoint()` and `write_samples()`."""
+    (which advances `step` and returns the losses), `save_checkpoint()` and `write_samples()`.
+    `on_step(step, losses)` is called after each step (a background job reports progress and stops there)."""
     columns = (TextColumn(f"[bold]training {label}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TimeRemainingColumn())
     from daguerre.training.distributed import is_main
@@ -155,3 +157,5 @@ def train_loop(trainer, target: int, label: str) -> None:
                 trainer.save_checkpoint()
             if trainer.step % trainer.recipe.sample_every == 0 or trainer.step == target:
                 trainer.write_samples()
+            if on_step:
+                on_step(trainer.step, losses)

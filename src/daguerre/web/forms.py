@@ -37,6 +37,12 @@ def _installed() -> list:
     return _cards[1]
 
 
+def forget_installed() -> None:
+    """Re-read the installed models on the next call (a model was just published)."""
+    global _cards
+    _cards = (0.0, [])
+
+
 def operation_fields() -> dict[str, list[Field]]:
     """Every operation the Run page offers, with its fields (model lists read from the installed cards)."""
     from daguerre.ops.film import PRESETS

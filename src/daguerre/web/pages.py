@@ -153,6 +153,16 @@ def download(request: Request, ref: str, user: Reader) -> Response:
     return FileResponse(path, media_type=item.media_type, filename=name)
 
 
+@router.get("/items/{ref}/bag.zip")
+def download_bag(request: Request, ref: str, user: Reader) -> Response:
+    """The item's family (master, derivatives, events, PREMIS, signer) as a BagIt bag in a zip, streamed."""
+    from fastapi.responses import StreamingResponse
+
+    item = _item(request, ref)
+    return StreamingResponse(service.item_bag(_archive(request), item), media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{item.root_id}-bag.zip"'})
+
+
 # ------------------------------------------------------------------------------------------------- item
 
 
@@ -164,7 +174,8 @@ def item_page(request: Request, ref: str, user: Reader, a: str = "", b: str = ""
     from daguerre.web.forms import operation_fields
 
     return render(request, "item.html", item=item, view=view, dublin_core=DUBLIN_CORE,
-                  operations=operation_fields(), can_edit=user.role in ("editor", "admin"))
+                  operations=operation_fields(), gallery=service.style_gallery(),
+                  can_edit=user.role in ("editor", "admin"))
 
 
 @router.post("/items/{ref}/metadata", dependencies=[CSRF])
@@ -190,6 +201,7 @@ async def preview(request: Request, ref: str, user: Editor) -> HTMLResponse:
     form = dict(await request.form())
     form["hints_list"] = (await request.form()).getlist("hints")
     try:
+        _uploaded_painting(request, form, user)
         url, seconds = service.preview(_archive(request), item, str(form.get("operation", "")), form)
     except (ValueError, TypeError, KeyError, LookupError, ArchiveError) as e:
         return HTMLResponse(f'<p class="error">{_esc(e)}</p>', 400)
@@ -204,11 +216,24 @@ async def run(request: Request, ref: str, user: Editor) -> Response:
     values = dict(form)
     values["hints_list"] = form.getlist("hints")
     try:
+        _uploaded_painting(request, values, user)
         job_id = service.submit(_archive(request), item, str(values.get("operation", "")), values, user)
     except (ValueError, ArchiveError) as e:
         return error_page(request, 400, str(e))
     request.app.state.runner.wake()
     return RedirectResponse(f"/jobs#job-{job_id}", 303)
+
+
+def _uploaded_painting(request: Request, form: dict, user: Account) -> None:
+    """A painting uploaded with the Run form (for the any-painting model) joins the archive; ``style`` names it."""
+    upload = form.pop("style_file", None)
+    if not getattr(upload, "filename", "") or form.get("operation") != "stylize":
+        return
+    with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
+        added = service.ingest_upload(_archive(request), upload, Path(tmp), {}, user)
+    if added.status == "failed":
+        raise ArchiveError(f"style_file: {added.message}")
+    form["style"] = added.id
 
 
 def _esc(e: object) -> str:
@@ -310,3 +335,88 @@ def models_page(request: Request, user: Reader) -> HTMLResponse:
     from daguerre.models.registry import list_models
 
     return render(request, "models.html", models=list_models())
+
+
+# ------------------------------------------------------------------------------------------------ train
+
+
+@router.get("/train")
+def train_page(request: Request, user: Reader, painting: str = "") -> HTMLResponse:
+    return render(request, "train.html", runs=service.training_jobs(_archive(request)), painting=painting,
+                  can_edit=user.role in ("editor", "admin"), error=None)
+
+
+@router.post("/train", dependencies=[CSRF])
+async def start_training(request: Request, user: Editor) -> Response:
+    """Start style training on a painting from the archive (by id) or uploaded here (ingested first)."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    upload = form.get("painting_file")
+    try:
+        if getattr(upload, "filename", ""):
+            with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
+                added = service.ingest_upload(_archive(request), upload, Path(tmp), {}, user)
+            if added.status == "failed":
+                raise ArchiveError(added.message)
+            painting = _archive(request).get(added.id)
+        else:
+            painting = _archive(request).get(values.get("painting", "").strip() or "-")
+        job_id = service.submit_training(_archive(request), painting, values, user)
+    except ArchiveError as e:
+        return render(request, "train.html", 400, runs=service.training_jobs(_archive(request)),
+                      painting=values.get("painting", ""), can_edit=True, error=str(e))
+    request.app.state.runner.wake()
+    return RedirectResponse(f"/train/{job_id}", 303)
+
+
+def _training(request: Request, job_id: str) -> service.TrainingView:
+    view = service.training_view(_archive(request), job_id)
+    if view is None:
+        raise HTTPException(404, f"{job_id}: no such training job")
+    return view
+
+
+@router.get("/train/{job_id}")
+def training_page(request: Request, job_id: str, user: Reader) -> HTMLResponse:
+    template = "_training.html" if request.headers.get("hx-request") else "training.html"
+    return render(request, template, run=_training(request, job_id), can_edit=user.role in ("editor", "admin"))
+
+
+@router.get("/train/{job_id}/{name}.png")
+def training_picture(request: Request, job_id: str, name: str, user: Reader) -> Response:
+    """A training run's loss plot (``losses``) or one of its sample grids (``samples_NNNNNN``)."""
+    from daguerre.jobs.training import run_dir
+
+    run = _training(request, job_id)
+    if not re.fullmatch(r"losses|samples_\d{6}", name):
+        raise HTTPException(404, "no such picture")
+    path = run_dir(_archive(request), run.job["id"]) / f"{name}.png"
+    if not path.is_file():
+        raise HTTPException(404, "no such picture yet")
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/train/{job_id}/publish", dependencies=[CSRF])
+def publish_model(request: Request, job_id: str, user: Editor) -> Response:
+    """Install the trained model: it joins the gallery of the Run form and the Models page."""
+    from daguerre.jobs.training import publish
+
+    run = _training(request, job_id)
+    try:
+        card = publish(_archive(request), run.job["id"])
+    except ArchiveError as e:
+        return error_page(request, 400, str(e))
+    from daguerre.web import forms
+
+    forms.forget_installed()
+    return RedirectResponse(f"/models#model-{card.name}", 303)
+
+
+@router.get("/models/{name}/thumb.jpg")
+def style_thumbnail(request: Request, name: str, user: Reader) -> Response:
+    """A style model's gallery picture (a bundled photo in its style, made once and cached)."""
+    try:
+        data = service.style_thumbnail(_archive(request), name)
+    except LookupError as e:
+        raise HTTPException(404, str(e)) from None
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

@@ -7,6 +7,7 @@ import base64
 import io
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,66 @@ def manifest(archive: Archive, item: Item, base: str) -> Path:
     tmp.write_text(json.dumps(json.loads(m.json()), indent=1))
     tmp.replace(path)
     return path
+
+
+def item_bag(archive: Archive, item: Item) -> Iterator[bytes]:
+    """A BagIt bag of the item's family (its master and every derivative not withdrawn, with their events),
+    made by the archive's bag export in a temporary folder and streamed as a zip with bounded memory."""
+    import queue
+    import shutil
+    import tempfile
+    import threading
+    import zipfile
+
+    from sqlalchemy import select
+
+    from daguerre.archive.bag import export_bag
+
+    with reader_sessions(archive)() as s:
+        family = list(s.scalars(select(Item).where(Item.root_id == item.root_id, Item.withdrawn.is_(False))
+                                .order_by(Item.pk)))
+    tmp = Path(tempfile.mkdtemp(prefix="daguerre-bag-"))
+    name = f"{item.root_id}-bag"
+    try:
+        export_bag(archive, tmp / name, include_withdrawn=False, items=family)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+    gone = threading.Event()  # the client went away: stop writing
+
+    class Pipe:  # zipfile writes here; the response reads the chunks as they come
+        def write(self, data: bytes) -> int:
+            while True:
+                try:
+                    chunks.put(bytes(data), timeout=1)
+                    return len(data)
+                except queue.Full:
+                    if gone.is_set():
+                        raise OSError("the download was abandoned") from None
+
+        def flush(self) -> None:
+            pass
+
+    def write_zip() -> None:
+        try:
+            with zipfile.ZipFile(Pipe(), "w", zipfile.ZIP_STORED) as z:  # pictures are compressed already
+                for path in sorted((tmp / name).rglob("*")):
+                    if path.is_file():
+                        z.write(path, path.relative_to(tmp).as_posix())
+        except OSError:
+            pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not gone.is_set():
+                chunks.put(None)
+
+    threading.Thread(target=write_zip, name="daguerre-bag", daemon=True).start()
+    try:
+        while (chunk := chunks.get()) is not None:
+            yield chunk
+    finally:
+        gone.set()
 
 
 def download_name(item: Item) -> str:
@@ -311,3 +372,107 @@ def batch(archive: Archive, query: str, filters: dict[str, str], operation: str,
     run_id = jobs.create_run(archive, operation, params, query=query, backend="inline", user=user.name)
     jobs.submit(archive, ids, operation, params, user=user.name, run_id=run_id)
     return run_id, len(ids)
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def submit_training(archive: Archive, painting: Item, form: dict, user: Account) -> str:
+    """Queue style training on ``painting`` (an archive item) as a job; its id. ``form``: name, content
+    (``photos:train`` or ``search:WORDS``), steps, batch_size, crop."""
+    from daguerre import jobs
+
+    content = str(form.get("content") or "photos:train")
+    if content == "search":
+        words = str(form.get("query") or "").strip()
+        if not words:
+            raise ArchiveError("content: give the search words whose masters are the content photos")
+        content = f"search:{words}"
+    params = {k: form.get(k) for k in ("name", "steps", "batch_size", "crop")} | {"content": content}
+    [job_id] = jobs.submit(archive, [painting.id], "train-style", params, user=user.name)
+    return job_id
+
+
+@dataclass
+class TrainingView:
+    """What the training page shows of one training job: its row, the last losses, the files, the card."""
+
+    job: dict
+    losses: dict[str, float]
+    sample: str | None  # file name of the newest sample grid
+    plot: bool
+    card: object | None  # ModelCard once trained
+    published: bool
+
+
+def training_view(archive: Archive, job_id: str) -> TrainingView | None:
+    from daguerre.jobs import training
+    from daguerre.models.registry import list_models
+    from daguerre.training.common import LossLog
+
+    found = job(archive, job_id)
+    if found is None or found["operation"] not in training.TRAINING:
+        return None
+    folder = training.run_dir(archive, found["id"])
+    log = LossLog(folder / "losses.csv").read()
+    last = {k: v[-1] for k, v in log.items()} if log else {}
+    samples = sorted(folder.glob("samples_*.png"))
+    card = training.trained_card(archive, found["id"]) if found["status"] == "done" else None
+    published = card is not None and any(c.name == card.name and c.sha256 == card.sha256 for c in list_models())
+    return TrainingView(found, last, samples[-1].name if samples else None, (folder / "losses.png").is_file(),
+                        card, published)
+
+
+def training_jobs(archive: Archive, limit: int = 50) -> list[dict]:
+    from sqlalchemy import select
+
+    from daguerre.archive.catalogue import Job
+    from daguerre.jobs.training import TRAINING
+
+    with reader_sessions(archive)() as s:
+        q = select(Job).where(Job.operation.in_(TRAINING)).order_by(Job.pk.desc()).limit(limit)
+        return [j.record() for j in s.scalars(q)]
+
+
+# ------------------------------------------------------------------------------------------- style gallery
+
+GALLERY_PHOTO = "astronaut.jpg"  # the bundled photo each style model's gallery thumbnail is made from
+GALLERY_SIZE = 192
+
+
+def style_thumbnail(archive: Archive, name: str) -> bytes:
+    """A style model's gallery picture: the bundled astronaut photo in its style (a JPEG made once, then read from
+    the archive's cache, keyed by the weights' sha256 so that a retrained model gets a new one)."""
+    import secrets
+
+    import numpy as np
+    from PIL import Image
+
+    from daguerre.imaging import Picture
+    from daguerre.models.registry import find_model
+    from daguerre.ops import get_operation
+
+    card = find_model(name)
+    if card.task != "style":
+        raise LookupError(f"{name}: not a style model")
+    path = archive.path / "cache" / "gallery" / f"{card.name}-{card.sha256[:16]}.jpg"
+    if path.is_file():
+        return path.read_bytes()
+    photo = Image.open(Path(__file__).parents[1] / "samples" / GALLERY_PHOTO).convert("RGB")
+    photo.thumbnail((GALLERY_SIZE, GALLERY_SIZE), Image.Resampling.LANCZOS)
+    small = Picture(np.moveaxis(np.asarray(photo, np.float32) / 255, -1, 0))
+    out = get_operation("stylize").run(small, method="fast", model=card.name)
+    buf = io.BytesIO()
+    Image.fromarray(np.rint(np.moveaxis(out.rgb(), 0, -1) * 255).astype(np.uint8)).save(buf, "JPEG", quality=85)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(path)
+    return buf.getvalue()
+
+
+def style_gallery() -> list:
+    """The installed fast style models' cards, for the Run form's gallery."""
+    from daguerre.web.forms import _installed
+
+    return [c for c in _installed() if c.task == "style"]
