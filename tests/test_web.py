@@ -23,9 +23,15 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def site(tmp_path, photos):
-    """An archive with the four test photos, one derivative, and an admin, an editor and a viewer."""
-    archive = Archive.init(tmp_path / "archive")
+def site(tmp_path, photos, request):
+    """An archive with the four test photos, one derivative, and an admin, an editor and a viewer; its catalogue
+    on SQLite, or on the session's PostgreSQL server for tests parametrized with ``BOTH``."""
+    url = None
+    if getattr(request, "param", "sqlite") == "postgresql":
+        import uuid
+
+        url = request.getfixturevalue("postgres").create_database(f"t{uuid.uuid4().hex[:12]}")
+    archive = Archive.init(tmp_path / "archive", catalogue_url=url)
     report = archive.ingest([photos["astronaut.jpg"].parent])
     assert len(report.added) == 4, report.failed
     master = archive.search("moon")[0]
@@ -34,6 +40,9 @@ def site(tmp_path, photos):
         users.add(archive, name, role, PASSWORD)
     yield archive, master
     archive.close()
+
+
+BOTH = pytest.mark.parametrize("site", ["sqlite", "postgresql"], indirect=True)  # API and security tests
 
 
 def client(archive, **kw) -> TestClient:
@@ -58,6 +67,7 @@ def snapshot(archive) -> tuple:
                      for t in ("items", "events", "users", "tokens"))
 
 
+@BOTH
 def test_collection_needs_login_unless_public(site):
     archive, master = site
     assert client(archive).get("/").status_code == 303
@@ -85,6 +95,7 @@ def test_login_search_facets_and_thumbnails(site):
     assert len(cached) == 1 and c.get(f"/items/{master.id}/thumb.jpg").content == thumb.content
 
 
+@BOTH
 def test_wrong_password_and_rate_limit(site):
     archive, _ = site
     c = client(archive)
@@ -130,6 +141,7 @@ def test_item_page_shows_tree_history_and_slider(site):
     assert client(archive).get(body["id"].replace("http://testserver", "")).status_code == 303  # needs a login
 
 
+@BOTH
 def test_editor_edits_metadata_with_an_event(site):
     archive, master = site
     c = client(archive)
@@ -177,6 +189,7 @@ def _bomb_png(width: int = 40000, height: int = 40000) -> bytes:
             + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
 
 
+@BOTH
 def test_api_items(site):
     archive, master = site
     token = users.new_token(archive, "eddie")
@@ -204,6 +217,7 @@ def test_api_items(site):
     assert "/api/items" in c.get("/openapi.json").json()["paths"]
 
 
+@BOTH
 def test_upload_size_limit(site):
     archive, _ = site
     token = users.new_token(archive, "eddie")
@@ -215,6 +229,7 @@ def test_upload_size_limit(site):
     assert snapshot(archive) == before
 
 
+@BOTH
 def test_bad_token_is_refused(site):
     archive, master = site
     c = client(archive, public=True)
@@ -240,6 +255,7 @@ def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
     ]
 
 
+@BOTH
 @pytest.mark.parametrize("who", ["anonymous", "visitor", "viewer", "viewer-token", "editor-without-csrf"])
 def test_every_write_is_refused_without_the_right_role(site, who):
     archive, master = site
@@ -279,6 +295,7 @@ def _wait_for_job(c: TestClient, job_id: str, headers: dict, timeout: float = 12
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
 
 
+@BOTH
 def test_api_job_runs_in_the_background_and_lands_in_the_archive(site):
     archive, master = site
     headers = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
@@ -328,6 +345,7 @@ def test_run_form_preview_and_job_page(site):
         assert job_id[:8] in jobs_page and job["derivative_id"] in jobs_page
 
 
+@BOTH
 def test_cancel_own_job_not_others(site):
     archive, master = site
     from daguerre import jobs
@@ -448,6 +466,7 @@ def test_batch_over_a_search_result(site):
     assert c.post("/batch", data={"csrf": token, "q": "no-such-word", "run": "film"}).status_code == 400
 
 
+@BOTH
 def test_cancel_a_running_job_stops_it_between_steps(site):
     import time
 
