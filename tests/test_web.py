@@ -131,6 +131,11 @@ def test_item_page_shows_tree_history_and_slider(site):
     tile = c.get(f"/iiif/{derivative.id}/0,0,{w},{h}/{w},{h}/0/default.jpg")
     assert tile.status_code == 200 and Image.open(io.BytesIO(tile.content)).size == (w, h)
     assert c.get(f"/iiif/{derivative.id}/..%2F..%2Fkeys/x/0/default.jpg").status_code in (400, 404)
+    for size in info["sizes"]:  # every listed size in each form clients ask for
+        sw, sh = size["width"], size["height"]
+        for form in (f"{sw},{sh}", f"{sw},", f",{sh}"):
+            got = c.get(f"/iiif/{derivative.id}/full/{form}/0/default.jpg")
+            assert got.status_code == 200 and Image.open(io.BytesIO(got.content)).size == (sw, sh), form
     manifest = c.get(f"/items/{derivative.id}/manifest.json").json()
     assert [cv["label"]["en"][0] for cv in manifest["items"]][0] == "Original (master)" and len(manifest["items"]) == 2
     body = manifest["items"][1]["items"][0]["items"][0]["body"]
@@ -252,6 +257,8 @@ def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
         ("post", "/api/jobs/0123456789abcdef/cancel", {}),
         ("post", "/train", {"data": {"painting": master_id, "name": "sneaky", "steps": "2"}}),
         ("post", "/train/0123456789abcdef/publish", {}),
+        ("post", "/api/training", {"json": {"painting": master_id, "name": "sneaky", "steps": 2}}),
+        ("post", "/api/training/0123456789abcdef/publish", {}),
     ]
 
 
@@ -578,9 +585,15 @@ def test_train_a_style_model_watch_it_and_publish_it_to_the_gallery(site, tmp_pa
         assert 'value="wheat-test"' in c.get(f"/items/{master.id}").text  # in the Run form's gallery
         again = c.post("/train", data={**form, "painting": job["item_id"]})
         assert again.status_code == 400 and "already installed" in again.text
+        auth = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
+        api = c.post("/api/training", headers=auth, json={"painting": job["item_id"], "name": "wheat-test"})
+        assert api.status_code == 400 and "already installed" in api.json()["detail"]
+        assert c.post(f"/api/training/{job_id}/publish", headers=auth).json()["name"] == "wheat-test"  # idempotent
         # a long run is cancelled between steps and the runner goes on to the next job
-        r = c.post("/train", data={**form, "painting": job["item_id"], "name": "too-long", "steps": "20000"})
-        long_id = r.headers["location"].rsplit("/", 1)[1]
+        r = c.post("/api/training", headers=auth, json={"painting": job["item_id"], "name": "too-long",
+                                                         "content": "search:moon", "steps": 20000, "crop": 64})
+        assert r.status_code == 202, r.text
+        long_id = r.json()["id"]
         after = c.post(f"/items/{master.id}/run", data={"csrf": token, "operation": "film", "preset": "sepia"})
         after_id = after.headers["location"].split("#job-")[1]
         for _ in range(1500):

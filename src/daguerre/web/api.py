@@ -100,6 +100,51 @@ def cancel_job(request: Request, job_id: str, user: Editor):
     return service.job(request.app.state.archive, job_id)
 
 
+class TrainingRequest(BaseModel):
+    painting: str = Field(examples=["a1b2c3d4e5f60718"], description="the painting's item id")
+    name: str = Field(examples=["my-painting"], description="the new model's name")
+    content: str = Field("photos:train", examples=["photos:train", "search:harbour boats"],
+                         description="content photos: the registry training photos, or an archive search")
+    steps: int | None = Field(None, examples=[2000])
+    batch_size: int | None = None
+    crop: int | None = None
+
+
+@router.post("/training", status_code=202, dependencies=[Depends(check_csrf)])
+def start_training(request: Request, body: TrainingRequest, user: Editor):
+    """Queue style training on a painting of the archive as a background job; 202 with the job's id."""
+    painting = _item(request, body.painting)
+    form = body.model_dump()
+    if form["content"].startswith("search:"):
+        form["query"], form["content"] = form["content"][7:], "search"
+    try:
+        job_id = service.submit_training(request.app.state.archive, painting, form, user)
+    except ArchiveError as e:
+        raise HTTPException(400, str(e)) from None
+    request.app.state.runner.wake()
+    return {"id": job_id}
+
+
+@router.post("/training/{job_id}/publish", dependencies=[Depends(check_csrf)])
+def publish_model(request: Request, job_id: str, user: Editor):
+    """Install a finished training job's model (it joins the style gallery); its card."""
+    from dataclasses import asdict
+
+    from daguerre.jobs.training import TRAINING, publish
+
+    job = service.job(request.app.state.archive, job_id)
+    if job is None or job["operation"] not in TRAINING:
+        raise HTTPException(404, f"{job_id}: no such training job")
+    try:
+        card = publish(request.app.state.archive, job_id)
+    except ArchiveError as e:
+        raise HTTPException(409, str(e)) from None
+    from daguerre.web import forms
+
+    forms.forget_installed()
+    return {k: v for k, v in asdict(card).items() if k != "path"}
+
+
 @router.get("/models")
 def models(user: Reader):
     """The installed models' cards."""

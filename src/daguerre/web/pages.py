@@ -37,7 +37,7 @@ Reader = Annotated[Account, Depends(reader)]
 Editor = Annotated[Account, Depends(editor)]
 CSRF = Depends(check_csrf)
 PER_PAGE = 48
-IIIF_PART = re.compile(r"(full|\d+,\d+,\d+,\d+)/(max|\d+,\d*)/0/default\.jpg")
+IIIF_PART = re.compile(r"(full|\d+,\d+,\d+,\d+)/(max|\d+,\d*|,\d+)/0/default\.jpg")  # sizes: w,h  w,  ,h
 
 
 def render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
