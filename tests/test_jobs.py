@@ -120,3 +120,32 @@ def test_an_item_that_kills_its_local_worker_fails_after_retries(filled, monkeyp
     job = jobs.get_job(archive, job_id)
     assert job["status"] == "failed" and "BrokenProcessPool" in job["error"]
     assert not derivatives(archive) and len(set(archive.store.objects())) == 4
+
+
+def test_a_running_job_on_a_worker_process_is_cancelled_between_steps(filled):
+    """The cancel note reaches a worker in another process: its optimisation stops, nothing is recorded and the
+    run ends with the job cancelled (without the cancel it could not end before the test's timeout)."""
+    import threading
+    import time
+
+    archive, ids = filled
+    painting = archive.get(ids[2])
+    params = {"method": "optimize", "style": str(archive.store.local_path(painting.sha256)), "steps": 100_000,
+              "size": 64, "optimizer": "adam"}
+    [job_id] = jobs.submit(archive, [ids[0]], "stylize", params, user="ana")
+    seen: list[dict] = []
+    summary = []
+    runner = threading.Thread(target=lambda: summary.append(jobs.run_jobs(
+        archive, job_ids=[job_id], backend="local", workers=1, threads=1, on_progress=seen.append)))
+    runner.start()
+    deadline = time.monotonic() + 600
+    while not any(e["progress"] > 0 for e in seen) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert jobs.get_job(archive, job_id)["status"] == "running", seen[-1:]
+    assert jobs.cancel(archive, job_id)
+    runner.join(timeout=300)
+    assert not runner.is_alive()
+    assert summary[0].cancelled == 1 and summary[0].done == 0
+    assert jobs.get_job(archive, job_id)["status"] == "cancelled" and derivatives(archive) == []
+    assert seen[-1]["status"] == "cancelled" and archive.store.read_note(f"cancel/{job_id}") is None
+    assert not jobs.cancel(archive, job_id)  # it has ended

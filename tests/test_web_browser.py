@@ -200,3 +200,52 @@ def test_item_page_slider_zoom_and_history(server, browser):
     shoot(page, "collection")
     page.goto(base + "/models")
     shoot(page, "models")
+
+
+def test_editor_trains_a_style_watches_it_and_publishes_it(server, browser, monkeypatch, tmp_path):
+    """The Train page: upload a painting, train a handful of steps on an archive search, watch the losses and the
+    sample grid arrive without reloading, publish the model and find it in the Run form's gallery."""
+    from daguerre.data.sources import paintings
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home"))  # the server runs in this process
+    base, archive = server
+    painting = next((p for p in paintings("train") if p.name == "436535.jpg"), paintings("train")[0])
+    page = browser.new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=name]", "eddie")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button")  # the header's form is Log out when the profile has a session already
+    page.wait_for_url(base + "/")
+    page.goto(base + "/train")
+    page.set_input_files("input[name=painting_file]", str(painting))
+    page.check("input[name=content][value=search]")
+    page.fill("input[name=query]", "astronaut")
+    page.fill("input[name=name]", "browser-wheat")
+    page.click("summary:text('Recipe')")
+    page.fill("input[name=steps]", "6")
+    page.fill("input[name=batch_size]", "1")
+    page.fill("input[name=crop]", "64")
+    page.click("button:text('Start training')")
+    page.wait_for_url("**/train/*")
+    page.locator("#training .status:text('done')").wait_for(timeout=600_000)  # htmx polling, no reload
+    page.locator("#training img[alt='sample grid']").wait_for()
+    assert page.locator("#training table.losses").count() == 1
+    page.locator("#training button:text('Publish to the gallery')").wait_for()
+    page.evaluate("document.querySelector('#training').scrollIntoView()")
+    shoot(page, "train")
+    page.click("button:text('Publish to the gallery')")
+    page.wait_for_url("**/models#model-browser-wheat")
+    assert page.locator("#model-browser-wheat").count() == 1
+    master = archive.items(kind="master")[0]
+    page.goto(f"{base}/items/{master.id}")
+    page.select_option("#operation", "stylize")
+    pick = page.locator("label.style-pick:has(input[value=browser-wheat])")
+    pick.click()
+    assert page.locator("input[name=model][value=browser-wheat]").is_checked()
+    page.wait_for_function("[...document.querySelectorAll('.style-pick img')].every(i => i.complete && "
+                           "i.naturalWidth > 0)", timeout=120_000)  # every gallery thumbnail was made
+    page.locator("label.style-pick:has(input[value=van-gogh-wheat-field])").click()  # six steps learn little:
+    page.click("button:text('Quick preview')")  # the README shows a shipped model's preview
+    page.locator("#preview img").wait_for(timeout=60_000)
+    page.evaluate("document.querySelector('#run').scrollIntoView()")
+    shoot(page, "run")

@@ -77,7 +77,7 @@ def plan(archive: Archive, job_id: str, painting_id: str, params: dict) -> dict:
     files, described = content_files(archive, params["content"])
     if not files:
         raise ArchiveError(f"content: no pictures found for {params['content']!r}")
-    info = {"title": painting.title or Path(painting.filename).stem, "artist": painting.creator or "",
+    info = {"title": painting.title or Path(painting.filename).stem, "artist": painting.creator or "unknown artist",
             "date": painting.date or "", "rights": painting.rights or "", "archive_item": painting.id}
     recipe = {k: params[k] for k in KNOBS if k in params}
     steps = recipe.get("steps", 2000)

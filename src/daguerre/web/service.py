@@ -400,7 +400,7 @@ class TrainingView:
     job: dict
     losses: dict[str, float]
     sample: str | None  # file name of the newest sample grid
-    plot: bool
+    plot: int  # the loss plot's modification time in ns (its URL changes with it), 0 before the first
     card: object | None  # ModelCard once trained
     published: bool
 
@@ -419,8 +419,9 @@ def training_view(archive: Archive, job_id: str) -> TrainingView | None:
     samples = sorted(folder.glob("samples_*.png"))
     card = training.trained_card(archive, found["id"]) if found["status"] == "done" else None
     published = card is not None and any(c.name == card.name and c.sha256 == card.sha256 for c in list_models())
-    return TrainingView(found, last, samples[-1].name if samples else None, (folder / "losses.png").is_file(),
-                        card, published)
+    plot = folder / "losses.png"
+    return TrainingView(found, last, samples[-1].name if samples else None,
+                        plot.stat().st_mtime_ns if plot.is_file() else 0, card, published)
 
 
 def training_jobs(archive: Archive, limit: int = 50) -> list[dict]:
