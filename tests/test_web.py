@@ -589,13 +589,17 @@ def test_train_a_style_model_watch_it_and_publish_it_to_the_gallery(site, tmp_pa
         api = c.post("/api/training", headers=auth, json={"painting": job["item_id"], "name": "wheat-test"})
         assert api.status_code == 400 and "already installed" in api.json()["detail"]
         assert c.post(f"/api/training/{job_id}/publish", headers=auth).json()["name"] == "wheat-test"  # idempotent
-        # a long run is cancelled between steps and the runner goes on to the next job
+        # a long run is cancelled between steps and the training lane goes on to the next run; pictures' jobs
+        # have their own lane and do not wait for training
         r = c.post("/api/training", headers=auth, json={"painting": job["item_id"], "name": "too-long",
                                                          "content": "search:moon", "steps": 20000, "crop": 64})
         assert r.status_code == 202, r.text
         long_id = r.json()["id"]
-        after = c.post(f"/items/{master.id}/run", data={"csrf": token, "operation": "film", "preset": "sepia"})
-        after_id = after.headers["location"].split("#job-")[1]
+        after_id = c.post("/api/training", headers=auth, json={"painting": job["item_id"], "name": "next-one",
+                                                                "content": "search:moon", "steps": 1, "crop": 64,
+                                                                "batch_size": 1}).json()["id"]
+        film = c.post(f"/items/{master.id}/run", data={"csrf": token, "operation": "film", "preset": "sepia"})
+        assert _wait_for_job(c, film.headers["location"].split("#job-")[1], {})["status"] == "done"
         for _ in range(1500):
             running = c.get(f"/api/jobs/{long_id}").json()
             if running["status"] != "queued" and running["progress"] > 0:
