@@ -41,14 +41,14 @@ def timed(fn, repeats: int) -> tuple[float, float]:
     return stats(out)
 
 
-def logged_in(app):
+def logged_in(app, name: str = "bench"):
     import re
 
     from fastapi.testclient import TestClient
 
     c = TestClient(app, follow_redirects=False)
     token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
-    assert c.post("/login", data={"name": "bench", "password": PASSWORD, "csrf": token}).status_code == 303
+    assert c.post("/login", data={"name": name, "password": PASSWORD, "csrf": token}).status_code == 303
     return c
 
 
@@ -65,10 +65,15 @@ def page_latency(n: int, repeats: int, folder: Path) -> list[list[object]]:
              "collection, search + facet + sort": f"/?q={word}&kind=master&sort=title",
              "collection, page 100": "/?page=100", "collection, decade facet": "/?decade=1900",
              "item page (master)": f"/items/{masters[len(masters) // 2]}"}
+    users.add(archive, "bench-editor", "editor", PASSWORD)
+    editor = logged_in(create_app(archive), "bench-editor")
     rows = []
+    pages["item page as an editor (Run form, style gallery)"] = pages["item page (master)"]
     for label, url in pages.items():
-        def get(url=url):
-            r = c.get(url)
+        client = editor if "editor" in label else c
+
+        def get(url=url, client=client):
+            r = client.get(url)
             assert r.status_code == 200, (url, r.status_code)
         med, p95 = timed(get, repeats)
         rows.append([label, n, med, p95])
