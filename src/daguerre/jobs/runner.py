@@ -286,6 +286,7 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
                 except _Cancelled:
                     summary.cancelled += 1
                     archive.store.remove_note(cancel_note(job.id))
+                    archive.store.remove_note(f"jobs/{job.id}")  # a result that came too late
                     tell(job, "cancelled", 0.0)
                     continue
                 summary.done += 1
