@@ -556,6 +556,7 @@ def test_train_a_style_model_watch_it_and_publish_it_to_the_gallery(site, tmp_pa
         bad = c.post("/train", data={**form, "name": "Bad Name!"},
                      files={"painting_file": ("wheat.jpg", painting.read_bytes(), "image/jpeg")})
         assert bad.status_code == 400 and "name" in bad.text
+        assert len(archive.items()) == 5  # the refused painting was not stored
         r = c.post("/train", data=form, files={"painting_file": ("wheat.jpg", painting.read_bytes(), "image/jpeg")})
         assert r.status_code == 303, r.text
         job_id = r.headers["location"].rsplit("/", 1)[1]

@@ -353,6 +353,9 @@ async def start_training(request: Request, user: Editor) -> Response:
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     upload = form.get("painting_file")
     try:
+        from daguerre.jobs.training import check_params
+
+        check_params({k: values.get(k) for k in ("name", "steps", "batch_size", "crop")})  # before storing anything
         if getattr(upload, "filename", ""):
             with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
                 added = service.ingest_upload(_archive(request), upload, Path(tmp), {}, user)
