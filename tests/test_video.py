@@ -164,7 +164,6 @@ def test_a_picture_name_is_refused_as_a_clip_output(tmp_path: Path) -> None:
 
 def test_a_clip_is_an_archive_item_with_a_signed_derivative(archive, clip: Path) -> None:
     from daguerre.archive.c2pa import unavailable
-    from daguerre.archive.errors import ArchiveError
 
     [master_id] = archive.ingest([clip]).added
     master = archive.get(master_id)
@@ -181,5 +180,37 @@ def test_a_clip_is_an_archive_item_with_a_signed_derivative(archive, clip: Path)
     assert report.ok, [c for c in report.checks if not c.ok]
     if unavailable() is None:
         assert "C2PA recipe matches catalogue" in [c.name for c in report.checks if c.ok]
-    with pytest.raises(ArchiveError, match="is a clip"):
-        archive.rederive(derived.id)
+    again = archive.rederive(derived.id)  # every frame re-made from the recipe, then decoded and compared
+    assert again.ok and again.max_abs_diff <= 1 / 255, again
+    assert [e.type for e in archive.events_of(derived.id)][-1] == "validation"
+
+
+def test_a_clip_rederived_with_another_result_is_reported_different(archive, clip: Path, monkeypatch) -> None:
+    from daguerre.ops.film import Film
+
+    [master_id] = archive.ingest([clip]).added
+    [derived] = archive.apply("film", [master_id], {"preset": "sepia", "consistency": 0.0})
+    original = Film.run
+    monkeypatch.setattr(Film, "run", lambda self, picture, **p: original(self, picture, **{**p, "preset": "cyanotype"}))
+    report = archive.rederive(derived.id)
+    assert not report.ok and not report.identical and report.max_abs_diff > 0.05 and report.psnr < 40
+
+
+def test_a_clip_is_exported_to_iiif_as_a_video_canvas(archive, clip: Path, tmp_path: Path) -> None:
+    import json
+
+    [master_id] = archive.ingest([clip]).added
+    [derived] = archive.apply("film", [master_id], {"preset": "sepia", "consistency": 0.5})
+    out = tmp_path / "iiif"
+    archive.export("iiif", out, base_url="https://example.org/iiif")
+    manifest = json.loads((out / master_id / "manifest.json").read_text())
+    assert len(manifest["items"]) == 2
+    for canvas, item_id in zip(manifest["items"], (master_id, derived.id), strict=True):
+        [body] = [a["body"] for page in canvas["items"] for a in page["items"]]
+        assert canvas["duration"] == pytest.approx(0.48, abs=0.05) and (canvas["width"], canvas["height"]) == SIZE
+        assert (body["type"], body["format"], body["duration"]) == ("Video", "video/mp4", canvas["duration"])
+        media = out / "media" / body["id"].removeprefix("https://example.org/iiif/media/")
+        assert media.read_bytes() == archive.store.read(archive.get(item_id).sha256)  # the stored clip itself
+        poster = out / "media" / canvas["thumbnail"][0]["id"].rsplit("/", 1)[1]
+        assert load(poster).size == SIZE and frame_count(media) == 12
+    assert "film" in json.dumps(manifest["items"][1]["metadata"])  # the derivative's provenance

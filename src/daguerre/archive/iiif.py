@@ -1,6 +1,7 @@
 """IIIF export: Presentation 3 manifests (iiif-prezi3), one per master: the master is the first canvas's plain
 painted image and every derivative has its own canvas (so simple clients and viewers read all of them), with
 their provenance in ``metadata``; a collection; static Image API level-0 services (tiles and whole images).
+A clip's canvas has a duration and is painted by a Video body: the clip itself, copied into ``media/``.
 
 Serve the export folder at ``base_url`` (for instance ``python -m http.server`` in it) and open
 ``collection.json`` in any IIIF viewer.
@@ -22,10 +23,12 @@ from iiif_prezi3 import (
     Collection,
     KeyValueString,
     Manifest,
+    Resource,
     ServiceV3,
 )
 from PIL import Image
 
+from daguerre.archive import video as clips
 from daguerre.archive.catalogue import Item
 from daguerre.imaging import load
 
@@ -116,6 +119,21 @@ def _provenance(archive: Archive, item: Item) -> str:
             f"made {event.datetime} by {event.agent}, event {event.id}, sha256 {item.sha256}")
 
 
+def _clip_canvas(archive: Archive, item: Item, out: Path, base: str, canvas_id: str,
+                 label: str) -> tuple[Canvas, AnnotationBody]:
+    """A clip's canvas: its duration (seconds) and size, painted by a Video body (the clip file, copied into
+    ``media/``), with its first frame as thumbnail."""
+    with archive.store.as_file(item.sha256) as path:
+        name, poster = clips.iiif_media(path, out / "media", item.id)
+        duration = float((item.extra or {}).get("duration_s") or 0) or clips.describe(path)[3]["duration_s"]
+    body = AnnotationBody(id=f"{base}/media/{name}", type="Video", format=item.media_type, width=item.width,
+                          height=item.height, duration=duration)
+    canvas = Canvas(id=canvas_id, label={"en": [label]}, width=item.width, height=item.height, duration=duration)
+    canvas.thumbnail = [Resource(id=f"{base}/media/{poster}", type="Image", format="image/jpeg",
+                                     width=item.width, height=item.height)]
+    return canvas, body
+
+
 def manifest(archive: Archive, master: Item, out: Path, base: str, include_withdrawn: bool) -> Manifest:
     """The manifest of one master: canvas 1 paints the master, then one canvas per derivative, oldest first."""
     family, todo = [master], [master]
@@ -128,14 +146,17 @@ def manifest(archive: Archive, master: Item, out: Path, base: str, include_withd
     mid = f"{base}/{master.id}"
     canvases = []
     for n, it in enumerate(family, 1):
-        service = f"{base}/images/{it.id}"
-        if not _written(out / "images" / it.id, service):  # ids are content hashes: tiles never go stale
-            write_tiles(_image(archive, it), out / "images" / it.id, service)
         label = "Original (master)" if it.kind == "master" else f"{it.operation} (machine-made, {it.id})"
-        body = AnnotationBody(id=f"{service}/full/max/0/default.jpg", type="Image", format="image/jpeg",
-                              width=it.width, height=it.height,
-                              service=[ServiceV3(id=service, type="ImageService3", profile="level0")])
-        canvas = Canvas(id=f"{mid}/canvas/{n}", label={"en": [label]}, width=it.width, height=it.height)
+        if clips.is_clip_item(it):
+            canvas, body = _clip_canvas(archive, it, out, base, f"{mid}/canvas/{n}", label)
+        else:
+            service = f"{base}/images/{it.id}"
+            if not _written(out / "images" / it.id, service):  # ids are content hashes: tiles never go stale
+                write_tiles(_image(archive, it), out / "images" / it.id, service)
+            body = AnnotationBody(id=f"{service}/full/max/0/default.jpg", type="Image", format="image/jpeg",
+                                  width=it.width, height=it.height,
+                                  service=[ServiceV3(id=service, type="ImageService3", profile="level0")])
+            canvas = Canvas(id=f"{mid}/canvas/{n}", label={"en": [label]}, width=it.width, height=it.height)
         canvas.items = [AnnotationPage(id=f"{mid}/page/{n}", items=[
             Annotation(id=f"{mid}/annotation/{n}", motivation="painting", body=body, target=canvas.id)])]
         if it.kind == "derivative":

@@ -3,12 +3,16 @@ addressed); a derivative is the Operation run over every frame (`daguerre.video.
 a signed creation event holding the full recipe, and a C2PA manifest embedded in the MP4 when c2pa-python is
 available (the MP4 is one of its formats; the parent clip is named as ingredient by hash, not embedded).
 
-Not yet for clips: `rederive` (x264 output is not byte-reproducible across machines) and IIIF export.
+A clip derivative is re-derived like a picture's, its frames compared after decoding (`compare`: x264 output is
+byte-reproducible on one machine, not promised across machines). The IIIF export paints a clip on a canvas with a
+duration, as a Video body (`iiif_media`).
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,3 +66,62 @@ def render(op: object, source: Path, params: dict) -> tuple[bytes, tuple[int, in
             raise ArchiveError(f"{getattr(op, 'name', op)} failed on {source.name}: "
                                f"{' '.join(str(e).strip(chr(39)).split())}") from None
         return out.read_bytes(), size
+
+
+@dataclass
+class FrameComparison:
+    """Two clips compared frame by frame after decoding."""
+
+    frames: tuple[int, int]  # frame counts (stored, re-derived)
+    max_abs_diff: float  # over every pixel of every frame, [0, 1]; inf when the counts or sizes differ
+    psnr: float | None  # over all frames; None when identical
+    notes: list[str]
+
+
+def compare(stored: Path, rederived: Path) -> FrameComparison:
+    """Decode both clips frame by frame (never more than a frame of each in memory) and compare them."""
+    import numpy as np
+
+    from daguerre.video.clip import open_clip
+
+    (a_info, a), (b_info, b) = open_clip(stored), open_clip(rederived)
+    if a_info.size != b_info.size:
+        return FrameComparison((0, 0), float("inf"), None, [f"size differs: stored {a_info.size}, re-derived "
+                                                             f"{b_info.size}"])
+    counts, diff, squared = [0, 0], 0.0, 0.0
+    for x, y in zip_longest(a, b):
+        counts = [counts[0] + (x is not None), counts[1] + (y is not None)]
+        if x is not None and y is not None:
+            d = np.abs(x.pixels - y.pixels)
+            diff, squared = max(diff, float(d.max())), squared + float((d.astype(np.float64) ** 2).mean())
+    notes = []
+    if counts[0] != counts[1]:
+        notes.append(f"frame count differs: stored {counts[0]}, re-derived {counts[1]}")
+        diff = float("inf")
+    mse = squared / max(min(counts), 1)
+    psnr = None if mse == 0 else round(10 * float(np.log10(1 / mse)), 3)
+    return FrameComparison((counts[0], counts[1]), diff, psnr, notes)
+
+
+def iiif_media(clip: Path, folder: Path, name: str) -> tuple[str, str]:
+    """The clip copied into an IIIF export's media `folder` as `name` + its suffix, and a poster frame beside it
+    as `name.jpg`: (clip file name, poster file name). Already written files (names are content hashes) are kept."""
+    import shutil
+
+    from PIL import Image
+
+    from daguerre.video.clip import open_clip, to_rgb8
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target, poster = folder / f"{name}{clip.suffix.lower() or '.mp4'}", folder / f"{name}.jpg"
+    if not target.is_file():
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(clip, partial)
+        partial.replace(target)
+    if not poster.is_file():
+        _, frames = open_clip(clip)
+        try:
+            Image.fromarray(to_rgb8(next(frames))).save(poster, quality=90)
+        finally:
+            frames.close()  # type: ignore[attr-defined]
+    return target.name, poster.name
