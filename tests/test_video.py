@@ -4,6 +4,7 @@ temporal-consistency step steadies a real model's output on a known pan and neve
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,49 @@ def test_a_truncated_clip_is_a_one_line_error_naming_it(clip: Path, tmp_path: Pa
     failures = [line for line in result.output.splitlines() if "failed" in line]
     assert len(failures) == 1 and str(broken) in failures[0] and "moov atom not found" in failures[0]
     assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_an_operation_failing_mid_clip_stops_the_pipeline_and_leaves_no_clip(clip: Path, tmp_path: Path) -> None:
+    import threading
+
+    from daguerre.ops.base import Operation
+    from daguerre.video.run import process_clip
+
+    class FailsOnFrame5(Operation):
+        name, seen = "fails", 0
+
+        def run(self, picture: Picture, progress: object = None, **params: object) -> Picture:
+            self.seen += 1
+            if self.seen == 5:
+                raise ValueError("frame 5 is bad")
+            return picture
+
+    op, out = FailsOnFrame5(), tmp_path / "out.mp4"
+    with pytest.raises(ValueError, match="frame 5 is bad"):
+        process_clip(op, clip, out)
+    assert op.seen == 5 and not out.exists() and not list(tmp_path.iterdir())
+    assert not [t for t in threading.enumerate() if t.name in ("decode", "model", "steady")]
+
+
+def test_stages_run_in_threads_a_few_frames_ahead_at_most() -> None:
+    from daguerre.video.pipeline import in_thread
+
+    produced = []
+
+    def numbers():
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    stream = in_thread(numbers(), lambda i: 2 * i, depth=3)
+    assert next(stream) == 0
+    for _ in range(100):  # the producer fills the queue (3), holds one more, then waits
+        if len(produced) >= 5:
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert len(produced) == 5
+    assert list(stream) == [2 * i for i in range(1, 100)]
 
 
 def styled_warping_error(consistency: float) -> tuple[float, float]:

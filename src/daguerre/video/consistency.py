@@ -19,7 +19,16 @@ from __future__ import annotations
 import numpy as np
 
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.flow import FLOW_SIZE, FlowEstimator, confidence, grey8, is_scene_cut, resize_flow, warp
+from daguerre.video.flow import (
+    FLOW_PRESET,
+    FLOW_SIZE,
+    FlowEstimator,
+    confidence,
+    grey8,
+    is_scene_cut,
+    resize_flow,
+    warp,
+)
 
 MIN_TRUSTED = 0.25  # less of the frame than this found in the previous one: a scene cut the histograms missed
 CONTRAST_WINDOW = 5  # px: the local contrast of the Operation's result is restored over this window
@@ -30,11 +39,11 @@ class TemporalConsistency:
     """Call once per frame, in order: `steady(input_pixels, result_pixels) -> steadied result pixels` (C, H, W)."""
 
     def __init__(self, strength: float = DEFAULT_CONSISTENCY, chroma_only: bool = False,
-                 flow_size: int = FLOW_SIZE) -> None:
+                 flow_size: int = FLOW_SIZE, flow_preset: str = FLOW_PRESET) -> None:
         if not 0 <= strength <= 1:
             raise ValueError(f"consistency must be between 0 and 1, got {strength}")
         self.strength, self.chroma_only = strength, chroma_only
-        self.flow = FlowEstimator(flow_size)
+        self.flow = FlowEstimator(flow_size, flow_preset)
         self.cuts = 0  # scene cuts seen
         self._grey: np.ndarray | None = None
         self._out: np.ndarray | None = None  # previous steadied output, (H, W, C)

@@ -11,6 +11,7 @@ from functools import lru_cache
 import numpy as np
 
 FLOW_SIZE = 480  # flow is computed with the long side at most this, then scaled to the output
+FLOW_PRESET = "fast"  # DIS preset: ultrafast, fast or medium
 CUT_THRESHOLD = 0.3  # measured: consecutive frames of a pan differ by ~0.005, two held-out photos by 0.1-0.65
 
 
@@ -26,7 +27,7 @@ def grey8(rgb: np.ndarray) -> np.ndarray:
 class FlowEstimator:
     """DIS optical flow (Kroeger et al. 2016) on frames brought down to `size` (long side)."""
 
-    def __init__(self, size: int = FLOW_SIZE, preset: str = "fast") -> None:
+    def __init__(self, size: int = FLOW_SIZE, preset: str = FLOW_PRESET) -> None:
         import cv2
 
         presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,

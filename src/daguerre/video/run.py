@@ -1,13 +1,20 @@
-"""An Operation over a clip, streaming: each frame is read, run, steadied and written before the next is read."""
+"""An Operation over a clip, streaming: frames are decoded, run, steadied and encoded in four stages that overlap
+(`daguerre.video.pipeline`), each a few frames ahead of the next at most.
+
+Frames go through the model one at a time: batching them was measured slower (BENCHMARKS.md, "Video"), since
+one 480p frame already fills a core with the convolutions' work."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
+from daguerre.imaging import Picture
 from daguerre.ops.base import Operation
 from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.clip import ClipWriter, open_clip
+from daguerre.video.pipeline import in_thread
 
 CHROMA_OPERATIONS = frozenset({"colorize"})  # operations whose result keeps the input's luminance: carry colour only
 WHOLE_FRAME_OPERATIONS = frozenset({"stylize", "retro", "restore"})  # whole-picture networks, ONNX when untiled
@@ -29,10 +36,19 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and max(info.size) <= WHOLE_FRAME:
         params["tile"] = max(int(params["tile"]), max(info.size))  # type: ignore[call-overload]
     steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
-    with ClipWriter(target, info.fps, audio_from=info) as writer:
-        for i, frame in enumerate(frames, 1):
-            result = op.run(frame, **params)
-            writer.write(result.with_pixels(steady(frame.pixels, result.pixels)))
+
+    def run(frame: Picture) -> tuple[Picture, Picture]:
+        return frame, op.run(frame, **params)
+
+    def steadied(pair: tuple[Picture, Picture]) -> Picture:
+        frame, result = pair
+        return result.with_pixels(steady(frame.pixels, result.pixels))
+
+    decoded = in_thread(frames, name="decode")
+    stages = in_thread(in_thread(decoded, run, name="model"), steadied, name="steady")
+    with ClipWriter(target, info.fps, audio_from=info) as writer, closing(stages):
+        for i, out in enumerate(stages, 1):
+            writer.write(out)
             if progress:
                 progress(i, max(info.frames or 0, i))
     return Path(target)
