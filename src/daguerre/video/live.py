@@ -12,6 +12,7 @@ import numpy as np
 from daguerre.imaging import ImageError, Picture
 from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.clip import open_clip, to_rgb8
+from daguerre.video.pipeline import in_thread
 
 WINDOW = "daguerre live (q to quit)"
 
@@ -64,11 +65,15 @@ def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = N
     if show and not _can_show():
         log("no window: this OpenCV has no GUI (opencv-python-headless); printing the frame rate instead")
         show = False
+    def stylized(frame: Picture) -> tuple[Picture, Picture]:
+        frame = _fit(frame, size)
+        return frame, op.run(frame, method="fast", model=model)
+
+    # capture and the model each in a thread, a frame or two ahead: the consistency step and the display overlap
+    results = in_thread(in_thread(stream, depth=2, name="capture"), stylized, depth=2, name="model")
     done, start, last_print, fps = 0, time.perf_counter(), time.perf_counter(), 0.0
     try:
-        for frame in stream:
-            frame = _fit(frame, size)
-            result = op.run(frame, method="fast", model=model)
+        for frame, result in results:
             out = result.with_pixels(steady(frame.pixels, result.pixels))
             done += 1
             now = time.perf_counter()
@@ -87,6 +92,7 @@ def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = N
     except KeyboardInterrupt:
         pass
     finally:
+        results.close()  # type: ignore[attr-defined]
         if show:
             cv2.destroyAllWindows()
     log(f"{done} frames stylized at {fps:.1f} fps on average")
