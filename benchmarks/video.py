@@ -83,45 +83,94 @@ def synthetic(size: tuple[int, int], shots: int, frames: int, grey: bool = False
 
 
 def speed(args: object) -> list[dict]:
+    """fps of the Operation alone (frames in memory) and of the whole pipeline, threaded and serial, same run."""
     rows = []
     n = 6 if args.quick else args.frames
+    cases = {k: v for k, v in CASES.items() if "seurat" not in k and any(c in k for c in args.speed_cases)}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, size in (("480p", (854, 480)), ("720p", (1280, 720))):
+        for label, size in (("480p", (854, 480)), ("720p", (1280, 720)))[: 1 if args.only_480p else 2]:
             clip = Path(tmp) / f"{label}.mp4"
             with ClipWriter(clip, 24) as writer:
                 for frame, _ in synthetic(size, 1, n):
                     writer.write(Picture(frame))
-            cases = [("decode + encode only", Copy(), {}, 0.0),
-                     ("decode + encode + consistency only", Copy(), {}, DEFAULT_CONSISTENCY)]
-            for name, (op_name, params) in CASES.items():
-                if "seurat" in name:
-                    continue
-                cases += [(name, get_operation(op_name), params, c) for c in (0.0, DEFAULT_CONSISTENCY)]
-            for name, op, params, c in cases:
-                if name.startswith("decode"):
-                    pass
-                elif c == 0:  # the Operation alone on frames already in memory: what the pipeline adds is the rest
-                    frame = next(open_clip(clip)[1])
-                    warm = {**params, "tile": 1920} if "tile" in params else params
-                    op.run(frame, **warm)
-                    k = 2 if "restore" in name else 4
+
+            def row(case: str, consistency: float | None, frames: int, seconds: float, pipeline: str,
+                    label: str = label) -> None:
+                rows.append({"size": label, "case": case, "pipeline": pipeline, "consistency": consistency,
+                             "frames": frames, "fps": frames / seconds, "ms_per_frame": 1e3 * seconds / frames})
+                print(f"  {label} {case} {pipeline} c={consistency}: {rows[-1]['fps']:.2f} fps", flush=True)
+
+            for c in (0.0, DEFAULT_CONSISTENCY):
+                for runner, pipeline in ((process_clip, "threaded"), (serial_clip, "serial")):
                     start = time.perf_counter()
-                    for _ in range(k):
-                        op.run(frame, **warm)
-                    seconds = (time.perf_counter() - start) / k
-                    rows.append({"size": label, "case": f"{name}: the operation alone", "consistency": None,
-                                 "frames": k, "fps": 1 / seconds, "ms_per_frame": 1e3 * seconds})
-                    print(f"  {label} {name} alone: {rows[-1]['fps']:.2f} fps", flush=True)
+                    runner(Copy(), clip, Path(tmp) / "out.mp4", consistency=c)
+                    row("decode + encode (+ consistency) only", c, n, time.perf_counter() - start, pipeline)
+            for name, (op_name, params) in cases.items():
+                op = get_operation(op_name)
                 frames = n if "restore" not in name else max(2, n // 4)
                 source = clip if frames == n else _first_frames(clip, frames, Path(tmp) / f"{label}-short.mp4")
+                frame = next(open_clip(clip)[1])
                 warm = {**params, "tile": 1920} if "tile" in params else params  # as process_clip runs frames
-                op.run(next(open_clip(source)[1]), **warm)  # model load and warm-up, not timed
+                op.run(frame, **warm)  # model load and warm-up, not timed
+                k = min(frames, 2 if "restore" in name else 8)
                 start = time.perf_counter()
-                process_clip(op, source, Path(tmp) / "out.mp4", consistency=c, **params)
-                seconds = time.perf_counter() - start
-                rows.append({"size": label, "case": name, "consistency": c, "frames": frames,
-                             "fps": frames / seconds, "ms_per_frame": 1e3 * seconds / frames})
-                print(f"  {label} {name} c={c}: {rows[-1]['fps']:.1f} fps", flush=True)
+                for _ in range(k):
+                    op.run(frame, **warm)
+                row(f"{name}: the operation alone", None, k, time.perf_counter() - start, "-")
+                for c in (0.0, DEFAULT_CONSISTENCY):
+                    for runner, pipeline in ((process_clip, "threaded"), (serial_clip, "serial")):
+                        if pipeline == "serial" and c == 0:
+                            continue
+                        start = time.perf_counter()
+                        runner(op, source, Path(tmp) / "out.mp4", consistency=c, **params)
+                        row(name, c, frames, time.perf_counter() - start, pipeline)
+    return rows
+
+
+def serial_clip(op: Operation, source: Path, target: Path, consistency: float, **params: object) -> None:
+    """The pipeline without threads (each frame decoded, run, steadied and encoded before the next is read)."""
+    info, frames = open_clip(source)
+    if "tile" in params:
+        params["tile"] = max(int(params["tile"]), max(info.size))
+    steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
+    with ClipWriter(target, info.fps) as writer:
+        for frame in frames:
+            result = op.run(frame, **params)
+            writer.write(result.with_pixels(steady(frame.pixels, result.pixels)))
+
+
+def batching(args: object) -> list[dict]:
+    """ms per 480p frame of the fast style model run on batches of 1, 2 and 4 frames (torch, and ONNX Runtime
+    with a batch-dynamic export of the same network)."""
+    import onnx
+    import onnxruntime as ort
+
+    from daguerre.models.onnx import export
+    from daguerre.ops import styles
+
+    _, net = styles.style_model(STYLE_MODEL)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model = onnx.load(str(export(net, Path(tmp) / "net.onnx")))
+        for v in (*model.graph.input, *model.graph.output):
+            v.type.tensor_type.shape.dim[0].dim_param = "batch"
+        onnx.save(model, str(Path(tmp) / "batch.onnx"))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = args.threads, 1
+        session = ort.InferenceSession(str(Path(tmp) / "batch.onnx"), opts, providers=["CPUExecutionProvider"])
+        for b in (1, 2, 4):
+            x = torch.rand(b, 3, 480, 854)
+            for engine, run in (("onnxruntime", lambda x=x: session.run(None, {"image": x.numpy()})),
+                                ("torch", lambda x=x: net(x))):
+                with torch.inference_mode():
+                    run()
+                    reps = 1 if args.quick else max(1, 8 // b)
+                    start = time.perf_counter()
+                    for _ in range(reps):
+                        run()
+                ms = 1e3 * (time.perf_counter() - start) / (reps * b)
+                rows.append({"engine": engine, "batch": b, "ms_per_frame": ms})
+                print(f"  {engine} batch {b}: {ms:.1f} ms/frame", flush=True)
     return rows
 
 
@@ -200,6 +249,8 @@ def _sharpness(x: np.ndarray) -> float:
 
 def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
     """Estimated-flow warping error of the style model on the first frames of a real clip."""
+    if not args.real_frames:
+        return []
     if not REAL_CLIP.is_file():
         print(f"  skipped: {REAL_CLIP} not installed (Debian package opencv-doc)")
         return []
@@ -245,16 +296,36 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="also write benchmarks/results/video.json")
     parser.add_argument("--skip-speed", action="store_true", help="only the stability tables")
     parser.add_argument("--size", default="854x480", help="frame size of the synthetic clip for stability")
+    parser.add_argument("--only-480p", action="store_true", help="speed at 480p only")
+    parser.add_argument("--speed-cases", nargs="+", default=["stylize", "restore", "colorize"],
+                        help="operations in the speed table")
+    parser.add_argument("--cases", nargs="+", default=["stylize", "restore", "colorize"],
+                        help="operations in the stability table")
+    parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
+    parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.25, 0.4, DEFAULT_CONSISTENCY, 0.75],
+                        help="consistency strengths in the stability tables (0 first: the baseline)")
     args = parser.parse_args()
     set_threads(args.threads)
     info = print_header("Video: speed and temporal consistency", args)
-    strengths = (0.0, 0.25, DEFAULT_CONSISTENCY, 0.75)
+    strengths = tuple(sorted({0.0, *args.strengths}))
 
     print("## Speed (frames per second, decode + operation + consistency + encode)", flush=True)
     speed_rows = [] if args.skip_speed else speed(args)
-    print(format_table(["size", "case", "consistency", "frames", "fps", "ms/frame"],
-                       [[r["size"], r["case"], r["consistency"], r["frames"], r["fps"], r["ms_per_frame"]]
+    alone = {r["size"]: r["fps"] for r in speed_rows if "stylize" in r["case"] and r["pipeline"] == "-"}
+    print(format_table(["size", "case", "pipeline", "consistency", "frames", "fps", "ms/frame", "x stylize alone"],
+                       [[r["size"], r["case"], r["pipeline"], r["consistency"], r["frames"], r["fps"],
+                         r["ms_per_frame"], r["fps"] / alone[r["size"]] if r["size"] in alone else None]
                         for r in speed_rows]))
+    print("\n## Batching frames through the fast style model (480p)", flush=True)
+    batch_rows = [] if args.skip_speed else batching(args)
+    print(format_table(["engine", "batch", "ms/frame"], [[r["engine"], r["batch"], r["ms_per_frame"]]
+                                                        for r in batch_rows]))
+    if args.skip_stability:
+        if args.json and not args.quick:
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / "video_speed.json").write_text(json.dumps({"machine": info, "speed": speed_rows,
+                                                                  "batching": batch_rows}, indent=1))
+        return
 
     w, h = map(int, args.size.split("x"))
     size, shots, per_shot = ((427, 240), 2, 6) if args.quick else ((w, h), 3, args.shot_frames)
@@ -262,6 +333,8 @@ def main() -> None:
           flush=True)
     stab_rows = []
     for name, (op_name, params) in CASES.items():
+        if not any(c in name for c in args.cases):
+            continue
         frames = synthetic(size, shots, per_shot, grey=op_name == "colorize")
         op = get_operation(op_name)
         outputs = [op.run(Picture(f), **params).pixels for f, _ in frames]
@@ -298,7 +371,7 @@ def main() -> None:
                             for r in real_rows]))
     if args.json and not args.quick:
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "video.json").write_text(json.dumps({"machine": info, "speed": speed_rows,
+        (RESULTS / "video.json").write_text(json.dumps({"machine": info, "speed": speed_rows, "batching": batch_rows,
                                                         "stability": stab_rows, "real_clip": real_rows}, indent=1))
 
 
