@@ -61,14 +61,12 @@ def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def warp(image: np.ndarray, flow: np.ndarray, sharp: bool = False) -> np.ndarray:
-    """`image` (H, W, C) sampled at x + flow(x): the previous frame laid onto the current one (edges clamped).
-    Bilinear, or with `sharp` bicubic, which keeps more of the detail of a frame warped again and again."""
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """`image` (H, W, C) sampled at x + flow(x): the previous frame laid onto the current one (edges clamped)."""
     import cv2
 
     gx, gy = _grid(*flow.shape[:2])
-    method = cv2.INTER_CUBIC if sharp else cv2.INTER_LINEAR
-    out = cv2.remap(image, gx + flow[..., 0], gy + flow[..., 1], method, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.remap(image, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out.reshape(image.shape)
 
 
