@@ -1,8 +1,10 @@
 """Video: frames per second through the whole pipeline, and how much the temporal-consistency step steadies it.
 
 1. Speed: a clip panning over a held-out photo (written as H.264), run through `daguerre.video.process_clip`:
-   decode + Operation + consistency + encode, at 480p (854x480) and 720p (1280x720). "decode + encode only" is
-   the same pipeline with an Operation that returns its input.
+   decode + Operation + consistency + encode as threaded stages, at 480p (854x480) and 720p (1280x720), beside
+   the same work done serially and the Operation alone on a frame in memory (same run). "decode + encode only"
+   is the pipeline with an Operation that returns its input. Then the fast style model on batches of 1, 2, 4
+   frames (torch, and ONNX Runtime with a batch-dynamic export).
 2. Stability, on a clip synthesised from held-out photos with a known camera pan and zoom (one shot per photo,
    so the shots are separated by scene cuts): the warping error of Lai et al. 2018 (mean squared difference
    between each output frame and the previous output warped onto it, on non-occluded pixels; pairs across a cut
@@ -12,7 +14,7 @@
    relative to frame-by-frame output: what the steadying costs.
 3. The same warping error (estimated flow) on a real clip from a Debian package: opencv-doc's Megamind.avi.
 
-    .venv/bin/python benchmarks/video.py [--threads 2] [--quick]
+    .venv/bin/python benchmarks/video.py [--threads 1] [--quick] [--skip-speed | --skip-stability] [--help]
 """
 
 from __future__ import annotations
