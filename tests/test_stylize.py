@@ -84,6 +84,19 @@ def test_a_blue_painting_makes_the_output_bluer_than_a_red_one(palette, margin):
     assert out_blue[2] < out_red[2] - margin and out_red[1] > out_blue[1] + margin, (out_blue, out_red)
 
 
+def test_palette_transfer_gives_the_photo_the_paintings_lab_mean_and_covariance():
+    from daguerre.imaging.colour import lab_moments, match_palette
+
+    photo = torch.from_numpy(small("coffee").pixels)[None]
+    _, painting = min(unseen(128), key=lambda p: float(lab_mean(p[1])[2]))  # the bluest: far from coffee's browns
+    mean, cov = lab_moments(painting)
+    before_mean, _ = lab_moments(photo)
+    moved_mean, moved_cov = lab_moments(match_palette(photo, mean, cov))
+    assert (before_mean - mean).abs().max() > 10  # a real change to make
+    assert (moved_mean - mean).abs().max() < 1.5, (moved_mean, mean)
+    assert (moved_cov - cov).abs().max() < 0.15 * cov.abs().max(), (moved_cov, cov)
+
+
 def test_a_paintings_style_is_cached_in_memory_and_on_disk_and_equals_a_recomputation(tmp_path, monkeypatch):
     from daguerre.ops import styles
 

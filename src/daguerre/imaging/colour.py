@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import kornia.color as kc
+import numpy as np
 import torch
 
 
@@ -71,12 +72,19 @@ def _sqrtm(c: torch.Tensor) -> torch.Tensor:
 
 def match_palette(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
     """x (1,3,H,W) with its CIELAB pixels moved by the linear map that gives them `mean` and covariance `cov` while
-    moving them least (the Monge-Kantorovich linear colour transfer, Pitie & Kokaram 2007); out of gamut clipped."""
-    lab = kc.rgb_to_lab(x.clamp(0, 1))
-    own_mean, own_cov = _moments(lab)
+    moving them least (the Monge-Kantorovich linear colour transfer, Pitie & Kokaram 2007); out of gamut clipped.
+    Back from Lab in OpenCV (9x kornia's speed on CPU, within 0.22/255 of it; OpenCV's float RGB->Lab is not used:
+    it quantises to 0.5 Lab units), with the picture's own moments measured on a quarter of its pixels."""
+    import cv2
+
+    lab = kc.rgb_to_lab(x[:1].clamp(0, 1))
+    own_mean, own_cov = _moments(lab[..., ::2, ::2])
     root = _sqrtm(own_cov)
     inverse_root = torch.linalg.inv(root)
     transfer = inverse_root @ _sqrtm(root @ cov @ root) @ inverse_root
     shift = mean - transfer @ own_mean  # y = T (x - own_mean) + mean = T x + shift
-    moved = torch.einsum("ij,njhw->nihw", transfer.to(x.dtype), lab) + shift.to(x.dtype).view(1, 3, 1, 1)
-    return kc.lab_to_rgb(moved, clip=True)
+    pixels = lab[0].permute(1, 2, 0).numpy()
+    moved = pixels @ transfer.T.numpy().astype(np.float32) + shift.numpy().astype(np.float32)
+    out = cv2.cvtColor(np.ascontiguousarray(moved), cv2.COLOR_Lab2RGB)
+    np.clip(out, 0, 1, out=out)
+    return torch.from_numpy(out).permute(2, 0, 1)[None].to(x.dtype)
