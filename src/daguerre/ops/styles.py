@@ -92,7 +92,7 @@ class PaintingStyle:
 
 
 def image_style(x: torch.Tensor, model: str = DEFAULT_ARBITRARY_MODEL, size: int = STYLE_SIZE) -> PaintingStyle:
-    """The style of an image (1,3,H,W), seen at a long side of `size` px (the model was trained near 256)."""
+    """The style of an image (1,3,H,W), seen at a long side of `size` px (the model was trained on 128 px crops)."""
     _, net = painting_style_model(model)
     small = downscale(x, size)
     session = _statistics_onnx()
