@@ -172,7 +172,6 @@ def bench_magenta(bench: Bench, style: torch.Tensor, sizes: list[int]) -> None:
 def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> None:
     from daguerre.imaging import Picture
     from daguerre.imaging.colour import downscale, match_palette
-    from daguerre.nets.painting_style_net import STYLE_SIZE
     from daguerre.ops import styles
     from daguerre.ops.stylize import stylize
 
@@ -183,18 +182,19 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> No
         return
     _, net = styles.painting_style_model()
     session = styles.painting_style_onnx()
-    painting = downscale(load_rgb(style_path), STYLE_SIZE)  # as Magenta's feeds: resized once, outside the timing
-    code = styles.image_style(painting).code
+    encode_sizes = bench.args.encode_sizes
+    # as Magenta's feeds: the painting resized once, outside the timing, to each size it is encoded at
+    paintings = {s: downscale(load_rgb(style_path), s) for s in encode_sizes}
+    code = styles.image_style(paintings[encode_sizes[0]], size=encode_sizes[0]).code
 
-    def new_painting(x: torch.Tensor) -> torch.Tensor:  # the painting encoded anew each time (ONNX VGG + MLP)
-        style = styles.image_style(painting)
+    def new_painting(x: torch.Tensor, size: int) -> torch.Tensor:  # the painting encoded anew each time
+        style = styles.image_style(paintings[size], size=size)
         return match_palette(session(x, code=style.code), style.lab_mean, style.lab_cov)
 
-    encode_flops = conv_flops(lambda: styles.style_statistics_net()(painting))
     label = "ours arbitrary PaintingStyleNet"
     bench.notes.append(f"{label}: 'code cached' rows time the transformer with the painting's style code known; "
-                       "'new painting' adds the painting's encoding (VGG16 to relu4_1 at 256 px in ONNX Runtime, "
-                       "then the MLP, and its Lab moments) and the palette transfer; "
+                       "'new painting' adds the painting's encoding (VGG16 to relu4_1 at the long side given, in "
+                       "ONNX Runtime, then the MLP, and its Lab moments) and the palette transfer; "
                        "the stylize.run row is the whole operation on a Picture, code cached")
     for size in sizes:
         x = square_test_image(size)
@@ -202,8 +202,10 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> No
         flops = conv_flops(lambda x=x: net(x, code))
         bench.time(f"{label} transfer (code cached)", "onnxruntime", size, lambda x=x: session(x, code=code), flops)
         bench.time(f"{label} transfer (code cached)", "torch eager", size, lambda x=x: net(x, code), flops)
-        bench.time(f"{label} new painting (encode + transfer)", "onnxruntime", size,
-                   lambda x=x: new_painting(x), flops + encode_flops)
+        for s in encode_sizes:
+            encode_flops = conv_flops(lambda s=s: styles.style_statistics_net()(paintings[s]))
+            bench.time(f"{label} new painting (encode at {s} px + transfer)", "onnxruntime", size,
+                       lambda x=x, s=s: new_painting(x, s), flops + encode_flops)
 
         def operation(picture: Picture = picture) -> None:
             stylize.run(picture, method="arbitrary", style=[str(style_path)])
@@ -244,6 +246,10 @@ def parse_args() -> argparse.Namespace:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, help="side of the square image for fixed-size rows (default 512)")
     parser.add_argument("--arbitrary-sizes", type=int, nargs="+", help="sides for arbitrary style (default 384 512)")
+    parser.add_argument("--encode-sizes", type=int, nargs="+",
+                        help="long sides the painting is encoded at in the 'new painting' rows (default: the model's)")
+    parser.add_argument("--arbitrary-only", action="store_true",
+                        help="only the arbitrary-style rows: Magenta's and ours (ratios against Magenta)")
     parser.add_argument("--warmup", type=int, help="untimed calls per row (default 3)")
     parser.add_argument("--repeats", type=int, help="timed calls per row; the median is shown (default 20)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
@@ -254,6 +260,10 @@ def parse_args() -> argparse.Namespace:
     quick = args.quick
     args.size = args.size or (256 if quick else 512)
     args.arbitrary_sizes = args.arbitrary_sizes or ([192, 256] if quick else [384, 512])
+    if not args.encode_sizes:
+        from daguerre.nets.painting_style_net import STYLE_SIZE
+
+        args.encode_sizes = [STYLE_SIZE]
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
     args.repeats = args.repeats or (2 if quick else 20)
     args.compile = (not quick) if args.compile is None else args.compile
@@ -268,10 +278,11 @@ def main() -> None:
     bench = Bench(args)
     x = square_test_image(args.size)
     style_path = painting_path(style_models()[0])
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_ours_fast(bench, x)
-        bench_johnson(bench, x, Path(tmp))
-    bench_multistyle(bench, x)
+    if not args.arbitrary_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_ours_fast(bench, x)
+            bench_johnson(bench, x, Path(tmp))
+        bench_multistyle(bench, x)
     bench_magenta(bench, load_rgb(style_path, 1024), args.arbitrary_sizes)
     bench_ours_arbitrary(bench, style_path, args.arbitrary_sizes)
     records = report(bench)
