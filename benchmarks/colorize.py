@@ -100,7 +100,7 @@ def cases(args: argparse.Namespace) -> tuple[list[Case], list[str]]:
 
     require_photo_sources("benchmarks/colorize.py")
     out, skipped = [], []
-    for i, path in enumerate(photos("heldout", graphics=False)[: args.n]):
+    for i, path in enumerate(photos(getattr(args, "split", "heldout"), graphics=False)[: args.n]):
         x = load_rgb(path, args.size).float().numpy() / 255
         if chroma(x) < MIN_CHROMA:
             skipped.append(group_of(path))

@@ -245,3 +245,66 @@ def test_archive_colorize_takes_an_item_as_reference(installed, archive, photos)
     assert archive.get(colour).sha256 in event.outcome_detail["recipe"]["input_files"].values()
     with pytest.raises(ArchiveError, match="beef"):
         archive.apply("colorize", [target], {"model": installed, "reference": ["beef"]})
+
+
+def test_joint_bilateral_upsampling_brings_back_real_photos_colour_edges():
+    """Real photos' chroma at a quarter of their size, brought back guided by their own full-size L, is closer to
+    the full-size chroma than bilinear upsampling; a band of rows is the same as those rows of the whole."""
+    from daguerre.imaging.guided import joint_bilateral_rows, joint_bilateral_upsample
+
+    for name in ("rocket.jpg", "coffee.jpg"):
+        rgb = F.interpolate(torch.from_numpy(load(SAMPLES / name).rgb())[None], size=(256, 384), mode="area")
+        lightness, ab = lab_split(rgb)
+        small_l, small_ab = F.avg_pool2d(lightness, 4), F.avg_pool2d(ab, 4)
+        bilinear = F.interpolate(small_ab, size=(256, 384), mode="bilinear", align_corners=False)
+        joint = joint_bilateral_upsample(small_ab, small_l, lightness)
+        assert (joint - ab).abs().mean() < 0.97 * (bilinear - ab).abs().mean(), name
+        band = joint_bilateral_rows(small_ab, small_l, lightness[..., 100:150, :], slice(100, 150), (256, 384))
+        assert (band - joint[..., 100:150, :]).abs().max() < 1e-6
+
+
+def test_hints_spread_in_feature_space_keep_their_colour_at_their_point():
+    """On the real rocket: a hint's weight is 1 at its own place (its colour there, whatever the other hints); the
+    feature term lowers the weight where the picture's content differs from the hint's, never raises it."""
+    from daguerre.nets.correspondence import spread_hints
+
+    rgb = F.interpolate(torch.from_numpy(load(SAMPLES / "rocket.jpg").rgb())[None], size=(128, 192), mode="area")
+    lightness, _ = lab_split(rgb)
+    keys = match_keys(*grey_features(lightness))
+    small = F.avg_pool2d(lightness, 4)
+    points = torch.tensor([[5, 5], [20, 40]])
+    colours = torch.tensor([[0.5, 0.2], [-0.3, 0.4]])
+    num, den, top = spread_hints(small, keys, points, colours, 0.3, 10.0, 0.1)
+    ab = num / den
+    for (y, x), colour in zip(points.tolist(), colours, strict=True):
+        assert abs(top[0, 0, y, x] - 1) < 1e-5 and (ab[0, :, y, x] - colour).abs().max() < 0.02
+    plain = spread_hints(small, None, points, colours, 0.3, 10.0, None)[2]
+    assert (top <= plain + 1e-4).all() and top.mean() < plain.mean()  # the feature term only ever lowers a weight
+
+
+def test_untrained_residual_net_gives_the_training_free_colour():
+    """A residual ColorizeNet's correction heads start at zero: before training its regressed colour is exactly
+    the training-free estimate (hints where their weight is high, the reference's carried colour elsewhere)."""
+    from daguerre.nets.colorize_net import ColorizeNet, training_free
+
+    net = ColorizeNet(24, residual=True).eval()
+    reference, spread = torch.rand(1, 3, 8, 12) * 2 - 1, torch.rand(1, 3, 8, 12)
+    base = training_free(reference, spread, has_reference=True)
+    assert torch.allclose(base, spread[:, 2:] * spread[:, :2] + (1 - spread[:, 2:]) * reference[:, :2])
+    with torch.no_grad():
+        _, ab = net(torch.rand(1, 256, 8, 12), torch.rand(1, 512, 4, 6), torch.rand(1, 1, 32, 48),
+                    torch.zeros(1, 3, 32, 48), reference, spread, base)
+    assert torch.equal(ab, base)
+
+
+def test_validation_photos_are_part_of_training_that_fit_leaves_out():
+    from daguerre.data import sources
+
+    train, validation, fit = (set(sources.photos(s, graphics=False)) for s in ("train", "validation", "fit"))
+    held = set(sources.photos("heldout", graphics=False))
+    if not train:
+        pytest.skip("no registry photo packages installed")
+    assert validation and validation | fit == train and not validation & fit and not held & train
+    assert sources.photos("validation") == sources.photos("validation")  # fixed, by a hash of the picture
+    with pytest.raises(ValueError, match="unknown photo split 'val'"):
+        sources.photos("val")

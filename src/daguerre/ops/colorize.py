@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import downscale
+from daguerre.imaging.guided import joint_bilateral_rows
 from daguerre.imaging.lab import L_SCALE, lab_merge, lab_split, with_luma
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
@@ -33,11 +34,12 @@ from daguerre.ops.task_models import model_record, task_model
 
 BAND = 256  # rows composed at a time at full resolution, bounding the memory of the Lab conversion
 REF_OWN = "regressed"  # the net's ab blended with the reference: "regressed" (given the reference) or "annealed"
-HINT_OWN = "regressed"  # the net's ab the hints' residuals are added to: "regressed" (hints as input) or "annealed"
 RENDER_SIZE = 384  # the long side of a training photo (short side 256, recipes/colorize.toml)
 HINT_SIZE = 3  # a hint colours a square of this many working pixels
 SIGMA_XY, SIGMA_L = 0.15, 10.0  # hint propagation: Gaussian in position (of the long side) and lightness (L*)
-HINT_PRIOR = 1.0  # the net's own colour's weight against the hints' residuals away from them (tuned on training photos)
+HINT_PRIOR = 1.0  # the colour found without the hints: its weight against theirs away from them (old net)
+UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R = 0.5, 0.05  # ab upsampling: Gaussians in distance (ab pixels) and in L (/100)
+ANNEALED_T, CHROMA_GAIN = 0.38, 1.0  # automatic colour: the annealed mean's temperature and a gain on its chroma
 # reference blending: the carried colour's weight is sigmoid(REF_SHARPNESS * (match similarity - REF_THRESHOLD))
 REF_THRESHOLD, REF_SHARPNESS = 0.6, 10.0  # picked on 30 training photos, both reference kinds
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
@@ -122,31 +124,64 @@ def blend_reference(carried: torch.Tensor, confidence: torch.Tensor, own: torch.
     return c * carried + (1 - c) * own
 
 
-def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A reference's match descriptors and its ab at quarter working size (`nets.correspondence`)."""
+def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[torch.Tensor, ...]:
+    """A reference's match descriptors, its ab and L at quarter working size (`nets.correspondence`)."""
     from daguerre.nets.correspondence import grey_features, match_keys
 
     picture = reference if isinstance(reference, Picture) else load(reference)
     lightness, ab = lab_split(working(torch.from_numpy(picture.rgb())[None], render_size))
-    return match_keys(*grey_features(lightness)), F.avg_pool2d(ab, 4)
+    return match_keys(*grey_features(lightness)), F.avg_pool2d(ab, 4), F.avg_pool2d(lightness, 4)
 
 
-def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, hints: torch.Tensor | None,
-               render_size: int) -> torch.Tensor:
-    """ab (1,2,h/4,w/4) of the working-size L (1,1,h,w): automatic, or following references and hint channels."""
-    from daguerre.nets.correspondence import grey_features, match_keys, reference_colour
+def hint_points(hints: list, full: tuple[int, int], size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The hints' places (K,2: row, column) on a `size` grid over a picture of `full` pixels, and their ab (K,2)."""
+    points, colours = [], []
+    for hint in hints:
+        x, y, colour = parse_hint(hint)
+        if not (0 <= x < full[1] and 0 <= y < full[0]):
+            raise ValueError(f"hint {hint!r}: outside the {full[1]}x{full[0]} picture")
+        points.append([min(int(y * size[0] / full[0]), size[0] - 1), min(int(x * size[1] / full[1]), size[1] - 1)])
+        colours.append(lab_split(torch.tensor(colour, dtype=torch.float32).view(1, 3, 1, 1))[1][0, :, 0, 0])
+    return torch.tensor(points, dtype=torch.long).view(-1, 2), torch.stack(colours)
 
-    relu3, relu4 = grey_features(lightness)
-    size = (lightness.shape[-2] // 4, lightness.shape[-1] // 4)
+
+def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, hints: list,
+               full: tuple[int, int], render_size: int) -> torch.Tensor:
+    """ab (1,2,h/4,w/4) of the working-size L (1,1,h,w) of a picture of `full` pixels: automatic, or following
+    references and hints (``"X,Y,#RRGGBB"`` in the picture's pixels)."""
+    from daguerre.nets import correspondence as cc
+    from daguerre.nets.colorize_net import training_free
+
+    relu3, relu4 = cc.grey_features(lightness)
+    keys = cc.match_keys(relu3, relu4)
+    quarter = F.avg_pool2d(lightness, 4)
+    size = tuple(quarter.shape[-2:])
     ref = torch.zeros(1, 3, *size)
     if references:
-        ref = reference_colour(match_keys(relu3, relu4), size, [reference_keys(r, render_size) for r in references])
-    logits, regressed = net(relu3, relu4, lightness, torch.zeros(1, 3, *lightness.shape[-2:]) if hints is None
-                            else hints, ref)
-    own = regressed if (references and REF_OWN == "regressed") or (hints is not None and HINT_OWN == "regressed") \
-        else net.annealed_mean(logits)
-    if references:
+        ref = cc.reference_colour(keys, size, [reference_keys(r, render_size) for r in references],
+                                  cc.REF_TEMPERATURE, quarter, cc.REF_SIGMA_L)
+    spread = torch.zeros(1, 3, *size)
+    num = den = top = None
+    if hints:
+        points, colours = hint_points(hints, full, size)
+        num, den, top = cc.spread_hints(quarter, keys, points, colours, cc.HINT_SIGMA_XY, cc.HINT_SIGMA_L,
+                                        cc.HINT_TAU)
+        spread = torch.cat([num / den.clamp_min(1e-12), top], 1)
+    channels = hint_channels(hints, full, lightness.shape[-2:]) if hints else torch.zeros(1, 3, *lightness.shape[-2:])
+    if getattr(net, "residual", False):
+        base = training_free(ref, spread, bool(references))
+        logits, regressed = net(relu3, relu4, lightness, channels, ref, spread, base)
+        return regressed if references or hints else CHROMA_GAIN * net.annealed_mean(logits, ANNEALED_T)
+    logits, regressed = net(relu3, relu4, lightness, channels, ref)
+    auto = CHROMA_GAIN * net.annealed_mean(logits, ANNEALED_T)
+    if not references and not hints:
+        return auto
+    own = regressed if REF_OWN == "regressed" else auto
+    if references:  # the carried colour where the match is confident, the net's elsewhere
         own = blend_reference(ref[:, :2], ref[:, 2:], own)
+    if hints:  # the hints' colour near them (in feature space), the colour found so far elsewhere
+        rest = HINT_PRIOR * (1 - top)
+        own = (num + rest * own) / (den + rest).clamp_min(1e-12)
     return own
 
 
@@ -170,17 +205,16 @@ class Colorize(Operation):
         hint_list = _as_list(hints)
         with torch.inference_mode():
             lightness, _ = lab_split(working(rgb, render_size))
-            channels = hint_channels(hint_list, rgb.shape[-2:], lightness.shape[-2:]) if hint_list else None
-            ab = predict_ab(net, lightness, _as_list(reference), channels, render_size)
-            if hint_list:  # residual propagation: exactly the hint's colour at a hint, the net's colour far away
-                ab = propagate_hints(lightness, hint_list, rgb.shape[-2:], base=ab)
-            ab = F.interpolate(ab, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
+            full = tuple(rgb.shape[-2:])
+            ab = predict_ab(net, lightness, _as_list(reference), hint_list, full, render_size)
+            low_l = F.avg_pool2d(lightness, 4)  # the guide at ab's size: ab follows the full-size L's edges
             y = torch.from_numpy(picture.luminance())[None, None]
-            out = np.empty((3, *rgb.shape[-2:]), np.float32)
-            for r in range(0, rgb.shape[-2], BAND):
+            out = np.empty((3, *full), np.float32)
+            for r in range(0, full[0], BAND):
                 rows = slice(r, r + BAND)
                 full_l, _ = lab_split(rgb[..., rows, :])
-                out[:, rows] = with_luma(lab_merge(full_l, ab[..., rows, :]), y[..., rows, :])[0].numpy()
+                band_ab = joint_bilateral_rows(ab, low_l, full_l, rows, full, UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R)
+                out[:, rows] = with_luma(lab_merge(full_l, band_ab), y[..., rows, :])[0].numpy()
         if progress:
             progress(1, 1)
         return repixel(picture, out)

