@@ -269,6 +269,8 @@ def main() -> None:
     parser.add_argument("--models", type=Path, help="folder of models put first in DAGUERRE_MODELS")
     parser.add_argument("--model", help="colorize model to measure (default: the first installed)")
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--automatic-only", action="store_true", help="only grey, old, ours automatic and truth "
+                        "(no goals, grid or JSON: to compare two models' automatic colour)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
@@ -292,6 +294,8 @@ def main() -> None:
                 Row(f"{HINTS} hints: naive propagation", naive_hints),
                 Row(f"{HINTS} hints: ours", ours(card.name, hints=True)),
                 Row("truth", lambda c: c.truth)]
+        if args.automatic_only:
+            rows = [r for r in rows if r.name in ("grey", "old colorize-photos", "ours automatic", "truth")]
         score(rows, data, args.grid_rows)
         dist = distribution(rows[:3], [c.truth for c in data])
     grey_err = rows[0].mean("chroma_error")
@@ -300,6 +304,8 @@ def main() -> None:
     print()
     print(format_table(["method", "colourfulness", "chroma err", "/ grey's", "LPIPS", "FID", "KID"], table))
     print(f"{len(data)} held-out colour photos ({', '.join(skipped) or 'none'} skipped as nearly grey)")
+    if args.automatic_only:
+        return
     m = {r.name: r for r in rows}
     def err(name: str) -> float:
         return m[name].mean("chroma_error")

@@ -20,15 +20,19 @@ import colorize as bench
 from _common import set_threads
 
 GRIDS = {
+    "eval": {"ops.NET_CORRECTS": [0.0, 1.0]},
+    "strength": {"ops.NET_CORRECTS": [0.2, 0.4]},
     "upsample": {"ops.UPSAMPLE_SIGMA_S": [0.35, 0.5, 0.7], "ops.UPSAMPLE_SIGMA_R": [0.03, 0.05, 0.1, 1e3]},
     "reference": {"cc.REF_TEMPERATURE": [0.005, 0.01, 0.02], "cc.REF_SIGMA_L": [None, 10.0, 20.0]},
     "blend": {"ops.REF_THRESHOLD": [-2.0, 0.4, 0.5, 0.6], "ops.REF_SHARPNESS": [10.0, 20.0]},
     "hints": {"cc.HINT_SIGMA_XY": [0.3, 0.5], "cc.HINT_SIGMA_L": [5.0, 10.0], "cc.HINT_TAU": [0.1, 0.2]},
-    "prior": {"ops.HINT_PRIOR": [0.0, 0.01, 0.05, 0.2, 1.0]},
-    "auto": {"ops.ANNEALED_T": [0.2, 0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.6, 0.8, 1.0]},
+    "prior": {"ops.HINT_PRIOR": [1e-5, 1e-4, 1e-3]},
+    "auto": {"ops.ANNEALED_T": [0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.7, 1.0]},
 }
-MODES = {"upsample": ["auto", "overlap", "disjoint", "hints"], "reference": ["overlap", "disjoint"],
-         "blend": ["overlap", "disjoint"], "hints": ["hints"], "prior": ["hints"], "auto": ["auto"]}
+MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
+         "upsample": ["auto", "overlap", "disjoint", "hints"],
+         "reference": ["overlap", "disjoint"], "blend": ["overlap", "disjoint"], "hints": ["hints"],
+         "prior": ["hints"], "auto": ["auto"]}
 
 
 def cached_features() -> None:
@@ -69,14 +73,16 @@ def main() -> None:
     data, _ = bench.cases(argparse.Namespace(split="validation", n=args.n, size=256))
     grey = float(np.mean([chroma_error(c.grey, c.truth) for c in data]))
     truth_cf = float(np.mean([colourfulness(c.truth) for c in data]))
-    print(f"{len(data)} validation photos; grey's chroma error {grey:.2f}; truth's colourfulness {truth_cf:.1f}")
+    grey_lpips = float(np.mean([lpips(c.grey, c.truth) for c in data])) if "auto" in MODES[args.stage] else 0.0
+    print(f"{len(data)} validation photos; grey's chroma error {grey:.2f}, LPIPS {grey_lpips:.4f}; truth's "
+          f"colourfulness {truth_cf:.1f}", flush=True)
     runs = {"auto": bench.ours(None), "overlap": bench.ours(None, reference="overlap"),
             "disjoint": bench.ours(None, reference="disjoint"), "hints": bench.ours(None, hints=True)}
-    if args.stage in ("reference", "blend"):
+    if args.stage in ("reference", "blend", "eval"):
         for which in ("overlap", "disjoint"):
             base = bench.matching_baseline(which)
             print(f"  baseline {which}: {np.mean([chroma_error(base(c), c.truth) for c in data]) / grey:.3f}")
-    if args.stage in ("hints", "prior"):
+    if args.stage in ("hints", "eval"):
         print(f"  naive hints: {np.mean([chroma_error(bench.naive_hints(c), c.truth) for c in data]) / grey:.3f}")
     grid = GRIDS[args.stage]
     for values in itertools.product(*grid.values()):

@@ -1,14 +1,15 @@
 """`colorize`: colour for a black-and-white photograph, automatically, from reference images, or from hints.
 
-The chroma (Lab ab) is predicted at a working size (`render_size`, the long side: larger is slower and more
-detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 features, and upsampled bilinearly to
-the full picture. `reference`: colour pictures (files or `Picture`s) whose colours are carried over where they
-match the photo (`nets.correspondence`); `hints`: ``"X,Y,#RRGGBB"`` points in the input's pixels. Without
-either, the colour is the annealed mean of the predicted colour distribution (Zhang et al. 2016); with them, the
-network's regressed colour, given them as inputs. The trained network under-uses them (BENCHMARKS.md, issue 17), so
-the operation enforces them: a reference's carried colour replaces the network's where the match is confident
-(`blend_reference`), and the hints' residuals against the network's colour are spread by a Gaussian in position
-and lightness (`propagate_hints`): the hint's colour at a hint, the network's far from every hint. The picture's
+The chroma (Lab ab) is predicted at a quarter of a working size (`render_size`, the long side: larger is slower
+and more detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 features, and brought to the
+full picture by joint bilateral upsampling guided by its lightness (`imaging.guided`). Without references or
+hints, the colour is the annealed mean of the predicted colour distribution (Zhang et al. 2016). `reference`:
+colour pictures (files or `Picture`s) whose colours are carried over where they match the photo in VGG feature
+space (`nets.correspondence`); `hints`: ``"X,Y,#RRGGBB"`` points in the input's pixels, spread over the picture
+by a Gaussian in position and lightness times their similarity in VGG feature space (`spread_hints`). With
+either, the colour is that training-free one: the carried colour (or the automatic colour without a reference),
+with the hints' colour where their weight outweighs `HINT_PRIOR` (a residual net's learned correction of it is
+`NET_CORRECTS`: 0, as it made validation photos worse, BENCHMARKS.md). The picture's
 own luminance is kept exactly at full resolution: the result's BT.601 luma is the input's (`Picture.luminance`),
 so converting the result back to grey gives the original. Colour inputs are colorized from their luminance
 (existing colour, such as sepia toning, is replaced). Grey, 16-bit and EXIF-rotated inputs keep their size and
@@ -27,21 +28,19 @@ import torch.nn.functional as F
 from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import downscale
 from daguerre.imaging.guided import joint_bilateral_rows
-from daguerre.imaging.lab import L_SCALE, lab_merge, lab_split, with_luma
+from daguerre.imaging.lab import lab_merge, lab_split, with_luma
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
 
 BAND = 256  # rows composed at a time at full resolution, bounding the memory of the Lab conversion
-REF_OWN = "regressed"  # the net's ab blended with the reference: "regressed" (given the reference) or "annealed"
 RENDER_SIZE = 384  # the long side of a training photo (short side 256, recipes/colorize.toml)
 HINT_SIZE = 3  # a hint colours a square of this many working pixels
 SIGMA_XY, SIGMA_L = 0.15, 10.0  # hint propagation: Gaussian in position (of the long side) and lightness (L*)
-HINT_PRIOR = 1.0  # the colour found without the hints: its weight against theirs away from them (old net)
+HINT_PRIOR = 0.05  # the colour found without the hints: its weight against theirs away from them
 UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R = 0.5, 0.05  # ab upsampling: Gaussians in distance (ab pixels) and in L (/100)
+NET_CORRECTS = 0.0  # how much of a residual net's correction of references and hints is used (0: training-free)
 ANNEALED_T, CHROMA_GAIN = 0.38, 1.0  # automatic colour: the annealed mean's temperature and a gain on its chroma
-# reference blending: the carried colour's weight is sigmoid(REF_SHARPNESS * (match similarity - REF_THRESHOLD))
-REF_THRESHOLD, REF_SHARPNESS = 0.6, 10.0  # picked on 30 training photos, both reference kinds
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -81,47 +80,18 @@ def hint_channels(hints: list, full: tuple[int, int], size: tuple[int, int]) -> 
     return out
 
 
-def propagate_hints(lightness: torch.Tensor, hints: list, full: tuple[int, int], base: torch.Tensor | None = None,
-                    sigma_xy: float = SIGMA_XY, sigma_l: float = SIGMA_L, prior: float = HINT_PRIOR) -> torch.Tensor:
-    """ab (1,2,h,w) from hints spread by a Gaussian in position and lightness (Levin-like edge-aware propagation).
+def propagate_hints(lightness: torch.Tensor, hints: list, full: tuple[int, int], sigma_xy: float = SIGMA_XY,
+                    sigma_l: float = SIGMA_L) -> torch.Tensor:
+    """ab (1,2,h,w): each hint's ab spread by a Gaussian in position and lightness, normalised (the naive baseline
+    of `benchmarks/colorize.py`; the operation spreads hints in feature space, `nets.correspondence`).
 
     lightness (1,1,h,w) in `imaging.lab` units, of a picture whose full size is `full` (the hints' pixels).
-    Without `base`: each hint's ab spread and normalised (the naive baseline of `benchmarks/colorize.py`). With
-    `base` (1,2,h',w', any size, e.g. the net's ab): the base plus the hints' *residuals* (hint ab - base at the
-    hint) spread the same way, so at a hint the colour is the hint's, and with `prior` > 0 it decays back to the
-    base away from the hints (the prior vanishes where a hint's weight is 1).
     """
-    h, w = lightness.shape[-2:]
-    ell = lightness[0, 0] * L_SCALE
-    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                            indexing="ij")
-    if base is not None:
-        base = F.interpolate(base, size=(h, w), mode="bilinear", align_corners=False)
-    num, den, top = torch.zeros(2, h, w), torch.full((h, w), 1e-8), torch.zeros(h, w)
-    sigma = sigma_xy * max(h, w)
-    for hint in hints:
-        x, y, colour = parse_hint(hint)
-        if not (0 <= x < full[1] and 0 <= y < full[0]):
-            raise ValueError(f"hint {hint!r}: outside the {full[1]}x{full[0]} picture")
-        cx, cy = min(int(x * w / full[1]), w - 1), min(int(y * h / full[0]), h - 1)
-        ab = lab_split(torch.tensor(colour, dtype=torch.float32).view(1, 3, 1, 1))[1][0, :, 0, 0]
-        if base is not None:
-            ab = ab - base[0, :, cy, cx]
-        wgt = torch.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2)
-                        - (ell - ell[cy, cx]) ** 2 / (2 * sigma_l**2))
-        num += wgt * ab[:, None, None]
-        den += wgt
-        top = torch.maximum(top, wgt)
-    if base is None:
-        return (num / den)[None]
-    return base + (num / (den + prior * (1 - top)))[None]
+    from daguerre.nets.correspondence import spread_hints
 
-
-def blend_reference(carried: torch.Tensor, confidence: torch.Tensor, own: torch.Tensor,
-                    threshold: float = REF_THRESHOLD, sharpness: float = REF_SHARPNESS) -> torch.Tensor:
-    """ab: the reference's carried ab where the match is confident, the net's own ab elsewhere (all (1,·,h,w))."""
-    c = torch.sigmoid(sharpness * (confidence - threshold))
-    return c * carried + (1 - c) * own
+    points, colours = hint_points(hints, full, tuple(lightness.shape[-2:]))
+    num, den, _ = spread_hints(lightness, None, points, colours, sigma_xy, sigma_l, None)
+    return num / den.clamp_min(1e-30)
 
 
 def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[torch.Tensor, ...]:
@@ -168,21 +138,18 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
                                         cc.HINT_TAU)
         spread = torch.cat([num / den.clamp_min(1e-12), top], 1)
     channels = hint_channels(hints, full, lightness.shape[-2:]) if hints else torch.zeros(1, 3, *lightness.shape[-2:])
-    if getattr(net, "residual", False):
-        base = training_free(ref, spread, bool(references))
-        logits, regressed = net(relu3, relu4, lightness, channels, ref, spread, base)
-        return regressed if references or hints else CHROMA_GAIN * net.annealed_mean(logits, ANNEALED_T)
-    logits, regressed = net(relu3, relu4, lightness, channels, ref)
+    given = (spread, training_free(ref, spread, bool(references))) if getattr(net, "residual", False) else ()
+    logits, regressed = net(relu3, relu4, lightness, channels, ref, *given)
     auto = CHROMA_GAIN * net.annealed_mean(logits, ANNEALED_T)
     if not references and not hints:
         return auto
-    own = regressed if REF_OWN == "regressed" else auto
-    if references:  # the carried colour where the match is confident, the net's elsewhere
-        own = blend_reference(ref[:, :2], ref[:, 2:], own)
-    if hints:  # the hints' colour near them (in feature space), the colour found so far elsewhere
+    if given and NET_CORRECTS:  # the residual net's correction of the training-free colour
+        return given[1] + NET_CORRECTS * (regressed - given[1])
+    colour = ref[:, :2] if references else auto  # the reference's carried colour, or the automatic one
+    if hints:  # the hints' colour where they reach (in feature space), that colour elsewhere
         rest = HINT_PRIOR * (1 - top)
-        own = (num + rest * own) / (den + rest).clamp_min(1e-12)
-    return own
+        colour = (num + rest * colour) / (den + rest).clamp_min(1e-12)
+    return colour
 
 
 class Colorize(Operation):
