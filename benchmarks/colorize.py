@@ -16,8 +16,8 @@ long side: the *target* is the first half, given as its BT.601 luma (grey); the 
 Metrics: colourfulness (Hasler & Suesstrunk 2003), chroma error (mean |ab - ab_true|, CIELAB), LPIPS (VGG), the
 chroma error as a fraction of grey's (ratio of the means); FID / KID (Inception-v3 pool features) of the automatic
 rows against the colour targets (few photos: read them as a ranking, not as absolute figures).
-Speed: `colorize` at 1 MP and 24 MP (grey), each in a fresh process at --threads threads; seconds per output MP
-and peak RSS (VmHWM); the old model at 1 MP in the same run, for a ratio.
+Speed: `colorize` at 1 MP and 24 MP (grey), each in a fresh process at --threads threads; seconds (wall and the
+process's CPU time, which a shared machine's load does not inflate as much) per output MP and peak RSS (VmHWM).
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/colorize.py [--quick] [--models DIR]
 Writes benchmarks/results/colorize.json and colorize_grid.jpg (quick_ prefixed with --quick).
@@ -235,11 +235,11 @@ grey = F.interpolate(x.mean(1, keepdim=True), size=tuple(spec["size"]), mode="bi
 params = {"model": spec["model"], **({"reference": [spec["photo"]]} if spec["reference"] else {})}
 op = get_operation("colorize")
 op.run(Picture(grey[:, :64, :64]), **params)  # build the model and VGG once
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 op.run(Picture(grey), **params)
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 peak = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024
-print(json.dumps({"seconds": seconds, "peak_mb": peak}))
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak}))
 """
 
 
@@ -256,7 +256,8 @@ def speed(args: argparse.Namespace, photo: Path) -> list[dict]:
         r = json.loads(done.stdout.strip().splitlines()[-1])
         mp = size[0] * size[1] / 1e6
         out.append({"case": f"{size[1]}x{size[0]}{' + reference' if reference else ''}", "megapixels": mp,
-                    "seconds": r["seconds"], "s_per_mp": r["seconds"] / mp, "peak_mb": r["peak_mb"]})
+                    "seconds": r["seconds"], "s_per_mp": r["seconds"] / mp,
+                    "cpu_s_per_mp": r["cpu_seconds"] / mp, "peak_mb": r["peak_mb"]})
         print(f"  {out[-1]}", flush=True)
     return out
 

@@ -22,7 +22,7 @@ from _common import set_threads
 GRIDS = {
     "eval": {"ops.NET_CORRECTS": [0.0, 1.0]},
     "strength": {"ops.NET_CORRECTS": [0.2, 0.4]},
-    "upsample": {"ops.UPSAMPLE_SIGMA_S": [0.35, 0.5, 0.7], "ops.UPSAMPLE_SIGMA_R": [0.03, 0.05, 0.1, 1e3]},
+    "upsample": {"ops.UPSAMPLE_SIGMA_S": [0.5], "ops.UPSAMPLE_SIGMA_R": [0.03, 0.05, 0.1, 1e3]},
     "reference": {"cc.REF_TEMPERATURE": [0.005, 0.01, 0.02], "cc.REF_SIGMA_L": [None, 10.0, 20.0]},
     "blend": {"ops.REF_THRESHOLD": [-2.0, 0.4, 0.5, 0.6], "ops.REF_SHARPNESS": [10.0, 20.0]},
     "hints": {"cc.HINT_SIGMA_XY": [0.3, 0.5], "cc.HINT_SIGMA_L": [5.0, 10.0], "cc.HINT_TAU": [0.1, 0.2]},
@@ -30,7 +30,7 @@ GRIDS = {
     "auto": {"ops.ANNEALED_T": [0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.7, 1.0]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
-         "upsample": ["auto", "overlap", "disjoint", "hints"],
+         "upsample": ["overlap", "hints"],
          "reference": ["overlap", "disjoint"], "blend": ["overlap", "disjoint"], "hints": ["hints"],
          "prior": ["hints"], "auto": ["auto"]}
 

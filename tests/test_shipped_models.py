@@ -142,8 +142,8 @@ def test_shipped_model_exports_to_onnx_that_matches_pytorch(task, coffee, tmp_pa
 
 
 def test_colorize_hint_sets_the_colour_at_its_point(coffee):
-    """Hints are residuals spread from the net's colour (`ops.colorize.propagate_hints`): at the hint's pixel the
-    output's a*, b* are the hint's, whatever the net predicted there; far from every hint the net's own colour."""
+    """Hints are spread over the picture in VGG feature space (`nets.correspondence.spread_hints`): at the hint's
+    pixel the output's a*, b* are the hint's, whatever the net predicted there."""
     colorize, name = get_operation("colorize"), shipped("colorize")
     grey = Picture(luma3(coffee))
     # a colour of the photo's own lightness at the hint, so keeping the luma does not change it

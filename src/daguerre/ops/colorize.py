@@ -37,10 +37,10 @@ BAND = 256  # rows composed at a time at full resolution, bounding the memory of
 RENDER_SIZE = 384  # the long side of a training photo (short side 256, recipes/colorize.toml)
 HINT_SIZE = 3  # a hint colours a square of this many working pixels
 SIGMA_XY, SIGMA_L = 0.15, 10.0  # hint propagation: Gaussian in position (of the long side) and lightness (L*)
-HINT_PRIOR = 0.05  # the colour found without the hints: its weight against theirs away from them
+HINT_PRIOR = 0.0  # the automatic (or carried) colour's weight against the hints' (0: the hints' colour everywhere)
 UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R = 0.5, 0.05  # ab upsampling: Gaussians in distance (ab pixels) and in L (/100)
 NET_CORRECTS = 0.0  # how much of a residual net's correction of references and hints is used (0: training-free)
-ANNEALED_T, CHROMA_GAIN = 0.38, 1.0  # automatic colour: the annealed mean's temperature and a gain on its chroma
+ANNEALED_T, CHROMA_GAIN = 0.6, 0.75  # automatic colour: the annealed mean's temperature and a gain on its chroma
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
