@@ -40,7 +40,7 @@ SIGMA_XY, SIGMA_L = 0.15, 10.0  # hint propagation: Gaussian in position (of the
 HINT_PRIOR = 0.0  # the automatic (or carried) colour's weight against the hints' (0: the hints' colour everywhere)
 UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R = 0.5, 0.05  # ab upsampling: Gaussians in distance (ab pixels) and in L (/100)
 NET_CORRECTS = 0.0  # how much of a residual net's correction of references and hints is used (0: training-free)
-ANNEALED_T, CHROMA_GAIN = 0.6, 0.75  # automatic colour: the annealed mean's temperature and a gain on its chroma
+ANNEALED_T, CHROMA_GAIN = 0.38, 1.0  # automatic: annealed-mean temperature, chroma gain (see BENCHMARKS.md)
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
