@@ -24,14 +24,13 @@ GRIDS = {
     "strength": {"ops.NET_CORRECTS": [0.2, 0.4]},
     "upsample": {"ops.UPSAMPLE_SIGMA_S": [0.5], "ops.UPSAMPLE_SIGMA_R": [0.03, 0.05, 0.1, 1e3]},
     "reference": {"cc.REF_TEMPERATURE": [0.005, 0.01, 0.02], "cc.REF_SIGMA_L": [None, 10.0, 20.0]},
-    "blend": {"ops.REF_THRESHOLD": [-2.0, 0.4, 0.5, 0.6], "ops.REF_SHARPNESS": [10.0, 20.0]},
     "hints": {"cc.HINT_SIGMA_XY": [0.3, 0.5], "cc.HINT_SIGMA_L": [5.0, 10.0], "cc.HINT_TAU": [0.1, 0.2]},
     "prior": {"ops.HINT_PRIOR": [1e-5, 1e-4, 1e-3]},
     "auto": {"ops.ANNEALED_T": [0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.7, 1.0]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"],
-         "reference": ["overlap", "disjoint"], "blend": ["overlap", "disjoint"], "hints": ["hints"],
+         "reference": ["overlap", "disjoint"], "hints": ["hints"],
          "prior": ["hints"], "auto": ["auto"]}
 
 
@@ -78,7 +77,7 @@ def main() -> None:
           f"colourfulness {truth_cf:.1f}", flush=True)
     runs = {"auto": bench.ours(None), "overlap": bench.ours(None, reference="overlap"),
             "disjoint": bench.ours(None, reference="disjoint"), "hints": bench.ours(None, hints=True)}
-    if args.stage in ("reference", "blend", "eval"):
+    if args.stage in ("reference", "eval"):
         for which in ("overlap", "disjoint"):
             base = bench.matching_baseline(which)
             print(f"  baseline {which}: {np.mean([chroma_error(base(c), c.truth) for c in data]) / grey:.3f}")
