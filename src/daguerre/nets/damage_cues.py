@@ -65,5 +65,5 @@ def damage_cues(x: torch.Tensor, kernels: torch.Tensor | None = None) -> torch.T
     along = [F.conv2d(F.pad(h, (r, r, r, r), mode="reflect"), kernels).amax(1, keepdim=True) for h in hats[:2]]
     box = padded[..., p - 3 : padded.shape[-2] - p + 3, p - 3 : padded.shape[-1] - p + 3]
     mean = F.avg_pool2d(box, 7, 1)
-    contrast = (F.avg_pool2d(box**2, 7, 1) - mean**2).clamp(min=0).sqrt()
+    contrast = ((F.avg_pool2d(box**2, 7, 1) - mean**2).clamp(min=0) + 1e-6).sqrt()  # finite gradient at 0
     return torch.cat([*hats, *along, contrast], 1) * 4  # hats of real damage are ~0.1-0.5: scaled towards 1
