@@ -19,6 +19,8 @@ photo. Every random choice for photo i is seeded by i, so every run degrades eve
    Bezier hairlines, Pareto-sized dust, a crease showing fibrous paper, a water stain, silvering; truth = the clean
    photo; the baseline inpaints the true mask. Goals: ours >= 3 dB PSNR and >= 0.15 LPIPS better than the damaged
    input and better than the baseline, and >= 60% of the input's mean error inside the mask (> 0.5) removed.
+   For the aging and unseen damage rows, the restore model's damage mask (probability > 0.5, on the tone-corrected
+   picture as the model runs) is scored against the true mask (> 0.5): recall, precision, F1 over all pixels.
    A halftone row: `damage.halftone_print` (CMYK elliptical dots, scanned), no mask, no goal.
    And a degradation family the aging model lacks: linear motion blur (9 px, angle uniform in [0, 180) degrees
    from seed i) then Gaussian noise (sigma 15/255, seed i); truth = the clean photo; the baseline runs without
@@ -379,6 +381,25 @@ def damage_goals(methods: list[Method]) -> bool | None:
     return all(checks.values())
 
 
+def mask_scores(cases: list[Case], threshold: float = 0.5) -> dict[str, float] | None:
+    """Recall, precision and F1 of the restore model's damage mask (probability > threshold) against the true mask
+    (> 0.5), pixels pooled over the cases; None without a model."""
+    from daguerre.ops.task_models import task_model
+
+    if model_card("restore") is None:
+        return None
+    _, net = task_model("restore", None)
+    tp = fp = fn = 0
+    for case in cases:
+        with torch.inference_mode():
+            predicted = net.damage_mask(tensor(rgb(case.input)))[0, 0].numpy() > threshold
+        true = case.mask > 0.5
+        tp, fp, fn = tp + (predicted & true).sum(), fp + (predicted & ~true).sum(), fn + (~predicted & true).sum()
+    recall, precision = tp / max(tp + fn, 1), tp / max(tp + fp, 1)
+    return {"recall": float(recall), "precision": float(precision),
+            "f1": float(2 * recall * precision / max(recall + precision, 1e-9)), "threshold": threshold}
+
+
 def restore_section(photos: list[tuple[str, Image]], args: argparse.Namespace, notes: list[str]) -> dict:
     columns = {"psnr": "PSNR dB", "ssim": "SSIM", "lpips": "LPIPS", "mask_removed": "% mask error removed"}
     results = {}
@@ -414,6 +435,10 @@ def restore_section(photos: list[tuple[str, Image]], args: argparse.Namespace, n
             )
             print(f"ours vs degraded input: PSNR {mine.mean('psnr') - methods[0].mean('psnr'):+.2f} dB, "
                   f"LPIPS {mine.mean('lpips') - methods[0].mean('lpips'):+.3f}")
+        masks = mask_scores(cases) if family in ("aging", "damage") else None
+        if masks:
+            print(f"our damage mask at {masks['threshold']}: recall {masks['recall']:.2f}, precision "
+                  f"{masks['precision']:.2f}, F1 {masks['f1']:.2f} (pixels of all {len(cases)} photos)")
         if family == "damage":
             print("issue 17 goals (unseen damage family):")
             ok = damage_goals(methods)
@@ -437,6 +462,7 @@ def restore_section(photos: list[tuple[str, Image]], args: argparse.Namespace, n
             "ours_minus_baseline_psnr_db": gain_db,
             "baseline_minus_ours_lpips": gain_lpips,
             "goal_met": ok if family != "halftone" else None,
+            "mask": masks,
         }
         print()
     return results

@@ -74,8 +74,10 @@ def restoration_metrics(task: str, results: dict) -> dict:
     """The benchmark's held-out figures for one task, as card metrics."""
     if task == "restore":
         blocks = [b for b in ("aging", "damage", "halftone", "unseen") if b in results["restore"]]
-        return {k: v for block in blocks for method, mean in _means(results["restore"][block]).items()
-                for k, v in _flat(f"heldout_{block}_{method.split(' ')[0].lower()}", mean).items()}
+        masks = {k: v for b in blocks if results["restore"][b].get("mask")
+                 for k, v in _flat(f"heldout_{b}_ours_mask", results["restore"][b]["mask"]).items()}
+        return masks | {k: v for block in blocks for method, mean in _means(results["restore"][block]).items()
+                        for k, v in _flat(f"heldout_{block}_{method.split(' ')[0].lower()}", mean).items()}
     if task == "upscale":
         blocks = {block: _means(results["upscale"][block]) for block in ("bicubic_lr", "realistic_lr")}
         out = {k: v for block, means in blocks.items() for method, mean in means.items()

@@ -19,6 +19,8 @@ residual U-Net refines x' with m as its fourth channel; a scratch's own values c
 With `ffc_blocks > 0` that many fast Fourier convolution blocks (`nets.ffc`, as in LaMa) sit at the U-Net's
 bottleneck: the inpainting sees the whole picture (or tile), not only 77 px around a hole. `he_init()` is the
 initialisation for training such a model from scratch.
+With `mask_cues=True` the mask predictor also sees classical damage cues (`nets.damage_cues`). `mask_bias` is
+added to its logits where the mask is used (not in training's loss): a threshold tuned on training photos.
 
 `forward(x)`: RGB (N,3,H,W) in [0,1] -> restored RGB in [0,1]; `parts(x)` -> (restored, unclamped; mask logits).
 """
@@ -40,15 +42,16 @@ from daguerre.nets.unet import UNet
 
 class RestoreNet(nn.Module):
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
-                 inpaint: bool = False, ffc_blocks: int = 0):
+                 inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
-        for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks)):
+        for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
+                           ("mask_cues", mask_cues), ("mask_bias", mask_bias)):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
-        self.inpaint = inpaint
+        self.inpaint, self.mask_bias = inpaint, mask_bias
         self.tone = ToneNet(tone_width) if tone_width else None
-        self.damage = DamageNet(3, mask_width)
+        self.damage = DamageNet(3, mask_width, cues=mask_cues)
         self.generator = UNet(4, 3, widths, output="residual")
         if ffc_blocks:
             self.generator.bottleneck = nn.Sequential(*(FFCBlock(widths[-1]).zero_last() for _ in range(ffc_blocks)))
@@ -75,11 +78,17 @@ class RestoreNet(nn.Module):
         if self.tone is not None:
             x = self.tone.apply(x, self.tone.params(x) if params is None else params)
         logits = self.damage.logits(x)
-        mask = torch.sigmoid(logits).detach()
+        mask = torch.sigmoid(logits.detach() + self.mask_bias)
         if self.inpaint:
             x = x * (1 - mask) + fill_holes(x, mask) * mask
         y = self.generator(torch.cat([x, mask], 1))
         return y, logits
+
+    def damage_mask(self, x: torch.Tensor) -> torch.Tensor:
+        """The predicted damage probability (N,1,H,W) of whole pictures x, as `parts` uses it."""
+        if self.tone is not None:
+            x = self.tone(x)
+        return torch.sigmoid(self.damage.logits(x) + self.mask_bias)
 
     def local(self, x: torch.Tensor, params: torch.Tensor | None) -> torch.Tensor:
         """Restore part of a picture whose `tone_params` were measured on the whole."""
