@@ -138,6 +138,8 @@ def submit_matching(archive: Archive, run_id: str, query: str, filters: dict, *,
                  "created_at": created} for _, item_id in keys]
         with archive.session.begin() as s:
             s.execute(insert(Job), rows)
+            s.execute(update(Run).where(Run.id == run["id"], Run.owner == client_tag())
+                      .values(heartbeat=time.time()))  # queueing millions takes minutes: the lease stays live
         after, count = keys[-1][0], count + len(keys)
 
 
