@@ -1,5 +1,5 @@
-"""Run under torchrun by test_distributed_training.py: train a tiny restore or style recipe and write, per rank, a
-hash of the generator's parameters and of the first batch of photos it drew."""
+"""Run under torchrun by test_distributed_training.py: train a tiny restore, style or painting-style recipe and
+write, per rank, a hash of the generator's parameters and of the first batch of photos it drew."""
 
 import hashlib
 import sys
@@ -9,6 +9,7 @@ import torch
 
 from daguerre.training import distributed
 from daguerre.training.conditional import GANRecipe
+from daguerre.training.painting_style import PaintingStyleRecipe, PaintingStyleTrainer
 from daguerre.training.recipes import gan_trainer, load_recipe
 from daguerre.training.style import StyleTrainer
 
@@ -25,7 +26,8 @@ if __name__ == "__main__":
     distributed.init()
     recipe = load_recipe(recipe_path)
     gan = isinstance(recipe, GANRecipe)
-    trainer = (gan_trainer(recipe) if gan else StyleTrainer)(recipe, run_dir, progress=False)
+    kind = PaintingStyleTrainer if isinstance(recipe, PaintingStyleRecipe) else StyleTrainer
+    trainer = (gan_trainer(recipe) if gan else kind)(recipe, run_dir, progress=False)
     before = digest(trainer.net.parameters())
     probe = torch.Generator()
     probe.set_state(trainer.rng.get_state())  # what this rank's first step will draw

@@ -58,7 +58,24 @@ def style_recipe(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("which", ["recipe", "style_recipe"])
+@pytest.fixture
+def painting_recipe(tmp_path: Path) -> Path:
+    """A tiny painting-style (arbitrary style) recipe: two photos, one painting (a bundled photo stands in)."""
+    samples, photos, paintings = (Path(daguerre.__file__).parent / "samples", tmp_path / "p-photos",
+                                  tmp_path / "p-paintings")
+    for folder, names in ((photos, ("astronaut.jpg", "rocket.jpg")), (paintings, ("chelsea.jpg",))):
+        folder.mkdir()
+        for name in names:
+            shutil.copy(samples / name, folder)
+    path = tmp_path / "tiny-painting.toml"
+    path.write_text(f'kind = "arbitrary"\nname = "tiny-painting"\ncontent = "{photos}"\nstyles = "{paintings}"\n'
+                    "steps = 2\nbatch_size = 1\ncrop = 64\ncontent_short_side = 96\nstyle_short_side = 96\n"
+                    "style_crop_range = [48, 96]\nstyle_size = 64\ncolour_size = 32\ncode_dim = 8\n"
+                    "widths = [4, 8, 8]\nn_residual = 1\nhidden = 16\ncheckpoint_every = 1\nsample_every = 100\n")
+    return path
+
+
+@pytest.mark.parametrize("which", ["recipe", "style_recipe", "painting_recipe"])
 def test_two_processes_keep_equal_parameters_on_different_crops(which, request, tmp_path):
     recipe = request.getfixturevalue(which)
     run = tmp_path / "run"
