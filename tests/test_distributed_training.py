@@ -125,3 +125,12 @@ def test_nproc_trains_a_style_recipe_on_two_processes_writes_once_and_resumes(st
     assert again.returncode == 0, again.stderr[-3000:]
     assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] == 3
     assert [line.split(",")[0] for line in (run / "losses.csv").read_text().splitlines()] == ["step", "1", "2", "3"]
+
+
+def test_nproc_with_a_missing_recipe_fails_in_one_line_before_starting_processes(tmp_path):
+    missing = tmp_path / "nosuch.toml"
+    done = subprocess.run([sys.executable, "-m", "daguerre", "train", "recipe", str(missing), "--nproc", "2"],
+                          env={**os.environ, "PYTHONPATH": SRC}, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"error: {missing}: no such recipe file"]

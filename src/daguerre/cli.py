@@ -218,6 +218,8 @@ def train_recipe(
                                                    "gloo); for several machines use torchrun.")] = 1,
 ) -> None:
     """Train the models a recipe describes (how the shipped models were made)."""
+    if not recipe.is_file():
+        fail(f"{recipe}: no such recipe file")
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         from daguerre.training.distributed import launch
 
