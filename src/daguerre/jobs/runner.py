@@ -152,13 +152,14 @@ def _record(archive: Archive, job: Row, task: dict, made: dict) -> str:
 
 
 def _sweep_notes(archive: Archive) -> None:
-    """Remove the result notes of jobs already recorded (a client killed between a transaction and removing
-    the notes leaves them); notes of jobs not yet recorded stay for their resume."""
+    """Remove the result notes of jobs that have ended (a client killed between a transaction and removing
+    the notes leaves them); notes of jobs still to run or record, interrupted ones included, stay for them."""
     names = archive.store.notes("jobs")
     for first in range(0, len(names), PAGE):
         chunk = {n.split("/", 1)[1]: n for n in names[first:first + PAGE]}
         with archive.session() as s:
-            ended = s.scalars(select(Job.id).where(Job.id.in_(chunk), Job.status.in_(("done", "failed", "cancelled"))))
+            ended = s.scalars(select(Job.id).where(Job.id.in_(chunk), Job.status.in_(("done", "failed", "cancelled")),
+                                                   ~((Job.status == "failed") & Job.error.startswith(INTERRUPTED))))
             for job_id in list(ended):
                 archive.store.remove_note(chunk[job_id])
 
