@@ -5,8 +5,9 @@ LocalCluster (the same items each time, one compute thread per worker), and the 
 
 Each configuration gets a fresh archive (SQLite) holding the same masters. "wall" is the whole run as a user
 sees it (worker start, model load, planning, recording); "steady" leaves out the start: completions after each
-worker's first, over the time since then. The write rate is the client's share of a job (claim, then item +
-signed event + job update in one transaction), measured without compute on SQLite and, if available, PostgreSQL.
+worker's first, over the time since then. The write rate is the client's share of a job (claim, plan, then item
++ signed event + job update), measured without compute on SQLite and, if available, PostgreSQL, with one job per
+transaction (as before batching) and with the runner's `RECORD_EVERY` jobs per transaction.
 """
 
 from __future__ import annotations
@@ -65,25 +66,131 @@ def run_once(root: Path, photos: Path, name: str, **how) -> dict:
             "steady_per_min": round(steady, 2), "op_s_median": round(sorted(per_image)[len(per_image) // 2], 2)}
 
 
-def write_rate(archive: Archive, n: int) -> float:
-    """Client-side catalogue transactions per second: claim + record for ``n`` jobs (no compute)."""
+def write_rate(archive: Archive, n: int, every: int) -> float:
+    """Jobs per second the client records (claim, plan, then item + signed event + job update), no compute:
+    ``every`` results per transaction (1: one transaction per job, as before batching)."""
     from daguerre.archive import derive
-    from daguerre.jobs.runner import _record, _set
+    from daguerre.jobs.runner import _claim, record
 
     [master] = archive.ingest([SAMPLES / "astronaut.jpg"]).added
     ids = jobs.submit(archive, [master] * n, "film", {})
     parent = archive.get(master)
     start = time.perf_counter()
-    for job_id in ids:
-        _set(archive, job_id, only_if=("queued",), status="running", started_at="now")
-        task = derive.plan(archive, "film", parent, {}, 0, False, event_id=job_id)
-        sha = secrets.token_hex(32)
-        recipe = {**task["recipe"], "rendition_sha256": sha, "output": {"media_type": "image/png", "bit_depth": 8}}
-        made = {"recipe": recipe, "sha256": sha, "size": 1, "width": 1, "height": 1, "metrics": {}, "started": "",
-                "duration_s": 0.0, "c2pa": "embedded"}
-        job = type("J", (), {"id": job_id, "item_id": master})
-        _record(archive, job, task, made)
-    return 2 * n / (time.perf_counter() - start)
+    for first in range(0, n, every):
+        batch = [type("J", (), {"id": job_id, "item_id": master})() for job_id in ids[first:first + every]]
+        results = []
+        for job in _claim(archive, batch):
+            task = derive.plan(archive, "film", parent, {}, 0, False, event_id=job.id)
+            sha = secrets.token_hex(32)
+            recipe = {**task["recipe"], "rendition_sha256": sha, "output": {"media_type": "image/png", "bit_depth": 8}}
+            made = {"recipe": recipe, "sha256": sha, "size": 1, "width": 1, "height": 1, "metrics": {}, "started": "",
+                    "duration_s": 0.0, "c2pa": "embedded"}
+            results.append((job, task, made))
+        assert not any(record(archive, results))
+    return n / (time.perf_counter() - start)
+
+
+def write_rates(root: Path, n: int) -> dict[str, dict[str, float]]:
+    """Jobs/s recorded on SQLite and (if available) PostgreSQL, one job per transaction and `RECORD_EVERY`."""
+    from daguerre.jobs.runner import RECORD_EVERY
+
+    out: dict[str, dict[str, float]] = {"sqlite": {}}
+    for every in (1, RECORD_EVERY):
+        out["sqlite"][f"{every} per transaction"] = write_rate(Archive.init(root / f"w-sqlite-{every}"), n, every)
+    if unavailable() is None:
+        out["postgresql"] = {}
+        with TempPostgres() as pg:
+            for every in (1, RECORD_EVERY):
+                url = pg.create_database(f"w{every}")
+                out["postgresql"][f"{every} per transaction"] = write_rate(
+                    Archive.init(root / f"w-pg-{every}", catalogue_url=url), n, every)
+    return out
+
+
+def queue_memory(root: Path, n: int) -> dict[str, dict[str, float]]:
+    """Peak Python memory (tracemalloc) of the client queueing a run over the masters of ``n`` synthetic items and
+    reading its jobs back: the whole list at once (as before) against keyset pages (now)."""
+    import tracemalloc
+
+    from sqlalchemy import select
+
+    from archive import populate
+    from daguerre.archive.catalogue import Job
+    from daguerre.jobs.runner import _candidates
+
+    a = Archive.init(root / "queue")
+    populate(a, n)
+
+    def whole(run_id: str) -> int:
+        ids = jobs.submit(a, [it.id for it in a.search("", limit=None, kind="master")], "film", {}, run_id=run_id)
+        with a.session() as s:
+            rows = list(s.execute(select(Job.id, Job.item_id, Job.operation, Job.params, Job.status)
+                                  .where(Job.run_id == run_id).order_by(Job.pk)))
+        return min(len(ids), len(rows))
+
+    def paged(run_id: str) -> int:
+        queued = jobs.submit_matching(a, run_id, "", {"kind": "master"})
+        return min(queued, sum(1 for _ in _candidates(a, run_id, None)))
+
+    out = {}
+    for name, queue in (("whole list (before)", whole), ("keyset pages (now)", paged)):
+        run_id = jobs.create_run(a, "film", {})
+        tracemalloc.start()
+        start = time.perf_counter()
+        count = queue(run_id)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        out[name] = {"jobs": count, "peak_MB": round(peak / 1e6, 1), "seconds": round(seconds, 1)}
+    return out
+
+
+def restore_cpu(path: str) -> dict[str, float]:
+    """Restore one photo where this runs (a worker): wall seconds, CPU seconds of the computing thread and of
+    the whole worker process (its other threads: Dask's profiler, event loop and monitors)."""
+    import torch
+
+    from daguerre.imaging import load
+    from daguerre.ops import get_operation
+
+    torch.set_num_threads(1)
+    picture = load(path)
+    wall, process, thread = time.perf_counter(), time.process_time(), time.thread_time()
+    get_operation("restore").run(picture)
+    return {"wall_s": round(time.perf_counter() - wall, 2), "thread_cpu_s": round(time.thread_time() - thread, 2),
+            "process_cpu_s": round(time.process_time() - process, 2)}
+
+
+def worker_overhead(root: Path, size: int, repeats: int = 3) -> dict[str, list[dict[str, float]]]:
+    """The same restore in a process-pool worker, a Dask worker, and a Dask worker without the statistical
+    profiler, one worker each, taking turns (so that the machine's load falls on all three alike)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    write_photos(root / "one", 1, size)
+    path = str(root / "one" / "photo-000.jpg")
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    clusters = {}
+    for name, profile in (("Dask worker", True), ("Dask worker, no profiler", False)):
+        with dask.config.set({"distributed.worker.profile.enabled": profile}):
+            cluster = LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None)
+        clusters[name] = (cluster, Client(cluster))
+    runs = {"pool worker": lambda: pool.submit(restore_cpu, path).result()}
+    for name, (_, client) in clusters.items():
+        runs[name] = lambda client=client: client.submit(restore_cpu, path, pure=False).result()
+    out: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+    for i in range(repeats + 1):  # the first loads the model: left out
+        for name, run in runs.items():
+            if (row := run()) and i:
+                out[name].append(row)
+    for cluster, client in clusters.values():
+        client.close()
+        cluster.close()
+    pool.shutdown()
+    return out
 
 
 def per_image_cost(size: int) -> dict[str, float]:
@@ -111,6 +218,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--writes", type=int, default=300, help="jobs recorded for the write rate")
     parser.add_argument("--writes-only", action="store_true", help="only the catalogue write rate")
+    parser.add_argument("--worker-overhead", action="store_true", help="only: CPU seconds per restore in a pool "
+                        "worker and a Dask worker (with and without its profiler)")
+    parser.add_argument("--queue-items", type=int, default=0, help="only: the client's peak memory queueing and "
+                        "reading a run over this many synthetic catalogue items")
     parser.add_argument("--cost-at", type=int, default=0, help="only: seconds per photo of this long side for "
                         "restore and colorize (1 thread), for the estimate in BENCHMARKS.md")
     args = parser.parse_args()
@@ -119,6 +230,17 @@ def main() -> None:
         args.images, args.size, args.writes = 4, 256, 20
     set_threads(1)
     info = print_header("Batch runs: restore over a collection; catalogue write rate", args)
+    if args.worker_overhead:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, rows in worker_overhead(Path(tmp), args.size).items():
+                mean = {k: round(sum(r[k] for r in rows) / len(rows), 2) for k in rows[0]}
+                print(f"  {name}: mean of {len(rows)} {mean}; each {rows}")
+        return
+    if args.queue_items:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, row in queue_memory(Path(tmp), args.queue_items).items():
+                print(f"  {name}: {row}")
+        return
     if args.cost_at:
         print(f"seconds per {args.cost_at} px photo, 1 thread: {per_image_cost(args.cost_at)}")
         return
@@ -132,15 +254,11 @@ def main() -> None:
             folder = name.replace(" ", "").replace(",", "-")
             rows.append(run_once(root, root / "photos", folder, **how) | {"config": name})
             print(f"  {name}: {rows[-1]}", flush=True)
-        writes = {"sqlite": write_rate(Archive.init(root / "w-sqlite"), args.writes)}
-        if unavailable() is None:
-            with TempPostgres() as pg:
-                writes["postgresql"] = write_rate(Archive.init(root / "w-pg", catalogue_url=pg.create_database("w")),
-                                                  args.writes)
+        writes = write_rates(root, args.writes)
     print()
+    for k, v in writes.items():
+        print(f"catalogue writes ({k}): " + ", ".join(f"{rate:.0f} jobs/s with {label}" for label, rate in v.items()))
     if args.writes_only:
-        for k, v in writes.items():
-            print(f"catalogue writes ({k}): {v:.0f} transactions/s = {v / 2:.0f} jobs/s")
         return
     print(format_table(["configuration", "images", "wall s", "images/min (wall)", "images/min (steady)",
                         "restore s/image (median)"],
@@ -149,11 +267,10 @@ def main() -> None:
     ratio_wall = rows[1]["wall_per_min"] / rows[0]["wall_per_min"]
     ratio_steady = rows[1]["steady_per_min"] / rows[0]["steady_per_min"]
     print(f"\n2 vs 1 local workers: x{ratio_wall:.2f} wall, x{ratio_steady:.2f} steady (goal >= 1.8)")
-    for k, v in writes.items():
-        print(f"catalogue writes ({k}): {v:.0f} transactions/s = {v / 2:.0f} jobs/s")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "batch.json").write_text(json.dumps({"machine": info, "runs": rows, "ratio_wall": ratio_wall,
-                                                    "ratio_steady": ratio_steady, "writes_per_s": writes}, indent=1))
+                                                    "ratio_steady": ratio_steady, "jobs_recorded_per_s": writes},
+                                                   indent=1))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ def check_run(archive: Archive, run_id: str) -> None:
         stored = list(s.scalars(select(Item.sha256)))
     assert sorted(m.parent_id for m in made) == sorted(masters)
     assert set(archive.store.objects()) == set(stored)
+    assert archive.store.notes("jobs") == []  # every worker's result note removed once recorded
     assert archive.fixity().ok
 
 
@@ -64,7 +65,8 @@ def kill_and_resume(archive: Archive, crash_at: str) -> None:
     assert killed.returncode == -signal.SIGKILL
     run_id = killed.stdout.split()[1].rstrip(":")
     listed = cli(archive, "runs")
-    assert listed.stdout.startswith(run_id) and ("pending 4" in listed.stdout or "pending 3" in listed.stdout)
+    done, pending = (int(listed.stdout.split(word)[1].split()[0]) for word in ("done", "pending"))
+    assert listed.stdout.startswith(run_id) and done + pending == 4  # results are recorded several at a time
     resumed = cli(archive, "batch", "film", "--resume", run_id[:8], "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert "4 done, 0 failed, 0 pending" in resumed.stdout
@@ -83,6 +85,31 @@ def test_client_killed_then_resumed_on_postgresql(postgres, tmp_path: Path, phot
         kill_and_resume(archive, "runner:recorded")
     finally:
         archive.close()
+
+
+def test_resume_refuses_a_live_run_and_takes_over_a_killed_one(filled):
+    """A second client may not run a run whose client is alive (here stopped, not dead: a lease of an hour keeps
+    it live however slow this machine is); once that client is killed, the run is taken over at once and
+    finished, every item once."""
+    hour = {"DAGUERRE_RUN_LEASE_S": "3600"}
+    first = subprocess.Popen([str(BIN / "daguerre"), "archive", "batch", "film", "--workers", "1", "-A",
+                              str(filled.path)], env=env(**hour), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True)
+    try:
+        run_id = first.stdout.readline().split()[1].rstrip(":")  # printed once the run has its lease
+        os.kill(first.pid, signal.SIGSTOP)
+        assert "  running  " in cli(filled, "runs", **hour).stdout
+        refused = cli(filled, "batch", "film", "--resume", run_id, **hour)
+        assert refused.returncode == 1 and "0 done" not in refused.stdout
+        [message] = [line for line in refused.stderr.splitlines() if line.strip()]
+        assert f"run {run_id} is still running in process {first.pid}" in message
+    finally:
+        first.kill()
+        first.wait(30)
+    taken = cli(filled, "batch", "film", "--resume", run_id)
+    assert taken.returncode == 0, taken.stderr
+    assert "4 done, 0 failed, 0 pending" in taken.stdout
+    check_run(filled, run_id)
 
 
 def test_failures_are_listed_and_resume_refuses_another_operation(filled):

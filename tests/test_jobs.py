@@ -149,3 +149,68 @@ def test_a_running_job_on_a_worker_process_is_cancelled_between_steps(filled):
     assert jobs.get_job(archive, job_id)["status"] == "cancelled" and derivatives(archive) == []
     assert seen[-1]["status"] == "cancelled" and archive.store.read_note(f"cancel/{job_id}") is None
     assert not jobs.cancel(archive, job_id)  # it has ended
+
+
+def test_a_run_held_by_a_live_client_is_refused_and_a_stale_one_taken_over(filled):
+    """The lease: another host's client that renewed it lately keeps the run; one silent for longer than
+    LEASE_S has died (the network or the machine) and the run is taken over."""
+    import time
+
+    from daguerre.archive.catalogue import Run
+    from daguerre.jobs import table
+
+    archive, ids = filled
+    run_id = jobs.create_run(archive, "film", {})
+    jobs.submit(archive, ids, "film", {}, run_id=run_id)
+    with archive.session.begin() as s:
+        s.execute(update(Run).values(owner="elsewhere:4242:abcd", heartbeat=time.time() - 5))
+        s.execute(update(Job).where(Job.item_id == ids[0]).values(status="running"))
+    assert jobs.get_run(archive, run_id)["running_in"] == "process 4242 on elsewhere"
+    with pytest.raises(jobs.RunBusy, match=f"run {run_id} is still running in process 4242 on elsewhere"):
+        jobs.run_jobs(archive, run_id, backend="inline")
+    assert jobs.mark_interrupted(archive) == 0  # a web server starting leaves the live run's jobs alone
+    assert {j["status"] for j in jobs.list_jobs(archive, run_id=run_id)} == {"queued", "running"}
+    with archive.session.begin() as s:
+        s.execute(update(Run).values(heartbeat=time.time() - table.LEASE_S - 1))
+    assert jobs.get_run(archive, run_id)["running_in"] is None
+    summary = jobs.run_jobs(archive, run_id, backend="inline")
+    assert (summary.done, summary.failed) == (4, 0)
+    run = jobs.get_run(archive, run_id)
+    assert run["counts"]["done"] == 4 and run["finished_at"]
+    with archive.session() as s:
+        assert s.scalar(select(Run.owner)) is None  # released at the end
+
+
+def test_a_batch_queues_every_match_page_by_page(filled):
+    """`submit_matching` reads the matches in keyset pages: a page size of 3 over 4 masters queues each once."""
+    archive, ids = filled
+    run_id = jobs.create_run(archive, "film", {})
+    assert jobs.submit_matching(archive, run_id, "", {"kind": "master"}, page=3) == 4
+    assert sorted(j["item_id"] for j in jobs.list_jobs(archive, run_id=run_id)) == sorted(ids)
+    other = jobs.create_run(archive, "film", {})
+    assert jobs.submit_matching(archive, other, "astronaut", {"kind": "master"}, page=1) == 1
+
+
+def test_results_are_recorded_together_and_a_clash_keeps_out_only_its_own(filled):
+    """`record` writes several results in one transaction; a result whose derivative is already stored is
+    reported, and the others are still recorded."""
+    from types import SimpleNamespace
+
+    from daguerre.archive import derive
+    from daguerre.jobs.runner import record
+    from daguerre.jobs.worker import run_job
+
+    archive, ids = filled
+    items = [ids[0], ids[1], ids[2]]
+    job_ids = jobs.submit(archive, items, "film", {"preset": "sepia"})
+    results = []
+    for job_id, item_id in zip(job_ids, items, strict=True):
+        task = derive.plan(archive, "film", archive.get(item_id), {"preset": "sepia"}, 0, False, event_id=job_id)
+        task |= {"job_id": job_id, "store": archive.store.url, "keys": str(archive.path / "keys")}
+        results.append((SimpleNamespace(id=job_id, item_id=item_id), task, run_job(task)))
+    results[2] = (results[2][0], results[2][1], results[0][2])  # the third claims the first one's file
+    errors = record(archive, results)
+    assert errors[:2] == [None, None] and "already stored" in errors[2]
+    assert sorted(d.parent_id for d in derivatives(archive)) == sorted(ids[:2])
+    assert [jobs.get_job(archive, j)["status"] for j in job_ids] == ["done", "done", "queued"]
+    assert archive.store.notes("jobs") == [f"jobs/{job_ids[2]}"]  # kept: its own file may still be recorded

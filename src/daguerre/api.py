@@ -154,34 +154,28 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
         r.init_from = init_from
     run = Path(run_dir or Path("runs") / Path(recipe).stem)
     dest = Path(out or user_models_dir())
-    from daguerre.training.painting_style import PaintingStyleRecipe, PaintingStyleTrainer
-
-    if isinstance(r, PaintingStyleRecipe):
-        t = PaintingStyleTrainer(r, run, progress=progress)
-        t.train()
-        return [t.export(dest, str(recipe))]
     from daguerre.training import distributed
-
-    if isinstance(r, GANRecipe):  # restore, colorize, upscale; several processes under torchrun
-        from daguerre.training.recipes import gan_trainer
-
-        distributed.init()
-        gan = gan_trainer(r)(r, run, progress=progress)
-        gan.train()
-        cards = [gan.export(dest, str(recipe))] if distributed.is_main() else []
-        distributed.finish()  # leave the process group together: a rank exiting alone aborted in gloo's threads
-        return cards
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ValueError(f"{recipe}: only restore, colorize and upscale recipes train on several processes")
+    from daguerre.training.painting_style import PaintingStyleRecipe, PaintingStyleTrainer
+    from daguerre.training.recipes import gan_trainer
     from daguerre.training.retro import RetroRecipe, RetroTrainer
 
     if isinstance(r, RetroRecipe):
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise ValueError(f"{recipe}: retro recipes train on one process only")
         rt = RetroTrainer(r, run, progress=progress)
         rt.train()
         return [rt.export(dest, str(recipe))]
-    st = StyleTrainer(r, run, progress=progress)
-    st.train()
-    return st.export(dest, str(recipe))
+    distributed.init()  # restore, colorize, upscale, style, painting style: several processes (torchrun, --nproc)
+    if isinstance(r, GANRecipe):
+        trainer = gan_trainer(r)(r, run, progress=progress)
+    elif isinstance(r, PaintingStyleRecipe):
+        trainer = PaintingStyleTrainer(r, run, progress=progress)
+    else:
+        trainer = StyleTrainer(r, run, progress=progress)
+    trainer.train()
+    made = trainer.export(dest, str(recipe)) if distributed.is_main() else []
+    distributed.finish()  # leave the process group together: a rank exiting alone aborted in gloo's threads
+    return made if isinstance(made, list) else [made]
 
 
 __all__ = ["Picture", "colorize", "evaluate", "load", "models", "restore", "retro", "save", "stylize", "train_recipe",

@@ -10,6 +10,7 @@ example (`epilog="Example: ..."`).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -213,8 +214,19 @@ def train_recipe(
     init_from: Annotated[str | None, typer.Option(
         help="Continue this model (name or card file) of the recipe's task: e.g. fine-tune a shipped model on "
              "your photos.")] = None,
+    nproc: Annotated[int, typer.Option(min=1, help="Train on this many processes of this machine (data parallel, "
+                                                   "gloo); for several machines use torchrun.")] = 1,
 ) -> None:
     """Train the models a recipe describes (how the shipped models were made)."""
+    if not recipe.is_file():
+        fail(f"{recipe}: no such recipe file")
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        from daguerre.training.distributed import launch
+
+        argv = ["train", "recipe", str(recipe), *(["--out", str(out)] if out else []),
+                *(["--run-dir", str(run_dir)] if run_dir else []), *(["--steps", str(steps)] if steps else []),
+                *(["--init-from", init_from] if init_from else [])]
+        raise typer.Exit(launch(argv, nproc))
     from daguerre.api import train_recipe as train
     from daguerre.imaging import ImageError
     from daguerre.models.registry import ModelNotFoundError

@@ -184,6 +184,8 @@ class Run(Base):
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[str] = mapped_column(String(40), index=True)
     finished_at: Mapped[str | None] = mapped_column(String(40))
+    owner: Mapped[str | None] = mapped_column(String(255))  # the client running it: host:pid:token (its lease)
+    heartbeat: Mapped[float | None] = mapped_column(Float)  # when that client last renewed the lease (epoch s)
 
 
 class Job(Base):

@@ -26,14 +26,27 @@ def _fulltext(q: Select, session: Session, query: str) -> Select:
     return q.where(func.to_tsvector(simple, Item.search_text).op("@@")(func.to_tsquery(simple, tsquery)))
 
 
-def search(session: Session, query: str = "", *, date_from: str | None = None, date_to: str | None = None,
-           operation: str | None = None, model: str | None = None, rights: str | None = None,
-           kind: str | None = None, include_withdrawn: bool = False, limit: int | None = 100) -> list[Item]:
+def search(session: Session, query: str = "", *, limit: int | None = 100, **filters: object) -> list[Item]:
     """Items matching every word of ``query`` (prefixes too) and every filter given, oldest first.
 
+    Filters: ``date_from``, ``date_to``, ``operation``, ``model``, ``rights``, ``kind``, ``include_withdrawn``.
     Dates compare as ISO text, so ``date_from="1900"`` and ``date_to="1920-12-31"`` both work.
     """
-    q = _fulltext(select(Item), session, query)
+    return list(session.scalars(_matching(select(Item), session, query, **filters).order_by(Item.pk).limit(limit)))
+
+
+def search_keys(session: Session, query: str = "", *, after: int = 0, limit: int = 1000,
+                **filters: object) -> list[tuple[int, str]]:
+    """One page of `search`'s matches as (key, item id), oldest first, from the key after ``after``: a whole
+    collection is read page by page (keyset pagination: each page is an index range, not an OFFSET scan)."""
+    q = _matching(select(Item.pk, Item.id), session, query, **filters).where(Item.pk > after)
+    return [tuple(r) for r in session.execute(q.order_by(Item.pk).limit(limit))]
+
+
+def _matching(q: Select, session: Session, query: str = "", *, date_from: str | None = None,
+              date_to: str | None = None, operation: str | None = None, model: str | None = None,
+              rights: str | None = None, kind: str | None = None, include_withdrawn: bool = False) -> Select:
+    q = _fulltext(q, session, query)
     if date_from:
         q = q.where(Item.date >= date_from)
     if date_to:
@@ -48,7 +61,7 @@ def search(session: Session, query: str = "", *, date_from: str | None = None, d
         q = q.where(Item.kind == kind)
     if not include_withdrawn:
         q = q.where(Item.withdrawn.is_(False))
-    return list(session.scalars(q.order_by(Item.pk).limit(limit)))
+    return q
 
 
 SORTS = {"newest": (Item.pk.desc(),), "oldest": (Item.pk.asc(),), "date": (Item.date.is_(None), Item.date, Item.pk),

@@ -163,6 +163,14 @@ class Store:
         except FileNotFoundError:
             pass
 
+    def notes(self, folder: str) -> list[str]:
+        """The names of the notes in ``folder`` (as given to `write_note`)."""
+        try:
+            paths = self.fs.ls(f"{self.root}/notes/{folder}", detail=False)
+        except FileNotFoundError:
+            return []
+        return [f"{folder}/{p.rsplit('/', 1)[-1].removesuffix('.json')}" for p in paths if p.endswith(".json")]
+
     def remove(self, sha256: str) -> bool:
         """Delete an object (orphan cleanup and forced purges only); True if it was there."""
         key = self.key(sha256)

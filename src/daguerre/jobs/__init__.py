@@ -14,13 +14,26 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from daguerre.jobs.runner import RunSummary, run_jobs, threads_per_worker
-    from daguerre.jobs.table import cancel, create_run, get_job, get_run, list_jobs, list_runs, mark_interrupted, submit
+    from daguerre.jobs.table import (
+        RunBusy,
+        cancel,
+        create_run,
+        get_job,
+        get_run,
+        list_jobs,
+        list_runs,
+        mark_interrupted,
+        submit,
+        submit_matching,
+        take_lease,
+    )
 
 _WHERE = {"RunSummary": "runner", "run_jobs": "runner", "threads_per_worker": "runner", "cancel": "table",
           "create_run": "table", "get_job": "table", "get_run": "table", "list_jobs": "table", "list_runs": "table",
-          "mark_interrupted": "table", "submit": "table"}
-__all__ = ["RunSummary", "cancel", "create_run", "get_job", "get_run", "list_jobs", "list_runs",
-           "mark_interrupted", "run_jobs", "submit", "threads_per_worker"]
+          "mark_interrupted": "table", "submit": "table", "RunBusy": "table",
+          "submit_matching": "table", "take_lease": "table"}
+__all__ = ["RunBusy", "RunSummary", "cancel", "create_run", "get_job", "get_run", "list_jobs", "list_runs",
+           "mark_interrupted", "run_jobs", "submit", "submit_matching", "take_lease", "threads_per_worker"]
 
 
 def __getattr__(name: str) -> object:

@@ -66,14 +66,18 @@ def batch(
             run = jobs.get_run(a, resume)
             if run["operation"] != operation:
                 fail(f"run {run['id']} is a {run['operation']} run, not {operation}")
+            if run["running_in"]:
+                fail(f"run {run['id']} is still running in {run['running_in']}: let it finish or stop it, "
+                     "then resume")
             run_id, total = run["id"], sum(run["counts"].values())
             out.print(f"run {run_id}: resuming ({run['counts']['done']} of {total} done)")
         else:
             query, filters = parse_where(where)
-            items = a.search(query, limit=None, **filters)
             run_id = jobs.create_run(a, operation, params, where, backend, user=_user())
-            jobs.submit(a, [it.id for it in items], operation, params, user=_user(), run_id=run_id)
-            out.print(f"run {run_id}: {operation} on {len(items)} items")
+            jobs.take_lease(a, run_id)  # from the start: a resume while this client queues items is refused
+            out.print(f"run {run_id}: {operation}", end="")
+            count = jobs.submit_matching(a, run_id, query, filters, user=_user())
+            out.print(f" on {count} items")
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
@@ -88,6 +92,8 @@ def batch(
             try:
                 summary = jobs.run_jobs(a, run_id, workers=workers, backend="local" if workers else "inline",
                                         cluster=cluster, on_progress=on_progress)
+            except jobs.RunBusy as e:
+                fail(str(e))
             except KeyboardInterrupt:
                 fail(f"run {run_id} interrupted; continue it with --resume {run_id}", 130)
         for item_id, message in summary.errors:
@@ -110,7 +116,7 @@ def runs(run_id: Annotated[str | None, typer.Argument(help="A run id: list its f
         if run_id is None:
             for r in jobs.list_runs(a):
                 c = r["counts"]
-                state = "finished" if r["finished_at"] else "open"
+                state = "finished" if r["finished_at"] else "running" if r["running_in"] else "open"
                 typer.echo(f"{r['id']}  {r['operation']:<10} done {c['done']}  failed {c['failed']}  "
                            f"pending {c['queued'] + c['running']}  {state}  {r['created_at'][:19]}  {r['query']}")
             return

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+import time
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -10,6 +14,7 @@ from sqlalchemy import func, insert, select, update
 
 from daguerre.archive.catalogue import Item, Job, Run, now
 from daguerre.archive.errors import ArchiveError
+from daguerre.archive.store import pid_alive
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -17,6 +22,56 @@ if TYPE_CHECKING:
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 INTERRUPTED = "interrupted: "  # error prefix of jobs whose runner died; a resumed run does them again
 CHUNK = 1000
+# a run whose client has not renewed its lease for this long is taken over (its host or network died, or it hangs)
+LEASE_S = float(os.environ.get("DAGUERRE_RUN_LEASE_S", "60"))
+_TOKEN = secrets.token_hex(4)  # tells this process from an earlier one that had the same pid
+
+
+class RunBusy(ArchiveError):
+    """The run is being run by another client that is still alive."""
+
+
+def client_tag() -> str:
+    """Who holds a run's lease: ``host:pid:token`` of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_TOKEN}"
+
+
+def lease_holder(owner: str | None, heartbeat: float | None) -> str | None:
+    """The live client other than this one holding a lease, as ``process PID on HOST``, or None.
+
+    A lease is live while it is renewed (within `LEASE_S`); on this host its process must also still exist,
+    so that a client killed with SIGKILL can be resumed at once.
+    """
+    if not owner or owner == client_tag() or heartbeat is None or time.time() - heartbeat > LEASE_S:
+        return None
+    host, pid, _ = owner.rsplit(":", 2)
+    if host == socket.gethostname() and not pid_alive(int(pid)):
+        return None
+    return f"process {pid} on {host}"
+
+
+def take_lease(archive: Archive, run_id: str) -> None:
+    """Make this process the run's only client; raises `RunBusy` if another live client has it."""
+    with archive.session.begin() as s:
+        run = s.scalar(select(Run).where(Run.id == run_id).with_for_update())
+        if run is None:
+            raise ArchiveError(f"{run_id}: no such run")
+        if holder := lease_holder(run.owner, run.heartbeat):
+            raise RunBusy(f"run {run_id} is still running in {holder} (lease renewed "
+                          f"{time.time() - run.heartbeat:.0f} s ago): let it finish or stop it, then resume")
+        run.owner, run.heartbeat = client_tag(), time.time()
+
+
+def renew_lease(archive: Archive, run_id: str) -> bool:
+    """Renew this process's lease; False if another client has taken the run over."""
+    with archive.session.begin() as s:
+        return s.execute(update(Run).where(Run.id == run_id, Run.owner == client_tag())
+                         .values(heartbeat=time.time())).rowcount == 1
+
+
+def release_lease(archive: Archive, run_id: str) -> None:
+    with archive.session.begin() as s:
+        s.execute(update(Run).where(Run.id == run_id, Run.owner == client_tag()).values(owner=None, heartbeat=None))
 
 
 def create_run(archive: Archive, operation: str, params: dict, query: str = "", backend: str = "local", *,
@@ -63,6 +118,31 @@ def submit(archive: Archive, item_refs: Iterable[str], operation: str, params: d
     return ids
 
 
+def submit_matching(archive: Archive, run_id: str, query: str, filters: dict, *, user: str | None = None,
+                    page: int = CHUNK) -> int:
+    """Queue the run's operation on every item ``archive search`` finds for ``query`` and ``filters``, a page
+    at a time (keyset pagination on the item key, one transaction per page), so that memory stays bounded
+    however many items match. Returns how many jobs were queued."""
+    from daguerre.archive.search import search_keys
+
+    run = get_run(archive, run_id)
+    after, count = 0, 0
+    while True:
+        with archive.session() as s:
+            keys = search_keys(s, query, after=after, limit=page, **filters)
+        if not keys:
+            return count
+        created = now()
+        rows = [{"id": str(uuid.uuid4()), "run_id": run["id"], "item_id": item_id, "operation": run["operation"],
+                 "params": run["params"], "status": "queued", "progress": 0.0, "created_by": user,
+                 "created_at": created} for _, item_id in keys]
+        with archive.session.begin() as s:
+            s.execute(insert(Job), rows)
+            s.execute(update(Run).where(Run.id == run["id"], Run.owner == client_tag())
+                      .values(heartbeat=time.time()))  # queueing millions takes minutes: the lease stays live
+        after, count = keys[-1][0], count + len(keys)
+
+
 def get_run(archive: Archive, run_id: str) -> dict:
     """The run with this id (or unique prefix), with its job counts by status."""
     with archive.session() as s:
@@ -74,7 +154,8 @@ def get_run(archive: Archive, run_id: str) -> dict:
                                 .group_by(Job.status)).all())
     return {"id": run.id, "operation": run.operation, "params": run.params, "query": run.query,
             "backend": run.backend, "created_by": run.created_by, "created_at": run.created_at,
-            "finished_at": run.finished_at, "counts": {k: counts.get(k, 0) for k in STATUSES}}
+            "finished_at": run.finished_at, "counts": {k: counts.get(k, 0) for k in STATUSES},
+            "running_in": lease_holder(run.owner, run.heartbeat)}
 
 
 def list_runs(archive: Archive) -> list[dict]:
@@ -130,10 +211,16 @@ def cancel_note(job_id: str) -> str:
 
 
 def mark_interrupted(archive: Archive, run_id: str | None = None) -> int:
-    """Mark running jobs (of one run, or all) failed as interrupted: their runner died. Returns how many."""
+    """Mark running jobs (of one run, or all) failed as interrupted: their runner died. Returns how many.
+    Jobs of a run whose client is alive (a batch run in another process) are left alone."""
     q = update(Job).where(Job.status == "running")
     if run_id:
         q = q.where(Job.run_id == run_id)
+    with archive.session() as s:
+        live = [r.id for r in s.execute(select(Run.id, Run.owner, Run.heartbeat).where(Run.owner.is_not(None)))
+                if lease_holder(r.owner, r.heartbeat)]
+    if live:
+        q = q.where(Job.run_id.is_(None) | Job.run_id.not_in(live))
     with archive.session.begin() as s:
         return s.execute(q.values(status="failed", error=INTERRUPTED + "the runner stopped before it finished",
                                   finished_at=now())).rowcount

@@ -30,7 +30,7 @@ from daguerre.models.registry import save_model
 from daguerre.nets.painting_style_net import STYLE_LAYERS, PaintingStyleNet
 from daguerre.nets.patchgan import CodePatchDiscriminator
 from daguerre.nets.vgg16 import load_vgg16
-from daguerre.training import common
+from daguerre.training import common, distributed
 
 GRAM_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_1")
 CONTENT_LAYER = "relu2_2"
@@ -85,6 +85,8 @@ class PaintingStyleTrainer:
         self.rng = common.seed_everything(recipe.seed)
         self.net = make_net(recipe)
         self.disc = CodePatchDiscriminator(recipe.code_dim)
+        distributed.broadcast(self.net)  # several processes (torchrun, --nproc) start from rank 0's weights
+        distributed.broadcast(self.disc)
         self.vgg = load_vgg16(VGG_LAYERS)
         self.opt_g = torch.optim.Adam(self.net.parameters(), lr=recipe.lr)
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=recipe.d_lr, betas=(0.5, 0.999))
@@ -101,13 +103,16 @@ class PaintingStyleTrainer:
             common.resume_gan(self, self.checkpoint_path)
         elif recipe.init_trunk:
             init_from_style_models(self.net, recipe.init_trunk)
+        distributed.own_data(self, recipe.seed)
 
     @property
     def checkpoint_path(self) -> Path:
         return self.run_dir / "checkpoint.pt"
 
     def save_checkpoint(self) -> None:
-        common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
+        if distributed.is_main():  # one writer; the others wait so that a resume finds it complete
+            common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
+        distributed.barrier()
 
     def style_batch(self, n: int, rng: torch.Generator, side: int | None = None) -> torch.Tensor:
         """Painting crops of one random side (the scale augmentation), flipped half the time, at `style_size`."""
@@ -141,6 +146,7 @@ class PaintingStyleTrainer:
         d_loss = discriminator_loss(self.disc(real, code.detach()), self.disc(y.detach(), code.detach()))
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        distributed.average_gradients(self.disc)
         for group in self.opt_d.param_groups:
             group["lr"] = r.d_lr * self.lr_factor()
         self.opt_d.step()
@@ -162,6 +168,7 @@ class PaintingStyleTrainer:
                 + r.adversarial_weight * adv + r.tv_weight * tv + r.identity_weight * ident)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.net)
         for group in self.opt_g.param_groups:
             group["lr"] = r.lr * self.lr_factor()
         self.opt_g.step()
@@ -172,6 +179,8 @@ class PaintingStyleTrainer:
 
     def write_samples(self) -> None:
         """Rows: the photos, then each sample painting (first column) and the photos in its style."""
+        if not distributed.is_main():
+            return
         self.net.eval()
         rows = [[torch.ones(3, *self.sample_photos.shape[-2:]), *self.sample_photos]]
         with torch.no_grad():

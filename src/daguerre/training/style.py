@@ -25,7 +25,7 @@ from daguerre.models.registry import save_model
 from daguerre.nets.patchgan import PatchDiscriminator
 from daguerre.nets.style_net import StyleNet
 from daguerre.nets.vgg16 import load_vgg16
-from daguerre.training import common
+from daguerre.training import common, distributed
 
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 CONTENT_LAYER = "relu2_2"
@@ -70,6 +70,8 @@ class StyleTrainer:
         n = len(recipe.styles)
         self.net = StyleNet(n_styles=n, widths=recipe.widths, n_residual=recipe.n_residual)
         self.disc = PatchDiscriminator(n_heads=n)
+        distributed.broadcast(self.net)  # several processes (torchrun, --nproc) start from rank 0's weights
+        distributed.broadcast(self.disc)
         self.vgg = load_vgg16(STYLE_LAYERS)
         self.opt_g = torch.optim.Adam(self.net.parameters(), lr=recipe.lr)
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=recipe.d_lr, betas=(0.5, 0.999))
@@ -88,6 +90,7 @@ class StyleTrainer:
         self.log = common.LossLog(self.run_dir / "losses.csv")
         self.samples = self.content.sample(3, torch.Generator().manual_seed(1234))
         self._resume()
+        distributed.own_data(self, recipe.seed)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -97,7 +100,9 @@ class StyleTrainer:
         common.resume_gan(self, self.checkpoint_path)
 
     def save_checkpoint(self) -> None:
-        common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
+        if distributed.is_main():  # one writer; the others wait so that a resume finds it complete
+            common.save_checkpoint(self.checkpoint_path, common.gan_state(self))
+        distributed.barrier()
 
     def content_features(self, x: torch.Tensor) -> torch.Tensor:
         """VGG16 relu2_2 of the content batch, stopping there (cheaper than the full trunk)."""
@@ -120,6 +125,7 @@ class StyleTrainer:
         d_loss = discriminator_loss(self.disc(real, style), self.disc(y.detach(), style))
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        distributed.average_gradients(self.disc)
         self.opt_d.step()
 
         # generator
@@ -133,12 +139,15 @@ class StyleTrainer:
         loss = r.content_weight * c + r.style_weight * s + r.tv_weight * tv + r.adversarial_weight * adv
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.net)
         self.opt_g.step()
         self.step += 1
         return {"total": loss.item(), "content": c.item(), "style": s.item(), "tv": tv.item(),
                 "adversarial": adv.item(), "discriminator": d_loss.item()}
 
     def write_samples(self) -> None:
+        if not distributed.is_main():
+            return
         self.net.eval()
         rows = [list(self.samples)]
         with torch.no_grad():
