@@ -46,14 +46,16 @@ def has_display() -> bool:
 
 
 def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = None, size: int = 480,
-             consistency: float = DEFAULT_CONSISTENCY, window: bool | None = None,
+             precision: str = "int8", consistency: float = DEFAULT_CONSISTENCY, window: bool | None = None,
              log: Callable[[str], None] = print) -> float:
     """Stylize frames as they come until `frames` are done (or q / Ctrl-C); returns the mean frames per second."""
     import cv2
 
+    from daguerre.models.onnx import check_precision
     from daguerre.ops import get_operation
     from daguerre.video.consistency import TemporalConsistency
 
+    check_precision(precision)
     if isinstance(source, int):
         stream = camera_frames(source)
     else:
@@ -67,7 +69,7 @@ def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = N
         show = False
     def stylized(frame: Picture) -> tuple[Picture, Picture]:
         frame = _fit(frame, size)
-        return frame, op.run(frame, method="fast", model=model)
+        return frame, op.run(frame, method="fast", model=model, precision=precision, tile=max(frame.size))
 
     # capture and the model each in a thread, a frame or two ahead: the consistency step and the display overlap
     results = in_thread(in_thread(stream, depth=2, name="capture"), stylized, depth=2, name="model")
