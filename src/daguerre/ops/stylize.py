@@ -39,7 +39,8 @@ class Stylize(Operation):
             model: str | None = None, style: str | list[str] | None = None,
             style_weights: list[float] | None = None, masks: list[str] | None = None,
             strength: float = 1.0, preserve_colour: bool = False, palette: bool = True, engine: str = "auto",
-            precision: str = "fp32", tile: int = 1024, style_size: int = styles.STYLE_SIZE, size: int = 512, steps: int = 200,
+            precision: str = "fp32", tile: int = 1024, style_size: int = styles.STYLE_SIZE, size: int = 512,
+            steps: int = 200,
             optimizer: str = "lbfgs",
             arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, **unknown: object) -> Picture:
         if unknown:
