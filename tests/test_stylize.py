@@ -269,8 +269,23 @@ def test_bad_precision_is_a_one_line_error(params, message):
         stylize.run(small("rocket", 192), model=STYLE_MODELS[0].name, **params)
 
 
-def test_precision_is_written_into_the_recipe_int8_for_clips_fp32_for_stills():
-    assert stylize.with_defaults({"model": "m"}, clip=True)["precision"] == "int8"
-    assert stylize.with_defaults({"model": "m"}, clip=False)["precision"] == "fp32"
-    assert stylize.with_defaults({"model": "m", "precision": "fp32"}, clip=True)["precision"] == "fp32"
+def faithful_int8_model() -> str:
+    from daguerre.models.onnx import FAITHFUL_DB
+    from daguerre.ops.styles import style_model_onnx
+
+    for card in STYLE_MODELS:
+        if style_model_onnx(card.name, "int8").agreement >= FAITHFUL_DB:
+            return card.name
+    raise AssertionError(f"no shipped style model's int8 file is within {FAITHFUL_DB} dB of fp32")
+
+
+def test_precision_is_written_into_the_recipe_int8_for_clips_where_faithful_fp32_for_stills(monkeypatch):
+    from daguerre.ops.styles import style_model_onnx
+
+    model = faithful_int8_model()
+    assert stylize.with_defaults({"model": model}, clip=True)["precision"] == "int8"
+    assert stylize.with_defaults({"model": model}, clip=False)["precision"] == "fp32"
+    assert stylize.with_defaults({"model": model, "precision": "fp32"}, clip=True)["precision"] == "fp32"
     assert "precision" not in stylize.with_defaults({"method": "arbitrary"}, clip=True)
+    monkeypatch.setattr(style_model_onnx(model, "int8"), "agreement", 30.0)  # an unfaithful int8 file: fp32
+    assert stylize.with_defaults({"model": model}, clip=True)["precision"] == "fp32"

@@ -261,10 +261,10 @@ def test_a_clip_is_exported_to_iiif_as_a_video_canvas(archive, clip: Path, tmp_p
 
 
 def test_a_clip_stylized_in_the_archive_says_int8_and_rederives(archive, clip: Path) -> None:
-    from daguerre.models.registry import list_models
+    from test_stylize import faithful_int8_model
 
     [master_id] = archive.ingest([clip]).added
-    model = list_models("style")[0].name
+    model = faithful_int8_model()
     [derived] = archive.apply("stylize", [master_id], {"model": model, "consistency": 0.5})
     [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
     assert event.outcome_detail["recipe"]["params"]["precision"] == "int8"

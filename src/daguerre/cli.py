@@ -112,8 +112,8 @@ def stylize(
     style_weight: Annotated[list[float] | None, typer.Option(help="Mix several --style images (arbitrary).")] = None,
     mask: Annotated[list[Path] | None, typer.Option(help="One grey mask per --style: where it applies.")] = None,
     engine: Annotated[str, typer.Option(help="auto | onnx | torch (fast and arbitrary).")] = "auto",
-    precision: Annotated[str | None, typer.Option(help="fast: fp32 | int8 (about 1.5x faster, 34-41 dB from fp32; "
-                                                       "default int8 for videos, fp32 for images).")] = None,
+    precision: Annotated[str | None, typer.Option(help="fast: fp32 | int8 (faster, slightly different; default for "
+                                                       "videos: int8 where faithful to fp32, else fp32).")] = None,
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
     size: Annotated[int, typer.Option(help="optimize: working size (long side) before detail-preserving "
                                            "upscaling to the input size.")] = 512,

@@ -1,8 +1,8 @@
 """`stylize`: a photograph in the style of a painting, three ways.
 
 - fast: a trained one-style generator (`model=`), ONNX Runtime when the image runs whole. `precision="int8"`:
-  its statically quantized ONNX file (`daguerre.models.onnx`), about 1.5x faster and 34-41 dB from fp32
-  (BENCHMARKS.md); the default for clips and `live`, while stills default to fp32.
+  its statically quantized ONNX file (`daguerre.models.onnx`), faster (BENCHMARKS.md); the default for clips and
+  `live` for the models whose int8 file stays within `FAITHFUL_DB` of fp32, while stills default to fp32.
 - arbitrary: any painting (`style=`) in one pass of PaintingStyleNet: the painting's style code (computed once,
   cached) sets the transformer's norms; several styles mix in code space (`style_weights=`) or are painted into
   regions (`masks=`); `strength` moves from the photo's own code to the painting's. With `palette` (default) the
@@ -21,7 +21,7 @@ import torch
 
 from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import blend, match_palette, preserve_colour
-from daguerre.models.onnx import check_precision
+from daguerre.models.onnx import FAITHFUL_DB, check_precision
 from daguerre.ops import styles
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.feedforward import run_feedforward
@@ -127,11 +127,18 @@ class Stylize(Operation):
         return Provenance(self.name, self.version, dict(params), models)
 
     def with_defaults(self, params: dict, clip: bool) -> dict:
-        """Fast style models run int8 on clips (measured within 34-41 dB of fp32 on held-out frames), fp32 on
-        stills; written into the parameters so an archive recipe says which."""
+        """A fast style model runs int8 on clips where its int8 file is faithful (`FAITHFUL_DB` from fp32 on the
+        training samples), else fp32, as on stills; written into the parameters so an archive recipe says which."""
         if params.get("method", "fast") == "fast" and params.get("precision") is None:
-            return {**params, "precision": "int8" if clip else "fp32"}
+            return {**params, "precision": "int8" if clip and _faithful_int8(params.get("model")) else "fp32"}
         return params
+
+
+def _faithful_int8(model: object) -> bool:
+    if not isinstance(model, str):
+        return False
+    session = styles.style_model_onnx(model, "int8")
+    return session is not None and session.agreement is not None and session.agreement >= FAITHFUL_DB
 
 
 class _WithCode:

@@ -33,7 +33,8 @@ def live(
     frames: Annotated[int | None, typer.Option(min=1, help="Stop after this many frames (default: until q or "
                                                            "Ctrl-C).")] = None,
     size: Annotated[int, typer.Option(min=64, help="Long side the frames are stylized at.")] = 480,
-    precision: Annotated[str, typer.Option(help="int8 (about 1.5x faster, 34-41 dB from fp32) | fp32.")] = "int8",
+    precision: Annotated[str | None, typer.Option(help="int8 (faster, slightly different) | fp32 (default: int8 "
+                                                      "where the model's int8 file is faithful to fp32).")] = None,
     consistency: Consistency = CONSISTENCY,
     window: Annotated[bool | None, typer.Option(help="Show a window (default: when a display exists).")] = None,
 ) -> None:
