@@ -276,11 +276,12 @@ def parse_args() -> argparse.Namespace:
 def bench_int8(args: argparse.Namespace) -> None:
     """The fast style model's ONNX file fp32 vs int8: median ms at 512x512 and 856x480 (854x480 padded to a
     multiple of 8, as `stylize` runs it) on a held-out photo, calls interleaved, 1 and 2 threads; then the
-    PSNR of int8 against fp32 for every shipped model on held-out photos at 854x480 (the agreement)."""
+    PSNR of int8 against fp32 for every shipped model on held-out photos at 854x480 (the agreement), beside the
+    figure on the training samples that picks each model's default for clips (`OnnxModel.agreement`)."""
     from daguerre import metrics
     from daguerre.data.sources import photos
     from daguerre.imaging import Picture
-    from daguerre.models.onnx import _session
+    from daguerre.models.onnx import FAITHFUL_DB, _session
     from daguerre.ops import styles
     from daguerre.ops.stylize import stylize
 
@@ -311,10 +312,12 @@ def bench_int8(args: argparse.Namespace) -> None:
     for card in models[: 1 if args.quick else None]:
         psnr = [metrics.psnr(stylize.run(f, model=card.name, precision="fp32").pixels,
                              stylize.run(f, model=card.name, precision="int8").pixels) for f in frames]
-        agreement.append([card.name, min(psnr), sum(psnr) / len(psnr)])
+        gate = styles.style_model_onnx(card.name, "int8").agreement  # on the training samples: picks the default
+        agreement.append([card.name, min(psnr), sum(psnr) / len(psnr), gate, "int8" if gate >= FAITHFUL_DB else "fp32"])
         print(f"  {card.name}: {agreement[-1][1:]}", flush=True)
     print(f"\nint8 vs fp32 PSNR (dB) on {len(frames)} held-out photos at 854x480")
-    print(format_table(["model", "min", "mean"], agreement))
+    print(format_table(["model", "held-out min", "held-out mean", "training samples min (gate)", "clip default"],
+                       agreement))
 
 
 def main() -> None:
