@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/stylize_speed.py            # the real run
     .venv/bin/python benchmarks/stylize_speed.py --quick    # checks it runs
+    .venv/bin/python benchmarks/stylize_speed.py --int8     # only: fp32 vs int8 ONNX, and their agreement
 
 Every row is one square RGB image (a held-out photo), batch 1, after warm-up, at --threads intra-op threads for
 torch and ONNX Runtime. GFLOP counts only convolutions (2*Cin*Cout*k*k*Hout*Wout/groups): forward hooks on
@@ -37,6 +38,7 @@ from _common import (
     ort_session,
     painting_path,
     print_header,
+    resize,
     set_threads,
     square_test_image,
     style_models,
@@ -251,6 +253,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--arbitrary-only", action="store_true",
                         help="only the arbitrary-style rows: Magenta's and ours (ratios against Magenta)")
     parser.add_argument("--warmup", type=int, help="untimed calls per row (default 3)")
+    parser.add_argument("--int8", action="store_true", help="only fp32 vs int8 ONNX speed and agreement")
     parser.add_argument("--repeats", type=int, help="timed calls per row; the median is shown (default 20)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="also time torch.compile of our fast model (default: on, off with --quick)")
@@ -270,9 +273,60 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def bench_int8(args: argparse.Namespace) -> None:
+    """The fast style model's ONNX file fp32 vs int8: median ms at 512x512 and 856x480 (854x480 padded to a
+    multiple of 8, as `stylize` runs it) on a held-out photo, calls interleaved, 1 and 2 threads; then the
+    PSNR of int8 against fp32 for every shipped model on held-out photos at 854x480 (the agreement), beside the
+    figure on the training samples that picks each model's default for clips (`OnnxModel.agreement`)."""
+    from daguerre import metrics
+    from daguerre.data.sources import photos
+    from daguerre.imaging import Picture
+    from daguerre.models.onnx import FAITHFUL_DB, _session
+    from daguerre.ops import styles
+    from daguerre.ops.stylize import stylize
+
+    models = style_models()
+    paths = {p: styles.style_model_onnx(models[0].name, p).path for p in ("fp32", "int8")}
+    repeats = 2 if args.quick else args.repeats
+    rows = []
+    for threads in (1, 2):
+        sessions = {p: _session(str(path), threads) for p, path in paths.items()}
+        for size in ((512, 512), (856, 480)):
+            x = resize(square_test_image(max(size)), size[::-1]).numpy()
+            times: dict[str, list[float]] = {p: [] for p in sessions}
+            for s in sessions.values():
+                s.run(None, {"image": x})  # warm-up
+            for _ in range(repeats):
+                for p, s in sessions.items():
+                    start = time.perf_counter()
+                    s.run(None, {"image": x})
+                    times[p].append(1e3 * (time.perf_counter() - start))
+            ms = {p: sorted(t)[len(t) // 2] for p, t in times.items()}
+            rows.append([threads, f"{size[0]}x{size[1]}", ms["fp32"], ms["int8"], ms["fp32"] / ms["int8"]])
+            print(f"  {threads} thread(s) {size}: {ms}", flush=True)
+    print(f"\n{models[0].name}, ONNX Runtime, median of {repeats} interleaved calls")
+    print(format_table(["threads", "size", "fp32 ms", "int8 ms", "int8 speed-up"], rows))
+    held = photos("heldout", graphics=False)[: 1 if args.quick else 4]
+    frames = [Picture(resize(load_rgb(p, 1000), (480, 854))[0].numpy()) for p in held]
+    agreement = []
+    for card in models[: 1 if args.quick else None]:
+        psnr = [metrics.psnr(stylize.run(f, model=card.name, precision="fp32").pixels,
+                             stylize.run(f, model=card.name, precision="int8").pixels) for f in frames]
+        gate = styles.style_model_onnx(card.name, "int8").agreement  # on the training samples: picks the default
+        agreement.append([card.name, min(psnr), sum(psnr) / len(psnr), gate, "int8" if gate >= FAITHFUL_DB else "fp32"])
+        print(f"  {card.name}: {agreement[-1][1:]}", flush=True)
+    print(f"\nint8 vs fp32 PSNR (dB) on {len(frames)} held-out photos at 854x480")
+    print(format_table(["model", "held-out min", "held-out mean", "training samples min (gate)", "clip default"],
+                       agreement))
+
+
 def main() -> None:
     args = parse_args()
     set_threads(args.threads)
+    if args.int8:
+        print_header("stylize_speed --int8: fp32 vs int8 ONNX", args)
+        bench_int8(args)
+        return
     info = print_header("stylize_speed: median ms per image, batch 1", args)
     print(f"{args.warmup} warm-up + {args.repeats} timed calls per row")
     bench = Bench(args)

@@ -258,3 +258,23 @@ def test_a_clip_is_exported_to_iiif_as_a_video_canvas(archive, clip: Path, tmp_p
         poster = out / "media" / canvas["thumbnail"][0]["id"].rsplit("/", 1)[1]
         assert load(poster).size == SIZE and frame_count(media) == 12
     assert "film" in json.dumps(manifest["items"][1]["metadata"])  # the derivative's provenance
+
+
+def test_a_clip_stylized_in_the_archive_says_int8_and_rederives(archive, clip: Path) -> None:
+    from test_stylize import faithful_int8_model
+
+    [master_id] = archive.ingest([clip]).added
+    model = faithful_int8_model()
+    [derived] = archive.apply("stylize", [master_id], {"model": model, "consistency": 0.5})
+    [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
+    assert event.outcome_detail["recipe"]["params"]["precision"] == "int8"
+    again = archive.rederive(derived.id)
+    assert again.ok and again.max_abs_diff <= 1 / 255, again
+
+
+def test_an_unknown_precision_is_a_one_line_error(clip: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "o.mp4"), "-m", "x",
+                                      "--precision", "fp16"])
+    assert result.exit_code == 2 and "unknown precision 'fp16' (use fp32 or int8)" in result.output
+    result = CliRunner().invoke(app, ["live", "-m", "x", "--source", str(clip), "--precision", "fp16"])
+    assert result.exit_code == 1 and "unknown precision 'fp16'" in result.output

@@ -117,6 +117,7 @@ def _checked(name: str, parent: Item, params: dict, seed: int):
     if "seed" in inspect.signature(op.run).parameters and "seed" not in params:
         params = {**params, "seed": seed}  # operations with their own seed parameter get the archive's
     try:
+        params = op.with_defaults(params, clip=clips.is_clip_item(parent))
         prov = op.provenance(**params)
     except (ValueError, TypeError, KeyError, LookupError, FileNotFoundError) as e:
         raise ArchiveError(f"{name}: {' '.join(str(e).strip(chr(39)).split())}") from None

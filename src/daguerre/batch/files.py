@@ -79,7 +79,8 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
                 on_file(src, i, len(pairs))
             if is_video_path(src) or src.is_dir():  # a clip, or numbered frames going to one: streamed
                 try:
-                    report.written.append(process_clip(op, src, dst, consistency, tile_progress, **params))
+                    clip_params = op.with_defaults(params, clip=True)
+                    report.written.append(process_clip(op, src, dst, consistency, tile_progress, **clip_params))
                 except Exception as e:
                     report.failed.append((src, failure(src, e)))
                 continue

@@ -1,8 +1,16 @@
-"""ONNX Runtime as the CPU inference path: export a model once, cache it by weights hash, run it."""
+"""ONNX Runtime as the CPU inference path: export a model once, cache it by weights hash, run it.
+
+`precision="int8"`: the export statically quantized once (convolutions' weights int8, activations uint8, QDQ),
+calibrated on the bundled training-split photos only (astronaut, chelsea, rocket; coffee is held out) at two
+sizes, and cached beside the fp32 file. Measured (BENCHMARKS.md, "Stylize speed") for StyleNet only. Its
+`agreement` (PSNR against fp32 on those photos whole, at 640 px, not the calibration crops) is kept in a JSON
+file beside it: callers choose int8 by default only where it reaches `FAITHFUL_DB`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -15,6 +23,12 @@ import numpy as np
 import torch
 
 from daguerre.models.card import ModelCard
+
+PRECISIONS = ("fp32", "int8")
+CALIBRATION_PHOTOS = ("astronaut", "chelsea", "rocket")  # training split only: coffee is held out
+CALIBRATION_SIZES = ((480, 272), (256, 256))  # a 16:9 frame and a square centre crop, multiples of 8 (as padded)
+FAITHFUL_DB = 35.0  # int8 within this PSNR of fp32: visually the same picture (checked side by side)
+INT8_RECIPE = "v1"  # in the cached file's name: change it with the calibration or the quantization settings
 
 
 def cache_dir() -> Path:
@@ -78,13 +92,86 @@ def _session(path: str, threads: int):
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
-class OnnxModel:
-    """Callable like the torch module: (1,C,H,W) tensor in (and the `extra` inputs by name), tensor out."""
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} (use {' or '.join(PRECISIONS)})")
+    return precision
 
-    def __init__(self, card: ModelCard, net: torch.nn.Module, extra: dict[str, torch.Tensor] | None = None):
+
+def calibration_images(sizes: tuple[tuple[int, int] | None, ...] = CALIBRATION_SIZES) -> list[np.ndarray]:
+    """(1,3,H,W) float32 pictures in [0, 1]: each training-split sample resized and centre-cropped to each size
+    (None: whole, cropped to a multiple of 8)."""
+    from PIL import Image, ImageOps
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    out = []
+    for name in CALIBRATION_PHOTOS:
+        with Image.open(samples / f"{name}.jpg") as im:
+            rgb = im.convert("RGB")
+            for size in sizes:
+                fitted = ImageOps.fit(rgb, size or (rgb.width // 8 * 8, rgb.height // 8 * 8), Image.Resampling.BICUBIC)
+                out.append(np.asarray(fitted, np.float32).transpose(2, 0, 1)[None] / 255)
+    return out
+
+
+def agreement(fp32: Path, int8: Path) -> float:
+    """The lowest PSNR (dB) of int8's output against fp32's over the training samples, whole, on 1 thread."""
+    worst = np.inf
+    for x in calibration_images((None,)):
+        a, b = (np.clip(_session(str(p), 1).run(None, {"image": x})[0], 0, 1) for p in (fp32, int8))
+        worst = min(worst, float(10 * np.log10(1 / max(np.mean((a - b) ** 2), 1e-12))))
+    return round(worst, 2)
+
+
+def quantize(fp32: Path, path: Path) -> Path:
+    """The int8 version of an image -> image ONNX file (atomic write; deterministic: min-max calibration)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Calibration(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.feeds = iter({"image": x} for x in calibration_images())
+
+        def get_next(self) -> dict | None:
+            return next(self.feeds, None)
+
+    pre, tmp = path.with_suffix(f".{os.getpid()}.pre"), path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+            quantize_static(str(pre), str(tmp), Calibration(), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            op_types_to_quantize=["Conv", "ConvTranspose"], per_channel=True)
+        os.replace(tmp, path)
+    finally:
+        pre.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+class OnnxModel:
+    """Callable like the torch module: (1,C,H,W) tensor in (and the `extra` inputs by name), tensor out.
+    int8: `agreement` is its lowest PSNR against fp32 on the training samples (dB)."""
+
+    agreement: float | None = None
+
+    def __init__(self, card: ModelCard, net: torch.nn.Module, extra: dict[str, torch.Tensor] | None = None,
+                 precision: str = "fp32"):
         path = cache_dir() / f"{card.name}-{card.sha256[:16]}.onnx"
         if not path.is_file():
             export(net, path, extra=extra)
+        if check_precision(precision) == "int8":
+            if extra:
+                raise ValueError(f"{card.name}: int8 is made for image-only models, not one with {', '.join(extra)}")
+            fp32, path = path, cache_dir() / f"{card.name}-{card.sha256[:16]}-int8-{INT8_RECIPE}.onnx"
+            if not path.is_file():
+                quantize(fp32, path)
+            measured = path.with_suffix(".json")
+            if not measured.is_file():
+                measured.write_text(json.dumps({"psnr_vs_fp32_db": agreement(fp32, path)}))
+            self.agreement = json.loads(measured.read_text())["psnr_vs_fp32_db"]
+        self.path = path
         self.session = _session(str(path), torch.get_num_threads())
 
     def __call__(self, x: torch.Tensor, **extra: torch.Tensor) -> torch.Tensor:

@@ -31,11 +31,12 @@ def style_model(name: str) -> tuple[ModelCard, StyleNet]:
 
 
 @lru_cache(maxsize=16)
-def style_model_onnx(name: str) -> OnnxModel | None:
+def style_model_onnx(name: str, precision: str = "fp32") -> OnnxModel | None:
+    """The fast style model in ONNX Runtime, fp32 or int8 (quantized once, cached)."""
     if not onnx_available():
         return None
     card, net = style_model(name)
-    return OnnxModel(card, net)
+    return OnnxModel(card, net, precision=precision)
 
 
 @lru_cache(maxsize=4)

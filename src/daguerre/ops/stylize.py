@@ -1,6 +1,8 @@
 """`stylize`: a photograph in the style of a painting, three ways.
 
-- fast: a trained one-style generator (`model=`), ONNX Runtime when the image runs whole.
+- fast: a trained one-style generator (`model=`), ONNX Runtime when the image runs whole. `precision="int8"`:
+  its statically quantized ONNX file (`daguerre.models.onnx`), faster (BENCHMARKS.md); the default for clips and
+  `live` for the models whose int8 file stays within `FAITHFUL_DB` of fp32, while stills default to fp32.
 - arbitrary: any painting (`style=`) in one pass of PaintingStyleNet: the painting's style code (computed once,
   cached) sets the transformer's norms; several styles mix in code space (`style_weights=`) or are painted into
   regions (`masks=`); `strength` moves from the photo's own code to the painting's. With `palette` (default) the
@@ -19,6 +21,7 @@ import torch
 
 from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import blend, match_palette, preserve_colour
+from daguerre.models.onnx import FAITHFUL_DB, check_precision
 from daguerre.ops import styles
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.feedforward import run_feedforward
@@ -36,17 +39,20 @@ class Stylize(Operation):
             model: str | None = None, style: str | list[str] | None = None,
             style_weights: list[float] | None = None, masks: list[str] | None = None,
             strength: float = 1.0, preserve_colour: bool = False, palette: bool = True, engine: str = "auto",
-            tile: int = 1024, style_size: int = styles.STYLE_SIZE, size: int = 512, steps: int = 200,
+            precision: str = "fp32", tile: int = 1024, style_size: int = styles.STYLE_SIZE, size: int = 512,
+            steps: int = 200,
             optimizer: str = "lbfgs",
             arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, **unknown: object) -> Picture:
         if unknown:
             raise TypeError(f"stylize: unknown parameter(s) {', '.join(unknown)}")
+        if check_precision(precision) == "int8" and method != "fast":
+            raise ValueError(f"precision int8 is for fast style models only, not method {method!r}")
         x = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode(mode=method != "optimize"):
             if method == "fast":
                 if not model:
                     raise ValueError("method 'fast' needs a model name (see `daguerre models`)")
-                y = self._fast(x, model, engine, tile, progress)
+                y = self._fast(x, model, engine, precision, tile, progress)
             elif method == "arbitrary":
                 paths = _style_list(style)
                 y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, strength, palette, style_size,
@@ -69,10 +75,18 @@ class Stylize(Operation):
             out = out.with_pixels(out.luminance()[None])
         return out
 
-    def _fast(self, x: torch.Tensor, model: str, engine: str, tile: int, progress: Progress | None) -> torch.Tensor:
+    def _fast(self, x: torch.Tensor, model: str, engine: str, precision: str, tile: int,
+              progress: Progress | None) -> torch.Tensor:
         _, net = styles.style_model(model)
-        return run_feedforward(net, x, tile=tile, engine=engine, onnx=lambda: styles.style_model_onnx(model),
-                               progress=progress)
+        if precision == "int8":  # only the ONNX file is quantized, and it runs whole pictures only
+            if engine == "torch":
+                raise ValueError("precision int8 runs on ONNX Runtime: use engine auto or onnx")
+            if max(x.shape[-2:]) > tile:
+                raise ValueError(f"precision int8 runs whole pictures only: this one is {x.shape[-1]}x"
+                                 f"{x.shape[-2]}, give tile >= {max(x.shape[-2:])} or precision fp32")
+            engine = "onnx"
+        return run_feedforward(net, x, tile=tile, engine=engine,
+                               onnx=lambda: styles.style_model_onnx(model, precision), progress=progress)
 
     def _arbitrary(self, x: torch.Tensor, paths: list[str], weights: list[float] | None, masks: list[str] | None,
                    model: str, strength: float, palette: bool, style_size: int, engine: str, tile: int,
@@ -111,6 +125,20 @@ class Stylize(Operation):
             card, _ = styles.painting_style_model(str(params.get("arbitrary_model", styles.DEFAULT_ARBITRARY_MODEL)))
             models.append(model_record(card))
         return Provenance(self.name, self.version, dict(params), models)
+
+    def with_defaults(self, params: dict, clip: bool) -> dict:
+        """A fast style model runs int8 on clips where its int8 file is faithful (`FAITHFUL_DB` from fp32 on the
+        training samples), else fp32, as on stills; written into the parameters so an archive recipe says which."""
+        if params.get("method", "fast") == "fast" and params.get("precision") is None:
+            return {**params, "precision": "int8" if clip and _faithful_int8(params.get("model")) else "fp32"}
+        return params
+
+
+def _faithful_int8(model: object) -> bool:
+    if not isinstance(model, str):
+        return False
+    session = styles.style_model_onnx(model, "int8")
+    return session is not None and session.agreement is not None and session.agreement >= FAITHFUL_DB
 
 
 class _WithCode:

@@ -33,6 +33,8 @@ def live(
     frames: Annotated[int | None, typer.Option(min=1, help="Stop after this many frames (default: until q or "
                                                            "Ctrl-C).")] = None,
     size: Annotated[int, typer.Option(min=64, help="Long side the frames are stylized at.")] = 480,
+    precision: Annotated[str | None, typer.Option(help="int8 (faster, slightly different) | fp32 (default: int8 "
+                                                      "where the model's int8 file is faithful to fp32).")] = None,
     consistency: Consistency = CONSISTENCY,
     window: Annotated[bool | None, typer.Option(help="Show a window (default: when a display exists).")] = None,
 ) -> None:
@@ -44,7 +46,7 @@ def live(
 
     console = Console(stderr=True)
     try:
-        run_live(model, source if not source.isdigit() else int(source), frames=frames, size=size,
+        run_live(model, source if not source.isdigit() else int(source), frames=frames, size=size, precision=precision,
                  consistency=consistency, window=window, log=lambda m: console.print(m, highlight=False))
     except (ImageError, LookupError, ValueError, RuntimeError) as e:
         console.print(f"[red]error:[/red] {str(e).strip(chr(39))}", highlight=False, soft_wrap=True)

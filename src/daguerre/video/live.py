@@ -46,14 +46,18 @@ def has_display() -> bool:
 
 
 def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = None, size: int = 480,
-             consistency: float = DEFAULT_CONSISTENCY, window: bool | None = None,
+             precision: str | None = None, consistency: float = DEFAULT_CONSISTENCY, window: bool | None = None,
              log: Callable[[str], None] = print) -> float:
-    """Stylize frames as they come until `frames` are done (or q / Ctrl-C); returns the mean frames per second."""
+    """Stylize frames as they come until `frames` are done (or q / Ctrl-C); returns the mean frames per second.
+    `precision` None: as for clips (int8 where faithful)."""
     import cv2
 
+    from daguerre.models.onnx import check_precision
     from daguerre.ops import get_operation
     from daguerre.video.consistency import TemporalConsistency
 
+    if precision is not None:
+        check_precision(precision)
     if isinstance(source, int):
         stream = camera_frames(source)
     else:
@@ -61,13 +65,15 @@ def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = N
             raise ImageError(source, "file not found")
         stream = looping_frames(Path(source))
     op, steady = get_operation("stylize"), TemporalConsistency(consistency)
+    precision = op.with_defaults({"model": model, "precision": precision}, clip=True)["precision"]
+    log(f"{model}: {precision}")
     show = has_display() if window is None else window
     if show and not _can_show():
         log("no window: this OpenCV has no GUI (opencv-python-headless); printing the frame rate instead")
         show = False
     def stylized(frame: Picture) -> tuple[Picture, Picture]:
         frame = _fit(frame, size)
-        return frame, op.run(frame, method="fast", model=model)
+        return frame, op.run(frame, method="fast", model=model, precision=precision, tile=max(frame.size))
 
     # capture and the model each in a thread, a frame or two ahead: the consistency step and the display overlap
     results = in_thread(in_thread(stream, depth=2, name="capture"), stylized, depth=2, name="model")
