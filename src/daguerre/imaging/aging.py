@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage, signal
 
 from daguerre.imaging.picture import LUMA_WEIGHTS, Picture
@@ -297,9 +297,10 @@ def paper(x: np.ndarray, rng: Rng, *, path: str, amount: float) -> np.ndarray:
 # ---- damage: these return (pixels, mask) ---------------------------------------------------------------------
 
 def dust(x: np.ndarray, rng: Rng, *, count: int, max_radius: float, dark_fraction: float,
-         fibres: int) -> tuple[np.ndarray, np.ndarray]:
+         fibres: int, flakes: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Dust and specks: `count` ragged blobs (radius 0.5..`max_radius` px, mostly small) plus `fibres` short
-    curly hairs; a `dark_fraction` of them dark (dirt on the print), the rest bright (dust on the negative)."""
+    curly hairs and `flakes` large hard-edged chips (2..6 x `max_radius`, irregular polygons: flaked emulsion,
+    grit); a `dark_fraction` of them dark (dirt on the print), the rest bright (dust on the negative)."""
     h, w = x.shape[-2:]
     layers = {True: np.zeros((h, w), np.float32), False: np.zeros((h, w), np.float32)}
     radius = 0.5 + (max_radius - 0.5) * rng.random(count) ** 3
@@ -322,8 +323,33 @@ def dust(x: np.ndarray, rng: Rng, *, count: int, max_radius: float, dark_fractio
         start = np.array([rng.uniform(0, w), rng.uniform(0, h)])
         curve = _walk(rng, start, rng.uniform(0, 2 * np.pi), rng.uniform(10, 40) * _unit(x), 0.04)
         draw_curve(layers[bool(rng.random() < dark_fraction)], curve, rng.uniform(0.6, 1.2) * max(_unit(x), 1))
+    for _ in range(flakes):
+        flake = _flake(rng, (h, w), rng.uniform(2, 6) * max_radius)
+        layer = layers[bool(rng.random() < dark_fraction)]
+        np.maximum(layer, flake, out=layer)
     y = _over(_over(x, layers[True], (0.08, 0.07, 0.06)), layers[False], (0.95, 0.94, 0.92))
     return y.astype(np.float32), np.maximum(layers[True], layers[False])
+
+
+def _flake(rng: Rng, shape: tuple[int, int], radius: float) -> np.ndarray:
+    """(H,W) alpha of one hard-edged irregular polygon (5..9 corners) about `radius` px, at a random place."""
+    h, w = shape
+    n = int(rng.integers(5, 10))
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radii = radius * rng.uniform(0.5, 1.2, n)
+    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    x0, y0 = max(int(cx - 1.3 * radius) - 1, 0), max(int(cy - 1.3 * radius) - 1, 0)
+    x1, y1 = min(int(cx + 1.3 * radius) + 2, w), min(int(cy + 1.3 * radius) + 2, h)
+    alpha = np.zeros(shape, np.float32)
+    if x1 <= x0 or y1 <= y0:
+        return alpha
+    s = 4  # drawn 4x larger and area-averaged: a sharp, antialiased edge
+    pts = [(float((cx - x0 + r * np.cos(a)) * s), float((cy - y0 + r * np.sin(a)) * s))
+           for a, r in zip(angles, radii, strict=True)]
+    im = Image.new("L", ((x1 - x0) * s, (y1 - y0) * s), 0)
+    ImageDraw.Draw(im).polygon(pts, fill=255)
+    alpha[y0:y1, x0:x1] = np.asarray(im, np.float32).reshape(y1 - y0, s, x1 - x0, s).mean((1, 3)) / 255
+    return alpha
 
 
 def scratches(x: np.ndarray, rng: Rng, *, count: int, width: float, length: float, curvature: float,
@@ -345,12 +371,15 @@ def scratches(x: np.ndarray, rng: Rng, *, count: int, width: float, length: floa
 
 
 def creases(x: np.ndarray, rng: Rng, *, count: int, width: float, shading: float, crack: float,
-            bend: float) -> tuple[np.ndarray, np.ndarray]:
+            bend: float, crack_width: float = 0.0, fibre: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Folds: `count` slightly bent lines across the print, lit from one side (brightness ±`shading` over
-    `width` px) with the emulsion cracked white along the fold (opacity `crack`, broken); the crack is masked."""
+    `width` px) with the emulsion cracked white along the fold (opacity `crack`, broken); the crack is masked.
+    The crack is about `crack_width` px wide (0: the thinnest, 0.6 px of a 512 image), its width and course
+    wandering along the fold, and `fibre` in [0,1] breaks it into a speckled texture of flaked emulsion."""
     h, w = x.shape[-2:]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     diag = float(np.hypot(h, w))
+    core = max(crack_width, 0.6 * _unit(x), 0.6)
     y, mask = x.copy(), np.zeros((h, w), np.float32)
     for _ in range(count):
         p0 = np.array([rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h])
@@ -358,9 +387,16 @@ def creases(x: np.ndarray, rng: Rng, *, count: int, width: float, shading: float
         t = (xx - p0[0]) * np.cos(a) + (yy - p0[1]) * np.sin(a)
         d = (-(xx - p0[0]) * np.sin(a) + (yy - p0[1]) * np.cos(a) + bend * t**2 / diag) / width
         y = y * (1 + shading * d * np.exp(0.5 - 0.5 * d**2))
-        breaks = ndimage.gaussian_filter1d(rng.standard_normal(int(2 * diag) + 1), 8 * max(_unit(x), 1)) * 6
-        strength = crack * np.clip(0.3 + np.interp(t + diag, np.arange(len(breaks)), breaks), 0, 1)
-        alpha = (strength * np.clip(1.5 * np.exp(-0.5 * (d * width / max(0.6 * _unit(x), 0.6)) ** 2), 0, 1))
+        n = int(2 * diag) + 1
+        breaks = ndimage.gaussian_filter1d(rng.standard_normal(n), 8 * max(_unit(x), 1)) * 6
+        strength = crack * np.clip(0.3 + np.interp(t + diag, np.arange(n), breaks), 0, 1)
+        along = [np.interp(t + diag, np.arange(n), _smooth_noise(rng, (n,), 6 * core)) for _ in range(2)]
+        across = d * width + 0.6 * core * along[0]  # px from the crack's wandering centre line
+        alpha = strength * np.clip(1.5 * np.exp(-0.5 * (across / (core * np.clip(1 + 0.4 * along[1], 0.4, 2))) ** 2),
+                                   0, 1)
+        if fibre:
+            speckle = np.clip(0.6 + 0.8 * _smooth_noise(rng, (h, w), 0.5 * max(_unit(x), 1)), 0, 1)
+            alpha = alpha * (1 - fibre * (1 - speckle))
         y, mask = _over(y, alpha, (0.93, 0.92, 0.89)), np.maximum(mask, alpha)
     return np.clip(y, 0, 1).astype(np.float32), mask.astype(np.float32)
 
@@ -442,14 +478,15 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
     "paper": Effect(paper, 0.3, _sample_paper),
     "creases": Effect(creases, 0.25, lambda r, s, x: {
         "count": int(r.integers(1, 4)), "width": _u(r, 3, 12) * _unit(x), "shading": _u(r, 0.05, 0.15) * s,
-        "crack": _u(r, 0.5, 1) * s, "bend": _u(r, -0.3, 0.3)}, damage=True),
+        "crack": _u(r, 0.5, 1) * s, "bend": _u(r, -0.3, 0.3), "crack_width": _u(r, 0.6, 3) * _unit(x),
+        "fibre": _u(r, 0, 1)}, damage=True),
     "tears": Effect(tears, 0.15, lambda r, s, x: {
         "corners": sorted(r.choice(4, int(r.integers(1, 3)), replace=False).tolist()), "size": _u(r, 0.05, 0.2) * s,
         "background": [_u(r, 0, 1)] * 3, "roughness": _u(r, 1, 4) * max(_unit(x), 1)}, damage=True),
     "dust": Effect(dust, 0.6, lambda r, s, x: {
         "count": round(_u(r, 40, 300) * x.shape[-1] * x.shape[-2] / 512**2 * s),
         "max_radius": _u(r, 1.5, 4) * _unit(x), "dark_fraction": _u(r, 0, 1),
-        "fibres": round(int(r.integers(0, 6)) * s)}, damage=True),
+        "fibres": round(int(r.integers(0, 6)) * s), "flakes": round(int(r.integers(0, 5)) * s)}, damage=True),
     "scratches": Effect(scratches, 0.6, lambda r, s, x: {
         "count": max(1, round(int(r.integers(2, 16)) * s)), "width": _u(r, 0.8, 2.5) * _unit(x),
         "length": _u(r, 0.1, 0.9), "curvature": _u(r, 0.0005, 0.01), "bright_fraction": _u(r, 0, 1),
