@@ -117,8 +117,9 @@ def calibration_images(sizes: tuple[tuple[int, int] | None, ...] = CALIBRATION_S
 def agreement(fp32: Path, int8: Path) -> float:
     """The lowest PSNR (dB) of int8's output against fp32's over the training samples, whole, on 1 thread."""
     worst = np.inf
+    sessions = [_session(str(p), 1) for p in (fp32, int8)]  # made once: each load costs more than a run
     for x in calibration_images((None,)):
-        a, b = (np.clip(_session(str(p), 1).run(None, {"image": x})[0], 0, 1) for p in (fp32, int8))
+        a, b = (np.clip(s.run(None, {"image": x})[0], 0, 1) for s in sessions)
         worst = min(worst, float(10 * np.log10(1 / max(np.mean((a - b) ** 2), 1e-12))))
     return round(worst, 2)
 
