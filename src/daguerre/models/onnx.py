@@ -82,12 +82,17 @@ def export(net: torch.nn.Module, path: Path, channels: int = 3, extra: dict[str,
 
 
 @lru_cache(maxsize=8)
-def _session(path: str, threads: int):
+def _session(path: str, threads: int, spinning: bool = False):
+    """A CPU session on `threads` intra-op threads. Without `spinning` its idle threads sleep instead of
+    busy-waiting for the next operator: spinning threads take a core from a clip's other stages (decode, flow,
+    encode) and from other processes (measured: an int8 StyleNet frame on 2 threads cost 1.55x the CPU time of
+    1 thread with spinning, 1.09x without; BENCHMARKS.md, "Video")."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
