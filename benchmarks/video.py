@@ -205,7 +205,8 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
         h, w = cur.shape[1:]
         import cv2
 
-        estimated.append((resize_flow(back, (w, h)), cv2.resize(trust, (w, h), interpolation=cv2.INTER_NEAREST)))
+        estimated.append((resize_flow(back, (w, h)),
+                          cv2.resize(trust, (w, h), interpolation=cv2.INTER_NEAREST).astype(np.float32)))
     rows = []
     base_sharpness = None
     for c in strengths:

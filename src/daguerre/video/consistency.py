@@ -27,6 +27,7 @@ from daguerre.video.flow import (
     grey8,
     is_scene_cut,
     resize_flow,
+    sample_map,
     warp,
 )
 
@@ -52,6 +53,8 @@ class TemporalConsistency:
         self._grey = self._out = None
 
     def __call__(self, source: np.ndarray, result: np.ndarray) -> np.ndarray:
+        if self.strength == 0:
+            return result
         grey = self.flow.small(grey8(source))
         out = np.ascontiguousarray(result.transpose(1, 2, 0), dtype=np.float32)
         carry = (self.strength > 0 and self._grey is not None and self._out is not None
@@ -71,22 +74,26 @@ class TemporalConsistency:
 
         prev_grey, prev_out = self._grey, self._out
         backward = self.flow(grey, prev_grey)
-        trust = confidence(backward, self.flow(prev_grey, grey))
-        seen = warp(prev_grey, backward).astype(np.int16)
-        trust *= np.abs(seen - grey.astype(np.int16)) <= PHOTOMETRIC_TOLERANCE
+        positions = sample_map(backward)
+        trust = confidence(backward, self.flow(prev_grey, grey), positions)
+        seen = warp(prev_grey, backward, positions)
+        trust &= cv2.absdiff(seen, grey) <= PHOTOMETRIC_TOLERANCE
         if trust.mean() < MIN_TRUSTED:
             return None
-        trust = cv2.blur(trust, (3, 3))
+        trust = cv2.blur(trust.astype(np.float32), (3, 3))
+        trust *= np.float32(self.strength)
         h, w = out.shape[:2]
         backward = resize_flow(backward, (w, h))
-        trust = cv2.resize(trust, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] * self.strength
+        trust = cv2.resize(trust, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
         warped = warp(prev_out, backward)
         if self.chroma_only and out.shape[2] == 3:
             ycc, warped_ycc = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb), cv2.cvtColor(warped, cv2.COLOR_RGB2YCrCb)
             ycc[..., 1:] += trust * (warped_ycc[..., 1:] - ycc[..., 1:])
             return _fit_gamut(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), ycc[..., :1])
-        blended = out + trust * (warped - out)
-        return _keep_contrast(blended, out)
+        warped -= out  # the blend out + trust * (warped - out), in place
+        warped *= trust
+        warped += out
+        return _keep_contrast(warped, out)
 
 
 def _fit_gamut(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
@@ -104,7 +111,7 @@ def _keep_contrast(blended: np.ndarray, result: np.ndarray) -> np.ndarray:
     """`blended` with its local standard deviation brought back up to the result's (gain 1 to 2, measured on the
     luma), around its own local mean: averaging two renderings of a texture whose strokes do not align lowers its
     contrast (measured: the sharpness of a style model's output fell to 0.6 at strength 0.6), and that loss is
-    what washes out a style.
+    what washes out a style. Works in place on `blended`.
     """
     import cv2
 
@@ -112,11 +119,18 @@ def _keep_contrast(blended: np.ndarray, result: np.ndarray) -> np.ndarray:
 
     def local_variance(x: np.ndarray) -> np.ndarray:
         mean = cv2.blur(x, k)
-        return cv2.blur(x * x, k) - mean * mean
+        variance = cv2.sqrBoxFilter(x, -1, k)
+        variance -= np.square(mean, out=mean)
+        return variance
 
     def luma(x: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) if x.shape[2] == 3 else x[..., 0]
 
-    gain = np.sqrt(np.maximum(local_variance(luma(result)), 0) / np.maximum(local_variance(luma(blended)), 1e-6))
+    gain = np.maximum(local_variance(luma(result)), 0)
+    gain /= np.maximum(local_variance(luma(blended)), np.float32(1e-6))
+    np.clip(np.sqrt(gain, out=gain), 1, 2, out=gain)
     mean = cv2.blur(blended, k).reshape(blended.shape)
-    return np.clip(mean + (blended - mean) * np.clip(gain, 1, 2)[..., None], 0, 1)
+    blended -= mean
+    blended *= gain[..., None]
+    blended += mean
+    return np.clip(blended, 0, 1, out=blended)

@@ -19,8 +19,12 @@ def grey8(rgb: np.ndarray) -> np.ndarray:
     """(H, W) uint8 BT.601 luma of a (3, H, W) or (1, H, W) float picture in [0, 1]."""
     import cv2
 
-    y = rgb[0] if rgb.shape[0] == 1 else rgb[0] * np.float32(0.299) + rgb[1] * np.float32(0.587) + \
-        rgb[2] * np.float32(0.114)
+    if rgb.shape[0] == 1:
+        y = rgb[0]
+    elif rgb.transpose(1, 2, 0).flags.c_contiguous:  # a decoded frame: (H, W, 3) in memory, one OpenCV pass
+        y = cv2.cvtColor(rgb.transpose(1, 2, 0), cv2.COLOR_RGB2GRAY)
+    else:
+        y = rgb[0] * np.float32(0.299) + rgb[1] * np.float32(0.587) + rgb[2] * np.float32(0.114)
     return cv2.convertScaleAbs(y, alpha=255)  # rounds and saturates to 0..255
 
 
@@ -56,41 +60,50 @@ def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (w, h) == tuple(size):
         return flow
     out = cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR)
-    out[..., 0] *= size[0] / w
-    out[..., 1] *= size[1] / h
+    out *= np.array([size[0] / w, size[1] / h], np.float32)
     return out
 
 
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """`image` (H, W, C) sampled at x + flow(x): the previous frame laid onto the current one (edges clamped)."""
+def sample_map(flow: np.ndarray) -> np.ndarray:
+    """(H, W, 2) float32 positions x + flow(x): where each pixel is fetched from, as `cv2.remap` takes them."""
+    return flow + _grid(*flow.shape[:2])
+
+
+def warp(image: np.ndarray, flow: np.ndarray, positions: np.ndarray | None = None) -> np.ndarray:
+    """`image` (H, W, C) sampled at x + flow(x): the previous frame laid onto the current one (edges clamped).
+    `positions`: `sample_map(flow)` when already made."""
     import cv2
 
-    gx, gy = _grid(*flow.shape[:2])
-    out = cv2.remap(image, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(image.shape)
+    positions = sample_map(flow) if positions is None else positions
+    return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(image.shape)
 
 
 @lru_cache(maxsize=4)
-def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+def _grid(h: int, w: int) -> np.ndarray:
+    """(H, W, 2) float32 pixel coordinates (x, y)."""
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return gx, gy
+    return np.stack([gx, gy], axis=-1)
 
 
-def confidence(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
-    """(H, W) float32 in {0, 1}: 1 where the flow is trusted (Sundaram et al. 2010; Ruder et al. 2016).
+def confidence(backward: np.ndarray, forward: np.ndarray, positions: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) uint8 in {0, 1}: 1 where the flow is trusted (Sundaram et al. 2010; Ruder et al. 2016).
 
-    A pixel is occluded (0) when following `backward` then `forward` does not come back to it, or when it comes
-    from outside the previous frame.
+    A pixel is occluded (0) when following `backward` then `forward` does not come back to it
+    (|b + f(x + b)|² > 0.01 (|b|² + |f(x + b)|²) + 0.5), or when it comes from outside the previous frame.
+    `positions`: `sample_map(backward)` when already made.
     """
+    import cv2
+
     h, w = backward.shape[:2]
-    back_fwd = warp(forward, backward)
+    positions = sample_map(backward) if positions is None else positions
+    back_fwd = warp(forward, backward, positions)
     total = backward + back_fwd
-    mag = (backward**2).sum(-1) + (back_fwd**2).sum(-1)
-    ok = (total**2).sum(-1) <= 0.01 * mag + 0.5
-    gx, gy = _grid(h, w)
-    sx, sy = gx + backward[..., 0], gy + backward[..., 1]
-    ok &= (sx >= 0) & (sx <= w - 1) & (sy >= 0) & (sy <= h - 1)
-    return ok.astype(np.float32)
+    mag = np.einsum("ijk,ijk->ij", backward, backward) + np.einsum("ijk,ijk->ij", back_fwd, back_fwd)
+    mag *= np.float32(0.01)
+    mag += np.float32(0.5)
+    ok = np.einsum("ijk,ijk->ij", total, total) <= mag
+    inside = cv2.inRange(positions, (0.0, 0.0), (float(w - 1), float(h - 1)))  # 255 inside the previous frame
+    return (ok & (inside > 0)).view(np.uint8)
 
 
 def is_scene_cut(current: np.ndarray, previous: np.ndarray, threshold: float = CUT_THRESHOLD) -> bool:
