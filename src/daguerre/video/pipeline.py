@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -14,13 +15,15 @@ _END = object()
 
 
 def in_thread(items: Iterable[Any], work: Callable[[Any], Any] | None = None, depth: int = DEPTH,
-              name: str = "video-stage") -> Iterator[Any]:
+              name: str = "video-stage", cpu: dict[str, float] | None = None) -> Iterator[Any]:
     """`work(item)` for each of `items` (or the items themselves), computed by a background thread at most `depth`
     items ahead of the consumer.
 
     An exception raised while producing is raised here, in the consumer, at the point the item would have come.
     When either side stops (an error, or the consumer simply stops iterating), the producer stops and closes
     `items`: a chain of stages winds down from any point, and a decoder upstream releases its ffmpeg process.
+    `cpu`: the thread's CPU seconds are added to `cpu[name]` when it ends (threads a library starts, such as
+    ONNX Runtime's pool, are not counted).
     """
     slots: queue.Queue = queue.Queue(depth)
     stop = threading.Event()
@@ -35,6 +38,7 @@ def in_thread(items: Iterable[Any], work: Callable[[Any], Any] | None = None, de
         return False
 
     def produce() -> None:
+        start = time.thread_time()
         source = iter(items)
         try:
             for item in source:
@@ -47,6 +51,8 @@ def in_thread(items: Iterable[Any], work: Callable[[Any], Any] | None = None, de
             close = getattr(source, "close", None)
             if close is not None:
                 close()
+            if cpu is not None:
+                cpu[name] = cpu.get(name, 0.0) + time.thread_time() - start
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
     worker.start()

@@ -6,6 +6,7 @@ one 480p frame already fills a core with the convolutions' work."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -24,12 +25,14 @@ FrameProgress = Callable[[int, int], None]  # frames done, total (the estimate, 
 
 
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
-                 progress: FrameProgress | None = None, **params: object) -> Path:
+                 progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
+                 **params: object) -> Path:
     """Run `op` on every frame of `source` (a video file or a folder of numbered frames) into `target` (a video
     file, or a pattern such as `frames/%05d.png`), keeping the frame rate, size ratio and audio track.
 
     `consistency` (0..1) is how strongly each frame is pulled towards the previous output along the motion;
-    0 processes frames independently."""
+    0 processes frames independently. `stage_cpu`, when given, receives the CPU seconds of each stage's thread
+    (decode, model, steady, encode; not ffmpeg's own processes nor ONNX Runtime's pool threads)."""
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)
@@ -44,11 +47,14 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
         frame, result = pair
         return result.with_pixels(steady(frame.pixels, result.pixels))
 
-    decoded = in_thread(frames, name="decode")
-    stages = in_thread(in_thread(decoded, run, name="model"), steadied, name="steady")
+    decoded = in_thread(frames, name="decode", cpu=stage_cpu)
+    stages = in_thread(in_thread(decoded, run, name="model", cpu=stage_cpu), steadied, name="steady", cpu=stage_cpu)
+    start = time.thread_time()
     with ClipWriter(target, info.fps, audio_from=info) as writer, closing(stages):
         for i, out in enumerate(stages, 1):
             writer.write(out)
             if progress:
                 progress(i, max(info.frames or 0, i))
+    if stage_cpu is not None:
+        stage_cpu["encode"] = stage_cpu.get("encode", 0.0) + time.thread_time() - start
     return Path(target)
