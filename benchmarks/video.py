@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import tempfile
@@ -131,6 +132,73 @@ def speed(args: object) -> list[dict]:
                         runner(op, source, Path(tmp) / "out.mp4", consistency=c, **params)
                         row(name, c, frames, time.perf_counter() - start, pipeline)
     return rows
+
+
+def breakdown(args: object) -> list[dict]:
+    """Where a 480p frame's CPU goes, and the fps, through `process_clip` with the fast style model: the pipeline
+    before the issue-14 speed round (`video_before.settings_before`, spinning ONNX threads) and now, fp32 and int8,
+    the model on 1 and 2 ONNX Runtime threads, consistency 0 and 0.5, all in this run. OpenCV runs on 1 thread so
+    each stage's CPU is its own thread's: decode (ffmpeg's pipe to float frames), steady (flow and blend), encode
+    (frames to uint8, the pipe to ffmpeg), model (the process's CPU less those threads: the model's threads and
+    the Picture conversions), ffmpeg (its decoding and encoding processes)."""
+    import os
+
+    import cv2
+
+    from daguerre.models.onnx import _session
+    from daguerre.ops import styles
+    from video_before import settings_before
+
+    cv2.setNumThreads(1)
+    n = 8 if args.quick else args.frames
+    op = get_operation("stylize")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "480p.mp4"
+        with ClipWriter(clip, 24) as writer:
+            for frame, _ in synthetic((854, 480), 1, n):
+                writer.write(Picture(frame))
+        for precision in ("fp32", "int8"):
+            model = styles.style_model_onnx(STYLE_MODEL, precision)
+            for threads in args.model_threads:
+                for version in ("before", "now"):
+                    model.session = _session(str(model.path), threads, spinning=version == "before")
+                    params = {"method": "fast", "model": STYLE_MODEL, "tile": 1024, "precision": precision}
+                    op.run(next(open_clip(clip)[1]), **{**params, "tile": 1920})  # warm-up, not timed
+                    for c in (0.0, DEFAULT_CONSISTENCY):
+                        cpu: dict[str, float] = {}
+                        t0, wall = os.times(), time.perf_counter()
+                        with settings_before() if version == "before" else contextlib.nullcontext():
+                            process_clip(op, clip, Path(tmp) / "out.mp4", consistency=c, stage_cpu=cpu, **params)
+                        wall, t1 = time.perf_counter() - wall, os.times()
+                        ms = {k: 1e3 * v / n for k, v in cpu.items()}
+                        ms["model"] = 1e3 * (t1.user + t1.system - t0.user - t0.system) / n - sum(
+                            v for k, v in ms.items() if k != "model")
+                        ms["ffmpeg"] = 1e3 * (t1.children_user + t1.children_system - t0.children_user
+                                              - t0.children_system) / n
+                        total = sum(ms.values())
+                        # on 2 idle cores: all the CPU shared by both, and no stage slower than its own thread(s)
+                        critical = max(ms["model"] / threads, ms["decode"], ms["steady"], ms["encode"])
+                        quiet = min(2000 / total, 1000 / critical)
+                        rows.append({"version": version, "precision": precision, "model_threads": threads,
+                                     "consistency": c, "frames": n, "fps": n / wall, "cpu_ms": ms,
+                                     "cpu_ms_total": total, "fps_2_idle_cores": quiet})
+                        print(f"  {version} {precision} threads {threads} c={c}: {n / wall:.2f} fps, "
+                              f"{total:.0f} ms CPU a frame, ~{quiet:.1f} fps on 2 idle cores", flush=True)
+    return rows
+
+
+def breakdown_table(rows: list[dict]) -> str:
+    stages = ("decode", "model", "steady", "encode", "ffmpeg")
+    out = []
+    for r in rows:
+        before = next(b for b in rows if b["version"] == "before" and all(
+            b[k] == r[k] for k in ("precision", "model_threads", "consistency")))
+        out.append([r["version"], r["precision"], r["model_threads"], r["consistency"], r["fps"],
+                    r["fps"] / before["fps"], *(r["cpu_ms"][s] for s in stages), r["cpu_ms_total"],
+                    r["fps_2_idle_cores"]])
+    return format_table(["pipeline", "model", "model threads", "consistency", "fps (this run)", "x before",
+                         *(f"{s} ms" for s in stages), "CPU ms/frame", "est. fps, 2 idle cores"], out)
 
 
 def serial_clip(op: Operation, source: Path, target: Path, consistency: float, **params: object) -> None:
@@ -309,12 +377,24 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=["stylize", "restore", "colorize"],
                         help="operations in the stability table")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="only the 480p CPU breakdown and fps of the fast style model, before/now, fp32/int8")
+    parser.add_argument("--model-threads", type=int, nargs="+", default=[1, 2],
+                        help="ONNX Runtime threads of the model in the breakdown")
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.25, 0.4, DEFAULT_CONSISTENCY, 0.75],
                         help="consistency strengths in the stability tables (0 first: the baseline)")
     args = parser.parse_args()
     set_threads(args.threads)
     info = print_header("Video: speed and temporal consistency", args)
     strengths = tuple(sorted({0.0, *args.strengths}))
+    if args.breakdown:
+        print("## 480p: CPU per frame by stage (ms) and fps, decode + model + consistency + encode", flush=True)
+        rows = breakdown(args)
+        print(breakdown_table(rows))
+        if args.json and not args.quick:
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / "video_breakdown.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=1))
+        return
 
     print("## Speed (frames per second, decode + operation + consistency + encode)", flush=True)
     speed_rows = [] if args.skip_speed else speed(args)
