@@ -131,6 +131,22 @@ def test_stages_run_in_threads_a_few_frames_ahead_at_most() -> None:
     assert list(stream) == [2 * i for i in range(1, 100)]
 
 
+def test_each_stage_reports_its_cpu_time_and_the_clip_is_unchanged(clip: Path, tmp_path: Path) -> None:
+    from daguerre.video.run import process_clip
+
+    cpu: dict[str, float] = {}
+    out = process_clip(get_operation("film"), clip, tmp_path / "out.mp4", stage_cpu=cpu, preset="sepia")
+    assert set(cpu) == {"decode", "model", "steady", "encode"} and all(v > 0 for v in cpu.values())
+    assert frame_count(out) == 12 and open_clip(out)[0].size == SIZE and open_clip(out)[0].fps == 25
+
+
+def test_consistency_zero_hands_the_result_back_untouched() -> None:
+    frames = pan("chelsea.jpg", 3)
+    steady = TemporalConsistency(0.0)
+    results = [np.clip(f * 0.8 + 0.1, 0, 1) for f, _ in frames]
+    assert all(steady(f, r) is r for (f, _), r in zip(frames, results, strict=True))
+
+
 def styled_warping_error(consistency: float) -> tuple[float, float]:
     """Warping error (the pan's true flow) and mean style distance to its painting of a fast style model's output."""
     import torch
