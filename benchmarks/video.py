@@ -14,8 +14,10 @@
    to the painting (VGG19, every 5th frame at the clip's size) and the sharpness (mean gradient magnitude)
    relative to frame-by-frame output: what the steadying costs.
 3. The same warping error (estimated flow) on a real clip from a Debian package: opencv-doc's Megamind.avi.
+4. `--breakdown` (alone): each stage's CPU per 480p frame and the fps, fp32 and int8, before this round's speed
+   changes (`video_before.py`) and now, with the fps two idle cores would give.
 
-    .venv/bin/python benchmarks/video.py [--threads 1] [--quick] [--skip-speed | --skip-stability] [--help]
+    .venv/bin/python benchmarks/video.py [--threads 1] [--quick] [--skip-speed | --skip-stability | --breakdown]
 """
 
 from __future__ import annotations
