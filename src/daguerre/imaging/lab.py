@@ -6,6 +6,7 @@ Normalisation: L / 100 in [0, 1] (the network's input) and ab / 110 in about [-1
 from __future__ import annotations
 
 import kornia.color as kc
+import numpy as np
 import torch
 
 from daguerre.imaging.picture import LUMA_WEIGHTS
@@ -42,3 +43,45 @@ def with_luma(rgb: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     room = torch.where(d > 0, (1 - y) / d.clamp_min(1e-12), torch.where(d < 0, -y / d.clamp_max(-1e-12), 1.0))
     k = room.amin(1, keepdim=True).clamp(0, 1)
     return (y + k * d).clamp(0, 1)
+
+
+# Full-size composition in numpy float32: the same formulas as kornia's (`lab_split`, `lab_merge`, `with_luma`)
+# without their temporaries (numpy's pow is several times faster than torch's on this CPU), for the bands of a
+# colorized picture.
+_XYZ_TO_RGB = np.array([[3.2404813432005266, -1.5371515162713185, -0.4985363261688878],
+                        [-0.9692549499965682, 1.8759900014898907, 0.0415559265582928],
+                        [0.0556466391351772, -0.2040413383665112, 1.0573110696453443]], np.float32)
+_WHITE = (0.95047, 1.0, 1.08883)  # D65
+
+
+def srgb_lightness(pixels: np.ndarray) -> np.ndarray:
+    """L (H,W) in [0,1] (as `lab_split`) of grey (H,W) or RGB (3,H,W) sRGB pixels, float32 in [0,1]."""
+    x = np.clip(pixels, 0, 1, dtype=np.float32)
+    lin = np.where(x > 0.04045, np.power((x + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
+                   x / np.float32(12.92))
+    if lin.ndim == 3:  # relative luminance Y (its white is 1)
+        lin = np.einsum("c,chw->hw", np.array([0.212671, 0.715160, 0.072169], np.float32), lin)
+    f = np.where(lin > 0.008856, np.cbrt(lin), lin * np.float32(7.787) + np.float32(4 / 29))
+    return (f * np.float32(116) - np.float32(16)) / np.float32(L_SCALE)
+
+
+def _f_inverse(f: np.ndarray, white: float) -> np.ndarray:
+    cube = f * f * f
+    return np.where(f > 0.2068966, cube, (f - np.float32(4 / 29)) / np.float32(7.787)) * np.float32(white)
+
+
+def colour_with_luma(lightness: np.ndarray, ab: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(3,H,W) sRGB of L (H,W) and ab (2,H,W) (`lab_split` units) given exactly the luma `y` (H,W):
+    ``with_luma(lab_merge(lightness, ab), y)`` computed in numpy."""
+    fy = (lightness * np.float32(L_SCALE) + np.float32(16)) / np.float32(116)
+    fx = ab[0] * np.float32(AB_SCALE / 500) + fy
+    fz = np.maximum(fy - ab[1] * np.float32(AB_SCALE / 200), 0)
+    xyz = np.stack([_f_inverse(fx, _WHITE[0]), _f_inverse(fy, _WHITE[1]), _f_inverse(fz, _WHITE[2])])
+    lin = np.einsum("ij,jhw->ihw", _XYZ_TO_RGB, xyz)
+    rgb = np.where(lin > 0.0031308, np.power(np.maximum(lin, np.float32(0.0031308)), np.float32(1 / 2.4))
+                   * np.float32(1.055) - np.float32(0.055), lin * np.float32(12.92))
+    np.clip(rgb, 0, 1, out=rgb)
+    d = rgb - np.einsum("c,chw->hw", LUMA_WEIGHTS, rgb)  # chroma: the colour minus its own luma
+    room = np.divide(np.where(d > 0, 1 - y, -y), d, out=np.ones_like(d), where=d != 0)  # how far it may go
+    k = np.clip(room.min(0), 0, 1)
+    return np.clip(d * k + y, 0, 1)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import downscale
 from daguerre.imaging.guided import joint_bilateral_rows
-from daguerre.imaging.lab import lab_merge, lab_split, with_luma
+from daguerre.imaging.lab import colour_with_luma, lab_split, srgb_lightness
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
@@ -168,20 +168,23 @@ class Colorize(Operation):
         if card.architecture != "ColorizeNet":
             raise ValueError(f"model {card.name!r} is a {card.architecture}, not a ColorizeNet: retrain it with "
                              "recipes/colorize.toml")
-        rgb = torch.from_numpy(picture.rgb())[None]
+        pixels = picture.pixels[0] if picture.is_grey else picture.pixels  # (H,W) grey or (3,H,W) RGB
+        full = tuple(pixels.shape[-2:])
         hint_list = _as_list(hints)
         with torch.inference_mode():
-            lightness, _ = lab_split(working(rgb, render_size))
-            full = tuple(rgb.shape[-2:])
+            small = working(torch.from_numpy(pixels).view(1, -1, *full), render_size)  # grey: one channel
+            lightness, _ = lab_split(small.expand(-1, 3, -1, -1))
             ab = predict_ab(net, lightness, _as_list(reference), hint_list, full, render_size)
-            low_l = F.avg_pool2d(lightness, 4)  # the guide at ab's size: ab follows the full-size L's edges
-            y = torch.from_numpy(picture.luminance())[None, None]
+            # the guide at ab's size (a quarter of the working size, or the working size with hints)
+            low_l = lightness if ab.shape[-2:] == lightness.shape[-2:] else F.avg_pool2d(lightness, 4)
+            y = picture.luminance()
             out = np.empty((3, *full), np.float32)
             for r in range(0, full[0], BAND):
                 rows = slice(r, r + BAND)
-                full_l, _ = lab_split(rgb[..., rows, :])
-                band_ab = joint_bilateral_rows(ab, low_l, full_l, rows, full, UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R)
-                out[:, rows] = with_luma(lab_merge(full_l, band_ab), y[..., rows, :])[0].numpy()
+                full_l = srgb_lightness(pixels[..., rows, :])
+                band_ab = joint_bilateral_rows(ab, low_l, torch.from_numpy(full_l)[None, None], rows, full,
+                                               UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R)
+                out[:, rows] = colour_with_luma(full_l, band_ab[0].numpy(), y[rows])
         if progress:
             progress(1, 1)
         return repixel(picture, out)
