@@ -244,21 +244,29 @@ print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak}))
 
 
 def speed(args: argparse.Namespace, photo: Path) -> list[dict]:
-    cases_ = [((1000, 1000), False), ((1000, 1000), True), ((4000, 6000), False)]
+    """Each case in a fresh process; with --baseline-src, the code under that folder (e.g. `git archive` of an
+    older commit) times the same case just before, so both see the same machine load."""
+    cases_ = [((1000, 1000), False), ((1000, 1000), True), ((2000, 2000), False), ((4000, 6000), False)]
+    codes = [("baseline", str(args.baseline_src.resolve()))] if args.baseline_src else []
+    codes.append(("this", str(Path(__file__).parents[1] / "src")))
     out = []
     for size, reference in cases_:
-        spec = {"model": args.model, "size": size, "reference": reference, "threads": args.threads, "photo": str(photo)}
-        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-        done = subprocess.run([sys.executable, "-c", SPEED, json.dumps(spec)], capture_output=True, text=True,
-                              env=env)
-        if done.returncode:
-            raise RuntimeError(done.stderr[-2000:])
-        r = json.loads(done.stdout.strip().splitlines()[-1])
-        mp = size[0] * size[1] / 1e6
-        out.append({"case": f"{size[1]}x{size[0]}{' + reference' if reference else ''}", "megapixels": mp,
-                    "seconds": r["seconds"], "s_per_mp": r["seconds"] / mp,
-                    "cpu_s_per_mp": r["cpu_seconds"] / mp, "peak_mb": r["peak_mb"]})
-        print(f"  {out[-1]}", flush=True)
+        for code, src in codes:
+            spec = {"model": args.model, "size": size, "reference": reference, "threads": args.threads,
+                    "photo": str(photo)}
+            env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
+                   "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+            done = subprocess.run([sys.executable, "-c", SPEED, json.dumps(spec)], capture_output=True, text=True,
+                                  env=env)
+            if done.returncode:
+                raise RuntimeError(done.stderr[-2000:])
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            mp = size[0] * size[1] / 1e6
+            out.append({"code": code, "case": f"{size[1]}x{size[0]}{' + reference' if reference else ''}",
+                        "megapixels": mp, "seconds": r["seconds"], "s_per_mp": r["seconds"] / mp,
+                        "cpu_s_per_mp": r["cpu_seconds"] / mp, "peak_mb": r["peak_mb"],
+                        "load_average": os.getloadavg()[0]})
+            print(f"  {out[-1]}", flush=True)
     return out
 
 
@@ -270,6 +278,9 @@ def main() -> None:
     parser.add_argument("--models", type=Path, help="folder of models put first in DAGUERRE_MODELS")
     parser.add_argument("--model", help="colorize model to measure (default: the first installed)")
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed rows (written to "
+                        "colorize_speed_<threads>t.json)")
+    parser.add_argument("--baseline-src", type=Path, help="a src folder of older code timed alongside (speed)")
     parser.add_argument("--automatic-only", action="store_true", help="only grey, old, ours automatic and truth "
                         "(no goals, grid or JSON: to compare two models' automatic colour)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -284,6 +295,13 @@ def main() -> None:
 
     card, _ = task_model("colorize", args.model)
     print(f"ours: {card.name} ({card.path}, sha256 {card.sha256[:16]}, {card.training.get('steps')} steps)\n")
+    if args.speed_only:
+        args.model = card.name
+        timing = speed(args, Path(__file__).parents[1] / "src/daguerre/samples/coffee.jpg")
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"colorize_speed_{args.threads}t.json").write_text(json.dumps({"machine": info, "speed": timing},
+                                                                                   indent=1))
+        return
     data, skipped = cases(args)
     with tempfile.TemporaryDirectory() as tmp:
         old = old_model(Path(tmp))
