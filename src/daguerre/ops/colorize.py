@@ -33,7 +33,7 @@ from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
 
-BAND = 256  # rows composed at a time at full resolution, bounding the memory of the Lab conversion
+BAND = 64  # rows composed at a time at full resolution: bounds memory, keeps the temporaries near cache
 RENDER_SIZE = 384  # the long side of a training photo (short side 256, recipes/colorize.toml)
 HINT_SIZE = 3  # a hint colours a square of this many working pixels
 SIGMA_XY, SIGMA_L = 0.15, 10.0  # hint propagation: Gaussian in position (of the long side) and lightness (L*)
