@@ -3,6 +3,7 @@ and rotated photos keeping their luminance exactly, references and hints as inpu
 these test the plumbing. The training-free reference matching is tested for real here; the shipped model's
 colours in test_shipped_models."""
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -352,3 +353,19 @@ def test_fast_full_size_composition_equals_the_plain_kornia_one_on_real_photos()
         small_l, small_ab = lab_split(small)
         fast = joint_bilateral_upsample(small_ab, small_l, lightness)
         assert (fast - reference_joint_bilateral(small_ab, small_l, lightness)).abs().max() < 1e-5, name
+
+
+def test_a_reference_file_is_read_once_until_it_changes(tmp_path):
+    """Colouring a batch with one reference pays its VGG16 pass once; a file rewritten in place is read again."""
+    from daguerre.ops.colorize import reference_keys
+
+    path = tmp_path / "ref.png"
+    Image.open(SAMPLES / "rocket.jpg").resize((96, 64)).save(path)
+    first = reference_keys(path, 64)
+    assert reference_keys(str(path), 64) is first
+    Image.open(SAMPLES / "coffee.jpg").resize((96, 64)).save(path)
+    os.utime(path, ns=(1, 1))  # a different modification time even on a coarse clock
+    again = reference_keys(path, 64)
+    assert again is not first and (again[1] - first[1]).abs().max() > 0.05  # coffee's colours, not the rocket's
+    with pytest.raises(Exception, match="gone.png"):
+        reference_keys(tmp_path / "gone.png", 64)

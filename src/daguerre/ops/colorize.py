@@ -19,6 +19,7 @@ bit depth.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -95,10 +96,22 @@ def propagate_hints(lightness: torch.Tensor, hints: list, full: tuple[int, int],
 
 
 def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[torch.Tensor, ...]:
-    """A reference's match descriptors, its ab and L at quarter working size (`nets.correspondence`)."""
+    """A reference's match descriptors, its ab and L at quarter working size (`nets.correspondence`); a file's
+    are kept for the next calls (one reference colouring a batch of photos pays its VGG16 pass once)."""
+    if isinstance(reference, Picture) or not Path(reference).is_file():  # (load's one-line error if missing)
+        return _reference_keys(reference if isinstance(reference, Picture) else load(reference), render_size)
+    stat = Path(reference).stat()
+    return _file_reference_keys(str(Path(reference).resolve()), stat.st_mtime_ns, stat.st_size, render_size)
+
+
+@lru_cache(maxsize=8)
+def _file_reference_keys(path: str, mtime_ns: int, size: int, render_size: int) -> tuple[torch.Tensor, ...]:
+    return _reference_keys(load(path), render_size)
+
+
+def _reference_keys(picture: Picture, render_size: int) -> tuple[torch.Tensor, ...]:
     from daguerre.nets.correspondence import grey_features, match_keys
 
-    picture = reference if isinstance(reference, Picture) else load(reference)
     lightness, ab = lab_split(working(torch.from_numpy(picture.rgb())[None], render_size))
     return match_keys(*grey_features(lightness)), F.avg_pool2d(ab, 4), F.avg_pool2d(lightness, 4)
 
