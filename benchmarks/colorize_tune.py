@@ -24,14 +24,17 @@ GRIDS = {
     "strength": {"ops.NET_CORRECTS": [0.2, 0.4]},
     "upsample": {"ops.UPSAMPLE_SIGMA_S": [0.5], "ops.UPSAMPLE_SIGMA_R": [0.03, 0.05, 0.1, 1e3]},
     "reference": {"cc.REF_TEMPERATURE": [0.005, 0.01, 0.02], "cc.REF_SIGMA_L": [None, 10.0, 20.0]},
-    "hints": {"cc.HINT_SIGMA_XY": [0.3, 0.5], "cc.HINT_SIGMA_L": [5.0, 10.0], "cc.HINT_TAU": [0.1, 0.2]},
-    "prior": {"ops.HINT_PRIOR": [1e-5, 1e-4, 1e-3]},
+    "hints": {"cc.HINT_SIGMA_XY": [0.1, 0.15, 0.25], "cc.HINT_SIGMA_L": [7.0, 10.0, 15.0, 25.0],
+              "cc.HINT_TAU": [0.05, 0.1, 0.2, 0.4]},
+    "floor": {"cc.HINT_FLOOR": [3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3], "cc.HINT_TAU": [0.05, 0.1]},
+    "floor_small": {"cc.HINT_FLOOR": [3e-4, 1e-3]},
+    "floor_kernel": {"cc.HINT_FLOOR": [0.003, 0.01], "cc.HINT_SIGMA_L": [7.0, 10.0], "cc.HINT_SIGMA_XY": [0.15, 0.25]},
+    "prior": {"ops.HINT_PRIOR": [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3]},  # with --models: a net not fit on these
     "auto": {"ops.ANNEALED_T": [0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.7, 1.0]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"],
-         "reference": ["overlap", "disjoint"], "hints": ["hints"],
-         "prior": ["hints"], "auto": ["auto"]}
+         "reference": ["overlap", "disjoint"], "auto": ["auto"]}  # the other stages: hints only
 
 
 def cached_features() -> None:
@@ -72,7 +75,8 @@ def main() -> None:
     data, _ = bench.cases(argparse.Namespace(split="validation", n=args.n, size=256))
     grey = float(np.mean([chroma_error(c.grey, c.truth) for c in data]))
     truth_cf = float(np.mean([colourfulness(c.truth) for c in data]))
-    grey_lpips = float(np.mean([lpips(c.grey, c.truth) for c in data])) if "auto" in MODES[args.stage] else 0.0
+    modes = MODES.get(args.stage, ["hints"])
+    grey_lpips = float(np.mean([lpips(c.grey, c.truth) for c in data])) if "auto" in modes else 0.0
     print(f"{len(data)} validation photos; grey's chroma error {grey:.2f}, LPIPS {grey_lpips:.4f}; truth's "
           f"colourfulness {truth_cf:.1f}", flush=True)
     runs = {"auto": bench.ours(None), "overlap": bench.ours(None, reference="overlap"),
@@ -81,8 +85,11 @@ def main() -> None:
         for which in ("overlap", "disjoint"):
             base = bench.matching_baseline(which)
             print(f"  baseline {which}: {np.mean([chroma_error(base(c), c.truth) for c in data]) / grey:.3f}")
-    if args.stage in ("hints", "eval"):
-        print(f"  naive hints: {np.mean([chroma_error(bench.naive_hints(c), c.truth) for c in data]) / grey:.3f}")
+    if "hints" in modes:
+        naive = [np.clip(bench.naive_hints(c), 0, 1) for c in data]
+        pairs = list(zip(naive, data, strict=True))
+        print(f"  naive hints: {np.mean([chroma_error(o, c.truth) for o, c in pairs]) / grey:.3f}, "
+              f"LPIPS {np.mean([lpips(o, c.truth) for o, c in pairs]):.4f}", flush=True)
     grid = GRIDS[args.stage]
     for values in itertools.product(*grid.values()):
         for name, value in zip(grid, values, strict=True):
@@ -90,10 +97,12 @@ def main() -> None:
             setattr(modules[mod], attr, value)
         line = []
         with torch.inference_mode():
-            for mode in MODES[args.stage]:
+            for mode in modes:
                 outs = [np.clip(runs[mode](c), 0, 1) for c in data]
                 err = np.mean([chroma_error(o, c.truth) for o, c in zip(outs, data, strict=True)]) / grey
                 line.append(f"{mode} {err:.3f}")
+                if mode == "hints":
+                    line.append(f"LPIPS {np.mean([lpips(o, c.truth) for o, c in zip(outs, data, strict=True)]):.4f}")
                 if mode == "auto":
                     cf = np.mean([colourfulness(o) for o in outs]) / truth_cf
                     lp = np.mean([lpips(o, c.truth) for o, c in zip(outs, data, strict=True)])

@@ -281,6 +281,8 @@ def test_hints_spread_in_feature_space_keep_their_colour_at_their_point():
         assert abs(top[0, 0, y, x] - 1) < 1e-5 and (ab[0, :, y, x] - colour).abs().max() < 0.02
     plain = spread_hints(small, None, points, colours, 0.3, 10.0, None)[2]
     assert (top <= plain + 1e-4).all() and top.mean() < plain.mean()  # the feature term only ever lowers a weight
+    floored = spread_hints(small, keys, points, colours, 0.3, 10.0, 0.1, floor=0.01)[2]
+    assert (floored >= top - 1e-6).all() and (floored >= 0.01 * plain - 1e-7).all() and floored.mean() > top.mean()
 
 
 def test_untrained_residual_net_gives_the_training_free_colour():

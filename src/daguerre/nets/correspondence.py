@@ -25,6 +25,7 @@ TEMPERATURE = 0.01  # He et al. 2018's softmax temperature on cosine similaritie
 # what the operation and the residual net's training use (tuned on the validation photos, benchmarks/colorize_tune.py)
 REF_TEMPERATURE, REF_SIGMA_L = 0.01, None
 HINT_SIGMA_XY, HINT_SIGMA_L, HINT_TAU = 0.15, 10.0, 0.1
+HINT_FLOOR = 3e-4  # the feature term never below this: unlike content still gets a faint share (validation: LPIPS)
 
 
 @lru_cache(maxsize=1)
@@ -91,14 +92,14 @@ def reference_colour(query: torch.Tensor, size: tuple[int, int], refs: list[tupl
 
 
 def spread_hints(lightness: torch.Tensor, keys: torch.Tensor | None, points: torch.Tensor, ab: torch.Tensor,
-                 sigma_xy: float, sigma_l: float, tau: float | None) -> tuple[torch.Tensor, torch.Tensor,
-                                                                           torch.Tensor]:
+                 sigma_xy: float, sigma_l: float, tau: float | None,
+                 floor: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Hints spread over a picture in feature space: the weighted sum of their ab, the sum and the largest of their
     weights, each (1,·,h,w).
 
     lightness (1,1,h,w) in [0,1] and keys (1,C,h*w) (`match_keys`, or None: no feature term) at the same size;
     points (K,2) long: each hint's row and column there; ab (K,2): its colour. A hint's weight at a position:
-    exp(-d^2 / 2 (sigma_xy max(h,w))^2 - dL*^2 / 2 sigma_l^2 + (cos(f, f_hint) - 1) / tau).
+    exp(-d^2 / 2 (sigma_xy max(h,w))^2 - dL*^2 / 2 sigma_l^2) x (floor + (1 - floor) exp((cos(f, f_hint) - 1) / tau)).
     """
     h, w = lightness.shape[-2:]
     yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
@@ -110,7 +111,8 @@ def spread_hints(lightness: torch.Tensor, keys: torch.Tensor | None, points: tor
             - (ell[None] - ell[points[:, 0], points[:, 1]][:, None, None]) ** 2 / (2 * sigma_l**2))
     if keys is not None and tau is not None:
         at = keys[0][:, points[:, 0] * w + points[:, 1]]  # (C, K)
-        logw = logw + ((at.T @ keys[0]).view(-1, h, w) - 1) / tau
+        feature = ((at.T @ keys[0]).view(-1, h, w) - 1) / tau
+        logw = logw + (feature if floor == 0 else torch.log(floor + (1 - floor) * feature.exp()))
     wgt = logw.exp()  # (K,h,w)
     num = torch.einsum("khw,kc->chw", wgt, ab.float())
     return num[None], wgt.sum(0)[None, None], wgt.amax(0)[None, None]

@@ -148,7 +148,7 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     if hints:
         points, colours = hint_points(hints, full, size)
         num, den, top = cc.spread_hints(quarter, keys, points, colours, cc.HINT_SIGMA_XY, cc.HINT_SIGMA_L,
-                                        cc.HINT_TAU)
+                                        cc.HINT_TAU, cc.HINT_FLOOR)
         spread = torch.cat([num / den.clamp_min(1e-12), top], 1)
     channels = hint_channels(hints, full, lightness.shape[-2:]) if hints else torch.zeros(1, 3, *lightness.shape[-2:])
     given = (spread, training_free(ref, spread, bool(references))) if getattr(net, "residual", False) else ()
