@@ -7,8 +7,8 @@ confidence is the best similarity found. Several references: their positions are
 (`sigma_l`) can make positions of different lightness unlikely matches.
 
 `spread_hints` carries user hints the same way: each hint's weight at a position is a Gaussian in distance and in
-lightness times exp((similarity of the two positions' descriptors - 1) / tau), so a hint on the sky colours the
-sky, not the roof beside it.
+lightness times exp((similarity of the two positions' descriptors - 1) / tau) (never below `HINT_FLOOR`), so a
+hint on the sky colours the sky, not the roof beside it.
 """
 
 from __future__ import annotations
