@@ -2,12 +2,16 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 
-from daguerre.models.registry import build, find_model
+from daguerre.models.registry import ModelNotFoundError, build, find_model
+from daguerre.nets.style_net import StyleNet
+from daguerre.training.recipes import load_recipe
 from daguerre.training.style import StyleRecipe, StyleSource, StyleTrainer
 
 SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+RECIPES = Path(__file__).parents[1] / "recipes"
 
 
 def tiny_recipe(steps: int = 2) -> StyleRecipe:
@@ -65,3 +69,46 @@ def test_tampered_weights_are_refused(tmp_path, monkeypatch):
         assert "sha256" in str(e)
     else:
         raise AssertionError("tampered weights were loaded")
+
+
+def test_join_reassembles_the_several_style_net_single_style_cut():
+    net = StyleNet(3, (8, 8, 16), 1)
+    with torch.no_grad():
+        for m in net.modules():
+            if hasattr(m, "scale") and isinstance(m.scale, torch.nn.Parameter):
+                m.scale.normal_()
+    joined = StyleNet.join([net.single_style(i) for i in range(3)])
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, joined.state_dict()[key]), key
+    other = StyleNet(1, (8, 8, 16), 1)  # a different trunk
+    with pytest.raises(ValueError, match="do not share one trunk"):
+        StyleNet.join([net.single_style(0), other])
+
+
+def test_temporal_recipe_continues_the_shipped_models_and_runs_two_steps(tmp_path):
+    """recipes/met-styles-temporal.toml, shrunk to tiny crops on bundled samples: it starts from the 12 shipped
+    models joined on their shared trunk, logs a temporal loss, and records what it continued in the cards."""
+    recipe = load_recipe(RECIPES / "met-styles-temporal.toml")
+    assert recipe.init_styles and recipe.temporal_weight > 0 and len(recipe.styles) == 12
+    recipe.content = [str(SAMPLES / "chelsea.jpg"), str(SAMPLES / "astronaut.jpg")]
+    recipe.steps, recipe.batch_size, recipe.crop, recipe.content_short_side, recipe.style_size = 2, 1, 64, 96, 96
+    trainer = StyleTrainer(recipe, tmp_path / "run", progress=False)
+    irises = next(i for i, s in enumerate(recipe.styles) if s.name == "van-gogh-irises")
+    shipped = build(find_model("van-gogh-irises"))
+    for key, value in shipped.state_dict().items():
+        assert torch.equal(value, trainer.net.single_style(irises).state_dict()[key]), key
+    trainer.train()
+    log = (tmp_path / "run" / "losses.csv").read_text().splitlines()
+    assert "temporal" in log[0] and len(log) == 3
+    temporal = [float(row.split(",")[log[0].split(",").index("temporal")]) for row in log[1:]]
+    assert all(0 < t < 1 for t in temporal)
+    card = next(c for c in trainer.export(tmp_path / "models") if c.name == "van-gogh-irises")
+    assert card.training["continued_from"]["sha256"] == find_model("van-gogh-irises").sha256
+    assert card.training["weights"]["temporal_weight"] == recipe.temporal_weight
+
+
+def test_init_styles_refuses_models_that_do_not_exist(tmp_path):
+    recipe = tiny_recipe()
+    recipe.init_styles = True  # "tiny-rocket" is no installed model
+    with pytest.raises(ModelNotFoundError, match="tiny-rocket"):
+        StyleTrainer(recipe, tmp_path / "run", progress=False)

@@ -139,3 +139,19 @@ class StyleNet(WholeImageStatistics):
                 m.style = 0
         one.config = {**self.config, "n_styles": 1}
         return one
+
+    @classmethod
+    def join(cls, singles: list[StyleNet]) -> StyleNet:
+        """The several-style generator that `single_style` cuts came from: one trunk, each one's norms.
+
+        Refuses generators whose trunks (convs) differ: they were not trained together."""
+        states = [one.state_dict() for one in singles]
+        convs = [k for k in states[0] if not k.endswith((".scale", ".shift"))]
+        if any(not torch.equal(s[k], states[0][k]) for s in states[1:] for k in convs):
+            raise ValueError("these style generators do not share one trunk")
+        config = singles[0].config
+        net = cls(len(singles), tuple(config["widths"]), config["n_residual"])
+        joined = {k: torch.cat([s[k] for s in states]) if k.endswith((".scale", ".shift")) else states[0][k]
+                  for k in states[0]}
+        net.load_state_dict(joined)
+        return net

@@ -1,4 +1,4 @@
-"""Train fast style generators: content + Gram style + TV + PatchGAN adversarial losses.
+"""Train fast style generators: content + Gram style + TV + PatchGAN adversarial (+ temporal) losses.
 
 One run can train several styles at once on one StyleNet trunk (conditional instance norm);
 each style is then saved as its own one-style generator with its own model card.
@@ -17,7 +17,9 @@ from daguerre.losses import (
     discriminator_loss,
     generator_loss,
     gram_matrix,
+    second_frame,
     style_loss,
+    temporal_loss,
     total_variation,
 )
 from daguerre.models.card import ModelCard
@@ -51,6 +53,8 @@ class StyleRecipe:
     style_weight: float = 3e4
     tv_weight: float = 1.0
     adversarial_weight: float = 0.05
+    temporal_weight: float = 0.0  # output steady under a small known camera motion (losses.temporal)
+    init_styles: bool = False  # start from the installed models named like the styles (one trunk, trained together)
     lr: float = 2e-3
     d_lr: float = 2e-4
     widths: tuple[int, int, int] = (16, 32, 64)
@@ -70,6 +74,9 @@ class StyleTrainer:
         n = len(recipe.styles)
         self.net = StyleNet(n_styles=n, widths=recipe.widths, n_residual=recipe.n_residual)
         self.disc = PatchDiscriminator(n_heads=n)
+        self.parent: dict | None = None  # the models this run continues (`init_styles`), as recorded in their cards
+        if recipe.init_styles:
+            self._init_styles()
         distributed.broadcast(self.net)  # several processes (torchrun, --nproc) start from rank 0's weights
         distributed.broadcast(self.disc)
         self.vgg = load_vgg16(STYLE_LAYERS)
@@ -98,6 +105,23 @@ class StyleTrainer:
 
     def _resume(self) -> None:
         common.resume_gan(self, self.checkpoint_path)
+
+    def _init_styles(self) -> None:
+        """Reassemble the several-style net from the installed one-style exports of the recipe's styles."""
+        from daguerre.models.registry import build, find_model
+
+        cards = [find_model(s.name) for s in self.recipe.styles]
+        if any(c.task != "style" for c in cards):
+            raise ValueError(f"init_styles: {', '.join(c.name for c in cards if c.task != 'style')} not style models")
+        try:
+            joined = StyleNet.join([build(c) for c in cards])
+        except ValueError as e:
+            raise ValueError(f"init_styles: {e}") from None
+        if joined.config != self.net.config:
+            raise ValueError(f"init_styles: models of config {joined.config}, recipe {self.net.config}")
+        self.net.load_state_dict(joined.state_dict())
+        self.parent = {c.name: {"sha256": c.sha256, "steps": c.training.get("steps"),
+                                "recipe": c.training.get("recipe")} for c in cards}
 
     def save_checkpoint(self) -> None:
         if distributed.is_main():  # one writer; the others wait so that a resume finds it complete
@@ -137,13 +161,18 @@ class StyleTrainer:
         tv = total_variation(y)
         adv = generator_loss(self.disc(y, style))
         loss = r.content_weight * c + r.style_weight * s + r.tv_weight * tv + r.adversarial_weight * adv
+        losses = {"content": c.item(), "style": s.item(), "tv": tv.item(), "adversarial": adv.item()}
+        if r.temporal_weight:  # the same crops a small known camera motion later
+            x2, grid, valid = second_frame(x, g)
+            t = temporal_loss(y, self.net(x2), grid, valid)
+            loss = loss + r.temporal_weight * t
+            losses["temporal"] = t.item()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         distributed.average_gradients(self.net)
         self.opt_g.step()
         self.step += 1
-        return {"total": loss.item(), "content": c.item(), "style": s.item(), "tv": tv.item(),
-                "adversarial": adv.item(), "discriminator": d_loss.item()}
+        return {"total": loss.item(), **losses, "discriminator": d_loss.item()}
 
     def write_samples(self) -> None:
         if not distributed.is_main():
@@ -164,7 +193,7 @@ class StyleTrainer:
 
     def export(self, folder: Path, recipe_name: str = "") -> list[ModelCard]:
         """Save each style as its own one-style generator with a model card."""
-        return export_styles(self.net, self.recipe, self.step, self.wall_time, folder, recipe_name)
+        return export_styles(self.net, self.recipe, self.step, self.wall_time, folder, recipe_name, self.parent)
 
 
 def export_checkpoint(checkpoint: Path, folder: Path, recipe_name: str = "") -> list[ModelCard]:
@@ -177,11 +206,11 @@ def export_checkpoint(checkpoint: Path, folder: Path, recipe_name: str = "") -> 
     recipe = StyleRecipe(**rd)
     net = StyleNet(n_styles=len(recipe.styles), widths=tuple(recipe.widths), n_residual=recipe.n_residual)
     net.load_state_dict(state["generator"])
-    return export_styles(net, recipe, state["step"], state["wall_time"], folder, recipe_name)
+    return export_styles(net, recipe, state["step"], state["wall_time"], folder, recipe_name, state.get("parent"))
 
 
 def export_styles(net: StyleNet, recipe: StyleRecipe, step: int, wall_time: float, folder: Path,
-                  recipe_name: str = "") -> list[ModelCard]:
+                  recipe_name: str = "", parent: dict | None = None) -> list[ModelCard]:
     cards = []
     net.eval()
     for i, source in enumerate(recipe.styles):
@@ -202,10 +231,14 @@ def export_styles(net: StyleNet, recipe: StyleRecipe, step: int, wall_time: floa
                 "content_images": len(recipe.content), "crop": recipe.crop,
                 "batch_size": recipe.batch_size, "seed": recipe.seed,
                 "weights": {k: getattr(recipe, k) for k in (
-                    "content_weight", "style_weight", "tv_weight", "adversarial_weight")},
+                    "content_weight", "style_weight", "tv_weight", "adversarial_weight", "temporal_weight")},
                 "losses": "content (VGG16 relu2_2) + Gram style (VGG16 relu1_2..relu4_3) + TV "
-                          "+ LSGAN PatchGAN adversarial",
+                          "+ LSGAN PatchGAN adversarial" + (" + temporal (output under a known small camera "
+                                                            "motion, Huang et al. 2017)" if recipe.temporal_weight
+                                                            else ""),
             },
         )
+        if parent and source.name in parent:
+            card.training["continued_from"] = parent[source.name]
         cards.append(save_model(one, card, folder))
     return cards
