@@ -252,3 +252,45 @@ def test_shipped_model_descreens_a_halftone_print(coffee):
         return float((spectrum[ring] ** 2).sum())
 
     assert screen_energy(out) < 0.2 * screen_energy(printed)
+
+
+# ---- do no harm (the ToneNet's gate)
+
+
+def test_tone_gate_leaves_a_clean_photo_alone_and_passes_a_faded_ones_correction_whole(coffee):
+    """The shipped model's ToneNet gate: the clean held-out photo gets no global correction at all (ungated it
+    was nudged); the large correction of a faded and yellowed print of it passes the gate whole."""
+    from daguerre.models.registry import build
+
+    card = next(c for c in list_models("restore") if Path(c.path) == SHIPPED)
+    net = build(card)
+    assert net.tone is not None and net.tone.gate, "the shipped restore model has no tone gate"
+    hi = net.tone.gate[1]
+    x = torch.from_numpy(coffee)[None]
+    faded = torch.from_numpy(age(coffee, seed=3, strength=0.8, effects=["fade", "yellowing"]).image)[None]
+    with torch.inference_mode():
+        assert (net.tone(x) - x).abs().max() < 1e-4
+        corrected = net.tone(faded)
+        net.tone.gate = ()
+        ungated, ungated_faded = net.tone(x), net.tone(faded)
+    assert (ungated - x).abs().mean() > 1e-3  # the gate is what leaves it alone
+    assert (corrected - faded).abs().mean() > hi  # a correction this large passes the gate whole
+    assert torch.allclose(corrected, ungated_faded, atol=1e-5)
+
+
+def test_restore_does_no_harm_on_a_clean_photo_and_gains_on_a_blurred_noisy_one(coffee):
+    """Issue 17's unseen family (motion blur 9 px + noise 15/255) on the held-out photo: restore gains PSNR;
+    the clean photo comes back within 5 dB of itself (PSNR >= 25 dB: the mask still fires on highlights)."""
+    from scipy import ndimage
+
+    restore = get_operation("restore")
+    rng = np.random.default_rng(0)
+    kernel = np.zeros((9, 9), np.float32)
+    kernel[4] = 1 / 9  # horizontal: the benchmark draws the angle
+    noisy = np.stack([ndimage.convolve(c, kernel, mode="reflect") for c in coffee])
+    noisy = np.clip(noisy + rng.normal(0, 15 / 255, coffee.shape), 0, 1).astype(np.float32)
+    name = shipped_restore()
+    clean_out = restore.run(Picture(coffee), model=name).rgb()
+    noisy_out = restore.run(Picture(noisy), model=name).rgb()
+    assert psnr(clean_out, coffee) >= 25
+    assert psnr(noisy_out, coffee) > psnr(noisy, coffee) + 0.1

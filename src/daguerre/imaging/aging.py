@@ -7,7 +7,8 @@ parameters (how strong, how big). Effects that replace content (dust, scratches,
 512-pixel image (`_unit`) and scale with the picture, so a 4000-pixel scan ages like a 512-pixel one.
 
 `age(image, seed)` samples which effects apply and their parameters from the seed, in a physical order
-(camera -> print -> aging of the print -> damage -> scan), and records them in `AgedResult.params`.
+(camera -> print -> aging of the print -> damage -> scan -> sensor noise of a digital copy), and records them
+in `AgedResult.params`.
 Each effect draws from its own generator `default_rng([seed, crc32(name)])`, so the same seed gives the same
 scratches whether or not other effects are chosen.
 """
@@ -261,6 +262,15 @@ def scan(x: np.ndarray, rng: Rng, *, banding: float, streaks: int, streak_streng
     return np.clip(y, 0, 1).astype(np.float32)
 
 
+def noise(x: np.ndarray, rng: Rng, *, sigma: float, colour: float) -> np.ndarray:
+    """Sensor noise of a digital copy (a phone or camera photographing the print): white Gaussian noise of
+    deviation `sigma`, shared by the channels (luminance) mixed with `colour` of independent per-channel noise."""
+    shared = rng.standard_normal((1, *x.shape[-2:])).astype(np.float32)
+    own = rng.standard_normal(x.shape).astype(np.float32)
+    mixed = (np.sqrt(1 - colour) * shared + np.sqrt(colour) * own) if x.shape[0] == 3 else shared
+    return np.clip(x + sigma * mixed, 0, 1).astype(np.float32)
+
+
 @cache
 def paper_textures(folders: tuple[str, ...] = PAPER_DIRS) -> tuple[Path, ...]:
     """Paper textures from Debian's `gimp-data` (Paper/*.pat) and `mypaint-data-extras` (backgrounds/*Paper*.png),
@@ -496,6 +506,8 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
         "banding": _u(r, 0.005, 0.03) * s, "streaks": int(r.integers(1, 8)), "streak_strength": _u(r, 0.02, 0.1) * s,
         "noise": _u(r, 0, 0.015) * s, "axis": int(r.integers(2))}),
     "jpeg": Effect(jpeg, 0.4, lambda r, s, x: {"quality": round(95 - _u(r, 50, 85) * s)}),
+    # last (not before jpeg) so that adding it changed no older seed's effects: a noisy copy of a compressed scan
+    "noise": Effect(noise, 0.3, lambda r, s, x: {"sigma": _u(r, 0.01, 0.07) * s, "colour": _u(r, 0, 1)}),
 }
 
 

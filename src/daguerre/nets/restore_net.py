@@ -11,6 +11,7 @@ With `tone_width > 0` a ToneNet first corrects the picture's global tone and col
 yellowing, toning) from a thumbnail of the whole picture; the mask predictor and the U-Net then work on the
 corrected picture. Global corrections are then learned in a few hundred steps instead of slowly and unevenly by
 the U-Net. Large pictures: `tone_params(x)` once on the whole picture, then `local(tile, params)` per tile.
+`tone_gate=(lo, hi)`: the ToneNet's do-no-harm gate (`ToneNet`): small corrections are scaled down to none.
 
 With `inpaint=True` (issue 17) the damage is replaced, not corrected: the generator no longer sees the pixels
 under the predicted mask m. They are filled first with the mean of their undamaged neighbours (normalised
@@ -42,15 +43,19 @@ from daguerre.nets.unet import UNet
 
 class RestoreNet(nn.Module):
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
-                 inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0):
+                 inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0,
+                 tone_gate: Sequence[float] = ()):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
         for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
-                           ("mask_cues", mask_cues), ("mask_bias", mask_bias)):
+                           ("mask_cues", mask_cues), ("mask_bias", mask_bias),
+                           ("tone_gate", [float(g) for g in tone_gate])):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
         self.inpaint, self.mask_bias = inpaint, mask_bias
-        self.tone = ToneNet(tone_width) if tone_width else None
+        if tone_gate and not tone_width:
+            raise ValueError("tone_gate needs a ToneNet: set tone_width > 0")
+        self.tone = ToneNet(tone_width, gate=tone_gate) if tone_width else None
         self.damage = DamageNet(3, mask_width, cues=mask_cues)
         self.generator = UNet(4, 3, widths, output="residual")
         if ffc_blocks:

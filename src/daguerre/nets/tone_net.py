@@ -12,9 +12,16 @@ Layers: four 3x3 stride-2 convs with LeakyReLU (64 -> 4 px), mean and max poolin
 layer starts at zero, so a new ToneNet is the identity. `params(x)` gives the (N, 12 + 3 * knots) numbers from
 the whole picture; `apply(x, params)` applies them to any part of it at full resolution, so a tiled picture is
 corrected with its whole-picture parameters.
+
+`gate=(lo, hi)` (do no harm): the correction is scaled by how large it is, ``clamp((d - lo) / (hi - lo), 0, 1)``
+with d its mean absolute change of the thumbnail: a picture that needs little correction (not faded, no cast) is
+left alone instead of nudged by an estimate as uncertain as the correction is small (on clean photos the
+ToneNet changed pixels by 0.015 on average, and on blurred noisy ones it raised contrast: both cost PSNR).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,10 +31,13 @@ THUMBNAIL = 64
 
 
 class ToneNet(nn.Module):
-    def __init__(self, width: int = 16, knots: int = 8):
+    def __init__(self, width: int = 16, knots: int = 8, gate: Sequence[float] = ()):
         super().__init__()
-        self.config = {"width": width, "knots": knots}
+        self.config = {"width": width, "knots": knots} | ({"gate": [float(g) for g in gate]} if gate else {})
         self.knots = knots
+        self.gate = tuple(float(g) for g in gate)
+        if self.gate and not (len(self.gate) == 2 and 0 <= self.gate[0] < self.gate[1]):
+            raise ValueError(f"ToneNet gate must be (lo, hi) with 0 <= lo < hi, got {list(gate)}")
         w = width
         self.features = nn.Sequential(
             nn.Conv2d(3, w, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
@@ -44,7 +54,15 @@ class ToneNet(nn.Module):
         """(N, 12 + 3 * knots) correction parameters of whole pictures x (N,3,H,W) in [0,1]."""
         thumb = F.interpolate(x, size=(THUMBNAIL, THUMBNAIL), mode="bilinear", antialias=True, align_corners=False)
         f = self.features(thumb)
-        return self.mlp(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1))
+        params = self.mlp(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1))
+        return params * self.confidence(thumb, params)[:, None] if self.gate else params
+
+    def confidence(self, thumb: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """(N,) how much of the correction `gate` lets through: 0 where it would change the thumbnail by less than
+        lo on average, 1 from hi on, linear between."""
+        lo, hi = self.gate
+        change = (self.apply(thumb, params) - thumb).abs().mean((1, 2, 3))
+        return ((change - lo) / (hi - lo)).clamp(0, 1)
 
     def apply(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Correct x (N,3,H,W) with `params` (N, 12 + 3 * knots): colour matrix and offset, then tone curves."""

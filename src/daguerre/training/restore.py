@@ -10,7 +10,7 @@ mask with BCE (positives weighted up: damage covers a few per cent of a picture)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +35,7 @@ class RestoreRecipe(GANRecipe):
     tone_batch_size: int = 16  # ... on this many crops per step ...
     tone_lr: float = 1e-3  # ... at this learning rate
     tone_identity_fraction: float = 0.0  # this share of the ToneNet's crops needs no global correction (see below)
+    tone_gate: list[float] = field(default_factory=list)  # (lo, hi): the ToneNet's do-no-harm gate (`ToneNet`)
     min_strength: float = 0.3  # aging strength drawn uniformly from [min_strength, max_strength]
     max_strength: float = 1.0
     inpaint: bool = False  # the generator replaces the predicted damage (see RestoreNet) ...
@@ -50,7 +51,7 @@ class RestoreRecipe(GANRecipe):
 # The effects that leave a print's global tone and colour alone: crops aged by these alone teach the ToneNet to
 # leave such a print alone (aging picks a global effect for ~94% of crops, so the ToneNet learnt to correct
 # every picture: on clean training photos it darkened by 0.022 and cut contrast by 3.5%, 29.1 dB).
-LOCAL_EFFECTS = ["blur", "grain", "lowres", "jpeg", "dust", "scratches"]
+LOCAL_EFFECTS = ["blur", "grain", "lowres", "jpeg", "noise", "dust", "scratches"]
 
 GROWN = ("inpaint", "ffc_blocks", "mask_cues")  # config keys a model can gain when it continues one without them
 
@@ -76,7 +77,8 @@ class RestoreTrainer(ConditionalGANTrainer):
     @classmethod
     def make_net(cls, recipe: RestoreRecipe) -> RestoreNet:
         net = RestoreNet(widths=recipe.widths, mask_width=recipe.mask_width, tone_width=recipe.tone_width,
-                         inpaint=recipe.inpaint, ffc_blocks=recipe.ffc_blocks, mask_cues=recipe.mask_cues)
+                         inpaint=recipe.inpaint, ffc_blocks=recipe.ffc_blocks, mask_cues=recipe.mask_cues,
+                         tone_gate=recipe.tone_gate)
         return net.he_init() if recipe.he_init else net
 
     def _init_from(self, model: str) -> None:
