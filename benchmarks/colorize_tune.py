@@ -31,26 +31,12 @@ GRIDS = {
     "floor_kernel": {"cc.HINT_FLOOR": [0.003, 0.01], "cc.HINT_SIGMA_L": [7.0, 10.0], "cc.HINT_SIGMA_XY": [0.15, 0.25]},
     "prior": {"ops.HINT_PRIOR": [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3]},  # with --models: a net not fit on these
     "auto": {"ops.ANNEALED_T": [0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.7, 1.0]},
-    "confidence": {"ops.ANNEALED_T": [0.38, 0.6], "ops.CONFIDENCE_POWER": [0.0, 0.5, 1.0, 2.0],
-                   "ops.CHROMA_GAIN": [1.0, 1.3]},
-    "memory": {"ops.MEMORY_T": [0.01, 0.03], "ops.MEMORY_WEIGHT": [0.0, 0.5, 1.0], "ops.CHROMA_GAIN": [0.8, 1.0]},
-    "memory_blur": {"ops.MEMORY_T": [0.03], "ops.MEMORY_BLUR": [2.0, 4.0], "ops.MEMORY_WEIGHT": [0.5, 1.0],
-                    "ops.CHROMA_GAIN": [1.2]},
-    "memory_mix": {"ops.MEMORY_T": [0.03], "ops.MEMORY_BLUR": [4.0, 8.0], "ops.MEMORY_WEIGHT": [0.75, 1.0],
-                   "ops.CHROMA_GAIN": [1.5, 1.9]},
-    "memory_sharp": {"ops.MEMORY_T": [0.01], "ops.MEMORY_BLUR": [4.0], "ops.MEMORY_WEIGHT": [0.75, 1.0],
-                     "ops.CHROMA_GAIN": [1.2, 1.5]},
-    "blur": {"ops.AUTO_BLUR": [2.0, 4.0], "ops.ANNEALED_T": [0.38, 0.6], "ops.CHROMA_GAIN": [0.8]},
-    "blur_final": {"ops.ANNEALED_T": [0.6], "ops.AUTO_BLUR": [2.0, 4.0], "ops.CHROMA_GAIN": [0.9, 1.0, 1.1]},
-    "memory_product": {"ops.MEMORY_T": [0.03], "ops.MEMORY_BLUR": [2.0], "ops.MEMORY_PRODUCT": [0.5, 1.0],
-                       "ops.ANNEALED_T": [0.38, 0.6], "ops.CHROMA_GAIN": [0.8]},
+    "smooth": {"ops.ANNEALED_T": [0.38, 0.6], "ops.AUTO_BLUR": [2.0, 4.0], "ops.CHROMA_GAIN": [0.8, 0.9, 1.0, 1.1]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"],
-         "reference": ["overlap", "disjoint"], "auto": ["auto"], "confidence": ["auto"],
-         "memory": ["auto"], "memory_blur": ["auto"], "memory_product": ["auto"],
-         "memory_mix": ["auto"], "memory_sharp": ["auto"], "blur": ["auto"],
-         "blur_final": ["auto"]}  # the other stages: hints only
+         "reference": ["overlap", "disjoint"], "auto": ["auto"],
+         "smooth": ["auto"]}  # the other stages: hints only
 
 
 def cached_features() -> None:

@@ -371,3 +371,27 @@ def test_a_reference_file_is_read_once_until_it_changes(tmp_path):
     assert again is not first and (again[1] - first[1]).abs().max() > 0.05  # coffee's colours, not the rocket's
     with pytest.raises(Exception, match="gone.png"):
         reference_keys(tmp_path / "gone.png", 64)
+
+
+def test_automatic_colour_is_smoothed_but_keeps_its_mean(monkeypatch):
+    """On the real rocket with the shipped net: `AUTO_BLUR` smooths the automatic colour (less change between
+    neighbouring positions, the noise that gave grass orange and blue specks) and keeps its mean colour."""
+    from daguerre.ops import colorize as ops
+    from daguerre.ops.task_models import task_model
+
+    _, net = task_model("colorize", None)
+    rgb = F.interpolate(torch.from_numpy(load(SAMPLES / "rocket.jpg").rgb())[None], size=(128, 192), mode="area")
+    lightness, _ = lab_split(rgb)
+    with torch.no_grad():
+        logits, _ = net(*grey_features(lightness), lightness, torch.zeros(1, 3, 128, 192), torch.zeros(1, 3, 32, 48))
+    monkeypatch.setattr(ops, "AUTO_BLUR", 0.0)
+    sharp = ops.automatic_ab(net, logits)
+    monkeypatch.setattr(ops, "AUTO_BLUR", 4.0)
+    smooth = ops.automatic_ab(net, logits)
+
+    def variation(ab: torch.Tensor) -> float:
+        return float((ab[..., 1:, :] - ab[..., :-1, :]).abs().mean() + (ab[..., 1:] - ab[..., :-1]).abs().mean())
+
+    assert sharp.abs().mean() * AB_SCALE > 3  # the net does give colour here
+    assert variation(smooth) < 0.5 * variation(sharp)
+    assert (smooth.mean((2, 3)) - sharp.mean((2, 3))).abs().max() * AB_SCALE < 1.5

@@ -25,7 +25,6 @@ from torch import nn
 from daguerre.imaging.lab import AB_SCALE
 
 ANNEALED_T = 0.38  # Zhang et al. 2016's temperature for the annealed mean
-CONFIDENCE_RADIUS = 15.0  # ab units (CIELAB): how near the chosen colour the probability mass counts as agreeing
 
 
 def ab_bins(step: float = 10.0) -> torch.Tensor:
@@ -110,12 +109,3 @@ class ColorizeNet(nn.Module):
         """ab (B,2,h,w) from the bin logits: the mean of the distribution sharpened by `temperature`."""
         p = torch.softmax(logits / temperature, 1)
         return torch.einsum("bqhw,qc->bchw", p, self.bins)
-
-    def confidence(self, logits: torch.Tensor, mean: torch.Tensor, radius: float = CONFIDENCE_RADIUS
-                   ) -> torch.Tensor:
-        """(B,1,h,w) in [0,1]: the predicted distribution's probability mass within `radius` (ab units) of the
-        colour `mean` (B,2,h,w), softly (a Gaussian of that width): near 1 where the net is sure of a colour (sky,
-        skin), low where it spreads over several (foliage that could be green or orange)."""
-        p = torch.softmax(logits, 1)
-        d2 = (mean.permute(0, 2, 3, 1)[..., None, :] - self.bins).square().sum(-1) * AB_SCALE**2  # (B,h,w,Q)
-        return torch.einsum("bqhw,bhwq->bhw", p, torch.exp(-d2 / (2 * radius**2)))[:, None]

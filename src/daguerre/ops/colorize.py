@@ -3,7 +3,8 @@
 The chroma (Lab ab) is predicted at a quarter of a working size (`render_size`, the long side: larger is slower
 and more detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 features, and brought to the
 full picture by joint bilateral upsampling guided by its lightness (`imaging.guided`). Without references or
-hints, the colour is the annealed mean of the predicted colour distribution (Zhang et al. 2016). `reference`:
+hints, the colour is the annealed mean of the predicted colour distribution (Zhang et al. 2016), smoothed
+(`AUTO_BLUR`: single positions' guesses are noisy, and wrong specks cost more than they give). `reference`:
 colour pictures (files or `Picture`s) whose colours are carried over where they match the photo in VGG feature
 space (`nets.correspondence`); `hints`: ``"X,Y,#RRGGBB"`` points in the input's pixels, spread over the picture
 by a Gaussian in position and lightness times their similarity in VGG feature space (`spread_hints`). With
@@ -19,7 +20,6 @@ bit depth.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +41,13 @@ SIGMA_XY, SIGMA_L = 0.15, 10.0  # hint propagation: Gaussian in position (of the
 HINT_PRIOR = 0.0  # the automatic (or carried) colour's weight against the hints' (0: the hints' colour everywhere)
 UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R = 0.5, 0.05  # ab upsampling: Gaussians in distance (ab pixels) and in L (/100)
 NET_CORRECTS = 0.0  # how much of a residual net's correction of references and hints is used (0: training-free)
-ANNEALED_T, CHROMA_GAIN = 0.38, 1.0  # automatic: annealed-mean temperature, chroma gain (see BENCHMARKS.md)
+ANNEALED_T, CHROMA_GAIN = 0.6, 1.0  # automatic: annealed-mean temperature, chroma gain (see BENCHMARKS.md)
 CONFIDENCE_POWER = 0.0  # automatic: chroma x (the net's confidence in its colour) ** this (0: no confidence scale)
 CONFIDENCE_RADIUS = 15.0  # ab units: the confidence is the probability mass within this of the chosen colour
 MEMORY_WEIGHT, MEMORY_T = 0.0, 0.01  # automatic: the colour memory's share (0: none) and its softmax temperature
 MEMORY_BLUR = 0.0  # automatic: the memory's colour smoothed by a Gaussian of this many quarter-size pixels
 MEMORY_PRODUCT = 0.0  # automatic: the net's distribution times the memory's to this power (0: none)
-AUTO_BLUR = 0.0  # automatic: the colour smoothed by a Gaussian of this many quarter-size pixels (0: none)
+AUTO_BLUR = 4.0  # automatic: the colour smoothed by a Gaussian of this many quarter-size pixels (0: none)
 MEMORY = Path(__file__).parents[1] / "models" / "weights" / "colour-memory.safetensors"
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
@@ -135,33 +135,11 @@ def hint_points(hints: list, full: tuple[int, int], size: tuple[int, int]) -> tu
     return torch.tensor(points, dtype=torch.long).view(-1, 2), torch.stack(colours)
 
 
-@lru_cache(maxsize=2)
-def colour_memory(path: Path) -> dict[str, torch.Tensor]:
-    from daguerre.nets.colour_memory import load_memory
-
-    return load_memory(path)
-
-
-def automatic_ab(net: torch.nn.Module, logits: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-    """The automatic colour (1,2,h,w): the annealed mean of the net's colour distribution, times `CHROMA_GAIN`, its
-    chroma scaled by the net's confidence in it (`ColorizeNet.confidence`) to the power `CONFIDENCE_POWER`: vivid
-    where the net is sure, toward grey where it hesitates between colours; with `MEMORY_WEIGHT`, mixed with the
-    colour memory's (`nets.colour_memory`; keys: the photo's `match_keys`)."""
-    if MEMORY_PRODUCT:
-        from daguerre.nets.colour_memory import remembered_distribution
-
-        p = remembered_distribution(keys, tuple(logits.shape[-2:]), colour_memory(MEMORY), MEMORY_T, net.bins,
-                                    MEMORY_BLUR)
-        logits = logits + MEMORY_PRODUCT * torch.log(p + 1e-3)
+def automatic_ab(net: torch.nn.Module, logits: torch.Tensor) -> torch.Tensor:
+    """The automatic colour (1,2,h,w): the annealed mean of the net's colour distribution, smoothed by a Gaussian
+    of `AUTO_BLUR` quarter-size pixels (single positions' guesses are noisy; the joint bilateral upsampling puts
+    the edges back), times `CHROMA_GAIN`."""
     mean = net.annealed_mean(logits, ANNEALED_T)
-    if CONFIDENCE_POWER:
-        mean = mean * net.confidence(logits, mean, CONFIDENCE_RADIUS).clamp_min(1e-6) ** CONFIDENCE_POWER
-    if MEMORY_WEIGHT and not MEMORY_PRODUCT:
-        from daguerre.nets.colour_memory import remembered_colour
-
-        remembered, _ = remembered_colour(keys, tuple(logits.shape[-2:]), colour_memory(MEMORY), MEMORY_T,
-                                         MEMORY_BLUR)
-        mean = (1 - MEMORY_WEIGHT) * mean + MEMORY_WEIGHT * remembered
     if AUTO_BLUR:
         from kornia.filters import gaussian_blur2d
 
@@ -195,7 +173,7 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     channels = hint_channels(hints, full, lightness.shape[-2:]) if hints else torch.zeros(1, 3, *lightness.shape[-2:])
     given = (spread, training_free(ref, spread, bool(references))) if getattr(net, "residual", False) else ()
     logits, regressed = net(relu3, relu4, lightness, channels, ref, *given)
-    auto = automatic_ab(net, logits, keys)
+    auto = automatic_ab(net, logits)
     if not references and not hints:
         return auto
     if given and NET_CORRECTS:  # the residual net's correction of the training-free colour
