@@ -20,6 +20,7 @@ bit depth.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +43,7 @@ HINT_PRIOR = 0.0  # the automatic (or carried) colour's weight against the hints
 UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R = 0.5, 0.05  # ab upsampling: Gaussians in distance (ab pixels) and in L (/100)
 NET_CORRECTS = 0.0  # how much of a residual net's correction of references and hints is used (0: training-free)
 ANNEALED_T, CHROMA_GAIN = 0.6, 1.0  # automatic: annealed-mean temperature, chroma gain (see BENCHMARKS.md)
-CONFIDENCE_POWER = 0.0  # automatic: chroma x (the net's confidence in its colour) ** this (0: no confidence scale)
-CONFIDENCE_RADIUS = 15.0  # ab units: the confidence is the probability mass within this of the chosen colour
-MEMORY_WEIGHT, MEMORY_T = 0.0, 0.01  # automatic: the colour memory's share (0: none) and its softmax temperature
-MEMORY_BLUR = 0.0  # automatic: the memory's colour smoothed by a Gaussian of this many quarter-size pixels
-MEMORY_PRODUCT = 0.0  # automatic: the net's distribution times the memory's to this power (0: none)
 AUTO_BLUR = 4.0  # automatic: the colour smoothed by a Gaussian of this many quarter-size pixels (0: none)
-MEMORY = Path(__file__).parents[1] / "models" / "weights" / "colour-memory.safetensors"
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
