@@ -24,7 +24,7 @@ MATCH_LAYERS = ("relu3_3", "relu4_3")
 TEMPERATURE = 0.01  # He et al. 2018's softmax temperature on cosine similarities (the baseline's)
 # what the operation and the residual net's training use (tuned on the validation photos, benchmarks/colorize_tune.py)
 REF_TEMPERATURE, REF_SIGMA_L = 0.01, None
-HINT_SIGMA_XY, HINT_SIGMA_L, HINT_TAU = 0.15, 10.0, 0.1
+HINT_SIGMA_XY, HINT_SIGMA_L, HINT_TAU = 0.25, 10.0, 0.2
 HINT_FLOOR = 3e-4  # the feature term never below this: unlike content still gets a faint share (validation: LPIPS)
 
 
