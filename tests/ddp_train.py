@@ -35,3 +35,4 @@ if __name__ == "__main__":
     trainer.train(steps)
     out = run_dir / f"rank{distributed.rank()}.txt"
     out.write_text(f"{before} {digest(trainer.net.parameters())} {digest(batch)} {trainer.step}\n")
+    distributed.finish()  # leave the group together, as `daguerre train` does: a rank exiting alone can abort in gloo
