@@ -59,3 +59,18 @@ def test_starting_from_the_fast_models_trunk_renders_like_them():
         ours = net(x, torch.zeros(1, 100))
         theirs = fresh(x, torch.zeros(1, 100))
     assert (ours - mean_fast).abs().mean() < 0.5 * (theirs - mean_fast).abs().mean()
+
+
+def test_painting_specific_term_and_faster_code_layers(tmp_path):
+    recipe = tiny_recipe(steps=1)
+    recipe.specific_weight, recipe.code_lr_factor = 1.0, 3.0
+    trainer = PaintingStyleTrainer(recipe, tmp_path / "run", progress=False)
+    mean_spread, deviation_spread = trainer.spread["relu2_1"]
+    assert mean_spread.shape == deviation_spread.shape == (128,) and (mean_spread > 0).all()
+    losses = trainer.train_step()
+    assert losses["specific"] > 0
+    trunk, code = trainer.opt_g.param_groups
+    assert code["lr"] == 3 * trunk["lr"] == 3 * recipe.lr
+    code_ids = {id(p) for p in code["params"]}
+    assert id(trainer.net.predictor.code.weight) in code_ids and id(trainer.net.norm_d1.scale.weight) in code_ids
+    assert id(trainer.net.down1.weight) not in code_ids

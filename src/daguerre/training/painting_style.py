@@ -6,6 +6,8 @@ the trainable predictor) and its Gram matrices, channel means/deviations are the
 renders each photo with its painting's code; the losses are
 - content: VGG16 relu2_2 of the output against the photo's;
 - style: Gram matrices at relu1_2..relu4_3, and channel mean/deviation at relu1_1..relu4_1;
+- painting-specific style (`specific_weight`): the same means/deviations, each in units of its spread across
+  training paintings, so that what tells one painting from another counts as much as what all paintings share;
 - colour: the sliced Wasserstein distance between the output's and the painting's Lab pixel sets
   (`daguerre.metrics.colour.lab_sliced_wasserstein`, the benchmark's colour distance);
 - adversarial: a PatchGAN conditioned on the (detached) code judges output patches against painting patches;
@@ -58,7 +60,12 @@ class PaintingStyleRecipe:
     identity_weight: float = 5.0
     identity_fraction: float = 0.125  # share of steps where the first photo is its own style
     tv_weight: float = 1.0
+    # Painting-specific style: the output's VGG channel means/deviations against its painting's, each in units of
+    # how much that statistic varies across the training paintings (what tells paintings apart). The plain Gram and
+    # moment terms are dominated by what all paintings share against photos (one "painterly" texture).
+    specific_weight: float = 0.0
     lr: float = 1e-3
+    code_lr_factor: float = 1.0  # the style predictor and the norms' code layers learn this many times faster
     d_lr: float = 2e-4
     lr_decay_from: int = 0  # > 0: the learning rates fall linearly to zero from this step to `steps`
     code_dim: int = 100
@@ -88,7 +95,12 @@ class PaintingStyleTrainer:
         distributed.broadcast(self.net)  # several processes (torchrun, --nproc) start from rank 0's weights
         distributed.broadcast(self.disc)
         self.vgg = load_vgg16(VGG_LAYERS)
-        self.opt_g = torch.optim.Adam(self.net.parameters(), lr=recipe.lr)
+        groups = [{"params": list(self.net.parameters())}]  # one group: resumes checkpoints of earlier runs
+        if recipe.code_lr_factor != 1:
+            named = list(self.net.named_parameters())
+            groups = [{"params": [p for n, p in named if not is_code_parameter(n)]},
+                      {"params": [p for n, p in named if is_code_parameter(n)], "lr_scale": recipe.code_lr_factor}]
+        self.opt_g = torch.optim.Adam(groups, lr=recipe.lr)
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=recipe.d_lr, betas=(0.5, 0.999))
         self.content = CropSampler([Path(p) for p in recipe.content], recipe.content_short_side, recipe.crop,
                                    progress=progress)
@@ -99,6 +111,7 @@ class PaintingStyleTrainer:
         fixed = torch.Generator().manual_seed(1234)
         self.sample_photos = self.content.sample(3, fixed)
         self.sample_paintings = self.style_batch(4, fixed, recipe.style_crop_range[1])
+        self.spread = self.painting_spread() if recipe.specific_weight else {}
         if self.checkpoint_path.is_file():
             common.resume_gan(self, self.checkpoint_path)
         elif recipe.init_trunk:
@@ -121,6 +134,17 @@ class PaintingStyleTrainer:
         crops = self.paintings.sample(n, rng, crop=side)
         s = self.recipe.style_size
         return F.interpolate(crops, size=(s, s), mode="bilinear", antialias=True, align_corners=False)
+
+    def painting_spread(self, n: int = 96) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer: how much each channel's mean and deviation vary across training painting crops."""
+        rng = torch.Generator().manual_seed(4321)
+        stats: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {k: [] for k in STYLE_LAYERS}
+        with torch.no_grad():
+            for _ in range(n // 8):
+                f = self.vgg(self.style_batch(8, rng))
+                for k in STYLE_LAYERS:
+                    stats[k].append(moments(f[k]))
+        return {k: tuple(torch.cat(t).std(0) + 1e-3 for t in zip(*v, strict=True)) for k, v in stats.items()}
 
     def lr_factor(self) -> float:
         r = self.recipe
@@ -158,6 +182,10 @@ class PaintingStyleTrainer:
         for k in STYLE_LAYERS:
             (ym, ys), (sm, ss) = moments(fy[k]), moments(fs[k])
             moment = moment + F.mse_loss(ym, sm) + F.mse_loss(ys, ss)
+        specific = torch.zeros(())
+        for k, (spread_m, spread_s) in self.spread.items():
+            (ym, ys), (sm, ss) = moments(fy[k]), moments(fs[k])
+            specific = specific + (((ym - sm) / spread_m) ** 2).mean() + (((ys - ss) / spread_s) ** 2).mean()
         small = r.colour_size
         colour = lab_sliced_wasserstein(*(F.interpolate(t, size=(small, small), mode="bilinear", antialias=True,
                                                           align_corners=False) for t in (y, s)), 32).mean()
@@ -165,17 +193,18 @@ class PaintingStyleTrainer:
         tv = total_variation(y)
         ident = F.l1_loss(y[0], x[0]) if identity else torch.zeros(())
         loss = (r.content_weight * c + r.gram_weight * gram + r.moment_weight * moment + r.colour_weight * colour
-                + r.adversarial_weight * adv + r.tv_weight * tv + r.identity_weight * ident)
+                + r.adversarial_weight * adv + r.tv_weight * tv + r.identity_weight * ident
+                + r.specific_weight * specific)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         distributed.average_gradients(self.net)
         for group in self.opt_g.param_groups:
-            group["lr"] = r.lr * self.lr_factor()
+            group["lr"] = r.lr * group.get("lr_scale", 1.0) * self.lr_factor()
         self.opt_g.step()
         self.step += 1
         return {"total": loss.item(), "content": c.item(), "gram": gram.item(), "moment": moment.item(),
-                "colour": colour.item(), "adversarial": adv.item(), "identity": ident.item(), "tv": tv.item(),
-                "discriminator": d_loss.item()}
+                "colour": colour.item(), "specific": specific.item(), "adversarial": adv.item(),
+                "identity": ident.item(), "tv": tv.item(), "discriminator": d_loss.item()}
 
     def write_samples(self) -> None:
         """Rows: the photos, then each sample painting (first column) and the photos in its style."""
@@ -199,6 +228,11 @@ class PaintingStyleTrainer:
 
     def export(self, folder: Path, recipe_name: str = "") -> ModelCard:
         return export_net(self.net, self.recipe, self.step, self.wall_time, folder, recipe_name)
+
+
+def is_code_parameter(name: str) -> bool:
+    """The style predictor's and the conditional norms' code layers (not the convolutions)."""
+    return name.startswith("predictor.") or name.endswith(("scale.weight", "shift.weight"))
 
 
 def content_features(vgg: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -259,7 +293,7 @@ def export_checkpoint(checkpoint: Path, folder: Path, recipe_name: str = "") -> 
 def export_net(net: PaintingStyleNet, recipe: PaintingStyleRecipe, step: int, wall_time: float, folder: Path,
                recipe_name: str = "") -> ModelCard:
     weights = ("content_weight", "gram_weight", "moment_weight", "colour_weight", "adversarial_weight",
-               "identity_weight", "tv_weight")
+               "identity_weight", "tv_weight", "specific_weight")
     card = ModelCard(
         name=recipe.name, task="arbitrary-style", architecture="PaintingStyleNet", config=net.config,
         weights=f"{recipe.name}.safetensors",
@@ -271,7 +305,7 @@ def export_net(net: PaintingStyleNet, recipe: PaintingStyleRecipe, step: int, wa
             "content_images": len(recipe.content), "style_images": len(recipe.styles), "crop": recipe.crop,
             "style_crop_range": list(recipe.style_crop_range), "style_size": recipe.style_size,
             "colour_size": recipe.colour_size, "batch_size": recipe.batch_size, "seed": recipe.seed,
-            "lr": recipe.lr, "d_lr": recipe.d_lr,
+            "lr": recipe.lr, "d_lr": recipe.d_lr, "code_lr_factor": recipe.code_lr_factor,
             "lr_decay_from": recipe.lr_decay_from, "weights": {k: getattr(recipe, k) for k in weights},
             "identity_fraction": recipe.identity_fraction, "init_trunk": list(recipe.init_trunk),
             "losses": "content (VGG16 relu2_2) + Gram (relu1_2, relu2_2, relu3_3, relu4_1) + mean/std "
