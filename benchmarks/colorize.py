@@ -12,7 +12,7 @@ long side: the *target* is the first half, given as its BT.601 luma (grey); the 
 - 10 hints: points drawn uniformly (seeded per photo), each with the truth's mean colour over 3 x 3 px as
   #RRGGBB. Naive baseline: each hint's ab spread by a Gaussian in position (sigma 15% of the long side) and
   lightness (sigma 10 L*), normalised (`ops.colorize.propagate_hints`); ours: `colorize(hints=...)` (the same
-  kernel times the hints' similarity in VGG feature space, at a quarter of the working size).
+  kernel times the hints' similarity in VGG feature space, edge-aware, at a quarter of the working size).
 Metrics: colourfulness (Hasler & Suesstrunk 2003), chroma error (mean |ab - ab_true|, CIELAB), LPIPS (VGG), the
 chroma error as a fraction of grey's (ratio of the means); FID / KID (Inception-v3 pool features) of the automatic
 rows against the colour targets (few photos: read them as a ranking, not as absolute figures).

@@ -31,6 +31,7 @@ GRIDS = {
     "floor_kernel": {"cc.HINT_FLOOR": [0.003, 0.01], "cc.HINT_SIGMA_L": [7.0, 10.0], "cc.HINT_SIGMA_XY": [0.15, 0.25]},
     "floor_tau": {"cc.HINT_FLOOR": [3e-4, 1e-3, 3e-3], "cc.HINT_SIGMA_XY": [0.15, 0.25, 0.3, 0.35],
                   "cc.HINT_TAU": [0.2, 0.3, 0.5]},  # with the floor, a wider kernel and a softer feature term
+    "edge": {"cc.HINT_EDGE": [None, 20.0, 40.0], "cc.HINT_SMOOTH": [None, 0.1, 0.3], "cc.HINT_SIGMA_XY": [0.25, 0.35]},
     "prior": {"ops.HINT_PRIOR": [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3]},  # with --models: a net not fit on these
     "auto": {"ops.ANNEALED_T": [0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.7, 1.0]},
     "smooth": {"ops.ANNEALED_T": [0.38, 0.6], "ops.AUTO_BLUR": [2.0, 4.0], "ops.CHROMA_GAIN": [0.8, 0.9, 1.0, 1.1]},
@@ -104,7 +105,7 @@ def main() -> None:
             for mode in modes:
                 outs = [np.clip(runs[mode](c), 0, 1) for c in data]
                 err = np.mean([chroma_error(o, c.truth) for o, c in zip(outs, data, strict=True)]) / grey
-                line.append(f"{mode} {err:.3f}")
+                line.append(f"{mode} {err:.4f}")
                 if mode == "hints":
                     line.append(f"LPIPS {np.mean([lpips(o, c.truth) for o, c in zip(outs, data, strict=True)]):.4f}")
                 if mode == "auto":

@@ -285,6 +285,47 @@ def test_hints_spread_in_feature_space_keep_their_colour_at_their_point():
     assert (floored >= top - 1e-6).all() and (floored >= 0.01 * plain - 1e-7).all() and floored.mean() > top.mean()
 
 
+def test_hints_do_not_cross_edges():
+    """On the real rocket: two hints in the dark sky either side of the bright rocket. The path from one to the
+    other crosses the rocket's edges (a barrier of > 10 L*), and the edge-aware spread gives each side of the
+    rocket more of its own hint's colour than the plain spread."""
+    from daguerre.nets.correspondence import barriers, spread_hints
+
+    rgb = F.interpolate(torch.from_numpy(load(SAMPLES / "rocket.jpg").rgb())[None], size=(128, 192), mode="area")
+    small = F.avg_pool2d(lab_split(rgb)[0], 4)  # 32 x 48: the rocket in columns 23-24
+    points = torch.tensor([[16, 20], [16, 28]])
+    colours = torch.tensor([[0.5, 0.2], [-0.3, 0.4]])
+    barrier = barriers(small, points)
+    assert barrier[0, 16, 20] == 0 and barrier[0, 16, 28] > 10 and barrier[0, 16, 17] < 5
+    shares = []
+    for edge in (None, 20.0):
+        num, den, _ = spread_hints(small, None, points, colours, 0.25, 10.0, None, edge=edge)
+        ab = num / den
+        share = (ab[0] - colours[1, :, None, None]).norm(dim=0) / (colours[0] - colours[1]).norm()  # 1: left's
+        shares.append((share[8:24, 16:22].mean(), share[8:24, 26:32].mean()))
+    (plain_left, plain_right), (edge_left, edge_right) = shares
+    assert edge_left > plain_left + 0.1 and edge_right < plain_right - 0.1
+
+
+def test_edge_aware_smoothing_keeps_edges_and_removes_specks():
+    """On the real rocket: a colour changing at the rocket's edge, with noise. The smoothing (Levin et al.'s
+    affinities) removes most of the noise in the sky and keeps most of the change from one pixel to the next at
+    the rocket's edge (smoothing blind to the picture keeps less than half of it)."""
+    from daguerre.nets.correspondence import edge_aware_smooth
+
+    rgb = F.interpolate(torch.from_numpy(load(SAMPLES / "rocket.jpg").rgb())[None], size=(128, 192), mode="area")
+    small = F.avg_pool2d(lab_split(rgb)[0], 4)  # 32 x 48: the rocket in columns 23-24 from row ~10
+    clean = torch.zeros(1, 2, 32, 48)
+    clean[:, 0, :, 23:] = 0.4  # the rocket and the sky right of it another colour
+    noisy = clean + 0.1 * torch.randn(1, 2, 32, 48, generator=torch.Generator().manual_seed(0))
+    out = edge_aware_smooth(noisy, small, 0.3)
+    sky = (slice(None), slice(None), slice(4, 28), slice(4, 20))
+    assert (out - clean)[sky].std() < 0.5 * (noisy - clean)[sky].std()
+    assert out[0, 0, 12:28, 23].mean() - out[0, 0, 12:28, 22].mean() > 0.75 * 0.4
+    blind = edge_aware_smooth(noisy, torch.full_like(small, 0.5), 0.3)
+    assert blind[0, 0, 12:28, 23].mean() - blind[0, 0, 12:28, 22].mean() < 0.5 * 0.4
+
+
 def test_untrained_residual_net_gives_the_training_free_colour():
     """A residual ColorizeNet's correction heads start at zero: before training its regressed colour is exactly
     the training-free estimate (hints where their weight is high, the reference's carried colour elsewhere)."""

@@ -8,7 +8,9 @@ confidence is the best similarity found. Several references: their positions are
 
 `spread_hints` carries user hints the same way: each hint's weight at a position is a Gaussian in distance and in
 lightness times exp((similarity of the two positions' descriptors - 1) / tau) (never below `HINT_FLOOR`), so a
-hint on the sky colours the sky, not the roof beside it.
+hint on the sky colours the sky, not the roof beside it; and, as in Yatziv & Sapiro 2006, it fades behind edges:
+less where a path to it crosses more change of lightness than a path to another hint (`HINT_EDGE`). The spread
+colour is then made smooth within edges (`edge_aware_smooth`, Levin et al. 2004's affinities).
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ MATCH_LAYERS = ("relu3_3", "relu4_3")
 TEMPERATURE = 0.01  # He et al. 2018's softmax temperature on cosine similarities (the baseline's)
 # what the operation and the residual net's training use (tuned on the validation photos, benchmarks/colorize_tune.py)
 REF_TEMPERATURE, REF_SIGMA_L = 0.01, None
-HINT_SIGMA_XY, HINT_SIGMA_L, HINT_TAU = 0.25, 10.0, 0.2
+HINT_SIGMA_XY, HINT_SIGMA_L, HINT_TAU = 0.35, 10.0, 0.2
 HINT_FLOOR = 3e-4  # the feature term never below this: unlike content still gets a faint share (validation: LPIPS)
+# edge-aware spreading: a hint's weight x exp(-(its barrier - the least hint's) / HINT_EDGE), a barrier being the
+# least lightness change (L*) along any path from the hint (a geodesic distance, after Yatziv & Sapiro 2006)
+HINT_EDGE: float | None = 40.0
+HINT_SMOOTH: float | None = 0.3  # then the spread colour made smooth within edges (Levin et al. 2004), this fidelity
 
 
 @lru_cache(maxsize=1)
@@ -91,15 +97,56 @@ def reference_colour(query: torch.Tensor, size: tuple[int, int], refs: list[tupl
     return torch.cat([ab, conf], 1).view(1, 3, *size)
 
 
+def barriers(lightness: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """(K,h,w): for each point (K,2: row, column), the least total change of L* met along any path from it to each
+    position of lightness (1,1,h,w) in [0,1] (a geodesic distance, `skimage.graph.MCP_Geometric`, whose step cost
+    is |gradient of L*|): positions across an edge from a point lie far from it."""
+    import numpy as np
+    from skimage.graph import MCP_Geometric
+
+    h, w = lightness.shape[-2:]
+    gy, gx = np.gradient(lightness[0, 0].double().numpy() * 100)
+    mcp = MCP_Geometric(np.hypot(gx, gy) + 1e-6)
+    return torch.from_numpy(np.stack([mcp.find_costs([tuple(p)])[0].copy() for p in points.tolist()])).float()
+
+
+def edge_aware_smooth(ab: torch.Tensor, lightness: torch.Tensor, fidelity: float) -> torch.Tensor:
+    """ab (1,2,h,w) made smooth where the lightness (1,1,h,w, [0,1]) is, keeping its edges (Levin et al. 2004's
+    affinities: each position close to the mean of its 3 x 3 neighbours weighted by their lightness likeness),
+    and close to the given ab by `fidelity`: a sparse least-squares solve."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import cg
+
+    h, w = lightness.shape[-2:]
+    y = lightness[0, 0].double().numpy()
+    pad = np.pad(y, 1, mode="edge")
+    idx = np.pad(np.arange(h * w).reshape(h, w), 1, mode="edge")
+    near = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    ny = np.stack([pad[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in near])
+    var = np.concatenate([ny, y[None]]).var(0)
+    wgt = np.exp(-((ny - y[None]) ** 2) / (2 * np.maximum(var, 1e-4)))
+    wgt /= wgt.sum(0, keepdims=True)
+    cols = np.stack([idx[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in near]).reshape(8, -1)
+    rows = np.broadcast_to(np.arange(h * w), cols.shape)
+    a = sp.identity(h * w, format="csr") - sp.csr_matrix((wgt.reshape(8, -1).ravel(), (rows.ravel(), cols.ravel())),
+                                                         shape=(h * w, h * w))
+    system = (a.T @ a + fidelity * sp.identity(h * w)).tocsr()
+    given = ab[0].double().flatten(1).numpy()
+    out = np.stack([cg(system, fidelity * g, x0=g, rtol=1e-6)[0] for g in given])  # conjugate gradients: ~10 ms
+    return torch.from_numpy(out).float().view(1, 2, h, w)
+
+
 def spread_hints(lightness: torch.Tensor, keys: torch.Tensor | None, points: torch.Tensor, ab: torch.Tensor,
-                 sigma_xy: float, sigma_l: float, tau: float | None,
-                 floor: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 sigma_xy: float, sigma_l: float, tau: float | None, floor: float = 0.0,
+                 edge: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Hints spread over a picture in feature space: the weighted sum of their ab, the sum and the largest of their
     weights, each (1,·,h,w).
 
     lightness (1,1,h,w) in [0,1] and keys (1,C,h*w) (`match_keys`, or None: no feature term) at the same size;
     points (K,2) long: each hint's row and column there; ab (K,2): its colour. A hint's weight at a position:
-    exp(-d^2 / 2 (sigma_xy max(h,w))^2 - dL*^2 / 2 sigma_l^2) x (floor + (1 - floor) exp((cos(f, f_hint) - 1) / tau)).
+    exp(-d^2 / 2 (sigma_xy max(h,w))^2 - dL*^2 / 2 sigma_l^2) x (floor + (1 - floor) exp((cos(f, f_hint) - 1) / tau))
+    x exp(-(its `barriers` - the least hint's there) / edge) (with `edge`, L*: connectivity across edges).
     """
     h, w = lightness.shape[-2:]
     yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
@@ -113,6 +160,9 @@ def spread_hints(lightness: torch.Tensor, keys: torch.Tensor | None, points: tor
         at = keys[0][:, points[:, 0] * w + points[:, 1]]  # (C, K)
         feature = ((at.T @ keys[0]).view(-1, h, w) - 1) / tau
         logw = logw + (feature if floor == 0 else torch.log(floor + (1 - floor) * feature.exp()))
+    if edge is not None and len(points) > 1:
+        barrier = barriers(lightness, points)
+        logw = logw - (barrier - barrier.amin(0)) / edge
     wgt = logw.exp()  # (K,h,w)
     num = torch.einsum("khw,kc->chw", wgt, ab.float())
     return num[None], wgt.sum(0)[None, None], wgt.amax(0)[None, None]

@@ -7,7 +7,8 @@ hints, the colour is the annealed mean of the predicted colour distribution (Zha
 (`AUTO_BLUR`: single positions' guesses are noisy, and wrong specks cost more than they give). `reference`:
 colour pictures (files or `Picture`s) whose colours are carried over where they match the photo in VGG feature
 space (`nets.correspondence`); `hints`: ``"X,Y,#RRGGBB"`` points in the input's pixels, spread over the picture
-by a Gaussian in position and lightness times their similarity in VGG feature space (`spread_hints`). With
+by a Gaussian in position and lightness times their similarity in VGG feature space, fading behind edges of
+lightness, then smoothed within edges (`spread_hints`, `edge_aware_smooth`). With
 either, the colour is that training-free one: the carried colour (or the automatic colour without a reference),
 with the hints' colour where their weight outweighs `HINT_PRIOR` (a residual net's learned correction of it is
 `NET_CORRECTS`: 0, as it made validation photos worse, BENCHMARKS.md). The picture's
@@ -163,7 +164,7 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     if hints:
         points, colours = hint_points(hints, full, size)
         num, den, top = cc.spread_hints(quarter, keys, points, colours, cc.HINT_SIGMA_XY, cc.HINT_SIGMA_L,
-                                        cc.HINT_TAU, cc.HINT_FLOOR)
+                                        cc.HINT_TAU, cc.HINT_FLOOR, cc.HINT_EDGE)
         spread = torch.cat([num / den.clamp_min(1e-12), top], 1)
     channels = hint_channels(hints, full, lightness.shape[-2:]) if hints else torch.zeros(1, 3, *lightness.shape[-2:])
     given = (spread, training_free(ref, spread, bool(references))) if getattr(net, "residual", False) else ()
@@ -177,6 +178,8 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     if hints:  # the hints' colour where they reach (in feature space), that colour elsewhere
         rest = HINT_PRIOR * (1 - top)
         colour = (num + rest * colour) / (den + rest).clamp_min(1e-12)
+        if cc.HINT_SMOOTH is not None:
+            colour = cc.edge_aware_smooth(colour, quarter, cc.HINT_SMOOTH)
     return colour
 
 
