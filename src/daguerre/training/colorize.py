@@ -95,8 +95,13 @@ def spread_channels(lightness: torch.Tensor, keys: torch.Tensor, points: torch.T
     if not len(points):
         return torch.zeros(1, 3, *small.shape[-2:])
     num, den, top = spread_hints(small, keys, (points // scale).clamp(max=small.shape[-1] - 1), ab,
-                                 cc.HINT_SIGMA_XY, cc.HINT_SIGMA_L, cc.HINT_TAU)
+                                 *TRAINING_HINT_KERNEL)
     return torch.cat([num / den.clamp_min(1e-12), top], 1)
+
+
+# The hint kernel the nets were trained with (sigma_xy, sigma_L, tau): pinned, so the recipes reproduce the shipped
+# net while the operation's own spreading (`correspondence.HINT_*`, which the net's correction does not use) is tuned.
+TRAINING_HINT_KERNEL = (0.15, 10.0, 0.1)
 
 
 class ColorizeTrainer(ConditionalGANTrainer):
