@@ -9,7 +9,10 @@ Two sets, each photo i degraded with seed i:
 The predicted mask is the model's probability on the tone-corrected picture (`RestoreNet.damage_mask`); the true
 mask is > 0.5; pixels are pooled over the photos. With --biases, the whole restoration of the training set at each
 mask bias (`RestoreNet.mask_bias`: the threshold as the model uses it): PSNR and the % of the input's error
-inside the true mask removed. Writes results/damage_mask.json.
+inside the true mask removed. With --rules, the same at each `RestoreNet.mask_rule` threshold (0: off; the
+rule that drops highlights and texture, `nets.mask_rule`) on three training sets: aged as above, aged with damage
+forced (scratches, dust, creases, fade, grain; seed 1000 + i) and clean (PSNR only: restore should leave it
+alone). Writes results/damage_mask.json.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def restoration(net: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray, 
         db, removed = [], []
         for x, mask, truth in pairs:
             with torch.inference_mode():
-                y = net(torch.from_numpy(np.ascontiguousarray(x))[None])[0].numpy()
+                y = net.restore(torch.from_numpy(np.ascontiguousarray(x))[None])[0].numpy()
             db.append(psnr(y, truth))
             inside = mask > 0.5
             if inside.any():
@@ -83,12 +86,50 @@ def restoration(net: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray, 
     return result
 
 
+def rule_sweep(net: torch.nn.Module, n: int, size: int, rules: list[float]) -> dict[str, dict[str, dict]]:
+    """PSNR, % in-mask error removed and % of pixels masked of `net.restore` at each mask rule threshold."""
+    from daguerre.data.pairs import is_monochrome
+    from daguerre.data.sources import photos
+    from daguerre.imaging.aging import age
+    from daguerre.metrics import psnr
+
+    sets: dict[str, list] = {"aged": cases("train", n, size), "damaged": [], "clean": []}
+    for i, path in enumerate(photos("train", graphics=False)[:n]):
+        clean = square_photo(path, size)
+        aged = age(clean, seed=1000 + i, strength=AGING_STRENGTH, effects=["scratches", "dust", "creases", "fade",
+                                                                             "grain"])
+        truth = luma3(clean) if is_monochrome(aged.params) else clean
+        sets["damaged"].append((np.repeat(aged.image, 3 // aged.image.shape[0], 0), aged.mask, truth))
+        sets["clean"].append((clean, np.zeros(clean.shape[1:], np.float32), clean))
+    result, default = {}, net.mask_rule
+    for rule in rules:
+        net.mask_rule = rule
+        for name, pairs in sets.items():
+            db, removed, masked = [], [], []
+            for x, mask, truth in pairs:
+                with torch.inference_mode():
+                    t = torch.from_numpy(np.ascontiguousarray(x))[None]
+                    y = net.restore(t)[0].numpy()
+                    masked.append(100 * float((net.damage_mask(t) > 0.5).float().mean()))
+                db.append(psnr(y, truth))
+                inside = mask > 0.5
+                if inside.any():
+                    after, before = np.abs(y - truth)[:, inside].mean(), np.abs(x - truth)[:, inside].mean()
+                    removed.append(100 * (1 - after / before))
+            result.setdefault(str(rule), {})[name] = {"psnr": float(np.mean(db)), "masked": float(np.mean(masked)),
+                                                      "mask_removed": float(np.mean(removed)) if removed else None}
+    net.mask_rule = default
+    return result
+
+
 def main() -> None:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, help="folder of trained models, put first in DAGUERRE_MODELS")
     parser.add_argument("--n", type=int, default=25, help="photos per set (default 25)")
     parser.add_argument("--size", type=int, default=256, help="photos' side in px (default 256)")
     parser.add_argument("--biases", type=float, nargs="*", help="mask biases to restore the training set at")
+    parser.add_argument("--rules", type=float, nargs="*", help="mask rule thresholds (0: off) to restore the "
+                        "training sets at")
     args = parser.parse_args()
     if args.models:
         os.environ["DAGUERRE_MODELS"] = os.pathsep.join(filter(None, [str(args.models.resolve()),
@@ -114,6 +155,15 @@ def main() -> None:
             print("bias | PSNR | % mask error removed")
             for b, s in results["train_restoration"].items():
                 print(f"{b:>4} | {s['psnr']:.2f} | {s['mask_removed']:.1f}")
+    if args.rules:
+        results["train_rules"] = rule_sweep(net, args.n, args.size, args.rules)
+        print(f"## training photos restored at mask rule threshold (model's own: {net.mask_rule})")
+        print("rule | aged: PSNR / % removed / % masked | damage forced: PSNR / % removed / % masked | clean: PSNR / "
+              "% masked")
+        for rule, r in results["train_rules"].items():
+            a, d, c = r["aged"], r["damaged"], r["clean"]
+            print(f"{rule:>4} | {a['psnr']:.2f} / {a['mask_removed']:.1f} / {a['masked']:.2f} | {d['psnr']:.2f} / "
+                  f"{d['mask_removed']:.1f} / {d['masked']:.2f} | {c['psnr']:.2f} / {c['masked']:.2f}")
     path = RESULTS / "damage_mask.json"
     path.write_text(json.dumps(results, indent=2, default=float) + "\n")
     print(f"wrote {path}")

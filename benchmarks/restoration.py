@@ -25,6 +25,8 @@ photo. Every random choice for photo i is seeded by i, so every run degrades eve
    And a degradation family the aging model lacks: linear motion blur (9 px, angle uniform in [0, 180) degrees
    from seed i) then Gaussian noise (sigma 15/255, seed i); truth = the clean photo; the baseline runs without
    inpainting (no mask). Goal (issue 17): ours better than the degraded input on PSNR.
+   And clean photos (the held-out photos themselves, undamaged): restore must not invent changes. PSNR / SSIM /
+   LPIPS of the restored clean photo against itself, and the % of pixels our damage mask marks (> 0.5).
 2. upscale x4. HR: the clean photo; LR: antialiased bicubic / 4 (`data.pairs.shrink(realistic=False)`), and a
    second block with `shrink(realistic=True)`, training's degradation (blur, resampling, noise, JPEG drawn from
    `torch.Generator().manual_seed(i)`). Methods: bicubic x4; the peer Real-ESRGAN x4plus (the PyTorch RRDBNet of
@@ -87,7 +89,7 @@ GOAL_DAMAGE_DB, GOAL_DAMAGE_LPIPS, GOAL_MASK_REMOVED = 3.0, 0.15, 60.0  # issue 
 GOAL_UPSCALE_LPIPS, GOAL_UPSCALE_SPEEDUP = 0.05, 20.0
 TASKS = ("restore", "colorize", "upscale")
 SECTIONS = ("restore", "upscale", "colorize", "speed")
-RESTORE_ROWS = ("aging", "damage", "halftone", "unseen")
+RESTORE_ROWS = ("aging", "damage", "halftone", "unseen", "clean")
 
 Image = np.ndarray  # (C,H,W) float32 in [0,1]
 
@@ -465,7 +467,32 @@ def restore_section(photos: list[tuple[str, Image]], args: argparse.Namespace, n
             "mask": masks,
         }
         print()
+    if "clean" in args.restore_rows:
+        results["clean"] = clean_row(photos, args, notes)
     return results
+
+
+def clean_row(photos: list[tuple[str, Image]], args: argparse.Namespace, notes: list[str]) -> dict:
+    """Restore the clean held-out photos: how far each method moves a photo that needs nothing (evaluation only)."""
+    print("## restore: CLEAN photos (the held-out photos undamaged: a restoration should leave them alone)")
+    cases = [Case(i, name, clean, clean) for i, (name, clean) in enumerate(photos)]
+    methods = [Method("classical (NLM + CLAHE)", lambda case: classical_restore(case.input, None)),
+               ours("restore", notes)]
+    evaluate(cases, methods, restore_scores, args.grid_rows)
+    print()
+    print(table(methods, {"psnr": "PSNR dB", "ssim": "SSIM", "lpips": "LPIPS"}))
+    masked = None
+    if methods[1].run is not None:
+        from daguerre.ops.task_models import task_model
+
+        _, net = task_model("restore", None)
+        with torch.inference_mode():
+            masked = float(np.mean([(net.damage_mask(tensor(c.input)) > 0.5).float().mean() for c in cases]))
+        print(f"our damage mask marks {100 * masked:.2f}% of the clean photos' pixels (> 0.5)")
+    write_grid(grid_path(args, "clean"), ["clean photo", "classical", "ours"], cases, methods,
+               lambda case: case.input, lambda case: None)
+    print()
+    return {"methods": [m.record() for m in methods], "masked_fraction": masked}
 
 
 # ---------------------------------------------------------------- 2. upscale

@@ -294,3 +294,40 @@ def test_restore_does_no_harm_on_a_clean_photo_and_gains_on_a_blurred_noisy_one(
     noisy_out = restore.run(Picture(noisy), model=name).rgb()
     assert psnr(clean_out, coffee) >= 25
     assert psnr(noisy_out, coffee) > psnr(noisy, coffee) + 0.1
+
+
+# ---- do no harm (the mask rule: highlights and texture are not damage)
+
+
+def test_mask_rule_drops_a_hesitant_piece_in_texture_and_keeps_it_on_a_smooth_area():
+    """Two identical mask pieces (peak 0.8): the one in busy texture is dropped, the one on a flat area kept."""
+    from daguerre.nets.mask_rule import filter_mask
+
+    rng = np.random.default_rng(0)
+    lum = np.full((64, 128), 0.5, np.float32)
+    lum[:, 64:] = rng.uniform(0.1, 0.9, (64, 64))  # texture on the right
+    prob = np.zeros_like(lum)
+    for x0 in (28, 92):
+        prob[30:34, x0 : x0 + 4] = 0.8
+        lum[30:34, x0 : x0 + 4] = 0.95
+    kept = filter_mask(prob, lum, 3.0)
+    assert (kept[:, :64] == prob[:, :64]).all() and (kept[:, 64:] == 0).all()
+
+
+def test_mask_rule_cuts_the_mask_on_a_clean_photo_and_keeps_drawn_scratches(coffee):
+    """The shipped model's mask rule on the held-out photo: fewer pixels masked on the clean photo and the clean
+    photo restored closer to itself; the drawn scratches still masked and removed as before."""
+    from daguerre.models.registry import build
+
+    card = next(c for c in list_models("restore") if Path(c.path) == SHIPPED)
+    net = build(card)
+    assert net.mask_rule > 0, "the shipped restore model has no mask rule"
+    clean, (scratched, mask) = torch.from_numpy(coffee)[None], drawn_scratches(coffee)
+    inside = mask > 0.5
+    with torch.inference_mode():
+        ruled = [net.damage_mask(clean), net.damage_mask(torch.from_numpy(scratched)[None]), net.restore(clean)]
+        net.mask_rule = 0.0
+        plain = [net.damage_mask(clean), net.damage_mask(torch.from_numpy(scratched)[None]), net.restore(clean)]
+    assert (ruled[0] > 0.5).float().mean() < 0.8 * (plain[0] > 0.5).float().mean()
+    assert psnr(ruled[2][0].numpy(), coffee) > psnr(plain[2][0].numpy(), coffee)
+    assert (ruled[1][0, 0].numpy() > 0.5)[inside].mean() > 0.9 * (plain[1][0, 0].numpy() > 0.5)[inside].mean()

@@ -22,6 +22,9 @@ bottleneck: the inpainting sees the whole picture (or tile), not only 77 px arou
 initialisation for training such a model from scratch.
 With `mask_cues=True` the mask predictor also sees classical damage cues (`nets.damage_cues`). `mask_bias` is
 added to its logits where the mask is used (not in training's loss): a threshold tuned on training photos.
+With `mask_rule > 0` the mask's false alarms (specular highlights, busy texture) are dropped by `nets.mask_rule`
+at that score threshold: a whole-picture step, so `damage_mask` applies it and `ops.restore` passes the result to
+`local(..., mask=)`; `forward` and training use the net's own mask.
 
 `forward(x)`: RGB (N,3,H,W) in [0,1] -> restored RGB in [0,1]; `parts(x)` -> (restored, unclamped; mask logits).
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,6 +41,7 @@ from torch import nn
 from daguerre.nets.damage_net import DamageNet
 from daguerre.nets.ffc import FFCBlock
 from daguerre.nets.init import he_init
+from daguerre.nets.mask_rule import filter_mask
 from daguerre.nets.tone_net import ToneNet
 from daguerre.nets.unet import UNet
 
@@ -44,15 +49,15 @@ from daguerre.nets.unet import UNet
 class RestoreNet(nn.Module):
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
                  inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0,
-                 tone_gate: Sequence[float] = ()):
+                 tone_gate: Sequence[float] = (), mask_rule: float = 0.0):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
         for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
                            ("mask_cues", mask_cues), ("mask_bias", mask_bias),
-                           ("tone_gate", [float(g) for g in tone_gate])):
+                           ("tone_gate", [float(g) for g in tone_gate]), ("mask_rule", mask_rule)):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
-        self.inpaint, self.mask_bias = inpaint, mask_bias
+        self.inpaint, self.mask_bias, self.mask_rule = inpaint, mask_bias, mask_rule
         if tone_gate and not tone_width:
             raise ValueError("tone_gate needs a ToneNet: set tone_width > 0")
         self.tone = ToneNet(tone_width, gate=tone_gate) if tone_width else None
@@ -78,26 +83,47 @@ class RestoreNet(nn.Module):
         """The global correction of whole pictures x (None without a ToneNet)."""
         return self.tone.params(x) if self.tone is not None else None
 
-    def parts(self, x: torch.Tensor, params: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(restored, unclamped; mask logits) of x, a whole picture or (with its `params`) part of one."""
-        if self.tone is not None:
-            x = self.tone.apply(x, self.tone.params(x) if params is None else params)
-        logits = self.damage.logits(x)
-        mask = torch.sigmoid(logits.detach() + self.mask_bias)
+    def parts(self, x: torch.Tensor, params: torch.Tensor | None = None,
+              mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(restored, unclamped; mask logits) of x, a whole picture or (with its `params`) part of one; with a
+        given damage `mask` (N,1,H,W) the mask predictor does not run (logits None)."""
+        x = self.toned(x, params)
+        logits = None
+        if mask is None:
+            logits = self.damage.logits(x)
+            mask = torch.sigmoid(logits.detach() + self.mask_bias)
         if self.inpaint:
             x = x * (1 - mask) + fill_holes(x, mask) * mask
         y = self.generator(torch.cat([x, mask], 1))
         return y, logits
 
-    def damage_mask(self, x: torch.Tensor) -> torch.Tensor:
-        """The predicted damage probability (N,1,H,W) of whole pictures x, as `parts` uses it."""
-        if self.tone is not None:
-            x = self.tone(x)
-        return torch.sigmoid(self.damage.logits(x) + self.mask_bias)
+    def toned(self, x: torch.Tensor, params: torch.Tensor | None = None) -> torch.Tensor:
+        """x after the ToneNet's correction (measured on x itself without `params`; x without a ToneNet)."""
+        return x if self.tone is None else self.tone.apply(x, self.tone.params(x) if params is None else params)
 
-    def local(self, x: torch.Tensor, params: torch.Tensor | None) -> torch.Tensor:
-        """Restore part of a picture whose `tone_params` were measured on the whole."""
-        return self.parts(x, params)[0].clamp(0, 1)
+    def damage_mask(self, x: torch.Tensor, params: torch.Tensor | None = None, rule: bool = True) -> torch.Tensor:
+        """The damage probability (N,1,H,W) of whole pictures x as restore uses it (after `mask_rule`); with
+        `params` and `rule=False`, of part of a picture before the rule (`ops.restore` tiles it)."""
+        x = self.toned(x, params)
+        mask = torch.sigmoid(self.damage.logits(x) + self.mask_bias)
+        return self.drop_false_alarms(mask, x) if rule else mask
+
+    def drop_false_alarms(self, mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """`mask` (N,1,H,W) of the tone-corrected whole pictures x without the components `mask_rule` drops."""
+        if self.mask_rule <= 0:
+            return mask
+        lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).numpy()
+        kept = [filter_mask(m[0].numpy(), lum[i], self.mask_rule) for i, m in enumerate(mask)]
+        return torch.from_numpy(np.stack(kept)[:, None])
+
+    def local(self, x: torch.Tensor, params: torch.Tensor | None, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Restore part of a picture whose `tone_params` were measured on the whole (and its damage `mask`)."""
+        return self.parts(x, params, mask)[0].clamp(0, 1)
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        """Restore whole pictures as `ops.restore` does (with `mask_rule`); `forward` is the net alone."""
+        params = self.tone_params(x)
+        return self.local(x, params, self.damage_mask(x) if self.mask_rule > 0 else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.parts(x)[0].clamp(0, 1)

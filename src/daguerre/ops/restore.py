@@ -3,7 +3,9 @@
 The model predicts the damage mask (scratches, dust, cracks, tears) and, guided by it, inpaints the damage and
 corrects fading, casts, grain and blur. Large pictures go through the shared tiler. Grey photographs are
 restored on three equal channels and come back grey; `strength` mixes the result with the photo. A model with a
-global tone correction (ToneNet) measures it once on the whole picture and applies it to every tile.
+global tone correction (ToneNet) measures it once on the whole picture and applies it to every tile. A model
+with a `mask_rule` predicts the damage mask tile by tile first, drops its false alarms on the whole mask
+(`nets.mask_rule`: highlights, busy texture), then restores tile by tile with that mask.
 
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
 colour: the restored picture's CIELAB means and deviations are matched to the reference's
@@ -49,19 +51,25 @@ class Restore(Operation):
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
         guide = reference_picture(reference)
         card, net = task_model("restore", model)
-        if engine == "onnx" and (not onnx_available() or net.tone is not None):
+        if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0):
             raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
-                               else f"model {card.name!r} tiles with its whole-picture tone correction, which its ONNX "
-                               "export (whole pictures only: `daguerre export-onnx`) cannot: use engine torch or auto"))
+                               else f"model {card.name!r} tiles with its whole-picture tone correction or mask rule, "
+                               "which its ONNX export (whole pictures only: `daguerre export-onnx`) cannot: use engine "
+                               "torch or auto"))
         x = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode():
-            if net.tone is not None:  # measured once on the whole picture, applied to every tile
-                params = net.tone_params(x)
-                fn = partial(net.local, params=params)
-            else:
-                fn = OnnxModel(card, net) if engine != "torch" and onnx_available() else net
             overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
-            y = run_tiled(fn, x, tile=tile, overlap=overlap, multiple=net.multiple, progress=progress).clamp(0, 1)
+            tiled = partial(run_tiled, tile=tile, overlap=overlap, multiple=net.multiple)
+            params = net.tone_params(x)  # measured once on the whole picture, applied to every tile (or None)
+            if net.mask_rule > 0:  # the mask by tiles, its false alarms dropped on the whole, then the restoration
+                mask = tiled(partial(net.damage_mask, params=params, rule=False), x)
+                mask = net.drop_false_alarms(mask, net.toned(x, params))
+                y = tiled(lambda t: net.local(t[:, :3], params, t[:, 3:]), torch.cat([x, mask], 1), progress=progress)
+            elif net.tone is not None:
+                y = tiled(partial(net.local, params=params), x, progress=progress)
+            else:
+                y = tiled(OnnxModel(card, net) if engine != "torch" and onnx_available() else net, x, progress=progress)
+            y = y.clamp(0, 1)
             if guide is not None:
                 y = match_reference(y, torch.from_numpy(guide.rgb())[None])
             y = blend(x, y, strength)

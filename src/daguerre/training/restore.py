@@ -46,6 +46,7 @@ class RestoreRecipe(GANRecipe):
     mask_lr: float = 1e-3  # ... at this learning rate
     mask_cues: bool = False  # the mask predictor also sees classical damage cues (`nets.damage_cues`)
     mask_dice_weight: float = 0.0  # soft dice loss of the mask, added to its BCE: recall of thin damage
+    mask_rule: float = 0.0  # > 0: restore drops mask components scoring below this (`nets.mask_rule`); not trained
 
 
 # The effects that leave a print's global tone and colour alone: crops aged by these alone teach the ToneNet to
@@ -78,7 +79,7 @@ class RestoreTrainer(ConditionalGANTrainer):
     def make_net(cls, recipe: RestoreRecipe) -> RestoreNet:
         net = RestoreNet(widths=recipe.widths, mask_width=recipe.mask_width, tone_width=recipe.tone_width,
                          inpaint=recipe.inpaint, ffc_blocks=recipe.ffc_blocks, mask_cues=recipe.mask_cues,
-                         tone_gate=recipe.tone_gate)
+                         tone_gate=recipe.tone_gate, mask_rule=recipe.mask_rule)
         return net.he_init() if recipe.he_init else net
 
     def _init_from(self, model: str) -> None:

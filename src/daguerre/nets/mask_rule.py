@@ -1,0 +1,73 @@
+"""A rule that drops the damage mask's false alarms: specular highlights and busy texture (issue 17).
+
+The mask predictor fires on things that look like damage to its cues: the glint on a spoon, the bright rim of a
+cup, stamens, grass blades. Restoring a clean photo then inpaints them away. Three things about a piece of the
+mask tell damage from them on training photos:
+
+- `peak`, its highest probability: damage fires the predictor firmly, texture hesitantly;
+- `busy`, the standard deviation of the luminance around it (unmasked pixels 4-6 px out): the false alarms
+  cluster in busy texture, while damage lies over smooth and textured areas alike;
+- `grade`, where the ring just outside it (unmasked pixels within 2 px) lies between it and its surroundings: 0
+  for the sharp edge of something drawn over the picture, about 0.5 for a highlight its surroundings grade into.
+
+Components (probability > 0.5, 8-connected) are judged in pieces, one per 16 px cell, so a long scratch is judged
+by its own neighbourhood along its length. A piece scoring ``WEIGHTS . (peak, busy, grade)`` below `threshold` is
+dropped (its pixels and a 2 px margin, unless a kept piece holds them). The weights are a logistic regression of
+damaged against undamaged pixels of the pieces on training photos, clean and aged by `imaging.aging.age`
+(`benchmarks/mask_rule_fit.py`): peak and busy carry it, grade weighs little (highlights are thin or confident
+as often as not). The threshold is a sweep of the whole restoration on training photos (`benchmarks/
+damage_mask.py --rules`). Never the held-out photos.
+
+`filter_mask(prob, lum, threshold)`: (H,W) probability and luminance in [0,1] -> the probability with the dropped
+pieces zeroed. Whole pictures only (a piece's surroundings can cross tiles): `ops.restore` runs it on the whole
+mask.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+WEIGHTS = np.array([5.41, -8.41, -0.48], np.float32)  # score = WEIGHTS . (peak, busy, grade)
+PIECE = 16  # px: components are judged in pieces (one per PIECE x PIECE cell), so a long scratch is judged locally
+EIGHT = np.ones((3, 3), bool)
+
+
+def component_features(prob: np.ndarray, lum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels of the mask's pieces (H,W), 0 outside; (n, 3) features (peak, busy, grade) of piece k at row k-1).
+    A piece is the part of a component (probability > 0.5, 8-connected) in one PIECE x PIECE cell. The ring just
+    outside it is the unmasked pixels within 2 px; the surroundings, the unmasked pixels 4-6 px out."""
+    mask = prob > 0.5
+    components, _ = ndimage.label(mask, EIGHT)
+    h, w = mask.shape
+    cells = (np.arange(h)[:, None] // PIECE) * (w // PIECE + 1) + np.arange(w)[None] // PIECE
+    _, labels = np.unique(np.where(mask, components * cells.size + cells + 1, 0), return_inverse=True)
+    labels = labels.reshape(h, w)
+    unmasked = ~ndimage.binary_dilation(mask, EIGHT)
+    features = np.tile(np.float32([1, 0, 0]), (labels.max(), 1))  # kept if it has no surroundings
+    for k, box in enumerate(ndimage.find_objects(labels), 1):
+        rows = slice(max(box[0].start - 6, 0), box[0].stop + 6)
+        cols = slice(max(box[1].start - 6, 0), box[1].stop + 6)
+        inside = labels[rows, cols] == k
+        ring = ndimage.binary_dilation(inside, np.ones((5, 5), bool)) & ~mask[rows, cols]
+        far = ndimage.binary_dilation(inside, np.ones((13, 13), bool)) & unmasked[rows, cols]
+        far &= ~ndimage.binary_dilation(inside, np.ones((7, 7), bool))
+        if far.sum() < 4 or not ring.any():
+            continue
+        patch = lum[rows, cols]
+        around = patch[far].mean()
+        contrast = patch[inside].mean() - around
+        grade = (patch[ring].mean() - around) / (contrast if abs(contrast) >= 1e-3 else 1e-3)
+        features[k - 1] = (prob[rows, cols][inside].max(), patch[far].std(), np.clip(grade, -3, 3))
+    return labels, features
+
+
+def filter_mask(prob: np.ndarray, lum: np.ndarray, threshold: float) -> np.ndarray:
+    """The probability with the pieces scoring below `threshold` zeroed (with a 2 px margin)."""
+    labels, features = component_features(prob, lum)
+    dropped = np.r_[False, features @ WEIGHTS < threshold][labels]
+    if not dropped.any():
+        return prob
+    kept = (labels > 0) & ~dropped
+    zero = ndimage.binary_dilation(dropped, np.ones((5, 5), bool)) & ~kept
+    return np.where(zero, 0, prob).astype(prob.dtype)
