@@ -21,6 +21,7 @@ MEASURES = {
     "psnr": "PSNR against the original, dB (higher: closer)",
     "ssim": "SSIM against the original (higher: closer)",
     "lpips": "LPIPS perceptual distance to the original (lower: closer)",
+    "masked_percent": "% of the pixels the damage mask marks (clean photos: false alarms)",
     "photos": "number of held-out photos measured",
     "pairs": "number of photo x painting pairs measured",
 }
@@ -30,6 +31,7 @@ SUBJECTS = {
     "bicubic": "bicubic upscaling (baseline)", "real-esrgan": "Real-ESRGAN x4plus (reference)",
 }
 SETS = {"aging": "synthetically aged photos", "unseen": "unseen damage (motion blur + noise)",
+        "clean": "clean photos (nothing to restore: should come back unchanged)",
         "bicubic_lr": "bicubic-shrunk inputs", "realistic_lr": "realistic scans (blur, noise, JPEG)"}
 
 
