@@ -24,7 +24,8 @@ With `mask_cues=True` the mask predictor also sees classical damage cues (`nets.
 added to its logits where the mask is used (not in training's loss): a threshold tuned on training photos.
 With `mask_rule > 0` the mask's false alarms (specular highlights, busy texture) are dropped by `nets.mask_rule`
 at that score threshold: a whole-picture step, so `damage_mask` applies it and `ops.restore` passes the result to
-`local(..., mask=)`; `forward` and training use the net's own mask.
+`local(..., mask=)`; `forward` and training use the net's own mask. With `denoise > 0` a noisy picture (white
+noise of at least `NOISE_GATE`, measured on the whole) goes through non-local means first (`denoised`).
 
 `forward(x)`: RGB (N,3,H,W) in [0,1] -> restored RGB in [0,1]; `parts(x)` -> (restored, unclamped; mask logits).
 """
@@ -38,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from daguerre.imaging.denoise import denoise, noise_level
 from daguerre.nets.damage_net import DamageNet
 from daguerre.nets.ffc import FFCBlock
 from daguerre.nets.init import he_init
@@ -45,19 +47,22 @@ from daguerre.nets.mask_rule import filter_mask
 from daguerre.nets.tone_net import ToneNet
 from daguerre.nets.unet import UNet
 
+NOISE_GATE = 8 / 255  # denoise only above this measured noise: clean training photos read 0-5.2 / 255, noisy 4.7-17
+
 
 class RestoreNet(nn.Module):
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
                  inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0,
-                 tone_gate: Sequence[float] = (), mask_rule: float = 0.0):
+                 tone_gate: Sequence[float] = (), mask_rule: float = 0.0, denoise: float = 0.0):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
         for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
                            ("mask_cues", mask_cues), ("mask_bias", mask_bias),
-                           ("tone_gate", [float(g) for g in tone_gate]), ("mask_rule", mask_rule)):
+                           ("tone_gate", [float(g) for g in tone_gate]), ("mask_rule", mask_rule),
+                           ("denoise", denoise)):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
-        self.inpaint, self.mask_bias, self.mask_rule = inpaint, mask_bias, mask_rule
+        self.inpaint, self.mask_bias, self.mask_rule, self.denoise = inpaint, mask_bias, mask_rule, denoise
         if tone_gate and not tone_width:
             raise ValueError("tone_gate needs a ToneNet: set tone_width > 0")
         self.tone = ToneNet(tone_width, gate=tone_gate) if tone_width else None
@@ -78,6 +83,18 @@ class RestoreNet(nn.Module):
             if isinstance(block, FFCBlock):
                 block.zero_last()
         return self
+
+    def denoised(self, x: torch.Tensor) -> torch.Tensor:
+        """Whole pictures x with their sensor noise removed first where it is at least `NOISE_GATE` (non-local
+        means of strength `denoise` x the measured level: `imaging.denoise`); x unchanged without `denoise`. The
+        net never saw white noise in training: the aging model's grain is smooth."""
+        if self.denoise <= 0:
+            return x
+        out = []
+        for picture in x.numpy():
+            sigma = noise_level(picture)
+            out.append(denoise(picture, sigma, self.denoise) if sigma >= NOISE_GATE else picture)
+        return torch.from_numpy(np.stack(out))
 
     def tone_params(self, x: torch.Tensor) -> torch.Tensor | None:
         """The global correction of whole pictures x (None without a ToneNet)."""
@@ -121,7 +138,9 @@ class RestoreNet(nn.Module):
         return self.parts(x, params, mask)[0].clamp(0, 1)
 
     def restore(self, x: torch.Tensor) -> torch.Tensor:
-        """Restore whole pictures as `ops.restore` does (with `mask_rule`); `forward` is the net alone."""
+        """Restore whole pictures as `ops.restore` does (with `denoise` and `mask_rule`); `forward` is the net
+        alone."""
+        x = self.denoised(x)
         params = self.tone_params(x)
         return self.local(x, params, self.damage_mask(x) if self.mask_rule > 0 else None)
 

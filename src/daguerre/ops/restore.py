@@ -5,7 +5,8 @@ corrects fading, casts, grain and blur. Large pictures go through the shared til
 restored on three equal channels and come back grey; `strength` mixes the result with the photo. A model with a
 global tone correction (ToneNet) measures it once on the whole picture and applies it to every tile. A model
 with a `mask_rule` predicts the damage mask tile by tile first, drops its false alarms on the whole mask
-(`nets.mask_rule`: highlights, busy texture), then restores tile by tile with that mask.
+(`nets.mask_rule`: highlights, busy texture), then restores tile by tile with that mask. A model with `denoise`
+first removes white sensor noise from a picture that has much of it (`RestoreNet.denoised`).
 
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
 colour: the restored picture's CIELAB means and deviations are matched to the reference's
@@ -56,10 +57,11 @@ class Restore(Operation):
                                else f"model {card.name!r} tiles with its whole-picture tone correction or mask rule, "
                                "which its ONNX export (whole pictures only: `daguerre export-onnx`) cannot: use engine "
                                "torch or auto"))
-        x = torch.from_numpy(picture.rgb())[None]
+        photo = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode():
             overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
             tiled = partial(run_tiled, tile=tile, overlap=overlap, multiple=net.multiple)
+            x = net.denoised(photo)  # white noise removed first where there is much (a card's `denoise`)
             params = net.tone_params(x)  # measured once on the whole picture, applied to every tile (or None)
             if net.mask_rule > 0:  # the mask by tiles, its false alarms dropped on the whole, then the restoration
                 mask = tiled(partial(net.damage_mask, params=params, rule=False), x)
@@ -72,7 +74,7 @@ class Restore(Operation):
             y = y.clamp(0, 1)
             if guide is not None:
                 y = match_reference(y, torch.from_numpy(guide.rgb())[None])
-            y = blend(x, y, strength)
+            y = blend(photo, y, strength)
             if picture.is_grey:
                 y = luma(y)
         return repixel(picture, y[0].numpy())
