@@ -367,3 +367,46 @@ def test_shipped_model_removes_white_noise_first_and_leaves_a_clean_photo_as_bef
         without = [net.restore(clean), net.restore(noisy)]
     assert torch.equal(with_step[0], without[0])
     assert psnr(with_step[1][0].numpy(), coffee) > psnr(without[1][0].numpy(), coffee) + 0.5
+
+
+# ---- halftone screens: found in the spectrum, low-passed away first
+
+
+def test_screen_is_found_in_halftone_prints_and_not_in_photos_or_stripes():
+    """Bundled photos score under a third of the gate, even with slanted stripes (blinds: one orientation, not a
+    lattice) drawn over them; the aging model's halftone prints of them, at three screen periods, score over it."""
+    from daguerre.imaging.aging import halftone
+    from daguerre.imaging.descreen import screen
+    from daguerre.nets.restore_net import SCREEN_GATE
+
+    rng = np.random.default_rng(0)
+    for name in ("astronaut.jpg", "chelsea.jpg", "rocket.jpg"):
+        x = load(SAMPLES / name).rgb()[:, :256, :256]
+        rows, cols = np.meshgrid(np.arange(256, dtype=np.float32), np.arange(256, dtype=np.float32), indexing="ij")
+        striped = np.clip(x + 0.1 * np.sin(2 * np.pi * (0.15 * rows + 0.1 * cols)), 0, 1).astype(np.float32)
+        assert screen(x)[0] < SCREEN_GATE / 3, name
+        assert screen(striped)[0] < SCREEN_GATE / 3, name
+        for period in (2.5, 4.0, 6.0):
+            printed = halftone(x, rng, period=period, angle=float(rng.uniform(0, 90)), amount=0.9)
+            score, frequency = screen(printed)
+            assert score > SCREEN_GATE, (name, period)
+            assert abs(frequency - 1 / period) < 0.35 / period, (name, period)
+
+
+def test_shipped_model_descreens_first_and_leaves_a_clean_photo_as_before(coffee):
+    """The shipped card's `descreen`: a halftone print of the held-out photo comes back over 2 dB closer than
+    without the step; the clean photo is not touched by it (the same output to the bit)."""
+    from daguerre.imaging.aging import halftone
+    from daguerre.models.registry import build
+
+    card = next(c for c in list_models("restore") if Path(c.path) == SHIPPED)
+    net = build(card)
+    assert net.descreen > 0, "the shipped restore model does not descreen"
+    printed = halftone(coffee, np.random.default_rng(2), period=4.0, angle=20.0, amount=0.9)
+    x, clean = torch.from_numpy(printed)[None], torch.from_numpy(coffee)[None]
+    with torch.inference_mode():
+        with_step = [net.restore(clean), net.restore(x)]
+        net.descreen = 0.0
+        without = [net.restore(clean), net.restore(x)]
+    assert torch.equal(with_step[0], without[0])
+    assert psnr(with_step[1][0].numpy(), coffee) > psnr(without[1][0].numpy(), coffee) + 2

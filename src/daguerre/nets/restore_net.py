@@ -25,7 +25,8 @@ added to its logits where the mask is used (not in training's loss): a threshold
 With `mask_rule > 0` the mask's false alarms (specular highlights, busy texture) are dropped by `nets.mask_rule`
 at that score threshold: a whole-picture step, so `damage_mask` applies it and `ops.restore` passes the result to
 `local(..., mask=)`; `forward` and training use the net's own mask. With `denoise > 0` a noisy picture (white
-noise of at least `NOISE_GATE`, measured on the whole) goes through non-local means first (`denoised`).
+noise of at least `NOISE_GATE`, measured on the whole) goes through non-local means first, and with
+`descreen > 0` a halftone screen found in its spectrum is low-passed away before that (`denoised`).
 
 `forward(x)`: RGB (N,3,H,W) in [0,1] -> restored RGB in [0,1]; `parts(x)` -> (restored, unclamped; mask logits).
 """
@@ -40,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from daguerre.imaging.denoise import denoise, noise_level
+from daguerre.imaging.descreen import descreen, screen
 from daguerre.nets.damage_net import DamageNet
 from daguerre.nets.ffc import FFCBlock
 from daguerre.nets.init import he_init
@@ -48,21 +50,24 @@ from daguerre.nets.tone_net import ToneNet
 from daguerre.nets.unet import UNet
 
 NOISE_GATE = 8 / 255  # denoise only above this measured noise: clean training photos read 0-5.2 / 255, noisy 4.7-17
+SCREEN_GATE = 300.0  # descreen only above this `screen` score: clean training photos 5-98, screened 360-770,000
 
 
 class RestoreNet(nn.Module):
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
                  inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0,
-                 tone_gate: Sequence[float] = (), mask_rule: float = 0.0, denoise: float = 0.0):
+                 tone_gate: Sequence[float] = (), mask_rule: float = 0.0, denoise: float = 0.0,
+                 descreen: float = 0.0):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
         for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
                            ("mask_cues", mask_cues), ("mask_bias", mask_bias),
                            ("tone_gate", [float(g) for g in tone_gate]), ("mask_rule", mask_rule),
-                           ("denoise", denoise)):
+                           ("denoise", denoise), ("descreen", descreen)):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
-        self.inpaint, self.mask_bias, self.mask_rule, self.denoise = inpaint, mask_bias, mask_rule, denoise
+        self.inpaint, self.mask_bias, self.mask_rule = inpaint, mask_bias, mask_rule
+        self.denoise, self.descreen = denoise, descreen
         if tone_gate and not tone_width:
             raise ValueError("tone_gate needs a ToneNet: set tone_width > 0")
         self.tone = ToneNet(tone_width, gate=tone_gate) if tone_width else None
@@ -85,15 +90,23 @@ class RestoreNet(nn.Module):
         return self
 
     def denoised(self, x: torch.Tensor) -> torch.Tensor:
-        """Whole pictures x with their sensor noise removed first where it is at least `NOISE_GATE` (non-local
-        means of strength `denoise` x the measured level: `imaging.denoise`); x unchanged without `denoise`. The
-        net never saw white noise in training: the aging model's grain is smooth."""
-        if self.denoise <= 0:
+        """Whole pictures x cleared first of what the net never learnt to remove: a halftone screen where one is
+        found (`SCREEN_GATE`; a low-pass of width `descreen`: `imaging.descreen`), then white sensor noise where
+        there is at least `NOISE_GATE` (non-local means of strength `denoise` x the measured level:
+        `imaging.denoise`; the aging model's grain is smooth). x unchanged without these settings."""
+        if self.denoise <= 0 and self.descreen <= 0:
             return x
         out = []
         for picture in x.numpy():
-            sigma = noise_level(picture)
-            out.append(denoise(picture, sigma, self.denoise) if sigma >= NOISE_GATE else picture)
+            if self.descreen > 0:
+                score, frequency = screen(picture)
+                if score >= SCREEN_GATE:
+                    picture = descreen(picture, frequency, self.descreen)
+            if self.denoise > 0:
+                sigma = noise_level(picture)
+                if sigma >= NOISE_GATE:
+                    picture = denoise(picture, sigma, self.denoise)
+            out.append(picture)
         return torch.from_numpy(np.stack(out))
 
     def tone_params(self, x: torch.Tensor) -> torch.Tensor | None:
