@@ -294,3 +294,31 @@ def test_an_unknown_precision_is_a_one_line_error(clip: Path, tmp_path: Path) ->
     assert result.exit_code == 2 and "unknown precision 'fp16' (use fp32 or int8)" in result.output
     result = CliRunner().invoke(app, ["live", "-m", "x", "--source", str(clip), "--precision", "fp16"])
     assert result.exit_code == 1 and "unknown precision 'fp16'" in result.output
+
+
+def test_restore_measures_a_clips_noise_once_on_its_first_frame(tmp_path: Path) -> None:
+    """A clip whose first frame is noisy and the next ones clean: every frame is cleaned as the first one says
+    (the same filtering frame after frame, no flicker at the gate), not as each frame alone would be."""
+    from daguerre.imaging import save
+    from daguerre.video.run import process_clip
+
+    frames = [f for f, _ in pan("chelsea.jpg", 3)]
+    frames[0] = np.clip(frames[0] + np.random.default_rng(0).normal(0, 15 / 255, frames[0].shape), 0, 1)
+    source = tmp_path / "frames"
+    source.mkdir()
+    for i, f in enumerate(frames, 1):
+        save(Picture(f.astype(np.float32)), source / f"{i:03d}.png")
+    restore = get_operation("restore")
+    decided = restore.for_clip(load(source / "001.png"), {})["prefilter"]
+    assert decided[1] > 0  # the first frame's noise is to be removed
+    process_clip(restore, source, tmp_path / "out" / "%03d.png", consistency=0)
+    second = load(source / "002.png")
+    out = load(tmp_path / "out" / "002.png").rgb()
+    as_clip, alone = restore.run(second, prefilter=decided).rgb(), restore.run(second).rgb()
+    assert np.abs(out - as_clip).max() <= 1.5 / 255
+    assert np.abs(out - alone).mean() > 4 * np.abs(out - as_clip).mean()
+
+
+def test_restore_refuses_a_malformed_prefilter() -> None:
+    with pytest.raises(ValueError, match="prefilter"):
+        get_operation("restore").run(load(SAMPLES / "rocket.jpg"), prefilter=(0.2,))

@@ -89,23 +89,35 @@ class RestoreNet(nn.Module):
                 block.zero_last()
         return self
 
-    def denoised(self, x: torch.Tensor) -> torch.Tensor:
+    def prefilters(self, picture: np.ndarray) -> tuple[float, float]:
+        """(halftone screen frequency, white noise level) that `denoised` removes from one whole picture (3,H,W),
+        each 0 where none is found (under `SCREEN_GATE` / `NOISE_GATE`) or its setting is off; the noise is
+        measured after the descreening."""
+        frequency = sigma = 0.0
+        if self.descreen > 0:
+            score, found = screen(picture)
+            if score >= SCREEN_GATE:
+                frequency, picture = found, descreen(picture, found, self.descreen)
+        if self.denoise > 0:
+            level = noise_level(picture)
+            sigma = level if level >= NOISE_GATE else 0.0
+        return frequency, sigma
+
+    def denoised(self, x: torch.Tensor, measured: tuple[float, float] | None = None) -> torch.Tensor:
         """Whole pictures x cleared first of what the net never learnt to remove: a halftone screen where one is
-        found (`SCREEN_GATE`; a low-pass of width `descreen`: `imaging.descreen`), then white sensor noise where
-        there is at least `NOISE_GATE` (non-local means of strength `denoise` x the measured level:
-        `imaging.denoise`; the aging model's grain is smooth). x unchanged without these settings."""
+        found (a low-pass of width `descreen`: `imaging.descreen`), then white sensor noise where there is much
+        (non-local means of strength `denoise` x its level: `imaging.denoise`; the aging model's grain is smooth).
+        `measured`: the (frequency, level) to remove, as `prefilters` gives (a clip measures its first frame once,
+        so frames near a gate do not flicker between filtered and not); each picture's own without it."""
         if self.denoise <= 0 and self.descreen <= 0:
             return x
         out = []
         for picture in x.numpy():
-            if self.descreen > 0:
-                score, frequency = screen(picture)
-                if score >= SCREEN_GATE:
-                    picture = descreen(picture, frequency, self.descreen)
-            if self.denoise > 0:
-                sigma = noise_level(picture)
-                if sigma >= NOISE_GATE:
-                    picture = denoise(picture, sigma, self.denoise)
+            frequency, sigma = measured if measured is not None else self.prefilters(picture)
+            if frequency > 0 and self.descreen > 0:
+                picture = descreen(picture, frequency, self.descreen)
+            if sigma > 0 and self.denoise > 0:
+                picture = denoise(picture, sigma, self.denoise)
             out.append(picture)
         return torch.from_numpy(np.stack(out))
 

@@ -34,6 +34,10 @@ class Operation:
     def provenance(self, **params: object) -> Provenance:
         return Provenance(self.name, self.version, dict(params))
 
+    def for_clip(self, first: Picture, params: dict) -> dict:
+        """`params` for every frame of a clip, from its first frame: what must not change from frame to frame."""
+        return params
+
     def with_defaults(self, params: dict, clip: bool) -> dict:
         """`params` with the defaults that differ between a clip and a still written out, so a recipe says them."""
         return params

@@ -6,7 +6,8 @@ restored on three equal channels and come back grey; `strength` mixes the result
 global tone correction (ToneNet) measures it once on the whole picture and applies it to every tile. A model
 with a `mask_rule` predicts the damage mask tile by tile first, drops its false alarms on the whole mask
 (`nets.mask_rule`: highlights, busy texture), then restores tile by tile with that mask. A model with `denoise`
-first removes white sensor noise from a picture that has much of it (`RestoreNet.denoised`).
+first removes white sensor noise from a picture that has much of it, and one with `descreen` a halftone screen
+(`RestoreNet.denoised`); `prefilter` gives what to remove instead of measuring it (a clip: from its first frame).
 
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
 colour: the restored picture's CIELAB means and deviations are matched to the reference's
@@ -17,6 +18,7 @@ reference's sha256.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -43,13 +45,16 @@ class Restore(Operation):
 
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
             strength: float = 1.0, tile: int = 1024, engine: str = "auto",
-            reference: str | Path | Picture | None = None, **unknown: object) -> Picture:
+            reference: str | Path | Picture | None = None, prefilter: Sequence[float] | None = None,
+            **unknown: object) -> Picture:
         if unknown:
             raise TypeError(f"restore: unknown parameter(s) {', '.join(unknown)}")
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
+        if prefilter is not None and (len(prefilter) != 2 or min(prefilter) < 0):
+            raise ValueError(f"prefilter must be (halftone frequency, noise level), both >= 0, got {prefilter}")
         guide = reference_picture(reference)
         card, net = task_model("restore", model)
         if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0):
@@ -61,7 +66,7 @@ class Restore(Operation):
         with torch.inference_mode():
             overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
             tiled = partial(run_tiled, tile=tile, overlap=overlap, multiple=net.multiple)
-            x = net.denoised(photo)  # white noise removed first where there is much (a card's `denoise`)
+            x = net.denoised(photo, tuple(prefilter) if prefilter is not None else None)  # screens, white noise
             params = net.tone_params(x)  # measured once on the whole picture, applied to every tile (or None)
             if net.mask_rule > 0:  # the mask by tiles, its false alarms dropped on the whole, then the restoration
                 mask = tiled(partial(net.damage_mask, params=params, rule=False), x)
@@ -78,6 +83,13 @@ class Restore(Operation):
             if picture.is_grey:
                 y = luma(y)
         return repixel(picture, y[0].numpy())
+
+    def for_clip(self, first: Picture, params: dict) -> dict:
+        """A clip's halftone screen and noise are measured once, on its first frame (`RestoreNet.prefilters`)."""
+        if params.get("prefilter") is not None:
+            return params
+        _, net = task_model("restore", params.get("model"))  # type: ignore[arg-type]
+        return {**params, "prefilter": list(net.prefilters(first.rgb()))}
 
     def provenance(self, **params: object) -> Provenance:
         card, _ = task_model("restore", params.get("model"))  # type: ignore[arg-type]

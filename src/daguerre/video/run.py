@@ -7,7 +7,7 @@ one 480p frame already fills a core with the convolutions' work."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -24,6 +24,17 @@ WHOLE_FRAME = 1920  # frames up to full HD run untiled: tiling is for large scan
 FrameProgress = Callable[[int, int], None]  # frames done, total (the estimate, or frames done if past it)
 
 
+def _prepend(first: Picture, rest: Iterator[Picture]) -> Iterator[Picture]:
+    """`first`, then `rest`; closing it closes `rest` (a video reader's ffmpeg process)."""
+    try:
+        yield first
+        yield from rest
+    finally:
+        close = getattr(rest, "close", None)
+        if close is not None:
+            close()
+
+
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
                  **params: object) -> Path:
@@ -36,6 +47,10 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)
+    first = next(frames, None)
+    if first is not None:  # what must not change from frame to frame, from the first (restore: screen, noise)
+        params = op.for_clip(first, params)
+        frames = _prepend(first, frames)
     if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and max(info.size) <= WHOLE_FRAME:
         params["tile"] = max(int(params["tile"]), max(info.size))  # type: ignore[call-overload]
     steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
