@@ -111,3 +111,16 @@ def test_shell_completion_is_offered(shell: str) -> None:
     result = probe(["--help"])
     assert "--install-completion" in result["outputs"]["--help"][1]
     assert "--verbose" in result["outputs"]["--help"][1]
+
+
+def test_models_show_lists_what_the_card_sets_after_training() -> None:
+    """A card's settings (the network's shape, and the gates and rules set on it after training) are shown, lists
+    bracketed, as the card holds them."""
+    from daguerre.models.card import ModelCard
+    from daguerre.models.summary import describe
+
+    card = ModelCard.load(Path(SRC) / "daguerre" / "models" / "weights" / "restore-photos.json")
+    text = " ".join(line.strip() for line in describe(card))
+    assert "settings" in text and f"widths=[{', '.join(str(w) for w in card.config['widths'])}]" in text
+    for key in ("mask_rule", "denoise", "descreen"):
+        assert f"{key}={card.config[key]:.4g}" in text, key

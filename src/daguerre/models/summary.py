@@ -102,7 +102,7 @@ def _value(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, dict):
-        return ", ".join(f"{k}={_value(x)}" for k, x in v.items())
+        return ", ".join(f"{k}=[{_value(x)}]" if isinstance(x, list) else f"{k}={_value(x)}" for k, x in v.items())
     if isinstance(v, list):
         return ", ".join(_value(x) for x in v)
     return str(v)
@@ -122,6 +122,7 @@ def describe(card: ModelCard) -> list[str]:
     row("task", f"{card.task} ({card.architecture}, {size_text(card)}, sha256 {card.sha256[:12] or '-'})")
     row("source", card.source)
     row("licence", card.licence)
+    row("settings", card.config)  # the network's shape and what the card sets after training (gates, rules)
     if card.style:
         s = card.style
         painting = ", ".join(str(x) for x in (s.get("artist"), s.get("title"), s.get("date")) if x)
