@@ -319,6 +319,17 @@ def test_restore_measures_a_clips_noise_once_on_its_first_frame(tmp_path: Path) 
     assert np.abs(out - alone).mean() > 4 * np.abs(out - as_clip).mean()
 
 
+def test_repair_measures_restores_prefilter_once_for_a_clip() -> None:
+    """repair passes restore the clip's first-frame measurement: the same as restore's own."""
+    from daguerre.ops.repair import plan
+
+    first = load(SAMPLES / "rocket.jpg")
+    restored = get_operation("restore").for_clip(first, {})["prefilter"]
+    assert get_operation("repair").for_clip(first, {"scale": 2})["restore_prefilter"] == restored
+    steps = dict(plan(restore_prefilter=restored))
+    assert steps["restore"]["prefilter"] == restored
+
+
 def test_restore_refuses_a_malformed_prefilter() -> None:
     with pytest.raises(ValueError, match="prefilter"):
         get_operation("restore").run(load(SAMPLES / "rocket.jpg"), prefilter=(0.2,))

@@ -19,13 +19,15 @@ STEP_UNITS = 100  # progress units per step
 
 def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, restore_model: str | None = None,
          colorize_model: str | None = None, upscale_model: str | None = None, tile: int = 1024,
-         **unknown: object) -> list[tuple[str, dict]]:
+         restore_prefilter: list[float] | None = None, **unknown: object) -> list[tuple[str, dict]]:
     """The steps `repair` runs: (operation name, its parameters) in order."""
     if unknown:
         raise TypeError(f"repair: unknown parameter(s) {', '.join(unknown)}")
     if scale not in (1, 2, 4):
         raise ValueError(f"scale must be 1, 2 or 4, not {scale}")
     steps = [("restore", {"model": restore_model, "strength": strength, "tile": tile})]
+    if restore_prefilter is not None:  # a clip's: measured once on its first frame
+        steps[0][1]["prefilter"] = restore_prefilter
     if colorize:
         steps.append(("colorize", {"model": colorize_model}))
     if scale > 1:
@@ -48,6 +50,13 @@ class Repair(Operation):
 
             picture = get_operation(step).run(picture, report, **kwargs)
         return picture
+
+    def for_clip(self, first: Picture, params: dict) -> dict:
+        """Restore's halftone screen and noise, measured once on a clip's first frame."""
+        if params.get("restore_prefilter") is not None:
+            return params
+        restored = get_operation("restore").for_clip(first, {"model": params.get("restore_model")})
+        return {**params, "restore_prefilter": restored["prefilter"]}
 
     def provenance(self, **params: object) -> Provenance:
         steps = plan(**params)  # type: ignore[arg-type]
