@@ -50,6 +50,14 @@ def shipped_restore() -> str:
     return cards[0].name
 
 
+def shipped_restore_net() -> RestoreNet:
+    """A fresh copy of the shipped restore network (not the operation's cached one: tests change its settings)."""
+    from daguerre.models.card import ModelCard
+    from daguerre.models.registry import build
+
+    return build(ModelCard.load(SHIPPED / f"{shipped_restore()}.json"))
+
+
 # ---- the network
 
 
@@ -260,10 +268,7 @@ def test_shipped_model_descreens_a_halftone_print(coffee):
 def test_tone_gate_leaves_a_clean_photo_alone_and_passes_a_faded_ones_correction_whole(coffee):
     """The shipped model's ToneNet gate: the clean held-out photo gets no global correction at all (ungated it
     was nudged); the large correction of a faded and yellowed print of it passes the gate whole."""
-    from daguerre.models.registry import build
-
-    card = next(c for c in list_models("restore") if Path(c.path) == SHIPPED)
-    net = build(card)
+    net = shipped_restore_net()
     assert net.tone is not None and net.tone.gate, "the shipped restore model has no tone gate"
     hi = net.tone.gate[1]
     x = torch.from_numpy(coffee)[None]
@@ -317,10 +322,7 @@ def test_mask_rule_drops_a_hesitant_piece_in_texture_and_keeps_it_on_a_smooth_ar
 def test_mask_rule_cuts_the_mask_on_a_clean_photo_and_keeps_drawn_scratches(coffee):
     """The shipped model's mask rule on the held-out photo: fewer pixels masked on the clean photo and the clean
     photo restored closer to itself; the drawn scratches still masked and removed as before."""
-    from daguerre.models.registry import build
-
-    card = next(c for c in list_models("restore") if Path(c.path) == SHIPPED)
-    net = build(card)
+    net = shipped_restore_net()
     assert net.mask_rule > 0, "the shipped restore model has no mask rule"
     clean, (scratched, mask) = torch.from_numpy(coffee)[None], drawn_scratches(coffee)
     inside = mask > 0.5
@@ -353,10 +355,7 @@ def test_noise_level_reads_white_noise_and_not_texture():
 def test_shipped_model_removes_white_noise_first_and_leaves_a_clean_photo_as_before(coffee):
     """The shipped card's `denoise`: a noisy held-out photo (white noise 15/255) comes back over 0.5 dB closer than
     without the step; a clean one is not touched by it (the same output to the bit)."""
-    from daguerre.models.registry import build
-
-    card = next(c for c in list_models("restore") if Path(c.path) == SHIPPED)
-    net = build(card)
+    net = shipped_restore_net()
     assert net.denoise > 0, "the shipped restore model does not denoise"
     rng = np.random.default_rng(1)
     clean = torch.from_numpy(coffee)[None]
@@ -397,10 +396,7 @@ def test_shipped_model_descreens_first_and_leaves_a_clean_photo_as_before(coffee
     """The shipped card's `descreen`: a halftone print of the held-out photo comes back over 2 dB closer than
     without the step; the clean photo is not touched by it (the same output to the bit)."""
     from daguerre.imaging.aging import halftone
-    from daguerre.models.registry import build
-
-    card = next(c for c in list_models("restore") if Path(c.path) == SHIPPED)
-    net = build(card)
+    net = shipped_restore_net()
     assert net.descreen > 0, "the shipped restore model does not descreen"
     printed = halftone(coffee, np.random.default_rng(2), period=4.0, angle=20.0, amount=0.9)
     x, clean = torch.from_numpy(printed)[None], torch.from_numpy(coffee)[None]

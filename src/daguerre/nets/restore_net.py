@@ -93,6 +93,10 @@ class RestoreNet(nn.Module):
         """(halftone screen frequency, white noise level) that `denoised` removes from one whole picture (3,H,W),
         each 0 where none is found (under `SCREEN_GATE` / `NOISE_GATE`) or its setting is off; the noise is
         measured after the descreening."""
+        return self._measured(picture)[:2]
+
+    def _measured(self, picture: np.ndarray) -> tuple[float, float, np.ndarray]:
+        """`prefilters`, and the picture descreened where a screen was found (so it is not blurred twice)."""
         frequency = sigma = 0.0
         if self.descreen > 0:
             score, found = screen(picture)
@@ -101,7 +105,7 @@ class RestoreNet(nn.Module):
         if self.denoise > 0:
             level = noise_level(picture)
             sigma = level if level >= NOISE_GATE else 0.0
-        return frequency, sigma
+        return frequency, sigma, picture
 
     def denoised(self, x: torch.Tensor, measured: tuple[float, float] | None = None) -> torch.Tensor:
         """Whole pictures x cleared first of what the net never learnt to remove: a halftone screen where one is
@@ -113,9 +117,12 @@ class RestoreNet(nn.Module):
             return x
         out = []
         for picture in x.numpy():
-            frequency, sigma = measured if measured is not None else self.prefilters(picture)
-            if frequency > 0 and self.descreen > 0:
-                picture = descreen(picture, frequency, self.descreen)
+            if measured is None:
+                _, sigma, picture = self._measured(picture)
+            else:
+                frequency, sigma = measured
+                if frequency > 0 and self.descreen > 0:
+                    picture = descreen(picture, frequency, self.descreen)
             if sigma > 0 and self.denoise > 0:
                 picture = denoise(picture, sigma, self.denoise)
             out.append(picture)
