@@ -191,6 +191,42 @@ def test_tiled_output_matches_whole_image():
     assert diff.mean() < 1e-3 and diff.max() < 8 / 255, (diff.mean(), diff.max())
 
 
+def _generators() -> list[tuple[str, torch.nn.Module, tuple[torch.Tensor, ...]]]:
+    from daguerre.nets.retro_net import RetroNet
+    from daguerre.ops.styles import painting_style_model
+
+    painting = painting_style_model()[1]
+    torch.manual_seed(0)
+    retro = RetroNet().eval()  # none ships: random trunk, and a to_delta that is not the identity
+    torch.nn.init.normal_(retro.to_delta.weight, std=0.05)
+    return [("StyleNet", style_model(STYLE_MODELS[0].name)[1], ()),
+            ("PaintingStyleNet", painting, (torch.randn(1, painting.config["code_dim"]),)), ("RetroNet", retro, ())]
+
+
+@pytest.mark.parametrize("index", range(3), ids=["StyleNet", "PaintingStyleNet", "RetroNet"])
+def test_a_generators_inference_form_gives_its_output_and_exports_without_upsampling(index, tmp_path):
+    """`for_inference` computes each upsampling conv at low resolution (SubPixelConv): the same output on a
+    photo, whole and as a tile under the whole picture's statistics, and the trained net is left as it was."""
+    import onnx
+
+    from daguerre.imaging.tiler import pad_to_fit
+    from daguerre.models.onnx import export
+
+    name, net, extra = _generators()[index]
+    x = pad_to_fit(torch.from_numpy(small("rocket").pixels)[None])
+    fast = net.for_inference()
+    with torch.inference_mode():
+        assert (fast(x, *extra) - net(x, *extra)).abs().max() < 1e-5
+        with net.global_statistics(x, *extra):
+            tile = net(x[..., :64, :96], *extra)
+        with fast.global_statistics(x, *extra):
+            assert (fast(x[..., :64, :96], *extra) - tile).abs().max() < 1e-5
+    assert any(isinstance(m, torch.nn.Upsample) for m in net.modules()), f"{name} itself was changed"
+    example = {"code": extra[0]} if extra else None
+    ops = {n.op_type for n in onnx.load(export(fast, tmp_path / "fast.onnx", extra=example)).graph.node}
+    assert "DepthToSpace" in ops and "Resize" not in ops, ops
+
+
 def test_onnx_engine_matches_torch():
     model = STYLE_MODELS[0].name
     photo = small("rocket")

@@ -29,6 +29,7 @@ CALIBRATION_PHOTOS = ("astronaut", "chelsea", "rocket")  # training split only: 
 CALIBRATION_SIZES = ((480, 272), (256, 256))  # a 16:9 frame and a square centre crop, multiples of 8 (as padded)
 FAITHFUL_DB = 35.0  # int8 within this PSNR of fp32: visually the same picture (checked side by side)
 INT8_RECIPE = "v1"  # in the cached file's name: change it with the calibration or the quantization settings
+EXPORT_RECIPE = "e2"  # in every cached file's name: change it with what `export` writes (e2: `for_inference` nets)
 
 
 def cache_dir() -> Path:
@@ -164,13 +165,13 @@ class OnnxModel:
 
     def __init__(self, card: ModelCard, net: torch.nn.Module, extra: dict[str, torch.Tensor] | None = None,
                  precision: str = "fp32"):
-        path = cache_dir() / f"{card.name}-{card.sha256[:16]}.onnx"
-        if not path.is_file():
-            export(net, path, extra=extra)
+        path = cache_dir() / f"{card.name}-{card.sha256[:16]}-{EXPORT_RECIPE}.onnx"
+        if not path.is_file():  # a generator's inference form: the same output, faster (`SubPixelConv`)
+            export(net.for_inference() if hasattr(net, "for_inference") else net, path, extra=extra)
         if check_precision(precision) == "int8":
             if extra:
                 raise ValueError(f"{card.name}: int8 is made for image-only models, not one with {', '.join(extra)}")
-            fp32, path = path, cache_dir() / f"{card.name}-{card.sha256[:16]}-int8-{INT8_RECIPE}.onnx"
+            fp32, path = path, cache_dir() / f"{card.name}-{card.sha256[:16]}-{EXPORT_RECIPE}-int8-{INT8_RECIPE}.onnx"
             if not path.is_file():
                 quantize(fp32, path)
             measured = path.with_suffix(".json")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from daguerre.nets.style_net import WholeImageStatistics
+from daguerre.nets.style_net import SubPixelConv, WholeImageStatistics, sharing_copy
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 STYLE_CHANNELS = 64 + 128 + 256 + 512
@@ -116,6 +116,12 @@ class PaintingStyleNet(WholeImageStatistics):
         y = torch.relu(self.norm_u1(self.up1(self.upsample(y)), code))
         y = torch.relu(self.norm_u2(self.up2(self.upsample(y)), code))
         return torch.sigmoid(self.to_rgb(self.upsample(y)))
+
+    def for_inference(self) -> PaintingStyleNet:
+        fast = sharing_copy(self)
+        fast.upsample = nn.Identity()
+        fast.up1, fast.up2, fast.to_rgb = SubPixelConv(self.up1), SubPixelConv(self.up2), SubPixelConv(self.to_rgb)
+        return fast
 
     def code(self, vgg_features: dict[str, torch.Tensor]) -> torch.Tensor:
         """The style code of a painting from its VGG16 features at `STYLE_LAYERS`."""

