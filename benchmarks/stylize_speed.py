@@ -76,8 +76,17 @@ class Bench:
 # ---------------------------------------------------------------- the contenders
 
 
-def bench_ours_fast(bench: Bench, x: torch.Tensor) -> None:
-    """One model per distinct architecture + config (the shipped models share one): eager, ONNX, compiled."""
+def trained_form_session(net: torch.nn.Module, path: Path, extra: dict | None = None) -> object:
+    """An ONNX Runtime session of `net` exported as trained (nearest upsampling, then conv), not in the
+    `for_inference` form that ships (`SubPixelConv`: the same output): the "before" of that change."""
+    from daguerre.models.onnx import _session, export
+
+    return _session(str(export(net, path, extra=extra)), torch.get_num_threads())
+
+
+def bench_ours_fast(bench: Bench, x: torch.Tensor, workdir: Path) -> None:
+    """One model per distinct architecture + config (the shipped models share one): eager, ONNX, compiled, each
+    in the shipped `for_inference` form and (eager, ONNX) as trained."""
     from daguerre.ops import styles
 
     seen: set[str] = set()
@@ -91,11 +100,17 @@ def bench_ours_fast(bench: Bench, x: torch.Tensor) -> None:
         bench.notes.append(f"{label} is timed with the weights of {card.name!r}")
         size = x.shape[-1]
         flops = conv_flops(lambda net=net: net(x))
-        bench.time(label, "torch eager", size, lambda net=net: net(x), flops)
+        bench.time(f"{label} as trained (upsample, conv)", "torch eager", size, lambda net=net: net(x), flops)
+        fast = net.for_inference()
+        bench.time(label, "torch eager", size, lambda fast=fast: fast(x), flops)
         onnx = styles.style_model_onnx(card.name)
         if onnx is None:
             bench.notes.append("onnxruntime missing: our ONNX row skipped")
         else:
+            as_trained = trained_form_session(net, workdir / f"{card.name}-trained.onnx")
+            feeds = {"image": x.numpy()}
+            bench.time(f"{label} as trained (upsample, conv)", "onnxruntime", size,
+                       lambda s=as_trained, feeds=feeds: s.run(None, feeds), flops)
             bench.time(label, "onnxruntime", size, lambda onnx=onnx: onnx(x), flops)
         if bench.args.compile:
             bench_compiled(bench, label, net, x, flops)
@@ -194,6 +209,9 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> No
         return match_palette(session(x, code=style.code), style.lab_mean, style.lab_cov)
 
     label = "ours arbitrary PaintingStyleNet"
+    fast = net.for_inference()
+    as_trained = trained_form_session(net, Path(tempfile.mkdtemp()) / "painting-style-trained.onnx",
+                                      {"code": code})
     bench.notes.append(f"{label}: 'code cached' rows time the transformer with the painting's style code known; "
                        "'new painting' adds the painting's encoding (VGG16 to relu4_1 at the long side given, in "
                        "ONNX Runtime, then the MLP, and its Lab moments) and the palette transfer; "
@@ -203,7 +221,12 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> No
         picture = Picture(x[0].numpy())
         flops = conv_flops(lambda x=x: net(x, code))
         bench.time(f"{label} transfer (code cached)", "onnxruntime", size, lambda x=x: session(x, code=code), flops)
-        bench.time(f"{label} transfer (code cached)", "torch eager", size, lambda x=x: net(x, code), flops)
+        feeds = {"image": x.numpy(), "code": code.numpy()}
+        bench.time(f"{label} transfer (code cached) as trained (upsample, conv)", "onnxruntime", size,
+                   lambda s=as_trained, feeds=feeds: s.run(None, feeds), flops)
+        bench.time(f"{label} transfer (code cached)", "torch eager", size, lambda x=x: fast(x, code), flops)
+        bench.time(f"{label} transfer (code cached) as trained (upsample, conv)", "torch eager", size,
+                   lambda x=x: net(x, code), flops)
         for s in encode_sizes:
             encode_flops = conv_flops(lambda s=s: styles.style_statistics_net()(paintings[s]))
             bench.time(f"{label} new painting (encode at {s} px + transfer)", "onnxruntime", size,
@@ -334,7 +357,7 @@ def main() -> None:
     style_path = painting_path(style_models()[0])
     if not args.arbitrary_only:
         with tempfile.TemporaryDirectory() as tmp:
-            bench_ours_fast(bench, x)
+            bench_ours_fast(bench, x, Path(tmp))
             bench_johnson(bench, x, Path(tmp))
         bench_multistyle(bench, x)
     bench_magenta(bench, load_rgb(style_path, 1024), args.arbitrary_sizes)

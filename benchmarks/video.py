@@ -138,7 +138,9 @@ def speed(args: object) -> list[dict]:
 
 def breakdown(args: object) -> list[dict]:
     """Where a 480p frame's CPU goes, and the fps, through `process_clip` with the fast style model: the pipeline
-    before the issue-14 speed round (`video_before.settings_before`, spinning ONNX threads) and now, fp32 and int8,
+    before the issue-14 speed round (`video_before.settings_before`, spinning ONNX threads), the pipeline now with
+    the model exported as trained ("trained form": nearest upsampling then conv) and now (the export of
+    `for_inference`: `SubPixelConv`, the same output), fp32 and int8,
     the model on 1 and 2 ONNX Runtime threads, consistency 0 and 0.5, all in this run. OpenCV runs on 1 thread so
     each stage's CPU is its own thread's: decode (ffmpeg's pipe to float frames), steady (flow and blend), encode
     (frames to uint8, the pipe to ffmpeg), model (the process's CPU less those threads: the model's threads and
@@ -147,7 +149,7 @@ def breakdown(args: object) -> list[dict]:
 
     import cv2
 
-    from daguerre.models.onnx import _session
+    from daguerre.models.onnx import _session, export, quantize
     from daguerre.ops import styles
     from video_before import settings_before
 
@@ -160,11 +162,14 @@ def breakdown(args: object) -> list[dict]:
         with ClipWriter(clip, 24) as writer:
             for frame, _ in synthetic((854, 480), 1, n):
                 writer.write(Picture(frame))
+        trained = {"fp32": export(styles.style_model(STYLE_MODEL)[1], Path(tmp) / "trained.onnx")}
+        trained["int8"] = quantize(trained["fp32"], Path(tmp) / "trained-int8.onnx")
         for precision in ("fp32", "int8"):
             model = styles.style_model_onnx(STYLE_MODEL, precision)
             for threads in args.model_threads:
-                for version in ("before", "now"):
-                    model.session = _session(str(model.path), threads, spinning=version == "before")
+                for version in ("before", "trained form", "now"):
+                    path = model.path if version == "now" else trained[precision]
+                    model.session = _session(str(path), threads, spinning=version == "before")
                     params = {"method": "fast", "model": STYLE_MODEL, "tile": 1024, "precision": precision}
                     op.run(next(open_clip(clip)[1]), **{**params, "tile": 1920})  # warm-up, not timed
                     for c in (0.0, DEFAULT_CONSISTENCY):
