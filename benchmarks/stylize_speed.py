@@ -81,7 +81,7 @@ def trained_form_session(net: torch.nn.Module, path: Path, extra: dict | None = 
     `for_inference` form that ships (`SubPixelConv`: the same output): the "before" of that change."""
     from daguerre.models.onnx import _session, export
 
-    return _session(str(export(net, path, extra=extra)), torch.get_num_threads())
+    return _session(str(export(net, path, extra=extra, inference_form=False)), torch.get_num_threads())
 
 
 def bench_ours_fast(bench: Bench, x: torch.Tensor, workdir: Path) -> None:

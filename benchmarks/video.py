@@ -162,12 +162,12 @@ def breakdown(args: object) -> list[dict]:
         with ClipWriter(clip, 24) as writer:
             for frame, _ in synthetic((854, 480), 1, n):
                 writer.write(Picture(frame))
-        trained = {"fp32": export(styles.style_model(STYLE_MODEL)[1], Path(tmp) / "trained.onnx")}
+        trained = {"fp32": export(styles.style_model(STYLE_MODEL)[1], Path(tmp) / "trained.onnx", inference_form=False)}
         trained["int8"] = quantize(trained["fp32"], Path(tmp) / "trained-int8.onnx")
-        for precision in ("fp32", "int8"):
+        for precision in args.precisions:
             model = styles.style_model_onnx(STYLE_MODEL, precision)
             for threads in args.model_threads:
-                for version in ("before", "trained form", "now"):
+                for version in args.versions:
                     path = model.path if version == "now" else trained[precision]
                     model.session = _session(str(path), threads, spinning=version == "before")
                     params = {"method": "fast", "model": STYLE_MODEL, "tile": 1024, "precision": precision}
@@ -199,10 +199,10 @@ def breakdown_table(rows: list[dict]) -> str:
     stages = ("decode", "model", "steady", "encode", "ffmpeg")
     out = []
     for r in rows:
-        before = next(b for b in rows if b["version"] == "before" and all(
-            b[k] == r[k] for k in ("precision", "model_threads", "consistency")))
+        before = next((b for b in rows if b["version"] == "before" and all(
+            b[k] == r[k] for k in ("precision", "model_threads", "consistency"))), None)
         out.append([r["version"], r["precision"], r["model_threads"], r["consistency"], r["fps"],
-                    r["fps"] / before["fps"], *(r["cpu_ms"][s] for s in stages), r["cpu_ms_total"],
+                    r["fps"] / before["fps"] if before else None, *(r["cpu_ms"][s] for s in stages), r["cpu_ms_total"],
                     r["fps_2_idle_cores"]])
     return format_table(["pipeline", "model", "model threads", "consistency", "fps (this run)", "x before",
                          *(f"{s} ms" for s in stages), "CPU ms/frame", "est. fps, 2 idle cores"], out)
@@ -386,6 +386,9 @@ def main() -> None:
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
     parser.add_argument("--breakdown", action="store_true",
                         help="only the 480p CPU breakdown and fps of the fast style model, before/now, fp32/int8")
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "int8"], help="model precisions in the breakdown")
+    parser.add_argument("--versions", nargs="+", default=["before", "trained form", "now"],
+                        help="pipelines in the breakdown (\"x before\" needs before)")
     parser.add_argument("--model-threads", type=int, nargs="+", default=[1, 2],
                         help="ONNX Runtime threads of the model in the breakdown")
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.25, 0.4, DEFAULT_CONSISTENCY, 0.75],

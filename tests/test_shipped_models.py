@@ -141,6 +141,30 @@ def test_shipped_model_exports_to_onnx_that_matches_pytorch(task, coffee, tmp_pa
     assert np.abs(session.run(None, {"image": x.numpy()})[0] - expected).max() < 1e-4
 
 
+def test_a_cards_settings_are_part_of_its_cached_network(coffee, tmp_path, monkeypatch):
+    """Two cards with the same weights and different settings (restore's tone gate) are built and exported apart:
+    the ONNX cache and the in-process cache are keyed by `build_key`, not by the weights alone."""
+    import dataclasses
+
+    from daguerre.models.onnx import OnnxModel
+    from daguerre.ops import task_models
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    card = find_model(shipped("restore"))
+    wide_open = dataclasses.replace(card, config={**card.config, "tone_gate": [0.0, 1e-6]})
+    assert wide_open.build_key != card.build_key and wide_open.build_key[:16] == card.build_key[:16]
+    clean = torch.from_numpy(coffee[:, 24:152, 8:200].copy())[None]  # the shipped gate leaves its tone alone
+    outputs = []
+    for c in (card, wide_open):
+        monkeypatch.setattr(task_models, "find_model", lambda name, c=c: c)
+        _, net = task_models.task_model("restore", c.name)
+        session = OnnxModel(c, net)
+        outputs.append(session(clean).numpy())
+        assert np.abs(outputs[-1] - net(clean).detach().numpy()).max() < 1e-4
+    assert len(list((tmp_path / "daguerre" / "onnx").glob("*.onnx"))) == 2
+    assert np.abs(outputs[0] - outputs[1]).max() > 1e-3, "the gate changed nothing: the test shows nothing"
+
+
 def test_colorize_hint_sets_the_colour_at_its_point(coffee):
     """Hints are spread over the picture in VGG feature space (`nets.correspondence.spread_hints`): at the hint's
     pixel the output's a*, b* are the hint's, whatever the net predicted there."""

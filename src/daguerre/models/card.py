@@ -24,6 +24,16 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     path: str = ""  # folder the card was read from (not saved)
 
+    @property
+    def build_key(self) -> str:
+        """What the built network depends on: its weights' sha256 and a digest of its architecture and config (a
+        card's settings, such as restore's gates, change the network without changing the weights)."""
+        import hashlib
+        import json
+
+        shape = json.dumps([self.architecture, self.config], sort_keys=True).encode()
+        return f"{self.sha256[:16]}-{hashlib.sha256(shape).hexdigest()[:8]}"
+
     def weights_path(self) -> Path:
         return Path(self.path) / self.weights
 

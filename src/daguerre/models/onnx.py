@@ -1,4 +1,4 @@
-"""ONNX Runtime as the CPU inference path: export a model once, cache it by weights hash, run it.
+"""ONNX Runtime as the CPU inference path: export a model once, cache it by its card's `build_key`, run it.
 
 `precision="int8"`: the export statically quantized once (convolutions' weights int8, activations uint8, QDQ),
 calibrated on the bundled training-split photos only (astronaut, chelsea, rocket; coffee is held out) at two
@@ -54,9 +54,13 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def export(net: torch.nn.Module, path: Path, channels: int = 3, extra: dict[str, torch.Tensor] | None = None) -> Path:
+def export(net: torch.nn.Module, path: Path, channels: int = 3, extra: dict[str, torch.Tensor] | None = None,
+           inference_form: bool = True) -> Path:
     """Export with dynamic height and width (atomic write); `extra`: further inputs after the image (name: example),
-    e.g. a style code."""
+    e.g. a style code. A generator with `for_inference` is exported in that form (the same output, faster;
+    `inference_form=False`: as trained)."""
+    if inference_form and hasattr(net, "for_inference"):
+        net = net.for_inference()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -168,13 +172,13 @@ class OnnxModel:
 
     def __init__(self, card: ModelCard, net: torch.nn.Module, extra: dict[str, torch.Tensor] | None = None,
                  precision: str = "fp32"):
-        path = cache_dir() / f"{card.name}-{card.sha256[:16]}-{EXPORT_RECIPE}.onnx"
-        if not path.is_file():  # a generator's inference form: the same output, faster (`SubPixelConv`)
-            export(net.for_inference() if hasattr(net, "for_inference") else net, path, extra=extra)
+        path = cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}.onnx"
+        if not path.is_file():
+            export(net, path, extra=extra)
         if check_precision(precision) == "int8":
             if extra:
                 raise ValueError(f"{card.name}: int8 is made for image-only models, not one with {', '.join(extra)}")
-            fp32, path = path, cache_dir() / f"{card.name}-{card.sha256[:16]}-{EXPORT_RECIPE}-int8-{INT8_RECIPE}.onnx"
+            fp32, path = path, cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-int8-{INT8_RECIPE}.onnx"
             if not path.is_file():
                 quantize(fp32, path)
             measured = path.with_suffix(".json")

@@ -7,7 +7,7 @@ from torch import nn
 from daguerre.models.card import ModelCard
 from daguerre.models.registry import ModelNotFoundError, build, find_model, list_models
 
-_BUILT: dict[tuple[str, str], nn.Module] = {}  # by weights file and sha256: a batch builds each model once
+_BUILT: dict[tuple[str, str], nn.Module] = {}  # by weights file and `build_key`: a batch builds each model once
 
 
 def task_model(task: str, name: str | None = None) -> tuple[ModelCard, nn.Module]:
@@ -22,7 +22,7 @@ def task_model(task: str, name: str | None = None) -> tuple[ModelCard, nn.Module
             raise ModelNotFoundError(f"no {task} model is installed (`daguerre models --task {task}` lists none); "
                                      f"train one with `daguerre train recipe recipes/{task}.toml`")
         card = cards[0]
-    key = (str(card.weights_path()), card.sha256)
+    key = (str(card.weights_path()), card.build_key)
     if key not in _BUILT:
         if len(_BUILT) >= 8:
             _BUILT.pop(next(iter(_BUILT)))
