@@ -20,18 +20,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from daguerre.nets.style_net import (
-    ConvNormReLU,
-    ResidualBlock,
-    UpConvNormReLU,
-    WholeImageStatistics,
-    sharing_copy,
-    subpixel,
-)
+from daguerre.nets.style_net import ConvNormReLU, ResidualBlock, UpConvNormReLU, WholeImageStatistics
 
 
 class RetroNet(WholeImageStatistics):
-    """RGB [0,1] in, RGB [0,1] out (eval mode), same size (sides a multiple of 4)."""
+    """RGB [0,1] in, RGB [0,1] out (eval mode), same size (sides a multiple of 4).
+
+    Runs as trained (no `for_inference` form): its last upsampling conv works at full resolution, where ONNX
+    Runtime's fp32 pixel shuffle made `SubPixelConv` 3-7% slower (`benchmarks/inference_form.py`)."""
 
     multiple = 4
 
@@ -48,11 +44,6 @@ class RetroNet(WholeImageStatistics):
         self.to_delta = nn.Conv2d(w1, 3, 3, padding=1, padding_mode="reflect")
         nn.init.zeros_(self.to_delta.weight)  # a new generator is the identity
         nn.init.zeros_(self.to_delta.bias)
-
-    def for_inference(self) -> RetroNet:
-        fast = sharing_copy(self)
-        fast.up1, fast.up2 = subpixel(self.up1), subpixel(self.up2)
-        return fast
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.down2(self.down1(self.stem(x)))
