@@ -350,7 +350,8 @@ def main() -> None:
     m = {r.name: r for r in rows}
     if args.automatic_only:
         args.out.mkdir(parents=True, exist_ok=True)
-        grid(args.out / "colorize_automatic_grid.jpg", data, m, [r.name for r in rows])
+        grid(args.out / "colorize_automatic_grid.jpg", data, m,
+             ["grey", *(r.name for r in rows if r.name.startswith("automatic:")), "truth"])
         return
     def err(name: str) -> float:
         return m[name].mean("chroma_error")

@@ -42,12 +42,13 @@ GRIDS = {
                     "ops.BANK_SIGMA_L": [None, 10.0, 20.0]},
     "bank_blend": {"ops.BANK_WEIGHT": [0.25, 0.5, 0.75]},
     "bank_colour": {"ops.BANK_REBALANCE": [0.0, 0.5, 1.0], "ops.BANK_GAIN": [1.0, 1.3, 1.6]},
+    "bank_gain": {"ops.BANK_GAIN": [1.8, 2.0]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"],
          "reference": ["overlap", "disjoint"], "auto": ["auto"],
          "smooth": ["auto"], "bank": ["auto"], "bank_match": ["auto"], "bank_smooth": ["auto"],
-         "bank_blend": ["auto"], "bank_colour": ["auto"]}  # the other stages: hints only
+         "bank_blend": ["auto"], "bank_colour": ["auto"], "bank_gain": ["auto"]}  # the other stages: hints only
 
 
 def cached_features() -> None:

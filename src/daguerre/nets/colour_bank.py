@@ -44,7 +44,7 @@ class ColourBank(nn.Module):
 
     def histogram(self, descriptors: torch.Tensor, size: tuple[int, int], k: int = 32, temperature: float = 0.05,
                   lightness: torch.Tensor | None = None, sigma_l: float | None = None,
-                  chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+                  chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
         """The colour distribution (1,Q,h,w) over `bins` at each of the h x w = N positions of `descriptors`
         (1,768,N), and the best similarity found (1,1,h,w). With `sigma_l` (L*) and the positions' lightness
         (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference)."""

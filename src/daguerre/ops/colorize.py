@@ -3,8 +3,11 @@
 The chroma (Lab ab) is predicted at a quarter of a working size (`render_size`, the long side: larger is slower
 and more detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 features, and brought to the
 full picture by joint bilateral upsampling guided by its lightness (`imaging.guided`). Without references or
-hints, the colour is the annealed mean of the predicted colour distribution (Zhang et al. 2016), smoothed
-(`AUTO_BLUR`: single positions' guesses are noisy, and wrong specks cost more than they give). `reference`:
+hints, the colour comes from the installed colour bank (`nets.colour_bank`, `AUTO_SOURCE`): the training photos'
+positions most like the photo's in VGG feature space give a colour distribution, smoothed over the picture and
+read out by its annealed mean, times `BANK_GAIN`; without a bank (or with `AUTO_SOURCE = "net"`), it is the
+annealed mean of the net's predicted colour distribution (Zhang et al. 2016), smoothed (`AUTO_BLUR`: single
+positions' guesses are noisy, and wrong specks cost more than they give). `reference`:
 colour pictures (files or `Picture`s) whose colours are carried over where they match the photo in VGG feature
 space (`nets.correspondence`); `hints`: ``"X,Y,#RRGGBB"`` points in the input's pixels, spread over the picture
 by a Gaussian in position and lightness times their similarity in VGG feature space, fading behind edges of
@@ -49,10 +52,10 @@ AUTO_BLUR = 4.0  # automatic: the colour smoothed by a Gaussian of this many qua
 # "bank-ref" (its colour given to the net as a reference), "blend" (its distribution and the net's, BANK_WEIGHT
 # the bank's share) or "net" (the net alone)
 AUTO_SOURCE = "bank"
-BANK_K, BANK_T, BANK_SIGMA_L = 32, 0.05, None  # nearest entries, softmax temperature, lightness term (L*)
+BANK_K, BANK_T, BANK_SIGMA_L = 16, 0.02, None  # nearest entries, softmax temperature, lightness term (L*)
 BANK_ANNEALED_T, BANK_BLUR, BANK_WEIGHT = 0.6, 4.0, 0.5  # its distribution: annealed mean, smoothing (px), share
 BANK_STRIDE = 2  # the bank searched at every 2nd quarter-size position (then interpolated)
-BANK_REBALANCE, BANK_GAIN = 0.0, 1.0  # the distribution over the bank's prior to this power; the chroma's gain
+BANK_REBALANCE, BANK_GAIN = 0.0, 1.8  # the distribution over the bank's prior to this power; the chroma's gain
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 

@@ -1,0 +1,91 @@
+"""The colour bank (`nets.colour_bank`): built from real photos it gives them their own colours back and tells
+them apart; it survives the registry round trip; the shipped one is small, made from training photos only, and
+is what `colorize`'s automatic mode uses, keeping the picture's luminance."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from daguerre.data.folder import load_rgb
+from daguerre.imaging import Picture
+from daguerre.imaging.lab import lab_split
+from daguerre.models.card import ModelCard
+from daguerre.models.registry import SHIPPED, build, list_models, save_model
+from daguerre.nets.correspondence import grey_features, match_keys
+from daguerre.ops import colorize as ops
+from daguerre.ops import get_operation
+from daguerre.training.colour_bank import build_bank
+
+SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+
+
+def grey_and_ab(name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A sample's `match_keys` seen in grey, its true ab at quarter working size and that quarter's L."""
+    x = load_rgb(SAMPLES / name, 256).float()[None] / 255
+    small = ops.working(x, ops.RENDER_SIZE)
+    grey = torch.from_numpy(Picture(small[0].numpy()).luminance())[None, None].expand(-1, 3, -1, -1)
+    lightness = lab_split(grey)[0]
+    return match_keys(*grey_features(lightness)), F.avg_pool2d(lab_split(small)[1], 4), F.avg_pool2d(lightness, 4)
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    """A bank of two bundled training-split photos, saved and rebuilt through the registry."""
+    made, photos = build_bank([SAMPLES / "astronaut.jpg", SAMPLES / "chelsea.jpg"], per_photo=200, dims=32)
+    assert photos == 2
+    folder = tmp_path_factory.mktemp("bank")
+    card = save_model(made, ModelCard(name="two-photo-bank", task="colorize-bank", architecture="ColourBank",
+                                      config=made.config, weights="two-photo-bank.safetensors"), folder)
+    rebuilt = build(ModelCard.load(Path(card.path) / "two-photo-bank.json"))
+    assert all(torch.equal(a, b) for a, b in zip(made.state_dict().values(), rebuilt.state_dict().values(),
+                                                 strict=True))
+    return rebuilt
+
+
+def test_a_bank_gives_its_photos_their_own_colours_back(bank):
+    assert bank.keys.dtype == torch.float16 and bank.keys.shape[1] == 32 and 300 < len(bank.keys) <= 400
+    means = {}
+    for name in ("astronaut.jpg", "chelsea.jpg", "coffee.jpg"):  # coffee: a photo not in the bank
+        keys, truth, _ = grey_and_ab(name)
+        hist, best = bank.histogram(keys, tuple(truth.shape[-2:]), k=8, temperature=0.02)
+        ab = bank.annealed_mean(hist, 0.6)
+        ratio = float((ab - truth).norm(dim=1).mean() / truth.norm(dim=1).mean())  # chroma error / grey's
+        means[name] = (ab.mean((2, 3)), truth.mean((2, 3)), float(best.mean()), ratio)
+    own = [means[n] for n in ("astronaut.jpg", "chelsea.jpg")]
+    stranger = means["coffee.jpg"]
+    assert np.mean([m[3] for m in own]) < 0.6 and max(m[3] for m in own) < stranger[3], means
+    assert min(m[2] for m in own) > stranger[2] + 0.05  # positions of its own photos match better
+    # each photo's mean colour is nearer its own truth than the other photo's
+    (a_ours, a_true, *_), (c_ours, c_true, *_) = own
+    assert (c_ours - c_true).norm() < (c_ours - a_true).norm() and (a_ours - a_true).norm() < (a_ours - c_true).norm()
+
+
+def test_the_shipped_bank_is_small_and_made_from_training_photos_only():
+    [card] = [c for c in list_models("colorize-bank") if Path(c.path) == SHIPPED]
+    assert card.weights_path().stat().st_size < 5e6
+    assert card.training["data"].startswith("photographs:fit") and card.training["colour_photos"] > 20
+    bank = build(card)  # the sha256 is checked
+    assert len(bank.keys) == card.training["entries"] and bank.keys.dtype == torch.float16
+
+
+def coffee_grey(size: tuple[int, int] = (256, 384)) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out coffee photo (evaluation only) and its BT.601 grey on three channels."""
+    x = F.interpolate(load_rgb(SAMPLES / "coffee.jpg", 256).float()[None] / 255, size=size, mode="area")[0].numpy()
+    return x, np.repeat(Picture(x).luminance()[None], 3, 0)
+
+
+def test_automatic_colorize_uses_the_shipped_bank_and_keeps_the_luminance(monkeypatch):
+    monkeypatch.delenv("DAGUERRE_MODELS", raising=False)
+    colorize = get_operation("colorize")
+    _, grey = coffee_grey()
+    out = colorize.run(Picture(grey))
+    assert np.abs(out.luminance() - Picture(grey).luminance()).max() < 1e-5
+    assert any(m["task"] == "colorize-bank" for m in colorize.provenance().models)
+    assert all(m["task"] != "colorize-bank" for m in colorize.provenance(hints=["1,1,#ff0000"]).models)
+    monkeypatch.setattr(ops, "AUTO_SOURCE", "net")
+    net = colorize.run(Picture(grey))
+    assert np.abs(net.rgb() - out.rgb()).mean() > 0.01  # the bank, not the net, gave the colour
+    assert len(colorize.provenance().models) == 1
