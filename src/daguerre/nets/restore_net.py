@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -57,17 +58,20 @@ class RestoreNet(nn.Module):
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
                  inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0,
                  tone_gate: Sequence[float] = (), mask_rule: float = 0.0, denoise: float = 0.0,
-                 descreen: float = 0.0):
+                 descreen: float = 0.0, keep: Sequence[float] = ()):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
         for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
                            ("mask_cues", mask_cues), ("mask_bias", mask_bias),
                            ("tone_gate", [float(g) for g in tone_gate]), ("mask_rule", mask_rule),
-                           ("denoise", denoise), ("descreen", descreen)):
+                           ("denoise", denoise), ("descreen", descreen), ("keep", [float(k) for k in keep])):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
         self.inpaint, self.mask_bias, self.mask_rule = inpaint, mask_bias, mask_rule
         self.denoise, self.descreen = denoise, descreen
+        if keep and (len(keep) != 5 or not 0 <= keep[3] < keep[4]):
+            raise ValueError(f"keep is (low-pass sigma, mask growth, feather in px, grain lo < hi), got {list(keep)}")
+        self.keep = tuple(float(k) for k in keep)
         if tone_gate and not tone_width:
             raise ValueError("tone_gate needs a ToneNet: set tone_width > 0")
         self.tone = ToneNet(tone_width, gate=tone_gate) if tone_width else None
@@ -89,38 +93,39 @@ class RestoreNet(nn.Module):
                 block.zero_last()
         return self
 
-    def prefilters(self, picture: np.ndarray) -> tuple[float, float]:
-        """(halftone screen frequency, white noise level) that `denoised` removes from one whole picture (3,H,W),
-        each 0 where none is found (under `SCREEN_GATE` / `NOISE_GATE`) or its setting is off; the noise is
-        measured after the descreening."""
-        return self._measured(picture)[:2]
+    def prefilters(self, picture: np.ndarray) -> tuple[float, float, float]:
+        """(halftone screen frequency, white noise level, fine-grain level) of one whole picture (3,H,W): the first
+        two what `denoised` removes, each 0 where none is found (under `SCREEN_GATE` / `NOISE_GATE`) or its setting
+        is off; the third the noise level as measured, the grain `kept` reads (0 without `keep` or `denoise`). The
+        noise is measured after the descreening."""
+        return self._measured(picture)[:3]
 
-    def _measured(self, picture: np.ndarray) -> tuple[float, float, np.ndarray]:
+    def _measured(self, picture: np.ndarray) -> tuple[float, float, float, np.ndarray]:
         """`prefilters`, and the picture descreened where a screen was found (so it is not blurred twice)."""
-        frequency = sigma = 0.0
+        frequency = sigma = level = 0.0
         if self.descreen > 0:
             score, found = screen(picture)
             if score >= SCREEN_GATE:
                 frequency, picture = found, descreen(picture, found, self.descreen)
-        if self.denoise > 0:
+        if self.denoise > 0 or self.keep:
             level = noise_level(picture)
-            sigma = level if level >= NOISE_GATE else 0.0
-        return frequency, sigma, picture
+            sigma = level if level >= NOISE_GATE and self.denoise > 0 else 0.0
+        return frequency, sigma, level, picture
 
-    def denoised(self, x: torch.Tensor, measured: tuple[float, float] | None = None) -> torch.Tensor:
+    def denoised(self, x: torch.Tensor, measured: Sequence[float] | None = None) -> torch.Tensor:
         """Whole pictures x cleared first of what the net never learnt to remove: a halftone screen where one is
         found (a low-pass of width `descreen`: `imaging.descreen`), then white sensor noise where there is much
         (non-local means of strength `denoise` x its level: `imaging.denoise`; the aging model's grain is smooth).
-        `measured`: the (frequency, level) to remove, as `prefilters` gives (a clip measures its first frame once,
-        so frames near a gate do not flicker between filtered and not); each picture's own without it."""
+        `measured`: the (frequency, level, ...) to remove, as `prefilters` gives (a clip measures its first frame
+        once, so frames near a gate do not flicker between filtered and not); each picture's own without it."""
         if self.denoise <= 0 and self.descreen <= 0:
             return x
         out = []
         for picture in x.numpy():
             if measured is None:
-                _, sigma, picture = self._measured(picture)
+                _, sigma, _, picture = self._measured(picture)
             else:
-                frequency, sigma = measured
+                frequency, sigma = measured[:2]
                 if frequency > 0 and self.descreen > 0:
                     picture = descreen(picture, frequency, self.descreen)
             if sigma > 0 and self.denoise > 0:
@@ -165,6 +170,26 @@ class RestoreNet(nn.Module):
         kept = [filter_mask(m[0].numpy(), lum[i], self.mask_rule) for i, m in enumerate(mask)]
         return torch.from_numpy(np.stack(kept)[:, None])
 
+    def kept(self, base: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
+             measured: Sequence[Sequence[float]]) -> torch.Tensor:
+        """Whole restored pictures y with the detail of `base` (the input after the prefilters and the ToneNet)
+        kept where nothing is damaged. `keep` = (sigma, grow, feather, lo, hi): the U-Net's change y - base is split
+        by a Gaussian of sigma px into a low-pass part (fading, stains, casts: kept everywhere) and the rest (kept
+        inside the damage `mask` grown by `grow` px and feathered by a Gaussian of `feather` px). Outside it the
+        rest is kept by ``clamp((g - lo) / (hi - lo), 0, 1)`` where g is the picture's grain (its measured noise
+        level), and wholly on a halftone print; `measured`: each picture's `prefilters`. A grainy, noisy or
+        screened picture keeps the U-Net's fine corrections, a clean one its own texture. y without `keep`."""
+        if not self.keep:
+            return y
+        sigma, grow, feather, lo, hi = self.keep
+        change = (y - base).numpy()
+        low = torch.from_numpy(np.stack([[gaussian(channel, sigma) for channel in c] for c in change]))
+        inside = torch.from_numpy(np.stack([feathered(m[0], grow, feather) for m in mask.numpy()])[:, None])
+        outside = torch.tensor([1.0 if frequency > 0 else min(max((grain - lo) / (hi - lo), 0.0), 1.0)
+                                for frequency, _, grain in measured], dtype=y.dtype).view(-1, 1, 1, 1)
+        weight = outside + (1 - outside) * inside
+        return (base + low + (y - base - low) * weight).clamp(0, 1)
+
     def local(self, x: torch.Tensor, params: torch.Tensor | None, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Restore part of a picture whose `tone_params` were measured on the whole (and its damage `mask`)."""
         return self.parts(x, params, mask)[0].clamp(0, 1)
@@ -172,9 +197,15 @@ class RestoreNet(nn.Module):
     def restore(self, x: torch.Tensor) -> torch.Tensor:
         """Restore whole pictures as `ops.restore` does (with `denoise` and `mask_rule`); `forward` is the net
         alone."""
-        x = self.denoised(x)
+        if self.keep:  # each picture measured once: its prefilters and grain
+            measured = [self.prefilters(picture) for picture in x.numpy()]
+            x = torch.cat([self.denoised(picture[None], m) for picture, m in zip(x, measured, strict=True)])
+        else:
+            x = self.denoised(x)
         params = self.tone_params(x)
-        return self.local(x, params, self.damage_mask(x) if self.mask_rule > 0 else None)
+        mask = self.damage_mask(x) if self.mask_rule > 0 or self.keep else None
+        y = self.local(x, params, mask)
+        return self.kept(self.toned(x, params), y, mask, measured) if self.keep else y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.parts(x)[0].clamp(0, 1)
@@ -191,6 +222,20 @@ def fill_holes(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     (near, w_near), (far, _) = guesses
     trust = (w_near * 20).clamp(max=1)  # 7 px box at least 5% undamaged
     return trust * near + (1 - trust) * far
+
+
+def gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
+    """x (H,W) or (H,W,C) float32 blurred by a Gaussian of `sigma` px (reflected at the borders)."""
+    return cv2.GaussianBlur(np.ascontiguousarray(x, np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+
+
+def feathered(mask: np.ndarray, grow: float, feather: float) -> np.ndarray:
+    """A damage probability (H,W) grown by `grow` px (a maximum over a disc) and feathered (a Gaussian of
+    `feather` px), at most 1."""
+    r = int(round(grow))
+    if r > 0:
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return np.minimum(gaussian(mask, feather) if feather > 0 else mask, 1)
 
 
 def box_mean(x: torch.Tensor, size: int) -> torch.Tensor:

@@ -8,6 +8,8 @@ with a `mask_rule` predicts the damage mask tile by tile first, drops its false 
 (`nets.mask_rule`: highlights, busy texture), then restores tile by tile with that mask. A model with `denoise`
 first removes white sensor noise from a picture that has much of it, and one with `descreen` a halftone screen
 (`RestoreNet.denoised`); `prefilter` gives what to remove instead of measuring it (a clip: from its first frame).
+A model with `keep` keeps the picture's own fine detail outside the damage mask unless the picture is grainy
+(`RestoreNet.kept`).
 
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
 colour: the restored picture's CIELAB means and deviations are matched to the reference's
@@ -53,11 +55,13 @@ class Restore(Operation):
             raise ValueError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
-        if prefilter is not None and (len(prefilter) != 2 or min(prefilter) < 0):
-            raise ValueError(f"prefilter must be (halftone frequency, noise level), both >= 0, got {prefilter}")
+        if prefilter is not None and (len(prefilter) not in (2, 3) or min(prefilter) < 0):
+            raise ValueError("prefilter must be (halftone frequency, noise level[, grain level]), all >= 0, got "
+                             f"{prefilter}")
         guide = reference_picture(reference)
         card, net = task_model("restore", model)
-        if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0):
+        if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0
+                                 or net.keep):
             raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
                                else f"model {card.name!r} tiles with its whole-picture tone correction or mask rule, "
                                "which its ONNX export (whole pictures only: `daguerre export-onnx`) cannot: use engine "
@@ -66,12 +70,18 @@ class Restore(Operation):
         with torch.inference_mode():
             overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
             tiled = partial(run_tiled, tile=tile, overlap=overlap, multiple=net.multiple)
-            x = net.denoised(photo, tuple(prefilter) if prefilter is not None else None)  # screens, white noise
+            measured = tuple(prefilter) if prefilter is not None else None
+            if net.keep and (measured is None or len(measured) < 3):  # the grain `kept` reads
+                own = net.prefilters(photo[0].numpy())
+                measured = (*(measured or own)[:2], own[2])
+            x = net.denoised(photo, measured)  # screens, white noise
             params = net.tone_params(x)  # measured once on the whole picture, applied to every tile (or None)
-            if net.mask_rule > 0:  # the mask by tiles, its false alarms dropped on the whole, then the restoration
-                mask = tiled(partial(net.damage_mask, params=params, rule=False), x)
-                mask = net.drop_false_alarms(mask, net.toned(x, params))
+            if net.mask_rule > 0 or net.keep:  # the mask by tiles, its false alarms dropped on the whole, then the
+                mask = tiled(partial(net.damage_mask, params=params, rule=False), x)  # restoration by tiles
+                toned = net.toned(x, params)
+                mask = net.drop_false_alarms(mask, toned)
                 y = tiled(lambda t: net.local(t[:, :3], params, t[:, 3:]), torch.cat([x, mask], 1), progress=progress)
+                y = net.kept(toned, y, mask, [measured]) if net.keep else y
             elif net.tone is not None:
                 y = tiled(partial(net.local, params=params), x, progress=progress)
             else:
@@ -85,7 +95,7 @@ class Restore(Operation):
         return repixel(picture, y[0].numpy())
 
     def for_clip(self, first: Picture, params: dict) -> dict:
-        """A clip's halftone screen and noise are measured once, on its first frame (`RestoreNet.prefilters`)."""
+        """A clip's halftone screen, noise and grain are measured once, on its first frame (`RestoreNet.prefilters`)."""
         if params.get("prefilter") is not None:
             return params
         _, net = task_model("restore", params.get("model"))  # type: ignore[arg-type]
