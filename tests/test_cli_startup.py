@@ -124,3 +124,4 @@ def test_models_show_lists_what_the_card_sets_after_training() -> None:
     assert "settings" in text and f"widths=[{', '.join(str(w) for w in card.config['widths'])}]" in text
     for key in ("mask_rule", "denoise", "descreen"):
         assert f"{key}={card.config[key]:.4g}" in text, key
+    assert f"keep=[{', '.join(f'{k:.4g}' for k in card.config['keep'])}]" in text
