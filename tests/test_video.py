@@ -22,6 +22,8 @@ from daguerre.video import DEFAULT_CONSISTENCY  # noqa: E402
 from daguerre.video.clip import ClipInfo, ClipWriter, ffmpeg, open_clip  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.flow import warp  # noqa: E402
+from daguerre.video.run import steady_style  # noqa: E402
+from daguerre.video.steady_style import SteadyStyle  # noqa: E402
 from daguerre.video.synthetic import panned_frames  # noqa: E402
 
 SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
@@ -147,19 +149,25 @@ def test_consistency_zero_hands_the_result_back_untouched() -> None:
     assert all(steady(f, r) is r for (f, _), r in zip(frames, results, strict=True))
 
 
-def styled_warping_error(consistency: float) -> tuple[float, float]:
-    """Warping error (the pan's true flow) and mean style distance to its painting of a fast style model's output."""
+def styled_warping_error(consistency: float, inside: bool = False) -> tuple[float, float]:
+    """Warping error (the pan's true flow) and mean style distance to its painting of a fast style model's output,
+    steadied on its pixels or, `inside`, inside the network (`SteadyStyle`)."""
     import torch
 
     from daguerre.data.sources import painting
     from daguerre.imaging.colour import downscale
     from daguerre.metrics import style_distance
+    from daguerre.ops import styles
 
     op, steady = get_operation("stylize"), TemporalConsistency(consistency)
+    network = SteadyStyle(styles.style_model("van-gogh-irises")[1], consistency) if inside else None
     errors, outputs, previous = [], [], None
     for frame, flow in pan("coffee.jpg", 10, (256, 160)):
-        styled = op.run(Picture(frame), method="fast", model="van-gogh-irises", engine="torch").pixels
-        out = steady(frame, styled)
+        if network is not None:
+            out = network(frame)
+        else:
+            styled = op.run(Picture(frame), method="fast", model="van-gogh-irises", engine="torch").pixels
+            out = steady(frame, styled)
         outputs.append(out)
         if previous is not None:
             warped = warp(np.ascontiguousarray(previous.transpose(1, 2, 0)), flow).transpose(2, 0, 1)
@@ -176,6 +184,46 @@ def test_consistency_lowers_the_warping_error_of_a_style_model_on_a_pan() -> Non
     steady, steady_style = styled_warping_error(DEFAULT_CONSISTENCY)
     assert steady < 0.5 * plain
     assert steady_style < 1.05 * plain_style  # the style is not washed out
+
+
+def test_steadied_inside_the_network_halves_the_warping_error_and_keeps_the_style() -> None:
+    plain, plain_style = styled_warping_error(0.0)
+    steady, steady_style = styled_warping_error(DEFAULT_CONSISTENCY, inside=True)
+    assert steady < 0.5 * plain
+    assert steady_style < 1.05 * plain_style
+
+
+def test_a_clip_stylized_in_fp32_is_steadied_inside_the_network(clip: Path, tmp_path: Path) -> None:
+    from daguerre.video.run import process_clip
+
+    op, params = get_operation("stylize"), {"method": "fast", "model": "van-gogh-irises", "precision": "fp32"}
+    assert steady_style(op, params, DEFAULT_CONSISTENCY, SIZE) is not None
+    assert steady_style(op, {**params, "precision": "int8"}, DEFAULT_CONSISTENCY, SIZE) is None  # pixel blend
+    assert steady_style(op, params, 0.0, SIZE) is None
+    out = process_clip(op, clip, tmp_path / "styled.mp4", **params)
+    assert frame_count(out) == 12 and open_clip(out)[0].size == SIZE
+    _, frames = open_clip(out)
+    first, source = next(frames).pixels, next(open_clip(clip)[1]).pixels
+    assert np.abs(first - source).mean() > 0.05  # stylized, not the input copied
+
+
+def test_a_scene_cut_is_not_carried_inside_the_network() -> None:
+    from daguerre.ops import styles
+
+    net = styles.style_model("van-gogh-irises")[1]
+    steady = SteadyStyle(net, 1.0)
+    shot_a = [f for f, _ in pan("chelsea.jpg", 3)]
+    shot_b = [f for f, _ in pan("rocket.jpg", 2)]
+    for frame in shot_a:
+        steady(frame)
+    after_cut = steady(shot_b[0])
+    assert steady.cuts == 1
+    fresh = SteadyStyle(net, 1.0)(shot_b[0])  # a new shot starts as a clip's first frame does
+    np.testing.assert_array_equal(after_cut, fresh)
+    unblended = SteadyStyle(net, 0.0)  # the same grid shifts, no features carried
+    alone = [unblended(frame) for frame in [*shot_a, *shot_b]][-1]
+    moved = steady(shot_b[1])  # within the shot the previous features are carried
+    assert steady.cuts == 1 and np.abs(moved - alone).mean() > 0.005
 
 
 def test_a_scene_cut_is_not_blended() -> None:

@@ -72,12 +72,8 @@ class TemporalConsistency:
     def _blend(self, grey: np.ndarray, out: np.ndarray) -> np.ndarray | None:
         import cv2
 
-        prev_grey, prev_out = self._grey, self._out
-        backward = self.flow(grey, prev_grey)
-        positions = sample_map(backward)
-        trust = confidence(backward, self.flow(prev_grey, grey), positions)
-        seen = warp(prev_grey, backward, positions)
-        trust &= cv2.absdiff(seen, grey) <= PHOTOMETRIC_TOLERANCE
+        prev_out = self._out
+        backward, trust = trusted_flow(self.flow, grey, self._grey)  # type: ignore[arg-type]
         if trust.mean() < MIN_TRUSTED:
             return None
         trust = cv2.blur(trust.astype(np.float32), (3, 3))
@@ -94,6 +90,18 @@ class TemporalConsistency:
         _scale_pixels(warped, trust)
         warped += out
         return _keep_contrast(warped, out)
+
+
+def trusted_flow(flow: FlowEstimator, grey: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(backward flow (H, W, 2), trust (H, W) uint8 in {0, 1}) from `previous` to `grey` at the flow's size: trusted
+    where the forward-backward check passes and the warped previous frame matches the current one."""
+    import cv2
+
+    backward = flow(grey, previous)
+    positions = sample_map(backward)
+    trust = confidence(backward, flow(previous, grey), positions)
+    trust &= cv2.absdiff(warp(previous, backward, positions), grey) <= PHOTOMETRIC_TOLERANCE
+    return backward, trust
 
 
 def _fit_gamut(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:

@@ -10,12 +10,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daguerre.imaging import Picture
 from daguerre.ops.base import Operation
 from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.clip import ClipWriter, open_clip
 from daguerre.video.pipeline import in_thread
+
+if TYPE_CHECKING:
+    from daguerre.video.steady_style import Motion, SteadyStyle
 
 CHROMA_OPERATIONS = frozenset({"colorize"})  # operations whose result keeps the input's luminance: carry colour only
 WHOLE_FRAME_OPERATIONS = frozenset({"stylize", "retro", "restore"})  # whole-picture networks, ONNX when untiled
@@ -33,6 +37,28 @@ def _prepend(first: Picture, rest: Iterator[Picture]) -> Iterator[Picture]:
         close = getattr(rest, "close", None)
         if close is not None:
             close()
+
+
+def steady_style(op: Operation, params: dict, consistency: float, size: tuple[int, int]) -> SteadyStyle | None:
+    """The fast style model steadied inside the network (`daguerre.video.steady_style`: the grid locked to the
+    scene, its features blended), for stylize with a fast model in fp32, frames run whole (`WHOLE_FRAME`) and
+    nothing done after the network;
+    None otherwise: those clips get the pixel blend (`TemporalConsistency`). int8 runs on ONNX Runtime, whose
+    graph is not split at the features: its clips keep the pixel blend."""
+    from daguerre.nets.style_net import StyleNet
+    from daguerre.ops import styles
+    from daguerre.video.steady_style import SteadyStyle
+
+    fast_fp32 = (params.get("method", "fast") == "fast" and params.get("precision", "fp32") == "fp32"
+                 and params.get("engine", "auto") != "onnx")
+    if op.name != "stylize" or consistency == 0 or not fast_fp32 or max(size) > WHOLE_FRAME:
+        return None
+    if not isinstance(params.get("model"), str):
+        return None
+    if params.get("preserve_colour") or float(params.get("strength", 1.0)) < 1:  # type: ignore[arg-type]
+        return None
+    _, net = styles.style_model(params["model"])
+    return SteadyStyle(net, consistency) if isinstance(net, StyleNet) else None
 
 
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
@@ -53,17 +79,30 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
         frames = _prepend(first, frames)
     if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and max(info.size) <= WHOLE_FRAME:
         params["tile"] = max(int(params["tile"]), max(info.size))  # type: ignore[call-overload]
-    steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
-
-    def run(frame: Picture) -> tuple[Picture, Picture]:
-        return frame, op.run(frame, **params)
-
-    def steadied(pair: tuple[Picture, Picture]) -> Picture:
-        frame, result = pair
-        return result.with_pixels(steady(frame.pixels, result.pixels))
-
     decoded = in_thread(frames, name="decode", cpu=stage_cpu)
-    stages = in_thread(in_thread(decoded, run, name="model", cpu=stage_cpu), steadied, name="steady", cpu=stage_cpu)
+    style = steady_style(op, params, consistency, info.size)
+    if style is not None:  # flow first (it sets each frame's grid shift), then the network steadied inside
+        def moved(frame: Picture) -> tuple[Picture, Motion]:
+            return frame, style.motion(frame.rgb())
+
+        def rendered(pair: tuple[Picture, Motion]) -> Picture:
+            frame, motion = pair
+            return frame.with_pixels(style.render(frame.rgb(), motion))
+
+        stages = in_thread(in_thread(decoded, moved, name="steady", cpu=stage_cpu), rendered, name="model",
+                           cpu=stage_cpu)
+    else:
+        steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
+
+        def run(frame: Picture) -> tuple[Picture, Picture]:
+            return frame, op.run(frame, **params)
+
+        def steadied(pair: tuple[Picture, Picture]) -> Picture:
+            frame, result = pair
+            return result.with_pixels(steady(frame.pixels, result.pixels))
+
+        stages = in_thread(in_thread(decoded, run, name="model", cpu=stage_cpu), steadied, name="steady",
+                           cpu=stage_cpu)
     start = time.thread_time()
     with ClipWriter(target, info.fps, audio_from=info) as writer, closing(stages):
         for i, out in enumerate(stages, 1):

@@ -1,0 +1,124 @@
+"""Temporal consistency for a fast style network (StyleNet), inside the network rather than on its output.
+
+A StyleNet paints its strokes from 1/8-scale features in a decoder tied to an 8-pixel grid that is fixed to the
+frame, not to the scene: as the camera moves a fraction of a cell each frame, the network sees the scene at a
+new phase against its grid and paints every stroke afresh. Blending output pixels (`TemporalConsistency`)
+steadies that by averaging strokes, and softens them. Here instead:
+
+1. Grid lock: each frame is shifted by whole pixels (0-7, reflect-padded by a cell) so that the scene's motion
+   since the shot's first frame (the median of the trusted optical flow, summed) stays a whole number of cells:
+   under a pan the network sees the scene at the same phase every frame and paints the same strokes, moved.
+2. Feature blend: the residual trunk's output (1/8 scale) is pulled towards the previous frame's, warped by the
+   flow (in cells) where the flow is trusted, then decoded: the strokes are rendered sharp, from steadied
+   features. The decoder's instance norms are each frame's own (statistics carried over a shot measured worse).
+
+Scene cuts (as `TemporalConsistency` finds them) reset both. Measured against the pixel blend in BENCHMARKS.md
+("Video", "Temporal stability").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from daguerre.nets.style_net import StyleNet
+from daguerre.video import DEFAULT_CONSISTENCY
+from daguerre.video.consistency import MIN_TRUSTED, trusted_flow
+from daguerre.video.flow import FLOW_PRESET, FLOW_SIZE, FlowEstimator, grey8, is_scene_cut
+
+CELL = 8  # StyleNet's trunk runs at 1/8 scale
+
+
+@dataclass
+class Motion:
+    """What `SteadyStyle.render` needs of a frame's motion: its grid shift, and (within a shot) the backward flow
+    and trust (strength included) at the trunk's scale, in cells of the shifted frame."""
+
+    shift: tuple[int, int]
+    flow: np.ndarray | None = None  # (h, w, 2)
+    trust: np.ndarray | None = None  # (h, w)
+
+
+class SteadyStyle:
+    """Call once per frame, in order: `steady_style(frame (3, H, W)) -> stylized frame (3, H, W)`.
+
+    In a pipeline, `motion(frame)` (optical flow, OpenCV) and `render(frame, motion)` (the network) may run in
+    two threads, each called in frame order."""
+
+    def __init__(self, net: StyleNet, strength: float = DEFAULT_CONSISTENCY, flow_size: int = FLOW_SIZE,
+                 flow_preset: str = FLOW_PRESET) -> None:
+        if not 0 <= strength <= 1:
+            raise ValueError(f"consistency must be between 0 and 1, got {strength}")
+        self.net, self.strength = net.eval(), strength
+        self.flow = FlowEstimator(flow_size, flow_preset)
+        self.cuts = 0  # scene cuts seen
+        self._grey: np.ndarray | None = None
+        self._drift = np.zeros(2)  # the scene's motion since the shot began, full-size pixels (x, y)
+        self._shift = (0, 0)
+        self._features: torch.Tensor | None = None  # the previous frame's blended trunk output
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        return self.render(frame, self.motion(frame))
+
+    def motion(self, frame: np.ndarray) -> Motion:
+        grey = self.flow.small(grey8(frame))
+        previous, self._grey = self._grey, grey
+        if previous is None or previous.shape != grey.shape:
+            return self._new_shot()
+        if is_scene_cut(grey, previous):
+            self.cuts += 1
+            return self._new_shot()
+        backward, trust = trusted_flow(self.flow, grey, previous)
+        if trust.mean() < MIN_TRUSTED:
+            self.cuts += 1
+            return self._new_shot()
+        h, w = frame.shape[1:]
+        scale = w / grey.shape[1], h / grey.shape[0]  # full-size pixels per flow pixel (x, y)
+        self._drift -= np.median(backward[trust > 0], axis=0) * scale
+        last, shift = self._shift, (round(self._drift[0]) % CELL, round(self._drift[1]) % CELL)
+        self._shift = shift
+        cells = ((h + -h % CELL) // CELL + 1, (w + -w % CELL) // CELL + 1)  # the trunk's size on a shifted frame
+        # each cell's centre in the frame, then at the flow's size
+        cx = (np.arange(cells[1], dtype=np.float32) * CELL + (CELL - 1) / 2 + shift[0] - CELL) / scale[0]
+        cy = (np.arange(cells[0], dtype=np.float32) * CELL + (CELL - 1) / 2 + shift[1] - CELL) / scale[1]
+        mx, my = np.meshgrid(cx, cy)
+        import cv2
+
+        flow = cv2.remap(backward, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        flow = (flow * np.float32(scale) + np.float32((shift[0] - last[0], shift[1] - last[1]))) / CELL
+        k = max(1, round(CELL / scale[0])) | 1  # the share of a cell's pixels that are trusted
+        share = cv2.blur(trust.astype(np.float32), (k, k))
+        share = cv2.remap(share, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        return Motion(shift, flow, share * np.float32(self.strength))
+
+    def _new_shot(self) -> Motion:
+        self._drift[:] = 0
+        self._shift = (0, 0)
+        return Motion((0, 0))
+
+    @torch.inference_mode()
+    def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
+        net, (sx, sy) = self.net, motion.shift
+        h, w = frame.shape[1:]
+        padded = np.pad(frame, ((0, 0), (CELL, CELL + -h % CELL), (CELL, CELL + -w % CELL)), mode="reflect")
+        hp, wp = h + -h % CELL + CELL, w + -w % CELL + CELL
+        x = torch.from_numpy(np.ascontiguousarray(padded[:, sy : sy + hp, sx : sx + wp]))[None]
+        features = net.residual(net.down3(net.down2(net.down1(x))))
+        previous = self._features
+        if motion.flow is not None and previous is not None and previous.shape == features.shape:
+            features += torch.from_numpy(motion.trust)[None, None] * (_warp(previous, motion.flow) - features)
+        self._features = features
+        y = torch.sigmoid(net.to_rgb(net.up3(net.up2(net.up1(features)))))
+        return y[0, :, CELL - sy : CELL - sy + h, CELL - sx : CELL - sx + w].numpy()
+
+
+def _warp(features: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
+    """(1, C, h, w) features sampled bilinearly at each cell + `flow` (h, w, 2), in cells."""
+    h, w = flow.shape[:2]
+    gx = (np.arange(w, dtype=np.float32) + flow[..., 0]) * np.float32(2 / max(w - 1, 1)) - 1
+    gy = (np.arange(h, dtype=np.float32)[:, None] + flow[..., 1]) * np.float32(2 / max(h - 1, 1)) - 1
+    grid = torch.from_numpy(np.stack([gx, gy], -1))[None]
+    return F.grid_sample(features, grid, mode="bilinear", padding_mode="border", align_corners=True)
