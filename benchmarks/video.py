@@ -13,6 +13,7 @@
    (Lai et al.'s protocol), at several `--consistency` strengths. For style models also the Gram style distance
    to the painting (VGG19, every 5th frame at the clip's size) and the sharpness (mean gradient magnitude)
    relative to frame-by-frame output: what the steadying costs.
+   Fast style models in fp32 also steadied inside the network (`daguerre.video.steady_style`), same measures.
 3. The same warping error (estimated flow) on a real clip from a Debian package: opencv-doc's Megamind.avi.
 4. `--breakdown` (alone): each stage's CPU per 480p frame and the fps, fp32 and int8, before this round's speed
    changes (`video_before.py`) and now, with the fps two idle cores would give.
@@ -22,6 +23,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
@@ -43,6 +45,7 @@ from daguerre.video.clip import ClipWriter, open_clip  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.flow import FlowEstimator, confidence, grey8, resize_flow, warp  # noqa: E402
 from daguerre.video.run import CHROMA_OPERATIONS, process_clip  # noqa: E402
+from daguerre.video.steady_style import SteadyStyle, onnx_halves  # noqa: E402
 from daguerre.video.synthetic import panned_frames  # noqa: E402
 
 STYLE_MODEL = "van-gogh-irises"
@@ -266,8 +269,9 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 
 
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
-              painting: torch.Tensor | None) -> list[dict]:
-    """Warping errors (true and estimated flow), style distance and sharpness at each strength."""
+              painting: torch.Tensor | None, inside: torch.nn.Module | None = None) -> list[dict]:
+    """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
+    fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -285,8 +289,12 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     rows = []
     base_sharpness = None
     for c in strengths:
-        steady = TemporalConsistency(c, chroma_only=chroma)
-        steadied = [steady(f, o) for (f, _), o in zip(frames, outputs, strict=True)]
+        if inside is not None and c > 0:
+            steady = SteadyStyle(inside, c)
+            steadied = [steady(f) for f, _ in frames]
+        else:
+            steady = TemporalConsistency(c, chroma_only=chroma)
+            steadied = [steady(f, o) for (f, _), o in zip(frames, outputs, strict=True)]
         measured = [_colour(s) for s in steadied] if chroma else steadied  # colorize: the colour is what moves
         true_err, est_err = [], []
         for t in range(1, len(frames)):
@@ -370,6 +378,64 @@ def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, streng
     Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(path, quality=90)
 
 
+def inside_cost(args: object) -> None:
+    """ms per 854x480 frame of a pan, medians of interleaved runs, fp32 van-gogh-irises on this process's threads:
+    the network alone (ONNX Runtime, as clips run it; torch), with the pixel blend, and steadied inside."""
+    from daguerre.ops import styles
+
+    frames = [f for f, _ in synthetic((854, 480), 1, 8 if args.quick else 24)]
+    op, params = get_operation("stylize"), {**CASES["stylize (fast, van-gogh-irises)"][1], "tile": 1920}
+    net = styles.style_model(STYLE_MODEL)[1]
+
+    def onnx(f: np.ndarray) -> np.ndarray:
+        return op.run(Picture(f), **params).pixels
+
+    def torch_alone(f: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return net(torch.nn.functional.pad(torch.from_numpy(f)[None], (0, 2, 0, 0), mode="reflect"))[0].numpy()
+
+    pixel = TemporalConsistency(DEFAULT_CONSISTENCY)
+    card = styles.style_model(STYLE_MODEL)[0]
+    steady, steady_torch = SteadyStyle(net, halves=onnx_halves(card, net)), SteadyStyle(net)
+    runs = {"network alone, ONNX Runtime": onnx, "network alone, torch": torch_alone,
+            "ONNX + pixel blend 0.5": lambda f: pixel(f, onnx(f)),
+            "steadied inside 0.5, ONNX Runtime halves": steady, "steadied inside 0.5, torch": steady_torch,
+            "  of which motion (flow, grid shift)": None}
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    motion = SteadyStyle(net, DEFAULT_CONSISTENCY)
+    for f in frames:
+        for name, run in runs.items():
+            start = time.perf_counter()
+            motion.motion(f) if run is None else run(f)
+            times[name].append(1e3 * (time.perf_counter() - start))
+    base = float(np.median(times["network alone, ONNX Runtime"][1:]))
+    print(format_table(["854x480, fp32", "ms/frame (median)", "x ONNX alone"],
+                       [[k, float(np.median(v[1:])), float(np.median(v[1:])) / base] for k, v in times.items()]))
+
+
+def save_strip(frames: list[tuple], outputs: list[np.ndarray], net: torch.nn.Module, path: Path) -> None:
+    """Frame 5 of the first shot (a crop, 2x nearest) frame by frame, pixel blend 0.5, steadied inside the network
+    0.5 (columns), over its difference with the previous output warped by the true flow (x4)."""
+    from PIL import Image
+
+    t, crop = 5, (slice(None), slice(60, 220), slice(200, 440))
+    columns = []
+    for inside in (None, False, True):
+        if inside is None:
+            steadied = outputs[: t + 1]
+        elif inside:
+            steady_net = SteadyStyle(net, DEFAULT_CONSISTENCY)
+            steadied = [steady_net(f) for f, _ in frames[: t + 1]]
+        else:
+            steady = TemporalConsistency(DEFAULT_CONSISTENCY)
+            steadied = [steady(f, o) for (f, _), o in zip(frames[: t + 1], outputs[: t + 1], strict=True)]
+        prev = warp(np.ascontiguousarray(steadied[t - 1].transpose(1, 2, 0)), frames[t][1]).transpose(2, 0, 1)
+        diff = np.clip(np.abs(steadied[t] - prev) * 4, 0, 1)
+        columns.append(np.concatenate([steadied[t][crop], diff[crop]], axis=1))
+    strip = np.concatenate(columns, axis=2).repeat(2, 1).repeat(2, 2).transpose(1, 2, 0)
+    Image.fromarray((np.clip(strip, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path)
+
+
 def main() -> None:
     parser = base_parser(__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=48, help="frames per clip for the speed table")
@@ -383,6 +449,10 @@ def main() -> None:
                         help="operations in the speed table")
     parser.add_argument("--cases", nargs="+", default=["stylize", "restore", "colorize"],
                         help="operations in the stability table")
+    parser.add_argument("--inside", action=argparse.BooleanOptionalAction, default=True,
+                        help="also steady fp32 fast style models inside the network (SteadyStyle)")
+    parser.add_argument("--inside-cost", action="store_true",
+                        help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
     parser.add_argument("--breakdown", action="store_true",
                         help="only the 480p CPU breakdown and fps of the fast style model, before/now, fp32/int8")
@@ -397,6 +467,10 @@ def main() -> None:
     set_threads(args.threads)
     info = print_header("Video: speed and temporal consistency", args)
     strengths = tuple(sorted({0.0, *args.strengths}))
+    if args.inside_cost:
+        print("## Cost of steadying inside the network, 480p", flush=True)
+        inside_cost(args)
+        return
     if args.breakdown:
         print("## 480p: CPU per frame by stage (ms) and fps, decode + model + consistency + encode", flush=True)
         rows = breakdown(args)
@@ -446,6 +520,14 @@ def main() -> None:
                 save_grid(frames, outputs, RESULTS / "video_consistency_grid.jpg", strengths)
         for r in stability(frames, outputs, strengths, op_name in CHROMA_OPERATIONS, painting):
             stab_rows.append({"case": name, **r})
+        if op_name == "stylize" and args.inside and params.get("precision", "fp32") == "fp32":
+            from daguerre.ops import styles
+
+            net = styles.style_model(params["model"])[1]
+            for r in stability(frames, outputs, strengths, False, painting, inside=net):
+                stab_rows.append({"case": f"{name}, steadied inside the network", **r})
+            if name.startswith("stylize (fast, van-gogh"):
+                save_strip(frames, outputs, net, RESULTS / "video_steady_inside_strip.png")
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
                "style dist", "sharpness", "cuts found"]

@@ -42,23 +42,25 @@ def _prepend(first: Picture, rest: Iterator[Picture]) -> Iterator[Picture]:
 def steady_style(op: Operation, params: dict, consistency: float, size: tuple[int, int]) -> SteadyStyle | None:
     """The fast style model steadied inside the network (`daguerre.video.steady_style`: the grid locked to the
     scene, its features blended), for stylize with a fast model in fp32, frames run whole (`WHOLE_FRAME`) and
-    nothing done after the network;
-    None otherwise: those clips get the pixel blend (`TemporalConsistency`). int8 runs on ONNX Runtime, whose
-    graph is not split at the features: its clips keep the pixel blend."""
+    nothing done after the network; its two halves on ONNX Runtime unless the engine is torch. None otherwise:
+    those clips get the pixel blend (`TemporalConsistency`); int8's graph is quantized whole, not in halves."""
+    from daguerre.models.onnx import onnx_available
     from daguerre.nets.style_net import StyleNet
     from daguerre.ops import styles
-    from daguerre.video.steady_style import SteadyStyle
+    from daguerre.video.steady_style import SteadyStyle, onnx_halves
 
-    fast_fp32 = (params.get("method", "fast") == "fast" and params.get("precision", "fp32") == "fp32"
-                 and params.get("engine", "auto") != "onnx")
+    fast_fp32 = params.get("method", "fast") == "fast" and params.get("precision", "fp32") == "fp32"
     if op.name != "stylize" or consistency == 0 or not fast_fp32 or max(size) > WHOLE_FRAME:
         return None
     if not isinstance(params.get("model"), str):
         return None
     if params.get("preserve_colour") or float(params.get("strength", 1.0)) < 1:  # type: ignore[arg-type]
         return None
-    _, net = styles.style_model(params["model"])
-    return SteadyStyle(net, consistency) if isinstance(net, StyleNet) else None
+    card, net = styles.style_model(params["model"])
+    if not isinstance(net, StyleNet):
+        return None
+    halves = onnx_halves(card, net) if params.get("engine", "auto") != "torch" and onnx_available() else None
+    return SteadyStyle(net, consistency, halves=halves)
 
 
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,

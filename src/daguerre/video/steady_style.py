@@ -12,18 +12,22 @@ steadies that by averaging strokes, and softens them. Here instead:
    flow (in cells) where the flow is trusted, then decoded: the strokes are rendered sharp, from steadied
    features. The decoder's instance norms are each frame's own (statistics carried over a shot measured worse).
 
-Scene cuts (as `TemporalConsistency` finds them) reset both. Measured against the pixel blend in BENCHMARKS.md
-("Video", "Temporal stability").
+Scene cuts (as `TemporalConsistency` finds them) reset both. The encoder and decoder run as torch modules or as
+two ONNX Runtime graphs (`onnx_halves`, fp32), split at the trunk's output. Measured against the pixel blend in
+BENCHMARKS.md ("Video", "Temporal stability").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from daguerre.models.card import ModelCard
 from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.consistency import MIN_TRUSTED, trusted_flow
@@ -42,17 +46,60 @@ class Motion:
     trust: np.ndarray | None = None  # (h, w)
 
 
+Half = Callable[[torch.Tensor], torch.Tensor]
+
+
+class Encoder(nn.Module):
+    """A StyleNet up to its residual trunk's output (1/8 scale)."""
+
+    def __init__(self, net: StyleNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.net
+        return n.residual(n.down3(n.down2(n.down1(x))))
+
+
+class Decoder(nn.Module):
+    """A StyleNet from its residual trunk's output to the picture."""
+
+    def __init__(self, net: StyleNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        n = self.net
+        return torch.sigmoid(n.to_rgb(n.up3(n.up2(n.up1(features)))))
+
+
+def onnx_halves(card: ModelCard, net: StyleNet) -> tuple[Half, Half]:
+    """The encoder and decoder of a fast style model as two ONNX Runtime graphs (exported once, cached)."""
+    from daguerre.models.onnx import _session, cache_dir, export
+
+    halves = []
+    for name, half, channels in (("encoder", Encoder(net), 3), ("decoder", Decoder(net), net.config["widths"][2])):
+        path = cache_dir() / f"{card.name}-{card.sha256[:16]}-{name}.onnx"
+        if not path.is_file():
+            export(half, path, channels=channels)
+        session = _session(str(path), torch.get_num_threads())
+        halves.append(lambda x, s=session: torch.from_numpy(s.run(None, {"image": x.numpy()})[0]))
+    return halves[0], halves[1]
+
+
 class SteadyStyle:
     """Call once per frame, in order: `steady_style(frame (3, H, W)) -> stylized frame (3, H, W)`.
 
     In a pipeline, `motion(frame)` (optical flow, OpenCV) and `render(frame, motion)` (the network) may run in
-    two threads, each called in frame order."""
+    two threads, each called in frame order. `halves`: the network's encoder and decoder to run (e.g.
+    `onnx_halves`), by default the torch modules."""
 
     def __init__(self, net: StyleNet, strength: float = DEFAULT_CONSISTENCY, flow_size: int = FLOW_SIZE,
-                 flow_preset: str = FLOW_PRESET) -> None:
+                 flow_preset: str = FLOW_PRESET, halves: tuple[Half, Half] | None = None) -> None:
         if not 0 <= strength <= 1:
             raise ValueError(f"consistency must be between 0 and 1, got {strength}")
-        self.net, self.strength = net.eval(), strength
+        self.strength = strength
+        self.encode, self.decode = halves or (Encoder(net.eval()), Decoder(net))
         self.flow = FlowEstimator(flow_size, flow_preset)
         self.cuts = 0  # scene cuts seen
         self._grey: np.ndarray | None = None
@@ -101,17 +148,17 @@ class SteadyStyle:
 
     @torch.inference_mode()
     def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
-        net, (sx, sy) = self.net, motion.shift
+        sx, sy = motion.shift
         h, w = frame.shape[1:]
         padded = np.pad(frame, ((0, 0), (CELL, CELL + -h % CELL), (CELL, CELL + -w % CELL)), mode="reflect")
         hp, wp = h + -h % CELL + CELL, w + -w % CELL + CELL
         x = torch.from_numpy(np.ascontiguousarray(padded[:, sy : sy + hp, sx : sx + wp]))[None]
-        features = net.residual(net.down3(net.down2(net.down1(x))))
+        features = self.encode(x)
         previous = self._features
         if motion.flow is not None and previous is not None and previous.shape == features.shape:
             features += torch.from_numpy(motion.trust)[None, None] * (_warp(previous, motion.flow) - features)
         self._features = features
-        y = torch.sigmoid(net.to_rgb(net.up3(net.up2(net.up1(features)))))
+        y = self.decode(features)
         return y[0, :, CELL - sy : CELL - sy + h, CELL - sx : CELL - sx + w].numpy()
 
 
