@@ -6,6 +6,7 @@ recipes/met-styles-temporal.toml: warping error (true flow) and Gram style dista
 relative to the shipped model's frame-by-frame output, and at 0.5 relative to the model's own.
 
     PYTHONPATH=src .venv/bin/python benchmarks/style_temporal.py runs/met-styles-temporal/checkpoint.pt [...]
+    PYTHONPATH=src .venv/bin/python benchmarks/style_temporal.py --inside   # steadied inside the network
 """
 
 from __future__ import annotations
@@ -35,9 +36,26 @@ def training_pan(shots: int = 2, frames: int = 8, size: tuple[int, int] = (640, 
     return [pair for photo in islice(wide, shots) for pair in video.panned_frames(photo, size, frames)]
 
 
+def inside(frames: list[tuple]) -> None:
+    """The shipped models steadied inside the network (`SteadyStyle`) at several strengths, on the training pan."""
+    for name in STYLES:
+        net = build(find_model(name))
+        with torch.inference_mode():
+            outputs = [net(torch.from_numpy(f)[None])[0].numpy() for f, _ in frames]
+        painting = load_rgb(painting_path(find_model(name)), 640)[0].numpy()
+        rows = video.stability(frames, outputs, (0.0, 0.3, 0.5, 0.7), False, painting, inside=net)
+        for r in rows[1:]:
+            print(f"{name:20s} inside {r['consistency']}: warp x"
+                  f"{r['warping_error_true_flow'] / rows[0]['warping_error_true_flow']:.2f} style "
+                  f"{r['style_distance'] / rows[0]['style_distance'] - 1:+.1%} sharpness {r['sharpness_ratio']:.2f}")
+
+
 def main() -> None:
     torch.set_num_threads(1)
     frames = training_pan()
+    if sys.argv[1:] == ["--inside"]:
+        inside(frames)
+        return
     x = torch.from_numpy(np.stack([f for f, _ in frames]))
     nets = {("shipped", name): build(find_model(name)) for name in STYLES}
     for checkpoint in sys.argv[1:]:
