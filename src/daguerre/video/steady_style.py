@@ -62,7 +62,7 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """A StyleNet from its residual trunk's output to the picture."""
+    """A StyleNet from its residual trunk's output to the picture (as trained, or its `for_inference` form)."""
 
     def __init__(self, net: StyleNet) -> None:
         super().__init__()
@@ -75,11 +75,12 @@ class Decoder(nn.Module):
 
 def onnx_halves(card: ModelCard, net: StyleNet) -> tuple[Half, Half]:
     """The encoder and decoder of a fast style model as two ONNX Runtime graphs (exported once, cached)."""
-    from daguerre.models.onnx import _session, cache_dir, export
+    from daguerre.models.onnx import EXPORT_RECIPE, _session, cache_dir, export
 
     halves = []
-    for name, half, channels in (("encoder", Encoder(net), 3), ("decoder", Decoder(net), net.config["widths"][2])):
-        path = cache_dir() / f"{card.name}-{card.sha256[:16]}-{name}.onnx"
+    for name, half, channels in (("encoder", Encoder(net), 3),
+                                 ("decoder", Decoder(net.for_inference()), net.config["widths"][2])):
+        path = cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}.onnx"
         if not path.is_file():
             export(half, path, channels=channels)
         session = _session(str(path), torch.get_num_threads())
@@ -99,7 +100,7 @@ class SteadyStyle:
         if not 0 <= strength <= 1:
             raise ValueError(f"consistency must be between 0 and 1, got {strength}")
         self.strength = strength
-        self.encode, self.decode = halves or (Encoder(net.eval()), Decoder(net))
+        self.encode, self.decode = halves or (Encoder(net.eval()), Decoder(net.for_inference()))
         self.flow = FlowEstimator(flow_size, flow_preset)
         self.cuts = 0  # scene cuts seen
         self._grey: np.ndarray | None = None
