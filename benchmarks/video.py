@@ -355,7 +355,15 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         frames.append((f.pixels, None if new_shot else np.zeros((*f.pixels.shape[1:], 2), np.float32)))
     op, params = get_operation("stylize"), CASES["stylize (fast, van-gogh-irises)"][1]
     outputs = [op.run(Picture(f), **params).pixels for f, _ in frames]
-    rows = stability(frames, outputs, strengths, False, None)
+    from daguerre.models.registry import find_model
+
+    painting = load_rgb(painting_path(find_model(STYLE_MODEL)), max(frames[0][0].shape[1:]))[0].numpy()
+    rows = stability(frames, outputs, strengths, False, painting)
+    if args.inside:
+        from daguerre.ops import styles
+
+        inside = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1])
+        rows += [{**r, "steadied": "inside the network"} for r in inside if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
     return rows
@@ -546,9 +554,11 @@ def main() -> None:
     real_rows = real_clip(args, strengths)
     if real_rows:
         base = real_rows[0]["warping_error_estimated_flow"]
-        print(format_table(["consistency", "warp err (DIS flow) x1e4", "x frame-by-frame", "sharpness", "cuts"],
-                           [[r["consistency"], 1e4 * r["warping_error_estimated_flow"],
-                             r["warping_error_estimated_flow"] / base, r["sharpness_ratio"], r["cuts_detected"]]
+        print(format_table(["steadied", "consistency", "warp err (DIS flow) x1e4", "x frame-by-frame",
+                            "style dist", "sharpness", "cuts"],
+                           [[r.get("steadied", "pixels"), r["consistency"], 1e4 * r["warping_error_estimated_flow"],
+                             r["warping_error_estimated_flow"] / base, r["style_distance"], r["sharpness_ratio"],
+                             r["cuts_detected"]]
                             for r in real_rows]))
     if args.json and not args.quick:
         RESULTS.mkdir(exist_ok=True)

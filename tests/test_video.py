@@ -193,14 +193,14 @@ def test_steadied_inside_the_network_halves_the_warping_error_and_keeps_the_styl
     assert steady_style < 1.05 * plain_style
 
 
-def test_a_clip_stylized_in_fp32_is_steadied_inside_the_network(clip: Path, tmp_path: Path) -> None:
+def test_a_clip_stylized_in_fp32_can_be_steadied_inside_the_network(clip: Path, tmp_path: Path) -> None:
     from daguerre.video.run import process_clip
 
     op, params = get_operation("stylize"), {"method": "fast", "model": "van-gogh-irises", "precision": "fp32"}
     assert steady_style(op, params, DEFAULT_CONSISTENCY, SIZE) is not None
     assert steady_style(op, {**params, "precision": "int8"}, DEFAULT_CONSISTENCY, SIZE) is None  # pixel blend
     assert steady_style(op, params, 0.0, SIZE) is None
-    out = process_clip(op, clip, tmp_path / "styled.mp4", **params)
+    out = process_clip(op, clip, tmp_path / "styled.mp4", steady_inside=True, **params)
     assert frame_count(out) == 12 and open_clip(out)[0].size == SIZE
     _, frames = open_clip(out)
     first, source = next(frames).pixels, next(open_clip(clip)[1]).pixels

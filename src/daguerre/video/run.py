@@ -65,13 +65,16 @@ def steady_style(op: Operation, params: dict, consistency: float, size: tuple[in
 
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
-                 **params: object) -> Path:
+                 steady_inside: bool = False, **params: object) -> Path:
     """Run `op` on every frame of `source` (a video file or a folder of numbered frames) into `target` (a video
     file, or a pattern such as `frames/%05d.png`), keeping the frame rate, size ratio and audio track.
 
     `consistency` (0..1) is how strongly each frame is pulled towards the previous output along the motion;
     0 processes frames independently. `stage_cpu`, when given, receives the CPU seconds of each stage's thread
-    (decode, model, steady, encode; not ffmpeg's own processes nor ONNX Runtime's pool threads)."""
+    (decode, model, steady, encode; not ffmpeg's own processes nor ONNX Runtime's pool threads).
+    `steady_inside`: a fast style model in fp32 is steadied inside the network (`steady_style`) instead of on its
+    pixels: steadier at less style cost on camera pans, but less steady than the pixel blend at the same style
+    cost on a real clip with moving figures (BENCHMARKS.md, "Video"), so not the default."""
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)
@@ -82,7 +85,7 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and max(info.size) <= WHOLE_FRAME:
         params["tile"] = max(int(params["tile"]), max(info.size))  # type: ignore[call-overload]
     decoded = in_thread(frames, name="decode", cpu=stage_cpu)
-    style = steady_style(op, params, consistency, info.size)
+    style = steady_style(op, params, consistency, info.size) if steady_inside else None
     if style is not None:  # flow first (it sets each frame's grid shift), then the network steadied inside
         def moved(frame: Picture) -> tuple[Picture, Motion]:
             return frame, style.motion(frame.rgb())
