@@ -207,6 +207,29 @@ def test_a_clip_stylized_in_fp32_can_be_steadied_inside_the_network(clip: Path, 
     assert np.abs(first - source).mean() > 0.05  # stylized, not the input copied
 
 
+def test_cli_steady_inside_runs_the_clip_through_the_steadied_network(clip: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--steady inside` reaches the clip pipeline (in fp32, though the model's clips default to int8); bad uses
+    are one-line errors."""
+    from daguerre.video import steady_style as module
+
+    rendered = []
+    real = module.SteadyStyle.render
+    monkeypatch.setattr(module.SteadyStyle, "render", lambda self, *a: rendered.append(1) or real(self, *a))
+    out = tmp_path / "inside.mp4"
+    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(out), "-m", "rousseau-lion",
+                                      "--steady", "inside"])
+    assert result.exit_code == 0, result.output
+    assert frame_count(out) == 12 and len(rendered) == 12
+    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "p.mp4"), "-m", "rousseau-lion"])
+    assert result.exit_code == 0 and len(rendered) == 12  # the default: the pixel blend
+    for extra, message in ((["--steady", "sideways"], "unknown --steady 'sideways'"),
+                           (["--steady", "inside", "--precision", "int8"], "--steady inside is for fast style")):
+        result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "x.mp4"), "-m",
+                                          "rousseau-lion", *extra])
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
 def test_a_scene_cut_is_not_carried_inside_the_network() -> None:
     from daguerre.ops import styles
 

@@ -121,9 +121,19 @@ def stylize(
     steps: Annotated[int, typer.Option(help="optimize: steps per scale.")] = 200,
     optimizer: Annotated[str, typer.Option(help="optimize: lbfgs | adam.")] = "lbfgs",
     consistency: Consistency = CONSISTENCY,
+    steady: Annotated[str, typer.Option(help="clips, fast models: how --consistency steadies them: pixels (blend "
+                                             "the outputs along the motion) | inside (keep the scene on the "
+                                             "network's grid and blend its features: keeps more of the style on "
+                                             "camera pans, less steady with moving figures; runs fp32).")] = "pixels",
 ) -> None:
     """Restyle photographs as paintings: a trained model, any painting, or optimisation."""
     method = method or ("fast" if model else "arbitrary")
+    if steady not in ("pixels", "inside"):
+        fail(f"unknown --steady {steady!r} (use pixels or inside)", 2)
+    if steady == "inside" and (method != "fast" or precision == "int8"):
+        fail("--steady inside is for fast style models (--model) in fp32", 2)
+    if steady == "inside":
+        precision = "fp32"  # clips would default to int8, whose graph is quantized whole, not in two halves
     params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,
                                  "tile": tile}
     if precision is not None and precision not in ("fp32", "int8"):
@@ -139,7 +149,7 @@ def stylize(
         params |= {"style": [str(s) for s in style or []], "size": size, "steps": steps, "optimizer": optimizer}
     else:
         fail(f"unknown method {method!r} (use fast, arbitrary or optimize)", 2)
-    run_operation("stylize", inputs, output, **params, consistency=consistency)
+    run_operation("stylize", inputs, output, **params, consistency=consistency, steady_inside=steady == "inside")
 
 
 @app.command("export-onnx", epilog="Example: daguerre export-onnx restore-photos -o restore.onnx")
