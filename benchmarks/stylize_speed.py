@@ -211,7 +211,7 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> No
     label = "ours arbitrary PaintingStyleNet"
     fast = net.for_inference()
     as_trained = trained_form_session(net, Path(tempfile.mkdtemp()) / "painting-style-trained.onnx",
-                                      {"code": code})
+                                      {"code": torch.zeros(1, net.config["code_dim"])})
     bench.notes.append(f"{label}: 'code cached' rows time the transformer with the painting's style code known; "
                        "'new painting' adds the painting's encoding (VGG16 to relu4_1 at the long side given, in "
                        "ONNX Runtime, then the MLP, and its Lab moments) and the palette transfer; "
