@@ -198,8 +198,13 @@ def test_a_clip_stylized_in_fp32_can_be_steadied_inside_the_network(clip: Path, 
 
     op, params = get_operation("stylize"), {"method": "fast", "model": "van-gogh-irises", "precision": "fp32"}
     assert steady_style(op, params, DEFAULT_CONSISTENCY, SIZE) is not None
-    assert steady_style(op, {**params, "precision": "int8"}, DEFAULT_CONSISTENCY, SIZE) is None  # pixel blend
-    assert steady_style(op, params, 0.0, SIZE) is None
+    assert steady_style(op, params, 0.0, SIZE) is None  # nothing to steady
+    for bad, reason in (({"precision": "int8"}, "runs fp32"), ({"preserve_colour": True}, "preserve-colour"),
+                        ({"strength": 0.5}, "strength below 1"), ({"model": None}, "fast style model")):
+        with pytest.raises(ValueError, match=reason):  # asked for and impossible: said, not replaced unasked
+            steady_style(op, {**params, **bad}, DEFAULT_CONSISTENCY, SIZE)
+    with pytest.raises(ValueError, match="up to 1920 px"):
+        steady_style(op, params, DEFAULT_CONSISTENCY, (2560, 1440))
     out = process_clip(op, clip, tmp_path / "styled.mp4", steady_inside=True, **params)
     assert frame_count(out) == 12 and open_clip(out)[0].size == SIZE
     _, frames = open_clip(out)

@@ -130,8 +130,8 @@ def stylize(
     method = method or ("fast" if model else "arbitrary")
     if steady not in ("pixels", "inside"):
         fail(f"unknown --steady {steady!r} (use pixels or inside)", 2)
-    if steady == "inside" and (method != "fast" or precision == "int8"):
-        fail("--steady inside is for fast style models (--model) in fp32", 2)
+    if steady == "inside" and (method != "fast" or precision == "int8" or preserve_color or strength < 1):
+        fail("--steady inside is for fast style models (--model) in fp32, at strength 1, without --preserve-color", 2)
     if steady == "inside":
         precision = "fp32"  # clips would default to int8, whose graph is quantized whole, not in two halves
     params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,

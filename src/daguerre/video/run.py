@@ -39,26 +39,40 @@ def _prepend(first: Picture, rest: Iterator[Picture]) -> Iterator[Picture]:
             close()
 
 
+def steady_inside_refusal(op: Operation, params: dict, size: tuple[int, int]) -> str | None:
+    """Why a clip cannot be steadied inside the network (None: it can)."""
+    if op.name != "stylize" or params.get("method", "fast") != "fast" or not isinstance(params.get("model"), str):
+        return "is for stylize with a fast style model (--model)"
+    if params.get("precision", "fp32") != "fp32":
+        return "runs fp32 (int8's graph is quantized whole, not in two halves)"
+    if params.get("preserve_colour") or float(params.get("strength", 1.0)) < 1:  # type: ignore[arg-type]
+        return "paints the network's own output: not with preserve-colour or a strength below 1"
+    if max(size) > WHOLE_FRAME:
+        return f"runs frames whole, up to {WHOLE_FRAME} px: this clip is {size[0]}x{size[1]}"
+    return None
+
+
 def steady_style(op: Operation, params: dict, consistency: float, size: tuple[int, int]) -> SteadyStyle | None:
     """The fast style model steadied inside the network (`daguerre.video.steady_style`: the grid locked to the
     scene, its features blended), for stylize with a fast model in fp32, frames run whole (`WHOLE_FRAME`) and
-    nothing done after the network; its two halves on ONNX Runtime unless the engine is torch. None otherwise:
-    those clips get the pixel blend (`TemporalConsistency`); int8's graph is quantized whole, not in halves."""
+    nothing done after the network; its two halves on ONNX Runtime unless the engine is torch. None with
+    consistency 0 (nothing to steady); a ValueError naming why for a clip it cannot steady (the caller asked for
+    it: falling back to the pixel blend unasked would hide that)."""
     from daguerre.models.onnx import onnx_available
     from daguerre.nets.style_net import StyleNet
     from daguerre.ops import styles
     from daguerre.video.steady_style import SteadyStyle, onnx_halves
 
-    fast_fp32 = params.get("method", "fast") == "fast" and params.get("precision", "fp32") == "fp32"
-    if op.name != "stylize" or consistency == 0 or not fast_fp32 or max(size) > WHOLE_FRAME:
+    if consistency == 0:
         return None
-    if not isinstance(params.get("model"), str):
-        return None
-    if params.get("preserve_colour") or float(params.get("strength", 1.0)) < 1:  # type: ignore[arg-type]
-        return None
+    reason = steady_inside_refusal(op, params, size)
+    if reason:
+        raise ValueError(f"steadying inside the network {reason}")
     card, net = styles.style_model(params["model"])
     if not isinstance(net, StyleNet):
-        return None
+        raise ValueError(f"steadying inside the network needs a StyleNet, and {card.name} is a {card.architecture}")
+    if params.get("engine", "auto") == "onnx" and not onnx_available():
+        raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
     halves = onnx_halves(card, net) if params.get("engine", "auto") != "torch" and onnx_available() else None
     return SteadyStyle(net, consistency, halves=halves)
 
