@@ -89,3 +89,25 @@ def test_automatic_colorize_uses_the_shipped_bank_and_keeps_the_luminance(monkey
     net = colorize.run(Picture(grey))
     assert np.abs(net.rgb() - out.rgb()).mean() > 0.01  # the bank, not the net, gave the colour
     assert len(colorize.provenance().models) == 1
+
+
+def test_a_users_own_colorize_model_colours_by_itself_not_through_the_bank(monkeypatch, tmp_path):
+    """`--model` naming the user's own colorize model (not shipped) is what colours: the bank stays out, and the
+    provenance says so; the shipped model named explicitly still goes through the bank."""
+    import shutil
+
+    from daguerre.models.registry import find_model
+
+    shipped = find_model("colorize-photos")
+    shutil.copy(Path(shipped.path) / shipped.weights, tmp_path / shipped.weights)
+    card_file = tmp_path / "my-colorize.json"
+    shutil.copy(Path(shipped.path) / f"{shipped.name}.json", card_file)
+    card_file.write_text(card_file.read_text().replace(f'"{shipped.name}"', '"my-colorize"'))
+    monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path))
+    colorize = get_operation("colorize")
+    _, grey = coffee_grey()
+    own = colorize.run(Picture(grey), model="my-colorize")
+    assert [m["task"] for m in colorize.provenance(model="my-colorize").models] == ["colorize"]
+    assert any(m["task"] == "colorize-bank" for m in colorize.provenance(model=shipped.name).models)
+    monkeypatch.setattr(ops, "AUTO_SOURCE", "net")
+    assert np.abs(own.rgb() - colorize.run(Picture(grey), model="my-colorize").rgb()).max() < 1e-5  # the net's

@@ -165,11 +165,14 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return gaussian_blur2d(x, (k, k), (sigma, sigma), border_type="replicate")
 
 
-def colour_bank() -> tuple[object, torch.nn.Module] | None:
-    """The installed colour bank's card and module (`scripts/build_colour_bank.py`), or None."""
-    from daguerre.models.registry import ModelNotFoundError
+def colour_bank(card: object = None) -> tuple[object, torch.nn.Module] | None:
+    """The installed colour bank's card and module (`scripts/build_colour_bank.py`), or None: also None when the
+    colorize model `card` is one of the user's own (not shipped), which then colours automatically by itself."""
+    from daguerre.models.registry import SHIPPED, ModelNotFoundError
 
     if AUTO_SOURCE == "net":
+        return None
+    if card is not None and Path(getattr(card, "path", "") or SHIPPED).resolve() != SHIPPED.resolve():
         return None
     try:
         return task_model("colorize-bank")
@@ -264,7 +267,7 @@ class Colorize(Operation):
         full = tuple(pixels.shape[-2:])
         hint_list = _as_list(hints)
         references = _as_list(reference)
-        bank = None if references or hint_list else colour_bank()
+        bank = None if references or hint_list else colour_bank(card)
         with torch.inference_mode():
             small = working(torch.from_numpy(pixels).view(1, -1, *full), render_size)  # grey: one channel
             lightness, _ = lab_split(small.expand(-1, 3, -1, -1))
@@ -294,7 +297,7 @@ class Colorize(Operation):
             recorded["reference_sha256"] = [sha256_of(Path(r)) for r in refs]
         if params.get("hints") is not None:
             recorded["hints"] = [h if isinstance(h, str) else ",".join(map(str, h)) for h in _as_list(params["hints"])]
-        bank = None if refs or params.get("reference") or params.get("hints") else colour_bank()
+        bank = None if refs or params.get("reference") or params.get("hints") else colour_bank(card)
         return Provenance(self.name, self.version, recorded, [model_record(card)] + ([model_record(bank[0])]
                                                                                      if bank else []))
 
