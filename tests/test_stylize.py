@@ -305,6 +305,22 @@ def test_int8_is_calibrated_on_training_photos_only_and_deterministic(tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_int8_keeps_the_layers_nearest_the_pixels_in_fp32():
+    """The first two convolutions and the last one (with its pixel shuffle) take float tensors; every other
+    convolution takes int8 weights, and the shuffles between them move quantized values."""
+    import onnx
+
+    from daguerre.ops.styles import style_model_onnx
+
+    graph = onnx.load(str(style_model_onnx(STYLE_MODELS[0].name, "int8").path)).graph
+    made_by = {o: n.op_type for n in graph.node for o in n.output}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    quantized = [made_by.get(n.input[1]) == "DequantizeLinear" for n in convs]
+    assert quantized[:2] == [False, False] and quantized[-1] is False and all(quantized[2:-1]), quantized
+    shuffles = [made_by.get(n.input[0]) == "DequantizeLinear" for n in graph.node if n.op_type == "DepthToSpace"]
+    assert shuffles[-1] is False and all(shuffles[:-1]) and len(shuffles) == 3, shuffles
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({"precision": "fp16"}, "unknown precision 'fp16' \\(use fp32 or int8\\)"),
     ({"precision": "int8", "engine": "torch"}, "int8 runs on ONNX Runtime"),
