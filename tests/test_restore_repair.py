@@ -447,3 +447,9 @@ def test_keep_leaves_a_clean_photos_texture_and_still_removes_drawn_scratches(co
     everywhere = np.ones(coffee.shape[1:], bool)
     assert np.abs(kept[2] - unet[2]).max() < 1e-5  # grain read above the gate's top: the U-Net's change whole
     assert fine_detail(kept[2], everywhere) < 0.8 * fine_detail(grainy, everywhere)
+
+
+@pytest.mark.parametrize("keep", [(0, 4, 3, 0.006, 0.016), (8, 4, 3, 0.02, 0.01), (8, -1, 3, 0, 0.01), (8, 4, 3)])
+def test_a_malformed_keep_setting_is_a_one_line_error(keep):
+    with pytest.raises(ValueError, match=r"keep is \(low-pass sigma > 0"):
+        RestoreNet(keep=keep)

@@ -69,8 +69,9 @@ class RestoreNet(nn.Module):
                 self.config[key] = value
         self.inpaint, self.mask_bias, self.mask_rule = inpaint, mask_bias, mask_rule
         self.denoise, self.descreen = denoise, descreen
-        if keep and (len(keep) != 5 or not 0 <= keep[3] < keep[4]):
-            raise ValueError(f"keep is (low-pass sigma, mask growth, feather in px, grain lo < hi), got {list(keep)}")
+        if keep and (len(keep) != 5 or not 0 <= keep[3] < keep[4] or keep[0] <= 0 or min(keep[1:3]) < 0):
+            raise ValueError(f"keep is (low-pass sigma > 0, mask growth >= 0, feather in px >= 0, grain lo < hi), "
+                             f"got {list(keep)}")
         self.keep = tuple(float(k) for k in keep)
         if tone_gate and not tone_width:
             raise ValueError("tone_gate needs a ToneNet: set tone_width > 0")

@@ -63,9 +63,9 @@ class Restore(Operation):
         if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0
                                  or net.keep):
             raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
-                               else f"model {card.name!r} tiles with its whole-picture tone correction or mask rule, "
-                               "which its ONNX export (whole pictures only: `daguerre export-onnx`) cannot: use engine "
-                               "torch or auto"))
+                               else f"model {card.name!r} tiles with its whole-picture tone correction, mask rule or "
+                               "keep, which its ONNX export (whole pictures only: `daguerre export-onnx`) cannot: use "
+                               "engine torch or auto"))
         photo = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode():
             overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
