@@ -21,6 +21,12 @@ from daguerre.training import colour_bank as recipe
 NAME = "colour-bank"
 
 
+def recorded(path: Path) -> str:
+    """A photo's name in the card: enough for `sources.group_of` (so `is_held_out` can be checked from it)."""
+    group = sources.group_of(path)
+    return f"wallpapers/{group}" if "wallpapers" in path.parts else group
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SHIPPED)
@@ -42,7 +48,8 @@ def main() -> None:
                     "chroma; a grey photo takes the colours of its nearest entries",
         training={"recipe": "scripts/build_colour_bank.py", "data": 'photographs:fit (sources.photos("fit", '
                   'graphics=False): the training split without the validation photos, never the held-out ones)',
-                  "photos_listed": len(paths), "colour_photos": photos, "min_chroma": recipe.MIN_CHROMA,
+                  "photos_listed": len(paths), "photos": [recorded(p) for p in paths], "colour_photos": photos,
+                  "min_chroma": recipe.MIN_CHROMA,
                   "short_side": recipe.SHORT_SIDE, "render_size": args.render_size,
                   "entries": bank.config["entries"], "per_photo": args.per_photo, "selection": args.select,
                   "pca_dims": args.dims, "pca_sample_per_photo": recipe.PCA_SAMPLE, "seed": 0,

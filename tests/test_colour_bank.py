@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from daguerre.data import sources
 from daguerre.data.folder import load_rgb
 from daguerre.imaging import Picture
 from daguerre.imaging.lab import lab_split
@@ -67,6 +68,9 @@ def test_the_shipped_bank_is_small_and_made_from_training_photos_only():
     [card] = [c for c in list_models("colorize-bank") if Path(c.path) == SHIPPED]
     assert card.weights_path().stat().st_size < 5e6
     assert card.training["data"].startswith("photographs:fit") and card.training["colour_photos"] > 20
+    photos = [Path(p) for p in card.training["photos"]]  # what the builder listed, by picture
+    assert len(photos) == card.training["photos_listed"] >= card.training["colour_photos"]
+    assert not any(sources.is_held_out(p) or sources.is_validation(p) for p in photos)
     bank = build(card)  # the sha256 is checked
     assert len(bank.keys) == card.training["entries"] and bank.keys.dtype == torch.float16
 
