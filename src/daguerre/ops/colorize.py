@@ -187,13 +187,16 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
     have mixed them anyway, and the search costs `BANK_STRIDE`^2 less."""
     h, w = quarter.shape[-2:]
     s = BANK_STRIDE
-    if s > 1:
-        keys = F.normalize(F.avg_pool2d(keys.view(1, -1, h, w), s).flatten(2), dim=1)
-        quarter = F.avg_pool2d(quarter, s)
+    if s > 1:  # sides padded (edge) to a multiple of the stride, so every cell is whole and the grid stays aligned
+        pad = (0, -w % s, 0, -h % s)
+        keys = F.pad(keys.view(1, -1, h, w), pad, mode="replicate")
+        keys = F.normalize(F.avg_pool2d(keys, s).flatten(2), dim=1)
+        quarter = F.avg_pool2d(F.pad(quarter, pad, mode="replicate"), s)
     hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L)
     hist = blur(hist, BANK_BLUR / s)
     if s > 1:
-        hist, best = (F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False) for x in (hist, best))
+        hist, best = (F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)[..., :h, :w]
+                      for x in (hist, best))
     return hist, best
 
 
