@@ -352,6 +352,14 @@ def test_noise_level_reads_white_noise_and_not_texture():
         assert abs(noise_level(noisy) - 12 / 255) < 0.2 * 12 / 255, name
 
 
+def with_and_without(net: RestoreNet, setting: str, *pictures: torch.Tensor) -> tuple[list, list]:
+    """`net.restore` of each picture with its card's `setting`, then with that setting off (0)."""
+    with torch.inference_mode():
+        with_step = [net.restore(p) for p in pictures]
+        setattr(net, setting, 0.0)
+        return with_step, [net.restore(p) for p in pictures]
+
+
 def test_shipped_model_removes_white_noise_first_and_leaves_a_clean_photo_as_before(coffee):
     """The shipped card's `denoise`: a noisy held-out photo (white noise 15/255) comes back over 0.5 dB closer than
     without the step; a clean one is not touched by it (the same output to the bit)."""
@@ -360,10 +368,7 @@ def test_shipped_model_removes_white_noise_first_and_leaves_a_clean_photo_as_bef
     rng = np.random.default_rng(1)
     clean = torch.from_numpy(coffee)[None]
     noisy = torch.from_numpy(np.clip(coffee + rng.normal(0, 15 / 255, coffee.shape), 0, 1).astype(np.float32))[None]
-    with torch.inference_mode():
-        with_step = [net.restore(clean), net.restore(noisy)]
-        net.denoise = 0.0
-        without = [net.restore(clean), net.restore(noisy)]
+    with_step, without = with_and_without(net, "denoise", clean, noisy)
     assert torch.equal(with_step[0], without[0])
     assert psnr(with_step[1][0].numpy(), coffee) > psnr(without[1][0].numpy(), coffee) + 0.5
 
@@ -400,10 +405,7 @@ def test_shipped_model_descreens_first_and_leaves_a_clean_photo_as_before(coffee
     assert net.descreen > 0, "the shipped restore model does not descreen"
     printed = halftone(coffee, np.random.default_rng(2), period=4.0, angle=20.0, amount=0.9)
     x, clean = torch.from_numpy(printed)[None], torch.from_numpy(coffee)[None]
-    with torch.inference_mode():
-        with_step = [net.restore(clean), net.restore(x)]
-        net.descreen = 0.0
-        without = [net.restore(clean), net.restore(x)]
+    with_step, without = with_and_without(net, "descreen", clean, x)
     assert torch.equal(with_step[0], without[0])
     assert psnr(with_step[1][0].numpy(), coffee) > psnr(without[1][0].numpy(), coffee) + 2
 

@@ -172,12 +172,16 @@ class StyleNet(WholeImageStatistics):
             if isinstance(m, StyleNorm):
                 m.style = index
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual trunk's output (1/8 scale): where a clip's frames are steadied (`video.steady_style`)."""
+        return self.residual(self.down3(self.down2(self.down1(x))))
+
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        y = self.up2(self.up1(features))
+        return torch.sigmoid(self.to_rgb(self.up3(y)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.down3(self.down2(self.down1(x)))
-        y = self.residual(y)
-        y = self.up2(self.up1(y))
-        y = self.to_rgb(self.up3(y))
-        return torch.sigmoid(y)
+        return self.decode(self.encode(x))
 
     def for_inference(self) -> StyleNet:
         fast = sharing_copy(self)

@@ -50,27 +50,25 @@ Half = Callable[[torch.Tensor], torch.Tensor]
 
 
 class Encoder(nn.Module):
-    """A StyleNet up to its residual trunk's output (1/8 scale)."""
+    """A StyleNet up to its residual trunk's output (1/8 scale): `StyleNet.encode` as a module, to export."""
 
     def __init__(self, net: StyleNet) -> None:
         super().__init__()
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.net
-        return n.residual(n.down3(n.down2(n.down1(x))))
+        return self.net.encode(x)
 
 
 class Decoder(nn.Module):
-    """A StyleNet from its residual trunk's output to the picture (as trained, or its `for_inference` form)."""
+    """A StyleNet from its residual trunk's output to the picture: `StyleNet.decode` as a module, to export."""
 
     def __init__(self, net: StyleNet) -> None:
         super().__init__()
         self.net = net
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        n = self.net
-        return torch.sigmoid(n.to_rgb(n.up3(n.up2(n.up1(features)))))
+        return self.net.decode(features)
 
 
 def onnx_halves(card: ModelCard, net: StyleNet) -> tuple[Half, Half]:
