@@ -73,13 +73,13 @@ def carry_colour(query: torch.Tensor, keys: torch.Tensor, key_ab: torch.Tensor, 
     ab, conf = [], []
     for s in range(0, query.shape[2], chunk):
         sim = torch.einsum("bcq,bck->bqk", query[:, :, s : s + chunk], keys)
-        logits = sim / temperature
+        conf.append(sim.amax(2, keepdim=True).transpose(1, 2))
+        logits = sim.div_(temperature)  # in place: the similarities are large (chunk x keys)
         if sigma_l is not None and query_l is not None and key_l is not None:
             diff = query_l[:, 0, s : s + chunk, None] - key_l[:, 0, None, :]
             logits = logits - (diff * 100) ** 2 / (2 * sigma_l**2)
         weights = torch.softmax(logits, dim=2)
         ab.append(torch.einsum("bqk,bck->bcq", weights, key_ab))
-        conf.append(sim.amax(2, keepdim=True).transpose(1, 2))
     return torch.cat(ab, 2), torch.cat(conf, 2)
 
 

@@ -209,11 +209,11 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     from daguerre.nets.colorize_net import training_free
 
     relu3, relu4 = cc.grey_features(lightness)
-    keys = cc.match_keys(relu3, relu4)
     quarter = F.avg_pool2d(lightness, 4)
     size = tuple(quarter.shape[-2:])
     ref = torch.zeros(1, 3, *size)
     automatic = bank is not None and not references and not hints and AUTO_SOURCE != "net"
+    keys = cc.match_keys(relu3, relu4)
     if automatic:
         hist, best = bank_distribution(bank, keys, quarter)
         if AUTO_SOURCE == "bank":
@@ -232,16 +232,22 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
         spread = torch.cat([num / den.clamp_min(1e-12), top], 1)
     channels = hint_channels(hints, full, lightness.shape[-2:]) if hints else torch.zeros(1, 3, *lightness.shape[-2:])
     given = (spread, training_free(ref, spread, bool(references))) if getattr(net, "residual", False) else ()
-    logits, regressed = net(relu3, relu4, lightness, channels, ref, *given)
-    if automatic and AUTO_SOURCE == "blend":  # both distributions (the same ab bins), the bank's share BANK_WEIGHT
-        p = BANK_WEIGHT * hist + (1 - BANK_WEIGHT) * blur(torch.softmax(logits, 1), BANK_BLUR)
-        return BANK_GAIN * bank.annealed_mean(p, BANK_ANNEALED_T, BANK_REBALANCE)
-    auto = automatic_ab(net, logits)
+
+    def run_net() -> tuple[torch.Tensor, torch.Tensor]:  # only when its output is used
+        return net(relu3, relu4, lightness, channels, ref, *given)
+
     if not references and not hints:
-        return auto
+        logits = run_net()[0]
+        if automatic and AUTO_SOURCE == "blend":  # both distributions (the same ab bins), the bank's share
+            p = BANK_WEIGHT * hist + (1 - BANK_WEIGHT) * blur(torch.softmax(logits, 1), BANK_BLUR)
+            return BANK_GAIN * bank.annealed_mean(p, BANK_ANNEALED_T, BANK_REBALANCE)
+        return automatic_ab(net, logits)
     if given and NET_CORRECTS:  # the residual net's correction of the training-free colour
-        return given[1] + NET_CORRECTS * (regressed - given[1])
-    colour = ref[:, :2] if references else auto  # the reference's carried colour, or the automatic one
+        return given[1] + NET_CORRECTS * (run_net()[1] - given[1])
+    if references:  # the reference's carried colour
+        colour = ref[:, :2]
+    else:  # the automatic one, if the hints leave it a share
+        colour = automatic_ab(net, run_net()[0]) if HINT_PRIOR else torch.zeros(1, 2, *size)
     if hints:  # the hints' colour where they reach (in feature space), that colour elsewhere
         rest = HINT_PRIOR * (1 - top)
         colour = (num + rest * colour) / (den + rest).clamp_min(1e-12)
