@@ -15,6 +15,7 @@ from daguerre.imaging import Picture
 from daguerre.imaging.lab import lab_split
 from daguerre.models.card import ModelCard
 from daguerre.models.registry import SHIPPED, build, list_models, save_model
+from daguerre.nets.colour_bank import ColourBank
 from daguerre.nets.correspondence import grey_features, match_keys
 from daguerre.ops import colorize as ops
 from daguerre.ops import get_operation
@@ -115,3 +116,23 @@ def test_a_users_own_colorize_model_colours_by_itself_not_through_the_bank(monke
     assert any(m["task"] == "colorize-bank" for m in colorize.provenance(model=shipped.name).models)
     monkeypatch.setattr(ops, "AUTO_SOURCE", "net")
     assert np.abs(own.rgb() - colorize.run(Picture(grey), model="my-colorize").rgb()).max() < 1e-5  # the net's
+
+
+def test_reloading_a_state_dict_replaces_the_lookup_tables(bank):
+    """The entries' bins and keys are cached on first use: loading other entries must not keep the old ones."""
+    keys, truth, _ = grey_and_ab("astronaut.jpg")
+    size = tuple(truth.shape[-2:])
+    first, _ = bank.histogram(keys, size, k=8, temperature=0.02)
+    state = {name: value.clone() for name, value in bank.state_dict().items()}
+    state["ab"] = -state["ab"]  # every entry's colour turned to its opposite
+    reloaded = ColourBank(**bank.config)
+    reloaded.load_state_dict(state)
+    bank_copy = ColourBank(**bank.config)
+    bank_copy.load_state_dict(bank.state_dict())
+    bank_copy.histogram(keys, size, k=8, temperature=0.02)  # fills the cache
+    bank_copy.load_state_dict(state)
+    again, _ = bank_copy.histogram(keys, size, k=8, temperature=0.02)
+    fresh, _ = reloaded.histogram(keys, size, k=8, temperature=0.02)
+    assert torch.allclose(again, fresh) and not torch.allclose(again, first)
+    assert float((bank_copy.annealed_mean(again, 0.6) + bank.annealed_mean(first, 0.6)).abs().mean()) < 0.02
+

@@ -31,6 +31,10 @@ class ColourBank(nn.Module):
         self.bins = ab_bins(bin_step)
         self._cache: tuple[torch.Tensor, ...] | None = None
 
+    def _load_from_state_dict(self, *args: object, **kwargs: object) -> None:
+        self._cache = None  # the lookup tables are made from the buffers being replaced
+        super()._load_from_state_dict(*args, **kwargs)
+
     def project(self, descriptors: torch.Tensor) -> torch.Tensor:
         """(N, dims) unit vectors of `match_keys` descriptors (1, features, N)."""
         x = descriptors[0].T.float() - self.mean.float()
