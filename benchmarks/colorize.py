@@ -45,6 +45,7 @@ OLD_COMMIT = "96fab54"  # the last commit shipping the U-Net colorize-photos mod
 MIN_CHROMA = 8.0
 HINTS = 10
 Image = np.ndarray  # (3,H,W) float32 in [0,1]
+BANK_BEFORE = {"BANK_REGION": 0, "BANK_ANNEALED_T": 0.6, "BANK_GAIN": 1.8}  # the bank's readout until 2026-11-30
 
 
 @dataclass
@@ -149,22 +150,26 @@ def old_model(folder: Path) -> Callable[[Case], Image]:
     return run
 
 
-def ours(model: str | None, source: str | None = None, **params: object) -> Callable[[Case], Image]:
-    """`colorize` as shipped, or with its automatic colour from `source` (`ops.colorize.AUTO_SOURCE`)."""
+def ours(model: str | None, source: str | None = None, settings: dict | None = None,
+         **params: object) -> Callable[[Case], Image]:
+    """`colorize` as shipped, or with its automatic colour from `source` (`ops.colorize.AUTO_SOURCE`), or with
+    other `settings` of `ops.colorize` (name: value)."""
     from daguerre.imaging import Picture
     from daguerre.ops import colorize as ops
     from daguerre.ops import get_operation
 
     op = get_operation("colorize")
+    changes = {**({"AUTO_SOURCE": source} if source else {}), **(settings or {})}
 
     def run(case: Case) -> Image:
-        if source:
-            shipped, ops.AUTO_SOURCE = ops.AUTO_SOURCE, source
-            try:
-                return run_as_shipped(case)
-            finally:
-                ops.AUTO_SOURCE = shipped
-        return run_as_shipped(case)
+        shipped = {name: getattr(ops, name) for name in changes}
+        try:
+            for name, value in changes.items():
+                setattr(ops, name, value)
+            return run_as_shipped(case)
+        finally:
+            for name, value in shipped.items():
+                setattr(ops, name, value)
 
     def run_as_shipped(case: Case) -> Image:
         extra = {"model": model, **params}
@@ -327,6 +332,7 @@ def main() -> None:
         old = old_model(Path(tmp))
         rows = [Row("grey", lambda c: c.grey), Row("old colorize-photos", old), Row("ours automatic", ours(card.name)),
                 Row("automatic: net alone", ours(card.name, source="net")),
+                Row("automatic: colour bank before", ours(card.name, source="bank", settings=BANK_BEFORE)),
                 Row("automatic: colour bank", ours(card.name, source="bank")),
                 Row("overlap: matching baseline", matching_baseline("overlap")),
                 Row("overlap: ours", ours(card.name, reference="overlap")),

@@ -43,12 +43,15 @@ GRIDS = {
     "bank_blend": {"ops.BANK_WEIGHT": [0.25, 0.5, 0.75]},
     "bank_colour": {"ops.BANK_REBALANCE": [0.0, 0.5, 1.0], "ops.BANK_GAIN": [1.0, 1.3, 1.6]},
     "bank_gain": {"ops.BANK_GAIN": [1.8, 2.0]},
+    "bank_region": {"ops.BANK_REGION": [0, 8, 16], "ops.BANK_REGION_EPS": [1e-3, 1e-2]},
+    "bank_readout": {"ops.BANK_ANNEALED_T": [0.3, 0.4, 0.6], "ops.BANK_GAIN": [1.8, 2.0, 2.2]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"],
          "reference": ["overlap", "disjoint"], "auto": ["auto"],
          "smooth": ["auto"], "bank": ["auto"], "bank_match": ["auto"], "bank_smooth": ["auto"],
-         "bank_blend": ["auto"], "bank_colour": ["auto"], "bank_gain": ["auto"]}  # the other stages: hints only
+         "bank_blend": ["auto"], "bank_colour": ["auto"], "bank_gain": ["auto"],
+         "bank_region": ["auto"], "bank_readout": ["auto"]}  # the other stages: hints only
 
 
 def cached_features() -> None:

@@ -4,8 +4,9 @@ The chroma (Lab ab) is predicted at a quarter of a working size (`render_size`, 
 and more detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 features, and brought to the
 full picture by joint bilateral upsampling guided by its lightness (`imaging.guided`). Without references or
 hints, the colour comes from the installed colour bank (`nets.colour_bank`, `AUTO_SOURCE`): the training photos'
-positions most like the photo's in VGG feature space give a colour distribution, smoothed over the picture and
-read out by its annealed mean, times `BANK_GAIN`; without a bank (or with `AUTO_SOURCE = "net"`), it is the
+positions most like the photo's in VGG feature space give a colour distribution, smoothed over the picture, made
+one within regions of its lightness (`BANK_REGION`: one colour on a table, not blotches) and read out by its
+annealed mean, times `BANK_GAIN`; without a bank (or with `AUTO_SOURCE = "net"`), it is the
 annealed mean of the net's predicted colour distribution (Zhang et al. 2016), smoothed (`AUTO_BLUR`: single
 positions' guesses are noisy, and wrong specks cost more than they give). `reference`:
 colour pictures (files or `Picture`s) whose colours are carried over where they match the photo in VGG feature
@@ -53,9 +54,12 @@ AUTO_BLUR = 4.0  # automatic: the colour smoothed by a Gaussian of this many qua
 # the bank's share) or "net" (the net alone)
 AUTO_SOURCE = "bank"
 BANK_K, BANK_T, BANK_SIGMA_L = 16, 0.02, None  # nearest entries, softmax temperature, lightness term (L*)
-BANK_ANNEALED_T, BANK_BLUR, BANK_WEIGHT = 0.6, 4.0, 0.5  # its distribution: annealed mean, smoothing (px), share
+BANK_ANNEALED_T, BANK_BLUR, BANK_WEIGHT = 0.4, 4.0, 0.5  # its distribution: annealed mean, smoothing (px), share
 BANK_STRIDE = 2  # the bank searched at every 2nd quarter-size position (then interpolated)
-BANK_REBALANCE, BANK_GAIN = 0.0, 1.8  # the distribution over the bank's prior to this power; the chroma's gain
+BANK_REBALANCE, BANK_GAIN = 0.0, 2.5  # the distribution over the bank's prior to this power; the chroma's gain
+# its distribution made one within regions of the lightness: a guided filter (He et al. 2010) of this radius
+# (quarter-size px; 0: none) and regularisation (L in [0, 1], squared)
+BANK_REGION, BANK_REGION_EPS = 8, 1e-2
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -181,7 +185,8 @@ def colour_bank(card: object = None) -> tuple[object, torch.nn.Module] | None:
 
 
 def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The bank's colour distribution (1,Q,h,w) at the quarter-size positions (smoothed by `BANK_BLUR`) and the
+    """The bank's colour distribution (1,Q,h,w) at the quarter-size positions (smoothed by `BANK_BLUR`, then
+    by a guided filter of the lightness `quarter` (1,1,h,w) over `BANK_REGION` px) and the
     best match's similarity (1,1,h,w). The bank is searched at every `BANK_STRIDE`-th position (descriptors
     averaged), its distributions then smoothed and brought back by bilinear interpolation: the smoothing would
     have mixed them anyway, and the search costs `BANK_STRIDE`^2 less."""
@@ -194,6 +199,11 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
         quarter = F.avg_pool2d(F.pad(quarter, pad, mode="replicate"), s)
     hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L)
     hist = blur(hist, BANK_BLUR / s)
+    if BANK_REGION:  # one distribution within regions of the lightness: its most likely colour, not blotches
+        from kornia.filters import guided_blur
+
+        k = 2 * max(1, round(BANK_REGION / s)) + 1
+        hist = guided_blur(quarter, hist, (k, k), BANK_REGION_EPS, border_type="replicate").clamp_min(0)
     if s > 1:
         hist, best = (F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)[..., :h, :w]
                       for x in (hist, best))
