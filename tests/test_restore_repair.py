@@ -455,3 +455,20 @@ def test_keep_leaves_a_clean_photos_texture_and_still_removes_drawn_scratches(co
 def test_a_malformed_keep_setting_is_a_one_line_error(keep):
     with pytest.raises(ValueError, match=r"keep is \(low-pass sigma > 0"):
         RestoreNet(keep=keep)
+
+
+def test_keep_in_bands_of_rows_equals_the_whole_picture_at_once(coffee):
+    """`kept` works in bands of rows (bounded memory on large scans): on the scratched held-out photo its result
+    equals the whole picture done at once, bit for bit, whatever the band height."""
+    net = shipped_restore_net()
+    scratched = torch.from_numpy(np.ascontiguousarray(drawn_scratches(coffee)[0]))[None]
+    with torch.inference_mode():
+        measured = net.prefilters(scratched[0].numpy())
+        x = net.denoised(scratched, measured)
+        params = net.tone_params(x)
+        base, mask = net.toned(x, params), net.damage_mask(x)
+        y = net.local(x, params, mask)
+        whole = net.kept(base, y, mask, [measured], strip=SIZE)
+        assert (whole - y).abs().max() > 0.01 and (whole - base).abs().max() > 0.01  # the step did something
+        for strip in (17, 64, 100):
+            assert torch.equal(net.kept(base, y, mask, [measured], strip=strip), whole), f"bands of {strip} rows"
