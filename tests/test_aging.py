@@ -165,3 +165,31 @@ def test_dust_with_no_specks_leaves_the_image_alone():
     x = np.full((3, 32, 32), 0.5, np.float32)
     y, mask = dust(x, np.random.default_rng(0), count=0, max_radius=3.0, dark_fraction=0.5, fibres=0)
     assert np.array_equal(y, x) and mask.max() == 0
+
+
+def test_faint_damage_is_masked_wholly_but_changes_the_picture_less_than_scratches():
+    """`faint`: hairlines and specks at low opacity, masked by their footprint: no pixel moves by more than the
+    opacity allows (twice it where a speck lies on a hairline), and where its mask is full the picture moved less
+    than under ordinary scratches of the same photo."""
+    for seed in (1, 2, 3):
+        faint, full = (age(CHELSEA, seed=seed, effects=[name]) for name in ("faint", "scratches"))
+        opacity = faint.params["effects"]["faint"]["opacity"]
+        assert opacity <= 0.5 and np.abs(faint.image - CHELSEA).max() <= 2 * opacity + 1e-6
+        on_faint, on_full = faint.mask > 0.9, full.mask > 0.9
+        assert on_faint.sum() > 10 and on_full.sum() > 10
+        moved = [np.abs(r.image - CHELSEA).max(0)[on].mean() for r, on in ((faint, on_faint), (full, on_full))]
+        assert moved[0] < moved[1]
+
+
+def test_an_effect_added_later_leaves_the_older_seeds_choices_alone():
+    """Effects are drawn in the order they were added (`ADDED` last), so old seeds choose what they chose."""
+    from daguerre.imaging.aging import ADDED, choose_effects
+
+    seen = set()
+    for seed in range(60):
+        chosen = choose_effects(seed)
+        older = [n for n in chosen if n not in ADDED]
+        seen.update(set(chosen) & set(ADDED))
+        assert chosen == [n for n in EFFECTS if n in chosen]  # applied in their physical order
+        assert older, f"seed {seed} chose only new effects"
+    assert seen == set(ADDED)

@@ -380,6 +380,19 @@ def scratches(x: np.ndarray, rng: Rng, *, count: int, width: float, length: floa
     return y.astype(np.float32), np.maximum(bright, dark)
 
 
+def faint(x: np.ndarray, rng: Rng, *, scratches_count: int, width: float, specks: int, max_radius: float,
+          opacity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Faint damage: thin hairlines and small specks at low `opacity` (0.1-0.5: worn, half-polished, or light on
+    light), drawn as `scratches` and `dust` and mixed back into the picture. Masked wholly (footprint, not
+    opacity): a pixel under a faint scratch is as damaged as under a dark one, only less visibly."""
+    lines, line_mask = scratches(x, rng, count=scratches_count, width=width, length=rng.uniform(0.2, 0.9),
+                                 curvature=rng.uniform(0.0005, 0.005), bright_fraction=rng.uniform(0, 1), opacity=1)
+    specked, speck_mask = dust(x, rng, count=specks, max_radius=max_radius, dark_fraction=rng.uniform(0, 1),
+                               fibres=0)
+    y = x + opacity * (lines - x) + opacity * (specked - x)
+    return np.clip(y, 0, 1).astype(np.float32), np.maximum(line_mask, speck_mask)
+
+
 def creases(x: np.ndarray, rng: Rng, *, count: int, width: float, shading: float, crack: float,
             bend: float, crack_width: float = 0.0, fibre: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Folds: `count` slightly bent lines across the print, lit from one side (brightness ±`shading` over
@@ -501,6 +514,10 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
         "count": max(1, round(int(r.integers(2, 16)) * s)), "width": _u(r, 0.8, 2.5) * _unit(x),
         "length": _u(r, 0.1, 0.9), "curvature": _u(r, 0.0005, 0.01), "bright_fraction": _u(r, 0, 1),
         "opacity": _u(r, 0.7, 1) * s}, damage=True),
+    "faint": Effect(faint, 0.3, lambda r, s, x: {
+        "scratches_count": int(r.integers(1, 10)), "width": _u(r, 0.5, 1.2) * _unit(x),
+        "specks": round(_u(r, 10, 150) * x.shape[-1] * x.shape[-2] / 512**2), "max_radius": _u(r, 0.8, 2) * _unit(x),
+        "opacity": _u(r, 0.1, 0.5) * s}, damage=True),
     "lowres": Effect(lowres, 0.35, lambda r, s, x: {"factor": 1 + _u(r, 0.5, 3) * s}),
     "scan": Effect(scan, 0.25, lambda r, s, x: {
         "banding": _u(r, 0.005, 0.03) * s, "streaks": int(r.integers(1, 8)), "streak_strength": _u(r, 0.02, 0.1) * s,
@@ -509,6 +526,9 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
     # last (not before jpeg) so that adding it changed no older seed's effects: a noisy copy of a compressed scan
     "noise": Effect(noise, 0.3, lambda r, s, x: {"sigma": _u(r, 0.01, 0.07) * s, "colour": _u(r, 0, 1)}),
 }
+
+
+ADDED = ["faint"]  # effects added after seeds were in use: drawn last by `choose_effects`, applied in their place
 
 
 @dataclass
@@ -529,8 +549,11 @@ def effect_rng(seed: int, name: str) -> Rng:
 def choose_effects(seed: int) -> list[str]:
     """The effects `age` applies for `seed` when none are named: each with its probability, at least one."""
     rng = np.random.default_rng([seed, 0])
-    chosen = [n for n, e in EFFECTS.items() if rng.random() < e.probability and (n != "paper" or paper_textures())]
-    return chosen or [str(rng.choice(["fade", "scratches", "dust", "grain"]))]
+    drawn = [n for n in EFFECTS if n not in ADDED] + ADDED  # drawn in the order they were added: old seeds keep theirs
+    chosen = {n for n in drawn if rng.random() < EFFECTS[n].probability and (n != "paper" or paper_textures())}
+    if not chosen:
+        chosen = {str(rng.choice(["fade", "scratches", "dust", "grain"]))}
+    return [n for n in EFFECTS if n in chosen]
 
 
 def age(image: np.ndarray | Picture, seed: int, strength: float = 1.0, effects: list[str] | None = None) -> AgedResult:
