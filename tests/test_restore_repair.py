@@ -442,7 +442,7 @@ def test_keep_leaves_a_clean_photos_texture_and_still_removes_drawn_scratches(co
     assert away.mean() > 0.5
     assert abs(fine_detail(kept[0], away) / fine_detail(coffee, away) - 1) < 0.05
     assert fine_detail(unet[0], away) < 0.9 * fine_detail(coffee, away)  # what the step undoes
-    assert psnr(kept[0], coffee) > psnr(unet[0], coffee) + 0.5
+    assert psnr(kept[0], coffee) > psnr(unet[0], coffee) + 0.3  # +0.46 dB (feather 3 px: +1.05)
     inside = mask > 0.5
     before = np.abs(scratched - coffee)[:, inside].mean()
     assert np.abs(kept[1] - coffee)[:, inside].mean() < (1 - REMOVED) * before
@@ -472,3 +472,26 @@ def test_keep_in_bands_of_rows_equals_the_whole_picture_at_once(coffee):
         assert (whole - y).abs().max() > 0.01 and (whole - base).abs().max() > 0.01  # the step did something
         for strip in (17, 64, 100):
             assert torch.equal(net.kept(base, y, mask, [measured], strip=strip), whole), f"bands of {strip} rows"
+
+
+def test_keep_lets_the_unets_softening_of_faint_damage_through_near_the_mask(coffee):
+    """Faint hairlines and specks (`age`'s faint damage) on the held-out photo: the card's keep (feather 2 px) removes
+    more of their error than the former feather of 3 px (whose thin tail dropped the U-Net's change along the
+    scratches' faint ends), on every seed, and less than the U-Net alone (the cost of keeping texture)."""
+    net = shipped_restore_net()
+    card = net.keep
+    assert card[2] == 2.0
+    removed: dict[str, list[float]] = {"card": [], "feather 3": [], "U-Net alone": []}
+    for seed in range(4):
+        faint = age(coffee, seed=seed, strength=1.0, effects=["faint"])
+        inside = faint.mask > 0.5
+        before = np.abs(faint.image - coffee)[:, inside].mean()
+        for name, keep in (("card", card), ("feather 3", (*card[:2], 3.0, *card[3:])), ("U-Net alone", ())):
+            net.keep = keep
+            with torch.inference_mode():
+                out = net.restore(torch.from_numpy(faint.image)[None])[0].numpy()
+            removed[name].append(1 - np.abs(out - coffee)[:, inside].mean() / before)
+    gain = np.subtract(removed["card"], removed["feather 3"])
+    assert (gain > 0).all() and gain.mean() > 0.01
+    assert np.mean(removed["card"]) < np.mean(removed["U-Net alone"])
+
