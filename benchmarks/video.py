@@ -45,6 +45,7 @@ from daguerre.video.clip import ClipWriter, open_clip  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.flow import FlowEstimator, confidence, grey8, resize_flow, warp  # noqa: E402
 from daguerre.video.run import CHROMA_OPERATIONS, process_clip  # noqa: E402
+from daguerre.video.steady_moving import SteadyMoving  # noqa: E402
 from daguerre.video.steady_style import SteadyStyle, onnx_halves  # noqa: E402
 from daguerre.video.synthetic import panned_frames  # noqa: E402
 
@@ -269,9 +270,11 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 
 
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
-              painting: torch.Tensor | None, inside: torch.nn.Module | None = None) -> list[dict]:
+              painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
+              moving: float | None = None) -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
-    fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`)."""
+    fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
+    with `moving`, also pixel-blended where figures move on their own (`SteadyMoving`)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -290,7 +293,7 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     base_sharpness = None
     for c in strengths:
         if inside is not None and c > 0:
-            steady = SteadyStyle(inside, c)
+            steady = SteadyStyle(inside, c) if moving is None else SteadyMoving(inside, c, moving)
             steadied = [steady(f) for f, _ in frames]
         else:
             steady = TemporalConsistency(c, chroma_only=chroma)
@@ -362,8 +365,15 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
     if args.inside:
         from daguerre.ops import styles
 
-        inside = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1])
+        net = styles.style_model(STYLE_MODEL)[1]
+        inside = stability(frames, outputs, strengths, False, painting, inside=net)
         rows += [{**r, "steadied": "inside the network"} for r in inside if r["consistency"] > 0]
+    if args.moving is not None:
+        from daguerre.ops import styles
+
+        moving = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1],
+                           moving=args.moving)
+        rows += [{**r, "steadied": f"inside + moving figures {args.moving}"} for r in moving if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
     return rows
@@ -459,6 +469,9 @@ def main() -> None:
                         help="operations in the stability table")
     parser.add_argument("--inside", action=argparse.BooleanOptionalAction, default=True,
                         help="also steady fp32 fast style models inside the network (SteadyStyle)")
+    parser.add_argument("--moving", type=float, default=None,
+                        help="also steady fast style models inside the network with this pixel blend where figures "
+                             "move on their own (SteadyMoving)")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
@@ -536,6 +549,12 @@ def main() -> None:
                 stab_rows.append({"case": f"{name}, steadied inside the network", **r})
             if name.startswith("stylize (fast, van-gogh"):
                 save_strip(frames, outputs, net, RESULTS / "video_steady_inside_strip.jpg")
+        if op_name == "stylize" and args.moving is not None and params.get("precision", "fp32") == "fp32":
+            from daguerre.ops import styles
+
+            net = styles.style_model(params["model"])[1]
+            for r in stability(frames, outputs, strengths, False, painting, inside=net, moving=args.moving):
+                stab_rows.append({"case": f"{name}, inside + moving figures {args.moving}", **r})
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
                "style dist", "sharpness", "cuts found"]

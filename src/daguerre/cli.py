@@ -124,15 +124,18 @@ def stylize(
     steady: Annotated[str, typer.Option(help="clips, fast models: how --consistency steadies them: pixels (blend "
                                              "the outputs along the motion) | inside (keep the scene on the "
                                              "network's grid and blend its features: keeps more of the style on "
-                                             "camera pans, less steady with moving figures; runs fp32).")] = "pixels",
+                                             "camera pans, less steady with moving figures; runs fp32) | moving "
+                                             "(inside, and the pixels blended where figures move on their "
+                                             "own).")] = "pixels",
 ) -> None:
     """Restyle photographs as paintings: a trained model, any painting, or optimisation."""
     method = method or ("fast" if model else "arbitrary")
-    if steady not in ("pixels", "inside"):
-        fail(f"unknown --steady {steady!r} (use pixels or inside)", 2)
-    if steady == "inside" and (method != "fast" or precision == "int8" or preserve_color or strength < 1):
-        fail("--steady inside is for fast style models (--model) in fp32, at strength 1, without --preserve-color", 2)
-    if steady == "inside":
+    if steady not in ("pixels", "inside", "moving"):
+        fail(f"unknown --steady {steady!r} (use pixels, inside or moving)", 2)
+    if steady != "pixels" and (method != "fast" or precision == "int8" or preserve_color or strength < 1):
+        fail(f"--steady {steady} is for fast style models (--model) in fp32, at strength 1, without "
+             "--preserve-color", 2)
+    if steady != "pixels":
         precision = "fp32"  # clips would default to int8, whose graph is quantized whole, not in two halves
     params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,
                                  "tile": tile}
@@ -149,7 +152,8 @@ def stylize(
         params |= {"style": [str(s) for s in style or []], "size": size, "steps": steps, "optimizer": optimizer}
     else:
         fail(f"unknown method {method!r} (use fast, arbitrary or optimize)", 2)
-    run_operation("stylize", inputs, output, **params, consistency=consistency, steady_inside=steady == "inside")
+    run_operation("stylize", inputs, output, **params, consistency=consistency, steady_inside=steady == "inside",
+                  steady_moving=steady == "moving")
 
 
 @app.command("export-onnx", epilog="Example: daguerre export-onnx restore-photos -o restore.onnx")

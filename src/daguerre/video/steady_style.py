@@ -44,6 +44,7 @@ class Motion:
     shift: tuple[int, int]
     flow: np.ndarray | None = None  # (h, w, 2)
     trust: np.ndarray | None = None  # (h, w)
+    scene: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # at the flow's size: backward flow, trust, median
 
 
 Half = Callable[[torch.Tensor], torch.Tensor]
@@ -123,7 +124,8 @@ class SteadyStyle:
             return self._new_shot()
         h, w = frame.shape[1:]
         scale = w / grey.shape[1], h / grey.shape[0]  # full-size pixels per flow pixel (x, y)
-        self._drift -= np.median(backward[trust > 0], axis=0) * scale
+        median = np.median(backward[trust > 0], axis=0)
+        self._drift -= median * scale
         last, shift = self._shift, (round(self._drift[0]) % CELL, round(self._drift[1]) % CELL)
         self._shift = shift
         cells = ((h + -h % CELL) // CELL + 1, (w + -w % CELL) // CELL + 1)  # the trunk's size on a shifted frame
@@ -138,7 +140,7 @@ class SteadyStyle:
         k = max(1, round(CELL / scale[0])) | 1  # the share of a cell's pixels that are trusted
         share = cv2.blur(trust.astype(np.float32), (k, k))
         share = cv2.remap(share, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        return Motion(shift, flow, share * np.float32(self.strength))
+        return Motion(shift, flow, share * np.float32(self.strength), (backward, trust, median))
 
     def _new_shot(self) -> Motion:
         self._drift[:] = 0

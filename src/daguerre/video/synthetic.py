@@ -49,3 +49,73 @@ def panned_frames(photo: np.ndarray, size: tuple[int, int], frames: int,
             flow = flow.astype(np.float32)
         previous = (c, scale)
         yield np.clip(frame, 0, 1).transpose(2, 0, 1).astype(np.float32), flow
+
+
+@dataclass
+class Figure:
+    """A cut-out moving on its own over the scene: an ellipse of `photo` (3, h, w) `radius` (rx, ry) output
+    pixels, starting at `start` (x, y) and moving per frame by `velocity` (x, y) px, `spin` radians, `grow`
+    (relative scale step)."""
+
+    photo: np.ndarray
+    radius: tuple[float, float]
+    start: tuple[float, float]
+    velocity: tuple[float, float]
+    spin: float = 0.0
+    grow: float = 0.0
+
+    def pose(self, t: int) -> tuple[np.ndarray, float, float]:
+        """(centre (x, y), angle, scale) at frame `t`."""
+        return np.array(self.start) + np.array(self.velocity) * t, self.spin * t, (1 + self.grow) ** t
+
+
+def moving_frames(background: np.ndarray, figures: list[Figure], size: tuple[int, int], frames: int,
+                  move: CameraMove | None = None, grain: float = 0.0, seed: int = 0,
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """(frame, true backward flow, valid) of figures moving on their own in front of a camera moving over
+    `background`: `valid` (H, W) float32 is 1 where the pixel was visible in the previous frame on the same
+    surface (not occluded, not disoccluded, not entering). `grain`: std of the per-frame film grain added."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    previous_layer: np.ndarray | None = None
+    for t, (frame, flow) in enumerate(panned_frames(background, size, frames, move)):
+        img = frame.transpose(1, 2, 0).copy()
+        layer = np.zeros((h, w), np.int32)  # 0 background, i + 1 figure i
+        if flow is not None:
+            flow = flow.copy()
+        for i, fig in enumerate(figures):
+            (cx, cy), angle, scale = fig.pose(t)
+            cos, sin = np.cos(angle), np.sin(angle)
+            # figure coordinates u of each output pixel (inverse rotation and scale about its centre)
+            ux = (cos * (gx - cx) + sin * (gy - cy)) / scale
+            uy = (-sin * (gx - cx) + cos * (gy - cy)) / scale
+            inside = (ux / fig.radius[0]) ** 2 + (uy / fig.radius[1]) ** 2 <= 1
+            ph, pw = fig.photo.shape[1:]
+            texture = np.ascontiguousarray(fig.photo.transpose(1, 2, 0))
+            sample = cv2.remap(texture, (ux + pw / 2).astype(np.float32), (uy + ph / 2).astype(np.float32),
+                               cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            img[inside] = sample[inside]
+            layer[inside] = i + 1
+            if flow is not None:  # where figure point u was in the previous frame
+                (px, py), pa, ps = fig.pose(t - 1)
+                pc, psn = np.cos(pa), np.sin(pa)
+                fx = px + ps * (pc * ux - psn * uy) - gx
+                fy = py + ps * (psn * ux + pc * uy) - gy
+                flow[inside] = np.stack([fx, fy], -1)[inside].astype(np.float32)
+        valid = None
+        if flow is not None and previous_layer is not None:
+            sx, sy = gx + flow[..., 0], gy + flow[..., 1]
+            entering = (sx < 2) | (sx > w - 3) | (sy < 2) | (sy > h - 3)
+            row, col = np.clip(np.rint(sy), 0, h - 1).astype(int), np.clip(np.rint(sx), 0, w - 1).astype(int)
+            same = previous_layer[row, col] == layer
+            # pixels within 2 px of a figure's outline are left out (interpolated across two surfaces)
+            outline = (cv2.Laplacian(layer.astype(np.float32), cv2.CV_32F) != 0).astype(np.uint8)
+            edge = cv2.dilate(outline, np.ones((5, 5), np.uint8))
+            valid = (same & ~entering & (edge == 0)).astype(np.float32)
+        previous_layer = layer
+        if grain:
+            img = img + rng.normal(0, grain, img.shape).astype(np.float32)
+        yield np.clip(img, 0, 1).transpose(2, 0, 1).astype(np.float32), flow, valid

@@ -1,0 +1,131 @@
+"""Temporal stability on clips with figures moving on their own, built from TRAINING-split photos only: for
+tuning how moving figures are steadied (`benchmarks/video.py` measures the held-out pan and the real clip).
+
+Each clip: a camera pan and zoom over one training photo, with three elliptical cut-outs of other training
+photos moving independently across it (one rotating, one growing), plus film grain; the true flow and the
+occlusions are known. Warping error (true flow, valid pixels) and Gram style distance (every 3rd frame) of the
+steadied output, relative to frame-by-frame output.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/video_moving.py [--clips 2] [--frames 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import load_rgb, painting_path  # noqa: E402
+from daguerre.data.sources import photos  # noqa: E402
+from daguerre.imaging import load  # noqa: E402
+from daguerre.metrics import style_distance, warping_error  # noqa: E402
+from daguerre.models.registry import build, find_model  # noqa: E402
+from daguerre.video.consistency import TemporalConsistency  # noqa: E402
+from daguerre.video.flow import warp  # noqa: E402
+from daguerre.video.synthetic import CameraMove, Figure, moving_frames  # noqa: E402
+
+
+def training_photos(n: int, skip: int = 5) -> list[np.ndarray]:
+    """`n` training-split photos at least 1000 px wide (after the first `skip`), as (3, H, W)."""
+    wide = (p.rgb() for p in (load(f) for f in photos("train", graphics=False)[skip:]) if p.size[0] >= 1000)
+    return list(islice(wide, n))
+
+
+def moving_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int, seed: int,
+                grain: float = 0.02) -> list[tuple]:
+    """[(frame, true flow or None, valid mask or None)]: a pan over pictures[0], three figures cut from the others."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    figures = []
+    for i, photo in enumerate(pictures[1:4]):
+        rgb = np.ascontiguousarray(photo.transpose(1, 2, 0))
+        small = cv2.resize(rgb, (400, round(400 * photo.shape[1] / photo.shape[2])), interpolation=cv2.INTER_AREA)
+        small = small.transpose(2, 0, 1)
+        speed = rng.uniform(3, 9) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
+        start = (rng.uniform(0.25, 0.75) * w - speed[0] * frames / 2, rng.uniform(0.3, 0.7) * h - speed[1] * frames / 2)
+        figures.append(Figure(small, (rng.uniform(45, 80), rng.uniform(35, 60)), start, tuple(speed),
+                              spin=0.03 if i == 0 else 0.0, grow=0.015 if i == 1 else 0.0))
+    move = CameraMove(pan=(rng.uniform(-4, 4), rng.uniform(-1.5, 1.5)), zoom=rng.uniform(0, 0.005))
+    return list(moving_frames(pictures[0], figures, size, frames, move, grain=grain, seed=seed))
+
+
+def measure(clip: list[tuple], steadied: list[np.ndarray], painting: np.ndarray | None,
+            ) -> tuple[float, float, float, float]:
+    """(mean warping error with the true flow on valid pixels, mean style distance of every 3rd frame, and the
+    warping error on the figures and on the scene: pixels whose flow departs from the median by more or less
+    than 1 px)."""
+    errors, parts = [], []
+    for t in range(1, len(clip)):
+        _, flow, valid = clip[t]
+        if flow is None or valid is None:
+            continue
+        prev = np.ascontiguousarray(steadied[t - 1].transpose(1, 2, 0))
+        pair = np.stack([steadied[t - 1], steadied[t]])
+        warped = warp(prev, flow).transpose(2, 0, 1)[None]
+        errors.append(warping_error(pair, warped, valid[None, None]))
+        own = np.sqrt(np.square(flow - np.median(flow.reshape(-1, 2), axis=0)).sum(-1)) > 1
+        parts.append([warping_error(pair, warped, (valid * m)[None, None]) for m in (own, ~own)])
+    style = float(np.mean(style_distance(np.stack(steadied[1::3]), painting))) if painting is not None else 0.0
+    figures, scene = np.mean(parts, axis=0)
+    return float(np.mean(errors)), style, float(figures), float(scene)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clips", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--models", nargs="+", default=["van-gogh-irises"])
+    parser.add_argument("--methods", nargs="+", default=["pixels:0.25", "pixels:0.5", "inside:0.5"])
+    parser.add_argument("--grain", type=float, default=0.02, help="film grain std added to each frame")
+    parser.add_argument("--save", help="write frame 4 of the first clip (inputs and outputs) under this folder")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    w, h = map(int, args.size.split("x"))
+    pictures = training_photos(4 * args.clips)
+    clips = [moving_clip(pictures[4 * i : 4 * i + 4], (w, h), args.frames, i, args.grain) for i in range(args.clips)]
+    if args.save:
+        from PIL import Image
+
+        Path(args.save).mkdir(parents=True, exist_ok=True)
+        for i, clip in enumerate(clips):
+            strip = np.concatenate([clip[3][0], clip[4][0], np.repeat(clip[4][2][None], 3, 0)], axis=2)
+            Image.fromarray((strip.transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)).save(f"{args.save}/clip{i}.png")
+    from daguerre.video.steady_moving import steadier
+
+    for name in args.models:
+        net = build(find_model(name))
+        painting = load_rgb(painting_path(find_model(name)), max(w, h))[0].numpy()
+        with torch.inference_mode():
+            outputs = [[net(torch.from_numpy(f)[None])[0].numpy() for f, _, _ in clip] for clip in clips]
+        base = [measure(c, o, painting) for c, o in zip(clips, outputs, strict=True)]
+        for method in args.methods:
+            rows = []
+            for clip, out, (err0, style0, fig0, scene0) in zip(clips, outputs, base, strict=True):
+                steady = steadier(method, net)
+                if isinstance(steady, TemporalConsistency):
+                    steadied = [steady(f, o) for (f, _, _), o in zip(clip, out, strict=True)]
+                else:
+                    steadied = [steady(f) for f, _, _ in clip]
+                err, style, fig, scene = measure(clip, steadied, painting)
+                rows.append((err / err0, style / style0 - 1, fig / fig0, scene / scene0))
+            per = "  ".join(f"x{e:.2f}/{s:+.1%}" for e, s, _, _ in rows)
+            mean = np.mean(rows, axis=0)
+            print(f"{name:20s} {method:28s} warp x{mean[0]:.2f} style {mean[1]:+.1%} figures x{mean[2]:.2f} "
+                  f"scene x{mean[3]:.2f}  ({per})", flush=True)
+        if args.save:
+            from PIL import Image
+
+            Image.fromarray((outputs[0][4].transpose(1, 2, 0).clip(0, 1) * 255 + 0.5).astype(np.uint8)).save(
+                f"{args.save}/{name}-frame4.png")
+
+
+if __name__ == "__main__":
+    main()
