@@ -271,10 +271,10 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
               painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
-              moving: float | None = None) -> list[dict]:
+              moving: bool = False) -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
     fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
-    with `moving`, also pixel-blended where figures move on their own (`SteadyMoving`)."""
+    with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -293,7 +293,7 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     base_sharpness = None
     for c in strengths:
         if inside is not None and c > 0:
-            steady = SteadyStyle(inside, c) if moving is None else SteadyMoving(inside, c, moving)
+            steady = SteadyMoving(inside, c, c) if moving else SteadyStyle(inside, c)
             steadied = [steady(f) for f, _ in frames]
         else:
             steady = TemporalConsistency(c, chroma_only=chroma)
@@ -368,12 +368,12 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         net = styles.style_model(STYLE_MODEL)[1]
         inside = stability(frames, outputs, strengths, False, painting, inside=net)
         rows += [{**r, "steadied": "inside the network"} for r in inside if r["consistency"] > 0]
-    if args.moving is not None:
+    if args.moving:
         from daguerre.ops import styles
 
         moving = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1],
-                           moving=args.moving)
-        rows += [{**r, "steadied": f"inside + moving figures {args.moving}"} for r in moving if r["consistency"] > 0]
+                           moving=True)
+        rows += [{**r, "steadied": "inside + moving figures"} for r in moving if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
     return rows
@@ -415,9 +415,11 @@ def inside_cost(args: object) -> None:
     pixel = TemporalConsistency(DEFAULT_CONSISTENCY)
     card = styles.style_model(STYLE_MODEL)[0]
     steady, steady_torch = SteadyStyle(net, halves=onnx_halves(card, net)), SteadyStyle(net)
+    moving = SteadyMoving(net, halves=onnx_halves(card, net))
     runs = {"network alone, ONNX Runtime": onnx, "network alone, torch": torch_alone,
             "ONNX + pixel blend 0.5": lambda f: pixel(f, onnx(f)),
             "steadied inside 0.5, ONNX Runtime halves": steady, "steadied inside 0.5, torch": steady_torch,
+            "inside 0.5 + moving figures 0.5, ONNX Runtime halves": moving,
             "  of which motion (flow, grid shift)": None}
     times: dict[str, list[float]] = {k: [] for k in runs}
     motion = SteadyStyle(net, DEFAULT_CONSISTENCY)
@@ -469,9 +471,9 @@ def main() -> None:
                         help="operations in the stability table")
     parser.add_argument("--inside", action=argparse.BooleanOptionalAction, default=True,
                         help="also steady fp32 fast style models inside the network (SteadyStyle)")
-    parser.add_argument("--moving", type=float, default=None,
-                        help="also steady fast style models inside the network with this pixel blend where figures "
-                             "move on their own (SteadyMoving)")
+    parser.add_argument("--moving", action="store_true",
+                        help="also steady fast style models inside the network and blend their pixels where figures "
+                             "move on their own (SteadyMoving, `--steady moving`)")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
@@ -549,12 +551,12 @@ def main() -> None:
                 stab_rows.append({"case": f"{name}, steadied inside the network", **r})
             if name.startswith("stylize (fast, van-gogh"):
                 save_strip(frames, outputs, net, RESULTS / "video_steady_inside_strip.jpg")
-        if op_name == "stylize" and args.moving is not None and params.get("precision", "fp32") == "fp32":
+        if op_name == "stylize" and args.moving and params.get("precision", "fp32") == "fp32":
             from daguerre.ops import styles
 
             net = styles.style_model(params["model"])[1]
-            for r in stability(frames, outputs, strengths, False, painting, inside=net, moving=args.moving):
-                stab_rows.append({"case": f"{name}, inside + moving figures {args.moving}", **r})
+            for r in stability(frames, outputs, strengths, False, painting, inside=net, moving=True):
+                stab_rows.append({"case": f"{name}, inside + moving figures", **r})
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
                "style dist", "sharpness", "cuts found"]

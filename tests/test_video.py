@@ -409,3 +409,74 @@ def test_repair_measures_restores_prefilter_once_for_a_clip() -> None:
 def test_restore_refuses_a_malformed_prefilter() -> None:
     with pytest.raises(ValueError, match="prefilter"):
         get_operation("restore").run(load(SAMPLES / "rocket.jpg"), prefilter=(0.2,))
+
+
+def figure_clip(frames: int = 8) -> list[tuple]:
+    """A pan over a bundled photo with a cut-out of another moving on its own (7 px a frame, turning): frame,
+    true flow, pixels visible in the previous frame on the same surface, and which of them are on the figure."""
+    from daguerre.video.synthetic import Figure, moving_frames
+
+    astronaut = load(SAMPLES / "astronaut.jpg").rgb()[:, ::4, ::4]
+    figure = Figure(np.ascontiguousarray(astronaut), (40, 32), (70, 60), (7.0, 2.0), spin=0.04)
+    clip = []
+    for frame, flow, valid in moving_frames(load(SAMPLES / "chelsea.jpg").rgb(), [figure], (256, 160), frames):
+        own = None if flow is None else np.hypot(*(flow - np.median(flow.reshape(-1, 2), 0)).transpose(2, 0, 1)) > 2
+        clip.append((frame, flow, valid, own))
+    return clip
+
+
+def test_figures_moving_on_their_own_are_steadier_with_the_moving_blend() -> None:
+    """Steadied inside the network, a figure crossing the scene is re-painted each frame; `SteadyMoving` blends
+    its pixels along its own motion, and leaves the scene (locked to the network's grid) to the network."""
+    from daguerre.ops import styles
+    from daguerre.video.steady_moving import SteadyMoving
+
+    net = styles.style_model("van-gogh-irises")[1]
+    clip = figure_clip()
+    errors = {}
+    for name, steady in (("inside", SteadyStyle(net, 0.5)), ("moving", SteadyMoving(net, 0.5, 0.5))):
+        outputs = [steady(frame) for frame, *_ in clip]
+        figure, scene = [], []
+        for t in range(1, len(clip)):
+            _, flow, valid, own = clip[t]
+            warped = warp(np.ascontiguousarray(outputs[t - 1].transpose(1, 2, 0)), flow).transpose(2, 0, 1)
+            pair = np.stack([outputs[t - 1], outputs[t]])
+            figure.append(warping_error(pair, warped[None], (valid * own)[None, None]))
+            scene.append(warping_error(pair, warped[None], (valid * ~own)[None, None]))
+        errors[name] = np.mean(figure), np.mean(scene)
+    assert errors["moving"][0] < 0.8 * errors["inside"][0]  # the figure steadier
+    assert errors["moving"][1] < 1.05 * errors["inside"][1]  # the scene no less steady
+
+
+def test_the_moving_blend_weighs_pixels_by_how_far_they_depart_from_the_scene() -> None:
+    from daguerre.ops import styles
+    from daguerre.video.steady_moving import SteadyMoving
+
+    steady = SteadyMoving(styles.style_model("van-gogh-irises")[1], 0.5, 0.6)
+    clip = figure_clip(3)
+    for frame, *_ in clip[:2]:
+        motion = steady.motion(frame)
+    _, weight = steady.pixel_weight(motion.scene, (160, 256))
+    _, _, valid, own = clip[1]
+    assert weight.max() <= 0.6 + 1e-6
+    assert weight[(own > 0) & (valid > 0)].mean() > 0.4  # found on the figure (where its flow is trusted)
+    assert weight[own == 0].mean() < 0.1  # the scene's motion, held by the grid lock: no pixel blend
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        SteadyMoving(styles.style_model("van-gogh-irises")[1], 0.5, 1.5)
+
+
+def test_cli_steady_moving_runs_the_clip_through_the_moving_blend(clip: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from daguerre.video import steady_moving as module
+
+    rendered = []
+    real = module.SteadyMoving.render
+    monkeypatch.setattr(module.SteadyMoving, "render", lambda self, *a: rendered.append(1) or real(self, *a))
+    out = tmp_path / "moving.mp4"
+    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(out), "-m", "rousseau-lion",
+                                      "--steady", "moving"])
+    assert result.exit_code == 0, result.output
+    assert frame_count(out) == 12 and len(rendered) == 12
+    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "x.mp4"), "-m", "rousseau-lion",
+                                      "--steady", "moving", "--preserve-color"])
+    assert result.exit_code == 2 and "--steady moving is for fast style" in result.output, result.output

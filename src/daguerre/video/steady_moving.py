@@ -10,6 +10,8 @@ its own. Measured in BENCHMARKS.md ("Temporal stability").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from daguerre.nets.style_net import StyleNet
@@ -19,6 +21,13 @@ from daguerre.video.flow import resize_flow, warp
 from daguerre.video.steady_style import Half, Motion, SteadyStyle
 
 MOVING_RAMP = (0.5, 2.0)  # px (full size) of departure from the scene's motion: no pixel blend below, full above
+
+
+@dataclass
+class MovingMotion(Motion):
+    """`Motion`, plus the backward flow (H, W, 2) and pixel blend weight (H, W) at the output's size."""
+
+    pixels: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class SteadyMoving(SteadyStyle):
@@ -34,12 +43,20 @@ class SteadyMoving(SteadyStyle):
         self.moving, self.still, self.ramp = moving, still, ramp
         self._out: np.ndarray | None = None  # the previous steadied output (H, W, 3)
 
+    def motion(self, frame: np.ndarray) -> MovingMotion:
+        """As `SteadyStyle.motion`, with the pixel blend's flow and weight (made here: in a pipeline, this runs
+        in the flow's thread, ahead of the network)."""
+        m = super().motion(frame)
+        pixels = None if m.scene is None else self.pixel_weight(m.scene, frame.shape[1:])
+        return MovingMotion(m.shift, m.flow, m.trust, m.scene, pixels)
+
     def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
         out = np.ascontiguousarray(super().render(frame, motion).transpose(1, 2, 0))
         previous, self._out = self._out, out
-        if motion.scene is None or previous is None or previous.shape != out.shape:
+        pixels = getattr(motion, "pixels", None)
+        if pixels is None or previous is None or previous.shape != out.shape:
             return out.transpose(2, 0, 1)
-        flow, weight = self.pixel_weight(motion.scene, out.shape[:2])
+        flow, weight = pixels
         blended = warp(previous, flow)
         blended -= out
         _scale_pixels(blended, weight)
