@@ -37,7 +37,7 @@ def training_photos(n: int, skip: int = 5) -> list[np.ndarray]:
 
 
 def moving_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int, seed: int,
-                grain: float = 0.02) -> list[tuple]:
+                grain: float = 0.02, count: int = 3, camera: CameraMove | None = None) -> list[tuple]:
     """[(frame, true flow or None, valid mask or None)]: a pan over pictures[0], three figures cut from the others."""
     import cv2
 
@@ -45,6 +45,9 @@ def moving_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int, 
     w, h = size
     figures = []
     for i, photo in enumerate(pictures[1:4]):
+        if i >= count:
+            rng.uniform(size=6)  # the same draws, so the camera is the same without the figures
+            continue
         rgb = np.ascontiguousarray(photo.transpose(1, 2, 0))
         small = cv2.resize(rgb, (400, round(400 * photo.shape[1] / photo.shape[2])), interpolation=cv2.INTER_AREA)
         small = small.transpose(2, 0, 1)
@@ -53,6 +56,7 @@ def moving_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int, 
         figures.append(Figure(small, (rng.uniform(45, 80), rng.uniform(35, 60)), start, tuple(speed),
                               spin=0.03 if i == 0 else 0.0, grow=0.015 if i == 1 else 0.0))
     move = CameraMove(pan=(rng.uniform(-4, 4), rng.uniform(-1.5, 1.5)), zoom=rng.uniform(0, 0.005))
+    move = camera or move
     return list(moving_frames(pictures[0], figures, size, frames, move, grain=grain, seed=seed))
 
 
@@ -71,7 +75,8 @@ def measure(clip: list[tuple], steadied: list[np.ndarray], painting: np.ndarray 
         warped = warp(prev, flow).transpose(2, 0, 1)[None]
         errors.append(warping_error(pair, warped, valid[None, None]))
         own = np.sqrt(np.square(flow - np.median(flow.reshape(-1, 2), axis=0)).sum(-1)) > 1
-        parts.append([warping_error(pair, warped, (valid * m)[None, None]) for m in (own, ~own)])
+        parts.append([warping_error(pair, warped, (valid * m)[None, None]) if (valid * m).any() else np.nan
+                      for m in (own, ~own)])
     style = float(np.mean(style_distance(np.stack(steadied[1::3]), painting))) if painting is not None else 0.0
     figures, scene = np.mean(parts, axis=0)
     return float(np.mean(errors)), style, float(figures), float(scene)
@@ -85,12 +90,16 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["van-gogh-irises"])
     parser.add_argument("--methods", nargs="+", default=["pixels:0.25", "pixels:0.5", "inside:0.5"])
     parser.add_argument("--grain", type=float, default=0.02, help="film grain std added to each frame")
+    parser.add_argument("--figures", type=int, default=3, help="figures per clip (0: the camera's pan alone)")
+    parser.add_argument("--camera", type=float, nargs=3, help="pan x, pan y (px/frame), zoom: instead of random")
     parser.add_argument("--save", help="write frame 4 of the first clip (inputs and outputs) under this folder")
     args = parser.parse_args()
     torch.set_num_threads(1)
     w, h = map(int, args.size.split("x"))
     pictures = training_photos(4 * args.clips)
-    clips = [moving_clip(pictures[4 * i : 4 * i + 4], (w, h), args.frames, i, args.grain) for i in range(args.clips)]
+    camera = CameraMove(tuple(args.camera[:2]), args.camera[2]) if args.camera else None
+    clips = [moving_clip(pictures[4 * i : 4 * i + 4], (w, h), args.frames, i, args.grain, args.figures, camera)
+             for i in range(args.clips)]
     if args.save:
         from PIL import Image
 

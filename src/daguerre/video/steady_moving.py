@@ -1,11 +1,17 @@
 """Steadying a fast style network on clips where figures move on their own, not only the camera.
 
-`SteadyStyle` locks StyleNet's 8-px grid to the scene's (median) motion, so under a pan the network paints the
-same strokes, moved; a figure moving across the scene is seen at a new phase each frame and painted afresh. Here
-the output pixels are, in addition, pulled towards the previous output warped by the flow (the pixel blend of
-`TemporalConsistency`, its contrast restored) with a weight that rises with how far each pixel's flow departs
-from the scene's motion: none where the grid lock already holds the strokes, `moving` where a figure moves on
-its own. Measured in BENCHMARKS.md ("Temporal stability").
+`SteadyStyle` locks StyleNet's 8-px grid to the scene's (median) motion in whole pixels, so under a pan of whole
+pixels a frame the network paints the same strokes, moved. Real motion is fractional, and a figure moving across
+the scene is seen at a new phase each frame and painted afresh. Here:
+
+1. Sub-pixel lock: the frame is shifted by the scene's motion to the fraction of a pixel (bicubic), and the
+   output shifted back, so the network sees the scene at the same phase every frame under any pan.
+2. Moving figures: the output pixels are pulled towards the previous output warped by the flow (the pixel
+   blend of `TemporalConsistency`, its contrast restored) with a weight that rises with how far each pixel's
+   flow departs from the scene's motion: `still` where the grid lock already holds the strokes, up to `moving`
+   where a figure moves on its own.
+
+Measured in BENCHMARKS.md ("Temporal stability").
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.consistency import _keep_contrast, _scale_pixels
 from daguerre.video.flow import resize_flow, warp
-from daguerre.video.steady_style import Half, Motion, SteadyStyle
+from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle, _warp
 
 MOVING_RAMP = (0.5, 2.0)  # px (full size) of departure from the scene's motion: no pixel blend below, full above
 
@@ -28,6 +35,7 @@ class MovingMotion(Motion):
     """`Motion`, plus the backward flow (H, W, 2) and pixel blend weight (H, W) at the output's size."""
 
     pixels: tuple[np.ndarray, np.ndarray] | None = None
+    fraction: tuple[float, float] = (0.0, 0.0)  # the scene's motion past the whole-pixel shift (x, y)
 
 
 class SteadyMoving(SteadyStyle):
@@ -36,22 +44,31 @@ class SteadyMoving(SteadyStyle):
 
     def __init__(self, net: StyleNet, strength: float = DEFAULT_CONSISTENCY, moving: float = DEFAULT_CONSISTENCY,
                  still: float = 0.0, ramp: tuple[float, float] = MOVING_RAMP, halves: tuple[Half, Half] | None = None,
-                 **flow: object) -> None:
+                 subpixel: bool = True, **flow: object) -> None:
         super().__init__(net, strength, halves=halves, **flow)  # type: ignore[arg-type]
         if not (0 <= moving <= 1 and 0 <= still <= 1):
             raise ValueError(f"pixel blend strengths must be between 0 and 1, got {moving} and {still}")
-        self.moving, self.still, self.ramp = moving, still, ramp
+        self.moving, self.still, self.ramp, self.subpixel = moving, still, ramp, subpixel
         self._out: np.ndarray | None = None  # the previous steadied output (H, W, 3)
+        self._fraction = np.zeros(2)
 
     def motion(self, frame: np.ndarray) -> MovingMotion:
         """As `SteadyStyle.motion`, with the pixel blend's flow and weight (made here: in a pipeline, this runs
         in the flow's thread, ahead of the network)."""
         m = super().motion(frame)
         pixels = None if m.scene is None else self.pixel_weight(m.scene, frame.shape[1:])
-        return MovingMotion(m.shift, m.flow, m.trust, m.scene, pixels)
+        fraction = self._drift - np.round(self._drift) if self.subpixel else np.zeros(2)  # in [-0.5, 0.5]
+        if m.flow is not None:  # the features' flow, in cells, with the fractional shifts too
+            m.flow += ((fraction - self._fraction) / CELL).astype(np.float32)
+        self._fraction = fraction
+        return MovingMotion(m.shift, m.flow, m.trust, m.scene, pixels, (float(fraction[0]), float(fraction[1])))
 
     def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
-        out = np.ascontiguousarray(super().render(frame, motion).transpose(1, 2, 0))
+        fraction = getattr(motion, "fraction", (0.0, 0.0))
+        if fraction == (0.0, 0.0):
+            out = np.ascontiguousarray(super().render(frame, motion).transpose(1, 2, 0))
+        else:
+            out = self._render_subpixel(frame, motion, fraction)
         previous, self._out = self._out, out
         pixels = getattr(motion, "pixels", None)
         if pixels is None or previous is None or previous.shape != out.shape:
@@ -63,6 +80,30 @@ class SteadyMoving(SteadyStyle):
         blended += out
         self._out = _keep_contrast(blended, out)
         return self._out.transpose(2, 0, 1)
+
+    @torch.inference_mode()
+    def _render_subpixel(self, frame: np.ndarray, motion: Motion, fraction: tuple[float, float]) -> np.ndarray:
+        """`SteadyStyle.render` with the frame shifted by the whole and fractional shift (bicubic), and the
+        output shifted back: (H, W, 3)."""
+        import cv2
+
+        (sx, sy), (fx, fy) = motion.shift, fraction
+        h, w = frame.shape[1:]
+        hp, wp = h + -h % CELL + CELL, w + -w % CELL + CELL
+        image = np.ascontiguousarray(frame.transpose(1, 2, 0))
+        shift = np.float32([[1, 0, sx + fx - CELL], [0, 1, sy + fy - CELL]])  # input pixel i shows frame i + this
+        x = cv2.warpAffine(image, shift, (wp, hp), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REFLECT_101)
+        features = self.encode(torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None])
+        previous = self._features
+        if motion.flow is not None and previous is not None and previous.shape == features.shape:
+            features += torch.from_numpy(motion.trust)[None, None] * (_warp(previous, motion.flow) - features)
+        self._features = features
+        y = np.ascontiguousarray(self.decode(features)[0].numpy().transpose(1, 2, 0))
+        back = np.float32([[1, 0, CELL - sx - fx], [0, 1, CELL - sy - fy]])  # frame pixel p is output p + this
+        out = cv2.warpAffine(y, back, (w, h), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                             borderMode=cv2.BORDER_REPLICATE)
+        return np.clip(out, 0, 1, out=out)
 
     def pixel_weight(self, scene: tuple[np.ndarray, np.ndarray, np.ndarray], size: tuple[int, int],
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +124,7 @@ class SteadyMoving(SteadyStyle):
 
 def steadier(method: str, net: StyleNet) -> object:
     """For benchmarks: "pixels:S" (`TemporalConsistency`), "inside:S" (`SteadyStyle`) or
-    "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`)."""
+    "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`; "whole:..." without the sub-pixel lock)."""
     from daguerre.video.consistency import TemporalConsistency
 
     kind, *values = method.split(":")
@@ -92,7 +133,7 @@ def steadier(method: str, net: StyleNet) -> object:
         return TemporalConsistency(v[0])
     if kind == "inside":
         return SteadyStyle(net, v[0])
-    if kind == "moving":
+    if kind in ("moving", "whole"):  # whole: the grid locked in whole pixels only, as SteadyStyle
         ramp = (v[3], v[4]) if len(v) > 4 else MOVING_RAMP
-        return SteadyMoving(net, v[0], v[1], v[2] if len(v) > 2 else 0.0, ramp)
+        return SteadyMoving(net, v[0], v[1], v[2] if len(v) > 2 else 0.0, ramp, subpixel=kind == "moving")
     raise ValueError(f"unknown method {method!r}")
