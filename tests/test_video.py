@@ -480,3 +480,23 @@ def test_cli_steady_moving_runs_the_clip_through_the_moving_blend(clip: Path, tm
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "x.mp4"), "-m", "rousseau-lion",
                                       "--steady", "moving", "--preserve-color"])
     assert result.exit_code == 2 and "--steady moving is for fast style" in result.output, result.output
+
+
+def test_the_grid_is_locked_to_the_scene_to_the_fraction_of_a_pixel() -> None:
+    """A pan of 2.5 px a frame: locked in whole pixels (`SteadyStyle`) the network sees the scene at two phases
+    in turn and paints it two ways; locked to the fraction (`SteadyMoving`), the same strokes move with it."""
+    from daguerre.ops import styles
+    from daguerre.video.steady_moving import SteadyMoving
+    from daguerre.video.synthetic import CameraMove
+
+    net = styles.style_model("van-gogh-irises")[1]
+    frames = list(panned_frames(load(SAMPLES / "chelsea.jpg").rgb(), (256, 160), 8, CameraMove((2.5, 0.5), 0.0)))
+    mask = np.zeros((1, 1, 160, 256), np.float32)
+    mask[..., 8:-8, 8:-8] = 1  # away from the edges the pan brings in
+    errors = {}
+    for name, steady in (("whole", SteadyStyle(net, 0.5)), ("fraction", SteadyMoving(net, 0.5, 0.0))):
+        outputs = [steady(frame) for frame, _ in frames]
+        errors[name] = np.mean([warping_error(np.stack(outputs[t - 1 : t + 1]), warp(np.ascontiguousarray(
+            outputs[t - 1].transpose(1, 2, 0)), frames[t][1]).transpose(2, 0, 1)[None], mask)
+            for t in range(1, len(frames))])
+    assert errors["fraction"] < 0.5 * errors["whole"]
