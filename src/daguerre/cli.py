@@ -125,8 +125,8 @@ def stylize(
                                              "the outputs along the motion) | inside (keep the scene on the "
                                              "network's grid and blend its features: keeps more of the style on "
                                              "camera pans, less steady with moving figures; runs fp32) | moving "
-                                             "(inside, and the pixels blended where figures move on their "
-                                             "own).")] = "pixels",
+                                             "(inside, locked to the fraction of a pixel, and the pixels "
+                                             "blended where figures move on their own).")] = "pixels",
 ) -> None:
     """Restyle photographs as paintings: a trained model, any painting, or optimisation."""
     method = method or ("fast" if model else "arbitrary")

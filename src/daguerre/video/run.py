@@ -58,8 +58,8 @@ def steady_style(op: Operation, params: dict, consistency: float, size: tuple[in
     scene, its features blended), for stylize with a fast model in fp32, frames run whole (`WHOLE_FRAME`) and
     nothing done after the network; its two halves on ONNX Runtime unless the engine is torch. None with
     consistency 0 (nothing to steady); a ValueError naming why for a clip it cannot steady (the caller asked for
-    it: falling back to the pixel blend unasked would hide that). `moving`: also blend the output's pixels where
-    figures move on their own (`daguerre.video.steady_moving`)."""
+    it: falling back to the pixel blend unasked would hide that). `moving`: the grid locked to the fraction of a pixel,
+    and the output's pixels blended where figures move on their own (`daguerre.video.steady_moving`)."""
     from daguerre.models.onnx import onnx_available
     from daguerre.nets.style_net import StyleNet
     from daguerre.ops import styles
@@ -94,7 +94,8 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     `steady_inside`: a fast style model in fp32 is steadied inside the network (`steady_style`) instead of on its
     pixels: steadier at less style cost on camera pans, but less steady than the pixel blend at the same style
     cost on a real clip with moving figures (BENCHMARKS.md, "Video"), so not the default. `steady_moving`: steadied
-    inside, and the output's pixels blended where figures move on their own (`SteadyMoving`)."""
+    inside with the grid locked to the fraction of a pixel, and the output's pixels blended where figures move on
+    their own (`SteadyMoving`)."""
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)
