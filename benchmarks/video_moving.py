@@ -27,6 +27,8 @@ from daguerre.metrics import style_distance, warping_error  # noqa: E402
 from daguerre.models.registry import build, find_model  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.flow import warp  # noqa: E402
+from daguerre.video.steady_moving import MOVING_RAMP, SteadyMoving  # noqa: E402
+from daguerre.video.steady_style import SteadyStyle  # noqa: E402
 from daguerre.video.synthetic import CameraMove, Figure, moving_frames  # noqa: E402
 
 
@@ -58,6 +60,21 @@ def moving_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int, 
     move = CameraMove(pan=(rng.uniform(-4, 4), rng.uniform(-1.5, 1.5)), zoom=rng.uniform(0, 0.005))
     move = camera or move
     return list(moving_frames(pictures[0], figures, size, frames, move, grain=grain, seed=seed))
+
+
+def steadier(method: str, net: torch.nn.Module) -> object:
+    """A method by name: "pixels:S" (`TemporalConsistency`), "inside:S" (`SteadyStyle`) or
+    "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`; "whole:..." without the sub-pixel lock)."""
+    kind, *values = method.split(":")
+    v = [float(x) for x in values]
+    if kind == "pixels":
+        return TemporalConsistency(v[0])
+    if kind == "inside":
+        return SteadyStyle(net, v[0])
+    if kind in ("moving", "whole"):  # whole: the grid locked in whole pixels only, as SteadyStyle
+        ramp = (v[3], v[4]) if len(v) > 4 else MOVING_RAMP
+        return SteadyMoving(net, v[0], v[1], v[2] if len(v) > 2 else 0.0, ramp, subpixel=kind == "moving")
+    raise ValueError(f"unknown method {method!r}")
 
 
 def measure(clip: list[tuple], steadied: list[np.ndarray], painting: np.ndarray | None,
@@ -107,8 +124,6 @@ def main() -> None:
         for i, clip in enumerate(clips):
             strip = np.concatenate([clip[3][0], clip[4][0], np.repeat(clip[4][2][None], 3, 0)], axis=2)
             Image.fromarray((strip.transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)).save(f"{args.save}/clip{i}.png")
-    from daguerre.video.steady_moving import steadier
-
     for name in args.models:
         net = build(find_model(name))
         painting = load_rgb(painting_path(find_model(name)), max(w, h))[0].numpy()

@@ -136,19 +136,3 @@ def shifted(image: np.ndarray, fx: float, fy: float, border: int) -> np.ndarray:
 
     return cv2.sepFilter2D(image, -1, kernel(fx), kernel(fy), anchor=(3, 3), borderType=border).reshape(image.shape)
 
-
-def steadier(method: str, net: StyleNet) -> object:
-    """For benchmarks: "pixels:S" (`TemporalConsistency`), "inside:S" (`SteadyStyle`) or
-    "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`; "whole:..." without the sub-pixel lock)."""
-    from daguerre.video.consistency import TemporalConsistency
-
-    kind, *values = method.split(":")
-    v = [float(x) for x in values]
-    if kind == "pixels":
-        return TemporalConsistency(v[0])
-    if kind == "inside":
-        return SteadyStyle(net, v[0])
-    if kind in ("moving", "whole"):  # whole: the grid locked in whole pixels only, as SteadyStyle
-        ramp = (v[3], v[4]) if len(v) > 4 else MOVING_RAMP
-        return SteadyMoving(net, v[0], v[1], v[2] if len(v) > 2 else 0.0, ramp, subpixel=kind == "moving")
-    raise ValueError(f"unknown method {method!r}")
