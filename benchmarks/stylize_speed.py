@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from _common import (
@@ -300,7 +301,8 @@ def bench_int8(args: argparse.Namespace) -> None:
     """The fast style model's ONNX file fp32 vs int8: median ms at 512x512 and 856x480 (854x480 padded to a
     multiple of 8, as `stylize` runs it) on a held-out photo, calls interleaved, 1 and 2 threads; then the
     PSNR of int8 against fp32 for every shipped model on held-out photos at 854x480 (the agreement), beside the
-    figure on the training samples that picks each model's default for clips (`OnnxModel.agreement`)."""
+    figure on the training samples that picks each model's default for clips (`OnnxModel.agreement`), each
+    model's int8 speed-up at 856x480 on 1 thread (interleaved) and how its int8 file was made."""
     from daguerre import metrics
     from daguerre.data.sources import photos
     from daguerre.imaging import Picture
@@ -312,35 +314,46 @@ def bench_int8(args: argparse.Namespace) -> None:
     paths = {p: styles.style_model_onnx(models[0].name, p).path for p in ("fp32", "int8")}
     repeats = 2 if args.quick else args.repeats
     rows = []
+
+    def interleaved_ms(sessions: dict, x: np.ndarray) -> dict[str, float]:
+        times: dict[str, list[float]] = {p: [] for p in sessions}
+        for s in sessions.values():
+            s.run(None, {"image": x})  # warm-up
+        for _ in range(repeats):
+            for p, s in sessions.items():
+                start = time.perf_counter()
+                s.run(None, {"image": x})
+                times[p].append(1e3 * (time.perf_counter() - start))
+        return {p: sorted(t)[len(t) // 2] for p, t in times.items()}
+
     for threads in (1, 2):
         sessions = {p: _session(str(path), threads) for p, path in paths.items()}
         for size in ((512, 512), (856, 480)):
             x = resize(square_test_image(max(size)), size[::-1]).numpy()
-            times: dict[str, list[float]] = {p: [] for p in sessions}
-            for s in sessions.values():
-                s.run(None, {"image": x})  # warm-up
-            for _ in range(repeats):
-                for p, s in sessions.items():
-                    start = time.perf_counter()
-                    s.run(None, {"image": x})
-                    times[p].append(1e3 * (time.perf_counter() - start))
-            ms = {p: sorted(t)[len(t) // 2] for p, t in times.items()}
+            ms = interleaved_ms(sessions, x)
             rows.append([threads, f"{size[0]}x{size[1]}", ms["fp32"], ms["int8"], ms["fp32"] / ms["int8"]])
             print(f"  {threads} thread(s) {size}: {ms}", flush=True)
     print(f"\n{models[0].name}, ONNX Runtime, median of {repeats} interleaved calls")
     print(format_table(["threads", "size", "fp32 ms", "int8 ms", "int8 speed-up"], rows))
+    frame = x  # the 856x480 test picture timed above
     held = photos("heldout", graphics=False)[: 1 if args.quick else 4]
     frames = [Picture(resize(load_rgb(p, 1000), (480, 854))[0].numpy()) for p in held]
     agreement = []
     for card in models[: 1 if args.quick else None]:
         psnr = [metrics.psnr(stylize.run(f, model=card.name, precision="fp32").pixels,
                              stylize.run(f, model=card.name, precision="int8").pixels) for f in frames]
-        gate = styles.style_model_onnx(card.name, "int8").agreement  # on the training samples: picks the default
-        agreement.append([card.name, min(psnr), sum(psnr) / len(psnr), gate, "int8" if gate >= FAITHFUL_DB else "fp32"])
+        int8 = styles.style_model_onnx(card.name, "int8")
+        gate = int8.agreement  # on the training samples: picks the default
+        ms = interleaved_ms({p: _session(str(styles.style_model_onnx(card.name, p).path), 1)
+                             for p in ("fp32", "int8")}, frame)
+        made = ("equalised" if int8.recipe["equalised"] else "plain") + "".join(
+            f" +{n}" for n in int8.recipe["extra_fp32"])
+        agreement.append([card.name, min(psnr), sum(psnr) / len(psnr), gate, "int8" if gate >= FAITHFUL_DB else "fp32",
+                          ms["fp32"] / ms["int8"], made])
         print(f"  {card.name}: {agreement[-1][1:]}", flush=True)
     print(f"\nint8 vs fp32 PSNR (dB) on {len(frames)} held-out photos at 854x480")
-    print(format_table(["model", "held-out min", "held-out mean", "training samples min (gate)", "clip default"],
-                       agreement))
+    print(format_table(["model", "held-out min", "held-out mean", "training samples min (gate)", "clip default",
+                        "int8 speed-up (1 thread, 856x480)", "int8 recipe"], agreement))
 
 
 def main() -> None:

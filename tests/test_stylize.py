@@ -321,6 +321,68 @@ def test_int8_keeps_the_layers_nearest_the_pixels_in_fp32():
     assert shuffles[-1] is False and all(shuffles[:-1]) and len(shuffles) == 3, shuffles
 
 
+def test_equalised_style_net_is_the_same_function_with_even_channels():
+    """The channel-equalised form computes the same picture (to instance norm's epsilon) on a held-out photo, and
+    its channels get more of their tensor's 8-bit range (what int8 activations share) than the trained form's."""
+    from daguerre.models.onnx import calibration_images
+    from daguerre.nets.style_equalise import _ranges, equalised
+
+    _, net = style_model("cezanne-jas-de-bouffan")
+    even = equalised(net, calibration_images())
+    x = torch.from_numpy(small("coffee", 256).pixels)[None]  # held out: not what it was equalised on
+    with torch.inference_mode():
+        assert metrics.psnr(net(x)[0].numpy(), even(x)[0].numpy()) > 60
+
+    def share(model: torch.nn.Module, inputs: bool) -> float:
+        """A channel's range over its tensor's, averaged over channels and the quantized convs."""
+        convs = [model.down3[0], *[c for b in model.residual for c in (b.conv1, b.conv2)], model.up1[0].conv,
+                 model.up2[0].conv]
+        seen = _ranges(model, convs, [x.numpy()], inputs)
+        return float(np.mean([((hi - lo) / (hi.max() - lo.min())).mean() for lo, hi in seen.values()]))
+
+    fast = net.for_inference()
+    assert share(even, False) > 1.3 * share(fast, False), (share(even, False), share(fast, False))  # measured 1.6
+    assert share(even, True) > 1.1 * share(fast, True), (share(even, True), share(fast, True))  # 1.2
+
+
+def test_every_shipped_style_model_passes_the_int8_gate_and_those_that_did_keep_their_file(tmp_path):
+    """Models faithful as quantized plainly keep exactly that file; the others were equalised (and faithful)."""
+    from daguerre.models.onnx import FAITHFUL_DB, quantize
+    from daguerre.ops.styles import style_model_onnx
+
+    made = {card.name: style_model_onnx(card.name, "int8") for card in STYLE_MODELS}
+    assert all(m.agreement >= FAITHFUL_DB for m in made.values()), {n: m.agreement for n, m in made.items()}
+    assert made["cezanne-jas-de-bouffan"].recipe["equalised"]  # 28.6 dB plain (BENCHMARKS.md)
+    for name, m in made.items():
+        if not m.recipe["equalised"]:
+            plain = quantize(style_model_onnx(name).path, tmp_path / f"{name}.onnx")
+            assert plain.read_bytes() == m.path.read_bytes(), name
+
+
+def test_int8_keeps_more_convs_fp32_one_at_a_time_while_under_the_gate(tmp_path, monkeypatch):
+    """Under an unreachable gate the recipe keeps MAX_EXTRA_FP32 more convolutions fp32, each raising the
+    agreement, and the file written is that one."""
+    import onnx
+
+    from daguerre.models import onnx as onnx_module
+    from daguerre.nets.style_equalise import equalised
+    from daguerre.ops.styles import style_model_onnx
+
+    monkeypatch.setattr(onnx_module, "FAITHFUL_DB", 99.0)
+    monkeypatch.setattr(onnx_module, "MAX_EXTRA_FP32", 1)
+    _, net = style_model("van-gogh-irises")
+    fp32 = style_model_onnx("van-gogh-irises").path
+    plain = onnx_module.agreement(fp32, onnx_module.quantize(fp32, tmp_path / "plain.onnx"))
+    measured = onnx_module.faithful_int8(fp32, tmp_path / "int8.onnx", lambda images: equalised(net, images))
+    assert measured["equalised"] and len(measured["extra_fp32"]) == 1
+    assert measured["psnr_vs_fp32_db"] > plain + 3, (measured, plain)
+    assert onnx_module.agreement(fp32, tmp_path / "int8.onnx") == measured["psnr_vs_fp32_db"]
+    graph = onnx.load(str(tmp_path / "int8.onnx")).graph
+    made_by = {o: n.op_type for n in graph.node for o in n.output}
+    kept = [n for n in graph.node if n.name in measured["extra_fp32"]]
+    assert kept and all(made_by.get(n.input[1]) != "DequantizeLinear" for n in kept)
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({"precision": "fp16"}, "unknown precision 'fp16' \\(use fp32 or int8\\)"),
     ({"precision": "int8", "engine": "torch"}, "int8 runs on ONNX Runtime"),

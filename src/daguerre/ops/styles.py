@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from daguerre.models.card import ModelCard, sha256_of
 from daguerre.models.onnx import OnnxModel, onnx_available
 from daguerre.models.registry import build, find_model
 from daguerre.nets.painting_style_net import STYLE_SIZE, PaintingStyleNet, StyleStatistics
+from daguerre.nets.style_equalise import equalised
 from daguerre.nets.style_net import StyleNet
 
 DEFAULT_ARBITRARY_MODEL = "painting-style"
@@ -36,7 +37,7 @@ def style_model_onnx(name: str, precision: str = "fp32") -> OnnxModel | None:
     if not onnx_available():
         return None
     card, net = style_model(name)
-    return OnnxModel(card, net, precision=precision)
+    return OnnxModel(card, net, precision=precision, equalised=partial(equalised, net))
 
 
 @lru_cache(maxsize=4)
