@@ -179,6 +179,19 @@ def styled_warping_error(consistency: float, inside: bool = False) -> tuple[floa
     return float(np.mean(errors)), float(np.mean(style_distance(np.stack(outputs[1::2]), irises[0].numpy())))
 
 
+def test_the_steps_flow_finds_a_480p_pans_motion_within_half_a_pixel() -> None:
+    """The step's cheaper flow (240 px, DIS down to its level 1) still finds a held-out pan's true motion."""
+    from daguerre.video.flow import grey8, resize_flow
+
+    flow = TemporalConsistency(DEFAULT_CONSISTENCY).flow
+    (a, _), (b, true) = pan("coffee.jpg", 2, (854, 480))
+    found = resize_flow(flow(flow.small(grey8(b)), flow.small(grey8(a))), (854, 480))
+    assert flow.small(grey8(b)).shape == (135, 240)
+    error = np.linalg.norm(found - true, axis=-1)[16:-16, 16:-16]  # px at full size, away from the edges
+    assert np.median(error) < 0.5, np.median(error)
+    assert np.median(np.linalg.norm(true, axis=-1)) > 2  # a real move to find
+
+
 def test_consistency_lowers_the_warping_error_of_a_style_model_on_a_pan() -> None:
     plain, plain_style = styled_warping_error(0.0)
     steady, steady_style = styled_warping_error(DEFAULT_CONSISTENCY)
