@@ -403,3 +403,24 @@ def test_precision_is_written_into_the_recipe_int8_for_clips_where_faithful_fp32
     assert "precision" not in stylize.with_defaults({"method": "arbitrary"}, clip=True)
     monkeypatch.setattr(style_model_onnx(model, "int8"), "agreement", 30.0)  # an unfaithful int8 file: fp32
     assert stylize.with_defaults({"model": model}, clip=True)["precision"] == "fp32"
+
+
+def test_a_new_cache_file_deletes_the_ones_older_recipes_made_for_the_same_network(tmp_path, monkeypatch):
+    """Stale files (an older export or int8 recipe, the older sha-only key) go when the network is next built;
+    the current files, the steadied halves and another config's files of the same weights stay."""
+    from daguerre.models import onnx
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    card, net = style_model(STYLE_MODELS[0].name)
+    folder, key, sha = onnx.cache_dir(), f"{card.name}-{card.build_key}", f"{card.name}-{card.sha256[:16]}"
+    folder.mkdir(parents=True)
+    stale = [f"{key}-e1.onnx", f"{key}-{onnx.EXPORT_RECIPE}-int8-v1.onnx", f"{key}-{onnx.EXPORT_RECIPE}-int8-v1.json",
+             f"{sha}.onnx", f"{sha}-int8.onnx", f"{sha}-e2-int8-v1.json"]
+    kept = [f"{key}-{onnx.EXPORT_RECIPE}-encoder.onnx", f"{sha}-0123abcd-{onnx.EXPORT_RECIPE}.onnx",
+            f"{card.name}x-{card.build_key}-e1.onnx"]
+    for name in stale + kept:
+        (folder / name).write_bytes(b"old")
+    model = onnx.OnnxModel(card, net)
+    assert model.path.name == f"{key}-{onnx.EXPORT_RECIPE}.onnx" and model.path.is_file()
+    assert not [n for n in stale if (folder / n).exists()]
+    assert all((folder / n).read_bytes() == b"old" for n in kept)

@@ -12,9 +12,11 @@ it reaches `FAITHFUL_DB`.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -241,6 +243,7 @@ class OnnxModel:
         path = cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}.onnx"
         if not path.is_file():
             export(net, path, extra=extra)
+            prune_stale(card)
         if check_precision(precision) == "int8":
             if extra:
                 raise ValueError(f"{card.name}: int8 is made for image-only models, not one with {', '.join(extra)}")
@@ -248,6 +251,7 @@ class OnnxModel:
             measured = path.with_suffix(".json")
             if not (path.is_file() and measured.is_file()):
                 measured.write_text(json.dumps(faithful_int8(fp32, path, equalised)))
+                prune_stale(card)
             self.recipe = json.loads(measured.read_text())
             self.agreement = self.recipe["psnr_vs_fp32_db"]
         self.path = path
@@ -257,6 +261,26 @@ class OnnxModel:
         feeds = {name: np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
                  for name, t in {"image": x, **extra}.items()}
         return torch.from_numpy(self.session.run(None, feeds)[0])
+
+
+def prune_stale(card: ModelCard) -> list[Path]:
+    """Delete the cached files of this card's network that no code of this version reads: made by an older
+    `EXPORT_RECIPE` or `INT8_RECIPE` for the same weights and config, or named by the older key (the weights'
+    sha alone). Files of the same weights under another config (another card's) are left alone. Returns them."""
+    current = re.compile(rf"{re.escape(EXPORT_RECIPE)}(-int8-{re.escape(INT8_RECIPE)})?[.-]")
+    key, sha = f"{card.name}-{card.build_key}-", f"{card.name}-{card.sha256[:16]}"
+    digest = re.compile(r"-[0-9a-f]{8}-")
+    stale = []
+    for path in cache_dir().glob(f"{glob.escape(sha)}*"):
+        rest = path.name[len(sha):]
+        if path.name.startswith(key):
+            if not current.match(path.name[len(key):]) or "-int8-" in rest and f"-int8-{INT8_RECIPE}." not in rest:
+                stale.append(path)
+        elif not digest.match(rest[:10]):  # the older key: no config digest after the sha
+            stale.append(path)
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def onnx_available() -> bool:
