@@ -513,3 +513,21 @@ def test_the_grid_is_locked_to_the_scene_to_the_fraction_of_a_pixel() -> None:
             outputs[t - 1].transpose(1, 2, 0)), frames[t][1]).transpose(2, 0, 1)[None], mask)
             for t in range(1, len(frames))])
     assert errors["fraction"] < 0.5 * errors["whole"]
+
+
+def test_the_subpixel_shift_samples_a_photo_where_asked_for_either_sign():
+    """A smooth real photo (coffee, blurred) shifted by +f and by -f matches its exact (Fourier) shift equally
+    closely (a mirror image of the filter: within 3%; with the taps fixed at -3..4, -f was 13-16% worse)."""
+    import cv2
+
+    from daguerre.video.steady_moving import shifted
+
+    grey = load(Path(__file__).parents[1] / "src/daguerre/samples/coffee.jpg").luminance().astype(np.float32)
+    smooth = cv2.GaussianBlur(grey[:64], (0, 0), 2.0)
+    k = np.fft.fftfreq(smooth.shape[1])
+    errors = {}
+    for f in (0.5, -0.5):
+        exact = np.fft.ifft(np.fft.fft(smooth, axis=1) * np.exp(2j * np.pi * k * f), axis=1).real
+        out = shifted(np.ascontiguousarray(smooth[..., None]), f, 0.0, cv2.BORDER_REFLECT_101)[..., 0]
+        errors[f] = np.abs(out - exact)[:, 16:-16].mean()
+    assert max(errors.values()) < 1.03 * min(errors.values()), errors
