@@ -528,7 +528,7 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
 }
 
 
-ADDED = ["faint"]  # effects added after seeds were in use: drawn last by `choose_effects`, applied in their place
+ADDED = ["faint"]  # effects added after seeds were in use: drawn from their own stream, applied in their place
 
 
 @dataclass
@@ -547,12 +547,17 @@ def effect_rng(seed: int, name: str) -> Rng:
 
 
 def choose_effects(seed: int) -> list[str]:
-    """The effects `age` applies for `seed` when none are named: each with its probability, at least one."""
-    rng = np.random.default_rng([seed, 0])
-    drawn = [n for n in EFFECTS if n not in ADDED] + ADDED  # drawn in the order they were added: old seeds keep theirs
-    chosen = {n for n in drawn if rng.random() < EFFECTS[n].probability and (n != "paper" or paper_textures())}
+    """The effects `age` applies for `seed` when none are named: each with its probability, at least one of the
+    older ones. The `ADDED` effects are drawn from a second stream, so every seed keeps the older effects it
+    chose before they existed (the fallback included)."""
+    def drawn(rng: Rng, names: list[str]) -> set[str]:
+        return {n for n in names if rng.random() < EFFECTS[n].probability and (n != "paper" or paper_textures())}
+
+    older = np.random.default_rng([seed, 0])
+    chosen = drawn(older, [n for n in EFFECTS if n not in ADDED])
     if not chosen:
-        chosen = {str(rng.choice(["fade", "scratches", "dust", "grain"]))}
+        chosen = {str(older.choice(["fade", "scratches", "dust", "grain"]))}
+    chosen |= drawn(np.random.default_rng([seed, 1]), ADDED)
     return [n for n in EFFECTS if n in chosen]
 
 
