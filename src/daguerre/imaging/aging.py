@@ -380,15 +380,15 @@ def scratches(x: np.ndarray, rng: Rng, *, count: int, width: float, length: floa
     return y.astype(np.float32), np.maximum(bright, dark)
 
 
-def faint(x: np.ndarray, rng: Rng, *, scratches_count: int, width: float, specks: int, max_radius: float,
+def faint(x: np.ndarray, rng: Rng, *, scratches_count: int, width: float, length: float, curvature: float,
+          bright_fraction: float, specks: int, max_radius: float, dark_fraction: float,
           opacity: float) -> tuple[np.ndarray, np.ndarray]:
     """Faint damage: thin hairlines and small specks at low `opacity` (0.1-0.5: worn, half-polished, or light on
     light), drawn as `scratches` and `dust` and mixed back into the picture. Masked wholly (footprint, not
     opacity): a pixel under a faint scratch is as damaged as under a dark one, only less visibly."""
-    lines, line_mask = scratches(x, rng, count=scratches_count, width=width, length=rng.uniform(0.2, 0.9),
-                                 curvature=rng.uniform(0.0005, 0.005), bright_fraction=rng.uniform(0, 1), opacity=1)
-    specked, speck_mask = dust(x, rng, count=specks, max_radius=max_radius, dark_fraction=rng.uniform(0, 1),
-                               fibres=0)
+    lines, line_mask = scratches(x, rng, count=scratches_count, width=width, length=length, curvature=curvature,
+                                 bright_fraction=bright_fraction, opacity=1)
+    specked, speck_mask = dust(x, rng, count=specks, max_radius=max_radius, dark_fraction=dark_fraction, fibres=0)
     y = x + opacity * (lines - x) + opacity * (specked - x)
     return np.clip(y, 0, 1).astype(np.float32), np.maximum(line_mask, speck_mask)
 
@@ -515,9 +515,11 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
         "length": _u(r, 0.1, 0.9), "curvature": _u(r, 0.0005, 0.01), "bright_fraction": _u(r, 0, 1),
         "opacity": _u(r, 0.7, 1) * s}, damage=True),
     "faint": Effect(faint, 0.3, lambda r, s, x: {
-        "scratches_count": int(r.integers(1, 10)), "width": _u(r, 0.5, 1.2) * _unit(x),
-        "specks": round(_u(r, 10, 150) * x.shape[-1] * x.shape[-2] / 512**2), "max_radius": _u(r, 0.8, 2) * _unit(x),
-        "opacity": _u(r, 0.1, 0.5) * s}, damage=True),
+        "scratches_count": max(1, round(int(r.integers(1, 10)) * s)), "width": _u(r, 0.5, 1.2) * _unit(x),
+        "length": _u(r, 0.2, 0.9), "curvature": _u(r, 0.0005, 0.005), "bright_fraction": _u(r, 0, 1),
+        "specks": round(_u(r, 10, 150) * s * x.shape[-1] * x.shape[-2] / 512**2),
+        "max_radius": _u(r, 0.8, 2) * _unit(x), "dark_fraction": _u(r, 0, 1), "opacity": _u(r, 0.1, 0.5) * s},
+        damage=True),
     "lowres": Effect(lowres, 0.35, lambda r, s, x: {"factor": 1 + _u(r, 0.5, 3) * s}),
     "scan": Effect(scan, 0.25, lambda r, s, x: {
         "banding": _u(r, 0.005, 0.03) * s, "streaks": int(r.integers(1, 8)), "streak_strength": _u(r, 0.02, 0.1) * s,
