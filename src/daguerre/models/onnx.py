@@ -32,7 +32,9 @@ PRECISIONS = ("fp32", "int8")
 CALIBRATION_PHOTOS = ("astronaut", "chelsea", "rocket")  # training split only: coffee is held out
 CALIBRATION_SIZES = ((480, 272), (256, 256))  # a 16:9 frame and a square centre crop, multiples of 8 (as padded)
 FAITHFUL_DB = 35.0  # int8 within this PSNR of fp32: visually the same picture (checked side by side)
-INT8_RECIPE = "v5"  # in the cached file's name: change it with the calibration or the quantization settings
+# in the cached file's name: change it with the calibration or the quantization settings (FAITHFUL_DB,
+# FP32_CONVS, MAX_EXTRA_FP32, the equalisation's ALPHA and cap included: they decide what the file holds)
+INT8_RECIPE = "v5"
 # DepthToSpace (SubPixelConv's shuffle) moves uint8 between its convs instead of dequantizing to fp32 and back:
 # the same numbers, ~12% less time at 480p (BENCHMARKS.md); Pad and Resize in int8 were slower (v1 measured it)
 QUANTIZED_OPS = ["Conv", "ConvTranspose", "DepthToSpace"]
@@ -199,6 +201,9 @@ def faithful_int8(fp32: Path, path: Path, equalised: Callable[[list[np.ndarray]]
     measured = {"psnr_vs_fp32_db": agreement(fp32, quantize(fp32, path)), "equalised": False, "extra_fp32": []}
     if measured["psnr_vs_fp32_db"] >= FAITHFUL_DB or equalised is None:
         return measured
+    logging.getLogger("daguerre").warning(
+        "%s: int8 is %.1f dB from fp32 (gate %.0f dB): making its equalised int8 form, once (a few minutes)",
+        path.name, measured["psnr_vs_fp32_db"], FAITHFUL_DB)
     work = path.with_suffix(f".{os.getpid()}.eq")
     trial = path.with_suffix(f".{os.getpid()}.trial")
     try:
@@ -212,11 +217,9 @@ def faithful_int8(fp32: Path, path: Path, equalised: Callable[[list[np.ndarray]]
             keep.append(node)
             candidates.remove(node)
             best = gains[node]
-        if best > measured["psnr_vs_fp32_db"]:
+        if best > measured["psnr_vs_fp32_db"]:  # (otherwise `path` still holds the plain recipe's file)
             os.replace(quantize(work, trial, keep), path)
             measured = {"psnr_vs_fp32_db": best, "equalised": True, "extra_fp32": keep}
-        else:
-            quantize(fp32, path)
     finally:
         work.unlink(missing_ok=True)
         trial.unlink(missing_ok=True)
@@ -237,6 +240,7 @@ class OnnxModel:
     (`faithful_int8`; `equalised`: the net's channel-equalised form, used for a model under the gate)."""
 
     agreement: float | None = None
+    recipe: dict | None = None  # int8 only
 
     def __init__(self, card: ModelCard, net: torch.nn.Module, extra: dict[str, torch.Tensor] | None = None,
                  precision: str = "fp32", equalised: Callable[[list[np.ndarray]], torch.nn.Module] | None = None):
@@ -250,7 +254,9 @@ class OnnxModel:
             fp32, path = path, cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-int8-{INT8_RECIPE}.onnx"
             measured = path.with_suffix(".json")
             if not (path.is_file() and measured.is_file()):
-                measured.write_text(json.dumps(faithful_int8(fp32, path, equalised)))
+                tmp = measured.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(faithful_int8(fp32, path, equalised)))
+                os.replace(tmp, measured)  # whole, for another process reading it
                 prune_stale(card)
             self.recipe = json.loads(measured.read_text())
             self.agreement = self.recipe["psnr_vs_fp32_db"]

@@ -26,6 +26,8 @@ from daguerre.nets.style_net import StyleNet
 
 # share of a read tensor's imbalance moved into the weights (0.25-1 tried: 0.75 best); change INT8_RECIPE with it
 ALPHA = 0.75
+MAX_SCALE = 32.0  # no channel scaled more: a near-dead channel would otherwise widen its tensor's 8-bit range
+# (or, feeding a norm with variance near its eps, be amplified); the shipped models' largest is 22
 
 
 def _ranges(net: nn.Module, convs: list[nn.Conv2d], images: Iterable[np.ndarray], inputs: bool) -> dict:
@@ -62,7 +64,7 @@ def equalised(net: StyleNet, images: list[np.ndarray]) -> StyleNet:
     seen = _ranges(fast, [c for _, convs in read for c in convs], images, inputs=True)
     for norms, convs in read:
         span = torch.stack([seen[c][1] - seen[c][0] for c in convs]).amax(0).clamp_min(1e-3)
-        s = (span.max() / span) ** ALPHA
+        s = ((span.max() / span) ** ALPHA).clamp_max(MAX_SCALE)
         for norm in norms:
             norm.scale.data *= s
             norm.shift.data *= s
@@ -76,7 +78,7 @@ def equalised(net: StyleNet, images: list[np.ndarray]) -> StyleNet:
         lo, hi = (v.view(-1, phases) for v in seen[conv])
         lo, hi = lo.amin(1), hi.amax(1)
         mid, span = (lo + hi) / 2, (hi - lo).clamp_min(1e-4)
-        s = (span.max() / span).repeat_interleave(phases)
+        s = (span.max() / span).clamp_max(MAX_SCALE).repeat_interleave(phases)
         conv.bias.data = (conv.bias.data - mid.repeat_interleave(phases)) * s
         conv.weight.data *= s.view(-1, 1, 1, 1)
     return fast
