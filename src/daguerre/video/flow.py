@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-FLOW_SIZE = 480  # flow is computed with the long side at most this, then scaled to the output
+FLOW_SIZE = 480  # `Flow`'s default long side (then scaled to the output); the consistency step uses 240
 FLOW_PRESET = "fast"  # DIS preset: ultrafast, fast or medium
 CUT_THRESHOLD = 0.3  # measured: consecutive frames of a pan differ by ~0.005, two held-out photos by 0.1-0.65
 
