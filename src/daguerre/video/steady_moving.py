@@ -24,7 +24,7 @@ import torch
 
 from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.consistency import _keep_contrast, _scale_pixels
+from daguerre.video.consistency import _keep_contrast
 from daguerre.video.flow import resize_flow, warp
 from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle, _warp
 
@@ -68,17 +68,18 @@ class SteadyMoving(SteadyStyle):
         fraction = getattr(motion, "fraction", (0.0, 0.0))
         if fraction == (0.0, 0.0):
             out = np.ascontiguousarray(super().render(frame, motion).transpose(1, 2, 0))
+            np.clip(out, 0, 1, out=out)  # as the sub-pixel path's
         else:
             out = self._render_subpixel(frame, motion, fraction)
         previous, self._out = self._out, out
         pixels = getattr(motion, "pixels", None)
         if pixels is None or previous is None or previous.shape != out.shape:
             return out.transpose(2, 0, 1)
+        import cv2
+
         flow, weight = pixels
-        blended = warp(previous, flow)
-        blended -= out
-        _scale_pixels(blended, weight)
-        blended += out
+        # out + weight (warped - out) in one pass, as `TemporalConsistency`'s pixel blend
+        blended = cv2.blendLinear(warp(previous, flow), out, weight, 1 - weight).reshape(out.shape)
         self._out = _keep_contrast(blended, out)
         return self._out.transpose(2, 0, 1)
 
