@@ -219,11 +219,11 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     from daguerre.nets.colorize_net import training_free
 
     relu3, relu4 = cc.grey_features(lightness)
+    keys = cc.match_keys(relu3, relu4)
     quarter = F.avg_pool2d(lightness, 4)
     size = tuple(quarter.shape[-2:])
     ref = torch.zeros(1, 3, *size)
     automatic = bank is not None and not references and not hints and AUTO_SOURCE != "net"
-    keys = cc.match_keys(relu3, relu4)
     if automatic:
         hist, best = bank_distribution(bank, keys, quarter)
         if AUTO_SOURCE == "bank":
