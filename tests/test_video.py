@@ -225,20 +225,25 @@ def test_a_clip_stylized_in_fp32_can_be_steadied_inside_the_network(clip: Path, 
     assert np.abs(first - source).mean() > 0.05  # stylized, not the input copied
 
 
+def steadied_through_cli(clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steady: type,
+                         mode: str) -> list[int]:
+    """`daguerre stylize clip --steady MODE`: asserts it succeeds with every frame rendered by `steady`'s class;
+    returns the list its `render` calls grow (the caller can run more clips and count again)."""
+    rendered: list[int] = []
+    real = steady.render
+    monkeypatch.setattr(steady, "render", lambda self, *a: rendered.append(1) or real(self, *a))
+    out = tmp_path / f"{mode}.mp4"
+    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(out), "-m", "rousseau-lion", "--steady", mode])
+    assert result.exit_code == 0, result.output
+    assert frame_count(out) == 12 and len(rendered) == 12
+    return rendered
+
+
 def test_cli_steady_inside_runs_the_clip_through_the_steadied_network(clip: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """`--steady inside` reaches the clip pipeline (in fp32, though the model's clips default to int8); bad uses
     are one-line errors."""
-    from daguerre.video import steady_style as module
-
-    rendered = []
-    real = module.SteadyStyle.render
-    monkeypatch.setattr(module.SteadyStyle, "render", lambda self, *a: rendered.append(1) or real(self, *a))
-    out = tmp_path / "inside.mp4"
-    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(out), "-m", "rousseau-lion",
-                                      "--steady", "inside"])
-    assert result.exit_code == 0, result.output
-    assert frame_count(out) == 12 and len(rendered) == 12
+    rendered = steadied_through_cli(clip, tmp_path, monkeypatch, SteadyStyle, "inside")
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "p.mp4"), "-m", "rousseau-lion"])
     assert result.exit_code == 0 and len(rendered) == 12  # the default: the pixel blend
     for extra, message in ((["--steady", "sideways"], "unknown --steady 'sideways'"),
@@ -480,16 +485,9 @@ def test_the_moving_blend_weighs_pixels_by_how_far_they_depart_from_the_scene() 
 
 def test_cli_steady_moving_runs_the_clip_through_the_moving_blend(clip: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from daguerre.video import steady_moving as module
+    from daguerre.video.steady_moving import SteadyMoving
 
-    rendered = []
-    real = module.SteadyMoving.render
-    monkeypatch.setattr(module.SteadyMoving, "render", lambda self, *a: rendered.append(1) or real(self, *a))
-    out = tmp_path / "moving.mp4"
-    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(out), "-m", "rousseau-lion",
-                                      "--steady", "moving"])
-    assert result.exit_code == 0, result.output
-    assert frame_count(out) == 12 and len(rendered) == 12
+    steadied_through_cli(clip, tmp_path, monkeypatch, SteadyMoving, "moving")
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "x.mp4"), "-m", "rousseau-lion",
                                       "--steady", "moving", "--preserve-color"])
     assert result.exit_code == 2 and "--steady moving is for fast style" in result.output, result.output
