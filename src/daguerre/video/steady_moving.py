@@ -26,7 +26,7 @@ from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
 from daguerre.video.consistency import _keep_contrast
 from daguerre.video.flow import resize_flow, warp
-from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle, _warp
+from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle, pad_to_cells
 
 MOVING_RAMP = (0.5, 2.0)  # px (full size) of departure from the scene's motion: no pixel blend below, full above
 
@@ -91,16 +91,10 @@ class SteadyMoving(SteadyStyle):
 
         (sx, sy), (fx, fy) = motion.shift, fraction
         h, w = frame.shape[1:]
-        hp, wp = h + -h % CELL + CELL, w + -w % CELL + CELL
-        padded = np.pad(frame, ((0, 0), (CELL, CELL + -h % CELL), (CELL, CELL + -w % CELL)), mode="reflect")
+        padded, (hp, wp) = pad_to_cells(frame)
         image = shifted(np.ascontiguousarray(padded.transpose(1, 2, 0)), fx, fy, cv2.BORDER_REFLECT_101)
         x = np.ascontiguousarray(image[sy : sy + hp, sx : sx + wp].transpose(2, 0, 1))  # pixel i: frame i + shift
-        features = self.encode(torch.from_numpy(x)[None])
-        previous = self._features
-        if motion.flow is not None and previous is not None and previous.shape == features.shape:
-            features += torch.from_numpy(motion.trust)[None, None] * (_warp(previous, motion.flow) - features)
-        self._features = features
-        y = shifted(np.ascontiguousarray(self.decode(features)[0].numpy().transpose(1, 2, 0)), -fx, -fy,
+        y = shifted(np.ascontiguousarray(self.steadied(x, motion).transpose(1, 2, 0)), -fx, -fy,
                     cv2.BORDER_REPLICATE)
         out = np.ascontiguousarray(y[CELL - sy : CELL - sy + h, CELL - sx : CELL - sx + w])
         return np.clip(out, 0, 1, out=out)

@@ -151,16 +151,27 @@ class SteadyStyle:
     def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
         sx, sy = motion.shift
         h, w = frame.shape[1:]
-        padded = np.pad(frame, ((0, 0), (CELL, CELL + -h % CELL), (CELL, CELL + -w % CELL)), mode="reflect")
-        hp, wp = h + -h % CELL + CELL, w + -w % CELL + CELL
-        x = torch.from_numpy(np.ascontiguousarray(padded[:, sy : sy + hp, sx : sx + wp]))[None]
-        features = self.encode(x)
+        padded, (hp, wp) = pad_to_cells(frame)
+        y = self.steadied(np.ascontiguousarray(padded[:, sy : sy + hp, sx : sx + wp]), motion)
+        return y[:, CELL - sy : CELL - sy + h, CELL - sx : CELL - sx + w]
+
+    def steadied(self, x: np.ndarray, motion: Motion) -> np.ndarray:
+        """The network on a padded, shifted frame x (3, hp, wp), its trunk output blended with the previous
+        frame's moved by `motion` (and kept for the next frame): (3, hp, wp)."""
+        features = self.encode(torch.from_numpy(x)[None])
         previous = self._features
         if motion.flow is not None and previous is not None and previous.shape == features.shape:
             features += torch.from_numpy(motion.trust)[None, None] * (_warp(previous, motion.flow) - features)
         self._features = features
-        y = self.decode(features)
-        return y[0, :, CELL - sy : CELL - sy + h, CELL - sx : CELL - sx + w].numpy()
+        return self.decode(features)[0].numpy()
+
+
+def pad_to_cells(frame: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """A frame (3, H, W) reflect-padded by a cell on each side and to whole cells, and the (hp, wp) window
+    the network sees at each shift (the trunk's grid: a shift of the window moves it by whole pixels)."""
+    h, w = frame.shape[1:]
+    padded = np.pad(frame, ((0, 0), (CELL, CELL + -h % CELL), (CELL, CELL + -w % CELL)), mode="reflect")
+    return padded, (h + -h % CELL + CELL, w + -w % CELL + CELL)
 
 
 def _warp(features: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
