@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from PIL import Image, IptcImagePlugin
 
 from daguerre.archive.catalogue import DUBLIN_CORE
 from daguerre.archive.errors import ArchiveError
+from daguerre.archive.xmp import descriptions
 
 # Columns of `daguerre archive export --format csv` that a sheet may carry but ingest does not set.
 IGNORED_COLUMNS = ("filename", "id", "kind", "parent_id", "operation", "models", "digital_source_type", "sha256",
@@ -81,14 +81,8 @@ def _from_iptc(path: Path) -> dict[str, str]:
 
 
 def _from_xmp(xmp: bytes | None) -> dict[str, str]:
-    if not xmp:
-        return {}
-    try:
-        root = ET.fromstring(xmp.strip(b"\x00 \n"))
-    except ET.ParseError:
-        return {}
     out: dict[str, str] = {}
-    for desc in root.iter(f"{_RDF}Description"):
+    for desc in descriptions(xmp):
         for name in DUBLIN_CORE:
             for el in desc.iter(f"{_DC}{name}"):
                 items = [_text(li.text) for li in el.iter(f"{_RDF}li") if li.text]

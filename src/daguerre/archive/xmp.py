@@ -59,16 +59,21 @@ def read_xmp(path: Path) -> bytes | None:
     return xmp.encode() if isinstance(xmp, str) else xmp
 
 
-def parse(xmp: bytes | None) -> dict[str, str]:
-    """The label's attributes as ``{"Operation": ..., "ParentSHA256": ..., "DigitalSourceType": ...}``."""
+def descriptions(xmp: bytes | None) -> list[ET.Element]:
+    """The rdf:Description elements of an XMP packet; none when it is missing or not well-formed XML."""
     if not xmp:
-        return {}
+        return []
     try:
         root = ET.fromstring(xmp.strip(b"\x00 \n"))
     except ET.ParseError:
-        return {}
+        return []
+    return list(root.iter(f"{{{NS['rdf']}}}Description"))
+
+
+def parse(xmp: bytes | None) -> dict[str, str]:
+    """The label's attributes as ``{"Operation": ..., "ParentSHA256": ..., "DigitalSourceType": ...}``."""
     out: dict[str, str] = {}
-    for desc in root.iter(f"{{{NS['rdf']}}}Description"):
+    for desc in descriptions(xmp):
         for key, value in desc.attrib.items():
             ns, _, name = key[1:].partition("}")
             if ns in (NS["daguerre"], NS["Iptc4xmpExt"]):
