@@ -45,13 +45,19 @@ GRIDS = {
     "bank_gain": {"ops.BANK_GAIN": [1.8, 2.0]},
     "bank_region": {"ops.BANK_REGION": [0, 8, 16], "ops.BANK_REGION_EPS": [1e-3, 1e-2]},
     "bank_readout": {"ops.BANK_ANNEALED_T": [0.3, 0.4, 0.6], "ops.BANK_GAIN": [1.8, 2.0, 2.2]},
+    # the photo-coherent lookup (a bank with photo indices)
+    "bank_vote": {"ops.BANK_VOTE": [0.0, 0.5, 1.0, 2.0, 4.0]},
+    "bank_vote_gain": {"ops.BANK_VOTE": [1.0, 2.0, 4.0], "ops.BANK_GAIN": [1.4, 1.7, 2.0, 2.2]},
+    "bank_vote_window": {"ops.BANK_VOTE": [1.0, 2.0], "ops.BANK_VOTE_WINDOW": [16, 32, 64]},
+    "bank_vote_readout": {"ops.BANK_ANNEALED_T": [0.4, 0.6], "ops.BANK_GAIN": [1.6, 2.0, 2.5]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"],
          "reference": ["overlap", "disjoint"], "auto": ["auto"],
          "smooth": ["auto"], "bank": ["auto"], "bank_match": ["auto"], "bank_smooth": ["auto"],
          "bank_blend": ["auto"], "bank_colour": ["auto"], "bank_gain": ["auto"],
-         "bank_region": ["auto"], "bank_readout": ["auto"]}  # the other stages: hints only
+         "bank_region": ["auto"], "bank_readout": ["auto"], "bank_vote": ["auto"], "bank_vote_gain": ["auto"], "bank_vote_window": ["auto"],
+         "bank_vote_readout": ["auto"]}  # the other stages: hints only
 
 
 def cached_features() -> None:

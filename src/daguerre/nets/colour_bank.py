@@ -6,11 +6,17 @@ descriptors to `dims` values and normalised, with the photo's ab and L there. A 
 colours of its `k` most similar entries (cosine in PCA space), weighted by a softmax at `temperature`, as a
 histogram over the ab bins of `colorize_net.ab_bins`; the histograms are smoothed over the picture and read out
 as their annealed mean (Zhang et al. 2016): the most likely colours, not their average (which is grey-brown).
+With a `vote`, the lookup is photo-coherent (scene retrieval before matching, as He et al. 2018 retrieve a
+reference): a first pass gives each bank photo its share of the picture's matches (over the whole picture, or a
+window of positions), and the second adds `vote` x log(share) to each entry's logit, so the colours of one scene
+win together instead of averaging with unrelated photos'.
 The bank is the training photos used as one big reference (`nets.correspondence` carries a reference's colour
 the same way). Stored in float16: `scripts/build_colour_bank.py` makes it from the training split only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -28,12 +34,15 @@ class ColourBank(nn.Module):
         self.register_buffer("keys", torch.zeros(entries, dims, dtype=torch.float16))  # unit vectors
         self.register_buffer("ab", torch.zeros(entries, 2, dtype=torch.float16))  # `imaging.lab` units
         self.register_buffer("lightness", torch.zeros(entries, dtype=torch.float16))  # L in [0, 1]
+        self.register_buffer("photo", torch.zeros(entries, dtype=torch.int16))  # the entry's photo (index)
         self.bins = ab_bins(bin_step)
         self._cache: tuple[torch.Tensor, ...] | None = None
 
-    def _load_from_state_dict(self, *args: object, **kwargs: object) -> None:
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
         self._cache = None  # the lookup tables are made from the buffers being replaced
-        super()._load_from_state_dict(*args, **kwargs)
+        if prefix + "photo" not in state_dict and prefix + "keys" in state_dict:  # a bank made without photo indices:
+            state_dict[prefix + "photo"] = torch.zeros(len(state_dict[prefix + "keys"]), dtype=torch.int16)  # no vote
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def project(self, descriptors: torch.Tensor) -> torch.Tensor:
         """(N, dims) unit vectors of `match_keys` descriptors (1, features, N)."""
@@ -47,24 +56,55 @@ class ColourBank(nn.Module):
         return self._cache
 
     def histogram(self, descriptors: torch.Tensor, size: tuple[int, int], k: int = 32, temperature: float = 0.05,
-                  lightness: torch.Tensor | None = None, sigma_l: float | None = None,
-                  chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+                  lightness: torch.Tensor | None = None, sigma_l: float | None = None, vote: float = 0.0,
+                  vote_window: int = 0, chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
         """The colour distribution (1,Q,h,w) over `bins` at each of the h x w = N positions of `descriptors`
         (1,768,N), and the best similarity found (1,1,h,w). With `sigma_l` (L*) and the positions' lightness
-        (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference)."""
-        keys, nearest, key_l = self._entries()
+        (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference). With `vote`,
+        each entry's logit gains `vote` x log(its photo's share of the matches): over the whole picture, or with
+        `vote_window` (positions, odd) over that square around each position."""
         query = self.project(descriptors)
         ell = None if lightness is None or sigma_l is None else lightness.flatten()
+        photos = int(self.photo.max()) + 1
+        bias = None
+        if vote and photos > 1:
+            share = torch.zeros(query.shape[0], photos)
+            for s, idx, weight, _ in self._matches(query, k, temperature, ell, sigma_l, None, chunk):
+                share[s : s + len(idx)].scatter_add_(1, self.photo[idx].long(), weight)
+            if vote_window:  # each position's share over the window around it
+                grid = share.T.reshape(1, photos, *size)
+                pad = vote_window // 2
+                grid = F.avg_pool2d(F.pad(grid, (pad,) * 4, mode="replicate"), vote_window, stride=1)
+                share = grid.flatten(2)[0].T
+            else:
+                share = share.mean(0, keepdim=True)
+            bias = vote * share.clamp_min(1e-6).log()
         hist = torch.zeros(query.shape[0], len(self.bins))
         best = torch.empty(query.shape[0])
+        nearest = self._entries()[1]
+        for s, idx, weight, top in self._matches(query, k, temperature, ell, sigma_l, bias, chunk):
+            hist[s : s + len(idx)].scatter_add_(1, nearest[idx], weight)
+            best[s : s + len(idx)] = top
+        return hist.T.reshape(1, -1, *size), best.view(1, 1, *size)
+
+    def _matches(self, query: torch.Tensor, k: int, temperature: float, ell: torch.Tensor | None,
+                 sigma_l: float | None, bias: torch.Tensor | None, chunk: int) -> Iterator[tuple]:
+        """For each chunk of positions: its start, its `k` chosen entries (n,k), their softmax weights (n,k) and
+        the best similarity (n,). `bias` (1 or N, photos) is added to the logits of each photo's entries."""
+        keys, _, key_l = self._entries()
+        photo = self.photo.long()
         for s in range(0, query.shape[0], chunk):
-            sim, idx = (query[s : s + chunk] @ keys).topk(k, dim=1)
-            logits = sim / temperature
+            sim = query[s : s + chunk] @ keys
+            top = sim.max(1).values
+            if bias is None:
+                sim, idx = sim.topk(k, dim=1)
+                logits = sim / temperature
+            else:
+                here = bias if len(bias) == 1 else bias[s : s + chunk]
+                logits, idx = (sim / temperature + here[:, photo]).topk(k, dim=1)
             if ell is not None:
                 logits = logits - ((ell[s : s + chunk, None] - key_l[idx]) * 100) ** 2 / (2 * sigma_l**2)
-            hist[s : s + chunk].scatter_add_(1, nearest[idx], torch.softmax(logits, dim=1))
-            best[s : s + chunk] = sim[:, 0]
-        return hist.T.reshape(1, -1, *size), best.view(1, 1, *size)
+            yield s, idx, torch.softmax(logits, dim=1), top
 
     def prior(self) -> torch.Tensor:
         """(Q,) how often each ab bin occurs among the entries, mixed half and half with the uniform."""

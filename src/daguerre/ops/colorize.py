@@ -60,6 +60,10 @@ BANK_REBALANCE, BANK_GAIN = 0.0, 2.5  # the distribution over the bank's prior t
 # its distribution made one within regions of the lightness: a guided filter (He et al. 2010) of this radius
 # (quarter-size px; 0: none) and regularisation (L in [0, 1], squared)
 BANK_REGION, BANK_REGION_EPS = 8, 1e-2
+# photo-coherent lookup (`nets.colour_bank`): each entry's logit + BANK_VOTE x log(its photo's share of the
+# picture's matches), the share taken over the whole picture (BANK_VOTE_WINDOW 0) or over a window of this many
+# quarter-size px around each position; 0: no vote
+BANK_VOTE, BANK_VOTE_WINDOW = 0.0, 0
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -197,7 +201,9 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
         keys = F.pad(keys.view(1, -1, h, w), pad, mode="replicate")
         keys = F.normalize(F.avg_pool2d(keys, s).flatten(2), dim=1)
         quarter = F.avg_pool2d(F.pad(quarter, pad, mode="replicate"), s)
-    hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L)
+    window = 2 * max(1, round(BANK_VOTE_WINDOW / (2 * s))) + 1 if BANK_VOTE_WINDOW else 0
+    hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L,
+                                BANK_VOTE, window)
     hist = blur(hist, BANK_BLUR / s)
     if BANK_REGION:  # one distribution within regions of the lightness: its most likely colour, not blotches
         from kornia.filters import guided_blur
