@@ -16,8 +16,6 @@ the same way). Stored in float16: `scripts/build_colour_bank.py` makes it from t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -57,54 +55,47 @@ class ColourBank(nn.Module):
 
     def histogram(self, descriptors: torch.Tensor, size: tuple[int, int], k: int = 32, temperature: float = 0.05,
                   lightness: torch.Tensor | None = None, sigma_l: float | None = None, vote: float = 0.0,
-                  vote_window: int = 0, chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+                  vote_window: int = 0, candidates: int = 128,
+                  chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
         """The colour distribution (1,Q,h,w) over `bins` at each of the h x w = N positions of `descriptors`
         (1,768,N), and the best similarity found (1,1,h,w). With `sigma_l` (L*) and the positions' lightness
         (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference). With `vote`,
         each entry's logit gains `vote` x log(its photo's share of the matches): over the whole picture, or with
-        `vote_window` (positions, odd) over that square around each position."""
+        `vote_window` (positions, odd) over that square around each position; the `k` entries are then chosen
+        among each position's `candidates` nearest (one search)."""
+        keys, nearest, key_l = self._entries()
         query = self.project(descriptors)
-        ell = None if lightness is None or sigma_l is None else lightness.flatten()
         photos = int(self.photo.max()) + 1
-        bias = None
-        if vote and photos > 1:
-            share = torch.zeros(query.shape[0], photos)
-            for s, idx, weight, _ in self._matches(query, k, temperature, ell, sigma_l, None, chunk):
-                share[s : s + len(idx)].scatter_add_(1, self.photo[idx].long(), weight)
-            if vote_window:  # each position's share over the window around it
-                grid = share.T.reshape(1, photos, *size)
-                pad = vote_window // 2
-                grid = F.avg_pool2d(F.pad(grid, (pad,) * 4, mode="replicate"), vote_window, stride=1)
-                share = grid.flatten(2)[0].T
-            else:
-                share = share.mean(0, keepdim=True)
-            bias = vote * share.clamp_min(1e-6).log()
-        hist = torch.zeros(query.shape[0], len(self.bins))
-        best = torch.empty(query.shape[0])
-        nearest = self._entries()[1]
-        for s, idx, weight, top in self._matches(query, k, temperature, ell, sigma_l, bias, chunk):
-            hist[s : s + len(idx)].scatter_add_(1, nearest[idx], weight)
-            best[s : s + len(idx)] = top
-        return hist.T.reshape(1, -1, *size), best.view(1, 1, *size)
+        voting = bool(vote) and photos > 1
+        width = max(k, candidates) if voting else k
+        sims, idx = zip(*((query[s : s + chunk] @ keys).topk(width, dim=1) for s in range(0, len(query), chunk)),
+                        strict=True)
+        sim, idx = torch.cat(sims), torch.cat(idx)
+        best = sim[:, 0]
+        ell = None if lightness is None or sigma_l is None else lightness.flatten()[:, None]
 
-    def _matches(self, query: torch.Tensor, k: int, temperature: float, ell: torch.Tensor | None,
-                 sigma_l: float | None, bias: torch.Tensor | None, chunk: int) -> Iterator[tuple]:
-        """For each chunk of positions: its start, its `k` chosen entries (n,k), their softmax weights (n,k) and
-        the best similarity (n,). `bias` (1 or N, photos) is added to the logits of each photo's entries."""
-        keys, _, key_l = self._entries()
-        photo = self.photo.long()
-        for s in range(0, query.shape[0], chunk):
-            sim = query[s : s + chunk] @ keys
-            top = sim.max(1).values
-            if bias is None:
-                sim, idx = sim.topk(k, dim=1)
-                logits = sim / temperature
-            else:
-                here = bias if len(bias) == 1 else bias[s : s + chunk]
-                logits, idx = (sim / temperature + here[:, photo]).topk(k, dim=1)
+        def weights(logits: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
             if ell is not None:
-                logits = logits - ((ell[s : s + chunk, None] - key_l[idx]) * 100) ** 2 / (2 * sigma_l**2)
-            yield s, idx, torch.softmax(logits, dim=1), top
+                logits = logits - ((ell - key_l[chosen]) * 100) ** 2 / (2 * sigma_l**2)
+            return torch.softmax(logits, dim=1)
+
+        chosen = idx[:, :k]
+        weight = weights(sim[:, :k] / temperature, chosen)
+        if voting:
+            photo = self.photo.long()
+            share = torch.zeros(len(query), photos).scatter_add_(1, photo[chosen], weight)
+            if vote_window:  # each position's share over the window around it
+                pad = vote_window // 2
+                grid = F.pad(share.T.reshape(1, photos, *size), (pad,) * 4, mode="replicate")
+                share = F.avg_pool2d(grid, vote_window, stride=1).flatten(2)[0].T
+            else:
+                share = share.mean(0, keepdim=True).expand(len(query), -1)
+            bias = vote * share.clamp_min(1e-6).log()
+            logits, pick = (sim / temperature + bias.gather(1, photo[idx])).topk(k, dim=1)
+            chosen = idx.gather(1, pick)
+            weight = weights(logits, chosen)
+        hist = torch.zeros(len(query), len(self.bins)).scatter_add_(1, nearest[chosen], weight)
+        return hist.T.reshape(1, -1, *size), best.view(1, 1, *size)
 
     def prior(self) -> torch.Tensor:
         """(Q,) how often each ab bin occurs among the entries, mixed half and half with the uniform."""
