@@ -53,7 +53,8 @@ GRIDS = {
                           "ops.BANK_GAIN": [2.1, 2.3]},
     "bank_vote_strong": {"ops.BANK_VOTE": [4.0, 8.0, 16.0], "ops.BANK_GAIN": [1.8, 1.9, 2.0]},
     "bank_vote_region": {"ops.BANK_REGION": [4, 6], "ops.BANK_REGION_EPS": [1e-2, 3e-3]},
-    "bank_vote_pick": {"ops.BANK_VOTE": [2.0, 4.0], "ops.BANK_ANNEALED_T": [0.3, 0.35], "ops.BANK_GAIN": [1.9, 2.0, 2.1]},
+    "bank_vote_pick": {"ops.BANK_VOTE": [2.0, 4.0], "ops.BANK_ANNEALED_T": [0.3, 0.35],
+                       "ops.BANK_GAIN": [1.9, 2.0, 2.1]},
     "bank_vote_fine": {"ops.BANK_VOTE": [1.0, 2.0], "ops.BANK_VOTE_WINDOW": [0, 32, 64],
                        "ops.BANK_GAIN": [2.1, 2.2, 2.3]},
 }
