@@ -45,13 +45,22 @@ GRIDS = {
     "bank_gain": {"ops.BANK_GAIN": [1.8, 2.0]},
     "bank_region": {"ops.BANK_REGION": [0, 8, 16], "ops.BANK_REGION_EPS": [1e-3, 1e-2]},
     "bank_readout": {"ops.BANK_ANNEALED_T": [0.3, 0.4, 0.6], "ops.BANK_GAIN": [1.8, 2.0, 2.2]},
+    # the photo-coherent lookup (a bank with photo indices)
+    "bank_vote": {"ops.BANK_VOTE": [0.0, 0.5, 1.0, 2.0, 4.0]},
+    "bank_vote_gain": {"ops.BANK_VOTE": [1.0, 2.0, 4.0], "ops.BANK_GAIN": [1.4, 1.7, 2.0, 2.2]},
+    "bank_vote_window": {"ops.BANK_VOTE": [1.0, 2.0], "ops.BANK_VOTE_WINDOW": [16, 32, 64]},
+    "bank_vote_readout": {"ops.BANK_VOTE": [1.0, 2.0, 4.0], "ops.BANK_ANNEALED_T": [0.35, 0.45],
+                          "ops.BANK_GAIN": [2.1, 2.3]},
+    "bank_vote_strong": {"ops.BANK_VOTE": [4.0, 8.0, 16.0], "ops.BANK_GAIN": [1.8, 1.9, 2.0]},
+    "bank_vote_region": {"ops.BANK_REGION": [4, 6], "ops.BANK_REGION_EPS": [1e-2, 3e-3]},
+    "bank_vote_pick": {"ops.BANK_VOTE": [2.0, 4.0], "ops.BANK_ANNEALED_T": [0.3, 0.35],
+                       "ops.BANK_GAIN": [1.9, 2.0, 2.1]},
+    "bank_vote_fine": {"ops.BANK_VOTE": [1.0, 2.0], "ops.BANK_VOTE_WINDOW": [0, 32, 64],
+                       "ops.BANK_GAIN": [2.1, 2.2, 2.3]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
-         "upsample": ["overlap", "hints"],
-         "reference": ["overlap", "disjoint"], "auto": ["auto"],
-         "smooth": ["auto"], "bank": ["auto"], "bank_match": ["auto"], "bank_smooth": ["auto"],
-         "bank_blend": ["auto"], "bank_colour": ["auto"], "bank_gain": ["auto"],
-         "bank_region": ["auto"], "bank_readout": ["auto"]}  # the other stages: hints only
+         "upsample": ["overlap", "hints"], "reference": ["overlap", "disjoint"], "auto": ["auto"],
+         "smooth": ["auto"]}  # the bank stages: auto; the other stages: hints only
 
 
 def cached_features() -> None:
@@ -92,7 +101,7 @@ def main() -> None:
     data, _ = bench.cases(argparse.Namespace(split="validation", n=args.n, size=256))
     grey = float(np.mean([chroma_error(c.grey, c.truth) for c in data]))
     truth_cf = float(np.mean([colourfulness(c.truth) for c in data]))
-    modes = MODES.get(args.stage, ["hints"])
+    modes = MODES.get(args.stage, ["auto"] if args.stage.startswith("bank") else ["hints"])
     grey_lpips = float(np.mean([lpips(c.grey, c.truth) for c in data])) if "auto" in modes else 0.0
     print(f"{len(data)} validation photos; grey's chroma error {grey:.2f}, LPIPS {grey_lpips:.4f}; truth's "
           f"colourfulness {truth_cf:.1f}", flush=True)
@@ -123,7 +132,7 @@ def main() -> None:
                 if mode == "auto":
                     cf = np.mean([colourfulness(o) for o in outs]) / truth_cf
                     lp = np.mean([lpips(o, c.truth) for o, c in zip(outs, data, strict=True)])
-                    line.append(f"colourfulness {cf:.2f} LPIPS {lp:.4f}")
+                    line.append(f"colourfulness {cf:.3f} LPIPS {lp:.4f}")
         print("  " + " ".join(f"{n.split('.')[1]}={v}" for n, v in zip(grid, values, strict=True)) + ": "
               + ", ".join(line), flush=True)
 

@@ -6,6 +6,10 @@ descriptors to `dims` values and normalised, with the photo's ab and L there. A 
 colours of its `k` most similar entries (cosine in PCA space), weighted by a softmax at `temperature`, as a
 histogram over the ab bins of `colorize_net.ab_bins`; the histograms are smoothed over the picture and read out
 as their annealed mean (Zhang et al. 2016): the most likely colours, not their average (which is grey-brown).
+With a `vote`, the lookup is photo-coherent (scene retrieval before matching, as He et al. 2018 retrieve a
+reference): a first pass gives each bank photo its share of the picture's matches (over the whole picture, or a
+window of positions), and the second adds `vote` x log(share) to each entry's logit, so the colours of one scene
+win together instead of averaging with unrelated photos'.
 The bank is the training photos used as one big reference (`nets.correspondence` carries a reference's colour
 the same way). Stored in float16: `scripts/build_colour_bank.py` makes it from the training split only.
 """
@@ -28,12 +32,15 @@ class ColourBank(nn.Module):
         self.register_buffer("keys", torch.zeros(entries, dims, dtype=torch.float16))  # unit vectors
         self.register_buffer("ab", torch.zeros(entries, 2, dtype=torch.float16))  # `imaging.lab` units
         self.register_buffer("lightness", torch.zeros(entries, dtype=torch.float16))  # L in [0, 1]
+        self.register_buffer("photo", torch.zeros(entries, dtype=torch.int16))  # the entry's photo (index)
         self.bins = ab_bins(bin_step)
         self._cache: tuple[torch.Tensor, ...] | None = None
 
-    def _load_from_state_dict(self, *args: object, **kwargs: object) -> None:
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
         self._cache = None  # the lookup tables are made from the buffers being replaced
-        super()._load_from_state_dict(*args, **kwargs)
+        if prefix + "photo" not in state_dict and prefix + "keys" in state_dict:  # a bank made without photo indices:
+            state_dict[prefix + "photo"] = torch.zeros(len(state_dict[prefix + "keys"]), dtype=torch.int16)  # no vote
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def project(self, descriptors: torch.Tensor) -> torch.Tensor:
         """(N, dims) unit vectors of `match_keys` descriptors (1, features, N)."""
@@ -47,23 +54,47 @@ class ColourBank(nn.Module):
         return self._cache
 
     def histogram(self, descriptors: torch.Tensor, size: tuple[int, int], k: int = 32, temperature: float = 0.05,
-                  lightness: torch.Tensor | None = None, sigma_l: float | None = None,
+                  lightness: torch.Tensor | None = None, sigma_l: float | None = None, vote: float = 0.0,
+                  vote_window: int = 0, candidates: int = 128,
                   chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
         """The colour distribution (1,Q,h,w) over `bins` at each of the h x w = N positions of `descriptors`
         (1,768,N), and the best similarity found (1,1,h,w). With `sigma_l` (L*) and the positions' lightness
-        (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference)."""
+        (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference). With `vote`,
+        each entry's logit gains `vote` x log(its photo's share of the matches): over the whole picture, or with
+        `vote_window` (positions, odd) over that square around each position; the `k` entries are then chosen
+        among each position's `candidates` nearest (one search)."""
         keys, nearest, key_l = self._entries()
         query = self.project(descriptors)
-        ell = None if lightness is None or sigma_l is None else lightness.flatten()
-        hist = torch.zeros(query.shape[0], len(self.bins))
-        best = torch.empty(query.shape[0])
-        for s in range(0, query.shape[0], chunk):
-            sim, idx = (query[s : s + chunk] @ keys).topk(k, dim=1)
-            logits = sim / temperature
+        photos = int(self.photo.max()) + 1
+        voting = bool(vote) and photos > 1
+        width = max(k, candidates) if voting else k
+        sims, idx = zip(*((query[s : s + chunk] @ keys).topk(width, dim=1) for s in range(0, len(query), chunk)),
+                        strict=True)
+        sim, idx = torch.cat(sims), torch.cat(idx)
+        best = sim[:, 0]
+        ell = None if lightness is None or sigma_l is None else lightness.flatten()[:, None]
+
+        def weights(logits: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
             if ell is not None:
-                logits = logits - ((ell[s : s + chunk, None] - key_l[idx]) * 100) ** 2 / (2 * sigma_l**2)
-            hist[s : s + chunk].scatter_add_(1, nearest[idx], torch.softmax(logits, dim=1))
-            best[s : s + chunk] = sim[:, 0]
+                logits = logits - ((ell - key_l[chosen]) * 100) ** 2 / (2 * sigma_l**2)
+            return torch.softmax(logits, dim=1)
+
+        chosen = idx[:, :k]
+        weight = weights(sim[:, :k] / temperature, chosen)
+        if voting:
+            photo = self.photo.long()
+            share = torch.zeros(len(query), photos).scatter_add_(1, photo[chosen], weight)
+            if vote_window:  # each position's share over the window around it
+                pad = vote_window // 2
+                grid = F.pad(share.T.reshape(1, photos, *size), (pad,) * 4, mode="replicate")
+                share = F.avg_pool2d(grid, vote_window, stride=1).flatten(2)[0].T
+            else:
+                share = share.mean(0, keepdim=True).expand(len(query), -1)
+            bias = vote * share.clamp_min(1e-6).log()
+            logits, pick = (sim / temperature + bias.gather(1, photo[idx])).topk(k, dim=1)
+            chosen = idx.gather(1, pick)
+            weight = weights(logits, chosen)
+        hist = torch.zeros(len(query), len(self.bins)).scatter_add_(1, nearest[chosen], weight)
         return hist.T.reshape(1, -1, *size), best.view(1, 1, *size)
 
     def prior(self) -> torch.Tensor:

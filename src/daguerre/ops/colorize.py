@@ -4,7 +4,8 @@ The chroma (Lab ab) is predicted at a quarter of a working size (`render_size`, 
 and more detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 features, and brought to the
 full picture by joint bilateral upsampling guided by its lightness (`imaging.guided`). Without references or
 hints, the colour comes from the installed colour bank (`nets.colour_bank`, `AUTO_SOURCE`): the training photos'
-positions most like the photo's in VGG feature space give a colour distribution, smoothed over the picture, made
+positions most like the photo's in VGG feature space (those of the bank photos most of its positions match
+weighing more: `BANK_VOTE`, one scene's colours together) give a colour distribution, smoothed over the picture, made
 one within regions of its lightness (`BANK_REGION`: one colour on a table, not blotches) and read out by its
 annealed mean, times `BANK_GAIN`; without a bank (or with `AUTO_SOURCE = "net"`), it is the
 annealed mean of the net's predicted colour distribution (Zhang et al. 2016), smoothed (`AUTO_BLUR`: single
@@ -54,12 +55,16 @@ AUTO_BLUR = 4.0  # automatic: the colour smoothed by a Gaussian of this many qua
 # the bank's share) or "net" (the net alone)
 AUTO_SOURCE = "bank"
 BANK_K, BANK_T, BANK_SIGMA_L = 16, 0.02, None  # nearest entries, softmax temperature, lightness term (L*)
-BANK_ANNEALED_T, BANK_BLUR, BANK_WEIGHT = 0.4, 4.0, 0.5  # its distribution: annealed mean, smoothing (px), share
+BANK_ANNEALED_T, BANK_BLUR, BANK_WEIGHT = 0.35, 4.0, 0.5  # its distribution: annealed mean, smoothing (px), share
 BANK_STRIDE = 2  # the bank searched at every 2nd quarter-size position (then interpolated)
-BANK_REBALANCE, BANK_GAIN = 0.0, 2.5  # the distribution over the bank's prior to this power; the chroma's gain
+BANK_REBALANCE, BANK_GAIN = 0.0, 2.0  # the distribution over the bank's prior to this power; the chroma's gain
 # its distribution made one within regions of the lightness: a guided filter (He et al. 2010) of this radius
 # (quarter-size px; 0: none) and regularisation (L in [0, 1], squared)
 BANK_REGION, BANK_REGION_EPS = 8, 1e-2
+# photo-coherent lookup (`nets.colour_bank`): each entry's logit + BANK_VOTE x log(its photo's share of the
+# picture's matches), the share taken over the whole picture (BANK_VOTE_WINDOW 0) or over a window of this many
+# quarter-size px around each position; 0: no vote (and none with a bank made without photo indices)
+BANK_VOTE, BANK_VOTE_WINDOW = 4.0, 0
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -197,7 +202,9 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
         keys = F.pad(keys.view(1, -1, h, w), pad, mode="replicate")
         keys = F.normalize(F.avg_pool2d(keys, s).flatten(2), dim=1)
         quarter = F.avg_pool2d(F.pad(quarter, pad, mode="replicate"), s)
-    hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L)
+    window = 2 * max(1, round(BANK_VOTE_WINDOW / (2 * s))) + 1 if BANK_VOTE_WINDOW else 0
+    hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L,
+                                BANK_VOTE, window)
     hist = blur(hist, BANK_BLUR / s)
     if BANK_REGION:  # one distribution within regions of the lightness: its most likely colour, not blotches
         from kornia.filters import guided_blur

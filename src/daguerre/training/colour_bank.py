@@ -4,7 +4,8 @@ Each photo (short side `SHORT_SIDE`, as the colorize recipes) is seen as the ope
 BT.601 luma at the working size (`ops.colorize.working`), through the frozen VGG16 (`match_keys`). A PCA fit on
 a random sample of all photos' positions reduces the descriptors to `dims`; each photo then gives `per_photo`
 entries: the positions nearest the centres of a k-means of its own descriptors (so a photo's small parts, a
-face or a flower, are kept beside its large ones), with the ab (4 x 4 mean) and L there.
+face or a flower, are kept beside its large ones), with the ab (4 x 4 mean) and L there, and the photo's index
+(for the lookup's vote by photo).
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ def build_bank(paths: list[Path], per_photo: int = 400, dims: int = 64, render_s
     mean = sample.mean(0)
     _, _, v = torch.linalg.svd(sample - mean, full_matrices=False)
     basis = v[:dims].T.contiguous()
-    keys, ab, ell = [], [], []
-    for k, a, lightness in photos:
+    keys, ab, ell, photo = [], [], [], []
+    for i, (k, a, lightness) in enumerate(photos):
         reduced = F.normalize((k.T.float() - mean) @ basis, dim=1)
         if select == "kmeans":
             pick = kmeans_medoids(reduced, per_photo, generator)
@@ -74,8 +75,9 @@ def build_bank(paths: list[Path], per_photo: int = 400, dims: int = 64, render_s
         keys.append(reduced[pick])
         ab.append(a[:, pick].T)
         ell.append(lightness[pick])
+        photo.append(torch.full((len(pick),), i, dtype=torch.int16))
     keys_, ab_, ell_ = torch.cat(keys), torch.cat(ab), torch.cat(ell)
     bank = ColourBank(len(keys_), dims)
     bank.load_state_dict({"mean": mean.half(), "basis": basis.half(), "keys": keys_.half(), "ab": ab_.half(),
-                          "lightness": ell_.half()})
+                          "lightness": ell_.half(), "photo": torch.cat(photo)})
     return bank, len(photos)
