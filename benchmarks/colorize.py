@@ -45,7 +45,8 @@ OLD_COMMIT = "96fab54"  # the last commit shipping the U-Net colorize-photos mod
 MIN_CHROMA = 8.0
 HINTS = 10
 Image = np.ndarray  # (3,H,W) float32 in [0,1]
-BANK_BEFORE = {"BANK_VOTE": 0.0, "BANK_ANNEALED_T": 0.4, "BANK_GAIN": 2.5}  # the bank's lookup until 2026-11-30 07:50
+BANK_BEFORE = {"BANK_REGION": 0, "BANK_ANNEALED_T": 0.6, "BANK_GAIN": 1.8}  # the bank's readout until 2026-11-30
+# the photo vote, tried (grid colorize_vote_grid.jpg): `--set BANK_VOTE=4 --set BANK_ANNEALED_T=0.35 --set BANK_GAIN=2`
 
 
 @dataclass

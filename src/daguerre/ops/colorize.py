@@ -55,16 +55,16 @@ AUTO_BLUR = 4.0  # automatic: the colour smoothed by a Gaussian of this many qua
 # the bank's share) or "net" (the net alone)
 AUTO_SOURCE = "bank"
 BANK_K, BANK_T, BANK_SIGMA_L = 16, 0.02, None  # nearest entries, softmax temperature, lightness term (L*)
-BANK_ANNEALED_T, BANK_BLUR, BANK_WEIGHT = 0.35, 4.0, 0.5  # its distribution: annealed mean, smoothing (px), share
+BANK_ANNEALED_T, BANK_BLUR, BANK_WEIGHT = 0.4, 4.0, 0.5  # its distribution: annealed mean, smoothing (px), share
 BANK_STRIDE = 2  # the bank searched at every 2nd quarter-size position (then interpolated)
-BANK_REBALANCE, BANK_GAIN = 0.0, 2.0  # the distribution over the bank's prior to this power; the chroma's gain
+BANK_REBALANCE, BANK_GAIN = 0.0, 2.5  # the distribution over the bank's prior to this power; the chroma's gain
 # its distribution made one within regions of the lightness: a guided filter (He et al. 2010) of this radius
 # (quarter-size px; 0: none) and regularisation (L in [0, 1], squared)
 BANK_REGION, BANK_REGION_EPS = 8, 1e-2
 # photo-coherent lookup (`nets.colour_bank`): each entry's logit + BANK_VOTE x log(its photo's share of the
 # picture's matches), the share taken over the whole picture (BANK_VOTE_WINDOW 0) or over a window of this many
 # quarter-size px around each position; 0: no vote (and none with a bank made without photo indices)
-BANK_VOTE, BANK_VOTE_WINDOW = 4.0, 0
+BANK_VOTE, BANK_VOTE_WINDOW = 0.0, 0  # off: tried, worse held-out (BENCHMARKS.md)
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
