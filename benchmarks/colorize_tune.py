@@ -57,6 +57,7 @@ GRIDS = {
                        "ops.BANK_GAIN": [1.9, 2.0, 2.1]},
     "bank_vote_fine": {"ops.BANK_VOTE": [1.0, 2.0], "ops.BANK_VOTE_WINDOW": [0, 32, 64],
                        "ops.BANK_GAIN": [2.1, 2.2, 2.3]},
+    "bank_data": {"ops.BANK_GAIN": [2.2, 2.5, 2.8]},  # a bank of other photos or views: its gain re-tuned
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"], "reference": ["overlap", "disjoint"], "auto": ["auto"],
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--models", type=Path)
     parser.add_argument("--n", type=int)
     parser.add_argument("--set", nargs="*", default=[], help="fixed settings, e.g. cc.HINT_TAU=0.1")
+    parser.add_argument("--save", type=Path, help="write the automatic outputs here (PNG, one per photo and setting)")
     args = parser.parse_args()
     if args.models:
         os.environ["DAGUERRE_MODELS"] = os.pathsep.join([str(args.models), os.environ.get("DAGUERRE_MODELS", "")])
@@ -129,6 +131,14 @@ def main() -> None:
                 line.append(f"{mode} {err:.4f}")
                 if mode == "hints":
                     line.append(f"LPIPS {np.mean([lpips(o, c.truth) for o, c in zip(outs, data, strict=True)]):.4f}")
+                if mode == "auto" and args.save:
+                    from PIL import Image
+
+                    args.save.mkdir(parents=True, exist_ok=True)
+                    tag = "_".join(f"{n.split('.')[1]}={v}" for n, v in zip(grid, values, strict=True))
+                    for i, o in enumerate(outs):
+                        Image.fromarray((o.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(
+                            args.save / f"{i:02d}_{tag}.png")
                 if mode == "auto":
                     cf = np.mean([colourfulness(o) for o in outs]) / truth_cf
                     lp = np.mean([lpips(o, c.truth) for o, c in zip(outs, data, strict=True)])

@@ -1,8 +1,10 @@
 """Build the shipped colour bank (`nets.colour_bank`, used by `colorize`'s automatic mode) from the registry
-photographs' training split without its validation seventh (`photos("fit")`: the operation's constants are
-tuned on the validation photos, benchmarks/colorize_tune.py; the held-out fifth is never seen).
+photographs' training split without its validation seventh (`--split fit`, the default: the operation's constants
+are tuned on the validation photos, benchmarks/colorize_tune.py) or, once they are chosen, from the whole training
+split (`--split train`); the held-out fifth is never seen.
 
     OMP_NUM_THREADS=1 .venv/bin/python scripts/build_colour_bank.py [--out src/daguerre/models/weights]
+        [--split fit|train] [--scales 1 0.7 1.4] [--mirror] [--gammas 0.8 1.25] [--balance 0.5]
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from daguerre.models.registry import SHIPPED, save_model
 from daguerre.training import colour_bank as recipe
 
 NAME = "colour-bank"
+DATA = {"fit": 'photographs:fit (sources.photos("fit", graphics=False): the training split without the validation '
+               'photos, never the held-out ones)',
+        "train": 'photographs:train (sources.photos("train", graphics=False): the whole training split, validation '
+                 'photos included, never the held-out ones)'}
 
 
 def recorded(path: Path) -> str:
@@ -34,24 +40,38 @@ def main() -> None:
     parser.add_argument("--dims", type=int, default=64, help="PCA dimensions (default 64)")
     parser.add_argument("--select", choices=["kmeans", "random"], default="kmeans")
     parser.add_argument("--render-size", type=int, default=384)
+    parser.add_argument("--split", choices=["fit", "train"], default="fit",
+                        help="fit: the training photos without the validation ones (to tune on these); train: all")
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
+                        help="each photo also seen at these scales of the working size (the first is 1)")
+    parser.add_argument("--mirror", action="store_true", help="each scale also seen mirrored")
+    parser.add_argument("--gammas", type=float, nargs="*", default=[],
+                        help="each photo also seen with its grey to these powers (tone)")
+    parser.add_argument("--balance", type=float, default=1.0,
+                        help="a series of n photos gets n ** balance photos' entries (1: each photo the same)")
     args = parser.parse_args()
+    if args.scales[0] != 1:
+        parser.error("--scales: the first scale must be 1 (the view the PCA is fit on)")
+    views = tuple(recipe.View(s, m) for s in args.scales for m in ((False, True) if args.mirror else (False,)))
+    views += tuple(recipe.View(gamma=g) for g in args.gammas)
     torch.set_num_threads(1)
     sources.require_photo_sources("scripts/build_colour_bank.py")
-    paths = sources.photos("fit", graphics=False)
+    paths = sources.photos(args.split, graphics=False)
     start = time.perf_counter()
-    bank, photos = recipe.build_bank(paths, args.per_photo, args.dims, args.render_size, args.select)
+    bank, photos = recipe.build_bank(paths, args.per_photo, args.dims, args.render_size, args.select,
+                                     views=views, balance=args.balance)
     card = ModelCard(
         name=NAME, task="colorize-bank", architecture="ColourBank", config=bank.config,
         weights=f"{NAME}.safetensors",
         description="Colour by example for colorize's automatic mode: quarter-size positions of colour training "
                     "photos seen in grey (VGG16 relu3_3 + relu4_3 descriptors, PCA-reduced) with their Lab "
                     "chroma; a grey photo takes the colours of its nearest entries",
-        training={"recipe": "scripts/build_colour_bank.py", "data": 'photographs:fit (sources.photos("fit", '
-                  'graphics=False): the training split without the validation photos, never the held-out ones)',
+        training={"recipe": "scripts/build_colour_bank.py", "data": DATA[args.split],
                   "photos_listed": len(paths), "photos": [recorded(p) for p in paths], "colour_photos": photos,
                   "min_chroma": recipe.MIN_CHROMA,
                   "short_side": recipe.SHORT_SIDE, "render_size": args.render_size,
                   "entries": bank.config["entries"], "per_photo": args.per_photo, "selection": args.select,
+                  "views": [v._asdict() for v in views], "balance": args.balance,
                   "pca_dims": args.dims, "pca_sample_per_photo": recipe.PCA_SAMPLE, "seed": 0,
                   "wall_time_s": round(time.perf_counter() - start, 1),
                   "encoder": "VGG16 relu3_3 + relu4_3 of the grey photo (nets.correspondence.match_keys), frozen: "

@@ -20,7 +20,7 @@ from daguerre.nets.colour_bank import ColourBank
 from daguerre.nets.correspondence import grey_features, match_keys
 from daguerre.ops import colorize as ops
 from daguerre.ops import get_operation
-from daguerre.training.colour_bank import build_bank
+from daguerre.training.colour_bank import AS_IS, View, build_bank, entries_per_photo, series_of
 
 SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
 
@@ -66,13 +66,46 @@ def test_a_bank_gives_its_photos_their_own_colours_back(bank):
     assert (c_ours - c_true).norm() < (c_ours - a_true).norm() and (a_ours - a_true).norm() < (a_ours - c_true).norm()
 
 
+def test_a_bank_of_more_views_matches_its_photo_seen_smaller_and_mirrored():
+    """Entries shared among views (scale 0.6 and mirrored beside the photo as is) match the photo seen that way
+    better than as many entries from the one view, and the bank keeps its size."""
+    small_mirrored = load_rgb(SAMPLES / "astronaut.jpg", 154).float()[None].flip(-1) / 255
+    small = ops.working(small_mirrored, round(ops.RENDER_SIZE * 0.6))
+    grey = torch.from_numpy(Picture(small[0].numpy()).luminance())[None, None].expand(-1, 3, -1, -1)
+    keys = match_keys(*grey_features(lab_split(grey)[0]))
+    best = {}
+    for views in ((AS_IS,), (AS_IS, View(0.6), View(mirror=True), View(0.6, mirror=True))):
+        made, _ = build_bank([SAMPLES / "astronaut.jpg", SAMPLES / "chelsea.jpg"], per_photo=200, dims=32,
+                             views=views)
+        assert 300 < len(made.keys) <= 400
+        best[len(views)] = float(made.histogram(keys, (1, keys.shape[-1]), k=8, temperature=0.02)[1].mean())
+    assert best[4] > best[1] + 0.02, best
+
+
+def test_a_series_of_near_identical_registry_photos_shares_its_entries():
+    fit = sources.photos("fit", graphics=False)
+    series = [p for p in fit if p.name.startswith("P1070")]  # mvtb-data's campus shots, in two folders
+    others = [p for p in fit if p.name in ("chelsea.png", "rocket.jpg")]
+    assert len(series) > 10 and len({p.parent.name for p in series}) == 2 and len(others) == 2
+    assert len({series_of(p) for p in series}) == 1 and len({series_of(p) for p in [series[0], *others]}) == 3
+    paths = series + others
+    assert entries_per_photo(paths, 100, 1.0) == [100] * len(paths)
+    shared = entries_per_photo(paths, 100, 0.0)  # the series: one photo's worth, the rest to the others
+    assert sum(shared[: len(series)]) == pytest.approx(shared[-1], rel=0.1)
+    assert sum(shared) == pytest.approx(100 * len(paths), rel=0.02)
+    made, photos = build_bank(series[:3] + others, per_photo=50, dims=16, balance=0.0)
+    assert photos == 5 and len(made.keys) <= 50 * 5 and len(made.keys) > 0.8 * 50 * 5
+
+
 def test_the_shipped_bank_is_small_and_made_from_training_photos_only():
     [card] = [c for c in list_models("colorize-bank") if Path(c.path) == SHIPPED]
-    assert card.weights_path().stat().st_size < 5e6
-    assert card.training["data"].startswith("photographs:fit") and card.training["colour_photos"] > 20
+    assert card.weights_path().stat().st_size < 10e6
+    split = card.training["data"].split()[0]
+    assert split in ("photographs:fit", "photographs:train") and card.training["colour_photos"] > 20
     photos = [Path(p) for p in card.training["photos"]]  # what the builder listed, by picture
     assert len(photos) == card.training["photos_listed"] >= card.training["colour_photos"]
-    assert not any(sources.is_held_out(p) or sources.is_validation(p) for p in photos)
+    assert not any(sources.is_held_out(p) for p in photos)
+    assert split == "photographs:train" or not any(sources.is_validation(p) for p in photos)
     bank = build(card)  # the sha256 is checked
     assert len(bank.keys) == card.training["entries"] and bank.keys.dtype == torch.float16
 

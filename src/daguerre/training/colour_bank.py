@@ -6,11 +6,20 @@ a random sample of all photos' positions reduces the descriptors to `dims`; each
 entries: the positions nearest the centres of a k-means of its own descriptors (so a photo's small parts, a
 face or a flower, are kept beside its large ones), with the ab (4 x 4 mean) and L there, and the photo's index
 (for the lookup's vote by photo).
+
+Augmentation: each photo may also be seen in other `views` (another scale, mirrored, another tone of its
+grey): VGG descriptors change with scale, and a photo to colour shows its objects bigger or smaller than the
+bank's twin. A photo's entries are then shared among its views, a k-means per view. Balance: photos of one
+series (a name that differs only by its trailing number, as P1070493 ... P1070513) get `n ** balance`
+photos' worth of entries between them, not `n` (`balance` 1: every photo the same), and the entries saved go
+to the other photos, so a run of near-identical shots does not fill the bank.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -22,19 +31,35 @@ MIN_CHROMA = 8.0  # as recipes/colorize-fit.toml: nearly grey photos teach nothi
 PCA_SAMPLE = 2000  # positions per photo the PCA is fit on
 
 
-def photo_positions(path: Path, render_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """A photo's descriptors (768,N) fp16, ab (2,N) and L (N,) at quarter working size; None if nearly grey."""
+class View(NamedTuple):
+    """How a bank photo is seen: its scale against the working size, mirrored or not, the gamma of its grey."""
+
+    scale: float = 1.0
+    mirror: bool = False
+    gamma: float = 1.0
+
+
+AS_IS = View()
+
+
+def photo_positions(path: Path, render_size: int,
+                    view: View = AS_IS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """A photo's descriptors (768,N) fp16, ab (2,N) and L (N,) at quarter working size, seen in `view`; None if
+    nearly grey."""
     from daguerre.data.folder import load_rgb
     from daguerre.imaging import Picture
     from daguerre.imaging.lab import AB_SCALE, lab_split
     from daguerre.nets.correspondence import grey_features, match_keys
     from daguerre.ops.colorize import working
 
-    x = load_rgb(path, SHORT_SIDE).float()[None] / 255
+    x = load_rgb(path, round(SHORT_SIDE * view.scale)).float()[None] / 255
     if float(lab_split(x)[1].norm(dim=1).mean()) * AB_SCALE < MIN_CHROMA:
         return None
-    small = working(x, render_size)
-    grey = torch.from_numpy(Picture(small[0].numpy()).luminance())[None, None].expand(-1, 3, -1, -1)
+    small = working(x, round(render_size * view.scale))
+    if view.mirror:
+        small = small.flip(-1)
+    grey = torch.from_numpy(Picture(small[0].numpy()).luminance())[None, None] ** view.gamma
+    grey = grey.expand(-1, 3, -1, -1)
     lightness = lab_split(grey)[0]
     with torch.inference_mode():
         keys = match_keys(*grey_features(lightness))[0].half()
@@ -55,27 +80,54 @@ def kmeans_medoids(x: torch.Tensor, k: int, generator: torch.Generator, iteratio
     return (centres @ x.T).argmax(1).unique()
 
 
+def series_of(path: Path) -> str:
+    """The series a photo belongs to: its picture's name (`sources.group_of`) without a trailing number."""
+    from daguerre.data.sources import group_of
+
+    name = Path(group_of(path)).stem
+    return re.sub(r"[\W_\d]+$", "", name).lower() or name
+
+
+def entries_per_photo(paths: list[Path], per_photo: int, balance: float) -> list[int]:
+    """Entries for each photo: `per_photo` on average, a series of n photos sharing n ** `balance` photos'
+    worth."""
+    series = [series_of(p) for p in paths]
+    size = {s: series.count(s) for s in series}
+    weight = [size[s] ** balance / size[s] for s in series]
+    return [max(1, round(per_photo * len(paths) * w / sum(weight))) for w in weight]
+
+
 def build_bank(paths: list[Path], per_photo: int = 400, dims: int = 64, render_size: int = 384,
-               select: str = "kmeans", seed: int = 0) -> tuple[ColourBank, int]:
-    """The bank of `paths` and the number of colour photos it holds."""
+               select: str = "kmeans", seed: int = 0, views: tuple[View, ...] = (AS_IS,),
+               balance: float = 1.0) -> tuple[ColourBank, int]:
+    """The bank of `paths` and the number of colour photos it holds. `per_photo` is the mean number of entries
+    a photo gives, shared among its `views` (the first is the one the PCA is fit on)."""
     generator = torch.Generator().manual_seed(seed)
-    photos = [p for p in (photo_positions(path, render_size) for path in paths) if p is not None]
+    seen = [(path, photo_positions(path, render_size, views[0])) for path in paths]
+    paths = [path for path, p in seen if p is not None]
+    photos = [p for _, p in seen if p is not None]
     sample = torch.cat([k[:, torch.randperm(k.shape[1], generator=generator)[:PCA_SAMPLE]].T.float()
                         for k, _, _ in photos])
     mean = sample.mean(0)
     _, _, v = torch.linalg.svd(sample - mean, full_matrices=False)
     basis = v[:dims].T.contiguous()
     keys, ab, ell, photo = [], [], [], []
-    for i, (k, a, lightness) in enumerate(photos):
-        reduced = F.normalize((k.T.float() - mean) @ basis, dim=1)
-        if select == "kmeans":
-            pick = kmeans_medoids(reduced, per_photo, generator)
-        else:
-            pick = torch.randperm(len(reduced), generator=generator)[:per_photo]
-        keys.append(reduced[pick])
-        ab.append(a[:, pick].T)
-        ell.append(lightness[pick])
-        photo.append(torch.full((len(pick),), i, dtype=torch.int16))
+    counts = entries_per_photo(paths, per_photo, balance)
+    for j, (path, first, count) in enumerate(zip(paths, photos, counts, strict=True)):
+        for i, view in enumerate(views):
+            n = count * (i + 1) // len(views) - count * i // len(views)  # the photo's entries, shared evenly
+            if n == 0:
+                continue
+            k, a, lightness = first if i == 0 else photo_positions(path, render_size, view)
+            reduced = F.normalize((k.T.float() - mean) @ basis, dim=1)
+            if select == "kmeans":
+                pick = kmeans_medoids(reduced, n, generator)
+            else:
+                pick = torch.randperm(len(reduced), generator=generator)[:n]
+            keys.append(reduced[pick])
+            ab.append(a[:, pick].T)
+            ell.append(lightness[pick])
+            photo.append(torch.full((len(pick),), j, dtype=torch.int16))
     keys_, ab_, ell_ = torch.cat(keys), torch.cat(ab), torch.cat(ell)
     bank = ColourBank(len(keys_), dims)
     bank.load_state_dict({"mean": mean.half(), "basis": basis.half(), "keys": keys_.half(), "ab": ab_.half(),
