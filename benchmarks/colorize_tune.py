@@ -58,6 +58,7 @@ GRIDS = {
     "bank_vote_fine": {"ops.BANK_VOTE": [1.0, 2.0], "ops.BANK_VOTE_WINDOW": [0, 32, 64],
                        "ops.BANK_GAIN": [2.1, 2.2, 2.3]},
     "bank_data": {"ops.BANK_GAIN": [2.2, 2.5, 2.8]},  # a bank of other photos or views: its gain re-tuned
+    "bank_data_fine": {"ops.BANK_GAIN": [2.6, 2.7]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"], "reference": ["overlap", "disjoint"], "auto": ["auto"],

@@ -45,16 +45,18 @@ AS_IS = View()
 def photo_positions(path: Path, render_size: int,
                     view: View = AS_IS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """A photo's descriptors (768,N) fp16, ab (2,N) and L (N,) at quarter working size, seen in `view`; None if
-    nearly grey."""
+    nearly grey (as it is: the same answer for all its views)."""
     from daguerre.data.folder import load_rgb
     from daguerre.imaging import Picture
     from daguerre.imaging.lab import AB_SCALE, lab_split
     from daguerre.nets.correspondence import grey_features, match_keys
     from daguerre.ops.colorize import working
 
-    x = load_rgb(path, round(SHORT_SIDE * view.scale)).float()[None] / 255
+    x = load_rgb(path, SHORT_SIDE).float()[None] / 255
     if float(lab_split(x)[1].norm(dim=1).mean()) * AB_SCALE < MIN_CHROMA:
         return None
+    if view.scale != 1:
+        x = load_rgb(path, round(SHORT_SIDE * view.scale)).float()[None] / 255
     small = working(x, round(render_size * view.scale))
     if view.mirror:
         small = small.flip(-1)
