@@ -310,6 +310,8 @@ def main() -> None:
     parser.add_argument("--sources", nargs="*", help="with --speed-only: time the automatic colour from these "
                         "sources (`ops.colorize.AUTO_SOURCE`: net, bank, ...) at 1 MP instead")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--set", nargs="*", default=[], help="`ops.colorize` constants for this run, e.g. "
+                        "BANK_GAIN=2.8 (a bank from --models read out at its own tuned gain)")
     args = parser.parse_args()
     if args.quick:
         args.n, args.grid_rows = args.n or 4, min(args.grid_rows, 2)
@@ -317,8 +319,12 @@ def main() -> None:
         os.environ["DAGUERRE_MODELS"] = os.pathsep.join([str(args.models), os.environ.get("DAGUERRE_MODELS", "")])
     set_threads(args.threads)
     info = print_header("Colorize benchmark (issue 17)", args)
+    from daguerre.ops import colorize as ops
     from daguerre.ops.task_models import task_model
 
+    for item in args.set:
+        name, value = item.split("=")
+        setattr(ops, name, type(getattr(ops, name))(value))
     card, _ = task_model("colorize", args.model)
     print(f"ours: {card.name} ({card.path}, sha256 {card.sha256[:16]}, {card.training.get('steps')} steps)\n")
     if args.speed_only:

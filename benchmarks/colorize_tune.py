@@ -59,6 +59,7 @@ GRIDS = {
                        "ops.BANK_GAIN": [2.1, 2.2, 2.3]},
     "bank_data": {"ops.BANK_GAIN": [2.2, 2.5, 2.8]},  # a bank of other photos or views: its gain re-tuned
     "bank_data_fine": {"ops.BANK_GAIN": [2.6, 2.7]},
+    "bank_data_mid": {"ops.BANK_GAIN": [2.65]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"], "reference": ["overlap", "disjoint"], "auto": ["auto"],
