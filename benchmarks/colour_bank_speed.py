@@ -1,0 +1,57 @@
+"""CPU time of automatic colorize at 1 MP (coffee's grey) with the shipped colour bank and with the banks in the
+given folders (`scripts/build_colour_bank.py --out DIR`), alternating in one process so all see the same load;
+the first round warms up, the median of the next three is printed, with the bank lookup's own share.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/colour_bank_speed.py runs/<bank folder> [...]
+"""
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from daguerre.data.folder import load_rgb
+from daguerre.imaging import Picture
+from daguerre.models.card import ModelCard
+from daguerre.models.registry import SHIPPED, build
+from daguerre.ops import colorize as ops
+from daguerre.ops import get_operation
+
+torch.set_num_threads(1)
+folders = [SHIPPED] + [Path(f) for f in sys.argv[1:]]
+banks = []
+for f in folders:
+    card = ModelCard.load(f / "colour-bank.json")
+    banks.append((card, build(card)))
+coffee = load_rgb(Path(__file__).parents[1] / "src/daguerre/samples/coffee.jpg", 1000).float()[None] / 255
+x = F.interpolate(coffee, size=(1000, 1000), mode="area")[0].numpy()
+grey = Picture(np.repeat(Picture(x).luminance()[None], 3, 0))
+op = get_operation("colorize")
+times = {str(f): [] for f in folders}
+lookup = {str(f): [] for f in folders}
+original = ops.bank_distribution
+
+
+def timed(bank, keys, quarter):
+    t = time.process_time()
+    out = original(bank, keys, quarter)
+    lookup[current].append(time.process_time() - t)
+    return out
+
+
+ops.bank_distribution = timed
+for rep in range(4):
+    for f, cb in zip(folders, banks, strict=True):
+        current = str(f)
+        ops.colour_bank = lambda card=None, cb=cb: cb
+        t = time.process_time()
+        op.run(grey)
+        if rep:  # the first round warms up
+            times[current].append(time.process_time() - t)
+        else:
+            lookup[current].clear()
+for f in folders:
+    print(f"{f}: {len(banks[folders.index(f)][1].keys)} entries, CPU s at 1 MP {np.median(times[str(f)]):.3f} "
+          f"(lookup {np.median(lookup[str(f)]):.3f})", flush=True)
