@@ -46,7 +46,7 @@ MIN_CHROMA = 8.0
 HINTS = 10
 Image = np.ndarray  # (3,H,W) float32 in [0,1]
 BANK_BEFORE = {"BANK_REGION": 0, "BANK_ANNEALED_T": 0.6, "BANK_GAIN": 1.8}  # the bank's readout until 2026-11-30
-# the photo vote, tried (grid colorize_vote_grid.jpg): `--set BANK_VOTE=4 --set BANK_ANNEALED_T=0.35 --set BANK_GAIN=2`
+# the photo vote, tried (grid colorize_vote_grid.jpg): `--set BANK_VOTE=4 BANK_ANNEALED_T=0.35 BANK_GAIN=2`
 
 
 @dataclass
