@@ -4,10 +4,10 @@ The chroma (Lab ab) is predicted at a quarter of a working size (`render_size`, 
 and more detailed, smaller steadier) by a `ColorizeNet` over frozen ImageNet VGG16 features, and brought to the
 full picture by joint bilateral upsampling guided by its lightness (`imaging.guided`). Without references or
 hints, the colour comes from the installed colour bank (`nets.colour_bank`, `AUTO_SOURCE`): the training photos'
-positions most like the photo's in VGG feature space (those of the bank photos most of its positions match
-weighing more: `BANK_VOTE`, one scene's colours together) give a colour distribution, smoothed over the picture, made
-one within regions of its lightness (`BANK_REGION`: one colour on a table, not blotches) and read out by its
-annealed mean, times `BANK_GAIN`; without a bank (or with `AUTO_SOURCE = "net"`), it is the
+positions most like the photo's in VGG feature space give a colour distribution (`BANK_VOTE` would weigh the
+bank photos most of its positions match more: tried, off), smoothed over the picture, made one within regions
+of its lightness (`BANK_REGION`: one colour on a table, not blotches) and read out by its annealed mean, times
+`BANK_GAIN`; without a bank (or with `AUTO_SOURCE = "net"`), it is the
 annealed mean of the net's predicted colour distribution (Zhang et al. 2016), smoothed (`AUTO_BLUR`: single
 positions' guesses are noisy, and wrong specks cost more than they give). `reference`:
 colour pictures (files or `Picture`s) whose colours are carried over where they match the photo in VGG feature
