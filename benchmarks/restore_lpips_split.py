@@ -37,7 +37,7 @@ def restored(x: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray,
     from daguerre.ops.task_models import task_model
 
     _, net = task_model("restore", None)  # the cached module the operation runs (its card has a damage mask)
-    own, drop = net.damage_mask, net.drop_false_alarms
+    drop = net.drop_false_alarms
     seen: list[torch.Tensor] = []
 
     def final_mask(m: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -51,7 +51,10 @@ def restored(x: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray,
         with torch.inference_mode():
             out = np.clip(get_operation("restore").run(Picture(x)).rgb(), 0, 1).astype(np.float32)
     finally:
-        net.damage_mask, net.drop_false_alarms = own, drop
+        for name in ("damage_mask", "drop_false_alarms"):  # back to the class's methods
+            vars(net).pop(name, None)
+    if not seen:
+        raise SystemExit("the installed restore model has no mask rule or keep: its mask is not passed on by tiles")
     return out, seen[-1][0, 0].numpy()
 
 
