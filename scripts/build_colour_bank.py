@@ -52,6 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.scales[0] != 1:
         parser.error("--scales: the first scale must be 1 (the view the PCA is fit on)")
+    if min(args.scales + args.gammas, default=1) <= 0 or not 0 <= args.balance <= 1 or args.per_photo < 1:
+        parser.error("--scales and --gammas must be > 0, --balance between 0 and 1, --per-photo at least 1")
     views = tuple(recipe.View(s, m) for s in args.scales for m in ((False, True) if args.mirror else (False,)))
     views += tuple(recipe.View(gamma=g) for g in args.gammas)
     torch.set_num_threads(1)
