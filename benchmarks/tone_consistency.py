@@ -6,9 +6,10 @@ The ToneNet predicts one correction from a thumbnail of the whole picture, so a 
 fading of the whole. Global fading is the same on every part of a picture; a stain is not. Each scheme
 ("kind n part [agree]": n x n crops of `part` of the side, evenly placed; `SCHEMES`) measures the ToneNet on
 the whole and on the crops and combines them: `agree` scales the whole's correction by clamp(median share /
-agree, 0, 1) (`ToneNet`'s `parts`: "agree 3 0.333 0.6" is the card's tone_parts [3, 0.6]), `median` / `medoid`
-take the crops' coordinate-wise median / most central correction, `shrink` the whole's scaled to the crops'
-median size; "none" is no correction, "shipped" the whole's alone. The gate of the card then applies as shipped.
+agree, 0, 1) ("agree 3 0.333 0.6" is the tone_parts [3, 0.6] tried as a card setting: BENCHMARKS.md),
+`median` / `medoid` take the crops' coordinate-wise median / most central correction, `shrink` the whole's
+scaled to the crops' median size; "none" is no correction, "shipped" the whole's alone. The gate of the card
+then applies as shipped.
 The first --n photos of the training split at --size px, four sets:
 `stain` (the aging model's own fade / yellowing / cast, through a soft blob on part of the picture), `toned`
 (the same effects on the whole picture: what the ToneNet is for), `aged` (`age`, seed i) and `clean`. Each is
