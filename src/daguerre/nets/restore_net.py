@@ -26,7 +26,10 @@ With `mask_rule > 0` the mask's false alarms (specular highlights, busy texture)
 at that score threshold: a whole-picture step, so `damage_mask` applies it and `ops.restore` passes the result to
 `local(..., mask=)`; `forward` and training use the net's own mask. With `denoise > 0` a noisy picture (white
 noise of at least `NOISE_GATE`, measured on the whole) goes through non-local means first, and with
-`descreen > 0` a halftone screen found in its spectrum is low-passed away before that (`denoised`).
+`descreen > 0` a halftone screen found in its spectrum is low-passed away before that (`denoised`). With `keep`
+the picture's own fine detail is kept away from the damage (`kept`), and with `fill` the damage itself is filled
+by classical inpainting (`filled`, and Telea's fill is then the U-Net's first guess): whole-picture steps after
+the tiles.
 
 `forward(x)`: RGB (N,3,H,W) in [0,1] -> restored RGB in [0,1]; `parts(x)` -> (restored, unclamped; mask logits).
 """
@@ -43,6 +46,7 @@ from torch import nn
 
 from daguerre.imaging.denoise import denoise, noise_level
 from daguerre.imaging.descreen import descreen, screen
+from daguerre.imaging.inpaint import telea
 from daguerre.nets.damage_net import DamageNet
 from daguerre.nets.ffc import FFCBlock
 from daguerre.nets.init import he_init
@@ -59,13 +63,14 @@ class RestoreNet(nn.Module):
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
                  inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0,
                  tone_gate: Sequence[float] = (), mask_rule: float = 0.0, denoise: float = 0.0,
-                 descreen: float = 0.0, keep: Sequence[float] = ()):
+                 descreen: float = 0.0, keep: Sequence[float] = (), fill: Sequence[float] = ()):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
         for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
                            ("mask_cues", mask_cues), ("mask_bias", mask_bias),
                            ("tone_gate", [float(g) for g in tone_gate]), ("mask_rule", mask_rule),
-                           ("denoise", denoise), ("descreen", descreen), ("keep", [float(k) for k in keep])):
+                           ("denoise", denoise), ("descreen", descreen), ("keep", [float(k) for k in keep]),
+                           ("fill", [float(f) for f in fill])):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
         self.inpaint, self.mask_bias, self.mask_rule = inpaint, mask_bias, mask_rule
@@ -74,6 +79,9 @@ class RestoreNet(nn.Module):
             raise ValueError(f"keep is (low-pass sigma > 0, mask growth >= 0, feather in px >= 0, grain lo < hi), "
                              f"got {list(keep)}")
         self.keep = tuple(float(k) for k in keep)
+        if fill and (len(fill) != 2 or not 0 < fill[0] < 1 or fill[1] < 0):
+            raise ValueError(f"fill is (mask threshold in 0..1, feather in px >= 0), got {list(fill)}")
+        self.fill = tuple(float(f) for f in fill)
         if tone_gate and not tone_width:
             raise ValueError("tone_gate needs a ToneNet: set tone_width > 0")
         self.tone = ToneNet(tone_width, gate=tone_gate) if tone_width else None
@@ -139,17 +147,19 @@ class RestoreNet(nn.Module):
         """The global correction of whole pictures x (None without a ToneNet)."""
         return self.tone.params(x) if self.tone is not None else None
 
-    def parts(self, x: torch.Tensor, params: torch.Tensor | None = None,
-              mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def parts(self, x: torch.Tensor, params: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+              telea_first: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(restored, unclamped; mask logits) of x, a whole picture or (with its `params`) part of one; with a
-        given damage `mask` (N,1,H,W) the mask predictor does not run (logits None)."""
+        given damage `mask` (N,1,H,W) the mask predictor does not run (logits None); `telea_first`: the U-Net's
+        first guess under the damage is Telea's (`telea_guess`, as `local` does with `fill`), not box means."""
         x = self.toned(x, params)
         logits = None
         if mask is None:
             logits = self.damage.logits(x)
             mask = torch.sigmoid(logits.detach() + self.mask_bias)
         if self.inpaint:
-            x = x * (1 - mask) + fill_holes(x, mask) * mask
+            guess = telea_guess(x, mask, self.fill[0] if self.fill else 0.5) if telea_first else fill_holes(x, mask)
+            x = x * (1 - mask) + guess * mask
         y = self.generator(torch.cat([x, mask], 1))
         return y, logits
 
@@ -203,22 +213,43 @@ class RestoreNet(nn.Module):
                 out[i, :, top:top + rows.stop - rows.start] = band[:, rows]
         return out
 
+    def filled(self, y: torch.Tensor, base: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Whole restored pictures y with the damage filled classically: where the damage `mask` exceeds the `fill`
+        threshold, `base` (the input after the prefilters and the ToneNet) inpainted by Telea's method
+        (`imaging.inpaint`) replaces y, blended by that hole feathered by a Gaussian of `fill`'s feather in px. The
+        U-Net's own fill leaves traces of thin scratches and specks that Telea's does not (with `fill` the U-Net's
+        first guess under the damage is Telea's too: `telea_guess`). y without `fill`."""
+        if not self.fill:
+            return y
+        threshold, feather = self.fill
+        out = y.clone()
+        for i in range(y.shape[0]):
+            hole = mask[i, 0].numpy() > threshold
+            if hole.any():
+                weight = torch.from_numpy(feathered(hole.astype(np.float32), 0, feather))
+                for c in range(y.shape[1]):  # a channel at a time: one full-size copy (the result) on large scans
+                    inpainted = torch.from_numpy(telea(base[i, c:c + 1].numpy(), hole)[0])
+                    out[i, c] = (y[i, c] + (inpainted - y[i, c]) * weight).clamp(0, 1)
+        return out
+
     def local(self, x: torch.Tensor, params: torch.Tensor | None, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Restore part of a picture whose `tone_params` were measured on the whole (and its damage `mask`)."""
-        return self.parts(x, params, mask)[0].clamp(0, 1)
+        return self.parts(x, params, mask, telea_first=bool(self.fill))[0].clamp(0, 1)
 
     def restore(self, x: torch.Tensor) -> torch.Tensor:
-        """Restore whole pictures as `ops.restore` does (with `denoise` and `mask_rule`); `forward` is the net
-        alone."""
+        """Restore whole pictures as `ops.restore` does (with the card's steps: `denoise`, `mask_rule`, `keep`,
+        `fill`); `forward` is the net alone (what training and the ONNX export see)."""
         if self.keep:  # each picture measured once: its prefilters and grain
             measured = [self.prefilters(picture) for picture in x.numpy()]
             x = torch.cat([self.denoised(picture[None], m) for picture, m in zip(x, measured, strict=True)])
         else:
             x = self.denoised(x)
         params = self.tone_params(x)
-        mask = self.damage_mask(x) if self.mask_rule > 0 or self.keep else None
+        mask = self.damage_mask(x) if self.mask_rule > 0 or self.keep or self.fill else None
         y = self.local(x, params, mask)
-        return self.kept(self.toned(x, params), y, mask, measured) if self.keep else y
+        base = self.toned(x, params)
+        y = self.kept(base, y, mask, measured) if self.keep else y
+        return self.filled(y, base, mask) if self.fill else y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.parts(x)[0].clamp(0, 1)
@@ -235,6 +266,17 @@ def fill_holes(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     (near, w_near), (far, _) = guesses
     trust = (w_near * 20).clamp(max=1)  # 7 px box at least 5% undamaged
     return trust * near + (1 - trust) * far
+
+
+def telea_guess(x: torch.Tensor, mask: torch.Tensor, threshold: float) -> torch.Tensor:
+    """x with the pixels where `mask` exceeds `threshold` inpainted by Telea's method (`imaging.inpaint`): the
+    U-Net's first guess under the damage with `fill` (instead of `fill_holes`' box means)."""
+    out = x.clone()
+    for i, (picture, m) in enumerate(zip(x.numpy(), mask.numpy(), strict=True)):
+        hole = m[0] > threshold
+        if hole.any():
+            out[i] = torch.from_numpy(telea(picture, hole))
+    return out
 
 
 def gaussian(x: np.ndarray, sigma: float) -> np.ndarray:

@@ -9,7 +9,7 @@ with a `mask_rule` predicts the damage mask tile by tile first, drops its false 
 first removes white sensor noise from a picture that has much of it, and one with `descreen` a halftone screen
 (`RestoreNet.denoised`); `prefilter` gives what to remove instead of measuring it (a clip: from its first frame).
 A model with `keep` keeps the picture's own fine detail outside the damage mask unless the picture is grainy
-(`RestoreNet.kept`).
+(`RestoreNet.kept`), and one with `fill` fills the damage by classical inpainting (`RestoreNet.filled`).
 
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
 colour: the restored picture's CIELAB means and deviations are matched to the reference's
@@ -61,11 +61,11 @@ class Restore(Operation):
         guide = reference_picture(reference)
         card, net = task_model("restore", model)
         if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0
-                                 or net.keep):
+                                 or net.keep or net.fill):
             raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
-                               else f"model {card.name!r} tiles with its whole-picture tone correction, mask rule or "
-                               "keep, which its ONNX export (whole pictures only: `daguerre export-onnx`) cannot: use "
-                               "engine torch or auto"))
+                               else f"model {card.name!r} tiles with its whole-picture tone correction, mask rule, "
+                               "keep or fill, which its ONNX export (whole pictures only: `daguerre export-onnx`) "
+                               "cannot: use engine torch or auto"))
         photo = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode():
             overlap = min(TILE_OVERLAP, tile // 3 // net.multiple * net.multiple)
@@ -76,12 +76,13 @@ class Restore(Operation):
                 measured = (*(measured or own)[:2], own[2])
             x = net.denoised(photo, measured)  # screens, white noise
             params = net.tone_params(x)  # measured once on the whole picture, applied to every tile (or None)
-            if net.mask_rule > 0 or net.keep:  # the mask by tiles, its false alarms dropped on the whole, then the
-                mask = tiled(partial(net.damage_mask, params=params, rule=False), x)  # restoration by tiles
+            if net.mask_rule > 0 or net.keep or net.fill:  # the mask by tiles, its false alarms dropped on the
+                mask = tiled(partial(net.damage_mask, params=params, rule=False), x)  # whole, then restore by tiles
                 toned = net.toned(x, params)
                 mask = net.drop_false_alarms(mask, toned)
                 y = tiled(lambda t: net.local(t[:, :3], params, t[:, 3:]), torch.cat([x, mask], 1), progress=progress)
                 y = net.kept(toned, y, mask, [measured]) if net.keep else y
+                y = net.filled(y, toned, mask)
             elif net.tone is not None:
                 y = tiled(partial(net.local, params=params), x, progress=progress)
             else:
