@@ -13,8 +13,8 @@ training photos: PSNR (capped at 45 dB) of the ToneNet alone against the truth, 
 the one with the largest mean gain on clean / vivid / dark whose tone sets (fade, yellowing, colour_cast, toned,
 aged) each lose at most --worst dB against the shipped ToneNet, or `aged` at most 0.1 dB and their mean at most
 0.1 dB (fine-tuning on `fit` alone costs colour_cast ~0.5 dB on `validation` even without the identity crops: the
-shipped ToneNet had seen those photos); it is written as a model folder (card + weights) to
---out. Held-out photos are never used. Seeded: the same command gives the same weights.
+shipped ToneNet had seen those photos); it is written as a model folder (card + weights) to --out, the scores
+to --out's name + _history.json. Held-out photos are never used. Seeded: the same command gives the same weights.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def main() -> None:
             if ok and gain > 0 and (best is None or gain > best["plain_gain"]):
                 best, best_state = history[-1], copy.deepcopy(net.state_dict())
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "history.json").write_text(json.dumps({"machine": info, "history": history}, indent=1) + "\n")
+    history_file = args.out.parent / f"{args.out.name}_history.json"  # not in --out: every .json there is a card
+    history_file.write_text(json.dumps({"machine": info, "history": history}, indent=1) + "\n")
     if best is None:
         print("no checkpoint met the rule: nothing written")
         return
