@@ -25,26 +25,17 @@ GROWTH = [(0.02, 1), (0.04, 2)]  # (deviation threshold, growth steps of 1 px) o
 
 def restored(net, photo: torch.Tensor, telea_first: bool = True, growth: tuple[float, int] | None = None):
     """`RestoreNet.restore` step by step, so Telea's first guess can be left out and the hole grown."""
-    from daguerre.imaging.inpaint import telea
-    from daguerre.nets.restore_net import feathered
-
     measured = net.prefilters(photo[0].numpy())
     x = net.denoised(photo, measured)
     params = net.tone_params(x)
     base = net.toned(x, params)
     mask = net.damage_mask(x, params)
     y = net.parts(x, params, mask, telea_first=telea_first)[0].clamp(0, 1)
-    y = net.kept(base, y, mask, [measured])[0].numpy()
-    if not net.fill:
-        return y
-    threshold, feather = net.fill
-    hole = mask[0, 0].numpy() > threshold
-    if growth:
-        hole = grown(hole, base[0].numpy(), *growth)
-    if not hole.any():
-        return y
-    weight = feathered(hole.astype(np.float32), 0, feather)
-    return y + (telea(base[0].numpy(), hole) - y) * weight
+    y = net.kept(base, y, mask, [measured])
+    if growth and net.fill:  # the grown hole, as a mask above the threshold
+        hole = grown(mask[0, 0].numpy() > net.fill[0], base[0].numpy(), *growth)
+        mask = torch.from_numpy(hole)[None, None].float()
+    return net.filled(y, base, mask)[0].numpy()
 
 
 def grown(hole: np.ndarray, x: np.ndarray, threshold: float, steps: int) -> np.ndarray:
