@@ -19,15 +19,7 @@ import torch
 
 import restoration as bench
 from _common import base_parser, set_threads
-
-
-def telea(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """OpenCV's Telea inpainting (radius 3) of the pixels where `mask` (H, W) is 1."""
-    import cv2
-
-    u8 = (np.clip(x.transpose(1, 2, 0), 0, 1) * 255).round().astype(np.uint8)
-    out = cv2.inpaint(u8, (mask * 255).astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    return out.astype(np.float32).transpose(2, 0, 1) / 255
+from daguerre.imaging.inpaint import telea
 
 
 def restored(x: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -81,10 +73,10 @@ def main() -> None:
             "damaged input": x,
             "ours (restore as shipped)": ours,
             "perfect inside the true footprint, input outside": x * (1 - true) + t * true,
-            "Telea inside the true footprint": telea(x, true),
+            "Telea inside the true footprint": telea(x, true > 0),
             "ours given the true footprint as its mask": given_true,
             "perfect inside our mask, input outside": x * (1 - own) + t * own,
-            "Telea inside our mask": telea(x, own),
+            "Telea inside our mask": telea(x, own > 0),
             "ours inside our mask, input outside": x * (1 - own) + ours * own,
         }
         for label, out in outputs.items():
