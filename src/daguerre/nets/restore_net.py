@@ -56,6 +56,7 @@ from daguerre.nets.unet import UNet
 
 NOISE_GATE = 8 / 255  # denoise only above this measured noise: clean training photos read 0-5.2 / 255, noisy 4.7-17
 KEEP_STRIP = 512  # rows `kept` works on at a time
+AWAY_EPS = 1e-3  # `kept` with `lowpass_away`: where nearly everything around is damaged, the plain low-pass
 SCREEN_GATE = 300.0  # descreen only above this `screen` score: clean training photos 5-98, screened 360-770,000
 
 
@@ -63,14 +64,15 @@ class RestoreNet(nn.Module):
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), mask_width: int = 8, tone_width: int = 0,
                  inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0,
                  tone_gate: Sequence[float] = (), mask_rule: float = 0.0, denoise: float = 0.0,
-                 descreen: float = 0.0, keep: Sequence[float] = (), fill: Sequence[float] = ()):
+                 descreen: float = 0.0, keep: Sequence[float] = (), fill: Sequence[float] = (),
+                 lowpass_away: bool = False):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
         for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
                            ("mask_cues", mask_cues), ("mask_bias", mask_bias),
                            ("tone_gate", [float(g) for g in tone_gate]), ("mask_rule", mask_rule),
                            ("denoise", denoise), ("descreen", descreen), ("keep", [float(k) for k in keep]),
-                           ("fill", [float(f) for f in fill])):
+                           ("fill", [float(f) for f in fill]), ("lowpass_away", lowpass_away)):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
         self.inpaint, self.mask_bias, self.mask_rule = inpaint, mask_bias, mask_rule
@@ -79,6 +81,9 @@ class RestoreNet(nn.Module):
             raise ValueError(f"keep is (low-pass sigma > 0, mask growth >= 0, feather in px >= 0, grain lo < hi), "
                              f"got {list(keep)}")
         self.keep = tuple(float(k) for k in keep)
+        if lowpass_away and not keep:
+            raise ValueError("lowpass_away changes keep's low-pass part: set keep too")
+        self.lowpass_away = bool(lowpass_away)
         if fill and (len(fill) != 2 or not 0 < fill[0] < 1 or fill[1] < 0):
             raise ValueError(f"fill is (mask threshold in 0..1, feather in px >= 0), got {list(fill)}")
         self.fill = tuple(float(f) for f in fill)
@@ -186,11 +191,11 @@ class RestoreNet(nn.Module):
              measured: Sequence[Sequence[float]], strip: int = KEEP_STRIP) -> torch.Tensor:
         """Whole restored pictures y with the detail of `base` (the input after the prefilters and the ToneNet)
         kept where nothing is damaged. `keep` = (sigma, grow, feather, lo, hi): the U-Net's change y - base is split
-        by a Gaussian of sigma px into a low-pass part (fading, stains, casts: kept everywhere) and the rest (kept
-        inside the damage `mask` grown by `grow` px and feathered by a Gaussian of `feather` px). Outside it the
-        rest is kept by ``clamp((g - lo) / (hi - lo), 0, 1)`` where g is the picture's grain (its measured noise
-        level), and wholly on a halftone print; `measured`: each picture's `prefilters`. A grainy, noisy or
-        screened picture keeps the U-Net's fine corrections, a clean one its own texture. y without `keep`.
+        by a Gaussian of sigma px into a low-pass part (fading, stains, casts: kept everywhere; `low_pass`) and
+        the rest (kept inside the damage `mask` grown by `grow` px and feathered by a Gaussian of `feather` px).
+        Outside it the rest is kept by ``clamp((g - lo) / (hi - lo), 0, 1)`` where g is the picture's grain (its
+        measured noise level), and wholly on a halftone print; `measured`: each picture's `prefilters`. A grainy,
+        noisy or screened picture keeps the U-Net's fine corrections, a clean one its own texture. y without `keep`.
         Worked in bands of `strip` rows with a margin wider than the filters reach: the same result as the whole
         picture at once, with one full-size copy (the result) instead of about five."""
         if not self.keep:
@@ -206,12 +211,23 @@ class RestoreNet(nn.Module):
                 a, b = max(top - margin, 0), min(top + strip + margin, height)
                 rows = slice(top - a, min(top + strip, height) - a)
                 band_y, band_base = y[i, :, a:b], base[i, :, a:b]
-                low = torch.from_numpy(np.stack([gaussian(c, sigma) for c in (band_y - band_base).numpy()]))
+                low = torch.from_numpy(self.low_pass((band_y - band_base).numpy(), mask[i, 0, a:b].numpy()))
                 inside = torch.from_numpy(feathered(mask[i, 0, a:b].numpy(), grow, feather))
                 weight = outside + (1 - outside) * inside
                 band = (band_base + low + (band_y - band_base - low) * weight).clamp(0, 1)
                 out[i, :, top:top + rows.stop - rows.start] = band[:, rows]
         return out
+
+    def low_pass(self, change: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The low-pass part (a Gaussian of `keep`'s sigma) of the U-Net's `change` (C,H,W); with `lowpass_away`,
+        measured away from the damage `mask` (H,W) (a normalised convolution weighted by 1 - mask), so a repaired
+        speck's own change does not spread a halo over its surroundings."""
+        sigma = self.keep[0]
+        if not self.lowpass_away:
+            return np.stack([gaussian(c, sigma) for c in change])
+        away = 1 - np.minimum(mask, 1)
+        spread = gaussian(away, sigma) + AWAY_EPS
+        return np.stack([(gaussian(c * away, sigma) + AWAY_EPS * gaussian(c, sigma)) / spread for c in change])
 
     def filled(self, y: torch.Tensor, base: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Whole restored pictures y with the damage filled classically: where the damage `mask` exceeds the `fill`
