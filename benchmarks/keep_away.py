@@ -12,12 +12,13 @@ error removed inside the true mask, paired against off. Held-out photos are neve
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
 from _common import base_parser, print_header, set_threads
-from keep_gate import training_sets
-from restore_fill import restored
+from restore_fill import paired_on_training_sets, restored
 
 
 def main() -> None:
@@ -27,37 +28,21 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(args.threads)
     print_header("restore lowpass_away: keep's low-pass part measured away from the damage", args)
-    from daguerre.metrics import lpips, psnr
     from daguerre.ops.task_models import task_model
 
     card, net = task_model("restore", None)
     shipped = net.lowpass_away
     print(f"model: {card.name} (sha256 {card.sha256[:12]}), card lowpass_away {shipped}")
-    scores: dict[str, dict[bool, list[tuple[float, float, float]]]] = {}
+
+    def variant(away: bool) -> Callable[[torch.Tensor], np.ndarray]:
+        def run(photo: torch.Tensor) -> np.ndarray:
+            net.lowpass_away = away
+            return restored(net, photo)
+        return run
+
     try:
-        for set_name, cases in training_sets(args.n, args.size).items():
-            for x, true, truth in cases:
-                photo = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None]
-                inside = true > 0.5
-                before = np.abs(x - truth)[:, inside].mean() if inside.any() else np.nan
-                for away in (False, True):
-                    net.lowpass_away = away
-                    with torch.inference_mode():
-                        out = np.clip(restored(net, photo), 0, 1).astype(np.float32)
-                    removed = 100 * (1 - np.abs(out - truth)[:, inside].mean() / before) if inside.any() else np.nan
-                    scores.setdefault(set_name, {}).setdefault(away, []).append(
-                        (psnr(out, truth), lpips(out, truth), removed))
-            print(f"\n{set_name} ({len(cases)} photos): PSNR / LPIPS / % removed in the true mask, paired against "
-                  "off (± s.e.)")
-            base = np.array(scores[set_name][False])
-            for away, rows in scores[set_name].items():
-                a = np.array(rows)
-                d = a - base
-                se = d.std(0) / np.sqrt(len(d))
-                removed = "  -" if np.isnan(a[:, 2]).all() else f"{np.nanmean(a[:, 2]):5.1f}"
-                print(f"  lowpass_away {'on ' if away else 'off'}  {a[:, 0].mean():6.2f} ({d[:, 0].mean():+.2f} ± "
-                      f"{se[0]:.2f})  {a[:, 1].mean():.4f} ({d[:, 1].mean():+.4f} ± {se[1]:.4f})  {removed}",
-                      flush=True)
+        paired_on_training_sets({"lowpass_away off": variant(False), "lowpass_away on": variant(True)}, args.n,
+                                args.size, "lowpass_away off")
     finally:
         net.lowpass_away = shipped  # the operation's cached model
 

@@ -12,6 +12,8 @@ never used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import torch
@@ -54,6 +56,37 @@ def grown(hole: np.ndarray, x: np.ndarray, threshold: float, steps: int) -> np.n
     return hole
 
 
+def paired_on_training_sets(variants: dict[str, Callable[[torch.Tensor], np.ndarray]], n: int, size: int,
+                            against: str) -> None:
+    """Each variant (a function of the photo (1,3,H,W) giving the restored (3,H,W)) on the first n training photos
+    in `keep_gate`'s three sets; prints PSNR, LPIPS and % of the input's error removed inside the true mask, paired
+    against the variant `against` (± s.e.)."""
+    from daguerre.metrics import lpips, psnr
+
+    scores: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
+    for set_name, cases in training_sets(n, size).items():
+        for x, true, truth in cases:
+            photo = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None]
+            inside = true > 0.5
+            before = np.abs(x - truth)[:, inside].mean() if inside.any() else np.nan
+            for label, run in variants.items():
+                with torch.inference_mode():
+                    out = np.clip(run(photo), 0, 1).astype(np.float32)
+                removed = 100 * (1 - np.abs(out - truth)[:, inside].mean() / before) if inside.any() else np.nan
+                scores.setdefault(set_name, {}).setdefault(label, []).append(
+                    (psnr(out, truth), lpips(out, truth), removed))
+        print(f"\n{set_name} ({len(cases)} photos): PSNR / LPIPS / % removed in the true mask, paired against "
+              f"{against} (± s.e.)")
+        base = np.array(scores[set_name][against])
+        for label, rows in scores[set_name].items():
+            a = np.array(rows)
+            d = a - base
+            se = d.std(0) / np.sqrt(len(d))
+            removed = "  -" if np.isnan(a[:, 2]).all() else f"{np.nanmean(a[:, 2]):5.1f}"
+            print(f"  {label:44s} {a[:, 0].mean():6.2f} ({d[:, 0].mean():+.2f} ± {se[0]:.2f})  "
+                  f"{a[:, 1].mean():.4f} ({d[:, 1].mean():+.4f} ± {se[1]:.4f})  {removed}", flush=True)
+
+
 def main() -> None:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16, help="training photos per set (default 16)")
@@ -61,41 +94,26 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(args.threads)
     print_header("restore fill: Telea's inpainting inside the damage mask", args)
-    from daguerre.metrics import lpips, psnr
     from daguerre.ops.task_models import task_model
 
     card, net = task_model("restore", None)
     shipped = net.fill
     print(f"model: {card.name} (sha256 {card.sha256[:12]}), card fill {list(shipped)}")
-    variants = {"fill off (the U-Net's fill)": ((), False, None)}
-    variants |= {f"fill {t} / {f} px": ((t, f), True, None) for t, f in FILLS}
-    variants["fill 0.5 / 2 px, Telea not the first guess"] = ((0.5, 2.0), False, None)
-    variants["Telea the first guess only"] = ((), True, None)
-    variants |= {f"fill 0.5 / 2 px, grown {s} px at {t}": ((0.5, 2.0), True, (t, s)) for t, s in GROWTH}
-    scores: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
+    settings = {"fill off (the U-Net's fill)": ((), False, None)}
+    settings |= {f"fill {t} / {f} px": ((t, f), True, None) for t, f in FILLS}
+    settings["fill 0.5 / 2 px, Telea not the first guess"] = ((0.5, 2.0), False, None)
+    settings["Telea the first guess only"] = ((), True, None)
+    settings |= {f"fill 0.5 / 2 px, grown {s} px at {t}": ((0.5, 2.0), True, (t, s)) for t, s in GROWTH}
+
+    def variant(fill, first, growth) -> Callable[[torch.Tensor], np.ndarray]:
+        def run(photo: torch.Tensor) -> np.ndarray:
+            net.fill = fill
+            return restored(net, photo, first, growth)
+        return run
+
     try:
-        for set_name, cases in training_sets(args.n, args.size).items():
-            for x, true, truth in cases:
-                photo = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None]
-                inside = true > 0.5
-                before = np.abs(x - truth)[:, inside].mean() if inside.any() else np.nan
-                for label, (fill, first, growth) in variants.items():
-                    net.fill = fill
-                    with torch.inference_mode():
-                        out = np.clip(restored(net, photo, first, growth), 0, 1).astype(np.float32)
-                    removed = 100 * (1 - np.abs(out - truth)[:, inside].mean() / before) if inside.any() else np.nan
-                    scores.setdefault(set_name, {}).setdefault(label, []).append(
-                        (psnr(out, truth), lpips(out, truth), removed))
-            print(f"\n{set_name} ({len(cases)} photos): PSNR / LPIPS / % removed in the true mask, paired against "
-                  "fill off (± s.e.)")
-            base = np.array(scores[set_name]["fill off (the U-Net's fill)"])
-            for label, rows in scores[set_name].items():
-                a = np.array(rows)
-                d = a - base
-                se = d.std(0) / np.sqrt(len(d))
-                removed = "  -" if np.isnan(a[:, 2]).all() else f"{np.nanmean(a[:, 2]):5.1f}"
-                print(f"  {label:44s} {a[:, 0].mean():6.2f} ({d[:, 0].mean():+.2f} ± {se[0]:.2f})  "
-                      f"{a[:, 1].mean():.4f} ({d[:, 1].mean():+.4f} ± {se[1]:.4f})  {removed}", flush=True)
+        paired_on_training_sets({label: variant(*s) for label, s in settings.items()}, args.n, args.size,
+                                "fill off (the U-Net's fill)")
     finally:
         net.fill = shipped  # the operation's cached model
 
