@@ -12,10 +12,12 @@ import numpy as np
 
 @dataclass
 class CameraMove:
-    """Per frame: `pan` (dx, dy) in output pixels of the photo under the camera, `zoom` the relative scale step."""
+    """Per frame: `pan` (dx, dy) in output pixels of the photo under the camera, `zoom` the relative scale step,
+    `turn` the camera's roll (radians)."""
 
     pan: tuple[float, float] = (3.0, 1.0)
     zoom: float = 0.004
+    turn: float = 0.0
 
 
 def panned_frames(photo: np.ndarray, size: tuple[int, int], frames: int,
@@ -28,6 +30,13 @@ def panned_frames(photo: np.ndarray, size: tuple[int, int], frames: int,
     w, h = size
     travel_x, travel_y = abs(move.pan[0]) * frames, abs(move.pan[1]) * frames
     fit = max((w + travel_x + 8) / photo.shape[2], (h + travel_y + 8) / photo.shape[1])
+    if move.turn or move.zoom < 0:  # the frame's corners in the photo (about its centre), over the whole move
+        t = np.arange(frames)[:, None]
+        a, s = move.turn * t, (1 + move.zoom) ** t
+        cx, cy = np.array([-1, 1, 1, -1]) * (w - 1) / 2, np.array([-1, -1, 1, 1]) * (h - 1) / 2
+        px = (move.pan[0] * (t - frames / 2) + (np.cos(a) * cx - np.sin(a) * cy) / s)
+        py = (move.pan[1] * (t - frames / 2) + (np.sin(a) * cx + np.cos(a) * cy) / s)
+        fit = max(fit, (2 * np.abs(px).max() + 8) / photo.shape[2], (2 * np.abs(py).max() + 8) / photo.shape[1])
     img = np.ascontiguousarray(photo.transpose(1, 2, 0))
     img = cv2.resize(img, (int(photo.shape[2] * fit) + 1, int(photo.shape[1] * fit) + 1),
                      interpolation=cv2.INTER_AREA if fit < 1 else cv2.INTER_CUBIC)
@@ -38,16 +47,20 @@ def panned_frames(photo: np.ndarray, size: tuple[int, int], frames: int,
     for t in range(frames):
         scale = (1 + move.zoom) ** t  # output pixels per photo pixel
         c = centre + np.array(move.pan) * t
-        m = np.array([[1 / scale, 0, c[0] - middle[0] / scale], [0, 1 / scale, c[1] - middle[1] / scale]])
+        cos, sin = np.cos(move.turn * t) / scale, np.sin(move.turn * t) / scale  # photo = c + R (x - middle) / s
+        m = np.array([[cos, -sin, c[0] - cos * middle[0] + sin * middle[1]],
+                      [sin, cos, c[1] - sin * middle[0] - cos * middle[1]]])
         frame = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_REFLECT)
         flow = None
         if previous is not None:  # photo point under pixel x now, and where it was in the previous frame
-            pc, ps = previous
-            px, py = c[0] + (gx - middle[0]) / scale, c[1] + (gy - middle[1]) / scale
-            flow = np.stack([middle[0] + (px - pc[0]) * ps - gx, middle[1] + (py - pc[1]) * ps - gy], -1)
+            pc, ps, pa = previous
+            px, py = m[0, 0] * gx + m[0, 1] * gy + m[0, 2], m[1, 0] * gx + m[1, 1] * gy + m[1, 2]
+            dx, dy = (px - pc[0]) * ps, (py - pc[1]) * ps
+            flow = np.stack([middle[0] + np.cos(pa) * dx + np.sin(pa) * dy - gx,
+                             middle[1] - np.sin(pa) * dx + np.cos(pa) * dy - gy], -1)
             flow = flow.astype(np.float32)
-        previous = (c, scale)
+        previous = (c, scale, move.turn * t)
         yield np.clip(frame, 0, 1).transpose(2, 0, 1).astype(np.float32), flow
 
 
@@ -55,7 +68,8 @@ def panned_frames(photo: np.ndarray, size: tuple[int, int], frames: int,
 class Figure:
     """A cut-out moving on its own over the scene: an ellipse of `photo` (3, h, w) `radius` (rx, ry) output
     pixels, starting at `start` (x, y) and moving per frame by `velocity` (x, y) px, `spin` radians, `grow`
-    (relative scale step)."""
+    (relative scale step); `wobble`: amplitude (px) of a smooth deformation of its picture that drifts from
+    frame to frame (a face turning, cloth moving), its wavelength the figure's size."""
 
     photo: np.ndarray
     radius: tuple[float, float]
@@ -63,6 +77,12 @@ class Figure:
     velocity: tuple[float, float]
     spin: float = 0.0
     grow: float = 0.0
+    wobble: float = 0.0
+
+    def deform(self, ux: np.ndarray, uy: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """The displacement (figure pixels) of the picture's point shown at figure position u at frame `t`."""
+        k, phase = 2 * np.pi / (1.5 * sum(self.radius)), 0.25 * t
+        return self.wobble * np.sin(k * uy + phase), self.wobble * np.sin(k * ux - 0.7 * phase + 1)
 
     def pose(self, t: int) -> tuple[np.ndarray, float, float]:
         """(centre (x, y), angle, scale) at frame `t`."""
@@ -95,12 +115,19 @@ def moving_frames(background: np.ndarray, figures: list[Figure], size: tuple[int
             inside = (ux / fig.radius[0]) ** 2 + (uy / fig.radius[1]) ** 2 <= 1
             ph, pw = fig.photo.shape[1:]
             texture = np.ascontiguousarray(fig.photo.transpose(1, 2, 0))
-            sample = cv2.remap(texture, (ux + pw / 2).astype(np.float32), (uy + ph / 2).astype(np.float32),
+            dx, dy = fig.deform(ux, uy, t) if fig.wobble else (0, 0)
+            sample = cv2.remap(texture, (ux + dx + pw / 2).astype(np.float32), (uy + dy + ph / 2).astype(np.float32),
                                cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             img[inside] = sample[inside]
             layer[inside] = i + 1
             if flow is not None:  # where figure point u was in the previous frame
                 (px, py), pa, ps = fig.pose(t - 1)
+                if fig.wobble:  # the position v that showed the same picture point: v + d(v) = u + d(u)
+                    vx, vy = ux, uy
+                    for _ in range(6):
+                        ex, ey = fig.deform(vx, vy, t - 1)
+                        vx, vy = ux + dx - ex, uy + dy - ey
+                    ux, uy = vx, vy
                 pc, psn = np.cos(pa), np.sin(pa)
                 fx = px + ps * (pc * ux - psn * uy) - gx
                 fy = py + ps * (psn * ux + pc * uy) - gy
