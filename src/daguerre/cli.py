@@ -126,12 +126,13 @@ def stylize(
                                              "network's grid and blend its features: keeps more of the style on "
                                              "camera pans, less steady with moving figures; runs fp32) | moving "
                                              "(inside, locked to the fraction of a pixel, and the pixels "
-                                             "blended where figures move on their own).")] = "pixels",
+                                             "blended where figures move on their own) | local (inside, locked "
+                                             "to the smoothed flow: figures, zooms and turns held too).")] = "pixels",
 ) -> None:
     """Restyle photographs as paintings: a trained model, any painting, or optimisation."""
     method = method or ("fast" if model else "arbitrary")
-    if steady not in ("pixels", "inside", "moving"):
-        fail(f"unknown --steady {steady!r} (use pixels, inside or moving)", 2)
+    if steady not in ("pixels", "inside", "moving", "local"):
+        fail(f"unknown --steady {steady!r} (use pixels, inside, moving or local)", 2)
     if steady != "pixels" and (method != "fast" or precision == "int8" or preserve_color or strength < 1):
         fail(f"--steady {steady} is for fast style models (--model) in fp32, at strength 1, without "
              "--preserve-color", 2)
@@ -153,7 +154,7 @@ def stylize(
     else:
         fail(f"unknown method {method!r} (use fast, arbitrary or optimize)", 2)
     run_operation("stylize", inputs, output, **params, consistency=consistency, steady_inside=steady == "inside",
-                  steady_moving=steady == "moving")
+                  steady_moving=steady == "moving", steady_local=steady == "local")
 
 
 @app.command("export-onnx", epilog="Example: daguerre export-onnx restore-photos -o restore.onnx")

@@ -55,11 +55,12 @@ def _write(result: Picture, dst: Path) -> Path:
 def process(op: Operation, inputs: list[str | Path], output: str | Path,
             on_file: Callable[[Path, int, int], None] | None = None,
             tile_progress: Callable[[int, int], None] | None = None, consistency: float = DEFAULT_CONSISTENCY,
-            steady_inside: bool = False, steady_moving: bool = False, **params: object) -> BatchReport:
+            steady_inside: bool = False, steady_moving: bool = False, steady_local: bool = False,
+            **params: object) -> BatchReport:
     """Apply `op` to every input image or clip; a file that fails is reported and the others still run.
 
     Clips (and a folder of numbered frames written to a clip) go through `daguerre.video`, with `consistency`
-    (and `steady_inside`, `steady_moving`: see `process_clip`)."""
+    (and `steady_inside`, `steady_moving`, `steady_local`: see `process_clip`)."""
     report = BatchReport()
     pairs = plan(inputs, output)
     report.failed += unread_in_folders(inputs)  # named, not passed over: a GIF or SVG in a scanned folder
@@ -83,6 +84,7 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
                     clip_params = op.with_defaults(params, clip=True)
                     report.written.append(process_clip(op, src, dst, consistency, tile_progress,
                                                        steady_inside=steady_inside, steady_moving=steady_moving,
+                                                       steady_local=steady_local,
                                                        **clip_params))
                 except Exception as e:
                     report.failed.append((src, failure(src, e)))

@@ -53,16 +53,18 @@ def steady_inside_refusal(op: Operation, params: dict, size: tuple[int, int]) ->
 
 
 def steady_style(op: Operation, params: dict, consistency: float, size: tuple[int, int],
-                 moving: bool = False) -> SteadyStyle | None:
+                 moving: bool = False, local: bool = False) -> SteadyStyle | None:
     """The fast style model steadied inside the network (`daguerre.video.steady_style`: the grid locked to the
     scene, its features blended), for stylize with a fast model in fp32, frames run whole (`WHOLE_FRAME`) and
     nothing done after the network; its two halves on ONNX Runtime unless the engine is torch. None with
     consistency 0 (nothing to steady); a ValueError naming why for a clip it cannot steady (the caller asked for
     it: falling back to the pixel blend unasked would hide that). `moving`: the grid locked to the fraction of a pixel,
-    and the output's pixels blended where figures move on their own (`daguerre.video.steady_moving`)."""
+    and the output's pixels blended where figures move on their own (`daguerre.video.steady_moving`). `local`: the
+    grid locked to the smoothed flow, per region (`daguerre.video.steady_local`)."""
     from daguerre.models.onnx import onnx_available
     from daguerre.nets.style_net import StyleNet
     from daguerre.ops import styles
+    from daguerre.video.steady_local import SteadyLocal
     from daguerre.video.steady_moving import SteadyMoving
     from daguerre.video.steady_style import SteadyStyle, onnx_halves
 
@@ -77,6 +79,8 @@ def steady_style(op: Operation, params: dict, consistency: float, size: tuple[in
     if params.get("engine", "auto") == "onnx" and not onnx_available():
         raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
     halves = onnx_halves(card, net) if params.get("engine", "auto") != "torch" and onnx_available() else None
+    if local:
+        return SteadyLocal(net, consistency, halves=halves)
     if moving:
         return SteadyMoving(net, consistency, consistency, halves=halves)
     return SteadyStyle(net, consistency, halves=halves)
@@ -84,7 +88,8 @@ def steady_style(op: Operation, params: dict, consistency: float, size: tuple[in
 
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
-                 steady_inside: bool = False, steady_moving: bool = False, **params: object) -> Path:
+                 steady_inside: bool = False, steady_moving: bool = False, steady_local: bool = False,
+                 **params: object) -> Path:
     """Run `op` on every frame of `source` (a video file or a folder of numbered frames) into `target` (a video
     file, or a pattern such as `frames/%05d.png`), keeping the frame rate, size ratio and audio track.
 
@@ -95,7 +100,8 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     pixels: steadier at less style cost on camera pans, but less steady than the pixel blend at the same style
     cost on a real clip with moving figures (BENCHMARKS.md, "Video"), so not the default. `steady_moving`: steadied
     inside with the grid locked to the fraction of a pixel, and the output's pixels blended where figures move on
-    their own (`SteadyMoving`)."""
+    their own (`SteadyMoving`). `steady_local`: steadied inside with the grid locked to the smoothed flow, so
+    figures moving on their own, zooms and turns are held too (`SteadyLocal`)."""
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)
@@ -106,7 +112,8 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and max(info.size) <= WHOLE_FRAME:
         params["tile"] = max(int(params["tile"]), max(info.size))  # type: ignore[call-overload]
     decoded = in_thread(frames, name="decode", cpu=stage_cpu)
-    style = steady_style(op, params, consistency, info.size, steady_moving) if steady_inside or steady_moving else None
+    style = (steady_style(op, params, consistency, info.size, steady_moving, steady_local)
+             if steady_inside or steady_moving or steady_local else None)
     if style is not None:  # flow first (it sets each frame's grid shift), then the network steadied inside
         def moved(frame: Picture) -> tuple[Picture, Motion]:
             return frame, style.motion(frame.rgb())

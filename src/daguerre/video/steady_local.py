@@ -1,0 +1,177 @@
+"""Steadying a fast style network where the scene does not move as one: a grid lock that follows the smoothed flow.
+
+`SteadyMoving` shifts each frame by the scene's one (median) motion so StyleNet's 8-px grid stays put on the
+scene. Figures moving on their own, a zoom or a turn are seen at a new phase each frame and painted afresh. Here
+the lock is local: the motion since the shot began is followed per pixel, through a smoothed (trust-weighted,
+Gaussian) field of the DIS flow, and each frame is resampled into the shot's first geometry (less whole cells,
+so it stays in view) before the network, its output resampled back. Where the flow departs from the smoothed
+field (outlines, fast small figures), the output pixels are blended with the previous output as
+`SteadyMoving` does. The trunk's features are blended with the previous frame's, moved by what is left of the
+motion in the locked geometry.
+
+Measured in BENCHMARKS.md ("Temporal stability").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from daguerre.nets.style_net import StyleNet
+from daguerre.video import DEFAULT_CONSISTENCY
+from daguerre.video.consistency import MIN_TRUSTED, _keep_contrast, trusted_flow
+from daguerre.video.flow import grey8, is_scene_cut, resize_flow, sample_map, warp
+from daguerre.video.steady_moving import MOVING_RAMP
+from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle
+
+SMOOTH = 12.0  # px at the flow's size: the Gaussian the flow is smoothed with before it steers the lock
+INTERPOLATION = {"linear": 1, "cubic": 2, "lanczos": 4}  # cv2.INTER_*
+# into the window / out of it: the way out sets the strokes' crispness (training clips, 0.3: cubic out +8.4 %
+# style distance, Lanczos out +4.7 %, either way in); Lanczos costs ~3x cubic
+RESAMPLING = "cubic/lanczos"
+
+
+@dataclass
+class LocalMotion(Motion):
+    """`Motion` (its flow and trust: the trunk's, in cells of the locked window), plus where the network's window
+    samples the frame (Hw, Ww, 2), where the output samples the window (H, W, 2), and the pixel blend's backward
+    flow and weight (H, W) at the output's size."""
+
+    window: np.ndarray | None = None
+    back: np.ndarray | None = None
+    pixels: tuple[np.ndarray, np.ndarray] | None = None
+
+
+class SteadyLocal(SteadyStyle):
+    """Call once per frame, in order: `steady(frame (3, H, W)) -> stylized frame (3, H, W)`; or `motion` then
+    `render`, as `SteadyStyle`. `strength`: the trunk's feature blend; `moving` / `still`: the pixel blend where the
+    flow departs from the smoothed field by `ramp` px or more / not at all; `smooth`: the field's Gaussian (px at
+    the flow's size; large: one motion for the whole frame); `leak`: the share of the local lock kept each frame
+    (below 1, a figure walking across the frame slowly lets go of its first place instead of stretching it);
+    `interpolation`: "into/out of" the locked window, linear, cubic or lanczos (one name: both)."""
+
+    def __init__(self, net: StyleNet, strength: float = DEFAULT_CONSISTENCY, moving: float = 0.0,
+                 still: float = 0.0, ramp: tuple[float, float] = MOVING_RAMP, smooth: float = SMOOTH,
+                 leak: float = 0.95, interpolation: str = RESAMPLING, halves: tuple[Half, Half] | None = None,
+                 **flow: object) -> None:
+        super().__init__(net, strength, halves=halves, **flow)  # type: ignore[arg-type]
+        if not (0 <= moving <= 1 and 0 <= still <= 1):
+            raise ValueError(f"pixel blend strengths must be between 0 and 1, got {moving} and {still}")
+        self.moving, self.still, self.ramp, self.smooth, self.leak = moving, still, ramp, smooth, leak
+        into, out_of = interpolation.split("/") if "/" in interpolation else (interpolation, interpolation)
+        self.interpolation = INTERPOLATION[into], INTERPOLATION[out_of]  # into the window, out of it
+        self._lock: np.ndarray | None = None  # (h, w, 2) at the flow's size: each pixel's place in the shot's
+        # first geometry less its place now, in full-size pixels, whole cells removed
+        self._out: np.ndarray | None = None
+
+    def motion(self, frame: np.ndarray) -> LocalMotion:
+        import cv2
+
+        grey = self.flow.small(grey8(frame))
+        previous, self._grey = self._grey, grey
+        if previous is None or previous.shape != grey.shape or is_scene_cut(grey, previous):
+            self.cuts += previous is not None and previous.shape == grey.shape
+            return self._new_local_shot(grey.shape)
+        backward, trust = trusted_flow(self.flow, grey, previous)
+        if trust.mean() < MIN_TRUSTED:
+            self.cuts += 1
+            return self._new_local_shot(grey.shape)
+        h, w = frame.shape[1:]
+        fh, fw = grey.shape
+        scale = np.float32((w / fw, h / fh))  # full-size pixels per flow pixel (x, y)
+        smooth = smoothed(backward, trust, self.smooth)
+        # a pixel's place in the first geometry: where it was in the previous frame, then that one's place
+        before = sample_map(smooth)
+        last = self._lock if self._lock is not None else np.zeros_like(backward)
+        lock = cv2.remap(last, before, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) + smooth * scale
+        middle = np.median(lock.reshape(-1, 2), axis=0)
+        lock = middle + np.float32(self.leak) * (lock - middle)
+        lock -= np.float32(CELL) * np.round(middle / CELL)  # whole cells: the same strokes, kept in view
+        self._lock = lock
+        window, back = self._maps(lock, (h, w), scale)
+        # the trunk's flow: where each cell's content was in the previous window
+        cells = window[CELL // 2 :: CELL, CELL // 2 :: CELL] + np.float32((CELL - 1) / 2 - CELL // 2)
+        at = cells / scale  # in the flow's pixels (the frame's positions of the cells' content)
+        came = cv2.remap(backward, at[..., 0], at[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        was = at + came  # flow pixels, previous frame
+        place = cv2.remap(last, was[..., 0], was[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        gy, gx = np.mgrid[0 : cells.shape[0], 0 : cells.shape[1]].astype(np.float32)
+        centres = np.stack([gx, gy], -1) * np.float32(CELL) + np.float32((CELL - 1) / 2)
+        features = (was * scale + place - centres) / np.float32(CELL)
+        k = max(1, round(CELL / float(scale[0]))) | 1  # the share of a cell's pixels that are trusted
+        share = cv2.remap(cv2.blur(trust.astype(np.float32), (k, k)), at[..., 0], at[..., 1], cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)
+        pixels = None
+        if self.moving or self.still:  # the pixel blend, where the flow departs from the smoothed field
+            departure = np.sqrt(np.square((backward - smooth) * scale).sum(-1))
+            lo, hi = self.ramp
+            weight = self.still + (self.moving - self.still) * np.clip((departure - lo) / (hi - lo), 0, 1)
+            weight = cv2.blur((weight * trust).astype(np.float32), (3, 3))
+            pixels = (resize_flow(backward, (w, h)), cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR))
+        return LocalMotion((0, 0), np.ascontiguousarray(features), share * np.float32(self.strength), None,
+                           window, back, pixels)
+
+    def _new_local_shot(self, size: tuple[int, int]) -> LocalMotion:
+        self._lock = np.zeros((*size, 2), np.float32)
+        return LocalMotion((0, 0))
+
+    def _maps(self, lock: np.ndarray, size: tuple[int, int], scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(where each pixel of the network's window (whole cells) samples the frame, where each output pixel
+        samples the window), full-size pixels."""
+        import cv2
+
+        h, w = size
+        hw, ww = h + -h % CELL, w + -w % CELL
+        # the inverse, at the flow's size: window position p shows frame position q = p - lock(q)
+        inverse = -lock
+        for _ in range(3):
+            q = sample_map(inverse / scale)
+            inverse = -cv2.remap(lock, q, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        back = sample_map(cv2.resize(lock, (w, h), interpolation=cv2.INTER_LINEAR))  # x -> x + lock(x)
+        inverse = cv2.resize(inverse, (w, h), interpolation=cv2.INTER_LINEAR)
+        window = sample_map(np.pad(inverse, ((0, hw - h), (0, ww - w), (0, 0)), mode="edge"))
+        return window, back
+
+    def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
+        import cv2
+
+        image = np.ascontiguousarray(frame.transpose(1, 2, 0))
+        h, w = image.shape[:2]
+        window = getattr(motion, "window", None)
+        with torch.inference_mode():
+            if window is None:  # a shot's first frame: the window is the frame, reflected to whole cells
+                x = np.pad(image, ((0, -h % CELL), (0, -w % CELL), (0, 0)), mode="reflect")
+                out = self.steadied(np.ascontiguousarray(x.transpose(2, 0, 1)), motion)[:, :h, :w]
+                out = np.ascontiguousarray(out.transpose(1, 2, 0))
+            else:
+                x = cv2.remap(image, window, None, self.interpolation[0], borderMode=cv2.BORDER_REFLECT_101)
+                y = self.steadied(np.ascontiguousarray(x.transpose(2, 0, 1)), motion)
+                out = cv2.remap(np.ascontiguousarray(y.transpose(1, 2, 0)), motion.back, None,  # type: ignore[attr-defined]
+                                self.interpolation[1], borderMode=cv2.BORDER_REPLICATE)
+        np.clip(out, 0, 1, out=out)
+        previous, self._out = self._out, out
+        pixels = getattr(motion, "pixels", None)
+        if pixels is None or previous is None or previous.shape != out.shape:
+            return out.transpose(2, 0, 1)
+        flow, weight = pixels
+        blended = cv2.blendLinear(warp(previous, flow), out, weight, 1 - weight).reshape(out.shape)
+        self._out = _keep_contrast(blended, out)
+        return self._out.transpose(2, 0, 1)
+
+
+def smoothed(flow: np.ndarray, trust: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W, 2) `flow` averaged over a Gaussian of `sigma` px, weighted by `trust` (normalised convolution, at a
+    quarter of the size); untrusted areas take their trusted surroundings' motion."""
+    import cv2
+
+    h, w = trust.shape
+    small = (max(1, w // 4), max(1, h // 4))
+    t = cv2.resize(trust.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    f = cv2.resize(flow * trust[..., None].astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    s = max(sigma / 4, 0.5)
+    t = cv2.GaussianBlur(t, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+    f = cv2.GaussianBlur(f, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+    f /= np.maximum(t, np.float32(1e-3))[..., None]
+    return cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)  # vectors stay in the flow's pixels
