@@ -45,6 +45,7 @@ from daguerre.video.clip import ClipWriter, open_clip  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.flow import FlowEstimator, confidence, grey8, resize_flow, warp  # noqa: E402
 from daguerre.video.run import CHROMA_OPERATIONS, process_clip  # noqa: E402
+from daguerre.video.steady_local import SteadyLocal  # noqa: E402
 from daguerre.video.steady_moving import SteadyMoving  # noqa: E402
 from daguerre.video.steady_style import SteadyStyle, onnx_halves  # noqa: E402
 from daguerre.video.synthetic import panned_frames  # noqa: E402
@@ -271,10 +272,11 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
               painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
-              moving: bool = False) -> list[dict]:
+              moving: bool = False, local: bool = False) -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
     fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
-    with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`)."""
+    with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`);
+    with `local`, its grid locked to the smoothed flow (`SteadyLocal`)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -293,7 +295,8 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     base_sharpness = None
     for c in strengths:
         if inside is not None and c > 0:
-            steady = SteadyMoving(inside, c, c) if moving else SteadyStyle(inside, c)
+            steady = (SteadyLocal(inside, c) if local else SteadyMoving(inside, c, c) if moving
+                      else SteadyStyle(inside, c))
             steadied = [steady(f) for f, _ in frames]
         else:
             steady = TemporalConsistency(c, chroma_only=chroma)
@@ -374,6 +377,12 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         moving = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1],
                            moving=True)
         rows += [{**r, "steadied": "inside + moving figures"} for r in moving if r["consistency"] > 0]
+    if args.local:
+        from daguerre.ops import styles
+
+        local = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1],
+                          local=True)
+        rows += [{**r, "steadied": "local lock"} for r in local if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
     return rows
@@ -416,10 +425,12 @@ def inside_cost(args: object) -> None:
     card = styles.style_model(STYLE_MODEL)[0]
     steady, steady_torch = SteadyStyle(net, halves=onnx_halves(card, net)), SteadyStyle(net)
     moving = SteadyMoving(net, halves=onnx_halves(card, net))
+    local = SteadyLocal(net, halves=onnx_halves(card, net))
     runs = {"network alone, ONNX Runtime": onnx, "network alone, torch": torch_alone,
             "ONNX + pixel blend 0.5": lambda f: pixel(f, onnx(f)),
             "steadied inside 0.5, ONNX Runtime halves": steady, "steadied inside 0.5, torch": steady_torch,
             "inside 0.5 + moving figures 0.5, ONNX Runtime halves": moving,
+            "local lock 0.5, ONNX Runtime halves": local,
             "  of which motion (flow, grid shift)": None}
     times: dict[str, list[float]] = {k: [] for k in runs}
     motion = SteadyStyle(net, DEFAULT_CONSISTENCY)
@@ -474,6 +485,9 @@ def main() -> None:
     parser.add_argument("--moving", action="store_true",
                         help="also steady fast style models inside the network and blend their pixels where figures "
                              "move on their own (SteadyMoving, `--steady moving`)")
+    parser.add_argument("--local", action="store_true",
+                        help="also steady fast style models with the grid locked to the smoothed flow (SteadyLocal, "
+                             "`--steady local`)")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
@@ -557,6 +571,12 @@ def main() -> None:
             net = styles.style_model(params["model"])[1]
             for r in stability(frames, outputs, strengths, False, painting, inside=net, moving=True):
                 stab_rows.append({"case": f"{name}, inside + moving figures", **r})
+        if op_name == "stylize" and args.local and params.get("precision", "fp32") == "fp32":
+            from daguerre.ops import styles
+
+            net = styles.style_model(params["model"])[1]
+            for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True):
+                stab_rows.append({"case": f"{name}, local lock", **r})
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
                "style dist", "sharpness", "cuts found"]

@@ -27,6 +27,7 @@ from daguerre.metrics import style_distance, warping_error  # noqa: E402
 from daguerre.models.registry import build, find_model  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.flow import warp  # noqa: E402
+from daguerre.video.steady_local import SteadyLocal  # noqa: E402
 from daguerre.video.steady_moving import MOVING_RAMP, SteadyMoving  # noqa: E402
 from daguerre.video.steady_style import SteadyStyle  # noqa: E402
 from daguerre.video.synthetic import CameraMove, Figure, moving_frames  # noqa: E402
@@ -62,10 +63,41 @@ def moving_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int, 
     return list(moving_frames(pictures[0], figures, size, frames, move, grain=grain, seed=seed))
 
 
+def layered_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int, seed: int,
+                 grain: float = 0.005, dark: float = 2.0) -> list[tuple]:
+    """[(frame, true flow or None, valid mask or None)] like a shot of a film with actors: a slow camera (under a
+    pixel a frame, with a slight zoom in or out and roll) over pictures[0], two large figures from the others
+    moving slowly on their own and deforming (a head turning), one in front of the other; darkened (each
+    photo to the power `dark`) and lightly grained."""
+    import cv2
+
+    rng = np.random.default_rng(1000 + seed)
+    w, h = size
+    pictures = [np.power(p, dark, dtype=np.float32) for p in pictures]
+    figures = []
+    for i, photo in enumerate(pictures[1:3]):
+        rgb = np.ascontiguousarray(photo.transpose(1, 2, 0))
+        small = cv2.resize(rgb, (480, round(480 * photo.shape[1] / photo.shape[2])), interpolation=cv2.INTER_AREA)
+        speed = rng.uniform(0.3, 2.0) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
+        radius = (rng.uniform(70, 110), rng.uniform(90, 150)) if i == 0 else (rng.uniform(50, 80), rng.uniform(50, 80))
+        start = (rng.uniform(0.3, 0.7) * w, rng.uniform(0.4, 0.7) * h)
+        figures.append(Figure(small.transpose(2, 0, 1), radius, start, tuple(speed), spin=rng.uniform(-0.01, 0.01),
+                              grow=rng.uniform(-0.005, 0.005), wobble=rng.uniform(1, 3)))
+    move = CameraMove(pan=(rng.uniform(-1, 1), rng.uniform(-0.5, 0.5)), zoom=rng.uniform(-0.003, 0.003),
+                      turn=rng.uniform(-0.002, 0.002))
+    return list(moving_frames(pictures[0], figures, size, frames, move, grain=grain, seed=seed))
+
+
 def steadier(method: str, net: torch.nn.Module) -> object:
-    """A method by name: "pixels:S" (`TemporalConsistency`), "inside:S" (`SteadyStyle`) or
-    "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`; "whole:..." without the sub-pixel lock)."""
+    """A method by name: "pixels:S" (`TemporalConsistency`), "inside:S" (`SteadyStyle`),
+    "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`; "whole:..." without the sub-pixel lock) or
+    "local:S:M[:STILL[:SMOOTH[:LEAK[:INTERPOLATION[:FLOW_SIZE]]]]]" (`SteadyLocal`)."""
     kind, *values = method.split(":")
+    if kind == "local":
+        names = ("strength", "moving", "still", "smooth", "leak", "interpolation", "flow_size")
+        kw = {k: x if k == "interpolation" else int(x) if k == "flow_size" else float(x)
+              for k, x in zip(names, values, strict=False)}
+        return SteadyLocal(net, **kw)
     v = [float(x) for x in values]
     if kind == "pixels":
         return TemporalConsistency(v[0])
@@ -108,6 +140,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["pixels:0.25", "pixels:0.5", "inside:0.5"])
     parser.add_argument("--grain", type=float, default=0.02, help="film grain std added to each frame")
     parser.add_argument("--figures", type=int, default=3, help="figures per clip (0: the camera's pan alone)")
+    parser.add_argument("--layered", action="store_true",
+                        help="clips like a film shot with actors (`layered_clip`) instead of fast cut-outs")
     parser.add_argument("--camera", type=float, nargs=3, help="pan x, pan y (px/frame), zoom: instead of random")
     parser.add_argument("--save", help="write frame 4 of the first clip (inputs and outputs) under this folder")
     args = parser.parse_args()
@@ -115,8 +149,11 @@ def main() -> None:
     w, h = map(int, args.size.split("x"))
     pictures = training_photos(4 * args.clips)
     camera = CameraMove(tuple(args.camera[:2]), args.camera[2]) if args.camera else None
-    clips = [moving_clip(pictures[4 * i : 4 * i + 4], (w, h), args.frames, i, args.grain, args.figures, camera)
-             for i in range(args.clips)]
+    if args.layered:
+        clips = [layered_clip(pictures[4 * i : 4 * i + 3], (w, h), args.frames, i) for i in range(args.clips)]
+    else:
+        clips = [moving_clip(pictures[4 * i : 4 * i + 4], (w, h), args.frames, i, args.grain, args.figures, camera)
+                 for i in range(args.clips)]
     if args.save:
         from PIL import Image
 
