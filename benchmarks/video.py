@@ -431,7 +431,8 @@ def inside_cost(args: object) -> None:
             "steadied inside 0.5, ONNX Runtime halves": steady, "steadied inside 0.5, torch": steady_torch,
             "inside 0.5 + moving figures 0.5, ONNX Runtime halves": moving,
             "local lock 0.5, ONNX Runtime halves": local,
-            "  of which motion (flow, grid shift)": None}
+            "  of which motion (flow, grid shift)": None,
+            "  of which the local lock's motion (flow, maps, frame resampled in)": SteadyLocal(net).motion}
     times: dict[str, list[float]] = {k: [] for k in runs}
     motion = SteadyStyle(net, DEFAULT_CONSISTENCY)
     for f in frames:
