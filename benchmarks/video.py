@@ -441,8 +441,10 @@ def inside_cost(args: object) -> None:
             motion.motion(f) if run is None else run(f)
             times[name].append(1e3 * (time.perf_counter() - start))
     base = float(np.median(times["network alone, ONNX Runtime"][1:]))
-    print(format_table(["854x480, fp32", "ms/frame (median)", "x ONNX alone"],
-                       [[k, float(np.median(v[1:])), float(np.median(v[1:])) / base] for k, v in times.items()]))
+    fastest = min(times["network alone, ONNX Runtime"][1:])  # under load the fastest frames are the steadier measure
+    print(format_table(["854x480, fp32", "ms/frame (median)", "x ONNX alone", "fastest frame, x ONNX alone's"],
+                       [[k, float(np.median(v[1:])), float(np.median(v[1:])) / base, min(v[1:]) / fastest]
+                        for k, v in times.items()]))
 
 
 def save_strip(frames: list[tuple], outputs: list[np.ndarray], net: torch.nn.Module, path: Path) -> None:
