@@ -29,8 +29,10 @@ TONE_SETS = {"fade": ["fade"], "yellowing": ["yellowing"], "colour_cast": ["colo
              "toned": ["grey", "yellowing"]}
 
 
-def training_sets(n: int, size: int, split: str = "train") -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-    """(input, truth) per photo of each set, from the first n photos of a training split."""
+def training_sets(n: int, size: int, split: str = "train",
+                  agings: int = 1) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """(input, truth) per photo of each set, from the first n photos of a training split; the aged sets have
+    `agings` cases per photo (the first with the seeds of one, the others with their own)."""
     from daguerre.data.pairs import is_monochrome
     from daguerre.data.sources import photos
     from daguerre.imaging.aging import age
@@ -46,13 +48,14 @@ def training_sets(n: int, size: int, split: str = "train") -> dict[str, list[tup
         sets.setdefault("vivid", []).append((vivid, vivid))
         dark = (0.7 * clean ** 2.2).astype(np.float32)
         sets.setdefault("dark", []).append((dark, dark))
-        for k, (name, effects) in enumerate(TONE_SETS.items()):
-            aged = age(clean, seed=4000 + 10 * i + k, strength=AGING_STRENGTH, effects=effects)
+        for j in range(agings):
+            for k, (name, effects) in enumerate(TONE_SETS.items()):
+                aged = age(clean, seed=4000 + 10 * i + k + 100_000 * j, strength=AGING_STRENGTH, effects=effects)
+                truth = lum if is_monochrome(aged.params) else clean
+                sets.setdefault(name, []).append((np.repeat(aged.image, 3 // aged.image.shape[0], 0), truth))
+            aged = age(clean, seed=i + 100_000 * j, strength=AGING_STRENGTH)
             truth = lum if is_monochrome(aged.params) else clean
-            sets.setdefault(name, []).append((np.repeat(aged.image, 3 // aged.image.shape[0], 0), truth))
-        aged = age(clean, seed=i, strength=AGING_STRENGTH)
-        truth = lum if is_monochrome(aged.params) else clean
-        sets.setdefault("aged", []).append((np.repeat(aged.image, 3 // aged.image.shape[0], 0), truth))
+            sets.setdefault("aged", []).append((np.repeat(aged.image, 3 // aged.image.shape[0], 0), truth))
     return sets
 
 
