@@ -1,9 +1,10 @@
 """Fine-tunes restore's ToneNet alone to leave clean, vivid and dark photos alone (issue 17, option b).
 
     PYTHONPATH=src python benchmarks/tone_finetune.py --threads 1 [--steps 600] [--every 100] --out runs/tone_ft
-    # the steadier recipe that keeps fading fixed (2026-11-30 12:00):
-    PYTHONPATH=src python benchmarks/tone_finetune.py --threads 1 --steps 1500 --lr 1e-4 --ema 0.995 --plain 2 \
-        --identity-weight 0.5 --tone-crops 4 --agings 3 --strict --worst-aged -0.05 --worst-cast -0.5 --out runs/x
+    # the steadier recipe that keeps fading on validation (2026-11-30, BENCHMARKS.md: its run C):
+    PYTHONPATH=src python benchmarks/tone_finetune.py --threads 1 --steps 2500 --lr 1e-4 --ema 0.995 --plain 2 \
+        --identity-weight 0.5 --tone-crops 5 --tone-sets fade,fade,colour_cast,toned,yellowing --agings 3 \
+        --strict --worst-aged -0.05 --worst-cast -0.5 --out runs/C
 
 The shipped ToneNet was trained on the whole `train` split, so on its photos it learnt they need nothing, and on
 held-out clean photos (a vivid meadow, a night scene) it corrects as much as on their damaged copies. This
