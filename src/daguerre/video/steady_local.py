@@ -10,9 +10,10 @@ field (outlines, fast small figures), the output pixels are blended with the pre
 motion in the locked geometry.
 
 Measured in BENCHMARKS.md ("Temporal stability"): on camera moves (the held-out pan and zoom) half the warping
-error of `SteadyMoving` at the same style cost; on Megamind not the goal, and where an actor crosses the frame
-several pixels a frame the smoothed lock carries her motion into the background she uncovers and stretches the
-picture there (a smear around her face after ~8 frames): for camera moves and slow figures, not fast ones.
+error of `SteadyMoving` at the same style cost; on Megamind closer than the others, not the goal. Where an actor
+crosses the frame several pixels a frame, the smoothed lock would carry her motion into the background she
+uncovers and stretch the picture there (a smear around her face after ~8 frames); `REACH` bounds its departure
+from the camera's motion, so fast figures are steadied less, not smeared.
 """
 
 from __future__ import annotations
