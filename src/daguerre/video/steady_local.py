@@ -25,9 +25,9 @@ import torch
 
 from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.consistency import MIN_TRUSTED, _keep_contrast, trusted_flow
-from daguerre.video.flow import grey8, is_scene_cut, resize_flow, sample_map, warp
-from daguerre.video.steady_moving import MOVING_RAMP
+from daguerre.video.consistency import MIN_TRUSTED, trusted_flow
+from daguerre.video.flow import grey8, is_scene_cut, resize_flow, sample_map
+from daguerre.video.steady_moving import MOVING_RAMP, blended_with_previous
 from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle
 
 SMOOTH = 12.0  # px at the flow's size: the Gaussian the flow is smoothed with before it steers the lock
@@ -173,13 +173,7 @@ class SteadyLocal(SteadyStyle):
                 out = cv2.remap(np.ascontiguousarray(y.transpose(1, 2, 0)), motion.back, None,  # type: ignore[attr-defined]
                                 self.interpolation[1], borderMode=cv2.BORDER_REPLICATE)
         np.clip(out, 0, 1, out=out)
-        previous, self._out = self._out, out
-        pixels = getattr(motion, "pixels", None)
-        if pixels is None or previous is None or previous.shape != out.shape:
-            return out.transpose(2, 0, 1)
-        flow, weight = pixels
-        blended = cv2.blendLinear(warp(previous, flow), out, weight, 1 - weight).reshape(out.shape)
-        self._out = _keep_contrast(blended, out)
+        self._out = blended_with_previous(self._out, out, getattr(motion, "pixels", None))
         return self._out.transpose(2, 0, 1)
 
 

@@ -71,16 +71,7 @@ class SteadyMoving(SteadyStyle):
             np.clip(out, 0, 1, out=out)  # as the sub-pixel path's
         else:
             out = self._render_subpixel(frame, motion, fraction)
-        previous, self._out = self._out, out
-        pixels = getattr(motion, "pixels", None)
-        if pixels is None or previous is None or previous.shape != out.shape:
-            return out.transpose(2, 0, 1)
-        import cv2
-
-        flow, weight = pixels
-        # out + weight (warped - out) in one pass, as `TemporalConsistency`'s pixel blend
-        blended = cv2.blendLinear(warp(previous, flow), out, weight, 1 - weight).reshape(out.shape)
-        self._out = _keep_contrast(blended, out)
+        self._out = blended_with_previous(self._out, out, getattr(motion, "pixels", None))
         return self._out.transpose(2, 0, 1)
 
     @torch.inference_mode()
@@ -133,3 +124,16 @@ def shifted(image: np.ndarray, fx: float, fy: float, border: int) -> np.ndarray:
 
     return cv2.sepFilter2D(image, -1, kernel(fx), kernel(fy), anchor=(4, 4), borderType=border).reshape(image.shape)
 
+
+def blended_with_previous(previous: np.ndarray | None, out: np.ndarray,
+                          pixels: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """out (H, W, 3) blended with the `previous` output warped by the pixel blend's backward flow, by its weight
+    (`pixels`: (flow, weight (H, W))), local contrast kept; out itself without a previous output or blend."""
+    import cv2
+
+    if pixels is None or previous is None or previous.shape != out.shape:
+        return out
+    flow, weight = pixels
+    # out + weight (warped - out) in one pass, as `TemporalConsistency`'s pixel blend
+    blended = cv2.blendLinear(warp(previous, flow), out, weight, 1 - weight).reshape(out.shape)
+    return _keep_contrast(blended, out)
