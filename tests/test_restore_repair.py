@@ -579,6 +579,8 @@ def test_lowpass_away_leaves_no_halo_around_a_repaired_speck(coffee):
     assert left[True] < 0.5 * np.abs(specked - coffee)[:, inside].mean() and left[True] < 1.05 * left[False], left
 
 
-def test_lowpass_away_without_keep_is_a_one_line_error():
+def test_lowpass_away_without_keep_or_not_a_boolean_is_a_one_line_error():
     with pytest.raises(ValueError, match="lowpass_away changes keep's low-pass part: set keep too"):
         RestoreNet(lowpass_away=True)
+    with pytest.raises(ValueError, match="lowpass_away is true or false, got 'yes'"):
+        RestoreNet(keep=(8, 4, 2, 0.006, 0.016), lowpass_away="yes")

@@ -81,6 +81,8 @@ class RestoreNet(nn.Module):
             raise ValueError(f"keep is (low-pass sigma > 0, mask growth >= 0, feather in px >= 0, grain lo < hi), "
                              f"got {list(keep)}")
         self.keep = tuple(float(k) for k in keep)
+        if not isinstance(lowpass_away, bool):
+            raise ValueError(f"lowpass_away is true or false, got {lowpass_away!r}")
         if lowpass_away and not keep:
             raise ValueError("lowpass_away changes keep's low-pass part: set keep too")
         self.lowpass_away = bool(lowpass_away)
