@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +183,11 @@ def ours(model: str | None, source: str | None = None, settings: dict | None = N
     return run
 
 
+def first_hints(run: Callable[[Case], Image], k: int) -> Callable[[Case], Image]:
+    """`run` given only the first k of each photo's hints."""
+    return lambda case: run(replace(case, hints=case.hints[:k]))
+
+
 def matching_baseline(which: str) -> Callable[[Case], Image]:
     """VGG feature matching + softmax carrying the reference's ab over; no network."""
     from daguerre.imaging import Picture
@@ -307,6 +312,8 @@ def main() -> None:
     parser.add_argument("--baseline-src", type=Path, help="a src folder of older code timed alongside (speed)")
     parser.add_argument("--automatic-only", action="store_true", help="only grey, old, ours automatic and truth "
                         "(no goals, grid or JSON: to compare two models' automatic colour)")
+    parser.add_argument("--guided-only", action="store_true", help="only the reference and hint rows, alone and "
+                        "together (no goals or grid; results/colorize_guided.json)")
     parser.add_argument("--sources", nargs="*", help="with --speed-only: time the automatic colour from these "
                         "sources (`ops.colorize.AUTO_SOURCE`: net, bank, ...) at 1 MP instead")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -347,10 +354,16 @@ def main() -> None:
                 Row("disjoint: ours", ours(card.name, reference="disjoint")),
                 Row(f"{HINTS} hints: naive propagation", naive_hints),
                 Row(f"{HINTS} hints: ours", ours(card.name, hints=True)),
+                Row(f"overlap + {HINTS} hints: ours", ours(card.name, reference="overlap", hints=True)),
+                Row(f"disjoint + {HINTS} hints: ours", ours(card.name, reference="disjoint", hints=True)),
+                Row("1 hint: ours", first_hints(ours(card.name, hints=True), 1)),
+                Row("3 hints: ours", first_hints(ours(card.name, hints=True), 3)),
                 Row("truth", lambda c: c.truth)]
         if args.automatic_only:
             rows = [r for r in rows if r.name in ("grey", "old colorize-photos", "ours automatic", "truth")
                     or r.name.startswith("automatic:")]
+        elif args.guided_only:
+            rows = [r for r in rows if r.name in ("grey", "truth") or "hint" in r.name or r.name.endswith(": ours")]
         score(rows, data, args.grid_rows)
         dist = distribution([r for r in rows if "automatic" in r.name or r.name in ("grey", "old colorize-photos")],
                             [c.truth for c in data])
@@ -361,6 +374,12 @@ def main() -> None:
     print(format_table(["method", "colourfulness", "chroma err", "/ grey's", "LPIPS", "FID", "KID"], table))
     print(f"{len(data)} held-out colour photos ({', '.join(skipped) or 'none'} skipped as nearly grey)")
     m = {r.name: r for r in rows}
+    if args.guided_only:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "colorize_guided.json").write_text(json.dumps(
+            {"machine": info, "photos": len(data), "rows": [{"method": r.name, "mean": {k: r.mean(k) for k in r.scores},
+                                                             "per_photo": r.scores} for r in rows]}, indent=1))
+        return
     if args.automatic_only:
         args.out.mkdir(parents=True, exist_ok=True)
         grid(args.out / "colorize_automatic_grid.jpg", data, m,

@@ -60,10 +60,16 @@ GRIDS = {
     "bank_data": {"ops.BANK_GAIN": [2.2, 2.5, 2.8]},  # a bank of other photos or views: its gain re-tuned
     "bank_data_fine": {"ops.BANK_GAIN": [2.6, 2.7]},
     "bank_data_mid": {"ops.BANK_GAIN": [2.65]},
+    # hints over another colour: a reference's (its weight under the hints) or the automatic one (few hints)
+    "hint_prior_ref": {"ops.HINT_PRIOR_REF": [0.0, 1e-4, 1e-3, 1e-2, 0.1, 1.0]},
+    "hint_prior_ref_fine": {"ops.HINT_PRIOR_REF": [0.003, 0.02, 0.03]},
+    "hint_prior": {"ops.HINT_PRIOR": [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1]},
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"], "reference": ["overlap", "disjoint"], "auto": ["auto"],
-         "smooth": ["auto"]}  # the bank stages: auto; the other stages: hints only
+         "smooth": ["auto"], "hint_prior_ref": ["overlap", "overlap+hints", "disjoint", "disjoint+hints"],
+         "hint_prior_ref_fine": ["overlap+hints", "disjoint+hints"],
+         "hint_prior": ["1 hint", "3 hints", "hints"]}  # the bank stages: auto; the other stages: hints only
 
 
 def cached_features() -> None:
@@ -110,7 +116,10 @@ def main() -> None:
     print(f"{len(data)} validation photos; grey's chroma error {grey:.2f}, LPIPS {grey_lpips:.4f}; truth's "
           f"colourfulness {truth_cf:.1f}", flush=True)
     runs = {"auto": bench.ours(None), "overlap": bench.ours(None, reference="overlap"),
-            "disjoint": bench.ours(None, reference="disjoint"), "hints": bench.ours(None, hints=True)}
+            "disjoint": bench.ours(None, reference="disjoint"), "hints": bench.ours(None, hints=True),
+            "overlap+hints": bench.ours(None, reference="overlap", hints=True),
+            "disjoint+hints": bench.ours(None, reference="disjoint", hints=True)}
+    runs["1 hint"], runs["3 hints"] = bench.first_hints(runs["hints"], 1), bench.first_hints(runs["hints"], 3)
     if args.stage in ("reference", "eval"):
         for which in ("overlap", "disjoint"):
             base = bench.matching_baseline(which)
@@ -131,7 +140,7 @@ def main() -> None:
                 outs = [np.clip(runs[mode](c), 0, 1) for c in data]
                 err = np.mean([chroma_error(o, c.truth) for o, c in zip(outs, data, strict=True)]) / grey
                 line.append(f"{mode} {err:.4f}")
-                if mode == "hints":
+                if "hint" in mode:
                     line.append(f"LPIPS {np.mean([lpips(o, c.truth) for o, c in zip(outs, data, strict=True)]):.4f}")
                 if mode == "auto" and args.save:
                     from PIL import Image

@@ -436,3 +436,20 @@ def test_automatic_colour_is_smoothed_but_keeps_its_mean(monkeypatch):
     assert sharp.abs().mean() * AB_SCALE > 3  # the net does give colour here
     assert variation(smooth) < 0.5 * variation(sharp)
     assert (smooth.mean((2, 3)) - sharp.mean((2, 3))).abs().max() * AB_SCALE < 1.5
+
+
+def test_a_hint_recolours_its_own_part_and_a_reference_keeps_the_rest(installed):
+    """On the real coffee photo, grey, with its own colour photo as the reference and one green hint in the dark
+    top-left corner of the table: the hint's corner turns green, while the cup and saucer keep the reference's red
+    (the hint used to paint the whole picture green, the reference discarded)."""
+    colorize = get_operation("colorize")
+    photo = load(SAMPLES / "coffee.jpg")
+    grey = Picture(photo.luminance()[None])
+    both = colorize.run(grey, model=installed, reference=[photo], hints=["8,8,#00b000"])
+    alone = colorize.run(grey, model=installed, reference=[photo])
+    a_both = lab_split(torch.from_numpy(both.rgb())[None])[1][0, 0] * AB_SCALE  # a*: red > 0 > green
+    a_alone = lab_split(torch.from_numpy(alone.rgb())[None])[1][0, 0] * AB_SCALE
+    h, w = a_both.shape
+    cup = (slice(h // 4, 3 * h // 4), slice(w // 4, 3 * w // 4))
+    assert a_alone[cup].mean() > 15 and a_both[cup].mean() > 0.8 * a_alone[cup].mean()
+    assert a_both[:12, :12].mean() < -10 < a_alone[:12, :12].mean()

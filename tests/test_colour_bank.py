@@ -130,7 +130,10 @@ def test_automatic_colorize_uses_the_shipped_bank_and_keeps_the_luminance(monkey
     out = colorize.run(Picture(grey))
     assert np.abs(out.luminance() - Picture(grey).luminance()).max() < 1e-5
     assert any(m["task"] == "colorize-bank" for m in colorize.provenance().models)
-    assert all(m["task"] != "colorize-bank" for m in colorize.provenance(hints=["1,1,#ff0000"]).models)
+    # under hints the bank's colour holds where they do not reach; a reference's colour replaces it
+    assert any(m["task"] == "colorize-bank" for m in colorize.provenance(hints=["1,1,#ff0000"]).models)
+    guided = colorize.provenance(reference=[str(SAMPLES / "coffee.jpg")], hints=["1,1,#ff0000"])
+    assert all(m["task"] != "colorize-bank" for m in guided.models)
     monkeypatch.setattr(ops, "AUTO_SOURCE", "net")
     net = colorize.run(Picture(grey))
     assert np.abs(net.rgb() - out.rgb()).mean() > 0.01  # the bank, not the net, gave the colour

@@ -15,8 +15,10 @@ space (`nets.correspondence`); `hints`: ``"X,Y,#RRGGBB"`` points in the input's 
 by a Gaussian in position and lightness times their similarity in VGG feature space, fading behind edges of
 lightness, then smoothed within edges (`spread_hints`, `edge_aware_smooth`). With
 either, the colour is that training-free one: the carried colour (or the automatic colour without a reference),
-with the hints' colour where their weight outweighs `HINT_PRIOR` (a residual net's learned correction of it is
-`NET_CORRECTS`: 0, as it made validation photos worse, BENCHMARKS.md). The picture's
+with the hints' colour where their weight outweighs `HINT_PRIOR_REF` (`HINT_PRIOR` over the automatic colour), so
+a hint recolours its own part of the picture and the reference or the automatic colour holds elsewhere (a
+residual net's learned correction of it is `NET_CORRECTS`: 0, as it made validation photos worse, BENCHMARKS.md).
+The picture's
 own luminance is kept exactly at full resolution: the result's BT.601 luma is the input's (`Picture.luminance`),
 so converting the result back to grey gives the original. Colour inputs are colorized from their luminance
 (existing colour, such as sepia toning, is replaced). Grey, 16-bit and EXIF-rotated inputs keep their size and
@@ -45,7 +47,8 @@ BAND = 64  # rows composed at a time at full resolution: bounds memory, keeps th
 RENDER_SIZE = 384  # the long side of a training photo (short side 256, recipes/colorize.toml)
 HINT_SIZE = 3  # a hint colours a square of this many working pixels
 SIGMA_XY, SIGMA_L = 0.15, 10.0  # hint propagation: Gaussian in position (of the long side) and lightness (L*)
-HINT_PRIOR = 0.0  # the automatic (or carried) colour's weight against the hints' (0: the hints' colour everywhere)
+HINT_PRIOR = 1e-4  # the automatic colour's weight against the hints' (0: the hints' colour everywhere)
+HINT_PRIOR_REF = 0.01  # a reference's carried colour's weight against the hints' (0: the hints' colour everywhere)
 UPSAMPLE_SIGMA_S, UPSAMPLE_SIGMA_R = 0.5, 0.05  # ab upsampling: Gaussians in distance (ab pixels) and in L (/100)
 NET_CORRECTS = 0.0  # how much of a residual net's correction of references and hints is used (0: training-free)
 ANNEALED_T, CHROMA_GAIN = 0.6, 1.0  # automatic: annealed-mean temperature, chroma gain (see BENCHMARKS.md)
@@ -217,6 +220,11 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
     return hist, best
 
 
+def uses_bank(references: list, hints: list) -> bool:
+    """Whether the automatic colour (the bank's) is used: alone, or under hints when `HINT_PRIOR` gives it a share."""
+    return not references and (not hints or bool(HINT_PRIOR))
+
+
 def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, hints: list,
                full: tuple[int, int], render_size: int, bank: torch.nn.Module | None = None) -> torch.Tensor:
     """ab (1,2,h/4,w/4) of the working-size L (1,1,h,w) of a picture of `full` pixels: automatic (from the net,
@@ -230,13 +238,14 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     quarter = F.avg_pool2d(lightness, 4)
     size = tuple(quarter.shape[-2:])
     ref = torch.zeros(1, 3, *size)
-    automatic = bank is not None and not references and not hints and AUTO_SOURCE != "net"
-    if automatic:
+    automatic = bank is not None and not references and AUTO_SOURCE != "net"
+    if automatic:  # (with hints: the colour they are spread over)
         hist, best = bank_distribution(bank, keys, quarter)
-        if AUTO_SOURCE == "bank":
-            return BANK_GAIN * bank.annealed_mean(hist, BANK_ANNEALED_T, BANK_REBALANCE)
+        bank_ab = BANK_GAIN * bank.annealed_mean(hist, BANK_ANNEALED_T, BANK_REBALANCE)
+        if AUTO_SOURCE == "bank" and not hints:
+            return bank_ab
         if AUTO_SOURCE == "bank-ref":  # the bank's colour as the reference the net was trained to take
-            ref = torch.cat([BANK_GAIN * bank.annealed_mean(hist, BANK_ANNEALED_T, BANK_REBALANCE), best], 1)
+            ref = torch.cat([bank_ab, best], 1)
     if references:
         ref = cc.reference_colour(keys, size, [reference_keys(r, render_size) for r in references],
                                   cc.REF_TEMPERATURE, quarter, cc.REF_SIGMA_L)
@@ -262,11 +271,12 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     if given and NET_CORRECTS:  # the residual net's correction of the training-free colour
         return given[1] + NET_CORRECTS * (run_net()[1] - given[1])
     if references:  # the reference's carried colour
-        colour = ref[:, :2]
-    else:  # the automatic one, if the hints leave it a share
-        colour = automatic_ab(net, run_net()[0]) if HINT_PRIOR else torch.zeros(1, 2, *size)
+        colour, prior = ref[:, :2], HINT_PRIOR_REF
+    else:  # the automatic one (the bank's, or the net's), if the hints leave it a share
+        prior = HINT_PRIOR
+        colour = torch.zeros(1, 2, *size) if not prior else bank_ab if automatic else automatic_ab(net, run_net()[0])
     if hints:  # the hints' colour where they reach (in feature space), that colour elsewhere
-        rest = HINT_PRIOR * (1 - top)
+        rest = prior * (1 - top)
         colour = (num + rest * colour) / (den + rest).clamp_min(1e-12)
         if cc.HINT_SMOOTH is not None:
             colour = cc.edge_aware_smooth(colour, quarter, cc.HINT_SMOOTH)
@@ -293,7 +303,7 @@ class Colorize(Operation):
         full = tuple(pixels.shape[-2:])
         hint_list = _as_list(hints)
         references = _as_list(reference)
-        bank = None if references or hint_list else colour_bank(card)
+        bank = colour_bank(card) if uses_bank(references, hint_list) else None
         with torch.inference_mode():
             small = working(torch.from_numpy(pixels).view(1, -1, *full), render_size)  # grey: one channel
             lightness, _ = lab_split(small.expand(-1, 3, -1, -1))
@@ -323,7 +333,8 @@ class Colorize(Operation):
             recorded["reference_sha256"] = [sha256_of(Path(r)) for r in refs]
         if params.get("hints") is not None:
             recorded["hints"] = [h if isinstance(h, str) else ",".join(map(str, h)) for h in _as_list(params["hints"])]
-        bank = None if refs or params.get("reference") or params.get("hints") else colour_bank(card)
+        bank = colour_bank(card) if uses_bank(_as_list(params.get("reference")), _as_list(params.get("hints"))) \
+            else None
         return Provenance(self.name, self.version, recorded, [model_record(card)] + ([model_record(bank[0])]
                                                                                      if bank else []))
 
