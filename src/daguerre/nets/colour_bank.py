@@ -9,7 +9,9 @@ as their annealed mean (Zhang et al. 2016): the most likely colours, not their a
 With a `vote`, the lookup is photo-coherent (scene retrieval before matching, as He et al. 2018 retrieve a
 reference): a first pass gives each bank photo its share of the picture's matches (over the whole picture, or a
 window of positions), and the second adds `vote` x log(share) to each entry's logit, so the colours of one scene
-win together instead of averaging with unrelated photos'.
+win together instead of averaging with unrelated photos'. Entries may come from paintings as well as photos
+(`source` 1): with a `painting_penalty`, their logits are lowered by it, so a painting's colour counts where no
+photo matches as well.
 The bank is the training photos used as one big reference (`nets.correspondence` carries a reference's colour
 the same way). Stored in float16: `scripts/build_colour_bank.py` makes it from the training split only.
 """
@@ -33,6 +35,7 @@ class ColourBank(nn.Module):
         self.register_buffer("ab", torch.zeros(entries, 2, dtype=torch.float16))  # `imaging.lab` units
         self.register_buffer("lightness", torch.zeros(entries, dtype=torch.float16))  # L in [0, 1]
         self.register_buffer("photo", torch.zeros(entries, dtype=torch.int16))  # the entry's photo (index)
+        self.register_buffer("source", torch.zeros(entries, dtype=torch.uint8))  # 0 a photo, 1 a painting
         self.bins = ab_bins(bin_step)
         self._cache: tuple[torch.Tensor, ...] | None = None
 
@@ -40,6 +43,8 @@ class ColourBank(nn.Module):
         self._cache = None  # the lookup tables are made from the buffers being replaced
         if prefix + "photo" not in state_dict and prefix + "keys" in state_dict:  # a bank made without photo indices:
             state_dict[prefix + "photo"] = torch.zeros(len(state_dict[prefix + "keys"]), dtype=torch.int16)  # no vote
+        if prefix + "source" not in state_dict and prefix + "keys" in state_dict:  # made before paintings: photos
+            state_dict[prefix + "source"] = torch.zeros(len(state_dict[prefix + "keys"]), dtype=torch.uint8)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def project(self, descriptors: torch.Tensor) -> torch.Tensor:
@@ -55,19 +60,21 @@ class ColourBank(nn.Module):
 
     def histogram(self, descriptors: torch.Tensor, size: tuple[int, int], k: int = 32, temperature: float = 0.05,
                   lightness: torch.Tensor | None = None, sigma_l: float | None = None, vote: float = 0.0,
-                  vote_window: int = 0, candidates: int = 128,
+                  vote_window: int = 0, candidates: int = 128, painting_penalty: float = 0.0,
                   chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
         """The colour distribution (1,Q,h,w) over `bins` at each of the h x w = N positions of `descriptors`
         (1,768,N), and the best similarity found (1,1,h,w). With `sigma_l` (L*) and the positions' lightness
         (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference). With `vote`,
         each entry's logit gains `vote` x log(its photo's share of the matches): over the whole picture, or with
         `vote_window` (positions, odd) over that square around each position; the `k` entries are then chosen
-        among each position's `candidates` nearest (one search)."""
+        among each position's `candidates` nearest (one search). With `painting_penalty`, painting entries'
+        logits are lowered by it before the `k` are chosen (also among the `candidates`)."""
         keys, nearest, key_l = self._entries()
         query = self.project(descriptors)
         photos = int(self.photo.max()) + 1
         voting = bool(vote) and photos > 1
-        width = max(k, candidates) if voting else k
+        penalised = bool(painting_penalty) and bool(self.source.any())
+        width = max(k, candidates) if voting or penalised else k
         sims, idx = zip(*((query[s : s + chunk] @ keys).topk(width, dim=1) for s in range(0, len(query), chunk)),
                         strict=True)
         sim, idx = torch.cat(sims), torch.cat(idx)
@@ -81,6 +88,11 @@ class ColourBank(nn.Module):
 
         chosen = idx[:, :k]
         weight = weights(sim[:, :k] / temperature, chosen)
+        bias = -painting_penalty * self.source[idx].float() if penalised else torch.zeros(())
+        if penalised and not voting:
+            logits, pick = (sim / temperature + bias).topk(k, dim=1)
+            chosen = idx.gather(1, pick)
+            weight = weights(logits, chosen)
         if voting:
             photo = self.photo.long()
             share = torch.zeros(len(query), photos).scatter_add_(1, photo[chosen], weight)
@@ -90,8 +102,8 @@ class ColourBank(nn.Module):
                 share = F.avg_pool2d(grid, vote_window, stride=1).flatten(2)[0].T
             else:
                 share = share.mean(0, keepdim=True).expand(len(query), -1)
-            bias = vote * share.clamp_min(1e-6).log()
-            logits, pick = (sim / temperature + bias.gather(1, photo[idx])).topk(k, dim=1)
+            bias = bias + vote * share.clamp_min(1e-6).log().gather(1, photo[idx])
+            logits, pick = (sim / temperature + bias).topk(k, dim=1)
             chosen = idx.gather(1, pick)
             weight = weights(logits, chosen)
         hist = torch.zeros(len(query), len(self.bins)).scatter_add_(1, nearest[chosen], weight)

@@ -68,6 +68,8 @@ BANK_REGION, BANK_REGION_EPS = 8, 1e-2
 # picture's matches), the share taken over the whole picture (BANK_VOTE_WINDOW 0) or over a window of this many
 # quarter-size px around each position; 0: no vote (and none with a bank made without photo indices)
 BANK_VOTE, BANK_VOTE_WINDOW = 0.0, 0  # off: tried, worse held-out (BENCHMARKS.md)
+# a bank with painting entries (`scripts/build_colour_bank.py --paintings`): their logits lowered by this much
+BANK_PAINTING = 0.0
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -207,7 +209,7 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
         quarter = F.avg_pool2d(F.pad(quarter, pad, mode="replicate"), s)
     window = 2 * max(1, round(BANK_VOTE_WINDOW / (2 * s))) + 1 if BANK_VOTE_WINDOW else 0
     hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L,
-                                BANK_VOTE, window)
+                                BANK_VOTE, window, painting_penalty=BANK_PAINTING)
     hist = blur(hist, BANK_BLUR / s)
     if BANK_REGION:  # one distribution within regions of the lightness: its most likely colour, not blotches
         from kornia.filters import guided_blur

@@ -13,6 +13,13 @@ bank's twin. A photo's entries are then shared among its views, a k-means per vi
 series (a name that differs only by its trailing number, as P1070493 ... P1070513) get `n ** balance`
 photos' worth of entries between them, not `n` (`balance` 1: every photo the same), and the entries saved go
 to the other photos, so a run of near-identical shots does not fill the bank.
+
+Paintings (the training split of `sources.paintings`) may add entries of their own (`source` 1, photo indices
+after the photos'), `per_painting` each, on the photos' PCA (so the photos' entries are those of a bank without
+paintings): they show what the photos do not (people, garments, wood, wheat). A painting whose colours vary too
+little around its mean (`painting_min_chroma`: ink, monochrome, brown varnish alone) or whose hues spread too
+little (`painting_min_spread`) is skipped; `painting_correct` moves its ab toward a neutral mean by that
+fraction (its varnish's yellow-brown cast taken out).
 """
 
 from __future__ import annotations
@@ -42,10 +49,10 @@ class View(NamedTuple):
 AS_IS = View()
 
 
-def photo_positions(path: Path, render_size: int,
-                    view: View = AS_IS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+def photo_positions(path: Path, render_size: int, view: View = AS_IS,
+                    min_chroma: float = MIN_CHROMA) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """A photo's descriptors (768,N) fp16, ab (2,N) and L (N,) at quarter working size, seen in `view`; None if
-    nearly grey (as it is: the same answer for all its views)."""
+    its mean chroma is below `min_chroma` (as it is: the same answer for all its views)."""
     from daguerre.data.folder import load_rgb
     from daguerre.imaging import Picture
     from daguerre.imaging.lab import AB_SCALE, lab_split
@@ -53,7 +60,7 @@ def photo_positions(path: Path, render_size: int,
     from daguerre.ops.colorize import working
 
     x = load_rgb(path, SHORT_SIDE).float()[None] / 255
-    if float(lab_split(x)[1].norm(dim=1).mean()) * AB_SCALE < MIN_CHROMA:
+    if float(lab_split(x)[1].norm(dim=1).mean()) * AB_SCALE < min_chroma:
         return None
     if view.scale != 1:
         x = load_rgb(path, round(SHORT_SIDE * view.scale)).float()[None] / 255
@@ -67,6 +74,19 @@ def photo_positions(path: Path, render_size: int,
         keys = match_keys(*grey_features(lightness))[0].half()
     ab = F.avg_pool2d(lab_split(small)[1], 4).flatten(2)[0]
     return keys, ab, F.avg_pool2d(lightness, 4).flatten()
+
+
+def painting_colour(ab: torch.Tensor) -> tuple[float, float, torch.Tensor]:
+    """A painting's colour (ab (2,N), `imaging.lab` units): the mean chroma around its mean ab (L*a*b* units),
+    its hue spread (1 - the length of the chroma-weighted mean hue vector: 0 one hue, 1 all hues) and the mean
+    ab (2,)."""
+    from daguerre.imaging.lab import AB_SCALE
+
+    mean = ab.mean(1)
+    variety = float((ab - mean[:, None]).norm(dim=0).mean()) * AB_SCALE
+    chroma = ab.norm(dim=0)
+    spread = 1 - float(ab.sum(1).norm() / chroma.sum().clamp_min(1e-12))
+    return variety, spread, mean
 
 
 def kmeans_medoids(x: torch.Tensor, k: int, generator: torch.Generator, iterations: int = 15) -> torch.Tensor:
@@ -101,9 +121,12 @@ def entries_per_photo(paths: list[Path], per_photo: int, balance: float) -> list
 
 def build_bank(paths: list[Path], per_photo: int = 400, dims: int = 64, render_size: int = 384,
                select: str = "kmeans", seed: int = 0, views: tuple[View, ...] = (AS_IS,),
-               balance: float = 1.0) -> tuple[ColourBank, int]:
-    """The bank of `paths` and the number of colour photos it holds. `per_photo` is the mean number of entries
-    a photo gives, shared among its `views` (the first is the one the PCA is fit on)."""
+               balance: float = 1.0, paintings: tuple[Path, ...] = (), per_painting: int = 0,
+               painting_min_chroma: float = 8.0, painting_min_spread: float = 0.0,
+               painting_correct: float = 0.0) -> tuple[ColourBank, int, int]:
+    """The bank of `paths` (and `paintings`, `per_painting` entries each, first view only), the number of
+    colour photos and of paintings it holds. `per_photo` is the mean number of entries a photo gives, shared
+    among its `views` (the first is the one the PCA is fit on)."""
     generator = torch.Generator().manual_seed(seed)
     seen = [(path, photo_positions(path, render_size, views[0])) for path in paths]
     paths = [path for path, p in seen if p is not None]
@@ -130,8 +153,23 @@ def build_bank(paths: list[Path], per_photo: int = 400, dims: int = 64, render_s
             ab.append(a[:, pick].T)
             ell.append(lightness[pick])
             photo.append(torch.full((len(pick),), j, dtype=torch.int16))
+    taken = 0
+    for path in paintings if per_painting else ():
+        k, a, lightness = photo_positions(path, render_size, views[0], min_chroma=0.0)
+        variety, spread, centre = painting_colour(a)
+        if variety < painting_min_chroma or spread < painting_min_spread:
+            continue
+        reduced = F.normalize((k.T.float() - mean) @ basis, dim=1)
+        pick = kmeans_medoids(reduced, per_painting, generator)
+        keys.append(reduced[pick])
+        ab.append((a[:, pick] - painting_correct * centre[:, None]).T)
+        ell.append(lightness[pick])
+        photo.append(torch.full((len(pick),), len(photos) + taken, dtype=torch.int16))
+        taken += 1
     keys_, ab_, ell_ = torch.cat(keys), torch.cat(ab), torch.cat(ell)
+    source = torch.zeros(len(keys_), dtype=torch.uint8)
+    source[sum(len(k) for k in keys[: len(keys) - taken]):] = 1
     bank = ColourBank(len(keys_), dims)
     bank.load_state_dict({"mean": mean.half(), "basis": basis.half(), "keys": keys_.half(), "ab": ab_.half(),
-                          "lightness": ell_.half(), "photo": torch.cat(photo)})
-    return bank, len(photos)
+                          "lightness": ell_.half(), "photo": torch.cat(photo), "source": source})
+    return bank, len(photos), taken
