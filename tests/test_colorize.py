@@ -453,3 +453,19 @@ def test_a_hint_recolours_its_own_part_and_a_reference_keeps_the_rest(installed)
     cup = (slice(h // 4, 3 * h // 4), slice(w // 4, 3 * w // 4))
     assert a_alone[cup].mean() > 15 and a_both[cup].mean() > 0.8 * a_alone[cup].mean()
     assert a_both[:12, :12].mean() < -10 < a_alone[:12, :12].mean()
+
+
+def test_a_grey_reference_is_a_one_line_error_naming_it(installed, tmp_path):
+    """A grey reference (the rocket saved in black and white as an RGB file) has no colour to carry over: the
+    result would be grey, so it is refused in one line that names the file; a sepia-toned one is taken."""
+    photo = load(SAMPLES / "rocket.jpg")
+    grey = Picture(photo.luminance()[None])
+    save(Picture(np.repeat(photo.luminance()[None], 3, 0)), tmp_path / "grey-rgb.png")
+    with pytest.raises(ValueError, match=r"grey-rgb\.png: the reference is grey"):
+        get_operation("colorize").run(grey, model=installed, render_size=96, reference=[str(tmp_path / "grey-rgb.png")])
+    sepia = np.stack([photo.luminance() * k for k in (1.0, 0.85, 0.65)])
+    out = get_operation("colorize").run(grey, model=installed, render_size=96, reference=[Picture(sepia)])
+    assert out.size == grey.size
+    result = CliRunner().invoke(app, ["colorize", str(SAMPLES / "rocket.jpg"), "-o", str(tmp_path / "out.png"),
+                                      "-m", installed, "--reference", str(tmp_path / "grey-rgb.png")])
+    assert result.exit_code == 1 and "the reference is grey" in result.output and not (tmp_path / "out.png").exists()

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import downscale
 from daguerre.imaging.guided import joint_bilateral_rows
-from daguerre.imaging.lab import colour_with_luma, lab_split, srgb_lightness
+from daguerre.imaging.lab import AB_SCALE, colour_with_luma, lab_split, srgb_lightness
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
@@ -70,6 +70,7 @@ BANK_REGION, BANK_REGION_EPS = 8, 1e-2
 BANK_VOTE, BANK_VOTE_WINDOW = 0.0, 0  # off: tried, worse held-out (BENCHMARKS.md)
 # a bank with painting entries (`scripts/build_colour_bank.py --paintings`): their logits lowered by this much
 BANK_PAINTING = 0.0
+GREY_CHROMA = 2.0  # a reference whose every position's chroma (Lab, quarter working size) is below this is grey
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
 
@@ -125,11 +126,17 @@ def propagate_hints(lightness: torch.Tensor, hints: list, full: tuple[int, int],
 
 def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[torch.Tensor, ...]:
     """A reference's match descriptors, its ab and L at quarter working size (`nets.correspondence`); a file's
-    are kept for the next calls (one reference colouring a batch of photos pays its VGG16 pass once)."""
+    are kept for the next calls (one reference colouring a batch of photos pays its VGG16 pass once). A grey
+    reference is an error: it has no colour to carry over (the result would be grey)."""
     if isinstance(reference, Picture) or not Path(reference).is_file():  # (load's one-line error if missing)
-        return _reference_keys(reference if isinstance(reference, Picture) else load(reference), render_size)
-    stat = Path(reference).stat()
-    return _file_reference_keys(str(Path(reference).resolve()), stat.st_mtime_ns, stat.st_size, render_size)
+        keys = _reference_keys(reference if isinstance(reference, Picture) else load(reference), render_size)
+    else:
+        stat = Path(reference).stat()
+        keys = _file_reference_keys(str(Path(reference).resolve()), stat.st_mtime_ns, stat.st_size, render_size)
+    if float(keys[1].norm(dim=1).amax()) * AB_SCALE < GREY_CHROMA:
+        name = "a reference picture" if isinstance(reference, Picture) else str(reference)
+        raise ValueError(f"{name}: the reference is grey: it has no colour to carry over")
+    return keys
 
 
 @lru_cache(maxsize=8)
