@@ -376,7 +376,9 @@ def colorize(
                                                           "detail, slower; smaller: steadier).")] = 384,
     reference: Annotated[list[Path] | None, typer.Option("--reference", "-r", help="A colour picture whose "
                                                           "colours to carry over (repeatable).")] = None,
-    hint: Annotated[list[str] | None, typer.Option(help="X,Y,#RRGGBB: this colour at pixel X,Y (repeatable).")] = None,
+    hint: Annotated[list[str] | None, typer.Option(help="X,Y,#RRGGBB: this colour at pixel X,Y and over the part "
+                                                        "of the picture like it; elsewhere the reference's or the "
+                                                        "automatic colour (repeatable).")] = None,
     consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Colorize black-and-white photographs; their luminance is kept exactly at full resolution."""
