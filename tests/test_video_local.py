@@ -209,3 +209,24 @@ def test_the_output_doubled_then_cubic_is_as_sharp_as_lanczos(net) -> None:
     with pytest.raises(ValueError, match="INTO/OUT_OF"):
         SteadyLocal(net, 0.3, interpolation="doubled/cubic")
 
+
+def test_a_figure_the_lock_lets_go_of_is_blended_with_the_previous_output(net) -> None:
+    """A figure crossing 6 px a frame is past the lock's reach, so the network repaints it each frame; `let_go`
+    blends the output's pixels where the lock leaves motion in the window: on the figure, not on the background."""
+    astronaut = load(SAMPLES / "astronaut.jpg").rgb()[:, ::3, ::3]
+    figure = Figure(np.ascontiguousarray(astronaut), (50, 40), (60, 80), (6.0, 0.0))
+    clip = list(moving_frames(load(SAMPLES / "chelsea.jpg").rgb(), [figure], (256, 160), 8,
+                              CameraMove((0.5, 0.2), 0.0)))
+    errors = {}
+    for let_go in (0.0, 0.3):
+        steady = SteadyLocal(net, 0.3, let_go=let_go)
+        outputs = []
+        for frame, _, _ in clip:
+            motion = steady.motion(frame)
+            outputs.append(steady.render(frame, motion))
+        errors[let_go] = mean_warping_error(clip, outputs)
+    assert errors[0.3] < 0.85 * errors[0.0], errors
+    flow = clip[-1][1]
+    own = np.hypot(*(flow - np.median(flow.reshape(-1, 2), axis=0)).transpose(2, 0, 1)) > 1  # the figure
+    weight = motion.pixels[1]
+    assert weight[own].mean() > 0.15 > 0.02 > weight[~own].mean(), (weight[own].mean(), weight[~own].mean())

@@ -67,18 +67,19 @@ class SteadyLocal(SteadyStyle):
     doubled (cubic from the output doubled by Lanczos: as sharp, cheaper); `reach` (px): the
     lock's departure from the camera's motion is softly bounded by it (None: unbounded); `coarse`: the lock is kept
     on a grid this many times coarser than the flow (1: the flow's; 4 steadies alike on the training clips, and
-    the lock's motion costs a third less)."""
+    the lock's motion costs a third less); `let_go`: the output's pixels blended with the previous output, up to
+    this strength, where the lock leaves motion in the window (a figure past its reach; `ramp` px a frame)."""
 
     def __init__(self, net: StyleNet, strength: float = DEFAULT_CONSISTENCY, moving: float = 0.0,
                  still: float = 0.0, ramp: tuple[float, float] = MOVING_RAMP, smooth: float = SMOOTH,
                  leak: float = 0.95, interpolation: str = RESAMPLING, reach: float | None = REACH,
-                 coarse: int = COARSE, halves: tuple[Half, Half] | None = None,
+                 coarse: int = COARSE, let_go: float = 0.0, halves: tuple[Half, Half] | None = None,
                  **flow: object) -> None:
         super().__init__(net, strength, halves=halves, **flow)  # type: ignore[arg-type]
         if not (0 <= moving <= 1 and 0 <= still <= 1):
             raise ValueError(f"pixel blend strengths must be between 0 and 1, got {moving} and {still}")
         self.moving, self.still, self.ramp, self.smooth, self.leak = moving, still, ramp, smooth, leak
-        self.reach, self.coarse = reach, coarse
+        self.reach, self.coarse, self.let_go = reach, coarse, let_go
         into, out_of = interpolation.split("/") if "/" in interpolation else (interpolation, interpolation)
         if into not in INTERPOLATION or out_of not in INTERPOLATION or into == "doubled":
             raise ValueError(f"interpolation must be INTO/OUT_OF (linear, cubic or lanczos; out of also doubled), "
@@ -141,6 +142,13 @@ class SteadyLocal(SteadyStyle):
             weight = self.still + (self.moving - self.still) * np.clip((departure - lo) / (hi - lo), 0, 1)
             weight = cv2.blur((weight * trust).astype(np.float32), (3, 3))
             pixels = (resize_flow(backward, (w, h)), cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR))
+        if self.let_go:  # the pixel blend where the lock leaves motion in the window (a figure it let go)
+            left = np.sqrt(np.square(features).sum(-1)) * np.float32(CELL)  # px a frame, per cell
+            lo, hi = self.ramp
+            cell_weight = (self.let_go * np.clip((left - lo) / (hi - lo), 0, 1) * share).astype(np.float32)
+            at_cells = (back - np.float32((CELL - 1) / 2)) / np.float32(CELL)  # output pixel -> cell of the window
+            weight = cv2.remap(cell_weight, at_cells, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            pixels = (resize_flow(backward, (w, h)), weight if pixels is None else np.maximum(pixels[1], weight))
         image = resampled(frame, window, self.interpolation[0], cv2.BORDER_REFLECT_101)
         return LocalMotion((0, 0), np.ascontiguousarray(features), share * np.float32(self.strength), None, image,
                            back, pixels)
