@@ -408,8 +408,11 @@ def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, streng
 def inside_cost(args: object) -> None:
     """ms per 854x480 frame of a pan, medians of interleaved runs, fp32 van-gogh-irises on this process's threads:
     the network alone (ONNX Runtime, as clips run it; torch), with the pixel blend, and steadied inside."""
+    import cv2
+
     from daguerre.ops import styles
 
+    cv2.setNumThreads(args.threads)  # OpenCV's own pool would otherwise take the other cores when they are idle
     frames = [f for f, _ in synthetic((854, 480), 1, 8 if args.quick else 24)]
     op, params = get_operation("stylize"), {**CASES["stylize (fast, van-gogh-irises)"][1], "tile": 1920}
     net = styles.style_model(STYLE_MODEL)[1]
