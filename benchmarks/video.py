@@ -272,11 +272,12 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
               painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
-              moving: bool = False, local: bool = False) -> list[dict]:
+              moving: bool = False, local: bool = False, let_go: float = 0.0) -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
     fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
     with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`);
-    with `local`, its grid locked to the smoothed flow (`SteadyLocal`)."""
+    with `local`, its grid locked to the smoothed flow (`SteadyLocal`, its pixels blended by `let_go` where the lock
+    lets go)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -295,7 +296,7 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     base_sharpness = None
     for c in strengths:
         if inside is not None and c > 0:
-            steady = (SteadyLocal(inside, c) if local else SteadyMoving(inside, c, c) if moving
+            steady = (SteadyLocal(inside, c, let_go=let_go) if local else SteadyMoving(inside, c, c) if moving
                       else SteadyStyle(inside, c))
             steadied = [steady(f) for f, _ in frames]
         else:
@@ -381,8 +382,9 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         from daguerre.ops import styles
 
         local = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1],
-                          local=True)
-        rows += [{**r, "steadied": "local lock"} for r in local if r["consistency"] > 0]
+                          local=True, let_go=args.let_go)
+        label = f"local, let go {args.let_go}" if args.let_go else "local lock"
+        rows += [{**r, "steadied": label} for r in local if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
     return rows
@@ -499,6 +501,8 @@ def main() -> None:
     parser.add_argument("--local", action="store_true",
                         help="also steady fast style models with the grid locked to the smoothed flow (SteadyLocal, "
                              "`--steady local`)")
+    parser.add_argument("--let-go", type=float, default=0.0,
+                        help="with --local: SteadyLocal's pixel blend where the lock lets go (let_go)")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
@@ -586,8 +590,9 @@ def main() -> None:
             from daguerre.ops import styles
 
             net = styles.style_model(params["model"])[1]
-            for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True):
-                stab_rows.append({"case": f"{name}, local lock", **r})
+            for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True, let_go=args.let_go):
+                stab_rows.append({"case": f"{name}, local lock" + (f" + let go {args.let_go}" if args.let_go else ""),
+                                  **r})
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
                "style dist", "sharpness", "cuts found"]
