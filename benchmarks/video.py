@@ -272,11 +272,12 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
               painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
-              moving: bool = False, local: bool = False) -> list[dict]:
+              moving: bool = False, local: bool = False, let_go: float = 0.0) -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
     fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
     with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`);
-    with `local`, its grid locked to the smoothed flow (`SteadyLocal`)."""
+    with `local`, its grid locked to the smoothed flow (`SteadyLocal`, its pixels blended by `let_go` where the lock
+    lets go)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -295,7 +296,7 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     base_sharpness = None
     for c in strengths:
         if inside is not None and c > 0:
-            steady = (SteadyLocal(inside, c) if local else SteadyMoving(inside, c, c) if moving
+            steady = (SteadyLocal(inside, c, let_go=let_go) if local else SteadyMoving(inside, c, c) if moving
                       else SteadyStyle(inside, c))
             steadied = [steady(f) for f, _ in frames]
         else:
@@ -381,8 +382,9 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         from daguerre.ops import styles
 
         local = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1],
-                          local=True)
-        rows += [{**r, "steadied": "local lock"} for r in local if r["consistency"] > 0]
+                          local=True, let_go=args.let_go)
+        label = f"local, let go {args.let_go}" if args.let_go else "local lock"
+        rows += [{**r, "steadied": label} for r in local if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
     return rows
@@ -408,8 +410,11 @@ def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, streng
 def inside_cost(args: object) -> None:
     """ms per 854x480 frame of a pan, medians of interleaved runs, fp32 van-gogh-irises on this process's threads:
     the network alone (ONNX Runtime, as clips run it; torch), with the pixel blend, and steadied inside."""
+    import cv2
+
     from daguerre.ops import styles
 
+    cv2.setNumThreads(args.threads)  # OpenCV's own pool would otherwise take the other cores when they are idle
     frames = [f for f, _ in synthetic((854, 480), 1, 8 if args.quick else 24)]
     op, params = get_operation("stylize"), {**CASES["stylize (fast, van-gogh-irises)"][1], "tile": 1920}
     net = styles.style_model(STYLE_MODEL)[1]
@@ -434,16 +439,21 @@ def inside_cost(args: object) -> None:
             "  of which motion (flow, grid shift)": None,
             "  of which the local lock's motion (flow, maps, frame resampled in)": SteadyLocal(net).motion}
     times: dict[str, list[float]] = {k: [] for k in runs}
+    cpu: dict[str, list[float]] = {k: [] for k in runs}  # this process's CPU time: steadier than wall time under load
     motion = SteadyStyle(net, DEFAULT_CONSISTENCY)
     for f in frames:
         for name, run in runs.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             motion.motion(f) if run is None else run(f)
             times[name].append(1e3 * (time.perf_counter() - start))
+            cpu[name].append(1e3 * (time.process_time() - start_cpu))
     base = float(np.median(times["network alone, ONNX Runtime"][1:]))
     fastest = min(times["network alone, ONNX Runtime"][1:])  # under load the fastest frames are the steadier measure
-    print(format_table(["854x480, fp32", "ms/frame (median)", "x ONNX alone", "fastest frame, x ONNX alone's"],
-                       [[k, float(np.median(v[1:])), float(np.median(v[1:])) / base, min(v[1:]) / fastest]
+    base_cpu = float(np.median(cpu["network alone, ONNX Runtime"][1:]))
+    print(format_table(["854x480, fp32", "ms/frame (median)", "x ONNX alone", "fastest frame, x ONNX alone's",
+                        "CPU ms (median)", "CPU x ONNX alone"],
+                       [[k, float(np.median(v[1:])), float(np.median(v[1:])) / base, min(v[1:]) / fastest,
+                         float(np.median(cpu[k][1:])), float(np.median(cpu[k][1:])) / base_cpu]
                         for k, v in times.items()]))
 
 
@@ -491,6 +501,8 @@ def main() -> None:
     parser.add_argument("--local", action="store_true",
                         help="also steady fast style models with the grid locked to the smoothed flow (SteadyLocal, "
                              "`--steady local`)")
+    parser.add_argument("--let-go", type=float, default=0.0,
+                        help="with --local: SteadyLocal's pixel blend where the lock lets go (let_go)")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
@@ -578,8 +590,9 @@ def main() -> None:
             from daguerre.ops import styles
 
             net = styles.style_model(params["model"])[1]
-            for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True):
-                stab_rows.append({"case": f"{name}, local lock", **r})
+            for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True, let_go=args.let_go):
+                stab_rows.append({"case": f"{name}, local lock" + (f" + let go {args.let_go}" if args.let_go else ""),
+                                  **r})
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
                "style dist", "sharpness", "cuts found"]

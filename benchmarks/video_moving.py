@@ -91,11 +91,12 @@ def layered_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int,
 def steadier(method: str, net: torch.nn.Module) -> object:
     """A method by name: "pixels:S" (`TemporalConsistency`), "inside:S" (`SteadyStyle`),
     "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`; "whole:..." without the sub-pixel lock) or
-    "local:S:M[:STILL[:SMOOTH[:LEAK[:INTERPOLATION[:FLOW_SIZE[:REACH]]]]]]" (`SteadyLocal`)."""
+    "local:S:M[:STILL[:SMOOTH[:LEAK[:INTERPOLATION[:FLOW_SIZE[:REACH[:COARSE[:LET_GO]]]]]]]]" (`SteadyLocal`)."""
     kind, *values = method.split(":")
     if kind == "local":
-        names = ("strength", "moving", "still", "smooth", "leak", "interpolation", "flow_size", "reach")
-        kw = {k: x if k == "interpolation" else int(x) if k == "flow_size" else float(x)
+        names = ("strength", "moving", "still", "smooth", "leak", "interpolation", "flow_size", "reach", "coarse",
+                 "let_go")
+        kw = {k: x if k == "interpolation" else int(x) if k in ("flow_size", "coarse") else float(x)
               for k, x in zip(names, values, strict=False)}
         return SteadyLocal(net, **kw)
     v = [float(x) for x in values]

@@ -146,3 +146,87 @@ def test_a_figure_crossing_fast_does_not_fold_the_lock(net) -> None:
         miss = np.hypot(there_and_back[..., 0] - gx, there_and_back[..., 1] - gy)[8:-8, 8:-8]
         misses[reach] = float(np.quantile(miss, 0.99))
     assert misses[16.0] < 0.5 and misses[None] > 5, misses
+
+
+def test_the_lock_on_a_coarse_grid_steadies_as_on_the_flows(net) -> None:
+    """The lock follows the smoothed flow, so it is kept on a grid 4x coarser than the flow's (cheaper): on the
+    deforming figure over a slow pan it steadies as the flow-size lock does, and both well below frame by frame."""
+    import torch
+
+    clip = actor_clip()
+    with torch.inference_mode():
+        base = mean_warping_error(clip, [net.eval()(torch.from_numpy(f)[None])[0].numpy() for f, _, _ in clip])
+    errors = {coarse: mean_warping_error(clip, [steady(f) for f, _, _ in clip])
+              for coarse, steady in ((c, SteadyLocal(net, 0.3, coarse=c)) for c in (1, 4))}
+    assert errors[4] < 0.5 * base, (errors, base)
+    assert abs(errors[4] - errors[1]) < 0.1 * errors[1], errors
+
+
+def test_frames_are_resampled_alike_from_planes_or_interleaved_pixels() -> None:
+    """A decoded frame (pixels interleaved in memory) and a planar one are sampled at the same places alike."""
+    import cv2
+
+    from daguerre.video.steady_local import resampled
+
+    photo = load(SAMPLES / "chelsea.jpg").rgb()[:, :160, :256]
+    planar = np.ascontiguousarray(photo)
+    interleaved = np.ascontiguousarray(photo.transpose(1, 2, 0)).transpose(2, 0, 1)
+    gx, gy = np.meshgrid(np.arange(256, dtype=np.float32), np.arange(168, dtype=np.float32))
+    positions = np.stack([gx + 2.3 + 0.01 * gy, gy - 1.6 + 0.02 * gx], -1)  # a shift and a shear
+    expected = cv2.remap(np.ascontiguousarray(photo.transpose(1, 2, 0)), positions, None, cv2.INTER_CUBIC,
+                         borderMode=cv2.BORDER_REFLECT_101).transpose(2, 0, 1)
+    for frame in (planar, interleaved):
+        out = resampled(frame, positions, cv2.INTER_CUBIC, cv2.BORDER_REFLECT_101)
+        assert out.shape == (3, 168, 256) and out.flags.c_contiguous
+        np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert np.abs(expected[:, :160] - photo).mean() > 0.01  # a real move
+
+
+def test_the_output_doubled_then_cubic_is_as_sharp_as_lanczos(net) -> None:
+    """Out of the locked window, the stylized picture doubled by Lanczos then sampled by cubic interpolation comes
+    within half of cubic's distance to Lanczos (the sharp way out, at ~2/3 of its time), as crisp; and it is only
+    a way out."""
+    import cv2
+    import torch
+
+    from daguerre.video.steady_local import resampled_out
+
+    with torch.inference_mode():
+        y = net.eval()(torch.from_numpy(load(SAMPLES / "chelsea.jpg").rgb()[:, :160, :256])[None])[0].numpy()
+    y = np.ascontiguousarray(y.transpose(1, 2, 0))
+    gx, gy = np.meshgrid(np.arange(256, dtype=np.float32), np.arange(160, dtype=np.float32))
+    positions = np.stack([gx + 1.37 + 0.004 * gy, gy - 0.61 + 0.006 * gx], -1)  # fractional, varying
+    lanczos, cubic, doubled = (resampled_out(y, positions, i) for i in (cv2.INTER_LANCZOS4, cv2.INTER_CUBIC, -1))
+
+    def gap(a: np.ndarray) -> float:
+        return float(np.sqrt(np.square(a - lanczos)[8:-8, 8:-8].mean()))
+
+    def crispness(a: np.ndarray) -> float:
+        return float(np.abs(np.diff(a[8:-8, 8:-8], axis=1)).mean())
+
+    assert gap(doubled) < 0.5 * gap(cubic), (gap(doubled), gap(cubic))
+    assert abs(crispness(doubled) / crispness(lanczos) - 1) < 0.03 < 1 - crispness(cubic) / crispness(lanczos)
+    with pytest.raises(ValueError, match="INTO/OUT_OF"):
+        SteadyLocal(net, 0.3, interpolation="doubled/cubic")
+
+
+def test_a_figure_the_lock_lets_go_of_is_blended_with_the_previous_output(net) -> None:
+    """A figure crossing 6 px a frame is past the lock's reach, so the network repaints it each frame; `let_go`
+    blends the output's pixels where the lock leaves motion in the window: on the figure, not on the background."""
+    astronaut = load(SAMPLES / "astronaut.jpg").rgb()[:, ::3, ::3]
+    figure = Figure(np.ascontiguousarray(astronaut), (50, 40), (60, 80), (6.0, 0.0))
+    clip = list(moving_frames(load(SAMPLES / "chelsea.jpg").rgb(), [figure], (256, 160), 8,
+                              CameraMove((0.5, 0.2), 0.0)))
+    errors = {}
+    for let_go in (0.0, 0.3):
+        steady = SteadyLocal(net, 0.3, let_go=let_go)
+        outputs = []
+        for frame, _, _ in clip:
+            motion = steady.motion(frame)
+            outputs.append(steady.render(frame, motion))
+        errors[let_go] = mean_warping_error(clip, outputs)
+    assert errors[0.3] < 0.85 * errors[0.0], errors
+    flow = clip[-1][1]
+    own = np.hypot(*(flow - np.median(flow.reshape(-1, 2), axis=0)).transpose(2, 0, 1)) > 1  # the figure
+    weight = motion.pixels[1]
+    assert weight[own].mean() > 0.15 > 0.02 > weight[~own].mean(), (weight[own].mean(), weight[~own].mean())
