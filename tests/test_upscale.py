@@ -16,7 +16,7 @@ from daguerre.cli import app
 from daguerre.data.folder import CropSampler
 from daguerre.data.pairs import LowResPairs, TeacherPairs, shrink
 from daguerre.imaging import load, run_tiled, save
-from daguerre.models.card import ModelCard
+from daguerre.models.card import ModelCard, sha256_of
 from daguerre.models.registry import build, find_model
 from daguerre.nets.upscale_net import UpscaleNet
 from daguerre.ops import get_operation
@@ -282,3 +282,34 @@ def test_repair_runs_restore_colorize_upscale_in_order_with_one_progress(install
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "cli.png").size == (192, 128)
+
+
+def test_repair_colours_from_a_reference_and_hints_as_colorize_does(installed, tmp_path):
+    """`repair --colorize --reference ... --hint ...` gives colorize's own result on the restored picture, records the
+    reference's sha256, and a reference or hints without --colorize is a one-line error before any file is written."""
+    repair = get_operation("repair")
+    Image.open(SAMPLES / "coffee.jpg").convert("L").resize((48, 32)).save(tmp_path / "old.png")
+    picture, reference, hints = load(tmp_path / "old.png"), [str(SAMPLES / "chelsea.jpg")], ["5,5,#2060ff"]
+    guided = repair.run(picture, colorize=True, restore_model="tiny-restore", colorize_model="tiny-colorize",
+                        reference=reference, hints=hints)
+    restored = get_operation("restore").run(picture, model="tiny-restore")
+    same = get_operation("colorize").run(restored, model="tiny-colorize", reference=reference, hints=hints)
+    assert np.array_equal(guided.pixels, same.pixels)
+    record = repair.provenance(colorize=True, restore_model="tiny-restore", colorize_model="tiny-colorize",
+                               reference=reference, hints=hints).params
+    assert record["reference_sha256"] == [sha256_of(SAMPLES / "chelsea.jpg")] and record["hints"] == hints
+    with pytest.raises(ValueError, match="--colorize"):
+        repair.run(picture, restore_model="tiny-restore", hints=hints)
+    args = ["repair", tmp_path / "old.png", "-o", tmp_path / "cli.png", "--restore-model", "tiny-restore",
+            "--reference", reference[0]]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 1 and "--colorize" in result.output and not (tmp_path / "cli.png").exists()
+    result = CliRunner().invoke(app, [str(a) for a in [*args, "--colorize", "--colorize-model", "tiny-colorize",
+                                                       "--hint", hints[0]]])
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(load(tmp_path / "cli.png").pixels, save_and_load(same, tmp_path / "same.png").pixels)
+
+
+def save_and_load(picture, path: Path):  # noqa: ANN001, ANN201 - a Picture written as the CLI writes it
+    save(picture, path)
+    return load(path)

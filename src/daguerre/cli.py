@@ -413,12 +413,16 @@ def repair(
     colorize_model: Annotated[str | None, typer.Option(help="Colorize model.")] = None,
     upscale_model: Annotated[str | None, typer.Option(help="Upscale model.")] = None,
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
+    reference: Annotated[list[Path] | None, typer.Option("--reference", "-r", help="With --colorize: a colour "
+                                                          "picture whose colours to carry over (repeatable).")] = None,
+    hint: Annotated[list[str] | None, typer.Option(help="With --colorize: X,Y,#RRGGBB, this colour at pixel X,Y "
+                                                        "(repeatable).")] = None,
     consistency: Consistency = CONSISTENCY,
 ) -> None:
     """Repair old photographs in one go: remove damage and restore, then optionally colorize and upscale."""
     run_operation("repair", inputs, output, colorize=colorize, scale=scale, strength=strength,
                   restore_model=restore_model, colorize_model=colorize_model, upscale_model=upscale_model, tile=tile,
-                  consistency=consistency)
+                  reference=[str(r) for r in reference or []] or None, hints=hint or None, consistency=consistency)
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 1. restore (the damage mask predictor finds scratches, dust and creases and the generator inpaints them while
    undoing fading, casts, grain and blur), at the scan's own size;
-2. colorize, if asked (on the restored grey picture: colour predicted from clean luminance);
+2. colorize, if asked (on the restored grey picture: colour predicted from clean luminance; from `reference`
+   pictures and colour `hints` when given, as `colorize` takes them);
 3. upscale x2 or x4, if asked, last: the slow steps run on the small picture and the upscaler sees a clean one.
 
 Each step is the registered operation itself (no second copy); progress is reported as one bar over all
@@ -19,17 +20,21 @@ STEP_UNITS = 100  # progress units per step
 
 def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, restore_model: str | None = None,
          colorize_model: str | None = None, upscale_model: str | None = None, tile: int = 1024,
-         restore_prefilter: list[float] | None = None, **unknown: object) -> list[tuple[str, dict]]:
+         restore_prefilter: list[float] | None = None, reference: object = None, hints: object = None,
+         **unknown: object) -> list[tuple[str, dict]]:
     """The steps `repair` runs: (operation name, its parameters) in order."""
     if unknown:
         raise TypeError(f"repair: unknown parameter(s) {', '.join(unknown)}")
     if scale not in (1, 2, 4):
         raise ValueError(f"scale must be 1, 2 or 4, not {scale}")
+    if (reference or hints) and not colorize:
+        raise ValueError("a reference or hints give the colour: ask for colorize too (--colorize)")
     steps = [("restore", {"model": restore_model, "strength": strength, "tile": tile})]
     if restore_prefilter is not None:  # a clip's: measured once on its first frame
         steps[0][1]["prefilter"] = restore_prefilter
     if colorize:
-        steps.append(("colorize", {"model": colorize_model}))
+        guides = {k: v for k, v in (("reference", reference), ("hints", hints)) if v}
+        steps.append(("colorize", {"model": colorize_model, **guides}))
     if scale > 1:
         steps.append(("upscale", {"model": upscale_model, "scale": scale, "tile": max(64, tile // 4)}))
     return steps
@@ -60,8 +65,13 @@ class Repair(Operation):
 
     def provenance(self, **params: object) -> Provenance:
         steps = plan(**params)  # type: ignore[arg-type]
-        models = [m for step, kwargs in steps for m in get_operation(step).provenance(**kwargs).models]
-        return Provenance(self.name, self.version, {**params, "steps": [s for s, _ in steps]}, models)
+        recorded, models = {**params, "steps": [s for s, _ in steps]}, []
+        for step, kwargs in steps:
+            made = get_operation(step).provenance(**kwargs)
+            models += made.models
+            if step == "colorize":  # the references as colorize records them (paths and sha256)
+                recorded |= {k: made.params[k] for k in ("reference", "reference_sha256", "hints") if k in made.params}
+        return Provenance(self.name, self.version, recorded, models)
 
 
 repair = register(Repair())
