@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+import daguerre
 from daguerre.cli import app
 from daguerre.data.folder import CropSampler
 from daguerre.data.pairs import LowResPairs, TeacherPairs, shrink
@@ -295,6 +296,11 @@ def test_repair_colours_from_a_reference_and_hints_as_colorize_does(installed, t
     restored = get_operation("restore").run(picture, model="tiny-restore")
     same = get_operation("colorize").run(restored, model="tiny-colorize", reference=reference, hints=hints)
     assert np.array_equal(guided.pixels, same.pixels)
+    from_python = daguerre.repair(picture, colorize=True, restore_model="tiny-restore", colorize_model="tiny-colorize",
+                                  reference=reference[0], hints=hints)
+    assert np.array_equal(from_python.pixels, same.pixels)
+    assert np.array_equal(daguerre.restore(picture, model="tiny-restore").pixels, restored.pixels)
+    assert daguerre.upscale(restored, scale=2, model=installed).size == (96, 64)
     record = repair.provenance(colorize=True, restore_model="tiny-restore", colorize_model="tiny-colorize",
                                reference=reference, hints=hints).params
     assert record["reference_sha256"] == [sha256_of(SAMPLES / "chelsea.jpg")] and record["hints"] == hints

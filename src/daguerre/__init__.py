@@ -1,7 +1,7 @@
 """daguerre: GAN restoration, colourization, upscaling and style transfer for historical photographs.
 
-The Python API mirrors the command line: `load`, `save`, `stylize`, `colorize`, `models`, `evaluate`,
-`train_style`, `train_recipe` (see daguerre.api).
+The Python API mirrors the command line: `load`, `save`, `stylize`, `restore`, `colorize`, `upscale`, `repair`,
+`retro`, `list_models`, `evaluate`, `train_style`, `train_retro`, `train_recipe` (see daguerre.api).
 """
 
 from __future__ import annotations
@@ -11,9 +11,25 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from daguerre.api import Picture, colorize, evaluate, load, models, save, stylize, train_recipe, train_style
+    from daguerre.api import (
+        Picture,
+        colorize,
+        evaluate,
+        list_models,
+        load,
+        repair,
+        restore,
+        retro,
+        save,
+        stylize,
+        train_recipe,
+        train_retro,
+        train_style,
+        upscale,
+    )
 
-__all__ = ["Picture", "colorize", "evaluate", "load", "models", "save", "stylize", "train_recipe", "train_style"]
+__all__ = ["Picture", "colorize", "evaluate", "list_models", "load", "repair", "restore", "retro", "save", "stylize",
+           "train_recipe", "train_retro", "train_style", "upscale"]
 
 
 def __getattr__(name: str) -> object:

@@ -41,11 +41,12 @@ def colorize(image: str | Path | Picture, *, reference: str | Path | Picture | l
     return op.run(_picture(image), model=model, reference=refs, hints=hints, **params)
 
 
-def models(task: str | None = None) -> list[ModelCard]:
-    """Installed models, shipped and your own."""
-    from daguerre.models.registry import list_models
+def list_models(task: str | None = None) -> list[ModelCard]:
+    """Installed models, shipped and your own (`daguerre models`). Not named `models`: that is the package
+    `daguerre.models`, which would hide it once imported."""
+    from daguerre.models import registry
 
-    return list_models(task)
+    return registry.list_models(task)
 
 
 def evaluate(result: str | Path | Picture, reference: str | Path | Picture,
@@ -135,6 +136,25 @@ def restore(image: str | Path | Picture, *, model: str | None = None,
     return op.run(_picture(image), model=model, reference=reference, **params)
 
 
+def upscale(image: str | Path | Picture, *, scale: int = 4, model: str | None = None, **params: object) -> Picture:
+    """Upscale a picture x2 or x4."""
+    from daguerre.ops.upscale import upscale as op
+
+    return op.run(_picture(image), model=model, scale=scale, **params)
+
+
+def repair(image: str | Path | Picture, *, colorize: bool = False, scale: int = 1,
+           reference: str | Path | Picture | list | None = None, hints: list[str] | None = None,
+           **params: object) -> Picture:
+    """Restore, then colorize (if asked; from `reference` pictures and `hints` as `colorize` takes them), then
+    upscale x`scale`, as `daguerre repair` does."""
+    from daguerre.ops.repair import repair as op
+
+    refs = reference if isinstance(reference, list | tuple) else None if reference is None else [reference]
+    refs = [r if isinstance(r, Picture) else str(r) for r in refs] if refs else None
+    return op.run(_picture(image), colorize=colorize, scale=scale, reference=refs, hints=hints, **params)
+
+
 def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: str | Path | None = None,
                  steps: int | None = None, init_from: str | None = None,
                  progress: bool = True) -> list[ModelCard]:
@@ -178,5 +198,5 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
     return made if isinstance(made, list) else [made]
 
 
-__all__ = ["Picture", "colorize", "evaluate", "load", "models", "restore", "retro", "save", "stylize", "train_recipe",
-           "train_retro", "train_style"]
+__all__ = ["Picture", "colorize", "evaluate", "list_models", "load", "repair", "restore", "retro", "save", "stylize",
+           "train_recipe", "train_retro", "train_style", "upscale"]
