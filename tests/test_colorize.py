@@ -248,6 +248,20 @@ def test_archive_colorize_takes_an_item_as_reference(installed, archive, photos)
         archive.apply("colorize", [target], {"model": installed, "reference": ["beef"]})
 
 
+
+def test_archive_repair_and_restore_take_an_item_as_reference_and_ids_stay_text(installed, archive, photos):
+    """`reference` names an item for repair's colorize step and restore's tone too (it was read as a file path
+    there)."""
+    [target, colour] = archive.ingest([photos["astronaut.jpg"], photos["coffee.jpg"]]).added
+    [repaired] = archive.apply("repair", [target], {"colorize": True, "colorize_model": installed,
+                                                    "reference": colour[:6]})  # the shipped restore: small photos
+    [event] = [e for e in archive.events_of(repaired.id) if e.type == "creation"]
+    assert archive.get(colour).sha256 in event.outcome_detail["recipe"]["input_files"].values()
+    [toned] = archive.apply("restore", [target], {"reference": colour})
+    [event] = [e for e in archive.events_of(toned.id) if e.type == "creation"]
+    assert archive.get(colour).sha256 in event.outcome_detail["recipe"]["input_files"].values()
+
+
 def test_joint_bilateral_upsampling_brings_back_real_photos_colour_edges():
     """Real photos' chroma at a quarter of their size, brought back guided by their own full-size L, is closer to
     the full-size chroma than bilinear upsampling; a band of rows is the same as those rows of the whole."""

@@ -33,6 +33,9 @@ HEX = re.compile(r"[0-9a-f]+")
 ENV = "DAGUERRE_ARCHIVE"
 FileProgress = Callable[[Path, int, int], None]
 
+# operations whose `reference` names a picture: a file or an archive item (colorize and repair: colour; restore: tone)
+REFERENCE_OPERATIONS = ("colorize", "repair", "restore")
+
 
 @dataclass
 class IngestReport:
@@ -291,9 +294,10 @@ class Archive:
         from daguerre.archive import derive
 
         params = dict(params or {})
-        if operation == "colorize" and params.get("reference"):  # colour references may be archive items
+        if operation in REFERENCE_OPERATIONS and params.get("reference"):  # references may be archive items
             given = params["reference"]
-            params["reference"] = [self.reference_file(str(r)) for r in (given if isinstance(given, list) else [given])]
+            files = [self.reference_file(str(r)) for r in (given if isinstance(given, list) else [given])]
+            params["reference"] = files if isinstance(given, list) or operation != "restore" else files[0]
         made: list[Item] = []
         failed: list[str] = []
         for ref in refs:  # one item's failure does not stop the others
@@ -306,7 +310,7 @@ class Archive:
         return made
 
     def reference_file(self, ref: str) -> str:
-        """A file an operation reads (a colour reference): a path, or an item's stored file (local stores)."""
+        """A file an operation reads (a colour or tone reference): a path, or an item's stored file (local stores)."""
         if Path(ref).is_file():
             return ref
         item = self.get(ref)
