@@ -251,7 +251,9 @@ def test_archive_colorize_takes_an_item_as_reference(installed, archive, photos)
 
 def test_archive_repair_and_restore_take_an_item_as_reference_and_ids_stay_text(installed, archive, photos):
     """`reference` names an item for repair's colorize step and restore's tone too (it was read as a file path
-    there)."""
+    there); on the command line `-p reference=14e9` stays the text of an id, not the number 1.4e10."""
+    from daguerre.archive.cli import _param
+
     [target, colour] = archive.ingest([photos["astronaut.jpg"], photos["coffee.jpg"]]).added
     [repaired] = archive.apply("repair", [target], {"colorize": True, "colorize_model": installed,
                                                     "reference": colour[:6]})  # the shipped restore: small photos
@@ -260,6 +262,9 @@ def test_archive_repair_and_restore_take_an_item_as_reference_and_ids_stay_text(
     [toned] = archive.apply("restore", [target], {"reference": colour})
     [event] = [e for e in archive.events_of(toned.id) if e.type == "creation"]
     assert archive.get(colour).sha256 in event.outcome_detail["recipe"]["input_files"].values()
+    assert _param("reference=14e9") == ("reference", "14e9") and _param("style=2024") == ("style", "2024")
+    assert _param('reference=["14e9", "beef"]') == ("reference", ["14e9", "beef"])
+    assert _param("strength=0.8") == ("strength", 0.8) and _param("render-size=64") == ("render_size", 64)
 
 
 def test_joint_bilateral_upsampling_brings_back_real_photos_colour_edges():

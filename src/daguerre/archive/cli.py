@@ -112,14 +112,22 @@ def ingest(
         raise typer.Exit(1)
 
 
+PICTURE_PARAMS = ("reference", "style", "mask", "masks")  # name pictures (files or item ids): text unless a list
+
+
 def _param(text: str) -> tuple[str, object]:
+    """(key, value) of key=value: the value read as JSON where it is (numbers, lists, true), else as text; a
+    picture's name stays text, so an item id such as 14e9 or 2024 is not read as a number."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         fail(f"--param {text!r}: use key=value", 2)
+    key = key.strip().replace("-", "_")
+    if key in PICTURE_PARAMS and not value.lstrip().startswith("["):
+        return key, value
     try:
-        return key.strip().replace("-", "_"), json.loads(value)
+        return key, json.loads(value)
     except ValueError:
-        return key.strip().replace("-", "_"), value
+        return key, value
 
 
 @archive_app.command(epilog="Example: daguerre archive apply restore 3f2a -A my-archive -p strength=0.8")
