@@ -123,6 +123,22 @@ def test_failures_are_listed_and_resume_refuses_another_operation(filled):
     assert wrong.returncode == 1 and "is a film run" in wrong.stderr
 
 
+def test_a_batch_reference_may_be_an_item_as_with_apply(filled):
+    """`archive batch colorize -p reference=ITEM`: the item's stored file is the reference (its sha256 in the
+    derivative's recipe); an unknown item is refused in one line before any run is made."""
+    items = {i.filename: i for i in filled.items()}
+    colour = items["coffee.jpg"]
+    done = cli(filled, "batch", "colorize", "--param", f"reference={colour.id[:6]}", "--param", "render_size=64",
+               "--workers", "0", "--where", "astronaut")
+    assert done.returncode == 0, done.stderr
+    [job] = jobs.list_jobs(filled, run_id=done.stdout.split()[1].rstrip(":"))
+    [made] = [i for i in filled.items(kind="derivative") if i.event_id == job["id"]]
+    [event] = [e for e in filled.events_of(made.id) if e.type == "creation"]
+    assert colour.sha256 in event.outcome_detail["recipe"]["input_files"].values()
+    refused = cli(filled, "batch", "colorize", "--param", "reference=beef", "--workers", "0")
+    assert refused.returncode == 1 and "beef: no such item" in refused.stderr and "run " not in refused.stdout
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

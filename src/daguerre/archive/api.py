@@ -293,11 +293,7 @@ class Archive:
         """Run an operation on items and store each result as a labelled derivative (see ``derive.apply``)."""
         from daguerre.archive import derive
 
-        params = dict(params or {})
-        if operation in REFERENCE_OPERATIONS and params.get("reference"):  # references may be archive items
-            given = params["reference"]
-            files = [self.reference_file(str(r)) for r in (given if isinstance(given, list) else [given])]
-            params["reference"] = files if isinstance(given, list) or operation != "restore" else files[0]
+        params = self.with_reference_files(operation, params or {})
         made: list[Item] = []
         failed: list[str] = []
         for ref in refs:  # one item's failure does not stop the others
@@ -308,6 +304,15 @@ class Archive:
         if failed:
             raise ApplyError(made, failed)
         return made
+
+    def with_reference_files(self, operation: str, params: dict) -> dict:
+        """`params` with a `reference` that names archive items given as their stored files (`reference_file`)."""
+        params = dict(params)
+        if operation in REFERENCE_OPERATIONS and params.get("reference"):
+            given = params["reference"]
+            files = [self.reference_file(str(r)) for r in (given if isinstance(given, list) else [given])]
+            params["reference"] = files if isinstance(given, list) or operation != "restore" else files[0]
+        return params
 
     def reference_file(self, ref: str) -> str:
         """A file an operation reads (a colour or tone reference): a path, or an item's stored file (local stores)."""

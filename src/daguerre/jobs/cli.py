@@ -73,6 +73,7 @@ def batch(
             out.print(f"run {run_id}: resuming ({run['counts']['done']} of {total} done)")
         else:
             query, filters = parse_where(where)
+            params = a.with_reference_files(operation, params)  # a reference may be an item, as with `apply`
             run_id = jobs.create_run(a, operation, params, where, backend, user=_user())
             jobs.take_lease(a, run_id)  # from the start: a resume while this client queues items is refused
             out.print(f"run {run_id}: {operation}", end="")
