@@ -311,6 +311,17 @@ def test_live_names_a_missing_file(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no.mp4: file not found" in result.output
 
 
+def test_a_missing_camera_is_one_line_without_opencvs_warnings() -> None:
+    """No camera 9 here (nor in CI): `live` says so in one line; OpenCV's backends' own warnings (written by C++
+    to the process's stderr, so a subprocess) are not shown."""
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "daguerre", "live", "-m", "van-gogh-irises", "--source", "9",
+                           "--frames", "1", "--no-window"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "camera 9: cannot open it" in done.stdout + done.stderr
+    assert "WARN" not in done.stdout + done.stderr, done.stderr
+
+
 def test_a_picture_name_is_refused_as_a_clip_output(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="out.png: not a video name"):
         ClipWriter(tmp_path / "out.png", 25)

@@ -21,7 +21,12 @@ def camera_frames(index: int) -> Iterator[Picture]:
     """Frames from camera `index` (OpenCV), as Pictures."""
     import cv2
 
-    capture = cv2.VideoCapture(index)
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # its backends' warnings: our one line instead
+    try:
+        capture = cv2.VideoCapture(index)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if not capture.isOpened():
         raise RuntimeError(f"camera {index}: cannot open it (no such camera, or no permission)")
     try:
