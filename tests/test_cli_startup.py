@@ -125,3 +125,19 @@ def test_models_show_lists_what_the_card_sets_after_training() -> None:
     for key in ("mask_rule", "denoise", "descreen"):
         assert f"{key}={card.config[key]:.4g}" in text, key
     assert f"keep=[{', '.join(f'{k:.4g}' for k in card.config['keep'])}]" in text
+
+
+def test_every_shipped_cards_figures_are_explained_in_words() -> None:
+    """`daguerre models show` explains each numeric metric of each shipped card in words (no key left raw, such
+    as `damage_ours` or `magenta_style_distance`), and each task that measures itself has a headline."""
+    from daguerre.models.card import ModelCard
+    from daguerre.models.summary import headline, meaning
+
+    for path in sorted((Path(SRC) / "daguerre" / "models" / "weights").glob("*.json")):
+        card = ModelCard.load(path)
+        for key, value in card.metrics.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                text = meaning(key)
+                assert text and not any("_" in word for word in text.replace(";", " ").split()), (card.name, key)
+        if card.metrics:
+            assert headline(card), card.name

@@ -17,11 +17,21 @@ MEASURES = {
                             "(lower: nearer the painting; 1 = unchanged)",
     "content_lpips": "LPIPS between result and photo: how much of the photo's content changed (lower: kept)",
     "chroma_error": "mean Lab chroma error against the true colours (lower: closer)",
+    "colour_distance": "sliced Wasserstein distance between the result's and the painting's Lab colours (lower: "
+                       "nearer the painting's palette)",
+    "style_distance": "VGG19 Gram style distance of the result to the painting (lower: nearer the painting)",
+    "artfid_like": "ArtFID-like score, (1 + content LPIPS) x (1 + FID to the paintings) (lower: better)",
+    "fid": "FID of the results against the true photos (lower: closer in distribution)",
+    "kid": "KID of the results against the true photos (lower: closer in distribution)",
     "colourfulness": "Hasler-Süsstrunk colourfulness (the true photos' figure is the target)",
     "psnr": "PSNR against the original, dB (higher: closer)",
     "ssim": "SSIM against the original (higher: closer)",
     "lpips": "LPIPS perceptual distance to the original (lower: closer)",
     "masked_percent": "% of the pixels the damage mask marks (clean photos: false alarms)",
+    "mask_removed": "% of the damaged input's error removed inside the true damage mask",
+    "mask_recall": "share of the true damage the damage mask finds", "mask_precision": "share of the damage "
+    "mask that is true damage", "mask_f1": "F1 of the damage mask", "mask_threshold": "the damage probability at "
+    "which the mask is read",
     "photos": "number of held-out photos measured",
     "pairs": "number of photo x painting pairs measured",
 }
@@ -29,8 +39,20 @@ SUBJECTS = {
     "degraded": "the damaged input as is", "classical": "classical filters (baseline)", "ours": "this model",
     "grey": "the grey input as is", "sepia": "sepia toning (baseline)", "truth": "the true colours",
     "bicubic": "bicubic upscaling (baseline)", "real-esrgan": "Real-ESRGAN x4plus (reference)",
+    "colour_bank": "the colour bank (automatic colour, the default)", "net_alone": "the colour net alone",
+    "ours_automatic": "this model's own automatic colour (the default comes from the colour bank)",
+    "old_colorize_photos": "the previous colorize model (a U-Net cGAN)",
+    "overlap_ours": "from a reference sharing half its pixels", "disjoint_ours": "from a reference sharing none",
+    "overlap_matching_baseline": "VGG feature matching alone (baseline), a reference sharing half its pixels",
+    "disjoint_matching_baseline": "VGG feature matching alone (baseline), a reference sharing none",
+    "10_hints_ours": "from 10 colour hints", "10_hints_naive_propagation": "10 hints spread by a Gaussian (baseline)",
+    "overlap_10_hints_ours": "from 10 hints and a reference sharing half its pixels",
+    "disjoint_10_hints_ours": "from 10 hints and a reference sharing none",
+    "1_hint_ours": "from 1 colour hint", "3_hints_ours": "from 3 colour hints",
 }
 SETS = {"aging": "synthetically aged photos", "unseen": "unseen damage (motion blur + noise)",
+        "damage": "unseen damage (hairlines, dust, a crease, stains, silvering: a generator kept out of training)",
+        "halftone": "halftone prints (an elliptical-dot CMYK screen the aging model does not draw)",
         "clean": "clean photos (nothing to restore: should come back unchanged)",
         "bicubic_lr": "bicubic-shrunk inputs", "realistic_lr": "realistic scans (blur, noise, JPEG)"}
 
@@ -53,8 +75,17 @@ def headline(card: ModelCard) -> str:
     if "heldout_aging_ours_lpips" in m and "heldout_aging_degraded_lpips" in m:
         gain = m["heldout_aging_degraded_lpips"] - m["heldout_aging_ours_lpips"]
         return f"LPIPS {m['heldout_aging_degraded_lpips']:.3f} -> {m['heldout_aging_ours_lpips']:.3f} (-{gain:.3f})"
-    if "heldout_ours_chroma_error" in m and "heldout_grey_chroma_error" in m:
-        return f"chroma error {m['heldout_ours_chroma_error']:.1f} (grey {m['heldout_grey_chroma_error']:.1f})"
+    grey = m.get("heldout_grey_chroma_error")
+    if "heldout_colour_bank_chroma_error" in m and grey:  # the automatic colour
+        return f"chroma error {m['heldout_colour_bank_chroma_error']:.1f} (grey {grey:.1f})"
+    if "heldout_overlap_ours_chroma_error" in m and grey:  # colorize's net: from a reference (and hints)
+        return f"chroma {m['heldout_overlap_ours_chroma_error']:.1f} (ref.), grey {grey:.1f}"
+    if "heldout_ours_chroma_error" in m and grey:
+        return f"chroma error {m['heldout_ours_chroma_error']:.1f} (grey {grey:.1f})"
+    if "heldout_colour_distance" in m:  # any painting: its palette, against the peer's where measured
+        peer = m.get("magenta_colour_distance")
+        colour = m["heldout_colour_distance"]
+        return f"colour {colour:.2f} vs Magenta's {peer:.2f}" if peer else f"colour distance {colour:.2f}"
     speed = next((v for k, v in m.items() if k.startswith("ms_per_output_mp")), None)
     lpips = m.get("heldout_x4_realistic_lr_ours_lpips")
     if speed is not None:
@@ -72,7 +103,8 @@ def meaning(key: str) -> str:
     if key == "note":
         return "where the figures come from"
     scope, _, rest = key.partition("_")
-    where = {"heldout": "held-out photos", "training": "the training photos (no held-out set)"}.get(scope)
+    where = {"heldout": "held-out photos", "training": "the training photos (no held-out set)",
+             "magenta": "Magenta's arbitrary-style model (the peer), on the same held-out pairs"}.get(scope)
     if where is None:
         scope, rest, where = "", key, ""
     measure = next((m for m in sorted(MEASURES, key=len, reverse=True) if rest == m or rest.endswith("_" + m)), None)
