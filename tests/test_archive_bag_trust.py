@@ -281,3 +281,22 @@ def test_import_bag_command(source, bag: Path, make_archive) -> None:
     assert out.splitlines() == [f"error: {bag}: bag refused, nothing imported (1 problem):",
                                 f"  items.json record 1 (id {mid}): unknown field(s): colour"]
     assert contents(d)[0] == [] and [c.fingerprint for c in d.trusted_signers()] == [d.keys.fingerprint]
+
+
+def test_a_reference_is_read_from_the_importers_store_once_its_first_path_is_gone(make_archive, photos, tmp_path):
+    """A derivative coloured from a reference item records that item's stored file (a path in the first archive).
+    Imported into another archive and re-derived after the first is gone, the reference is read from the
+    importer's own copy (the same sha256): byte-identical, with a note; it used to fail on the missing path."""
+    import shutil
+
+    b = make_archive("b")
+    [grey, colour] = b.ingest([photos["sub/camera.png"], photos["coffee.jpg"]]).added
+    [d] = b.apply("colorize", [grey], {"reference": colour, "render_size": 64})
+    bag = b.export("bagit", tmp_path / "bag")
+    a = make_archive("a")
+    a.import_bag(bag, trust_signer=True)
+    b.close()
+    shutil.rmtree(b.path / "store")
+    report = a.rederive(d.id)
+    assert report.identical, report.notes
+    assert any("read from this archive's store" in note for note in report.notes)

@@ -76,16 +76,17 @@ def _input_files(params: dict) -> dict[str, str]:
     return out
 
 
-def render(op, picture: Picture, recipe: dict, title: str,
-           progress: Callable[[int, int], None] | None = None) -> tuple[bytes, Picture, float]:
-    """Run the recipe on ``picture``: the labelled PNG rendition, the result, and the run time in seconds."""
+def render(op, picture: Picture, recipe: dict, title: str, progress: Callable[[int, int], None] | None = None,
+           params: dict | None = None) -> tuple[bytes, Picture, float]:
+    """Run the recipe on ``picture``: the labelled PNG rendition, the result, and the run time in seconds.
+    `params`: the recipe's parameters as run here, if not as recorded (its input files found elsewhere)."""
     seed = int(recipe["seed"])
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     start = time.perf_counter()
     try:
-        result = op.run(picture, progress=progress, **recipe["params"])
+        result = op.run(picture, progress=progress, **(recipe["params"] if params is None else params))
     except (ImageError, ValueError, TypeError, KeyError, LookupError, FileNotFoundError, RuntimeError) as e:
         raise ArchiveError(f"{recipe['operation']} failed on {recipe['parent_sha256'][:16]}: "
                            f"{' '.join(str(e).strip(chr(39)).split())}") from None
@@ -264,14 +265,12 @@ def rederive(archive: Archive, item: Item, tolerance: float) -> RederiveReport:
     op = _operation(recipe["operation"])
     if op.version != recipe["operation_version"]:
         notes.append(f"operation {op.name} is version {op.version} now, {recipe['operation_version']} then")
-    for path, sha in recipe.get("input_files", {}).items():
-        if not Path(path).is_file() or sha256_of(Path(path)) != sha:
-            notes.append(f"input file {path} is missing or changed since the derivation")
+    params = _inputs_found(archive, recipe, notes)
     parent = archive.get(item.parent_id)
     if clips.is_clip_item(item):
-        identical, diff, psnr = _rederive_clip(archive, op, parent, item, recipe, notes)
+        identical, diff, psnr = _rederive_clip(archive, op, parent, item, recipe, params, notes)
     else:
-        identical, diff, psnr = _rederive_picture(archive, op, parent, item, recipe, notes)
+        identical, diff, psnr = _rederive_picture(archive, op, parent, item, recipe, params, notes)
     report = RederiveReport(item.id, identical, within_tolerance(diff, tolerance), diff, psnr, tolerance, notes)
     outcome = "success" if report.ok else "failure"
     with archive.session.begin() as s:
@@ -281,12 +280,35 @@ def rederive(archive: Archive, item: Item, tolerance: float) -> RederiveReport:
     return report
 
 
-def _rederive_picture(archive: Archive, op, parent: Item, item: Item, recipe: dict,
+def _inputs_found(archive: Archive, recipe: dict, notes: list[str]) -> dict:
+    """The recipe's parameters, each recorded input file (a reference, a painting) that is gone from its path or
+    changed there read instead from this archive's store when it holds the same bytes (sha256): a bag imported
+    into another archive, or an archive moved, re-derives from its own copy. What is found nowhere is noted."""
+    found = {}
+    for path, sha in recipe.get("input_files", {}).items():
+        if Path(path).is_file() and sha256_of(Path(path)) == sha:
+            continue
+        local = archive.store.local_path(sha) if archive.store.exists(sha) else None
+        if local is not None:
+            found[path] = str(local)
+            notes.append(f"input file {path} read from this archive's store (the same sha256)")
+        else:
+            notes.append(f"input file {path} is missing or changed since the derivation")
+
+    def swap(value: object) -> object:
+        if isinstance(value, list | tuple):
+            return [swap(v) for v in value]
+        return found.get(value, value) if isinstance(value, str) else value
+
+    return {k: swap(v) for k, v in recipe["params"].items()}
+
+
+def _rederive_picture(archive: Archive, op, parent: Item, item: Item, recipe: dict, params: dict,
                       notes: list[str]) -> tuple[bool, float, float | None]:
     """(byte-identical, max pixel difference, PSNR) of a picture derivative re-made from its recipe."""
     with archive.store.as_file(parent.sha256) as path:
         picture = load(path)
-    rendition, result, _ = render(op, picture, recipe, item.title or "")
+    rendition, result, _ = render(op, picture, recipe, item.title or "", params=params)
     identical = sha256_of_bytes(rendition) == item.rendition_sha256
     with archive.store.as_file(item.sha256) as path:
         stored = load(path)
@@ -299,12 +321,12 @@ def _rederive_picture(archive: Archive, op, parent: Item, item: Item, recipe: di
     return identical, diff, None if mse == 0 else round(10 * np.log10(1 / mse), 3)
 
 
-def _rederive_clip(archive: Archive, op, parent: Item, item: Item, recipe: dict,
+def _rederive_clip(archive: Archive, op, parent: Item, item: Item, recipe: dict, params: dict,
                    notes: list[str]) -> tuple[bool, float, float | None]:
     """The same for a clip: every frame re-made, then both clips decoded and compared frame by frame."""
     torch.manual_seed(int(recipe["seed"]))
     with archive.store.as_file(parent.sha256) as path:
-        rendition, _ = clips.render(op, path, recipe["params"])
+        rendition, _ = clips.render(op, path, params)
     identical = sha256_of_bytes(rendition) == item.rendition_sha256
     with tempfile.TemporaryDirectory() as tmp, archive.store.as_file(item.sha256) as stored:
         again = Path(tmp) / "rederived.mp4"
