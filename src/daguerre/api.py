@@ -19,6 +19,12 @@ def _picture(image: str | Path | Picture) -> Picture:
     return image if isinstance(image, Picture) else load(image)
 
 
+def _references(reference: str | Path | Picture | list | None) -> list | None:
+    """One reference or several, as the operations take them: Pictures, or paths as text."""
+    refs = reference if isinstance(reference, list | tuple) else None if reference is None else [reference]
+    return [r if isinstance(r, Picture) else str(r) for r in refs] if refs else None
+
+
 def stylize(image: str | Path | Picture, *, model: str | None = None, style: str | Path | list | None = None,
             method: str | None = None, **params: object) -> Picture:
     """Restyle a picture: `model=` a fast style model, or `style=` any painting (arbitrary or optimize)."""
@@ -36,9 +42,7 @@ def colorize(image: str | Path | Picture, *, reference: str | Path | Picture | l
     (``"X,Y,#RRGGBB"``, pixels of the input); its luminance is kept exactly."""
     from daguerre.ops.colorize import colorize as op
 
-    refs = reference if isinstance(reference, list | tuple) else None if reference is None else [reference]
-    refs = [r if isinstance(r, Picture) else str(r) for r in refs] if refs else None
-    return op.run(_picture(image), model=model, reference=refs, hints=hints, **params)
+    return op.run(_picture(image), model=model, reference=_references(reference), hints=hints, **params)
 
 
 def list_models(task: str | None = None) -> list[ModelCard]:
@@ -150,9 +154,8 @@ def repair(image: str | Path | Picture, *, colorize: bool = False, scale: int = 
     upscale x`scale`, as `daguerre repair` does."""
     from daguerre.ops.repair import repair as op
 
-    refs = reference if isinstance(reference, list | tuple) else None if reference is None else [reference]
-    refs = [r if isinstance(r, Picture) else str(r) for r in refs] if refs else None
-    return op.run(_picture(image), colorize=colorize, scale=scale, reference=refs, hints=hints, **params)
+    return op.run(_picture(image), colorize=colorize, scale=scale, reference=_references(reference), hints=hints,
+                  **params)
 
 
 def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: str | Path | None = None,
