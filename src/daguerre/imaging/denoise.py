@@ -16,6 +16,8 @@ BLOCK = 8  # Haar coefficients per block side (16 px)
 def noise_level(x: np.ndarray) -> float:
     """The deviation of white noise in x (3,H,W) float in [0,1], in the same units."""
     h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+    if not h or not w:  # a 1-pixel picture or strip: no 2 x 2 block to measure, so no measurable noise
+        return 0.0
     y = x[:, :h, :w]
     hh = np.abs(y[:, 0::2, 0::2] - y[:, 0::2, 1::2] - y[:, 1::2, 0::2] + y[:, 1::2, 1::2]).mean(0) / 2
     bh, bw = hh.shape[0] // BLOCK, hh.shape[1] // BLOCK
