@@ -96,6 +96,17 @@ def test_train_style_command_writes_a_model(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path / "models"))
     code, text = run("stylize", SAMPLES / "chelsea.jpg", "-o", tmp_path / "mine.jpg", "-m", "mine")
     assert code == 0 and (tmp_path / "mine.jpg").is_file()
+    # the same run folder (the same --name) with another painting would mix the two: refused, the model kept
+    before = (tmp_path / "models" / "mine.safetensors").read_bytes()
+    args = ["--content", content, "--name", "mine", "--steps", "2", "--batch-size", "1", "--crop", "64",
+            "--run-dir", tmp_path / "run", "--out", tmp_path / "models"]
+    code, text = run("train", "style", "--style", SAMPLES / "astronaut.jpg", *args)
+    assert code == 1 and "trained on another painting" in text and str(tmp_path / "run") in text
+    assert (tmp_path / "models" / "mine.safetensors").read_bytes() == before
+    code, text = run("train", "style", "--style", SAMPLES / "rocket.jpg", *args)  # the same painting: resumed
+    assert code == 0, text
+    assert json.loads((tmp_path / "models" / "mine.json").read_text())["training"]["steps"] == 2
+
 
 
 def test_export_onnx_of_the_arbitrary_style_model_takes_image_and_code(tmp_path):

@@ -63,11 +63,25 @@ def gan_state(trainer) -> dict:
     }
 
 
-def resume_gan(trainer, path: Path) -> None:
-    """Load `gan_state` from `path` into the trainer, if a checkpoint is there."""
+def same_subject(path: Path, state: dict, recipe: object, fields: dict[str, str]) -> None:
+    """Refuse to resume a checkpoint whose recipe learnt something else: the painting of a style run, the period
+    collection of a retro run (`fields`: recipe field -> its name for the user); a run folder reused under the same
+    name would otherwise mix the two and export a card naming only the new one. Step counts and learning settings
+    may change on resume."""
+    saved = state.get("recipe") or {}
+    current = asdict(recipe)
+    for field, what in fields.items():
+        if field in saved and saved[field] != current[field]:
+            raise ValueError(f"{path.parent}: this run folder trained on another {what} than the one given; use "
+                             "another --name or --run-dir (or delete the folder to start again)")
+
+
+def resume_gan(trainer, path: Path, same: dict[str, str] | None = None) -> None:
+    """Load `gan_state` from `path` into the trainer, if a checkpoint is there (`same`: `same_subject`'s fields)."""
     state = load_checkpoint(path)
     if state is None:
         return
+    same_subject(path, state, trainer.recipe, same or {})
     trainer.net.load_state_dict(state["generator"])
     trainer.disc.load_state_dict(state["discriminator"])
     trainer.opt_g.load_state_dict(state["opt_g"])

@@ -133,6 +133,7 @@ class RetroTrainer:
         state = common.load_checkpoint(self.checkpoint_path)
         if state is None:
             return
+        common.same_subject(self.checkpoint_path, state, self.recipe, {"period": "period collection"})
         for key, part in self._parts().items():
             part.load_state_dict(state[key])
         common.set_rng_state(state["rng"], self.rng)

@@ -104,7 +104,7 @@ class StyleTrainer:
         return self.run_dir / "checkpoint.pt"
 
     def _resume(self) -> None:
-        common.resume_gan(self, self.checkpoint_path)
+        common.resume_gan(self, self.checkpoint_path, same={"styles": "painting"})
 
     def _init_styles(self) -> None:
         """Reassemble the several-style net from the installed one-style exports of the recipe's styles."""
