@@ -108,6 +108,17 @@ def test_train_style_command_writes_a_model(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "models" / "mine.json").read_text())["training"]["steps"] == 2
 
 
+def test_train_style_refuses_a_bad_name_or_painting_in_one_line_before_training(tmp_path):
+    content = tmp_path / "photos"
+    content.mkdir()
+    shutil.copy(SAMPLES / "chelsea.jpg", content / "chelsea.jpg")
+    args = ["--content", content, "--steps", "1", "--run-dir", tmp_path / "run", "--out", tmp_path / "models"]
+    code, text = run("train", "style", "--style", SAMPLES / "rocket.jpg", "--name", "my/style", *args)
+    assert code == 1 and "model name 'my/style'" in text and len(set(text.strip().splitlines())) == 1
+    code, text = run("train", "style", "--style", tmp_path / "nothere.jpg", "--name", "mine", *args)
+    assert code == 1 and "nothere.jpg: file not found" in text and "ImageError" not in text
+    assert not (tmp_path / "run").exists() and not (tmp_path / "models").exists()
+
 
 def test_export_onnx_of_the_arbitrary_style_model_takes_image_and_code(tmp_path):
     import onnxruntime as ort

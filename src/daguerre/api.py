@@ -72,10 +72,12 @@ def train_style(style: str | Path, content: str | Path, name: str, *, steps: int
                 **recipe: object) -> ModelCard:
     """Train a fast style model for one painting on a folder of photos; returns its model card."""
     from daguerre.imaging import iter_images
+    from daguerre.models.card import check_model_name
     from daguerre.models.registry import user_models_dir
     from daguerre.training.style import StyleRecipe, StyleSource, StyleTrainer
 
-    load(style)  # a clear error now if the painting is unreadable
+    check_model_name(name)  # clear errors now, before the training: a name that cannot name files,
+    load(style)  # an unreadable painting
     files = [str(p) for p in iter_images([content])]
     if not files:
         raise ValueError(f"{content}: no images found")
@@ -116,7 +118,9 @@ def train_retro(period: str | Path, modern: str | Path, *, name: str | None = No
         files[label] = [str(p) for p in iter_images([folder])]
         if not files[label]:
             raise ValueError(f"{folder}: no images found (the {label} photos)")
-    name = name or f"retro-{Path(period).resolve().name}"
+    from daguerre.models.card import check_model_name
+
+    name = check_model_name(name or f"retro-{Path(period).resolve().name}")
     r = RetroRecipe(period=files["period"], modern=files["modern"], name=name, steps=steps,
                     **recipe)  # type: ignore[arg-type]
     trainer = RetroTrainer(r, Path(run_dir or Path("runs") / name), progress=progress)

@@ -217,11 +217,12 @@ def train_style(
 ) -> None:
     """Train a fast style model for one painting (resumable; writes samples and a loss plot)."""
     from daguerre.api import train_style as train
+    from daguerre.imaging import ImageError
 
     try:
         card = train(style, content, name, steps=steps, batch_size=batch_size, crop=crop,
                      style_weight=style_weight, adversarial_weight=adversarial_weight, run_dir=run_dir, out=out)
-    except (ValueError, FileNotFoundError) as e:
+    except (ImageError, ValueError, FileNotFoundError) as e:
         fail(str(e))
     console.print(f"saved model {card.name} to {card.weights_path()}")
 

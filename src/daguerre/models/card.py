@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a model's name is the stem of its files
+
+
+def check_model_name(name: str) -> str:
+    """`name` if it can name a model (letters, digits, '.', '_', '-'; it is the stem of the card and weights
+    files), else a one-line ValueError, before any training is spent on it."""
+    if not MODEL_NAME.fullmatch(name):
+        raise ValueError(f"model name {name!r}: use letters, digits, '.', '_' and '-' (it names the model's files)")
+    return name
 
 
 @dataclass

@@ -72,6 +72,10 @@ def save_model(net: torch.nn.Module, card: ModelCard, folder: Path) -> ModelCard
     """Write weights (safetensors) and the card, filling in the weights' sha256."""
     from safetensors.torch import save_file
 
+    from daguerre.models.card import check_model_name
+
+    check_model_name(card.name)
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / card.weights
