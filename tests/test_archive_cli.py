@@ -41,6 +41,10 @@ def test_archive_commands_end_to_end(tmp_path: Path, photos: dict[str, Path], ca
     tree = json.loads(run("show", cat, "--json", env=env).output)
     assert tree["derivatives"][0]["item"]["id"] == derivative
     assert run("search", "cat", "--operation", "test-tint", env=env).output.split()[0] == derivative
+    run("search", "--date-from", "1900-05", "--date-to", "2030-12-31", env=env)  # the three forms are taken
+    for bad in ("yesterday", "1900-13", "19000"):  # they matched nothing, silently
+        refused = run("search", "--date-from", bad, env=env, code=1).output
+        assert refused.count("\n") == 1 and f"date_from {bad!r}: give a year" in refused
     assert "ok" in run("verify", derivative, env=env).output
     assert "byte-identical" in run("rederive", derivative, env=env).output
     assert "checked 5: 0 changed, 0 missing" in run("fixity", env=env).output

@@ -270,6 +270,12 @@ def search(
     archive: ArchiveOpt = None,
 ) -> None:
     """Full-text search over the metadata, with filters."""
+    from daguerre.archive.search import check_filters
+
+    try:
+        check_filters({"date_from": date_from, "date_to": date_to})
+    except ValueError as e:
+        fail(str(e))
     with opened(archive) as a:
         for it in a.search(query, date_from=date_from, date_to=date_to, operation=operation, model=model,
                            rights=rights, limit=limit):

@@ -26,6 +26,21 @@ def _fulltext(q: Select, session: Session, query: str) -> Select:
     return q.where(func.to_tsvector(simple, Item.search_text).op("@@")(func.to_tsquery(simple, tsquery)))
 
 
+DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")  # 1900, 1900-05, 1900-05-01
+KINDS = ("master", "derivative")
+
+
+def check_filters(filters: dict) -> None:
+    """A one-line ValueError for a date filter that is not a year, year-month or year-month-day, or an unknown kind:
+    they matched nothing, silently (dates compare as text)."""
+    for key in ("date_from", "date_to"):
+        if filters.get(key) and not DATE.fullmatch(str(filters[key])):
+            raise ValueError(f"{key} {filters[key]!r}: give a year, year-month or year-month-day (1900, 1900-05, "
+                             "1900-05-01)")
+    if filters.get("kind") and filters["kind"] not in KINDS:
+        raise ValueError(f"kind {filters['kind']!r}: one of {', '.join(KINDS)} (any: both)")
+
+
 def search(session: Session, query: str = "", *, limit: int | None = 100, **filters: object) -> list[Item]:
     """Items matching every word of ``query`` (prefixes too) and every filter given, oldest first.
 

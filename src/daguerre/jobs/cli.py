@@ -23,6 +23,9 @@ def parse_where(where: str) -> tuple[str, dict[str, str | None]]:
             words.append(token)
     if filters["kind"] == "any":
         filters["kind"] = None
+    from daguerre.archive.search import check_filters
+
+    check_filters(filters)
     return " ".join(words), filters
 
 
@@ -72,7 +75,10 @@ def batch(
             run_id, total = run["id"], sum(run["counts"].values())
             out.print(f"run {run_id}: resuming ({run['counts']['done']} of {total} done)")
         else:
-            query, filters = parse_where(where)
+            try:
+                query, filters = parse_where(where)
+            except ValueError as e:
+                fail(str(e))
             params = a.with_reference_files(operation, params)  # a reference may be an item, as with `apply`
             run_id = jobs.create_run(a, operation, params, where, backend, user=_user())
             jobs.take_lease(a, run_id)  # from the start: a resume while this client queues items is refused
