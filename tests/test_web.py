@@ -648,3 +648,22 @@ def test_stylize_gallery_thumbnails_and_an_uploaded_painting(site):
         broken = c.post(f"/items/{master.id}/preview", data={"csrf": token, "operation": "stylize", "model": ""},
                         files={"style_file": ("p.jpg", b"not a picture", "image/jpeg")})
         assert broken.status_code == 400 and "p.jpg" in broken.text
+
+
+def test_a_grey_reference_is_named_by_its_item_id_not_a_store_path(site):
+    """The web turns a reference's item id into the stored file's path for the operation; its errors (a job's
+    on the Jobs page and the API, a preview's) name the item again, never a path on the server."""
+    archive, master = site
+    [grey] = [i for i in archive.search("") if i.filename == "camera.png"]
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        form = {"csrf": token, "operation": "colorize", "reference": grey.id}
+        preview = c.post(f"/items/{grey.id}/preview", data=form)
+        assert preview.status_code == 400 and f"reference {grey.id}: the reference is grey" in preview.text
+        assert "objects/" not in preview.text, preview.text
+        run = c.post(f"/items/{grey.id}/run", data=form)
+        job = _wait_for_job(c, run.headers["location"].split("#job-")[1], {})
+        assert job["status"] == "failed" and f"reference {grey.id}: the reference is grey" in job["error"], job
+        assert job["params"]["reference"] == grey.id and "objects/" not in str(job)
+        page = c.get("/jobs").text
+        assert f"reference {grey.id}: the reference is grey" in page and "objects/" not in page

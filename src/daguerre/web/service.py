@@ -211,7 +211,10 @@ def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[s
     rgb.thumbnail((PREVIEW, PREVIEW), Image.Resampling.LANCZOS)
     small = Picture(np.moveaxis(np.asarray(rgb, np.float32) / 255, -1, 0))
     start = time.perf_counter()
-    out = get_operation(operation).run(small, **params)
+    try:
+        out = get_operation(operation).run(small, **params)
+    except (ValueError, TypeError, LookupError, ArchiveError) as e:
+        raise ValueError(plain(str(e).strip("'\""), params)) from e
     seconds = time.perf_counter() - start
     png = io.BytesIO()
     Image.fromarray(np.rint(np.moveaxis(out.rgb(), 0, -1) * 255).astype(np.uint8)).save(png, "PNG")
@@ -295,6 +298,33 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
 
 
 ITEM_PARAMS = ("style", "reference", "masks")  # parameters that name pictures: item ids over the web
+STORE_FILE = re.compile(r"[^\s'\"]*objects/[0-9a-f]{2}/([0-9a-f]{64})")  # a stored file's path (item id: 16 hex)
+
+
+def plain(message: str, params: dict | None = None) -> str:
+    """A message as a web user reads it: the stored files the pictures given by item id became are named by their
+    parameter and item id again (``reference 94d6b50331b1d112``), never by a path on the server."""
+    for key in ITEM_PARAMS:
+        value = (params or {}).get(key)
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and (found := STORE_FILE.fullmatch(v)):
+                message = message.replace(v, f"{key} {found.group(1)[:16]}")
+    return STORE_FILE.sub(lambda m: f"item {m.group(1)[:16]}", message)
+
+
+def shown(record: dict) -> dict:
+    """A job's record as the web shows it: its pictures and its error name item ids, not the store's paths."""
+    params = record.get("params") or {}
+    if record.get("error"):
+        record["error"] = plain(record["error"], params)
+
+    def item_id(v: object) -> object:
+        found = STORE_FILE.fullmatch(v) if isinstance(v, str) else None
+        return found.group(1)[:16] if found else v
+
+    record["params"] = {k: ([item_id(v) for v in value] if isinstance(value, list) else item_id(value))
+                        if k in ITEM_PARAMS else value for k, value in params.items()}
+    return record
 
 
 def api_params(archive: Archive, params: dict) -> dict:
@@ -324,7 +354,7 @@ def jobs(archive: Archive, limit: int = 100) -> list[dict]:
     from daguerre.archive.catalogue import Job
 
     with reader_sessions(archive)() as s:
-        return [j.record() for j in s.scalars(select(Job).order_by(Job.pk.desc()).limit(limit))]
+        return [shown(j.record()) for j in s.scalars(select(Job).order_by(Job.pk.desc()).limit(limit))]
 
 
 def cancel(archive: Archive, job_id: str, user: Account) -> bool:
@@ -346,7 +376,7 @@ def job(archive: Archive, job_id: str) -> dict | None:
 
     with reader_sessions(archive)() as s:  # polled often: never queue for the write lock a running job needs
         found = s.scalar(select(Job).where(Job.id == job_id))
-    return found.record() if found else None
+    return shown(found.record()) if found else None
 
 
 def batch(archive: Archive, query: str, filters: dict[str, str], operation: str, user: Account,
