@@ -667,3 +667,37 @@ def test_a_grey_reference_is_named_by_its_item_id_not_a_store_path(site):
         assert job["params"]["reference"] == grey.id and "objects/" not in str(job)
         page = c.get("/jobs").text
         assert f"reference {grey.id}: the reference is grey" in page and "objects/" not in page
+
+
+def test_repair_form_takes_a_reference_and_hints_for_its_colorize_step(site):
+    """The repair fieldset has the colorize one's reference and hint fields; giving either colours the repair
+    (colorize implied), and the job's recipe records them."""
+    archive, master = site
+    [grey] = [i for i in archive.search("") if i.filename == "camera.png"]
+    from daguerre.web.forms import params_from_form
+
+    params = params_from_form(archive, "repair", {"reference": master.id, "hints_list": ["10,10,#c02020"]})
+    assert params["colorize"] is True and params["hints"] == ["10,10,#c02020"]
+    assert params["reference"] == str(archive.store.local_path(master.sha256))
+    assert params_from_form(archive, "repair", {}) == {}  # a plain restore stays one
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        page = c.get(f"/items/{grey.id}").text
+        repair = page.split('<fieldset data-op="repair">')[1].split("</fieldset>")[0]
+        assert 'name="reference"' in repair and 'class="hint-target"' in repair and 'name="colorize"' in repair
+        run = c.post(f"/items/{grey.id}/run", data={"csrf": token, "operation": "repair", "reference": master.id,
+                                                     "hints": "20,20,#d01010"})
+        assert run.status_code == 303, run.text
+        job = _wait_for_job(c, run.headers["location"].split("#job-")[1], {})
+        assert job["status"] == "done", job
+        assert job["params"]["reference"] == master.id and job["params"]["hints"] == ["20,20,#d01010"]
+        made = archive.get(job["derivative_id"])
+        with archive.store.as_file(made.sha256) as path:
+            rgb = Image.open(path).convert("RGB")
+        r, g, b = rgb.getpixel((20, 20))
+        assert r > g + 30 and r > b + 30, (r, g, b)  # the red hint's colour where it was put
+        viewer = client(archive)
+        vtoken = login(viewer, "vera")
+        refused = viewer.post(f"/items/{grey.id}/run", data={"csrf": vtoken, "operation": "repair",
+                                                              "reference": master.id})
+        assert refused.status_code == 403

@@ -61,7 +61,10 @@ def operation_fields() -> dict[str, list[Field]]:
                      Field("hints", "hints", help="colour hints: click the picture, pick a colour")],
         "upscale": [Field("model", "choice", None, models("upscale")), Field("scale", "choice", "2", ("2", "4"))],
         "film": [Field("preset", "choice", "sepia", tuple(PRESETS)), Field("strength", "number", 1.0, low=0, high=1)],
-        "repair": [Field("colorize", "check", False), Field("scale", "choice", "1", ("1", "2", "4"))],
+        "repair": [Field("colorize", "check", False),
+                   Field("reference", "item", help="a colour picture to take colours from (id): colorizes too"),
+                   Field("hints", "hints", help="colour hints (they colorize too): click the picture, pick a colour"),
+                   Field("scale", "choice", "1", ("1", "2", "4"))],
     }
 
 
@@ -112,6 +115,8 @@ def params_from_form(archive: Archive, operation: str, form: dict[str, object]) 
             params.pop("model", None)
     if operation == "repair" and params.get("scale") == 1:
         params.pop("scale")
+    if operation == "repair" and ("reference" in params or "hints" in params):
+        params["colorize"] = True  # a reference or hints are for the colorize step: asking for them asks for it
     return params
 
 
