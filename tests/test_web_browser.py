@@ -249,3 +249,27 @@ def test_editor_trains_a_style_watches_it_and_publishes_it(server, browser, monk
     page.locator("#preview img").wait_for(timeout=60_000)
     page.evaluate("document.querySelector('#run').scrollIntoView()")
     shoot(page, "run")
+
+
+def test_a_refused_preview_says_why_in_the_run_form(server, browser):
+    """A Quick preview the server refuses (400: here a reference that is no item) shows its one-line error where
+    the preview would be, the form as it was; htmx drops 4xx answers unless told otherwise."""
+    base, archive = server
+    master = archive.items(kind="master")[0]
+    page = browser.new_page()
+    page.goto(base + "/login")
+    if "/login" in page.url:
+        page.fill("input[name=name]", "eddie")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button")
+        page.wait_for_url(base + "/")
+    page.goto(f"{base}/items/{master.id}")
+    page.select_option("#operation", "colorize")
+    page.fill("fieldset[data-op=colorize] input[name=reference]", "abcdef12")
+    page.locator("fieldset[data-op=colorize] .hint-target").click(position={"x": 30, "y": 30})
+    page.click("button:text('Quick preview')")
+    error = page.locator("#preview .error")
+    error.wait_for(timeout=30_000)
+    assert "abcdef12" in error.inner_text() and "no such item" in error.inner_text()
+    assert page.input_value("fieldset[data-op=colorize] input[name=reference]") == "abcdef12"
+    assert page.locator("fieldset[data-op=colorize] .hint-list li").count() == 1

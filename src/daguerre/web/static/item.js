@@ -13,6 +13,13 @@ document.addEventListener("DOMContentLoaded", () => {
     fs.querySelectorAll("input, select").forEach((el) => { el.disabled = !on; });
   });
   if (select) { select.addEventListener("change", show); show(); }
+  // A refused preview (400) brings its one-line error: show it where the preview goes (htmx drops 4xx answers).
+  document.body.addEventListener("htmx:beforeSwap", (ev) => {
+    if (ev.detail.target.id === "preview" && ev.detail.xhr.status === 400) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
   document.querySelectorAll(".hint-target").forEach((img) => {
     const box = img.closest(".hints");
     img.addEventListener("click", (ev) => {
