@@ -273,3 +273,28 @@ def test_a_refused_preview_says_why_in_the_run_form(server, browser):
     assert "abcdef12" in error.inner_text() and "no such item" in error.inner_text()
     assert page.input_value("fieldset[data-op=colorize] input[name=reference]") == "abcdef12"
     assert page.locator("fieldset[data-op=colorize] .hint-list li").count() == 1
+
+
+def test_checkboxes_and_radios_sit_beside_their_words(server, browser):
+    """A form's checkbox or radio is on the line of the words that name it, before them (the forms' labels stack
+    a name over its field; a box above its words, centred, read as belonging to nothing)."""
+    base, archive = server
+    master = archive.items(kind="master")[0]
+    page = browser.new_page()
+    page.goto(base + "/login")
+    if "/login" in page.url:
+        page.fill("input[name=name]", "eddie")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button")
+        page.wait_for_url(base + "/")
+    beside = """box => { const label = box.closest('label');
+        const words = [...label.childNodes].find(n => n.nodeType === 3 && n.textContent.trim());
+        const range = document.createRange(); range.selectNode(words);
+        const w = range.getBoundingClientRect(), b = box.getBoundingClientRect(), mid = (b.top + b.bottom) / 2;
+        return mid > w.top && mid < w.bottom && b.right <= w.left; }"""
+    page.goto(f"{base}/items/{master.id}")
+    page.select_option("#operation", "repair")
+    assert page.eval_on_selector("fieldset[data-op=repair] input[name=colorize]", beside)
+    page.goto(f"{base}/train")
+    for value in ("photos:train", "search"):
+        assert page.eval_on_selector(f"input[name=content][value='{value}']", beside), value
