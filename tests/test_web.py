@@ -701,3 +701,29 @@ def test_repair_form_takes_a_reference_and_hints_for_its_colorize_step(site):
         refused = viewer.post(f"/items/{grey.id}/run", data={"csrf": vtoken, "operation": "repair",
                                                               "reference": master.id})
         assert refused.status_code == 403
+
+
+def test_the_item_pages_run_form_gets_its_error_as_a_fragment_and_its_job_as_a_redirect(site):
+    """Sent by htmx, a refused run answers a one-line fragment for beside the form (which keeps its input) and a
+    queued one a redirect to its job; a viewer is refused either way; without htmx, pages as before."""
+    archive, master = site
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        hx = {"HX-Request": "true"}
+        bad = c.post(f"/items/{master.id}/run", headers=hx,
+                     data={"csrf": token, "operation": "colorize", "reference": "abcdef12"})
+        assert bad.status_code == 400 and bad.text.startswith('<p class="error">abcdef12: no such item'), bad.text
+        assert "<html" not in bad.text
+        good = c.post(f"/items/{master.id}/run", headers=hx, data={"csrf": token, "operation": "film"})
+        assert good.status_code == 204 and good.headers["HX-Redirect"].startswith("/jobs#job-")
+        assert _wait_for_job(c, good.headers["HX-Redirect"].split("#job-")[1], {})["status"] == "done"
+        plain = c.post(f"/items/{master.id}/run",
+                       data={"csrf": token, "operation": "colorize", "reference": "abcdef12"})
+        assert plain.status_code == 400 and "<html" in plain.text
+    viewer = client(archive)
+    vtoken = login(viewer, "vera")
+    before = snapshot(archive)
+    refused = viewer.post(f"/items/{master.id}/run", headers={"HX-Request": "true"},
+                          data={"csrf": vtoken, "operation": "film"})
+    assert refused.status_code == 403 and "HX-Redirect" not in refused.headers
+    assert snapshot(archive) == before

@@ -298,3 +298,35 @@ def test_checkboxes_and_radios_sit_beside_their_words(server, browser):
     page.goto(f"{base}/train")
     for value in ("photos:train", "search"):
         assert page.eval_on_selector(f"input[name=content][value='{value}']", beside), value
+
+
+def test_a_refused_run_keeps_the_form_and_a_good_one_goes_to_the_jobs(server, browser):
+    """Run at full size refused (a reference that is no item) says why beside the form, keeping what was typed and
+    the hints picked (a separate error page lost them: Back brought an empty form); fixed, it queues the job."""
+    base, archive = server
+    master, other = archive.items(kind="master")[:2]
+    page = browser.new_page()
+    page.goto(base + "/login")
+    if "/login" in page.url:
+        page.fill("input[name=name]", "eddie")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button")
+        page.wait_for_url(base + "/")
+    page.goto(f"{base}/items/{master.id}")
+    page.select_option("#operation", "colorize")
+    page.fill("fieldset[data-op=colorize] input[name=reference]", "abcdef12")
+    page.locator("fieldset[data-op=colorize] .hint-target").click(position={"x": 30, "y": 30})
+    page.click("button:text('Run at full size')")
+    error = page.locator("#preview .error")
+    error.wait_for(timeout=30_000)
+    assert "abcdef12" in error.inner_text() and "no such item" in error.inner_text()
+    assert page.url == f"{base}/items/{master.id}"
+    assert page.locator("fieldset[data-op=colorize] .hint-list li").count() == 1
+    page.fill("fieldset[data-op=colorize] input[name=reference]", other.id)
+    page.click("button:text('Run at full size')")
+    page.wait_for_url("**/jobs#job-*")
+    job_id = page.url.split("#job-")[1]
+    from daguerre import jobs
+
+    params = jobs.get_job(archive, job_id)["params"]
+    assert len(params["hints"]) == 1 and params["reference"].endswith(other.sha256)

@@ -215,12 +215,15 @@ async def run(request: Request, ref: str, user: Editor) -> Response:
     form = await request.form()
     values = dict(form)
     values["hints_list"] = form.getlist("hints")
+    htmx = bool(request.headers.get("hx-request"))  # the item page's form: errors beside it, which keeps its input
     try:
         _uploaded_painting(request, values, user)
         job_id = service.submit(_archive(request), item, str(values.get("operation", "")), values, user)
     except (ValueError, ArchiveError) as e:
-        return error_page(request, 400, str(e))
+        return HTMLResponse(f'<p class="error">{_esc(e)}</p>', 400) if htmx else error_page(request, 400, str(e))
     request.app.state.runner.wake()
+    if htmx:
+        return Response(status_code=204, headers={"HX-Redirect": f"/jobs#job-{job_id}"})
     return RedirectResponse(f"/jobs#job-{job_id}", 303)
 
 
