@@ -727,3 +727,17 @@ def test_the_item_pages_run_form_gets_its_error_as_a_fragment_and_its_job_as_a_r
                           data={"csrf": vtoken, "operation": "film"})
     assert refused.status_code == 403 and "HX-Redirect" not in refused.headers
     assert snapshot(archive) == before
+
+
+def test_a_recipes_reference_shows_as_its_item_not_a_store_path(site):
+    """The item page's history shows the pictures a recipe took (a colorize's reference) as links to their items,
+    not the stored files' paths on the server that the recipe records."""
+    archive, master = site
+    [grey] = [i for i in archive.search("") if i.filename == "camera.png"]
+    reference = str(archive.store.local_path(master.sha256))
+    [made] = [i.id for i in archive.apply("colorize", [grey.id], {"reference": reference})]
+    c = client(archive)
+    login(c, "vera")
+    page = c.get(f"/items/{made}").text
+    assert "objects/" not in page and f'<a href="/items/{master.id}">{master.id}</a>' in page
+    assert reference in str(archive.events_of(made)[0].outcome_detail["recipe"]["params"]["reference"])  # kept so

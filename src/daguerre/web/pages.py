@@ -32,6 +32,22 @@ def _qs(state: dict, key: str | None = None, value: object = None) -> str:
 
 
 templates.env.globals["qs"] = _qs
+
+
+def _by_item_id(params: dict | None) -> dict:
+    """A recipe's parameters as the item page shows them: the pictures it took (store files) as item ids, and
+    those ids by parameter (for links)."""
+    shown = service.shown({"params": dict(params or {})})["params"]
+    pictures = {}
+    for key in service.ITEM_PARAMS:
+        given = (params or {}).get(key)
+        files = given if isinstance(given, list) else [given]
+        if found := [m.group(1)[:16] for f in files if isinstance(f, str) and (m := service.STORE_FILE.fullmatch(f))]:
+            pictures[key] = found
+    return {"params": shown, "pictures": pictures}
+
+
+templates.env.filters["by_item_id"] = _by_item_id
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Account, Depends(reader)]
 Editor = Annotated[Account, Depends(editor)]
