@@ -741,3 +741,17 @@ def test_a_recipes_reference_shows_as_its_item_not_a_store_path(site):
     page = c.get(f"/items/{made}").text
     assert "objects/" not in page and f'<a href="/items/{master.id}">{master.id}</a>' in page
     assert reference in str(archive.events_of(made)[0].outcome_detail["recipe"]["params"]["reference"])  # kept so
+
+
+@BOTH
+def test_a_page_or_offset_past_any_number_is_an_empty_page_not_a_server_error(site):
+    """A hand-edited ?page= or ?offset= too large for the catalogue's 64-bit integers shows an
+    empty page past the end, not a 500."""
+    archive, master = site
+    c = client(archive)
+    login(c, "vera")
+    for huge in ("99999999999999999999", str(2**63 // 48 + 1)):
+        page = c.get(f"/?page={huge}")
+        assert page.status_code == 200 and "5 items" in page.text, page.status_code
+        api = c.get(f"/api/items?offset={huge}")
+        assert api.status_code == 200 and api.json() == {"total": 5, "items": []}

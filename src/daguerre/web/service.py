@@ -20,6 +20,7 @@ PREVIEW = 256  # long side of the quick preview, pixels
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+MAX_OFFSET = 2**53  # past any catalogue, inside the databases' 64-bit integers
 FACET_CACHE = 512  # facet counts kept per (archive, query, filters, catalogue version)
 _facets: dict[tuple, dict] = {}
 
@@ -44,6 +45,7 @@ def browse(archive: Archive, query: str, filters: dict[str, str], sort: str, off
 
     given = {k: v or None for k, v in filters.items() if k != "withdrawn"}
     withdrawn = filters.get("withdrawn") or "hide"
+    offset = min(max(0, offset), MAX_OFFSET)  # a hand-edited ?page= past SQLite's integers: an empty page
     with reader_sessions(archive)() as s:
         version = s.scalar(select(func.max(Event.pk)))
         key = (id(archive), query.strip().lower(), tuple(sorted(given.items())), withdrawn, version)
