@@ -755,3 +755,15 @@ def test_a_page_or_offset_past_any_number_is_an_empty_page_not_a_server_error(si
         assert page.status_code == 200 and "5 items" in page.text, page.status_code
         api = c.get(f"/api/items?offset={huge}")
         assert api.status_code == 200 and api.json() == {"total": 5, "items": []}
+
+
+def test_a_malformed_query_on_a_page_is_a_one_line_error_page_and_json_on_the_api(site):
+    """?page=abc on the collection answers the site's error page naming the parameter, not FastAPI's JSON."""
+    archive, master = site
+    c = client(archive)
+    login(c, "vera")
+    page = c.get("/?page=abc")
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "page: &#39;abc&#39; is not a valid integer" in page.text and "Back to the collection" in page.text
+    api = c.get("/api/items?offset=abc")
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "offset"]

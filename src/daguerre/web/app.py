@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -93,7 +94,21 @@ def create_app(archive: Archive, public: bool = False, max_upload_mb: float = 20
             return HTMLResponse(f'<p class="error">{_escape(exc.detail)}</p>', exc.status_code)
         return pages.error_page(request, exc.status_code, str(exc.detail))
 
+    @app.exception_handler(RequestValidationError)
+    async def pages_say_which_parameter(request: Request, exc: RequestValidationError):
+        """A malformed query on a page (``?page=abc``): the error page naming it; the API answers FastAPI's JSON."""
+        if request.url.path.startswith(("/api", "/iiif")):
+            return await request_validation_exception_handler(request, exc)
+        first = exc.errors()[0] if exc.errors() else {}
+        name = str((first.get("loc") or ("?",))[-1])
+        message = f"{name}: missing" if first.get("type") == "missing" else (
+            f"{name}: {first.get('input')!r} is not a valid {_KINDS.get(first.get('type', ''), 'value')}")
+        return pages.error_page(request, 400, message)
+
     return app
+
+
+_KINDS = {"int_parsing": "integer", "float_parsing": "number", "bool_parsing": "yes/no"}
 
 
 def _escape(text: object) -> str:
