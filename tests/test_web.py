@@ -767,3 +767,21 @@ def test_a_malformed_query_on_a_page_is_a_one_line_error_page_and_json_on_the_ap
     assert "page: &#39;abc&#39; is not a valid integer" in page.text and "Back to the collection" in page.text
     api = c.get("/api/items?offset=abc")
     assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "offset"]
+
+
+def test_stylize_with_neither_a_style_nor_a_painting_says_so_in_the_forms_words(site):
+    """'Any painting' picked and none given: the Run form says to pick a style or give a painting, before any job
+    is queued (it answered the CLI's "method 'fast' needs a model name (see `daguerre models`)")."""
+    archive, master = site
+    from daguerre.web.forms import FormError, params_from_form
+
+    with pytest.raises(FormError, match="pick a style in the gallery or give a painting"):
+        params_from_form(archive, "stylize", {"model": "", "strength": "1"})
+    c = client(archive)
+    token = login(c, "eddie")
+    form = {"csrf": token, "operation": "stylize", "model": "", "strength": "1"}
+    preview = c.post(f"/items/{master.id}/preview", data=form)
+    assert preview.status_code == 400 and "pick a style in the gallery or give a painting" in preview.text
+    before = snapshot(archive)
+    run = c.post(f"/items/{master.id}/run", data=form, headers={"HX-Request": "true"})
+    assert run.status_code == 400 and "pick a style" in run.text and snapshot(archive) == before

@@ -109,6 +109,8 @@ def params_from_form(archive: Archive, operation: str, form: dict[str, object]) 
             params[f.name] = int(raw) if raw.isdigit() else raw
         elif f.kind == "item":
             params[f.name] = item_path(archive, raw)
+    if operation == "stylize" and "style" not in params and not params.get("model"):
+        raise FormError("stylize: pick a style in the gallery or give a painting (an item id, or upload one)")
     if operation == "stylize":
         params["method"] = "arbitrary" if "style" in params else "fast"
         if params["method"] == "arbitrary":
