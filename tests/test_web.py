@@ -785,3 +785,23 @@ def test_stylize_with_neither_a_style_nor_a_painting_says_so_in_the_forms_words(
     before = snapshot(archive)
     run = c.post(f"/items/{master.id}/run", data=form, headers={"HX-Request": "true"})
     assert run.status_code == 400 and "pick a style" in run.text and snapshot(archive) == before
+
+
+def test_restore_form_takes_a_tone_reference_from_the_archive(site):
+    """restore matches tone and colour to a reference (a clean print, a period photo): the Run form's restore
+    fieldset takes one by item id, and the job's recipe records it with its sha256."""
+    archive, master = site
+    [grey] = [i for i in archive.search("") if i.filename == "camera.png"]
+    from daguerre.web.forms import params_from_form
+
+    assert params_from_form(archive, "restore", {"reference": master.id})["reference"] == str(
+        archive.store.local_path(master.sha256))
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        page = c.get(f"/items/{grey.id}").text
+        assert 'name="reference"' in page.split('<fieldset data-op="restore">')[1].split("</fieldset>")[0]
+        run = c.post(f"/items/{grey.id}/run", data={"csrf": token, "operation": "restore", "reference": master.id})
+        job = _wait_for_job(c, run.headers["location"].split("#job-")[1], {})
+        assert job["status"] == "done", job
+        recipe = archive.events_of(job["derivative_id"])[0].outcome_detail["recipe"]
+        assert recipe["input_files"] == {recipe["params"]["reference"]: master.sha256}
