@@ -28,7 +28,8 @@ def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, resto
     if scale not in (1, 2, 4):
         raise ValueError(f"scale must be 1, 2 or 4, not {scale}")
     if (reference or hints) and not colorize:
-        raise ValueError("a reference or hints give the colour: ask for colorize too (--colorize)")
+        raise ValueError("a reference or hints give the colour: ask for colorize too (--colorize; colorize=true "
+                         "in Python, the archive and the API)")
     steps = [("restore", {"model": restore_model, "strength": strength, "tile": tile})]
     if restore_prefilter is not None:  # a clip's: measured once on its first frame
         steps[0][1]["prefilter"] = restore_prefilter
