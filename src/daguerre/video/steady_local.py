@@ -183,7 +183,6 @@ class SteadyLocal(SteadyStyle):
         return window, back
 
     def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
-
         image = np.ascontiguousarray(frame.transpose(1, 2, 0))
         h, w = image.shape[:2]
         window = getattr(motion, "window", None)
