@@ -251,11 +251,8 @@ def test_editor_trains_a_style_watches_it_and_publishes_it(server, browser, monk
     shoot(page, "run")
 
 
-def test_a_refused_preview_says_why_in_the_run_form(server, browser):
-    """A Quick preview the server refuses (400: here a reference that is no item) shows its one-line error where
-    the preview would be, the form as it was; htmx drops 4xx answers unless told otherwise."""
-    base, archive = server
-    master = archive.items(kind="master")[0]
+def editor_page(browser, base: str):  # noqa: ANN201 - a playwright Page
+    """A new page logged in as the editor (the browser may hold a session already: then /login goes home)."""
     page = browser.new_page()
     page.goto(base + "/login")
     if "/login" in page.url:
@@ -263,14 +260,30 @@ def test_a_refused_preview_says_why_in_the_run_form(server, browser):
         page.fill("input[name=password]", PASSWORD)
         page.click("main form button")
         page.wait_for_url(base + "/")
-    page.goto(f"{base}/items/{master.id}")
+    return page
+
+
+def refused_colorize(page, item_url: str, button: str) -> str:  # noqa: ANN001 - a playwright Page
+    """On the item page, colorize with a reference that is no item (abcdef12) and one hint picked, pressed with
+    `button`: the error shown where the preview goes."""
+    page.goto(item_url)
     page.select_option("#operation", "colorize")
     page.fill("fieldset[data-op=colorize] input[name=reference]", "abcdef12")
     page.locator("fieldset[data-op=colorize] .hint-target").click(position={"x": 30, "y": 30})
-    page.click("button:text('Quick preview')")
+    page.click(f"button:text('{button}')")
     error = page.locator("#preview .error")
     error.wait_for(timeout=30_000)
-    assert "abcdef12" in error.inner_text() and "no such item" in error.inner_text()
+    return error.inner_text()
+
+
+def test_a_refused_preview_says_why_in_the_run_form(server, browser):
+    """A Quick preview the server refuses (400: here a reference that is no item) shows its one-line error where
+    the preview would be, the form as it was; htmx drops 4xx answers unless told otherwise."""
+    base, archive = server
+    master = archive.items(kind="master")[0]
+    page = editor_page(browser, base)
+    error = refused_colorize(page, f"{base}/items/{master.id}", "Quick preview")
+    assert "abcdef12" in error and "no such item" in error
     assert page.input_value("fieldset[data-op=colorize] input[name=reference]") == "abcdef12"
     assert page.locator("fieldset[data-op=colorize] .hint-list li").count() == 1
 
@@ -280,13 +293,7 @@ def test_checkboxes_and_radios_sit_beside_their_words(server, browser):
     a name over its field; a box above its words, centred, read as belonging to nothing)."""
     base, archive = server
     master = archive.items(kind="master")[0]
-    page = browser.new_page()
-    page.goto(base + "/login")
-    if "/login" in page.url:
-        page.fill("input[name=name]", "eddie")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main form button")
-        page.wait_for_url(base + "/")
+    page = editor_page(browser, base)
     beside = """box => { const label = box.closest('label');
         const words = [...label.childNodes].find(n => n.nodeType === 3 && n.textContent.trim());
         const range = document.createRange(); range.selectNode(words);
@@ -305,21 +312,9 @@ def test_a_refused_run_keeps_the_form_and_a_good_one_goes_to_the_jobs(server, br
     the hints picked (a separate error page lost them: Back brought an empty form); fixed, it queues the job."""
     base, archive = server
     master, other = archive.items(kind="master")[:2]
-    page = browser.new_page()
-    page.goto(base + "/login")
-    if "/login" in page.url:
-        page.fill("input[name=name]", "eddie")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main form button")
-        page.wait_for_url(base + "/")
-    page.goto(f"{base}/items/{master.id}")
-    page.select_option("#operation", "colorize")
-    page.fill("fieldset[data-op=colorize] input[name=reference]", "abcdef12")
-    page.locator("fieldset[data-op=colorize] .hint-target").click(position={"x": 30, "y": 30})
-    page.click("button:text('Run at full size')")
-    error = page.locator("#preview .error")
-    error.wait_for(timeout=30_000)
-    assert "abcdef12" in error.inner_text() and "no such item" in error.inner_text()
+    page = editor_page(browser, base)
+    error = refused_colorize(page, f"{base}/items/{master.id}", "Run at full size")
+    assert "abcdef12" in error and "no such item" in error
     assert page.url == f"{base}/items/{master.id}"
     assert page.locator("fieldset[data-op=colorize] .hint-list li").count() == 1
     page.fill("fieldset[data-op=colorize] input[name=reference]", other.id)
