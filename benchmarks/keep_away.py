@@ -17,20 +17,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from _common import base_parser, print_header, set_threads
-from restore_fill import paired_on_training_sets, restored
+from restore_fill import paired_on_training_sets, restored, shipped_restore
 
 
 def main() -> None:
-    parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=16, help="training photos per set (default 16)")
-    parser.add_argument("--size", type=int, default=256, help="photos' side in px (default 256)")
-    args = parser.parse_args()
-    set_threads(args.threads)
-    print_header("restore lowpass_away: keep's low-pass part measured away from the damage", args)
-    from daguerre.ops.task_models import task_model
-
-    card, net = task_model("restore", None)
+    args, card, net = shipped_restore(__doc__.splitlines()[0],
+                                      "restore lowpass_away: keep's low-pass part measured away from the damage")
     shipped = net.lowpass_away
     print(f"model: {card.name} (sha256 {card.sha256[:12]}), card lowpass_away {shipped}")
 

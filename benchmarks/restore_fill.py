@@ -87,16 +87,24 @@ def paired_on_training_sets(variants: dict[str, Callable[[torch.Tensor], np.ndar
                   f"{a[:, 1].mean():.4f} ({d[:, 1].mean():+.4f} ± {se[1]:.4f})  {removed}", flush=True)
 
 
-def main() -> None:
-    parser = base_parser(__doc__.splitlines()[0])
+def shipped_restore(description: str, title: str):  # noqa: ANN201 - (args, card, RestoreNet)
+    """The command line of a restore experiment on training photos (--n, --size, --threads), its header printed,
+    and the shipped restore model (the operation's cached one: put back what you change)."""
+    parser = base_parser(description)
     parser.add_argument("--n", type=int, default=16, help="training photos per set (default 16)")
     parser.add_argument("--size", type=int, default=256, help="photos' side in px (default 256)")
     args = parser.parse_args()
     set_threads(args.threads)
-    print_header("restore fill: Telea's inpainting inside the damage mask", args)
+    print_header(title, args)
     from daguerre.ops.task_models import task_model
 
     card, net = task_model("restore", None)
+    return args, card, net
+
+
+def main() -> None:
+    args, card, net = shipped_restore(__doc__.splitlines()[0],
+                                      "restore fill: Telea's inpainting inside the damage mask")
     shipped = net.fill
     print(f"model: {card.name} (sha256 {card.sha256[:12]}), card fill {list(shipped)}")
     settings = {"fill off (the U-Net's fill)": ((), False, None)}
