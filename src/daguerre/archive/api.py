@@ -33,6 +33,8 @@ HEX = re.compile(r"[0-9a-f]+")
 ENV = "DAGUERRE_ARCHIVE"
 FileProgress = Callable[[Path, int, int], None]
 
+# parameters that name pictures (files, or archive items over the web and with -p)
+PICTURE_PARAMS = ("style", "reference", "masks")
 # operations whose `reference` names a picture: a file or an archive item (colorize and repair: colour; restore: tone)
 REFERENCE_OPERATIONS = ("colorize", "repair", "restore")
 

@@ -112,12 +112,12 @@ def ingest(
         raise typer.Exit(1)
 
 
-PICTURE_PARAMS = ("reference", "style", "mask", "masks")  # name pictures (files or item ids): text unless a list
-
-
 def _param(text: str) -> tuple[str, object]:
     """(key, value) of key=value: the value read as JSON where it is (numbers, lists, true), else as text; a
-    picture's name stays text, so an item id such as 14e9 or 2024 is not read as a number."""
+    picture's name (`PICTURE_PARAMS`) stays text unless a list, so an item id such as 14e9 or 2024 is not read as
+    a number."""
+    from daguerre.archive.api import PICTURE_PARAMS
+
     key, sep, value = text.partition("=")
     if not sep or not key:
         fail(f"--param {text!r}: use key=value", 2)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daguerre.archive import ArchiveError
-from daguerre.archive.api import Archive
+from daguerre.archive.api import PICTURE_PARAMS, Archive
 from daguerre.archive.catalogue import EXTENSIONS, Event, Item
 from daguerre.archive.users import Account
 
@@ -299,7 +299,7 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
     return job_id
 
 
-ITEM_PARAMS = ("style", "reference", "masks")  # parameters that name pictures: item ids over the web
+ITEM_PARAMS = PICTURE_PARAMS  # parameters that name pictures: item ids over the web
 STORE_FILE = re.compile(r"[^\s'\"]*objects/[0-9a-f]{2}/([0-9a-f]{64})")  # a stored file's path (item id: 16 hex)
 
 
