@@ -300,3 +300,30 @@ def test_a_reference_is_read_from_the_importers_store_once_its_first_path_is_gon
     report = a.rederive(d.id)
     assert report.identical, report.notes
     assert any("read from this archive's store" in note for note in report.notes)
+
+
+def test_a_familys_bag_carries_the_reference_it_was_coloured_from(make_archive, photos, tmp_path):
+    """The web's bag of one picture's family used to leave out a reference item from another family: imported
+    elsewhere, the derivative could not be re-derived once the first archive was gone. The bag now carries every
+    item the family's derivations read, with that item's own parent (here a derivative used as the reference)."""
+    import shutil
+
+    from daguerre.archive.bag import export_bag
+
+    b = make_archive("b")
+    [grey, colour, other] = b.ingest([photos["sub/camera.png"], photos["coffee.jpg"], photos["astronaut.jpg"]]).added
+    [brighter] = b.apply("test-tint", [colour], {"amount": 0.2}, seed=1)
+    [d] = b.apply("colorize", [grey], {"reference": brighter.id, "render_size": 64})
+    family = [it for it in b.items(False) if it.root_id == grey]
+    assert {it.id for it in family} == {grey, d.id}
+    bag = export_bag(b, tmp_path / "bag", include_withdrawn=False, items=family)
+    carried = {r["id"] for r in json.loads((bag / "data" / "metadata" / "items.json").read_text())}
+    assert carried == {grey, d.id, brighter.id, colour}  # not the unrelated astronaut
+
+    a = make_archive("a")
+    a.import_bag(bag, trust_signer=True)
+    b.close()
+    shutil.rmtree(b.path / "store")
+    report = a.rederive(d.id)
+    assert report.identical, report.notes
+    assert other not in {it.id for it in a.items(False)}
