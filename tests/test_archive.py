@@ -232,7 +232,7 @@ def test_bad_input_changes_nothing(archive: Archive, photos: dict[str, Path], tm
         archive.apply("nope", [mid])
     with pytest.raises(ArchiveError, match="amount must be in"):
         archive.apply("test-tint", [mid], {"amount": 3})
-    with pytest.raises(ArchiveError, match="test-tint failed"):
+    with pytest.raises(ArchiveError, match=r"test-tint: unknown parameter\(s\) colour \(it takes amount, noise\)$"):
         archive.apply("test-tint", [mid], {"colour": "red"})
     with pytest.raises(ArchiveError, match="no such item"):
         archive.apply("test-tint", ["ffffffff"])

@@ -328,6 +328,32 @@ def test_api_job_runs_in_the_background_and_lands_in_the_archive(site):
         assert other.status_code == 400 and "paths" in other.json()["detail"]
 
 
+@BOTH
+def test_api_refuses_parameters_the_operation_would_refuse_before_queueing_a_job(site):
+    """A typo in a parameter's name, a malformed hint or an out-of-range value used to be queued (202) and fail
+    only when the runner reached the job; now it is a 400 naming the problem, and no job is queued."""
+    from daguerre import jobs
+
+    archive, master = site
+    headers = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        before = len(jobs.list_jobs(archive))
+        for operation, params, words in [
+                ("restore", {"strenght": 0.5}, "unknown parameter(s) strenght (it takes model, strength"),
+                ("restore", {"strength": 3}, "strength must be between 0 and 1"),
+                ("colorize", {"hints": ["10,10,green"]}, "hint '10,10,green': expected X,Y,#RRGGBB"),
+                ("upscale", {"scale": 3}, "scale must be 2 or 4"),
+                ("repair", {"colorize": True, "hints": ["x"]}, "hint 'x'"),
+                ("repair", {"scale": 4, "tile": 256, "strengthh": 1}, "repair: unknown parameter(s) strengthh")]:
+            r = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                       json={"operation": operation, "params": params})
+            assert r.status_code == 400 and words in r.json()["detail"], (operation, r.text)
+        assert len(jobs.list_jobs(archive)) == before
+        fine = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                      json={"operation": "colorize", "params": {"hints": ["10,10,#00ff00"], "render_size": 64}})
+        assert fine.status_code == 202, fine.text
+
+
 def test_run_form_preview_and_job_page(site):
     archive, master = site
     with TestClient(create_app(archive), follow_redirects=False) as c:

@@ -66,6 +66,23 @@ def _operation(name: str):
         raise ArchiveError(str(e).strip("'\"")) from None
 
 
+def checked_operation(name: str, params: dict):
+    """The operation, once it has accepted ``params`` (names and values; no work done): a queued job or a batch
+    run is refused when it is asked for, not when a worker reaches it."""
+    op = _operation(name)
+    try:
+        op.check(params)
+    except (ValueError, TypeError) as e:
+        raise ArchiveError(refusal(name, e)) from None
+    return op
+
+
+def refusal(name: str, error: Exception) -> str:
+    """An operation's refusal of its parameters as one line that names it once."""
+    text = " ".join(str(error).strip("'").split())
+    return text if text.startswith(f"{name}:") else f"{name}: {text}"
+
+
 def _input_files(params: dict) -> dict[str, str]:
     """SHA-256 of every parameter that names an existing file (style paintings, masks), to detect changes."""
     out = {}
@@ -119,9 +136,10 @@ def _checked(name: str, parent: Item, params: dict, seed: int):
         params = {**params, "seed": seed}  # operations with their own seed parameter get the archive's
     try:
         params = op.with_defaults(params, clip=clips.is_clip_item(parent))
+        op.check(params)
         prov = op.provenance(**params)
     except (ValueError, TypeError, KeyError, LookupError, FileNotFoundError) as e:
-        raise ArchiveError(f"{name}: {' '.join(str(e).strip(chr(39)).split())}") from None
+        raise ArchiveError(refusal(name, e)) from None
     return op, params, prov
 
 

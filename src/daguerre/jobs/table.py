@@ -77,9 +77,9 @@ def release_lease(archive: Archive, run_id: str) -> None:
 def create_run(archive: Archive, operation: str, params: dict, query: str = "", backend: str = "local", *,
                user: str | None = None) -> str:
     """A new run (one operation, one set of parameters); returns its id, 12 hexadecimal digits."""
-    from daguerre.archive.derive import _operation
+    from daguerre.archive.derive import checked_operation
 
-    _operation(operation)
+    checked_operation(operation, params)
     run_id = uuid.uuid4().hex[:12]
     with archive.session.begin() as s:
         s.add(Run(id=run_id, operation=operation, params=params, query=query, backend=backend, created_by=user,
@@ -90,13 +90,13 @@ def create_run(archive: Archive, operation: str, params: dict, query: str = "", 
 def submit(archive: Archive, item_refs: Iterable[str], operation: str, params: dict, *, user: str | None = None,
            run_id: str | None = None) -> list[str]:
     """Queue ``operation`` on each item (ids, unique prefixes or SHA-256); returns the job ids in order."""
-    from daguerre.archive.derive import _operation
+    from daguerre.archive.derive import checked_operation
     from daguerre.jobs.training import TRAINING, check_params
 
     if operation in TRAINING:
         params = check_params(params)
     else:
-        _operation(operation)
+        checked_operation(operation, params)
     refs = [r.strip().lower() for r in item_refs]
     with archive.session() as s:  # full ids are checked in bulk (a batch run submits millions), others one by one
         item_ids = [r if len(r) == 16 else archive.get(r, s).id for r in refs]

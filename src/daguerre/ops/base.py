@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,14 @@ class Operation:
 
     def provenance(self, **params: object) -> Provenance:
         return Provenance(self.name, self.version, dict(params))
+
+    def check(self, params: dict) -> None:
+        """Refuse, before any work, parameters the operation would refuse later (a queued job fails on them):
+        names it does not take, and in subclasses values out of range. Raises TypeError or ValueError."""
+        taken = [n for n, p in inspect.signature(self.run).parameters.items()
+                 if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("picture", "progress")]
+        if unknown := [n for n in params if n not in taken]:
+            raise TypeError(f"{self.name}: unknown parameter(s) {', '.join(unknown)} (it takes {', '.join(taken)})")
 
     def for_clip(self, first: Picture, params: dict) -> dict:
         """`params` for every frame of a clip, from its first frame: what must not change from frame to frame."""

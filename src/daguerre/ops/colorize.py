@@ -297,13 +297,17 @@ class Colorize(Operation):
     version = "2"
     summary = "Colorize a black-and-white photograph (automatically, from reference images or hints)"
 
+    def check(self, params: dict) -> None:
+        super().check(params)
+        if (render_size := params.get("render_size", RENDER_SIZE)) < 16:
+            raise ValueError(f"render_size must be at least 16 pixels, got {render_size}")
+        for hint in _as_list(params.get("hints")):
+            parse_hint(hint)
+
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
             render_size: int = RENDER_SIZE, reference: object = None, hints: object = None,
             **unknown: object) -> Picture:
-        if unknown:
-            raise TypeError(f"colorize: unknown parameter(s) {', '.join(unknown)}")
-        if render_size < 16:
-            raise ValueError(f"render_size must be at least 16 pixels, got {render_size}")
+        self.check({"render_size": render_size, "hints": hints, **unknown})
         card, net = task_model("colorize", model)
         if card.architecture != "ColorizeNet":
             raise ValueError(f"model {card.name!r} is a {card.architecture}, not a ColorizeNet: retrain it with "

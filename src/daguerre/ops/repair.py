@@ -46,6 +46,10 @@ class Repair(Operation):
     version = "1"
     summary = "Repair an old photograph: restore, then optionally colorize and upscale, with one progress bar"
 
+    def check(self, params: dict) -> None:
+        for step, kwargs in plan(**params):
+            get_operation(step).check(kwargs)
+
     def run(self, picture: Picture, progress: Progress | None = None, **params: object) -> Picture:
         steps = plan(**params)  # type: ignore[arg-type]
         total = len(steps) * STEP_UNITS

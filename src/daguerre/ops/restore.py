@@ -45,19 +45,21 @@ class Restore(Operation):
     version = "1"
     summary = "Restore an old photograph: remove scratches, dust and creases, undo fading, casts, grain and blur"
 
+    def check(self, params: dict) -> None:
+        super().check(params)
+        if params.get("engine", "auto") not in ENGINES:
+            raise ValueError(f"unknown engine {params['engine']!r} (use {', '.join(ENGINES)})")
+        if not 0.0 <= (strength := params.get("strength", 1.0)) <= 1.0:
+            raise ValueError(f"strength must be between 0 and 1, got {strength}")
+        if (prefilter := params.get("prefilter")) is not None and (len(prefilter) not in (2, 3) or min(prefilter) < 0):
+            raise ValueError("prefilter must be (halftone frequency, noise level[, grain level]), all >= 0, got "
+                             f"{prefilter}")
+
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
             strength: float = 1.0, tile: int = 1024, engine: str = "auto",
             reference: str | Path | Picture | None = None, prefilter: Sequence[float] | None = None,
             **unknown: object) -> Picture:
-        if unknown:
-            raise TypeError(f"restore: unknown parameter(s) {', '.join(unknown)}")
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, got {strength}")
-        if prefilter is not None and (len(prefilter) not in (2, 3) or min(prefilter) < 0):
-            raise ValueError("prefilter must be (halftone frequency, noise level[, grain level]), all >= 0, got "
-                             f"{prefilter}")
+        self.check({"strength": strength, "engine": engine, "prefilter": prefilter, **unknown})
         guide = reference_picture(reference)
         card, net = task_model("restore", model)
         if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0

@@ -28,14 +28,16 @@ class Upscale(Operation):
     version = "1"
     summary = "Upscale a small or soft photograph x2 or x4 with a GAN super-resolution model"
 
+    def check(self, params: dict) -> None:
+        super().check(params)
+        if (scale := params.get("scale", 4)) not in SCALES:
+            raise ValueError(f"scale must be 2 or 4, not {scale}")
+        if params.get("engine", "auto") not in ENGINES:
+            raise ValueError(f"unknown engine {params['engine']!r} (use {', '.join(ENGINES)})")
+
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None, scale: int = 4,
             tile: int = 256, engine: str = "auto", **unknown: object) -> Picture:
-        if unknown:
-            raise TypeError(f"upscale: unknown parameter(s) {', '.join(unknown)}")
-        if scale not in SCALES:
-            raise ValueError(f"scale must be 2 or 4, not {scale}")
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
+        self.check({"scale": scale, "engine": engine, **unknown})
         w, h = picture.size
         if w * h * scale * scale > max_pixels():
             raise ValueError(f"the x{scale} result would be {w * scale}x{h * scale} pixels, over the limit of "
