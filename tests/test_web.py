@@ -392,8 +392,11 @@ def test_cancel_own_job_not_others(site):
     assert jobs.get_job(archive, mine)["status"] == "cancelled" and jobs.get_job(archive, theirs)["status"] == "queued"
     admin = client(archive)
     admin_token = login(admin, "ada")
-    assert admin.post(f"/jobs/{theirs}/cancel", data={"csrf": admin_token}).status_code == 303
+    assert 'hx-trigger="every 1s"' in admin.get("/jobs").text  # a job is queued: the page follows it closely
+    fragment = admin.post(f"/jobs/{theirs}/cancel", data={"csrf": admin_token}, headers={"HX-Request": "true"}).text
     assert jobs.get_job(archive, theirs)["status"] == "cancelled"
+    assert fragment.count('id="jobs"') == 1 and 'hx-trigger="every 10s"' in fragment  # nothing left to follow
+    assert 'hx-trigger="every 10s"' in admin.get("/jobs").text
 
 
 def test_restart_marks_interrupted_jobs_failed(site):
