@@ -443,6 +443,9 @@ def test_users_commands(tmp_path):
             assert s.scalar(select(User.password_hash)).startswith("$argon2")
     listed = runner.invoke(app, ["users", "list", "-a", path]).output
     assert "ada\tadmin\t1 token(s)" in listed
+    # the archive's commands spell it -A: both spellings name the archive everywhere
+    assert runner.invoke(app, ["users", "list", "-A", path]).output == listed
+    assert runner.invoke(app, ["archive", "list", "-a", path]).exit_code == 0
     assert runner.invoke(app, ["users", "remove", "ada", "-a", path]).exit_code == 0
     with Archive.open(path) as archive:
         assert users.check_token(archive, token) is None and users.accounts(archive) == []

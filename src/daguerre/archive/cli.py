@@ -25,7 +25,8 @@ archive_app = typer.Typer(help="A catalogue of masters and machine-made derivati
 console = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 
-ArchiveOpt = Annotated[Path | None, typer.Option("--archive", "-A", show_default=False,
+# -A and -a both: `serve` and `users` took -a, the archive's commands -A, and users mixed them up
+ArchiveOpt = Annotated[Path | None, typer.Option("--archive", "-A", "-a", show_default=False,
                                                  help="The archive folder (default: $DAGUERRE_ARCHIVE, else here).")]
 
 

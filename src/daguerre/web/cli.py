@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
+from daguerre.archive.cli import ArchiveOpt
+
 users_app = typer.Typer(help="Accounts of the web app and the API (kept in the archive's catalogue).",
                         no_args_is_help=True, epilog="Example: daguerre users add ada --role editor")
 SERVE_EXAMPLE = "Example: daguerre serve --archive my-archive --public"
-ArchiveOpt = Annotated[Path | None, typer.Option("--archive", "-a", help="Archive folder (default: "
-                                                 "$DAGUERRE_ARCHIVE, else the current folder).")]
 
 
 def _fail(message: str) -> None:
