@@ -540,3 +540,59 @@ def test_the_subpixel_shift_samples_a_photo_where_asked_for_either_sign():
         out = shifted(np.ascontiguousarray(smooth[..., None]), f, 0.0, cv2.BORDER_REFLECT_101)[..., 0]
         errors[f] = np.abs(out - exact)[:, 16:-16].mean()
     assert max(errors.values()) < 1.03 * min(errors.values()), errors
+
+
+def test_a_clip_in_the_web_app_and_in_a_batch_run(archive, clip: Path, photos) -> None:
+    """A clip item used to break the web app (its thumbnail and image service gave 500s, the item page showed
+    broken images) and every job or batch run on it failed ("not by batch runs yet"). Now its poster frame is its
+    thumbnail, the item page plays it, and the web's job runner and `archive batch` derive clips like pictures."""
+    import io
+
+    import numpy as np
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from daguerre import jobs
+    from daguerre.archive import users
+    from daguerre.web.app import create_app
+
+    [clip_id, photo_id] = archive.ingest([clip, photos["coffee.jpg"]]).added
+    users.add(archive, "eddie", "editor", "a long enough password")
+    headers = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
+    with TestClient(create_app(archive)) as c:
+        thumb = c.get(f"/items/{clip_id}/thumb.jpg", headers=headers)
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+        shown = np.asarray(Image.open(io.BytesIO(thumb.content)).convert("RGB"), np.float32) / 255
+        _, frames = open_clip(clip)
+        first = np.moveaxis(next(frames).rgb(), 0, -1)
+        frames.close()
+        assert shown.shape[:2] == first.shape[:2] and np.abs(shown - first).mean() < 0.03  # the clip's first frame
+        page = c.get(f"/items/{clip_id}", headers=headers).text
+        assert f'src="/items/{clip_id}/file"' in page and "<video" in page and 'id="zoom"' not in page
+        assert c.get(f"/iiif/{clip_id}/info.json", headers=headers).status_code == 404
+        job = c.post(f"/api/items/{clip_id}/jobs", headers=headers,
+                     json={"operation": "film", "params": {"preset": "sepia", "consistency": 0.3}})
+        assert job.status_code == 202, job.text
+        for _ in range(600):
+            done = c.get(f"/api/jobs/{job.json()['id']}", headers=headers).json()
+            if done["status"] in ("done", "failed"):
+                break
+            time.sleep(0.1)
+        assert done["status"] == "done", done
+        made = archive.get(done["derivative_id"])
+        assert (made.media_type, made.parent_id, made.extra["fps"]) == ("video/mp4", clip_id, 25)
+        assert made.filename == "pan.film.mp4" and archive.verify(made.id).ok
+        with archive.store.as_file(made.sha256) as path:
+            assert frame_count(path) == 12 and open_clip(path)[0].audio == "aac"
+        assert c.get(f"/items/{made.id}", headers=headers).text.count("<video") == 2  # before and after
+
+    run_id = jobs.create_run(archive, "film", {"preset": "cyanotype", "consistency": 0.0})
+    jobs.submit(archive, [clip_id, photo_id], "film", {"preset": "cyanotype", "consistency": 0.0}, run_id=run_id)
+    summary = jobs.run_jobs(archive, run_id, workers=1)  # a worker process, as `archive batch` runs it
+    assert (summary.done, summary.failed) == (2, 0)
+    by_parent = {it.parent_id: it for it in archive.items(kind="derivative") if it.operation == "film"
+                 and it.id != made.id}
+    assert by_parent[clip_id].media_type == "video/mp4" and by_parent[photo_id].media_type == "image/png"
+    [event] = [e for e in archive.events_of(by_parent[photo_id].id) if e.type == "creation"]
+    assert "consistency" not in event.outcome_detail["recipe"]["params"]  # a still has no frame loop
+    assert archive.rederive(by_parent[clip_id].id).ok

@@ -29,6 +29,7 @@ from daguerre.archive.catalogue import EXTENSIONS, Event, Item
 from daguerre.archive.errors import ArchiveError, crashpoint
 from daguerre.imaging import ImageError, Picture, load, save
 from daguerre.models.card import sha256_of
+from daguerre.video import CLIP_PARAMS
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -71,10 +72,18 @@ def checked_operation(name: str, params: dict):
     run is refused when it is asked for, not when a worker reaches it."""
     op = _operation(name)
     try:
-        op.check(params)
+        op.check(operation_params(params))
     except (ValueError, TypeError) as e:
         raise ArchiveError(refusal(name, e)) from None
+    consistency = params.get("consistency", 0)
+    if not isinstance(consistency, int | float) or not 0 <= consistency <= 1:
+        raise ArchiveError(f"{name}: consistency must be a number between 0 and 1, got {consistency!r}")
     return op
+
+
+def operation_params(params: dict) -> dict:
+    """``params`` without those of a clip's frame loop (`video.CLIP_PARAMS`), which a still does not take."""
+    return {k: v for k, v in params.items() if k not in CLIP_PARAMS}
 
 
 def refusal(name: str, error: Exception) -> str:
@@ -134,9 +143,12 @@ def _checked(name: str, parent: Item, params: dict, seed: int):
     op = _operation(name)
     if "seed" in inspect.signature(op.run).parameters and "seed" not in params:
         params = {**params, "seed": seed}  # operations with their own seed parameter get the archive's
+    clip = clips.is_clip_item(parent)
+    if not clip:  # a batch over pictures and clips asks every item for the clips' consistency
+        params = operation_params(params)
     try:
-        params = op.with_defaults(params, clip=clips.is_clip_item(parent))
-        op.check(params)
+        params = op.with_defaults(params, clip=clip)
+        op.check(operation_params(params))
         prov = op.provenance(**params)
     except (ValueError, TypeError, KeyError, LookupError, FileNotFoundError) as e:
         raise ArchiveError(refusal(name, e)) from None
@@ -145,25 +157,26 @@ def _checked(name: str, parent: Item, params: dict, seed: int):
 
 def plan(archive: Archive, name: str, parent: Item, params: dict, seed: int, lpips: bool,
          event_id: str | None = None) -> dict:
-    """What a worker needs to derive from ``parent`` (client side: checks the item and the parameters)."""
+    """What a worker needs to derive from ``parent`` (client side: checks the item and the parameters).
+    A clip's plan (``clip``) makes an MP4 of every frame; a picture's a PNG."""
     op, params, prov = _checked(name, parent, params, seed)
-    if clips.is_clip_item(parent):
-        raise ArchiveError(f"{parent.id}: is a clip; clips are derived one at a time (`archive apply`), "
-                           "not by batch runs yet")
+    clip = clips.is_clip_item(parent)
     master_sha = parent.sha256 if parent.root_id == parent.id else archive.get(parent.root_id).sha256
     recipe = events.clean({
         "event_id": event_id or str(uuid.uuid4()), "operation": op.name, "operation_version": op.version,
         "params": params, "seed": seed, "models": prov.models, "digital_source_type": prov.digital_source_type,
         "parent_sha256": parent.sha256, "master_sha256": master_sha, "input_files": _input_files(params),
-        "software": events.software(), "output": {"media_type": MEDIA_TYPE},
+        "software": events.software(), "output": {"media_type": clips.DERIVATIVE_MEDIA_TYPE if clip else MEDIA_TYPE},
     })
     return {"recipe": recipe, "title": f"{parent.title or Path(parent.filename).stem} ({op.name})",
-            "parent_media_type": parent.media_type, "lpips": lpips}
+            "parent_media_type": parent.media_type, "lpips": lpips, "clip": clip}
 
 
 def make(store: Store, keys: Keys, task: dict,
          progress: Callable[[int, int], None] | None = None) -> tuple[bytes, dict]:
     """Run a planned derivation (worker side): the labelled, signed file and what the catalogue records of it."""
+    if task.get("clip"):
+        return _make_clip(store, keys, task, progress)
     recipe = dict(task["recipe"])
     op = _operation(recipe["operation"])
     parent_bytes = store.read(recipe["parent_sha256"])
@@ -183,18 +196,43 @@ def make(store: Store, keys: Keys, task: dict,
                   "duration_s": round(seconds, 4), "c2pa": c2pa.unavailable() or "embedded"}
 
 
+def _make_clip(store: Store, keys: Keys, task: dict,
+               progress: Callable[[int, int], None] | None) -> tuple[bytes, dict]:
+    """`make` for a clip: every frame through the Operation into an H.264 MP4, its C2PA manifest embedded (the
+    parent clip named by its hash, not embedded: it can be hours long)."""
+    recipe = dict(task["recipe"])
+    op = _operation(recipe["operation"])
+    started, start = catalogue.now(), time.perf_counter()
+    torch.manual_seed(int(recipe["seed"]))
+    with store.as_file(recipe["parent_sha256"]) as path:
+        rendition, (width, height) = clips.render(op, path, recipe["params"], progress)
+    seconds = time.perf_counter() - start
+    recipe["rendition_sha256"] = sha256_of_bytes(rendition)
+    data = rendition
+    if c2pa.unavailable() is None:
+        data = c2pa.sign(rendition, clips.DERIVATIVE_MEDIA_TYPE, rendition, clips.DERIVATIVE_MEDIA_TYPE, recipe,
+                         task["title"], keys)
+    crashpoint("derive:signed")
+    return data, {"recipe": recipe, "sha256": sha256_of_bytes(data), "size": len(data), "width": width,
+                  "height": height, "metrics": {}, "started": started, "duration_s": round(seconds, 4),
+                  "c2pa": c2pa.unavailable() or "embedded"}
+
+
 def rows(archive: Archive, parent: Item, task: dict, made: dict) -> tuple[Item, Event]:
     """The derivative's catalogue row and its signed creation event (client side)."""
     recipe, sha = made["recipe"], made["sha256"]
     op_name, version = recipe["operation"], recipe["operation_version"]
     models = " ".join(m.get("name", "") for m in recipe["models"]) or None
+    clip = task.get("clip", False)  # a clip keeps its parent's frame rate, frame count, duration and audio facts
+    extra = {k: v for k, v in (parent.extra or {}).items() if k != "original_path"} if clip else {}
     item = Item(id=sha[:16], kind="derivative", sha256=sha, rendition_sha256=recipe["rendition_sha256"],
-                parent_id=parent.id, root_id=parent.root_id, filename=f"{Path(parent.filename).stem}.{op_name}.png",
-                media_type=MEDIA_TYPE, size=made["size"], width=made["width"], height=made["height"],
-                title=task["title"], creator=parent.creator, date=parent.date,
+                parent_id=parent.id, root_id=parent.root_id,
+                filename=f"{Path(parent.filename).stem}.{op_name}.{'mp4' if clip else 'png'}",
+                media_type=recipe["output"]["media_type"], size=made["size"], width=made["width"],
+                height=made["height"], title=task["title"], creator=parent.creator, date=parent.date,
                 description=f"Machine-made derivative ({op_name} {version}) of {parent.id}",
                 subject=parent.subject, rights=parent.rights, source=parent.sha256, identifier=sha[:16],
-                extra={"c2pa": made["c2pa"]}, operation=op_name, models=models,
+                extra={**extra, "c2pa": made["c2pa"]}, operation=op_name, models=models,
                 digital_source_type=recipe["digital_source_type"], event_id=recipe["event_id"],
                 created=catalogue.now(), withdrawn=False)
     item.search_text = item.text()
@@ -208,54 +246,10 @@ def rows(archive: Archive, parent: Item, task: dict, made: dict) -> tuple[Item, 
 def apply(archive: Archive, name: str, parent: Item, params: dict, seed: int, lpips: bool,
           progress: Callable[[int, int], None] | None) -> Item:
     """Derive from ``parent`` with operation ``name`` and store the result; returns the new item."""
-    if clips.is_clip_item(parent):
-        op, params, prov = _checked(name, parent, params, seed)
-        return _apply_clip(archive, op, parent, params, seed, prov)
     task = plan(archive, name, parent, params, seed, lpips)
     data, made = make(archive.store, archive.keys, task, progress)
     item, event = rows(archive, parent, task, made)
     if not archive.store_and_record(made["sha256"], lambda: archive.store.put_bytes(data), [item, event]):
-        raise ArchiveError(f"{item.id}: the same derivative is already stored")
-    return item
-
-
-def _apply_clip(archive: Archive, op, parent: Item, params: dict, seed: int, prov) -> Item:
-    """`apply` for a clip: every frame through the Operation, an MP4 derivative, the same signed event."""
-    master = archive.get(parent.root_id)
-    event_id = str(uuid.uuid4())
-    recipe = events.clean({
-        "event_id": event_id, "operation": op.name, "operation_version": op.version, "params": params,
-        "seed": seed, "models": prov.models, "digital_source_type": prov.digital_source_type,
-        "parent_sha256": parent.sha256, "master_sha256": master.sha256, "input_files": _input_files(params),
-        "software": events.software(), "output": {"media_type": clips.DERIVATIVE_MEDIA_TYPE},
-    })
-    title = f"{parent.title or Path(parent.filename).stem} ({op.name})"
-    started, start = catalogue.now(), time.perf_counter()
-    torch.manual_seed(seed)
-    with archive.store.as_file(parent.sha256) as path:
-        rendition, (width, height) = clips.render(op, path, params)
-    seconds = time.perf_counter() - start
-    recipe["rendition_sha256"] = sha256_of_bytes(rendition)
-    data, label = rendition, c2pa.unavailable() or "embedded"
-    if c2pa.unavailable() is None:  # the parent clip is named by its hash (not embedded: it can be hours long)
-        data = c2pa.sign(rendition, clips.DERIVATIVE_MEDIA_TYPE, rendition, clips.DERIVATIVE_MEDIA_TYPE, recipe,
-                         title, archive.keys)
-    sha = sha256_of_bytes(data)
-    item = Item(id=sha[:16], kind="derivative", sha256=sha, rendition_sha256=recipe["rendition_sha256"],
-                parent_id=parent.id, root_id=parent.root_id, filename=f"{Path(parent.filename).stem}.{op.name}.mp4",
-                media_type=clips.DERIVATIVE_MEDIA_TYPE, size=len(data), width=width, height=height, title=title,
-                creator=parent.creator, date=parent.date, subject=parent.subject, rights=parent.rights,
-                description=f"Machine-made derivative ({op.name} {op.version}) of {parent.id}",
-                source=parent.sha256, identifier=sha[:16], extra={"c2pa": label, **(parent.extra or {})},
-                operation=op.name, models=" ".join(m.get("name", "") for m in prov.models) or None,
-                digital_source_type=prov.digital_source_type, event_id=event_id, created=catalogue.now(),
-                withdrawn=False)
-    item.extra.pop("original_path", None)
-    item.search_text = item.text()
-    detail = {"recipe": recipe, "metrics": {}, "started": started, "duration_s": round(seconds, 4), "sha256": sha}
-    event = events.make(archive.keys, events.CREATION, object_id=item.id, source_id=parent.id,
-                        detail=f"{op.name} {op.version} on {parent.id}", outcome_detail=detail, id=event_id)
-    if not archive.store_and_record(sha, lambda: archive.store.put_bytes(data), [item, event]):
         raise ArchiveError(f"{item.id}: the same derivative is already stored")
     return item
 

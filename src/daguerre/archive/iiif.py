@@ -30,7 +30,7 @@ from PIL import Image
 
 from daguerre.archive import video as clips
 from daguerre.archive.catalogue import Item
-from daguerre.imaging import load
+from daguerre.archive.renditions import picture_of
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -39,8 +39,7 @@ TILE = 256
 
 
 def _image(archive: Archive, item: Item) -> Image.Image:
-    with archive.store.as_file(item.sha256) as path:
-        picture = load(path)
+    picture = picture_of(archive, item)
     return Image.fromarray(np.rint(np.moveaxis(picture.rgb(), 0, -1) * 255).astype(np.uint8))
 
 

@@ -12,8 +12,18 @@ from daguerre.archive.catalogue import Item
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
+    from daguerre.imaging import Picture
 
 THUMB = 320  # long side in pixels
+
+
+def picture_of(archive: Archive, item: Item) -> Picture:
+    """The item's picture, or a clip's poster frame (`video.poster`): what thumbnails and previews show."""
+    from daguerre.archive import video as clips
+    from daguerre.imaging import load
+
+    with archive.store.as_file(item.sha256) as path:
+        return clips.poster(path) if clips.is_clip_item(item) else load(path)
 
 
 def thumbnail(archive: Archive, item: Item, size: int = THUMB) -> bytes:

@@ -11,13 +11,14 @@ duration, as a Video body (`iiif_media`).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daguerre.archive.errors import ArchiveError
-from daguerre.imaging import ImageError
+from daguerre.imaging import ImageError, Picture
 from daguerre.video import DEFAULT_CONSISTENCY, is_video_path
 
 if TYPE_CHECKING:
@@ -50,8 +51,10 @@ def describe(path: Path) -> tuple[str, int, int, dict]:
     return MEDIA_TYPES.get(path.suffix.lower(), "video/octet-stream"), info.size[0], info.size[1], extra
 
 
-def render(op: object, source: Path, params: dict) -> tuple[bytes, tuple[int, int]]:
-    """The derivative clip's bytes and frame size: `op` over every frame of `source`, audio kept."""
+def render(op: object, source: Path, params: dict,
+           progress: Callable[[int, int], None] | None = None) -> tuple[bytes, tuple[int, int]]:
+    """The derivative clip's bytes and frame size: `op` over every frame of `source`, audio kept; `progress`
+    gets (frames done, frames expected)."""
     from daguerre.video.clip import open_clip
     from daguerre.video.run import process_clip
 
@@ -60,7 +63,7 @@ def render(op: object, source: Path, params: dict) -> tuple[bytes, tuple[int, in
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "derivative.mp4"
         try:
-            process_clip(op, source, out, consistency, **params)  # type: ignore[arg-type]
+            process_clip(op, source, out, consistency, progress, **params)  # type: ignore[arg-type]
             size = open_clip(out)[0].size
         except (ImageError, ValueError, TypeError, KeyError, LookupError, RuntimeError) as e:
             raise ArchiveError(f"{getattr(op, 'name', op)} failed on {source.name}: "
@@ -103,6 +106,30 @@ def compare(stored: Path, rederived: Path) -> FrameComparison:
     return FrameComparison((counts[0], counts[1]), diff, psnr, notes)
 
 
+POSTER_FRAMES, POSTER_DARK = 48, 0.04  # a poster is sought in the first 48 frames, past any nearly black ones
+
+
+def poster(path: Path) -> Picture:
+    """The frame that stands for a clip in thumbnails, previews and IIIF exports: the first of its first
+    `POSTER_FRAMES` whose mean is above `POSTER_DARK` (past a fade from black), else its first frame."""
+    from daguerre.video.clip import open_clip
+
+    _, frames = open_clip(path)
+    first = None
+    try:
+        for i, frame in enumerate(frames):
+            first = first or frame
+            if float(frame.pixels.mean()) > POSTER_DARK:
+                return frame
+            if i + 1 >= POSTER_FRAMES:
+                break
+    finally:
+        frames.close()  # type: ignore[attr-defined]
+    if first is None:
+        raise ArchiveError(f"{path.name}: the clip has no frames")
+    return first
+
+
 def iiif_media(clip: Path, folder: Path, name: str) -> tuple[str, str]:
     """The clip copied into an IIIF export's media `folder` as `name` + its suffix, and a poster frame beside it
     as `name.jpg`: (clip file name, poster file name). Already written files (names are content hashes) are kept."""
@@ -110,18 +137,14 @@ def iiif_media(clip: Path, folder: Path, name: str) -> tuple[str, str]:
 
     from PIL import Image
 
-    from daguerre.video.clip import open_clip, to_rgb8
+    from daguerre.video.clip import to_rgb8
 
     folder.mkdir(parents=True, exist_ok=True)
-    target, poster = folder / f"{name}{clip.suffix.lower() or '.mp4'}", folder / f"{name}.jpg"
+    target, still = folder / f"{name}{clip.suffix.lower() or '.mp4'}", folder / f"{name}.jpg"
     if not target.is_file():
         partial = target.with_name(f".{target.name}.partial")
         shutil.copyfile(clip, partial)
         partial.replace(target)
-    if not poster.is_file():
-        _, frames = open_clip(clip)
-        try:
-            Image.fromarray(to_rgb8(next(frames))).save(poster, quality=90)
-        finally:
-            frames.close()  # type: ignore[attr-defined]
-    return target.name, poster.name
+    if not still.is_file():
+        Image.fromarray(to_rgb8(poster(clip))).save(still, quality=90)
+    return target.name, still.name

@@ -11,6 +11,8 @@ from pathlib import Path
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".gif"})
 DEFAULT_CONSISTENCY = 0.5  # measured (BENCHMARKS.md, "Video"): the warping error is a third or less
+# parameters of a clip's frame loop, not of the Operation (`run.process_clip`): a still has no use for them
+CLIP_PARAMS = frozenset({"consistency", "steady_inside", "steady_moving", "steady_local"})
 
 
 def is_video_path(path: str | Path) -> bool:
@@ -18,4 +20,4 @@ def is_video_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS or "%" in Path(path).name
 
 
-__all__ = ["DEFAULT_CONSISTENCY", "VIDEO_EXTENSIONS", "is_video_path"]
+__all__ = ["CLIP_PARAMS", "DEFAULT_CONSISTENCY", "VIDEO_EXTENSIONS", "is_video_path"]

@@ -48,6 +48,7 @@ def _by_item_id(params: dict | None) -> dict:
 
 
 templates.env.filters["by_item_id"] = _by_item_id
+templates.env.globals["is_clip"] = lambda item: (item.media_type or "").startswith("video/")  # played, not zoomed
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Account, Depends(reader)]
 Editor = Annotated[Account, Depends(editor)]
@@ -266,7 +267,10 @@ def _esc(e: object) -> str:
 
 @router.get("/iiif/{ref}/info.json")
 def iiif_info(request: Request, ref: str, user: Reader) -> Response:
-    folder = service.tiles(_archive(request), _item(request, ref))
+    item = _item(request, ref)
+    if item.media_type.startswith("video/"):
+        raise HTTPException(404, f"{item.id} is a clip: no image service (its IIIF manifest paints it as video)")
+    folder = service.tiles(_archive(request), item)
     return FileResponse(folder / "info.json", media_type="application/json")
 
 
@@ -274,7 +278,10 @@ def iiif_info(request: Request, ref: str, user: Reader) -> Response:
 def iiif_tile(request: Request, ref: str, region: str, size: str, user: Reader) -> Response:
     if not IIIF_PART.fullmatch(f"{region}/{size}/0/default.jpg"):
         raise HTTPException(400, "not a IIIF region/size this level-0 service has")
-    folder = service.tiles(_archive(request), _item(request, ref))
+    item = _item(request, ref)
+    if item.media_type.startswith("video/"):
+        raise HTTPException(404, "no such tile")
+    folder = service.tiles(_archive(request), item)
     path = folder / region / size / "0" / "default.jpg"
     if not path.is_file():
         raise HTTPException(404, "no such tile")

@@ -202,13 +202,13 @@ def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[s
     import numpy as np
     from PIL import Image
 
-    from daguerre.imaging import Picture, load
+    from daguerre.archive.renditions import picture_of
+    from daguerre.imaging import Picture
     from daguerre.ops import get_operation
     from daguerre.web.forms import params_from_form
 
     params = params_from_form(archive, operation, form)
-    with archive.store.as_file(item.sha256) as path:
-        picture = load(path)
+    picture = picture_of(archive, item)  # a clip's poster frame
     rgb = Image.fromarray(np.rint(np.moveaxis(picture.rgb(), 0, -1) * 255).astype(np.uint8))
     rgb.thumbnail((PREVIEW, PREVIEW), Image.Resampling.LANCZOS)
     small = Picture(np.moveaxis(np.asarray(rgb, np.float32) / 255, -1, 0))
