@@ -123,6 +123,18 @@ def test_failures_are_listed_and_resume_refuses_another_operation(filled):
     assert wrong.returncode == 1 and "is a film run" in wrong.stderr
 
 
+def test_an_item_withdrawn_while_queued_fails_in_one_line_naming_it_once(filled):
+    """`failed: ID: ID: is withdrawn` named the item twice."""
+    master = filled.search("moon")[0]
+    run_id = jobs.create_run(filled, "film", {})
+    jobs.submit(filled, [master.id], "film", {}, run_id=run_id)
+    filled.withdraw(master.id, "a duplicate", force=True)
+    resumed = cli(filled, "batch", "film", "--resume", run_id, "--workers", "0")
+    assert resumed.returncode == 1
+    assert f"failed: {master.id}: is withdrawn; nothing is derived from withdrawn items" in resumed.stderr
+    assert resumed.stderr.count(master.id) == 1
+
+
 def test_a_batch_reference_may_be_an_item_as_with_apply(filled):
     """`archive batch colorize -p reference=ITEM`: the item's stored file is the reference (its sha256 in the
     derivative's recipe); an unknown item is refused in one line before any run is made."""

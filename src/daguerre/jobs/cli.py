@@ -103,8 +103,9 @@ def batch(
                 fail(str(e))
             except KeyboardInterrupt:
                 fail(f"run {run_id} interrupted; continue it with --resume {run_id}", 130)
-        for item_id, message in summary.errors:
-            console.print(f"[red]failed:[/red] {item_id}: {message}", highlight=False, soft_wrap=True)
+        for item_id, message in summary.errors:  # an item's own error names it already
+            said = message if message.startswith(f"{item_id}:") else f"{item_id}: {message}"
+            console.print(f"[red]failed:[/red] {said}", highlight=False, soft_wrap=True)
         counts = jobs.get_run(a, run_id)["counts"]
     rate = summary.done / summary.seconds * 60 if summary.seconds else 0.0
     out.print(f"run {run_id}: {counts['done']} done, {counts['failed']} failed, "
