@@ -283,21 +283,25 @@ def test_import_bag_command(source, bag: Path, make_archive) -> None:
     assert contents(d)[0] == [] and [c.fingerprint for c in d.trusted_signers()] == [d.keys.fingerprint]
 
 
-def test_a_reference_is_read_from_the_importers_store_once_its_first_path_is_gone(make_archive, photos, tmp_path):
-    """A derivative coloured from a reference item records that item's stored file (a path in the first archive).
-    Imported into another archive and re-derived after the first is gone, the reference is read from the
-    importer's own copy (the same sha256): byte-identical, with a note; it used to fail on the missing path."""
+def rederived_elsewhere(make_archive, b: Archive, bag: Path, item_id: str) -> tuple[Archive, object]:
+    """Import ``bag`` into a new archive, delete the first one's store, re-derive ``item_id`` there."""
     import shutil
 
-    b = make_archive("b")
-    [grey, colour] = b.ingest([photos["sub/camera.png"], photos["coffee.jpg"]]).added
-    [d] = b.apply("colorize", [grey], {"reference": colour, "render_size": 64})
-    bag = b.export("bagit", tmp_path / "bag")
     a = make_archive("a")
     a.import_bag(bag, trust_signer=True)
     b.close()
     shutil.rmtree(b.path / "store")
-    report = a.rederive(d.id)
+    return a, a.rederive(item_id)
+
+
+def test_a_reference_is_read_from_the_importers_store_once_its_first_path_is_gone(make_archive, photos, tmp_path):
+    """A derivative coloured from a reference item records that item's stored file (a path in the first archive).
+    Imported into another archive and re-derived after the first is gone, the reference is read from the
+    importer's own copy (the same sha256): byte-identical, with a note; it used to fail on the missing path."""
+    b = make_archive("b")
+    [grey, colour] = b.ingest([photos["sub/camera.png"], photos["coffee.jpg"]]).added
+    [d] = b.apply("colorize", [grey], {"reference": colour, "render_size": 64})
+    _, report = rederived_elsewhere(make_archive, b, b.export("bagit", tmp_path / "bag"), d.id)
     assert report.identical, report.notes
     assert any("read from this archive's store" in note for note in report.notes)
 
@@ -306,8 +310,6 @@ def test_a_familys_bag_carries_the_reference_it_was_coloured_from(make_archive, 
     """The web's bag of one picture's family used to leave out a reference item from another family: imported
     elsewhere, the derivative could not be re-derived once the first archive was gone. The bag now carries every
     item the family's derivations read, with that item's own parent (here a derivative used as the reference)."""
-    import shutil
-
     from daguerre.archive.bag import export_bag
 
     b = make_archive("b")
@@ -319,11 +321,6 @@ def test_a_familys_bag_carries_the_reference_it_was_coloured_from(make_archive, 
     bag = export_bag(b, tmp_path / "bag", include_withdrawn=False, items=family)
     carried = {r["id"] for r in json.loads((bag / "data" / "metadata" / "items.json").read_text())}
     assert carried == {grey, d.id, brighter.id, colour}  # not the unrelated astronaut
-
-    a = make_archive("a")
-    a.import_bag(bag, trust_signer=True)
-    b.close()
-    shutil.rmtree(b.path / "store")
-    report = a.rederive(d.id)
+    a, report = rederived_elsewhere(make_archive, b, bag, d.id)
     assert report.identical, report.notes
     assert other not in {it.id for it in a.items(False)}
