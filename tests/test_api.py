@@ -21,3 +21,39 @@ assert "restore-photos" in [c.name for c in daguerre.list_models("restore")]
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_film_age_and_any_operation_over_a_clip_from_python(tmp_path):
+    """`daguerre.film`, `daguerre.age` and `daguerre.run_clip` did not exist: from Python, a period look, aging
+    and every clip were out of reach, though the command line has them."""
+    import imageio_ffmpeg
+    import numpy as np
+    import pytest
+
+    import daguerre
+    from daguerre.video.clip import open_clip
+
+    photo = daguerre.load(daguerre.__file__.replace("__init__.py", "samples/coffee.jpg"))
+    sepia = daguerre.film(photo, preset="sepia")
+    r, g, b = sepia.rgb().reshape(3, -1).mean(axis=1)
+    assert sepia.size == photo.size and r > g > b
+    aged = daguerre.age(photo, seed=3, effects=["scratches"])
+    assert np.array_equal(aged.pixels, daguerre.age(photo, seed=3, effects=["scratches"]).pixels)
+    assert not np.array_equal(aged.pixels, photo.pixels)
+
+    clip = tmp_path / "test.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=160x120:rate=12", "-f", "lavfi", "-i", "sine=frequency=440", "-t", "0.75",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip)], check=True)
+    out = daguerre.run_clip("stylize", clip, tmp_path / "styled.mp4", model="van-gogh-irises", steady="local")
+    info, frames = open_clip(out)
+    first = next(frames)
+    frames.close()
+    source_info = open_clip(clip)[0]
+    assert (info.size, info.fps, info.frames, info.audio) == (source_info.size, 12, 9, "aac")
+    assert first.size == (160, 120)
+    with pytest.raises(ValueError, match="steady must be one of pixels, inside, moving, local"):
+        daguerre.run_clip("film", clip, tmp_path / "x.mp4", steady="wobbly")
+    with pytest.raises(TypeError, match="unknown parameter"):
+        daguerre.run_clip("film", clip, tmp_path / "x.mp4", presett="sepia")
+    assert not (tmp_path / "x.mp4").exists()

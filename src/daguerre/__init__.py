@@ -1,7 +1,8 @@
 """daguerre: GAN restoration, colourization, upscaling and style transfer for historical photographs.
 
 The Python API mirrors the command line: `load`, `save`, `stylize`, `restore`, `colorize`, `upscale`, `repair`,
-`retro`, `list_models`, `evaluate`, `train_style`, `train_retro`, `train_recipe` (see daguerre.api).
+`retro`, `film`, `age`, `run_clip` (any of them over a clip), `list_models`, `evaluate`, `train_style`,
+`train_retro`, `train_recipe` (see daguerre.api).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from daguerre.api import (
         Picture,
+        age,
         colorize,
         evaluate,
+        film,
         list_models,
         load,
         repair,
         restore,
         retro,
+        run_clip,
         save,
         stylize,
         train_recipe,
@@ -28,8 +32,8 @@ if TYPE_CHECKING:
         upscale,
     )
 
-__all__ = ["Picture", "colorize", "evaluate", "list_models", "load", "repair", "restore", "retro", "save", "stylize",
-           "train_recipe", "train_retro", "train_style", "upscale"]
+__all__ = ["Picture", "age", "colorize", "evaluate", "film", "list_models", "load", "repair", "restore", "retro",
+           "run_clip", "save", "stylize", "train_recipe", "train_retro", "train_style", "upscale"]
 
 
 def __getattr__(name: str) -> object:

@@ -162,6 +162,53 @@ def repair(image: str | Path | Picture, *, colorize: bool = False, scale: int = 
                   **params)
 
 
+def film(image: str | Path | Picture, *, preset: str = "sepia", strength: float = 1.0, seed: int = 0) -> Picture:
+    """A classical period look with no trained model (sepia, cyanotype, daguerreotype, autochrome, faded-1970s,
+    bw-film), as `daguerre film` gives."""
+    from daguerre.ops.film import film_op as op
+
+    return op.run(_picture(image), preset=preset, strength=strength, seed=seed)
+
+
+def age(image: str | Path | Picture, *, seed: int = 0, strength: float = 1.0,
+        effects: list[str] | None = None) -> Picture:
+    """Make a photograph look old (fading, yellowing, grain, dust, scratches, creases...; `effects` names some),
+    the same for the same seed, as `daguerre age` does."""
+    from daguerre.ops.age import age_op as op
+
+    return op.run(_picture(image), seed=seed, strength=strength, effects=effects)
+
+
+STEADY = ("pixels", "inside", "moving", "local")  # how `run_clip` steadies a fast style model's frames
+
+
+def run_clip(operation: str, source: str | Path, target: str | Path, *, consistency: float | None = None,
+             steady: str = "pixels", **params: object) -> Path:
+    """Run an operation ("stylize", "restore", "colorize", "upscale", "repair", "retro", "film", "age") over every
+    frame of a clip or a folder of numbered frames into `target` (a video file, or a pattern such as
+    ``frames/%05d.png``), keeping frame rate, size ratio, duration and audio, as the command line does with a
+    clip. `params` are the operation's (``model=``, ``preset=``...); `consistency` (0..1, default 0.5) steadies
+    each frame towards the previous output along the motion, `steady` says how for fast style models."""
+    from daguerre.ops import get_operation
+    from daguerre.video import DEFAULT_CONSISTENCY
+    from daguerre.video.run import process_clip
+
+    if steady not in STEADY:
+        raise ValueError(f"steady must be one of {', '.join(STEADY)}, not {steady!r}")
+    consistency = DEFAULT_CONSISTENCY if consistency is None else consistency
+    if not 0 <= consistency <= 1:
+        raise ValueError(f"consistency must be between 0 and 1, got {consistency}")
+    op = get_operation(operation)
+    if operation == "stylize":
+        params.setdefault("method", "fast" if params.get("model") else "arbitrary")
+        if steady != "pixels":
+            params.setdefault("precision", "fp32")  # int8's graph is quantized whole, not in two halves
+    op.check(params)
+    return process_clip(op, source, target, consistency, steady_inside=steady == "inside",
+                        steady_moving=steady == "moving", steady_local=steady == "local",
+                        **op.with_defaults(params, clip=True))
+
+
 def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: str | Path | None = None,
                  steps: int | None = None, init_from: str | None = None,
                  progress: bool = True) -> list[ModelCard]:
