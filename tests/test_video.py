@@ -557,6 +557,10 @@ def test_a_clip_in_the_web_app_and_in_a_batch_run(archive, clip: Path, photos) -
     from daguerre.web.app import create_app
 
     [clip_id, photo_id] = archive.ingest([clip, photos["coffee.jpg"]]).added
+    from daguerre.archive import ArchiveError
+
+    with pytest.raises(ArchiveError, match="film: consistency must be a number between 0 and 1, got 2$"):
+        archive.apply("film", [clip_id], {"consistency": 2})  # refused before any frame is made
     users.add(archive, "eddie", "editor", "a long enough password")
     headers = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
     with TestClient(create_app(archive)) as c:

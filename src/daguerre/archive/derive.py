@@ -72,13 +72,18 @@ def checked_operation(name: str, params: dict):
     run is refused when it is asked for, not when a worker reaches it."""
     op = _operation(name)
     try:
-        op.check(operation_params(params))
+        _check(op, params)
     except (ValueError, TypeError) as e:
         raise ArchiveError(refusal(name, e)) from None
+    return op
+
+
+def _check(op, params: dict) -> None:
+    """The operation's own check of its parameters, and a clip's `consistency` in [0, 1]."""
+    op.check(operation_params(params))
     consistency = params.get("consistency", 0)
     if not isinstance(consistency, int | float) or not 0 <= consistency <= 1:
-        raise ArchiveError(f"{name}: consistency must be a number between 0 and 1, got {consistency!r}")
-    return op
+        raise ValueError(f"consistency must be a number between 0 and 1, got {consistency!r}")
 
 
 def operation_params(params: dict) -> dict:
@@ -148,7 +153,7 @@ def _checked(name: str, parent: Item, params: dict, seed: int):
         params = operation_params(params)
     try:
         params = op.with_defaults(params, clip=clip)
-        op.check(operation_params(params))
+        _check(op, params)
         prov = op.provenance(**params)
     except (ValueError, TypeError, KeyError, LookupError, FileNotFoundError) as e:
         raise ArchiveError(refusal(name, e)) from None
