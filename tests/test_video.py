@@ -600,3 +600,19 @@ def test_a_clip_in_the_web_app_and_in_a_batch_run(archive, clip: Path, photos) -
     [event] = [e for e in archive.events_of(by_parent[photo_id].id) if e.type == "creation"]
     assert "consistency" not in event.outcome_detail["recipe"]["params"]  # a still has no frame loop
     assert archive.rederive(by_parent[clip_id].id).ok
+
+
+def test_a_clip_that_cannot_be_read_any_more_is_named_by_its_item_id(archive, clip: Path) -> None:
+    """A stored clip gone bad (here cut short on disk) fails its derivation in one line naming the item, not the
+    store's path or its 64-hex file name."""
+    from daguerre.archive import ArchiveError
+
+    [clip_id] = archive.ingest([clip]).added
+    stored = archive.store.local_path(archive.get(clip_id).sha256)
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes()[:2000])
+    with pytest.raises(ArchiveError) as failed:
+        archive.apply("film", [clip_id], {"preset": "sepia"})
+    message = str(failed.value)
+    assert f"film failed on item {clip_id}: not a readable video" in message, message
+    assert str(stored) not in message and stored.name not in message

@@ -210,7 +210,8 @@ def _make_clip(store: Store, keys: Keys, task: dict,
     started, start = catalogue.now(), time.perf_counter()
     torch.manual_seed(int(recipe["seed"]))
     with store.as_file(recipe["parent_sha256"]) as path:
-        rendition, (width, height) = clips.render(op, path, recipe["params"], progress)
+        rendition, (width, height) = clips.render(op, path, recipe["params"], progress,
+                                                  f"item {recipe['parent_sha256'][:16]}")
     seconds = time.perf_counter() - start
     recipe["rendition_sha256"] = sha256_of_bytes(rendition)
     data = rendition
@@ -343,7 +344,7 @@ def _rederive_clip(archive: Archive, op, parent: Item, item: Item, recipe: dict,
     """The same for a clip: every frame re-made, then both clips decoded and compared frame by frame."""
     torch.manual_seed(int(recipe["seed"]))
     with archive.store.as_file(parent.sha256) as path:
-        rendition, _ = clips.render(op, path, params)
+        rendition, _ = clips.render(op, path, params, label=f"item {parent.id}")
     identical = sha256_of_bytes(rendition) == item.rendition_sha256
     with tempfile.TemporaryDirectory() as tmp, archive.store.as_file(item.sha256) as stored:
         again = Path(tmp) / "rederived.mp4"

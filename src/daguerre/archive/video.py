@@ -51,10 +51,10 @@ def describe(path: Path) -> tuple[str, int, int, dict]:
     return MEDIA_TYPES.get(path.suffix.lower(), "video/octet-stream"), info.size[0], info.size[1], extra
 
 
-def render(op: object, source: Path, params: dict,
-           progress: Callable[[int, int], None] | None = None) -> tuple[bytes, tuple[int, int]]:
+def render(op: object, source: Path, params: dict, progress: Callable[[int, int], None] | None = None,
+           label: str | None = None) -> tuple[bytes, tuple[int, int]]:
     """The derivative clip's bytes and frame size: `op` over every frame of `source`, audio kept; `progress`
-    gets (frames done, frames expected)."""
+    gets (frames done, frames expected). Errors name the clip as `label` (an item's id), else by its file name."""
     from daguerre.video.clip import open_clip
     from daguerre.video.run import process_clip
 
@@ -66,8 +66,9 @@ def render(op: object, source: Path, params: dict,
             process_clip(op, source, out, consistency, progress, **params)  # type: ignore[arg-type]
             size = open_clip(out)[0].size
         except (ImageError, ValueError, TypeError, KeyError, LookupError, RuntimeError) as e:
-            raise ArchiveError(f"{getattr(op, 'name', op)} failed on {source.name}: "
-                               f"{' '.join(str(e).strip(chr(39)).split())}") from None
+            name = label or source.name
+            said = " ".join(str(e).strip("'").split()).replace(str(source), name).removeprefix(f"{name}: ")
+            raise ArchiveError(f"{getattr(op, 'name', op)} failed on {name}: {said}") from None
         return out.read_bytes(), size
 
 
