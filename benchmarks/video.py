@@ -436,6 +436,8 @@ def inside_cost(args: object) -> None:
             "steadied inside 0.5, ONNX Runtime halves": steady, "steadied inside 0.5, torch": steady_torch,
             "inside 0.5 + moving figures 0.5, ONNX Runtime halves": moving,
             "local lock 0.5, ONNX Runtime halves": local,
+            **({f"local lock 0.5 + let go {args.let_go}, ONNX Runtime halves":
+                SteadyLocal(net, let_go=args.let_go, halves=onnx_halves(card, net))} if args.let_go else {}),
             "  of which motion (flow, grid shift)": None,
             "  of which the local lock's motion (flow, maps, frame resampled in)": SteadyLocal(net).motion}
     times: dict[str, list[float]] = {k: [] for k in runs}
@@ -502,7 +504,8 @@ def main() -> None:
                         help="also steady fast style models with the grid locked to the smoothed flow (SteadyLocal, "
                              "`--steady local`)")
     parser.add_argument("--let-go", type=float, default=0.0,
-                        help="with --local: SteadyLocal's pixel blend where the lock lets go (let_go)")
+                        help="with --local: SteadyLocal's pixel blend where the lock lets go (let_go); "
+                             "with --inside-cost: a row with it")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
