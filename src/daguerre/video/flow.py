@@ -73,12 +73,11 @@ def sample_map(flow: np.ndarray) -> np.ndarray:
 
 def warp(image: np.ndarray, flow: np.ndarray, positions: np.ndarray | None = None) -> np.ndarray:
     """`image` (H, W, C) sampled at x + flow(x): the previous frame laid onto the current one (edges clamped).
-    `positions`: `sample_map(flow)` when already made (or other positions: the output takes their size)."""
+    `positions`: `sample_map(flow)` when already made."""
     import cv2
 
     positions = sample_map(flow) if positions is None else positions
-    return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(
-        *positions.shape[:2], *image.shape[2:])
+    return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(image.shape)
 
 
 @lru_cache(maxsize=4)

@@ -25,8 +25,8 @@ import torch
 
 from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.consistency import CONTRAST_WINDOW, MIN_TRUSTED, trusted_flow
-from daguerre.video.flow import _grid, grey8, is_scene_cut, resize_flow, sample_map
+from daguerre.video.consistency import MIN_TRUSTED, trusted_flow
+from daguerre.video.flow import grey8, is_scene_cut, resize_flow, sample_map
 from daguerre.video.steady_moving import MOVING_RAMP, blended_with_previous
 from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle
 
@@ -42,7 +42,6 @@ RESAMPLING = "cubic/doubled"
 # the round trip in and out missed by p99 2-9 px); at 16 it held within 0.1 px, and the layered and zooming
 # training clips lost <= 0.01 of their warping error ratio
 REACH = 16.0
-BAND = 32  # rows: `let_go`'s blend is worked out in boxes over bands of this many rows where its weight is above 0
 COARSE = 4  # the lock is kept on a grid this many times coarser than the flow's (it follows the smoothed flow)
 
 
@@ -196,40 +195,8 @@ class SteadyLocal(SteadyStyle):
                 y = np.ascontiguousarray(self.steadied(window, motion).transpose(1, 2, 0))
                 out = resampled_out(y, motion.back, self.interpolation[1])  # type: ignore[attr-defined]
         np.clip(out, 0, 1, out=out)
-        pixels = getattr(motion, "pixels", None)
-        if self.moving or self.still:
-            self._out = blended_with_previous(self._out, out, pixels)
-        else:  # let_go alone: its weight is 0 wherever the lock holds, so only the boxes around the rest are blended
-            self._out = blended_in_boxes(self._out, out, pixels)
+        self._out = blended_with_previous(self._out, out, getattr(motion, "pixels", None))
         return self._out.transpose(2, 0, 1)
-
-
-def blended_in_boxes(previous: np.ndarray | None, out: np.ndarray, pixels: tuple[np.ndarray, np.ndarray] | None,
-                     band: int = BAND) -> np.ndarray:
-    """`blended_with_previous` where the weight is above 0.001 only: over the bounding box (within bands of `band`
-    rows, joined where they touch) of those pixels, with the contrast window's margin; out unchanged elsewhere
-    (where the blend would leave it within 0.001)."""
-    if pixels is None or previous is None or previous.shape != out.shape:
-        return out
-    flow, weight = pixels
-    h, w = weight.shape
-    margin = CONTRAST_WINDOW // 2
-    busy = weight > np.float32(1e-3)
-    rows = np.flatnonzero(np.pad(busy.any(1), (0, -h % band)).reshape(-1, band).any(1))
-    if not rows.size:
-        return out
-    result = out.copy()
-    runs = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)  # bands that touch, joined
-    for run in runs:  # the blend reaches a margin past the weighted pixels, and needs a margin past that
-        r0, r1 = max(0, run[0] * band - margin), min(h, (run[-1] + 1) * band + margin)
-        cols = np.flatnonzero(busy[r0:r1].any(0))
-        c0, c1 = max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)
-        y0, y1, x0, x1 = max(0, r0 - margin), min(h, r1 + margin), max(0, c0 - margin), min(w, c1 + margin)
-        box = flow[y0:y1, x0:x1]
-        at = box + _grid(h, w)[y0:y1, x0:x1]  # fetched from the whole previous output, as sample_map(flow) does
-        blended = blended_with_previous(previous, out[y0:y1, x0:x1], (box, weight[y0:y1, x0:x1]), at)
-        result[r0:r1, c0:c1] = blended[r0 - y0 : r1 - y0, c0 - x0 : c1 - x0]
-    return result
 
 
 def resampled_out(image: np.ndarray, positions: np.ndarray, interpolation: int) -> np.ndarray:

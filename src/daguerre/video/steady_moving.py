@@ -126,17 +126,14 @@ def shifted(image: np.ndarray, fx: float, fy: float, border: int) -> np.ndarray:
 
 
 def blended_with_previous(previous: np.ndarray | None, out: np.ndarray,
-                          pixels: tuple[np.ndarray, np.ndarray] | None,
-                          positions: np.ndarray | None = None) -> np.ndarray:
+                          pixels: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     """out (H, W, 3) blended with the `previous` output warped by the pixel blend's backward flow, by its weight
-    (`pixels`: (flow, weight (H, W))), local contrast kept; out itself without a previous output or blend.
-    `positions`: where each pixel of out is fetched from in `previous`, when not x + flow(x) (out a part of it)."""
+    (`pixels`: (flow, weight (H, W))), local contrast kept; out itself without a previous output or blend."""
     import cv2
 
-    if pixels is None or previous is None or (positions is None and previous.shape != out.shape):
+    if pixels is None or previous is None or previous.shape != out.shape:
         return out
     flow, weight = pixels
     # out + weight (warped - out) in one pass, as `TemporalConsistency`'s pixel blend
-    warped = warp(previous, flow, positions).reshape(*out.shape[:2], -1)
-    blended = cv2.blendLinear(warped, out, weight, 1 - weight).reshape(out.shape)
+    blended = cv2.blendLinear(warp(previous, flow), out, weight, 1 - weight).reshape(out.shape)
     return _keep_contrast(blended, out)
