@@ -230,3 +230,25 @@ def test_a_figure_the_lock_lets_go_of_is_blended_with_the_previous_output(net) -
     own = np.hypot(*(flow - np.median(flow.reshape(-1, 2), axis=0)).transpose(2, 0, 1)) > 1  # the figure
     weight = motion.pixels[1]
     assert weight[own].mean() > 0.15 > 0.02 > weight[~own].mean(), (weight[own].mean(), weight[~own].mean())
+
+
+def test_let_go_has_its_own_ramp_and_blends_less_with_a_higher_one(net) -> None:
+    """`let_go_ramp` (not the moving blend's `ramp`) sets where `let_go` starts: on a figure crossing 6 px a frame,
+    the default 1-3 px weights no pixel more than 0.5-2 px does, the background less, and still the figure."""
+    astronaut = load(SAMPLES / "astronaut.jpg").rgb()[:, ::3, ::3]
+    figure = Figure(np.ascontiguousarray(astronaut), (50, 40), (60, 80), (6.0, 0.0))
+    clip = list(moving_frames(load(SAMPLES / "chelsea.jpg").rgb(), [figure], (256, 160), 5,
+                              CameraMove((0.5, 0.2), 0.0)))
+    weights = {}
+    for name, kw in (("default", {}), ("0.5-2", {"let_go_ramp": (0.5, 2.0)}), ("moving's ramp", {"ramp": (5.0, 9.0)})):
+        steady = SteadyLocal(net, 0.3, let_go=0.3, **kw)
+        for frame, _, _ in clip:
+            motion = steady.motion(frame)
+            steady.render(frame, motion)
+        weights[name] = motion.pixels[1]
+    assert np.array_equal(weights["default"], weights["moving's ramp"])
+    assert (weights["default"] <= weights["0.5-2"] + 1e-6).all()
+    flow = clip[-1][1]
+    own = np.hypot(*(flow - np.median(flow.reshape(-1, 2), axis=0)).transpose(2, 0, 1)) > 1  # the figure
+    assert weights["default"][~own].mean() < 0.8 * weights["0.5-2"][~own].mean()
+    assert weights["default"][own].mean() > 0.15, weights["default"][own].mean()

@@ -42,6 +42,11 @@ RESAMPLING = "cubic/doubled"
 # the round trip in and out missed by p99 2-9 px); at 16 it held within 0.1 px, and the layered and zooming
 # training clips lost <= 0.01 of their warping error ratio
 REACH = 16.0
+# px a frame of motion the lock leaves in the window: `let_go`'s blend starts at the first, full at the second.
+# Chosen on training clips of fast actors over dark flat backgrounds (BENCHMARKS.md): 1-3 lies on the strength
+# curve there as 0.5-2 does, and on the layered, fast and zoom-pan clips within 0.01 of its warping ratio at
+# 0.1-0.6 point less style distance
+LET_GO_RAMP = (1.0, 3.0)
 COARSE = 4  # the lock is kept on a grid this many times coarser than the flow's (it follows the smoothed flow)
 
 
@@ -68,18 +73,20 @@ class SteadyLocal(SteadyStyle):
     lock's departure from the camera's motion is softly bounded by it (None: unbounded); `coarse`: the lock is kept
     on a grid this many times coarser than the flow (1: the flow's; 4 steadies alike on the training clips, and
     the lock's motion costs a third less); `let_go`: the output's pixels blended with the previous output, up to
-    this strength, where the lock leaves motion in the window (a figure past its reach; `ramp` px a frame)."""
+    this strength, where the lock leaves motion in the window (a figure past its reach; from `let_go_ramp` px a frame
+    up to full)."""
 
     def __init__(self, net: StyleNet, strength: float = DEFAULT_CONSISTENCY, moving: float = 0.0,
                  still: float = 0.0, ramp: tuple[float, float] = MOVING_RAMP, smooth: float = SMOOTH,
                  leak: float = 0.95, interpolation: str = RESAMPLING, reach: float | None = REACH,
-                 coarse: int = COARSE, let_go: float = 0.0, halves: tuple[Half, Half] | None = None,
+                 coarse: int = COARSE, let_go: float = 0.0, let_go_ramp: tuple[float, float] = LET_GO_RAMP,
+                 halves: tuple[Half, Half] | None = None,
                  **flow: object) -> None:
         super().__init__(net, strength, halves=halves, **flow)  # type: ignore[arg-type]
         if not (0 <= moving <= 1 and 0 <= still <= 1):
             raise ValueError(f"pixel blend strengths must be between 0 and 1, got {moving} and {still}")
         self.moving, self.still, self.ramp, self.smooth, self.leak = moving, still, ramp, smooth, leak
-        self.reach, self.coarse, self.let_go = reach, coarse, let_go
+        self.reach, self.coarse, self.let_go, self.let_go_ramp = reach, coarse, let_go, let_go_ramp
         into, out_of = interpolation.split("/") if "/" in interpolation else (interpolation, interpolation)
         if into not in INTERPOLATION or out_of not in INTERPOLATION or into == "doubled":
             raise ValueError(f"interpolation must be INTO/OUT_OF (linear, cubic or lanczos; out of also doubled), "
@@ -144,7 +151,7 @@ class SteadyLocal(SteadyStyle):
             pixels = (resize_flow(backward, (w, h)), cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR))
         if self.let_go:  # the pixel blend where the lock leaves motion in the window (a figure it let go)
             left = np.sqrt(np.square(features).sum(-1)) * np.float32(CELL)  # px a frame, per cell
-            lo, hi = self.ramp
+            lo, hi = self.let_go_ramp
             cell_weight = (self.let_go * np.clip((left - lo) / (hi - lo), 0, 1) * share).astype(np.float32)
             at_cells = (back - np.float32((CELL - 1) / 2)) / np.float32(CELL)  # output pixel -> cell of the window
             weight = cv2.remap(cell_weight, at_cells, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
