@@ -45,8 +45,8 @@ from daguerre.video.clip import ClipWriter, open_clip  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.flow import FlowEstimator, confidence, grey8, resize_flow, warp  # noqa: E402
 from daguerre.video.run import CHROMA_OPERATIONS, process_clip  # noqa: E402
-from daguerre.video.steady_local import SteadyLocal  # noqa: E402
-from daguerre.video.steady_moving import SteadyMoving  # noqa: E402
+from daguerre.video.steady_local import LET_GO_RAMP, SteadyLocal  # noqa: E402
+from daguerre.video.steady_moving import MOVING_RAMP, SteadyMoving  # noqa: E402
 from daguerre.video.steady_style import SteadyStyle, onnx_halves  # noqa: E402
 from daguerre.video.synthetic import panned_frames  # noqa: E402
 
@@ -272,12 +272,13 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
               painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
-              moving: bool = False, local: bool = False, let_go: float = 0.0) -> list[dict]:
+              moving: bool = False, local: bool = False, let_go: float = 0.0,
+              ramp: tuple[float, float] = LET_GO_RAMP) -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
     fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
     with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`);
     with `local`, its grid locked to the smoothed flow (`SteadyLocal`, its pixels blended by `let_go` where the lock
-    lets go)."""
+    lets go, over `ramp`)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -296,8 +297,8 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     base_sharpness = None
     for c in strengths:
         if inside is not None and c > 0:
-            steady = (SteadyLocal(inside, c, let_go=let_go) if local else SteadyMoving(inside, c, c) if moving
-                      else SteadyStyle(inside, c))
+            steady = (SteadyLocal(inside, c, let_go=let_go, let_go_ramp=ramp) if local else
+                      SteadyMoving(inside, c, c) if moving else SteadyStyle(inside, c))
             steadied = [steady(f) for f, _ in frames]
         else:
             steady = TemporalConsistency(c, chroma_only=chroma)
@@ -382,8 +383,8 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         from daguerre.ops import styles
 
         local = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1],
-                          local=True, let_go=args.let_go)
-        label = f"local, let go {args.let_go}" if args.let_go else "local lock"
+                          local=True, let_go=args.let_go, ramp=tuple(args.let_go_ramp))
+        label = f"local, let go {let_go_name(args)}" if args.let_go else "local lock"
         rows += [{**r, "steadied": label} for r in local if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
@@ -405,6 +406,12 @@ def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, streng
         tiles.append(np.concatenate([steadied[t][crop], diff[crop]], axis=2))
     grid = np.concatenate(tiles, axis=1).transpose(1, 2, 0)
     Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(path, quality=90)
+
+
+def let_go_name(args: object) -> str:
+    """`--let-go` for the tables' labels, with its ramp when not the default."""
+    ramp = tuple(args.let_go_ramp)
+    return f"{args.let_go}" + ("" if ramp == tuple(LET_GO_RAMP) else f" (ramp {ramp[0]:g}-{ramp[1]:g} px)")
 
 
 def inside_cost(args: object) -> None:
@@ -436,8 +443,9 @@ def inside_cost(args: object) -> None:
             "steadied inside 0.5, ONNX Runtime halves": steady, "steadied inside 0.5, torch": steady_torch,
             "inside 0.5 + moving figures 0.5, ONNX Runtime halves": moving,
             "local lock 0.5, ONNX Runtime halves": local,
-            **({f"local lock 0.5 + let go {args.let_go}, ONNX Runtime halves":
-                SteadyLocal(net, let_go=args.let_go, halves=onnx_halves(card, net))} if args.let_go else {}),
+            **{f"local lock 0.5 + let go {args.let_go} (ramp {lo:g}-{hi:g} px), ONNX Runtime halves":
+               SteadyLocal(net, let_go=args.let_go, let_go_ramp=(lo, hi), halves=onnx_halves(card, net))
+               for lo, hi in dict.fromkeys([tuple(args.let_go_ramp), tuple(MOVING_RAMP)]) if args.let_go},
             "  of which motion (flow, grid shift)": None,
             "  of which the local lock's motion (flow, maps, frame resampled in)": SteadyLocal(net).motion}
     times: dict[str, list[float]] = {k: [] for k in runs}
@@ -506,6 +514,8 @@ def main() -> None:
     parser.add_argument("--let-go", type=float, default=0.0,
                         help="with --local: SteadyLocal's pixel blend where the lock lets go (let_go); "
                              "with --inside-cost: a row with it")
+    parser.add_argument("--let-go-ramp", type=float, nargs=2, default=LET_GO_RAMP, metavar=("LO", "HI"),
+                        help="with --let-go: the motion left in the lock (px a frame) where its blend starts, and full")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
@@ -593,9 +603,10 @@ def main() -> None:
             from daguerre.ops import styles
 
             net = styles.style_model(params["model"])[1]
-            for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True, let_go=args.let_go):
-                stab_rows.append({"case": f"{name}, local lock" + (f" + let go {args.let_go}" if args.let_go else ""),
-                                  **r})
+            for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True, let_go=args.let_go,
+                               ramp=tuple(args.let_go_ramp)):
+                let_go = f" + let go {let_go_name(args)}" if args.let_go else ""
+                stab_rows.append({"case": f"{name}, local lock{let_go}", **r})
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
                "style dist", "sharpness", "cuts found"]

@@ -14,7 +14,8 @@ lock's strength curve (the "local:0.3" and "local:0.5" rows, linear in warping r
 distance it saves against the strength that reaches its warping ratio ("under the curve"). The setting furthest
 under the curve on the actors clips is chosen, within 0.5 point the cheaper one (the higher ramp: fewer pixels
 blended), provided that on the layered, fast and zoom-pan clips it is no worse than local 0.3 + let_go 0.3 (ramp
-0.5-2 px) by more than 0.01 in warping ratio and 0.5 point of style.
+0.5-2 px) by more than 0.01 in warping ratio and 0.5 point of style. (Its runs, before `let_go_ramp` was split
+from `ramp`, which then set both: "let_go=0.3:ramp=1,3" there is "let_go=0.3:let_go_ramp=1,3" now.)
 """
 
 from __future__ import annotations
@@ -131,14 +132,14 @@ def steadier(method: str, net: torch.nn.Module) -> object:
     """A method by name: "pixels:S" (`TemporalConsistency`), "inside:S" (`SteadyStyle`),
     "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`; "whole:..." without the sub-pixel lock) or
     "local:S:M[:STILL[:SMOOTH[:LEAK[:INTERPOLATION[:FLOW_SIZE[:REACH[:COARSE[:LET_GO]]]]]]]]" (`SteadyLocal`; any
-    of them also as NAME=VALUE, e.g. "local:0.3:let_go=0.3:ramp=1,3")."""
+    of them also as NAME=VALUE, e.g. "local:0.3:let_go=0.3:let_go_ramp=1,3")."""
     kind, *values = method.split(":")
     if kind == "local":
         names = ("strength", "moving", "still", "smooth", "leak", "interpolation", "flow_size", "reach", "coarse",
                  "let_go")
         named = dict(v.split("=", 1) for v in values if "=" in v)  # or NAME=VALUE, e.g. local:0.3:let_go=0.3
         kw = {k: x if k == "interpolation" else int(x) if k in ("flow_size", "coarse") else
-              tuple(map(float, x.split(","))) if k == "ramp" else float(x)
+              tuple(map(float, x.split(","))) if k.endswith("ramp") else float(x)
               for k, x in [*zip(names, [v for v in values if "=" not in v], strict=False), *named.items()]}
         return SteadyLocal(net, **kw)
     v = [float(x) for x in values]
