@@ -38,8 +38,8 @@ class Operation:
     def check(self, params: dict) -> None:
         """Refuse, before any work, parameters the operation would refuse later (a queued job fails on them):
         names it does not take, and in subclasses values out of range. Raises TypeError or ValueError."""
-        taken = [n for n, p in inspect.signature(self.run).parameters.items()
-                 if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("picture", "progress")]
+        taken = [n for n, p in inspect.signature(type(self).run).parameters.items()  # the class's: as declared
+                 if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("self", "picture", "progress")]
         if unknown := [n for n in params if n not in taken]:
             raise TypeError(f"{self.name}: unknown parameter(s) {', '.join(unknown)} (it takes {', '.join(taken)})")
 
