@@ -57,3 +57,16 @@ def test_film_age_and_any_operation_over_a_clip_from_python(tmp_path):
     with pytest.raises(TypeError, match="unknown parameter"):
         daguerre.run_clip("film", clip, tmp_path / "x.mp4", presett="sepia")
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_every_operation_checks_its_parameters_before_any_work():
+    """Each registered operation accepts its defaults and refuses a name it does not take, naming it, without
+    running (what the API, `archive batch` and web jobs rely on to refuse at once)."""
+    import pytest
+
+    from daguerre.ops import OPERATIONS
+
+    for name, op in OPERATIONS.items():
+        op.check({})
+        with pytest.raises(TypeError, match=rf"{name}: unknown parameter\(s\) nonsense"):
+            op.check({"nonsense": 1})
