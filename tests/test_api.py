@@ -66,7 +66,10 @@ def test_every_operation_checks_its_parameters_before_any_work():
 
     from daguerre.ops import OPERATIONS
 
+    needed = {"stylize": {"model": "van-gogh-irises"}}  # the one operation with nothing to do by default
     for name, op in OPERATIONS.items():
-        op.check({})
+        op.check(needed.get(name, {}))
         with pytest.raises(TypeError, match=rf"{name}: unknown parameter\(s\) nonsense"):
-            op.check({"nonsense": 1})
+            op.check({**needed.get(name, {}), "nonsense": 1})
+    with pytest.raises(ValueError, match="method 'fast' needs a model name"):
+        OPERATIONS["stylize"].check({})

@@ -113,14 +113,19 @@ def test_resume_refuses_a_live_run_and_takes_over_a_killed_one(filled):
 
 
 def test_failures_are_listed_and_resume_refuses_another_operation(filled):
-    bad = cli(filled, "batch", "film", "--param", "preset=nosuch", "--workers", "0", "--where", "astronaut")
+    unknown = cli(filled, "batch", "film", "--param", "preset=nosuch", "--workers", "0")
+    assert unknown.returncode == 1 and "unknown film preset 'nosuch'" in unknown.stderr
+    assert "run " not in unknown.stdout and cli(filled, "runs").stdout.strip() == ""  # refused before a run
+    grey = next(i for i in filled.items() if i.filename == "camera.png")
+    bad = cli(filled, "batch", "colorize", "--param", f"reference={grey.id}", "--param", "render_size=64",
+              "--workers", "0", "--where", "astronaut")  # a grey reference: refused when the job runs
     assert bad.returncode == 1
     run_id = bad.stdout.split()[1].rstrip(":")
-    assert "0 done, 1 failed" in bad.stdout and "nosuch" in bad.stderr
+    assert "0 done, 1 failed" in bad.stdout and "grey" in bad.stderr
     failures = cli(filled, "runs", run_id)
-    assert "unknown film preset 'nosuch'" in failures.stdout
+    assert "the reference is grey: it has no colour to carry over" in failures.stdout
     wrong = cli(filled, "batch", "restore", "--resume", run_id)
-    assert wrong.returncode == 1 and "is a film run" in wrong.stderr
+    assert wrong.returncode == 1 and "is a colorize run" in wrong.stderr
 
 
 def test_an_item_withdrawn_while_queued_fails_in_one_line_naming_it_once(filled):

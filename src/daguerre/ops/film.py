@@ -104,12 +104,17 @@ def repixel(picture: Picture, pixels: np.ndarray) -> Picture:
     return out
 
 
-def film(pixels: np.ndarray, preset: str, strength: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Apply a preset to (C,H,W) pixels; strength 0 returns them unchanged, grey presets at 1 return (1,H,W)."""
+def check_look(preset: str, strength: float) -> None:
+    """A known preset at a strength between 0 and 1, else a ValueError saying which."""
     if preset not in PRESETS:
         raise ValueError(f"unknown film preset {preset!r} (use one of {', '.join(PRESETS)})")
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be between 0 and 1, got {strength}")
+
+
+def film(pixels: np.ndarray, preset: str, strength: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Apply a preset to (C,H,W) pixels; strength 0 returns them unchanged, grey presets at 1 return (1,H,W)."""
+    check_look(preset, strength)
     if strength == 0:
         return pixels.copy()
     rgb = np.repeat(pixels, 3, 0) if pixels.shape[0] == 1 else pixels
@@ -126,10 +131,13 @@ class Film(Operation):
     version = "1"
     summary = "A classical period look (sepia, cyanotype, daguerreotype, autochrome, faded-1970s, bw-film)"
 
+    def check(self, params: dict) -> None:
+        super().check(params)
+        check_look(params.get("preset", "sepia"), params.get("strength", 1.0))
+
     def run(self, picture: Picture, progress: Progress | None = None, *, preset: str = "sepia",
             strength: float = 1.0, seed: int = 0, **unknown: object) -> Picture:
-        if unknown:
-            raise TypeError(f"film: unknown parameter(s) {', '.join(unknown)}")
+        self.check({"preset": preset, "strength": strength, **unknown})
         out = repixel(picture, film(picture.pixels, preset, strength, seed))
         if progress:
             progress(1, 1)

@@ -18,7 +18,7 @@ from daguerre.imaging.colour import blend
 from daguerre.models.onnx import OnnxModel, onnx_available
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.feedforward import run_feedforward
-from daguerre.ops.film import film_op, repixel
+from daguerre.ops.film import check_look, film_op, repixel
 from daguerre.ops.task_models import model_record, task_model
 
 DEFAULT_PRESET = "sepia"
@@ -28,6 +28,16 @@ class Retro(Operation):
     name = "retro"
     version = "1"
     summary = "Give a modern photograph a period look: a classical preset, or a model trained on your collection"
+
+    def check(self, params: dict) -> None:
+        super().check(params)
+        preset, model, strength = params.get("preset"), params.get("model"), params.get("strength", 1.0)
+        if preset and model:
+            raise ValueError("give a preset or a model, not both")
+        if not model:
+            check_look(preset or DEFAULT_PRESET, strength)
+        elif not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be between 0 and 1, got {strength}")
 
     def run(
         self,
@@ -42,14 +52,9 @@ class Retro(Operation):
         engine: str = "auto",
         **unknown: object,
     ) -> Picture:
-        if unknown:
-            raise TypeError(f"retro: unknown parameter(s) {', '.join(unknown)}")
-        if preset and model:
-            raise ValueError("give a preset or a model, not both")
+        self.check({"preset": preset, "model": model, "strength": strength, **unknown})
         if not model:
             return film_op.run(picture, progress, preset=preset or DEFAULT_PRESET, strength=strength, seed=seed)
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, got {strength}")
         card, net = task_model("retro", model)
         if strength == 0:
             return picture.with_pixels(picture.pixels.copy())

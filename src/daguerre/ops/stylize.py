@@ -35,6 +35,16 @@ class Stylize(Operation):
     version = "2"
     summary = "Restyle a photograph as a painting (fast model, any painting, or optimisation)"
 
+    def check(self, params: dict) -> None:
+        super().check(params)
+        method = params.get("method", "fast")
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r} (use {', '.join(METHODS)})")
+        if method == "fast" and not params.get("model"):
+            raise ValueError("method 'fast' needs a model name (see `daguerre models`)")
+        if check_precision(params.get("precision") or "fp32") == "int8" and method != "fast":
+            raise ValueError(f"precision int8 is for fast style models only, not method {method!r}")
+
     def run(self, picture: Picture, progress: Progress | None = None, *, method: str = "fast",
             model: str | None = None, style: str | list[str] | None = None,
             style_weights: list[float] | None = None, masks: list[str] | None = None,
@@ -43,15 +53,10 @@ class Stylize(Operation):
             steps: int = 200,
             optimizer: str = "lbfgs",
             arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, **unknown: object) -> Picture:
-        if unknown:
-            raise TypeError(f"stylize: unknown parameter(s) {', '.join(unknown)}")
-        if check_precision(precision) == "int8" and method != "fast":
-            raise ValueError(f"precision int8 is for fast style models only, not method {method!r}")
+        self.check({"method": method, "model": model, "precision": precision, **unknown})
         x = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode(mode=method != "optimize"):
             if method == "fast":
-                if not model:
-                    raise ValueError("method 'fast' needs a model name (see `daguerre models`)")
                 y = self._fast(x, model, engine, precision, tile, progress)
             elif method == "arbitrary":
                 paths = _style_list(style)
@@ -64,8 +69,6 @@ class Stylize(Operation):
                 target = torch.from_numpy(load(paths[0]).rgb())[None]
                 small, _ = optimize(x, target, size=size, steps=steps, optimizer=optimizer, progress=progress)
                 y = _upscale_residual(x, small)
-            else:
-                raise ValueError(f"unknown method {method!r} (use {', '.join(METHODS)})")
             if preserve_colour:
                 y = preserve_colour_fn(x, y)
             if strength < 1.0:  # arbitrary: after moving in code space (the identity is not learned well enough)
