@@ -199,3 +199,84 @@ def test_an_effect_added_later_leaves_the_older_seeds_choices_alone():
         assert sorted(n for n in chosen if n not in ADDED) == before(seed), f"seed {seed}"
         assert chosen == [n for n in EFFECTS if n in chosen]  # applied in their physical order
     assert seen == set(ADDED)
+
+
+# ---- water stains, foxing, silvering (tone damage of the print: changed, not masked) -------------------------
+
+ASTRONAUT_FULL = np.moveaxis(data.astronaut().astype(np.float32) / 255, -1, 0).copy()  # 512 px
+
+
+def test_an_older_seed_ages_byte_for_byte_as_before_stains_and_silvering():
+    """Seeds 0 and 3 choose neither new effect (3 does draw `faint` from the added stream): their aged pixels and
+    masks hash as they did with the code before `stains` and `silvering` existed (commit d1e5b57)."""
+    import hashlib
+
+    from daguerre.imaging.aging import choose_effects
+
+    before = {0: "9c25ec4163ecc9ae2e63a6b3ab0cf8e973be667a7da3c4522c8349cf82d1e830",
+              3: "19e4e6ff1a37fe8ab9e8843ab9de1cc58f4fd6840c3ce3298fa89a56210653a6"}
+    for seed, digest in before.items():
+        assert not {"stains", "silvering"} & set(choose_effects(seed))
+        result = age(ASTRONAUT, seed)
+        assert hashlib.sha256(result.image.tobytes() + result.mask.tobytes()).hexdigest() == digest, f"seed {seed}"
+
+
+def test_a_water_stain_tints_a_blotch_with_a_darker_tide_line_and_leaves_the_rest():
+    from scipy import ndimage
+
+    from daguerre.imaging.aging import stains
+
+    y = stains(ASTRONAUT_FULL, np.random.default_rng(4), count=1, size=0.25, depth=0.4, lighter=0.0, rim=0.7,
+               tint=[0.95, 0.8, 0.55], foxing=0, fox_size=3.0)
+    ratio = (y + 0.02) / (ASTRONAUT_FULL + 0.02)
+    stained = ratio.min(0) < 0.99
+    assert 0.02 < stained.mean() < 0.7, "one blotch: a part of the picture, not none or all of it"
+    assert np.abs(y - ASTRONAUT_FULL)[:, ~stained].max() < 0.01  # the rest left alone
+    assert (ratio[2] < ratio[0] - 0.02)[stained].mean() > 0.5  # tinted brown: blue lost more than red
+    depth_px = ndimage.distance_transform_edt(stained)  # px inside the blotch's edge
+    darkest = ratio.mean(0) < np.quantile(ratio.mean(0)[stained], 0.05)
+    assert np.median(depth_px[darkest & stained]) < 0.5 * np.median(depth_px[stained])  # the tide line: at the rim
+
+
+def test_foxing_adds_small_rusty_spots():
+    from scipy import ndimage
+
+    from daguerre.imaging.aging import stains
+
+    y = stains(ASTRONAUT_FULL, np.random.default_rng(5), count=0, size=0.2, depth=0.3, lighter=0.0, rim=0.5,
+               tint=[0.9, 0.8, 0.6], foxing=30, fox_size=4.0)
+    spotted = np.abs(y - ASTRONAUT_FULL).max(0) > 0.03
+    labels, n = ndimage.label(spotted)
+    sizes = np.bincount(labels.ravel())[1:]
+    assert n >= 15 and np.median(sizes) < 150 and spotted.mean() < 0.03  # many small spots, little area
+    loss = (ASTRONAUT_FULL - y)[:, spotted].mean(1)  # rust: blue darkened most, red least
+    assert loss[2] > loss[1] > loss[0] > 0
+
+
+def test_silvering_brightens_and_greys_the_dark_areas_near_the_edges():
+    from daguerre.imaging.aging import silvering
+
+    x = ASTRONAUT_FULL
+    y = silvering(x, np.random.default_rng(6), amount=0.8, reach=0.15, tint=[0.56, 0.6, 0.7], patchiness=0.5)
+    lum, after = luma(x), luma(y)
+    h, w = lum.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    edge = np.minimum(np.minimum(xx, w - 1 - xx), np.minimum(yy, h - 1 - yy)) < 0.08 * h
+    middle = np.minimum(np.minimum(xx, w - 1 - xx), np.minimum(yy, h - 1 - yy)) > 0.3 * h
+    dark, bright = lum < 0.25, lum > 0.8
+    lift = after - lum
+    assert lift[dark & edge].mean() > 0.05  # the dark areas near the edges brightened ...
+    assert lift[dark & edge].mean() > 5 * max(lift[dark & middle].mean(), 1e-4)  # ... far more than inside
+    assert np.abs(y - x).max(0)[bright].mean() < 0.01  # highlights hardly touched
+    chroma = np.abs(x - lum).max(0)[dark & edge].mean(), np.abs(y - after).max(0)[dark & edge].mean()
+    assert y[2][dark & edge].mean() - y[0][dark & edge].mean() > x[2][dark & edge].mean() - x[0][dark & edge].mean()
+    assert chroma[1] < chroma[0] or chroma[0] < 0.05  # greyed, towards a bluish sheen
+
+
+@pytest.mark.parametrize("name", ["stains", "silvering"])
+def test_stains_and_silvering_are_seeded_unmasked_and_listed_in_the_help(name):
+    first, again, other = (age(ASTRONAUT_FULL, seed=s, effects=[name]) for s in (7, 7, 8))
+    assert np.array_equal(first.image, again.image) and first.params == again.params
+    assert np.abs(first.image - other.image).max() > 0.05
+    assert first.mask.max() == 0  # tone damage: nothing to paint over
+    assert name in " ".join(CliRunner().invoke(app, ["age", "--help"]).output.split())

@@ -299,12 +299,14 @@ def age(
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full aging.")] = 1.0,
     effect: Annotated[list[str] | None, typer.Option("--effect", "-e", help="Only these effects (repeatable): "
                                                      "blur, grey, grain, halftone, fade, colour_cast, yellowing, "
-                                                     "vignette, paper, creases, tears, dust, scratches, lowres, "
-                                                     "scan, jpeg. Default: a random choice.")] = None,
+                                                     "vignette, paper, stains (water stains, foxing), silvering "
+                                                     "(silver mirroring), creases, tears, dust, scratches, faint, "
+                                                     "lowres, scan, jpeg, noise. Default: a random choice.")] = None,
     mask_output: Annotated[Path | None, typer.Option(help="Folder for the damage masks (<input name>.png, "
                                                           "white = damaged).")] = None,
 ) -> None:
-    """Make photographs look old: fading, yellowing, grain, dust, scratches, creases, tears, blur, scan artefacts."""
+    """Make photographs look old: fading, yellowing, stains, silvering, grain, dust, scratches, creases, tears, blur,
+    scan artefacts."""
     params: dict[str, object] = {"seed": seed, "strength": strength, "effects": effect or None}
     if mask_output is not None:
         params["mask_output"] = str(mask_output)

@@ -4,7 +4,9 @@ Every effect is a pure function on float32 pixels laid out like `Picture.pixels`
 Each takes an explicit `numpy.random.Generator` (for the randomness of where things fall) and keyword
 parameters (how strong, how big). Effects that replace content (dust, scratches, creases, tears) return
 ``(pixels, mask)`` with a (H,W) mask in [0,1]: the pixels an inpainter should fill. Sizes are in pixels of a
-512-pixel image (`_unit`) and scale with the picture, so a 4000-pixel scan ages like a 512-pixel one.
+512-pixel image (`_unit`) and scale with the picture, so a 4000-pixel scan ages like a 512-pixel one. Water
+stains, foxing and silver mirroring (`stains`, `silvering`) change the paper's and the silver's tone, not the
+picture's content: they are not masked (a restorer corrects them; it does not paint over them).
 
 `age(image, seed)` samples which effects apply and their parameters from the seed, in a physical order
 (camera -> print -> aging of the print -> damage -> scan -> sensor noise of a digital copy), and records them
@@ -304,6 +306,98 @@ def paper(x: np.ndarray, rng: Rng, *, path: str, amount: float) -> np.ndarray:
     return np.clip(x * (1 + 0.1 * amount * dev), 0, 1).astype(np.float32)
 
 
+# ---- stains and silvering of the aged print (tone damage: not masked) ----------------------------------------
+
+def _coarse_noise(rng: Rng, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """`_smooth_noise` of a (H,W) field at `sigma` px, drawn on a grid coarse enough for the filter to stay cheap
+    (about 4 cells per sigma) and bilinearly resized to `shape`."""
+    k = max(1.0, sigma / 4)
+    small = _smooth_noise(rng, (max(2, round(shape[0] / k)), max(2, round(shape[1] / k))), sigma / k)
+    return F.interpolate(torch.from_numpy(small)[None, None], size=shape, mode="bilinear",
+                         align_corners=False)[0, 0].numpy()
+
+
+def _blobs(rng: Rng, shape: tuple[int, int], count: int, radius: float, unit: float) -> np.ndarray:
+    """(H,W) alpha of `count` soft ragged spots, radius about 0.3..1 x `radius` px, peak about 1."""
+    h, w = shape
+    layer = np.zeros(shape, np.float32)
+    if count <= 0:
+        return layer
+    radii = radius * rng.uniform(0.3, 1, count)
+    ys, xs = rng.integers(0, h, count), rng.integers(0, w, count)
+    ragged = 1 + 0.4 * _smooth_noise(rng, shape, 0.8 * unit)
+    for lo, hi in ((0, np.median(radii)), (np.median(radii), np.inf)):  # two size classes
+        sel = (radii >= lo) & (radii < hi)
+        if not sel.any():
+            continue
+        spots = np.zeros(shape, np.float32)
+        spots[ys[sel], xs[sel]] = 1
+        sigma = float(np.median(radii[sel])) / 1.5
+        blob = ndimage.gaussian_filter(spots, sigma) * (2 * np.pi * sigma**2)
+        np.maximum(layer, np.clip(1.6 * blob * ragged, 0, 1), out=layer)
+    return layer
+
+
+def stains(x: np.ndarray, rng: Rng, *, count: int, size: float, depth: float, lighter: float, rim: float,
+           tint: list[float], foxing: int, fox_size: float) -> np.ndarray:
+    """Water stains and foxing on the print's paper (tone damage: the picture stays, so nothing is masked).
+
+    `count` irregular blotches about `size` x the short side across, where water soaked the print: inside, the
+    picture is multiplied towards the `tint` RGB by `depth` (a `lighter` share of them bleached lighter instead),
+    and where the water dried, a darker tide line `rim` (about 1-3 px of a 512 image, broken) follows the
+    blotch's edge, sometimes with a second, fainter one inside it. `foxing` small rusty-brown spots up to
+    `fox_size` px across (fungal and iron spots in the paper) are multiplied in on top.
+    """
+    h, w = x.shape[-2:]
+    unit, short = _unit(x), min(h, w)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    brown = _colour(x, tint)
+    y = x.copy()
+    for _ in range(count):
+        cx, cy = rng.uniform(-0.1, 1.1) * w, rng.uniform(-0.1, 1.1) * h
+        rx = size * short * rng.uniform(0.6, 1.4)
+        ry, a = rx * rng.uniform(0.5, 1.5), rng.uniform(0, np.pi)
+        u = (xx - cx) * np.cos(a) + (yy - cy) * np.sin(a)
+        v = -(xx - cx) * np.sin(a) + (yy - cy) * np.cos(a)
+        # px inside the blotch's edge (negative outside); the edge wanders with smooth noise
+        inside_px = (1 - np.hypot(u / rx, v / ry) + 0.25 * _coarse_noise(rng, (h, w), 0.3 * rx)) * min(rx, ry)
+        soaked = np.clip(0.5 + inside_px / (1.5 * unit), 0, 1)
+        soaked *= np.clip(0.75 + 0.25 * _coarse_noise(rng, (h, w), 0.2 * rx), 0.3, 1)  # uneven inside
+        width = rng.uniform(1, 3) * unit
+        line = np.exp(-0.5 * ((inside_px - width) / width) ** 2)
+        if rng.random() < 0.5:  # a second tide line where the water stood for a while
+            line = np.maximum(line, 0.5 * np.exp(-0.5 * ((inside_px - rng.uniform(0.15, 0.4) * rx) / width) ** 2))
+        line *= np.clip(0.6 + 0.6 * _coarse_noise(rng, (h, w), 6 * unit), 0, 1)
+        if rng.random() < lighter:  # bleached paper: lighter, still a dark tide line
+            y = y + (0.5 * depth * soaked)[None] * (_colour(x, (0.97, 0.95, 0.9)) - y)
+        else:
+            y = y * (1 - (depth * soaked)[None] * (1 - brown))
+        y = y * (1 - (rim * line)[None] * (1 - brown**2))
+    spots = _blobs(rng, (h, w), foxing, fox_size, unit) * rng.uniform(0.4, 0.9)
+    y = y * (1 - spots[None] * (1 - _colour(x, (0.62, 0.4, 0.22))))
+    return np.clip(y, 0, 1).astype(np.float32)
+
+
+def silvering(x: np.ndarray, rng: Rng, *, amount: float, reach: float, tint: list[float],
+              patchiness: float) -> np.ndarray:
+    """Silver mirroring: silver migrated to the print's surface gives a bluish metallic sheen that brightens and
+    desaturates the dark areas (dense silver), strongest near the print's edges (it spreads from them over
+    `reach` x the short side) and patchy (`patchiness` in [0,1]). At weight s = `amount` x edge x patch x
+    (1 - luma)^1.5 the chroma is scaled by 1 - s and the picture mixed towards the `tint` RGB by s.
+    Tone damage: nothing is masked."""
+    h, w = x.shape[-2:]
+    short = min(h, w)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    edge = np.minimum(np.minimum(xx + 0.5, w - 0.5 - xx), np.minimum(yy + 0.5, h - 0.5 - yy)) / short
+    patch = np.clip(0.5 + 0.6 * _coarse_noise(rng, (h, w), 0.06 * short), 0, 1)
+    weight = amount * np.exp(-edge / reach) * (1 - patchiness + patchiness * patch)
+    lum = luma(x)
+    s = (weight * np.clip(1 - lum, 0, 1) ** 1.5)[None]
+    y = lum[None] + (1 - s) * (x - lum[None])
+    y = y + s * (_colour(x, tint) - y)
+    return np.clip(y, 0, 1).astype(np.float32)
+
+
 # ---- damage: these return (pixels, mask) ---------------------------------------------------------------------
 
 def dust(x: np.ndarray, rng: Rng, *, count: int, max_radius: float, dark_fraction: float,
@@ -499,6 +593,15 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
     "vignette": Effect(vignette, 0.5, lambda r, s, x: {"amount": _u(r, 0.2, 0.6) * s, "radius": _u(r, 0.3, 0.9),
                                                        "centre": r.uniform(0.4, 0.6, 2).tolist()}),
     "paper": Effect(paper, 0.3, _sample_paper),
+    "stains": Effect(stains, 0.2, lambda r, s, x: {
+        "count": int(r.integers(1, 4)), "size": _u(r, 0.1, 0.35), "depth": _u(r, 0.15, 0.45) * s,
+        "lighter": _u(r, 0, 0.4), "rim": _u(r, 0.3, 0.8) * s,
+        "tint": (1 - np.array([_u(r, 0, 0.08), _u(r, 0.1, 0.25), _u(r, 0.25, 0.5)])).tolist(),
+        "foxing": round(int(r.integers(0, 40)) * x.shape[-1] * x.shape[-2] / 512**2 * s),
+        "fox_size": _u(r, 1.5, 5) * _unit(x)}),
+    "silvering": Effect(silvering, 0.15, lambda r, s, x: {
+        "amount": _u(r, 0.4, 0.9) * s, "reach": _u(r, 0.08, 0.3),
+        "tint": [_u(r, 0.5, 0.62), _u(r, 0.56, 0.66), _u(r, 0.66, 0.78)], "patchiness": _u(r, 0.3, 1)}),
     "creases": Effect(creases, 0.25, lambda r, s, x: {
         "count": int(r.integers(1, 4)), "width": _u(r, 3, 12) * _unit(x), "shading": _u(r, 0.05, 0.15) * s,
         "crack": _u(r, 0.5, 1) * s, "bend": _u(r, -0.3, 0.3), "crack_width": _u(r, 0.6, 3) * _unit(x),
@@ -530,7 +633,8 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
 }
 
 
-ADDED = ["faint"]  # effects added after seeds were in use: drawn from their own stream, applied in their place
+# effects added after seeds were in use: drawn from their own stream (in this order), applied in their place
+ADDED = ["faint", "stains", "silvering"]
 
 
 @dataclass
