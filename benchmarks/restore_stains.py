@@ -6,7 +6,9 @@ Each model folder (card + weights) and the shipped model restore (`RestoreNet.re
 `validation` photos (not trained on by the fine-tune; held-out photos are never used) at --size px in four sets:
 `stained` (`age`'s stains, silvering or both, by photo, strength 0.5-1), `clean`, `aged` (`age` at 0.8, two
 seeds a photo) and `fade` (fade + yellowing at 0.8: restore's first job). Prints PSNR and LPIPS per set, paired
-against the shipped model (± s.e.), and writes results/restore_stains.json.
+against the shipped model (± s.e.), and writes results/restore_stains.json and a grid of the first --grid stained
+cases (columns: input, each model, truth) to results/restore_stains_grid.jpg. (The 2026-11-30 runs' JSONs are kept
+as restore_stains_tone_gan.json and restore_stains_gan.json: the recipe, and it without the ToneNet steps.)
 
 The rule, fixed before the fine-tune ran: a candidate is eligible if on `aged` and on `fade` it loses at most 0.1 dB
 PSNR and 0.005 LPIPS against the shipped model, and on `clean` at most 0.1 dB; of those, the one with the lowest
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from _common import RESULTS, base_parser, print_header, set_threads
 from restoration import AGING_STRENGTH, luma3, square_photo
@@ -52,6 +55,7 @@ def main() -> None:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path, help="model folders (a restore card and its weights)")
     parser.add_argument("--size", type=int, default=256, help="photos' side in px (default 256)")
+    parser.add_argument("--grid", type=int, default=6, help="stained cases in the grid (default 6)")
     args = parser.parse_args()
     set_threads(args.threads)
     print_header("restore stains fine-tune: checkpoints on validation", args)
@@ -65,13 +69,18 @@ def main() -> None:
         nets[folder.name] = build(ModelCard.load(next(folder.glob("*.json")))).eval()
     sets = validation_sets(args.size)
     scores: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    grid: list[list[np.ndarray]] = []
     for set_name, cases in sets.items():
-        for x, truth in cases:
+        for i, (x, truth) in enumerate(cases):
             photo = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None]
+            row = [x]
             for label, net in nets.items():
                 with torch.inference_mode():
                     out = np.clip(net.restore(photo)[0].numpy(), 0, 1).astype(np.float32)
                 scores.setdefault(set_name, {}).setdefault(label, []).append((psnr(out, truth), lpips(out, truth)))
+                row.append(out)
+            if set_name == "stained" and i < args.grid:
+                grid.append([*row, truth])
     summary: dict[str, dict] = {}
     for set_name, by_model in scores.items():
         print(f"\n{set_name} ({len(sets[set_name])} cases): PSNR / LPIPS, paired against shipped (± s.e.)")
@@ -89,6 +98,9 @@ def main() -> None:
     chosen = min(eligible, key=lambda m: summary[m]["stained"]["lpips"]) if eligible else None
     print(f"\neligible: {eligible or 'none'}; chosen: {chosen or 'none'}")
     RESULTS.mkdir(exist_ok=True)
+    picture = np.concatenate([np.concatenate(row, 2) for row in grid], 1)
+    Image.fromarray((np.moveaxis(picture, 0, -1) * 255).round().astype(np.uint8)).save(
+        RESULTS / "restore_stains_grid.jpg", quality=90)
     (RESULTS / "restore_stains.json").write_text(json.dumps(
         {"summary": summary, "eligible": eligible, "chosen": chosen}, indent=2, default=float))
 
