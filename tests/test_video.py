@@ -616,3 +616,21 @@ def test_a_clip_that_cannot_be_read_any_more_is_named_by_its_item_id(archive, cl
     message = str(failed.value)
     assert f"film failed on item {clip_id}: not a readable video" in message, message
     assert str(stored) not in message and stored.name not in message
+
+
+def test_a_clip_in_a_folder_is_ingested_and_run_like_a_file(archive, clip: Path, tmp_path: Path) -> None:
+    """Folders were expanded to pictures only: a clip inside a scanned folder was passed over in silence by
+    `archive ingest scans/` and by `daguerre film scans/ -o out/`, though either takes the clip named alone."""
+    import shutil
+
+    folder = tmp_path / "scans"
+    (folder / "reel").mkdir(parents=True)
+    shutil.copy(clip, folder / "reel" / "pan.mp4")
+    shutil.copy(SAMPLES / "chelsea.jpg", folder / "chelsea.jpg")
+    added = archive.ingest([folder]).added
+    assert sorted(archive.get(i).filename for i in added) == ["chelsea.jpg", "pan.mp4"]
+    assert archive.get(next(i for i in added if archive.get(i).filename == "pan.mp4")).media_type == "video/mp4"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["film", str(folder), "-o", str(out), "--preset", "sepia"])
+    assert result.exit_code == 0, result.output
+    assert (out / "chelsea.jpg").is_file() and frame_count(out / "reel" / "pan.mp4") == 12

@@ -155,7 +155,7 @@ class Archive:
 
     def ingest(self, inputs: Iterable[str | os.PathLike], sheet: str | os.PathLike | None = None,
                on_file: FileProgress | None = None, fields: dict[str, str] | None = None) -> IngestReport:
-        """Add image files and folders (recursive) as masters; files already stored are skipped (resumable).
+        """Add image and video files and folders (recursive) as masters; files already stored are skipped (resumable).
 
         ``fields``: Dublin Core values for every file (the sheet's, where it has some, win).
         """
@@ -163,7 +163,7 @@ class Archive:
         jobs: list[tuple[Path, Path | None]] = []
         for root in map(Path, inputs):
             try:
-                jobs += [(p, root if root.is_dir() else None) for p in iter_images([root])]
+                jobs += [(p, root if root.is_dir() else None) for p in iter_images([root], clips=True)]
             except ImageError as e:
                 raise ArchiveError(str(e)) from None
         report = IngestReport()

@@ -92,7 +92,8 @@ def init(
 
 @archive_app.command(epilog="Example: daguerre archive ingest scans/ -A my-archive --metadata sheet.csv")
 def ingest(
-    inputs: Annotated[list[Path], typer.Argument(help="Image files or folders (recursive).", show_default=False)],
+    inputs: Annotated[list[Path], typer.Argument(help="Picture or clip files, or folders (recursive).",
+                                                 show_default=False)],
     metadata: Annotated[Path | None, typer.Option("--metadata", "-m", help="CSV sheet: a filename column and "
                                                   "Dublin Core columns that add or override fields.")] = None,
     archive: ArchiveOpt = None,

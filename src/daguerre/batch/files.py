@@ -41,10 +41,15 @@ def plan(inputs: list[str | Path], output: str | Path) -> list[tuple[Path, Path]
     for item in inputs:
         item = Path(item)
         root = item if item.is_dir() else None
-        for f in iter_images([item]):
+        for f in iter_images([item], clips=True):
             target = output_path_for(f, root, output if not several or root else str(out) + "/")
             pairs.append((f, target))
     return pairs
+
+
+def _read(src: Path) -> Picture | None:
+    """The picture at ``src``; None for a clip or a folder of frames, which `process_clip` streams itself."""
+    return None if is_video_path(src) or src.is_dir() else load(src)
 
 
 def _write(result: Picture, dst: Path) -> Path:
@@ -74,9 +79,9 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
             report.failed.append((src, failure(src, e)))
 
     with ThreadPoolExecutor(1, "daguerre-read") as reader, ThreadPoolExecutor(1, "daguerre-write") as writer:
-        upcoming = reader.submit(load, pairs[0][0]) if pairs else None
+        upcoming = reader.submit(_read, pairs[0][0]) if pairs else None
         for i, (src, dst) in enumerate(pairs):
-            decoded, upcoming = upcoming, reader.submit(load, pairs[i + 1][0]) if i + 1 < len(pairs) else None
+            decoded, upcoming = upcoming, reader.submit(_read, pairs[i + 1][0]) if i + 1 < len(pairs) else None
             if on_file:
                 on_file(src, i, len(pairs))
             if is_video_path(src) or src.is_dir():  # a clip, or numbered frames going to one: streamed

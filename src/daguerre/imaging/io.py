@@ -490,16 +490,21 @@ def unread_in_folders(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, s
     return found
 
 
-def iter_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
+def iter_images(inputs: Iterable[str | os.PathLike], clips: bool = False) -> list[Path]:
     """Image files named by ``inputs``: files as given, folders expanded recursively (sorted) by extension.
 
-    Hidden files and folders (names starting with ".") inside folders are skipped. To pair each file with
-    its output, expand one input at a time and call ``output_path_for(file, that_input, output)``.
+    ``clips``: folders give their video files too (not GIFs: `unread_in_folders` names those), for the callers
+    that take clips (operations over folders, archive ingest). Hidden files and folders (names starting with
+    ".") inside folders are skipped. To pair each file with its output, expand one input at a time and call
+    ``output_path_for(file, that_input, output)``.
     """
+    from daguerre.video import VIDEO_EXTENSIONS
+
+    wanted = IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS - NOT_READ.keys() if clips else frozenset())
     found: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            found += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in wanted
                             and not any(part.startswith(".") for part in p.relative_to(item).parts))
         elif item.is_file():
             found.append(item)
