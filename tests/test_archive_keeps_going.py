@@ -48,3 +48,14 @@ def test_apply_over_several_items_derives_the_others(archive: Archive, photos: d
     assert "\n" not in str(error) and f"1 of {len(ids)} items failed" in str(error)
     assert {d.parent_id for d in error.made} == set(ids) - {ids[1]}  # the others were derived and stored
     assert all(archive.get(d.id).kind == "derivative" for d in error.made)
+
+
+def test_ingest_names_the_files_of_a_folder_it_cannot_read(archive: Archive, photos: dict[str, Path]) -> None:
+    """A GIF or HEIC scan in an ingested folder was passed over without a word (`daguerre restore scans/ -o out/`
+    named it); now it is one failure line naming it and the rest still goes in."""
+    folder = photos["coffee.jpg"].parent
+    (folder / "scan.heic").write_bytes(b"\\x00\\x00\\x00\\x18ftypheic")
+    report = archive.ingest([folder])
+    assert len(report.added) == len(photos)
+    [message] = report.failed
+    assert message.startswith(f"{folder / 'scan.heic'}: HEIC is not a format daguerre reads")

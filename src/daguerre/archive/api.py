@@ -25,7 +25,7 @@ from daguerre.archive import video as clips
 from daguerre.archive.catalogue import DUBLIN_CORE, MEDIA_TYPES, Event, Intent, Item
 from daguerre.archive.errors import ApplyError, ArchiveError, crashpoint
 from daguerre.archive.store import Store, process_tag
-from daguerre.imaging import ImageError, iter_images, load
+from daguerre.imaging import ImageError, iter_images, load, unread_in_folders
 from daguerre.verbosity import one_line as failure
 
 CONFIG = "archive.json"
@@ -166,7 +166,7 @@ class Archive:
                 jobs += [(p, root if root.is_dir() else None) for p in iter_images([root], clips=True)]
             except ImageError as e:
                 raise ArchiveError(str(e)) from None
-        report = IngestReport()
+        report = IngestReport(failed=[message for _, message in unread_in_folders(inputs)])
         for i, (path, root) in enumerate(jobs):
             if on_file:
                 on_file(path, i, len(jobs))
