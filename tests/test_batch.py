@@ -87,6 +87,24 @@ def test_client_killed_then_resumed_on_postgresql(postgres, tmp_path: Path, phot
         archive.close()
 
 
+def test_a_client_killed_while_queueing_is_resumed_over_the_whole_selection(filled):
+    """Items are queued a page at a time; a client killed between pages left a run of the first pages only, and
+    `--resume` ran those and called the run finished: the rest of the selection was never derived."""
+    code = ("import sys; from daguerre.archive import Archive; from daguerre import jobs; "
+            "a = Archive.open(sys.argv[1]); r = jobs.create_run(a, 'film', {}); print(r, flush=True); "
+            "jobs.take_lease(a, r); jobs.submit_matching(a, r, '', {'kind': 'master'}, page=1)")
+    killed = subprocess.run([sys.executable, "-c", code, str(filled.path)], capture_output=True, text=True,
+                            env=env(DAGUERRE_ARCHIVE_CRASH_AT="jobs:queued-page"), timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_id = killed.stdout.strip()
+    assert len(jobs.list_jobs(filled, run_id=run_id)) == 1  # killed after its first page
+    resumed = cli(filled, "batch", "film", "--resume", run_id, "--workers", "0")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "queued the 3 matching items" in resumed.stdout and "4 done, 0 failed, 0 pending" in resumed.stdout
+    check_run(filled, run_id)
+    assert filled.store.notes("queueing") == []
+
+
 def test_resume_refuses_a_live_run_and_takes_over_a_killed_one(filled):
     """A second client may not run a run whose client is alive (here stopped, not dead: a lease of an hour keeps
     it live however slow this machine is); once that client is killed, the run is taken over at once and

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         RunBusy,
         cancel,
         create_run,
+        finish_queueing,
         get_job,
         get_run,
         list_jobs,
@@ -29,11 +30,12 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {"RunSummary": "runner", "run_jobs": "runner", "threads_per_worker": "runner", "cancel": "table",
-          "create_run": "table", "get_job": "table", "get_run": "table", "list_jobs": "table", "list_runs": "table",
-          "mark_interrupted": "table", "submit": "table", "RunBusy": "table",
-          "submit_matching": "table", "take_lease": "table"}
-__all__ = ["RunBusy", "RunSummary", "cancel", "create_run", "get_job", "get_run", "list_jobs", "list_runs",
-           "mark_interrupted", "run_jobs", "submit", "submit_matching", "take_lease", "threads_per_worker"]
+          "create_run": "table", "finish_queueing": "table", "get_job": "table", "get_run": "table",
+          "list_jobs": "table", "list_runs": "table", "mark_interrupted": "table", "submit": "table",
+          "RunBusy": "table", "submit_matching": "table", "take_lease": "table"}
+__all__ = ["RunBusy", "RunSummary", "cancel", "create_run", "finish_queueing", "get_job", "get_run", "list_jobs",
+           "list_runs", "mark_interrupted", "run_jobs", "submit", "submit_matching", "take_lease",
+           "threads_per_worker"]
 
 
 def __getattr__(name: str) -> object:

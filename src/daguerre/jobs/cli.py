@@ -74,6 +74,12 @@ def batch(
                      "then resume")
             run_id, total = run["id"], sum(run["counts"].values())
             out.print(f"run {run_id}: resuming ({run['counts']['done']} of {total} done)")
+            try:
+                jobs.take_lease(a, run_id)  # before queueing what a client killed while queueing had not reached
+            except jobs.RunBusy as e:
+                fail(str(e))
+            if more := jobs.finish_queueing(a, run_id):
+                out.print(f"run {run_id}: queued the {more} matching items its first client had not reached")
         else:
             try:
                 query, filters = parse_where(where)

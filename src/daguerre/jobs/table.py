@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, insert, select, update
 
 from daguerre.archive.catalogue import Item, Job, Run, now
-from daguerre.archive.errors import ArchiveError
+from daguerre.archive.errors import ArchiveError, crashpoint
 from daguerre.archive.store import pid_alive
 
 if TYPE_CHECKING:
@@ -122,15 +122,43 @@ def submit_matching(archive: Archive, run_id: str, query: str, filters: dict, *,
                     page: int = CHUNK) -> int:
     """Queue the run's operation on every item ``archive search`` finds for ``query`` and ``filters``, a page
     at a time (keyset pagination on the item key, one transaction per page), so that memory stays bounded
-    however many items match. Returns how many jobs were queued."""
+    however many items match. Returns how many jobs were queued.
+
+    A note in the store marks the run as being queued until the last page is in: a client killed meanwhile
+    leaves it, and `finish_queueing` (``--resume``) queues the rest instead of running a part of the selection.
+    """
+    run = get_run(archive, run_id)
+    archive.store.write_note(queueing_note(run["id"]), {"query": query, "filters": filters, "user": user})
+    return _queue_matching(archive, run, query, filters, user, 0, page)
+
+
+def finish_queueing(archive: Archive, run_id: str, page: int = CHUNK) -> int:
+    """Queue the items a run's client had not reached when it died while queueing; 0 for a run fully queued."""
+    run = get_run(archive, run_id)
+    note = archive.store.read_note(queueing_note(run["id"]))
+    if note is None:
+        return 0
+    with archive.session() as s:  # pages are queued in item-key order, one transaction each
+        after = s.scalar(select(func.max(Item.pk)).join(Job, Job.item_id == Item.id)
+                         .where(Job.run_id == run["id"])) or 0
+    return _queue_matching(archive, run, note["query"], note["filters"], note.get("user"), after, page)
+
+
+def queueing_note(run_id: str) -> str:
+    """The store note present while a run's items are being queued."""
+    return f"queueing/{run_id}"
+
+
+def _queue_matching(archive: Archive, run: dict, query: str, filters: dict, user: str | None, after: int,
+                    page: int) -> int:
     from daguerre.archive.search import search_keys
 
-    run = get_run(archive, run_id)
-    after, count = 0, 0
+    count = 0
     while True:
         with archive.session() as s:
             keys = search_keys(s, query, after=after, limit=page, **filters)
         if not keys:
+            archive.store.remove_note(queueing_note(run["id"]))
             return count
         created = now()
         rows = [{"id": str(uuid.uuid4()), "run_id": run["id"], "item_id": item_id, "operation": run["operation"],
@@ -140,6 +168,7 @@ def submit_matching(archive: Archive, run_id: str, query: str, filters: dict, *,
             s.execute(insert(Job), rows)
             s.execute(update(Run).where(Run.id == run["id"], Run.owner == client_tag())
                       .values(heartbeat=time.time()))  # queueing millions takes minutes: the lease stays live
+        crashpoint("jobs:queued-page")
         after, count = keys[-1][0], count + len(keys)
 
 
