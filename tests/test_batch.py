@@ -144,6 +144,10 @@ def test_failures_are_listed_and_resume_refuses_another_operation(filled):
     assert "the reference is grey: it has no colour to carry over" in failures.stdout
     wrong = cli(filled, "batch", "restore", "--resume", run_id)
     assert wrong.returncode == 1 and "is a colorize run" in wrong.stderr
+    for other in (("--param", "render_size=96"), ("--where", "moon")):  # were ignored without a word
+        refused = cli(filled, "batch", "colorize", "--resume", run_id, *other)
+        assert refused.returncode == 1 and "drop --where and --param" in refused.stderr, refused.stderr
+        assert "resuming" not in refused.stdout
 
 
 def test_an_item_withdrawn_while_queued_fails_in_one_line_naming_it_once(filled):

@@ -69,6 +69,9 @@ def batch(
             run = jobs.get_run(a, resume)
             if run["operation"] != operation:
                 fail(f"run {run['id']} is a {run['operation']} run, not {operation}")
+            if where or params:
+                fail(f"run {run['id']} goes on with its own items and parameters (where {run['query']!r}, "
+                     f"{run['params']}): drop --where and --param, or start a new run")
             if run["running_in"]:
                 fail(f"run {run['id']} is still running in {run['running_in']}: let it finish or stop it, "
                      "then resume")
