@@ -129,3 +129,24 @@ def test_iiif_export_reads_in_a_third_party_client(filled, tmp_path: Path, monke
     for f, ref in zip(files, (mid, did), strict=True):
         item = archive.get(ref)
         assert Image.open(f).size == (item.width, item.height)
+
+
+
+@pytest.mark.parametrize(("format", "harm"), [("iiif", "missing"), ("bagit", "missing"), ("iiif", "damaged")])
+def test_an_export_names_the_item_whose_file_is_missing_or_damaged(filled, tmp_path: Path, format: str,
+                                                                   harm: str) -> None:
+    """The error named a store object (`object <64 hex> is missing from the store /path/store`) or a damaged
+    file by its store path: nothing an archivist can look up. It names the item and its file name first."""
+    archive, mid, _ = filled
+    sha = archive.get(mid).sha256
+    if harm == "missing":
+        archive.store.remove(sha)
+    else:
+        path = archive.store.local_path(sha)
+        path.chmod(0o644)
+        path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ArchiveError) as failed:
+        archive.export(format, tmp_path / "out", base_url="https://example.org")
+    message = str(failed.value)
+    assert message.startswith(f"{mid} (astronaut.jpg): "), message
+    assert "is missing from the store" in message if harm == "missing" else sha not in message  # not its path

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from daguerre.archive import events
 from daguerre.archive.catalogue import DUBLIN_CORE, EXTENSIONS, Event, Item
+from daguerre.archive.errors import naming
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -121,7 +122,8 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool, items: list
     meta = out / "metadata"
     meta.mkdir()
     for it in items:
-        archive.store.copy_to(it.sha256, out / "objects" / object_name(it.sha256, it.media_type))
+        with naming(it.id, it.filename):
+            archive.store.copy_to(it.sha256, out / "objects" / object_name(it.sha256, it.media_type))
     (meta / "items.json").write_text(json.dumps([it.record() for it in items], indent=1))
     (meta / "events.json").write_text(json.dumps([e.record() for e in history], indent=1))
     with open(meta / "dublin_core.csv", "w", newline="") as f:

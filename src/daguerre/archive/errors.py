@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 CRASH_ENV = "DAGUERRE_ARCHIVE_CRASH_AT"
 
@@ -19,6 +21,19 @@ class ApplyError(ArchiveError):
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         super().__init__(f"{len(failed)} of {len(made) + len(failed)} items failed: {failed[0]}{more}")
         self.made, self.failed = made, failed
+
+
+@contextmanager
+def naming(item_id: str, filename: str) -> Iterator[None]:
+    """Say which item a store or image error inside is about (``ID (FILE): problem``): the error alone names a
+    store object or a store path, which tells an archivist nothing."""
+    from daguerre.imaging import ImageError
+
+    try:
+        yield
+    except (ArchiveError, ImageError) as e:
+        problem = e.problem if isinstance(e, ImageError) else str(e)
+        raise ArchiveError(f"{item_id} ({filename}): {problem}") from None
 
 
 def crashpoint(name: str) -> None:

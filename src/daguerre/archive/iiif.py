@@ -30,6 +30,7 @@ from PIL import Image
 
 from daguerre.archive import video as clips
 from daguerre.archive.catalogue import Item
+from daguerre.archive.errors import naming
 from daguerre.archive.renditions import picture_of
 
 if TYPE_CHECKING:
@@ -147,11 +148,14 @@ def manifest(archive: Archive, master: Item, out: Path, base: str, include_withd
     for n, it in enumerate(family, 1):
         label = "Original (master)" if it.kind == "master" else f"{it.operation} (machine-made, {it.id})"
         if clips.is_clip_item(it):
-            canvas, body = _clip_canvas(archive, it, out, base, f"{mid}/canvas/{n}", label)
+            with naming(it.id, it.filename):
+                canvas, body = _clip_canvas(archive, it, out, base, f"{mid}/canvas/{n}", label)
         else:
             service = f"{base}/images/{it.id}"
             if not _written(out / "images" / it.id, service):  # ids are content hashes: tiles never go stale
-                write_tiles(_image(archive, it), out / "images" / it.id, service)
+                with naming(it.id, it.filename):
+                    picture = _image(archive, it)
+                write_tiles(picture, out / "images" / it.id, service)
             body = AnnotationBody(id=f"{service}/full/max/0/default.jpg", type="Image", format="image/jpeg",
                                   width=it.width, height=it.height,
                                   service=[ServiceV3(id=service, type="ImageService3", profile="level0")])
