@@ -150,3 +150,4 @@ def test_an_export_names_the_item_whose_file_is_missing_or_damaged(filled, tmp_p
     message = str(failed.value)
     assert message.startswith(f"{mid} (astronaut.jpg): "), message
     assert "is missing from the store" in message if harm == "missing" else sha not in message  # not its path
+    assert not (tmp_path / "out").exists()  # no half export left to pass for a whole one or block the next

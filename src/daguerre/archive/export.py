@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,12 +21,26 @@ COLUMNS = ("id", "filename", "kind", "parent_id", *DUBLIN_CORE, "operation", "mo
 
 
 def export(archive: Archive, format: str, out: Path, base_url: str, include_withdrawn: bool) -> Path:
-    """Write the export into ``out`` (which must be absent or empty); returns its main file or folder."""
+    """Write the export into ``out`` (which must be absent or empty); returns its main file or folder. An export
+    that fails leaves ``out`` as it found it."""
     if format not in FORMATS:
         raise ArchiveError(f"unknown export format {format!r} (use {', '.join(FORMATS)})")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ArchiveError(f"{out}: exists and is not an empty folder")
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write(archive, format, out, base_url, include_withdrawn)
+    except BaseException:  # a half export would pass for a whole one, and block the next try into ``out``
+        for child in [out] if made else list(out.iterdir()):
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+        raise
+
+
+def _write(archive: Archive, format: str, out: Path, base_url: str, include_withdrawn: bool) -> Path:
     if format == "iiif":
         return iiif.export(archive, out, base_url, include_withdrawn)
     if format == "bagit":
