@@ -214,3 +214,18 @@ def test_results_are_recorded_together_and_a_clash_keeps_out_only_its_own(filled
     assert sorted(d.parent_id for d in derivatives(archive)) == sorted(ids[:2])
     assert [jobs.get_job(archive, j)["status"] for j in job_ids] == ["done", "done", "queued"]
     assert archive.store.notes("jobs") == [f"jobs/{job_ids[2]}"]  # kept: its own file may still be recorded
+
+
+def test_a_run_on_a_memory_store_runs_in_this_process(tmp_path, photos):
+    """A worker process sees a memory:// store of its own, empty: every job of a run with workers failed with
+    'object ... is missing from the store memory://...'. Such a run is run in this process instead."""
+    import uuid
+
+    with Archive.init(tmp_path / "m", store_url=f"memory://jobs-{uuid.uuid4().hex}") as archive:
+        ids = archive.ingest([photos["astronaut.jpg"], photos["coffee.jpg"]]).added
+        run_id = jobs.create_run(archive, "film", {})
+        jobs.submit(archive, ids, "film", {}, run_id=run_id)
+        summary = jobs.run_jobs(archive, run_id, workers=1)
+        assert (summary.done, summary.failed) == (2, 0), summary.errors
+        made = [it for it in archive.items(kind="derivative") if it.operation == "film"]
+        assert sorted(it.parent_id for it in made) == sorted(ids) and archive.fixity().ok

@@ -48,7 +48,9 @@ class Store:
         # no listings cache for object stores: other processes (batch workers) add objects behind our back
         self.fs, root = fsspec.core.url_to_fs(url, **({"use_listings_cache": False} if remote else {}))
         self.root = root.rstrip("/")
-        self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self.local = "file" in protocols
+        self.in_process = "memory" in protocols  # memory://: seen by this process only, gone when it ends
         self.fs.makedirs(f"{self.root}/objects", exist_ok=True)
         self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
 

@@ -267,11 +267,14 @@ def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | N
 
     ``backend``: "inline" (this process, one job at a time: the web app), "local" (``workers`` processes)
     or "dask" (``cluster`` "local" for a LocalCluster on 127.0.0.1, or a scheduler address tcp://host:8786).
+    An archive on a memory:// store runs inline whatever is asked: no other process can see that store.
     ``threads``: compute threads per worker (default: the cores shared out among local workers, 1 on Dask).
     ``on_progress`` gets ``{"job_id", "item_id", "status", "progress", "error", "done", "failed", "total"}``.
     """
     if cluster is not None:
         backend = "dask"
+    if archive.store.in_process:  # a worker process would see an empty memory:// store of its own
+        backend, cluster = "inline", None
     if run_id is not None:
         table.take_lease(archive, run_id)  # refuses a run another live client is running
         _sweep_notes(archive)
