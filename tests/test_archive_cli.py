@@ -69,3 +69,11 @@ def test_archive_commands_end_to_end(tmp_path: Path, photos: dict[str, Path], ca
     run("init", restored)
     assert "imported 5 items" in run("import-bag", tmp_path / "bagit", "-A", restored).output
     assert "checked 5" in run("fixity", "-A", restored).output
+
+
+def test_init_refuses_a_memory_store(tmp_path: Path) -> None:
+    """`init --store memory://x` made an archive whose every file was gone once `init` ended: `ingest` then
+    stored into a store no later command saw, and `fixity` reported every item missing."""
+    refused = run("init", tmp_path / "a", "--store", "memory://x", code=1)
+    assert "memory://x: a memory store is gone when this command ends" in refused.output
+    assert not (tmp_path / "a").exists()

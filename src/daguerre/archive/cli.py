@@ -81,6 +81,8 @@ def init(
     """Create an archive: catalogue, content-addressed store and signing key."""
     from daguerre.archive.api import Archive
 
+    if store and store.lower().startswith("memory:"):
+        fail(f"{store}: a memory store is gone when this command ends; give a folder or an s3:// URL")
     try:
         archive = Archive.init(path, catalog, store)
     except ArchiveError as e:
