@@ -230,3 +230,16 @@ def test_dask_local_cluster(filled):
     summary = jobs.run_jobs(filled, run_id, cluster="local", workers=2)
     assert (summary.done, summary.failed) == (4, 0) and summary.seconds <= time.perf_counter() - start
     check_run(filled, run_id)
+
+
+def test_dask_local_cluster_with_workers_0_still_runs(filled):
+    """`--workers 0` means "in this process" without a cluster; with `--cluster local` it made a LocalCluster of
+    no workers and the run waited for ever. It gets one worker."""
+    pytest.importorskip("distributed")
+    try:
+        done = subprocess.run([str(BIN / "daguerre"), "archive", "batch", "film", "--where", "moon", "--workers",
+                               "0", "--cluster", "local", "-A", str(filled.path)], env=env(), capture_output=True,
+                              text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the run never ended")
+    assert done.returncode == 0 and "1 done, 0 failed, 0 pending" in done.stdout, done.stderr

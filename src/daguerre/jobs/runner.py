@@ -218,8 +218,9 @@ class _Executor:
                 # no statistical profiler: it samples the computing thread's stack every 10 ms, taking the GIL
                 # (see BENCHMARKS.md "Batch runs"; `dask worker` takes DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED)
                 with dask.config.set({"distributed.worker.profile.enabled": False}):
-                    self.local_cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                                      host="127.0.0.1", dashboard_address=None)
+                    # at least one worker: `--workers 0 --cluster local` made a cluster nothing ran on, for ever
+                    self.local_cluster = LocalCluster(n_workers=max(1, self.workers), threads_per_worker=1,
+                                                      processes=True, host="127.0.0.1", dashboard_address=None)
                 self.client = Client(self.local_cluster)
             else:
                 self.client = Client(self.cluster, timeout="20s")
