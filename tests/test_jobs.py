@@ -229,3 +229,20 @@ def test_a_run_on_a_memory_store_runs_in_this_process(tmp_path, photos):
         assert (summary.done, summary.failed) == (2, 0), summary.errors
         made = [it for it in archive.items(kind="derivative") if it.operation == "film"]
         assert sorted(it.parent_id for it in made) == sorted(ids) and archive.fixity().ok
+
+
+def test_a_damaged_stored_file_is_named_by_its_item_not_by_a_temporary_copy(filled):
+    """A master whose stored file was damaged failed with '/tmp/tmpab12cd/x.png: truncated or corrupt image
+    data': a temporary copy's path (and `archive apply` named no item at all)."""
+    archive, ids = filled
+    path = archive.store.local_path(archive.get(ids[0]).sha256)
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ArchiveError) as refused:
+        archive.apply("film", [ids[0]], {})
+    assert f"failed: {ids[0]}: its stored file cannot be read: truncated or corrupt" in str(refused.value)
+    run_id = jobs.create_run(archive, "film", {})
+    jobs.submit(archive, ids[:2], "film", {}, run_id=run_id)
+    summary = jobs.run_jobs(archive, run_id, workers=1)
+    assert summary.done == 1 and [(i, m.split(":")[0]) for i, m in summary.errors] == [(ids[0], ids[0])]
+    assert "/tmp" not in summary.errors[0][1]

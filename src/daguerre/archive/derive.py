@@ -185,7 +185,10 @@ def make(store: Store, keys: Keys, task: dict,
     recipe = dict(task["recipe"])
     op = _operation(recipe["operation"])
     parent_bytes = store.read(recipe["parent_sha256"])
-    picture = load_bytes(parent_bytes, suffix=EXTENSIONS.get(task["parent_media_type"], ""))
+    try:
+        picture = load_bytes(parent_bytes, suffix=EXTENSIONS.get(task["parent_media_type"], ""))
+    except ImageError as e:  # its message names a temporary copy: the item is what the archivist can look up
+        raise ArchiveError(f"{recipe['parent_sha256'][:16]}: its stored file cannot be read: {e.problem}") from None
     recipe["output"] = {**recipe["output"], "bit_depth": picture.bit_depth}
     started = catalogue.now()
     rendition, result, seconds = render(op, picture, recipe, task["title"], progress)
