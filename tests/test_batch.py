@@ -243,3 +243,5 @@ def test_dask_local_cluster_with_workers_0_still_runs(filled):
     except subprocess.TimeoutExpired:
         pytest.fail("the run never ended")
     assert done.returncode == 0 and "1 done, 0 failed, 0 pending" in done.stdout, done.stderr
+    shown = " ".join(cli(filled, "batch", "--help").stdout.split())
+    assert "Worker processes (0: in this process); with --cluster local, the LocalCluster's workers" in shown

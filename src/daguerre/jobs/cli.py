@@ -43,7 +43,9 @@ def batch(
                                             "; default every master).")] = "",
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="key=value (JSON values allowed), "
                                                     "repeatable; seed=N sets the seed.")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (0: in this process).")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: in this process); with --cluster local, the "
+                                              "LocalCluster's workers (at least 1); not used with a scheduler "
+                                              "address.")] = 1,
     cluster: Annotated[str | None, typer.Option(help="Dask: 'local' (a LocalCluster on 127.0.0.1) or a scheduler "
                                                      "address tcp://HOST:8786.")] = None,
     resume: Annotated[str | None, typer.Option(help="Continue this run (id or prefix): nothing is done twice.")]
