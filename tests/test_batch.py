@@ -176,7 +176,9 @@ def test_a_batch_reference_may_be_an_item_as_with_apply(filled):
     assert colour.sha256 in event.outcome_detail["recipe"]["input_files"].values()
     refused = cli(filled, "batch", "colorize", "--param", "reference=beef", "--workers", "0")
     assert refused.returncode == 1 and "beef: no such item" in refused.stderr and "run " not in refused.stdout
-    for where, said in (("date_from:banana", "date_from 'banana': give a year"), ("kind:banana", "kind 'banana'")):
+    for where, said in (("date_from:banana", "date_from 'banana': give a year"), ("kind:banana", "kind 'banana'"),
+                        ("date_too:1900", "date_too: is not a filter (use date_from:"),  # ran on 0 items
+                        ("creator:Studio", "creator: is not a filter")):
         refused = cli(filled, "batch", "film", "--where", where, "--workers", "0")
         assert refused.returncode == 1 and said in refused.stderr and "run " not in refused.stdout, refused.stderr
 

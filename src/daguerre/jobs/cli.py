@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 from typing import Annotated
 
 import typer
@@ -17,8 +18,11 @@ def parse_where(where: str) -> tuple[str, dict[str, str | None]]:
     words, filters = [], {"kind": "master"}
     for token in where.split():
         key, sep, value = token.partition(":")
-        if sep and key.replace("-", "_") in FILTERS:
-            filters[key.replace("-", "_")] = value
+        name = key.lower().replace("-", "_")
+        if sep and name in FILTERS:
+            filters[name] = value
+        elif sep and value and re.fullmatch(r"[a-z_]+", name):  # a misspelt filter matched nothing, silently
+            raise ValueError(f"{key}: is not a filter (use {', '.join(f + ':' for f in FILTERS)})")
         else:
             words.append(token)
     if filters["kind"] == "any":
