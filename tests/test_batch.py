@@ -183,6 +183,13 @@ def test_a_batch_reference_may_be_an_item_as_with_apply(filled):
         assert refused.returncode == 1 and said in refused.stderr and "run " not in refused.stdout, refused.stderr
 
 
+def test_a_selection_that_matches_nothing_makes_no_run(filled):
+    """A --where that matched nothing made a run 'on 0 items' that stayed in `archive runs` for good."""
+    refused = cli(filled, "batch", "film", "--where", "zeppelin", "--workers", "0")
+    assert refused.returncode == 1 and "nothing matches 'zeppelin': no run made" in refused.stderr, refused.stderr
+    assert jobs.list_runs(filled) == [] and "run " not in refused.stdout
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

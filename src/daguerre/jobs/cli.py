@@ -95,6 +95,11 @@ def batch(
             except ValueError as e:
                 fail(str(e))
             params = a.with_reference_files(operation, params)  # a reference may be an item, as with `apply`
+            from daguerre.archive.search import search_keys
+
+            with a.session() as s:
+                if not search_keys(s, query, limit=1, **filters):
+                    fail(f"nothing matches {where!r}: no run made" if where else "the archive has no masters")
             run_id = jobs.create_run(a, operation, params, where, backend, user=_user())
             jobs.take_lease(a, run_id)  # from the start: a resume while this client queues items is refused
             out.print(f"run {run_id}: {operation}", end="")
