@@ -105,6 +105,27 @@ def test_a_client_killed_while_queueing_is_resumed_over_the_whole_selection(fill
     assert filled.store.notes("queueing") == []
 
 
+def test_ctrl_c_while_queueing_says_how_to_resume(filled, monkeypatch):
+    """Ctrl-C while items were queued ended with Click's bare 'Aborted!': no word of the run or of --resume."""
+    from typer.testing import CliRunner
+
+    from daguerre.cli import app
+    from daguerre.jobs import table
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(table, "_queue_matching", interrupted)
+    stopped = CliRunner().invoke(app, ["archive", "batch", "film", "--workers", "0", "-A", str(filled.path)])
+    run_id = stopped.output.split()[1].rstrip(":")
+    assert stopped.exit_code == 130, stopped.output
+    assert f"run {run_id} interrupted while its items were queued; continue it with --resume {run_id}" in \
+        " ".join(stopped.output.split())
+    monkeypatch.undo()
+    resumed = cli(filled, "batch", "film", "--resume", run_id, "--workers", "0")
+    assert "4 done, 0 failed, 0 pending" in resumed.stdout, resumed.stderr
+
+
 def test_resume_refuses_a_live_run_and_takes_over_a_killed_one(filled):
     """A second client may not run a run whose client is alive (here stopped, not dead: a lease of an hour keeps
     it live however slow this machine is); once that client is killed, the run is taken over at once and

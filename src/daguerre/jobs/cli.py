@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import getpass
 import re
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from daguerre.archive.cli import ArchiveOpt, _param, console, fail, opened, out
+
+if TYPE_CHECKING:
+    from daguerre.archive.api import Archive
 
 FILTERS = ("date_from", "date_to", "operation", "model", "rights", "kind")
 
@@ -38,6 +43,19 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+@contextmanager
+def stopped_while_queueing(archive: Archive, run_id: str) -> Iterator[None]:
+    """Ctrl-C while a big selection is queued: give the run up and say how to go on (Click said 'Aborted!')."""
+    from daguerre.jobs.table import release_lease
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        release_lease(archive, run_id)
+        out.print()
+        fail(f"run {run_id} interrupted while its items were queued; continue it with --resume {run_id}", 130)
 
 
 def batch(
@@ -87,7 +105,9 @@ def batch(
                 jobs.take_lease(a, run_id)  # before queueing what a client killed while queueing had not reached
             except jobs.RunBusy as e:
                 fail(str(e))
-            if more := jobs.finish_queueing(a, run_id):
+            with stopped_while_queueing(a, run_id):
+                more = jobs.finish_queueing(a, run_id)
+            if more:
                 out.print(f"run {run_id}: queued the {more} matching items its first client had not reached")
         else:
             try:
@@ -103,7 +123,8 @@ def batch(
             run_id = jobs.create_run(a, operation, params, where, backend, user=_user())
             jobs.take_lease(a, run_id)  # from the start: a resume while this client queues items is refused
             out.print(f"run {run_id}: {operation}", end="")
-            count = jobs.submit_matching(a, run_id, query, filters, user=_user())
+            with stopped_while_queueing(a, run_id):
+                count = jobs.submit_matching(a, run_id, query, filters, user=_user())
             out.print(f" on {count} items")
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
