@@ -38,8 +38,11 @@ class Operation:
     def check(self, params: dict) -> None:
         """Refuse, before any work, parameters the operation would refuse later (a queued job fails on them):
         names it does not take, and in subclasses values out of range. Raises TypeError or ValueError."""
-        taken = [n for n, p in inspect.signature(type(self).run).parameters.items()  # the class's: as declared
+        declared = inspect.signature(type(self).run).parameters  # the class's run: as declared, not as wrapped
+        taken = [n for n, p in declared.items()
                  if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("self", "picture", "progress")]
+        if any(p.kind is p.VAR_KEYWORD and n != "unknown" for n, p in declared.items()):
+            return  # a run that forwards every keyword (a wrapper, `repair`'s steps) says nothing of the names
         if unknown := [n for n in params if n not in taken]:
             raise TypeError(f"{self.name}: unknown parameter(s) {', '.join(unknown)} (it takes {', '.join(taken)})")
 
