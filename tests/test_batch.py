@@ -171,6 +171,32 @@ def test_failures_are_listed_and_resume_refuses_another_operation(filled):
         assert "resuming" not in refused.stdout
 
 
+def test_retry_failed_runs_the_failed_jobs_again_and_nothing_done(filled):
+    """A store hiccup failed an item; `--resume` ran only queued jobs, so the run could never be finished."""
+    master = filled.search("moon")[0]
+    stored = filled.store.local_path(master.sha256)
+    aside = stored.with_name("aside")
+    stored.rename(aside)  # the hiccup: the master's file is unreadable for this run
+    first = cli(filled, "batch", "film", "--workers", "0")
+    assert first.returncode == 1 and "3 done, 1 failed, 0 pending" in first.stdout, first.stderr
+    run_id = first.stdout.split()[1].rstrip(":")
+    done_before = {j["id"]: j for j in jobs.list_jobs(filled, status="done", run_id=run_id)}
+    assert "  finished  " in cli(filled, "runs").stdout
+    alone = cli(filled, "batch", "film", "--retry-failed")
+    assert alone.returncode == 1 and "--retry-failed goes with --resume RUN" in alone.stderr
+    aside.rename(stored)
+    plain = cli(filled, "batch", "film", "--resume", run_id, "--workers", "0")
+    assert "3 done, 1 failed, 0 pending" in plain.stdout, plain.stderr  # a plain resume leaves failures alone
+    retried = cli(filled, "batch", "film", "--resume", run_id, "--retry-failed", "--workers", "0")
+    assert retried.returncode == 0, retried.stderr
+    assert f"run {run_id}: 1 failed job queued again" in retried.stdout
+    assert "4 done, 0 failed, 0 pending; this session 1 in" in retried.stdout
+    check_run(filled, run_id)
+    assert all(jobs.get_job(filled, i) == j for i, j in done_before.items())  # nothing done was redone
+    [again] = [j for j in jobs.list_jobs(filled, run_id=run_id) if j["item_id"] == master.id]
+    assert again["error"] is None and "  finished  " in cli(filled, "runs").stdout
+
+
 def test_an_item_withdrawn_while_queued_fails_in_one_line_naming_it_once(filled):
     """`failed: ID: ID: is withdrawn` named the item twice."""
     master = filled.search("moon")[0]

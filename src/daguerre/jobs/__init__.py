@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         list_jobs,
         list_runs,
         mark_interrupted,
+        retry_failed,
         submit,
         submit_matching,
         take_lease,
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
 _WHERE = {"RunSummary": "runner", "run_jobs": "runner", "threads_per_worker": "runner", "cancel": "table",
           "create_run": "table", "finish_queueing": "table", "get_job": "table", "get_run": "table",
           "list_jobs": "table", "list_runs": "table", "mark_interrupted": "table", "submit": "table",
-          "RunBusy": "table", "submit_matching": "table", "take_lease": "table"}
+          "retry_failed": "table", "RunBusy": "table", "submit_matching": "table", "take_lease": "table"}
 __all__ = ["RunBusy", "RunSummary", "cancel", "create_run", "finish_queueing", "get_job", "get_run", "list_jobs",
-           "list_runs", "mark_interrupted", "run_jobs", "submit", "submit_matching", "take_lease",
+           "list_runs", "mark_interrupted", "retry_failed", "run_jobs", "submit", "submit_matching", "take_lease",
            "threads_per_worker"]
 
 

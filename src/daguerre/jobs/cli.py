@@ -72,6 +72,9 @@ def batch(
                                                      "address tcp://HOST:8786.")] = None,
     resume: Annotated[str | None, typer.Option(help="Continue this run (id or prefix): nothing is done twice.")]
     = None,
+    retry_failed: Annotated[bool, typer.Option(help="With --resume: queue the run's failed jobs again (their "
+                                                    "errors are cleared; list them first with `archive runs "
+                                                    "RUN`).")] = False,
     archive: ArchiveOpt = None,
 ) -> None:
     """Apply an operation to every matching item, on a local process pool or a Dask cluster; resumable."""
@@ -88,6 +91,8 @@ def batch(
 
     params = dict(_param(p) for p in param or [])
     backend = ("local" if workers else "inline") if cluster is None else f"dask {cluster}"
+    if retry_failed and not resume:
+        fail("--retry-failed goes with --resume RUN: it queues that run's failed jobs again")
     with opened(archive) as a:
         if resume:
             run = jobs.get_run(a, resume)
@@ -105,6 +110,8 @@ def batch(
                 jobs.take_lease(a, run_id)  # before queueing what a client killed while queueing had not reached
             except jobs.RunBusy as e:
                 fail(str(e))
+            if retry_failed and (again := jobs.retry_failed(a, run_id)):
+                out.print(f"run {run_id}: {again} failed job{'s' if again > 1 else ''} queued again")
             with stopped_while_queueing(a, run_id):
                 more = jobs.finish_queueing(a, run_id)
             if more:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from daguerre.archive.catalogue import Item, Job, Run, now
 from daguerre.archive.errors import ArchiveError, crashpoint
@@ -170,6 +170,19 @@ def _queue_matching(archive: Archive, run: dict, query: str, filters: dict, user
                       .values(heartbeat=time.time()))  # queueing millions takes minutes: the lease stays live
         crashpoint("jobs:queued-page")
         after, count = keys[-1][0], count + len(keys)
+
+
+def retry_failed(archive: Archive, run_id: str) -> int:
+    """Queue a run's failed jobs again (their errors are cleared; done jobs are left alone) and mark the run
+    unfinished; returns how many. Interrupted jobs are left to the resume, which records their stored results.
+    The caller holds the run's lease."""
+    with archive.session.begin() as s:
+        n = s.execute(update(Job).where(Job.run_id == run_id, Job.status == "failed",
+                                        or_(Job.error.is_(None), ~Job.error.startswith(INTERRUPTED)))
+                      .values(status="queued", progress=0.0, error=None, started_at=None, finished_at=None)).rowcount
+        if n:
+            s.execute(update(Run).where(Run.id == run_id).values(finished_at=None))
+    return n
 
 
 def get_run(archive: Archive, run_id: str) -> dict:
