@@ -67,9 +67,14 @@ def kill_and_resume(archive: Archive, crash_at: str) -> None:
     listed = cli(archive, "runs")
     done, pending = (int(listed.stdout.split(word)[1].split()[0]) for word in ("done", "pending"))
     assert listed.stdout.startswith(run_id) and done + pending == 4  # results are recorded several at a time
+    assert "  interrupted  " in listed.stdout  # `runs RUN` did not say whether the run was running or not
+    assert f"run {run_id}: interrupted: continue it with `archive batch film --resume {run_id}`" in \
+        cli(archive, "runs", run_id).stdout
     resumed = cli(archive, "batch", "film", "--resume", run_id[:8], "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert "4 done, 0 failed, 0 pending" in resumed.stdout
+    assert "  finished  " in cli(archive, "runs").stdout and f"run {run_id}: finished 20" in \
+        cli(archive, "runs", run_id).stdout
     check_run(archive, run_id)
 
 
@@ -138,6 +143,7 @@ def test_resume_refuses_a_live_run_and_takes_over_a_killed_one(filled):
         run_id = first.stdout.readline().split()[1].rstrip(":")  # printed once the run has its lease
         os.kill(first.pid, signal.SIGSTOP)
         assert "  running  " in cli(filled, "runs", **hour).stdout
+        assert f"run {run_id}: running in process {first.pid} on " in cli(filled, "runs", run_id, **hour).stdout
         refused = cli(filled, "batch", "film", "--resume", run_id, **hour)
         assert refused.returncode == 1 and "0 done" not in refused.stdout
         [message] = [line for line in refused.stderr.splitlines() if line.strip()]
@@ -163,6 +169,7 @@ def test_failures_are_listed_and_resume_refuses_another_operation(filled):
     assert "0 done, 1 failed" in bad.stdout and "grey" in bad.stderr
     failures = cli(filled, "runs", run_id)
     assert "the reference is grey: it has no colour to carry over" in failures.stdout
+    assert f"--resume {run_id} --retry-failed` runs its failed jobs again" in failures.stdout
     wrong = cli(filled, "batch", "restore", "--resume", run_id)
     assert wrong.returncode == 1 and "is a colorize run" in wrong.stderr
     for other in (("--param", "render_size=96"), ("--where", "moon")):  # were ignored without a word

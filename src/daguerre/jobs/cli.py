@@ -163,23 +163,29 @@ def batch(
         raise typer.Exit(1)
 
 
-def runs(run_id: Annotated[str | None, typer.Argument(help="A run id: list its failures.")] = None,
+def runs(run_id: Annotated[str | None, typer.Argument(help="A run id: its state and its failures.")] = None,
          archive: ArchiveOpt = None) -> None:
-    """Batch runs, one a line (id, operation, done / failed / pending), or one run's failures."""
+    """Batch runs, one a line (id, operation, done / failed / pending, state), or one run's state and failures."""
     from daguerre import jobs
 
     with opened(archive) as a:
         if run_id is None:
             for r in jobs.list_runs(a):
                 c = r["counts"]
-                state = "finished" if r["finished_at"] else "running" if r["running_in"] else "open"
                 typer.echo(f"{r['id']}  {r['operation']:<10} done {c['done']}  failed {c['failed']}  "
-                           f"pending {c['queued'] + c['running']}  {state}  {r['created_at'][:19]}  {r['query']}")
+                           f"pending {c['queued'] + c['running']}  {r['state']}  {r['created_at'][:19]}  "
+                           f"{r['query']}")
             return
         r = jobs.get_run(a, run_id)
         c = r["counts"]
         out.print(f"run {r['id']}: {r['operation']} {r['params']} where {r['query']!r} by {r['created_by']} on "
                   f"{r['backend']}; done {c['done']}, failed {c['failed']}, pending {c['queued'] + c['running']}")
+        go_on = f"`archive batch {r['operation']} --resume {r['id']}"
+        said = {"running": f"running in {r['running_in']}",
+                "finished": f"finished {(r['finished_at'] or '')[:19]}"
+                            + (f"; {go_on} --retry-failed` runs its failed jobs again" if c["failed"] else ""),
+                "interrupted": f"interrupted: continue it with {go_on}`"}
+        out.print(f"run {r['id']}: {said[r['state']]}", highlight=False, soft_wrap=True)
         for j in jobs.list_jobs(a, status="failed", run_id=r["id"]):
             typer.echo(f"{j['item_id']}  {j['error']}")
 

@@ -192,12 +192,19 @@ def get_run(archive: Archive, run_id: str) -> dict:
         if len(found) != 1:
             raise ArchiveError(f"{run_id}: {'no such run' if not found else 'ambiguous run id'}")
         run = found[0]
+        holder = lease_holder(run.owner, run.heartbeat)
         counts = dict(s.execute(select(Job.status, func.count()).where(Job.run_id == run.id)
                                 .group_by(Job.status)).all())
     return {"id": run.id, "operation": run.operation, "params": run.params, "query": run.query,
             "backend": run.backend, "created_by": run.created_by, "created_at": run.created_at,
             "finished_at": run.finished_at, "counts": {k: counts.get(k, 0) for k in STATUSES},
-            "running_in": lease_holder(run.owner, run.heartbeat)}
+            "running_in": holder, "state": run_state(holder, run.finished_at)}
+
+
+def run_state(running_in: str | None, finished_at: str | None) -> str:
+    """'running' while a live client holds the lease (a finished run being resumed too), else 'finished' once no
+    job is left to run, else 'interrupted' (its client stopped or died: ``--resume`` goes on)."""
+    return "running" if running_in else "finished" if finished_at else "interrupted"
 
 
 def list_runs(archive: Archive) -> list[dict]:
