@@ -131,6 +131,39 @@ def test_ctrl_c_while_queueing_says_how_to_resume(filled, monkeypatch):
     assert "4 done, 0 failed, 0 pending" in resumed.stdout, resumed.stderr
 
 
+def test_ctrl_c_while_running_records_what_had_finished(filled, monkeypatch):
+    """Results waiting for their transaction (their notes in the store) stayed unrecorded after Ctrl-C, so
+    `archive runs` said 0 done until --resume. Here Ctrl-C comes once two results are waiting."""
+    from typer.testing import CliRunner
+
+    from daguerre.cli import app
+    from daguerre.jobs import runner
+
+    finished = []
+
+    def wait_then_ctrl_c(futures, **kwargs):
+        if len(finished) >= 2:
+            raise KeyboardInterrupt
+        done, pending = real_wait(futures, **kwargs)
+        finished.extend(done)
+        return done, pending
+
+    real_wait = runner.wait
+    monkeypatch.setattr(runner, "wait", wait_then_ctrl_c)
+    monkeypatch.setattr(runner, "RECORD_WAIT_S", 3600.0)  # nothing is recorded before the end of the run
+    stopped = CliRunner().invoke(app, ["archive", "batch", "film", "--workers", "0", "-A", str(filled.path)])
+    monkeypatch.undo()
+    assert stopped.exit_code == 130, stopped.output
+    run_id = stopped.output.split()[1].rstrip(":")
+    counts = jobs.get_run(filled, run_id)["counts"]
+    assert counts["done"] >= 2 and counts["done"] + counts["queued"] + counts["running"] == 4
+    assert f"run {run_id} interrupted ({counts['done']} finished results recorded); continue it with --resume " \
+           f"{run_id}" in " ".join(stopped.output.split())
+    resumed = cli(filled, "batch", "film", "--resume", run_id, "--workers", "0")
+    assert "4 done, 0 failed, 0 pending" in resumed.stdout, resumed.stderr  # the rest recorded or run, once
+    check_run(filled, run_id)
+
+
 def test_resume_refuses_a_live_run_and_takes_over_a_killed_one(filled):
     """A second client may not run a run whose client is alive (here stopped, not dead: a lease of an hour keeps
     it live however slow this machine is); once that client is killed, the run is taken over at once and

@@ -149,8 +149,10 @@ def batch(
                                         cluster=cluster, on_progress=on_progress)
             except jobs.RunBusy as e:
                 fail(str(e))
-            except KeyboardInterrupt:
-                fail(f"run {run_id} interrupted; continue it with --resume {run_id}", 130)
+            except KeyboardInterrupt as e:
+                recorded = getattr(e, "recorded", 0)
+                fail(f"run {run_id} interrupted" + (f" ({recorded} finished results recorded)" if recorded else "")
+                     + f"; continue it with --resume {run_id}", 130)
         for item_id, message in summary.errors:  # an item's own error names it already
             said = message if message.startswith(f"{item_id}:") else f"{item_id}: {message}"
             console.print(f"[red]failed:[/red] {said}", highlight=False, soft_wrap=True)

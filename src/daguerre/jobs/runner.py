@@ -52,6 +52,19 @@ class RunSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (item id, message)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run after ``recorded`` finished results were written to the catalogue."""
+
+    def __init__(self, recorded: int) -> None:
+        super().__init__(recorded)
+        self.recorded = recorded
+
+
+def _derived(made: dict, task: dict) -> bool:
+    """A worker's answer that is a derivative to record (not an error, a cancellation or a training job)."""
+    return "error" not in made and not made.get("cancelled") and "training" not in task
+
+
 def threads_per_worker(workers: int) -> int:
     """Compute threads for each of ``workers`` processes so that together they use the cores once."""
     return max(1, (os.cpu_count() or 1) // max(1, workers))
@@ -419,6 +432,16 @@ def _run(archive: Archive, run_id: str | None, job_ids: list[str] | None, backen
                     raise ArchiveError(f"run {run_id} was taken over by another client; this one stops")
                 beat = time.monotonic()
         write_waiting()
+    except KeyboardInterrupt as e:  # record what has finished (one transaction) before giving the run up
+        waiting.extend((job, task, f.result()) for f, (job, task) in inflight.items()
+                       if f.done() and not f.cancelled() and f.exception() is None and _derived(f.result(), task))
+        with archive.session() as s:  # a Ctrl-C after a transaction had committed: its results are in already
+            running = set(s.scalars(select(Job.id).where(Job.id.in_([j.id for j, _, _ in waiting]),
+                                                         Job.status == "running")))
+        waiting[:] = [w for w in waiting if w[0].id in running]
+        before = summary.done
+        write_waiting()
+        raise Interrupted(summary.done - before) from e
     finally:
         if executor is not None:
             executor.close()
