@@ -77,3 +77,28 @@ def test_init_refuses_a_memory_store(tmp_path: Path) -> None:
     refused = run("init", tmp_path / "a", "--store", "memory://x", code=1)
     assert "memory://x: a memory store is gone when this command ends" in refused.output
     assert not (tmp_path / "a").exists()
+
+
+def test_a_clip_option_given_for_pictures_is_named_as_not_used(tmp_path: Path, photos: dict[str, Path]) -> None:
+    """`consistency` and `steady_*` are a clip's frame-loop options: a picture's recipe leaves them out, which
+    `apply` and `batch` did without a word, so a user asking for them on pictures believed they were used."""
+    from daguerre.cli import app
+
+    path = tmp_path / "archive"
+    run("init", path)
+    env = {"DAGUERRE_ARCHIVE": str(path)}
+    run("ingest", photos["chelsea.png"], env=env)
+    cat = run("list", env=env).output.split()[0]
+
+    applied = run("apply", "test-tint", cat, "-p", "consistency=0.3", "-p", "amount=0.2", env=env)
+    assert "note: consistency only steadies clips; pictures are derived without it" in applied.output
+    derivative = applied.output.split()[0]
+    shown = run("show", derivative, "--json", env=env).output  # with its recipe
+    assert "consistency" not in shown and '"amount": 0.2' in shown
+    assert "note:" not in run("apply", "test-tint", cat, "-p", "amount=0.1", env=env).output
+
+    batch = runner.invoke(app, ["archive", "batch", "test-tint", "-p", "steady_local=true", "--workers", "0"],
+                          env=env)
+    assert batch.exit_code == 0, batch.output
+    assert "note: steady_local only steadies clips; any pictures in this run are derived without it" in batch.output
+    assert "1 done, 0 failed" in batch.output

@@ -134,6 +134,16 @@ def _param(text: str) -> tuple[str, object]:
         return key, value
 
 
+def clip_only_note(params: dict, pictures: str = "pictures") -> str | None:
+    """A note when ``params`` hold a clip's frame-loop options (`consistency`, `steady_*`): pictures are derived
+    without them, so a user who gave one for a picture learns it was not used."""
+    from daguerre.video import CLIP_PARAMS
+
+    if names := sorted(set(params) & CLIP_PARAMS):
+        return f"note: {', '.join(names)} only steadies clips; {pictures} are derived without it"
+    return None
+
+
 @archive_app.command(epilog="Example: daguerre archive apply restore 3f2a -A my-archive -p strength=0.8")
 def apply(
     operation: Annotated[str, typer.Argument(help="stylize, film, restore, ... (`daguerre --help`).")],
@@ -145,8 +155,11 @@ def apply(
     archive: ArchiveOpt = None,
 ) -> None:
     """Run an operation on items; store each result as a labelled derivative with its full recipe."""
+    from daguerre.archive.video import is_clip_item
+
     params = dict(_param(p) for p in param or [])
     failed: list[str] = []
+    pictures = 0
     with opened(archive) as a, bar() as progress:
         files = progress.add_task(operation, total=len(items))
         steps = progress.add_task("  steps", total=None, visible=False)
@@ -163,6 +176,9 @@ def apply(
                 console.print(f"[red]error:[/red] {e.failed[0]}", highlight=False, soft_wrap=True)
                 continue
             out.print(f"{made.id}  {operation} of {made.parent_id}  sha256 {made.sha256}")
+            pictures += not is_clip_item(made)
+    if pictures and (note := clip_only_note(params)):
+        console.print(note, highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 

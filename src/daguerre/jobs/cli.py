@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daguerre.archive.cli import ArchiveOpt, _param, console, fail, opened, out
+from daguerre.archive.cli import ArchiveOpt, _param, clip_only_note, console, fail, opened, out
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -133,6 +133,8 @@ def batch(
             with stopped_while_queueing(a, run_id):
                 count = jobs.submit_matching(a, run_id, query, filters, user=_user())
             out.print(f" on {count} items")
+            if note := clip_only_note(params, "any pictures in this run"):
+                console.print(note, highlight=False, soft_wrap=True)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
