@@ -634,3 +634,17 @@ def test_a_clip_in_a_folder_is_ingested_and_run_like_a_file(archive, clip: Path,
     result = CliRunner().invoke(app, ["film", str(folder), "-o", str(out), "--preset", "sepia"])
     assert result.exit_code == 0, result.output
     assert (out / "chelsea.jpg").is_file() and frame_count(out / "reel" / "pan.mp4") == 12
+
+
+def test_a_clips_poster_frame_is_decoded_once_then_read_from_the_cache(archive, clip: Path, monkeypatch) -> None:
+    """Each thumbnail size and each Quick preview of a clip decoded up to 48 of its frames again (~1-2 s on a 4K
+    clip); the poster frame is now kept in the store's rendition cache, the same pixels."""
+    from daguerre.archive import video as clips
+    from daguerre.archive.renditions import picture_of
+
+    [clip_id] = archive.ingest([clip]).added
+    item = archive.get(clip_id)
+    first = picture_of(archive, item)
+    monkeypatch.setattr(clips, "poster", lambda path: pytest.fail("the clip was decoded again"))
+    again = picture_of(archive, item)
+    assert again.pixels.shape == first.pixels.shape and np.abs(again.pixels - first.pixels).max() < 0.5 / 255

@@ -18,17 +18,50 @@ THUMB = 320  # long side in pixels
 
 
 def picture_of(archive: Archive, item: Item) -> Picture:
-    """The item's picture, or a clip's poster frame (`video.poster`): what thumbnails and previews show."""
+    """The item's picture, or a clip's poster frame (`video.poster`): what thumbnails and previews show. The
+    poster is decoded once (up to `video.POSTER_FRAMES` frames), then read from the store's cache as a PNG."""
+    import numpy as np
+    from PIL import Image
+
     from daguerre.archive import video as clips
-    from daguerre.imaging import load
+    from daguerre.imaging import Picture, load
+
+    if not clips.is_clip_item(item):
+        with archive.store.as_file(item.sha256) as path:
+            return load(path)
+    fs, key = archive.store.fs, _cached(archive, item, "poster.png")
+    try:
+        rgb = np.asarray(Image.open(io.BytesIO(fs.cat_file(key))).convert("RGB"), np.float32)
+        return Picture(np.ascontiguousarray(rgb.transpose(2, 0, 1)) / np.float32(255))
+    except FileNotFoundError:
+        pass
+    from daguerre.video.clip import to_rgb8
 
     with archive.store.as_file(item.sha256) as path:
-        return clips.poster(path) if clips.is_clip_item(item) else load(path)
+        poster = clips.poster(path)
+    buf = io.BytesIO()
+    Image.fromarray(to_rgb8(poster)).save(buf, "PNG")
+    _write(archive, key, buf.getvalue())
+    return poster
+
+
+def _cached(archive: Archive, item: Item, name: str) -> str:
+    """Where the store caches a rendition of ``item`` (beside its objects, keyed by its hash)."""
+    return f"{archive.store.root}/thumbs/{item.sha256[:2]}/{item.sha256}-{name}"
+
+
+def _write(archive: Archive, key: str, data: bytes) -> None:
+    fs = archive.store.fs
+    fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+    tmp = f"{key}.{secrets.token_hex(4)}.tmp"
+    with fs.open(tmp, "wb") as f:
+        f.write(data)
+    fs.mv(tmp, key)  # atomic on a local store: a reader never sees half a file
 
 
 def thumbnail(archive: Archive, item: Item, size: int = THUMB) -> bytes:
     """A JPEG of at most ``size`` px on the long side; made on first use, then read from the store's cache."""
-    fs, key = archive.store.fs, f"{archive.store.root}/thumbs/{item.sha256[:2]}/{item.sha256}-{size}.jpg"
+    fs, key = archive.store.fs, _cached(archive, item, f"{size}.jpg")
     try:
         return fs.cat_file(key)
     except FileNotFoundError:
@@ -40,11 +73,7 @@ def thumbnail(archive: Archive, item: Item, size: int = THUMB) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=82)
     data = buf.getvalue()
-    fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
-    tmp = f"{key}.{secrets.token_hex(4)}.tmp"
-    with fs.open(tmp, "wb") as f:
-        f.write(data)
-    fs.mv(tmp, key)  # atomic on a local store: a reader never sees half a thumbnail
+    _write(archive, key, data)
     return data
 
 
