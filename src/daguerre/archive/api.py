@@ -25,7 +25,7 @@ from daguerre.archive import video as clips
 from daguerre.archive.catalogue import DUBLIN_CORE, MEDIA_TYPES, Event, Intent, Item
 from daguerre.archive.errors import ApplyError, ArchiveError, crashpoint
 from daguerre.archive.store import Store, process_tag
-from daguerre.imaging import ImageError, iter_images, load, unread_in_folders
+from daguerre.imaging import ImageError, load, scan
 from daguerre.verbosity import one_line as failure
 
 CONFIG = "archive.json"
@@ -161,12 +161,14 @@ class Archive:
         """
         rows = metadata.read_sheet(Path(sheet)) if sheet else {}
         jobs: list[tuple[Path, Path | None]] = []
-        for root in map(Path, inputs):
+        report = IngestReport()
+        for root in map(Path, inputs):  # one walk of each folder: what goes in, and what it cannot read
             try:
-                jobs += [(p, root if root.is_dir() else None) for p in iter_images([root], clips=True)]
+                files, unread = scan([root], clips=True)
             except ImageError as e:
                 raise ArchiveError(str(e)) from None
-        report = IngestReport(failed=[message for _, message in unread_in_folders(inputs)])
+            jobs += [(p, root if root.is_dir() else None) for p in files]
+            report.failed += [message for _, message in unread]
         for i, (path, root) in enumerate(jobs):
             if on_file:
                 on_file(path, i, len(jobs))

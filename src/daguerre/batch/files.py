@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daguerre.imaging import Picture, iter_images, load, output_path_for, save, unread_in_folders
+from daguerre.imaging import Picture, load, output_path_for, save, scan
 from daguerre.ops.base import Operation
 from daguerre.verbosity import one_line as failure
 from daguerre.video import DEFAULT_CONSISTENCY, is_video_path
@@ -29,10 +29,14 @@ class BatchReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def plan(inputs: list[str | Path], output: str | Path) -> list[tuple[Path, Path]]:
-    """(input file, output file) pairs for the `OP INPUT... -o OUTPUT` convention."""
+def plan(inputs: list[str | Path], output: str | Path,
+         unread: list[tuple[Path, str]] | None = None) -> list[tuple[Path, Path]]:
+    """(input file, output file) pairs for the `OP INPUT... -o OUTPUT` convention; the pictures in the input
+    folders whose format daguerre does not read are added to ``unread`` (file, reason), from the same walk."""
     pairs: list[tuple[Path, Path]] = []
     if len(inputs) == 1 and Path(inputs[0]).is_dir() and is_video_path(output):  # numbered frames -> one clip
+        if unread is not None:
+            unread += scan(inputs)[1]
         return [(Path(inputs[0]), Path(output))]
     several = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)
     out = Path(output)
@@ -41,7 +45,10 @@ def plan(inputs: list[str | Path], output: str | Path) -> list[tuple[Path, Path]
     for item in inputs:
         item = Path(item)
         root = item if item.is_dir() else None
-        for f in iter_images([item], clips=True):
+        files, skipped = scan([item], clips=True)
+        if unread is not None:
+            unread += skipped
+        for f in files:
             target = output_path_for(f, root, output if not several or root else str(out) + "/")
             pairs.append((f, target))
     return pairs
@@ -67,8 +74,7 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
     Clips (and a folder of numbered frames written to a clip) go through `daguerre.video`, with `consistency`
     (and `steady_inside`, `steady_moving`, `steady_local`: see `process_clip`)."""
     report = BatchReport()
-    pairs = plan(inputs, output)
-    report.failed += unread_in_folders(inputs)  # named, not passed over: a GIF or SVG in a scanned folder
+    pairs = plan(inputs, output, unread=report.failed)  # a GIF or SVG in a scanned folder: named, not passed over
     writes: deque[tuple[Path, Future[Path]]] = deque()
 
     def finish_write() -> None:

@@ -477,40 +477,49 @@ NOT_READ = {".gif": "GIF", ".svg": "SVG", ".heic": "HEIC", ".heif": "HEIF", ".av
             ".psd": "Photoshop", ".jp2": "JPEG 2000"}
 
 
-def unread_in_folders(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
-    """(file, one-line reason) for each picture in the folders of ``inputs`` whose format daguerre does not read."""
-    found: list[tuple[Path, str]] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            for p in sorted(item.rglob("*")):
-                kind = NOT_READ.get(p.suffix.lower())
-                if kind and p.is_file() and not any(part.startswith(".") for part in p.relative_to(item).parts):
-                    found.append((p, f"{p}: {kind} is not a format daguerre reads (convert it to PNG, TIFF or "
-                                     "JPEG); skipped"))
-    return found
+def scan(inputs: Iterable[str | os.PathLike], clips: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """One walk of ``inputs``: (the files daguerre reads, as `iter_images`; (file, one-line reason) for each
+    picture in their folders whose format it does not read, as `unread_in_folders`).
 
-
-def iter_images(inputs: Iterable[str | os.PathLike], clips: bool = False) -> list[Path]:
-    """Image files named by ``inputs``: files as given, folders expanded recursively (sorted) by extension.
-
-    ``clips``: folders give their video files too (not GIFs: `unread_in_folders` names those), for the callers
-    that take clips (operations over folders, archive ingest). Hidden files and folders (names starting with
-    ".") inside folders are skipped. To pair each file with its output, expand one input at a time and call
-    ``output_path_for(file, that_input, output)``.
+    Files are taken as given, folders expanded recursively (sorted) by extension; hidden files and folders (names
+    starting with ".") inside folders are skipped and not descended into. ``clips``: folders give their video files
+    too (not GIFs: those are named as unread), for the callers that take clips (operations over folders, ingest).
     """
     from daguerre.video import VIDEO_EXTENSIONS
 
     wanted = IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS - NOT_READ.keys() if clips else frozenset())
     found: list[Path] = []
+    unread: list[tuple[Path, str]] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in wanted
-                            and not any(part.startswith(".") for part in p.relative_to(item).parts))
+            files = sorted(_files_under(item))
+            found += [f for f in files if f.suffix.lower() in wanted and f.is_file()]
+            unread += [(f, f"{f}: {NOT_READ[f.suffix.lower()]} is not a format daguerre reads (convert it to PNG, "
+                           "TIFF or JPEG); skipped") for f in files if f.suffix.lower() in NOT_READ and f.is_file()]
         elif item.is_file():
             found.append(item)
         else:
             raise ImageError(item, "file not found")
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found)), unread
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    """Every file under ``folder`` (symbolic links to folders not followed), hidden ones and hidden folders left out."""
+    for parent, folders, names in os.walk(folder):
+        folders[:] = [f for f in folders if not f.startswith(".")]
+        yield from (Path(parent, name) for name in names if not name.startswith("."))
+
+
+def unread_in_folders(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
+    """(file, one-line reason) for each picture in the folders of ``inputs`` whose format daguerre does not read."""
+    return scan([i for i in map(Path, inputs) if i.is_dir()])[1]
+
+
+def iter_images(inputs: Iterable[str | os.PathLike], clips: bool = False) -> list[Path]:
+    """Image files named by ``inputs`` (and with ``clips`` the video files in folders): `scan`'s first list. To
+    pair each file with its output, expand one input at a time and call ``output_path_for(file, that_input,
+    output)``."""
+    return scan(inputs, clips)[0]
 
 
 def output_path_for(input: str | os.PathLike, inputs_root: str | os.PathLike | None,
