@@ -126,6 +126,22 @@ def bench_queries(archive: Archive, masters: list[str], repeats: int) -> list[tu
     return [(name, *latency_ms(fn, repeats)) for name, fn in queries.items()]
 
 
+def bench_exports(archive: Archive, folder: Path) -> dict[str, tuple[float, float]]:
+    """Seconds (untraced) and peak traced MB (a second, traced run) of `archive export -f json` and `-f csv`."""
+    import tracemalloc
+
+    out = {}
+    for fmt in ("json", "csv"):
+        start = time.perf_counter()
+        archive.export(fmt, folder / fmt)
+        seconds = time.perf_counter() - start
+        tracemalloc.start()
+        archive.export(fmt, folder / f"{fmt}-traced")
+        out[fmt] = seconds, tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return out
+
+
 def table(headers: list[str], rows: list[list[object]]) -> str:
     cells = [[f"{v:,.1f}" if isinstance(v, float) else str(v) for v in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
@@ -150,7 +166,7 @@ def main() -> None:
     print(f"machine : {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
           f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"command : {' '.join([Path(sys.executable).name, *sys.argv])}\n")
-    ingest_rows, query_rows = [], {}
+    ingest_rows, query_rows, exports = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         n, nbytes = write_photos(tmp / "photos", args.photos)
@@ -172,6 +188,7 @@ def main() -> None:
                     masters = populate(archive, args.items)
                     load = time.perf_counter() - start
                     query_rows[name] = (load, bench_queries(archive, masters, args.repeats))
+                    exports[name] = bench_exports(archive, tmp / f"{name}-exports")
         finally:
             if pg:
                 pg.stop()
@@ -185,6 +202,9 @@ def main() -> None:
     headers = ["query", *[f"{b} {s}" for b in names for s in ("median", "p95")]]
     print(table(headers, rows))
     print("\nbulk load of the synthetic rows: " + ", ".join(f"{b} {query_rows[b][0]:.1f} s" for b in names))
+    print(f"metadata exports at {args.items:,} items (s; peak of Python's allocations): " + "; ".join(
+        f"{b} " + ", ".join(f"{fmt} {sec:.1f} s ({mb:.0f} MB)" for fmt, (sec, mb) in exports[b].items())
+        for b in names))
 
 
 if __name__ == "__main__":

@@ -151,3 +151,22 @@ def test_an_export_names_the_item_whose_file_is_missing_or_damaged(filled, tmp_p
     assert message.startswith(f"{mid} (astronaut.jpg): "), message
     assert "is missing from the store" in message if harm == "missing" else sha not in message  # not its path
     assert not (tmp_path / "out").exists()  # no half export left to pass for a whole one or block the next
+
+
+def test_metadata_exports_are_written_a_page_at_a_time_with_the_same_bytes(filled, tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    """The JSON export read every item's events with a query of its own and held the whole file in memory (a
+    million items: a million queries, gigabytes). Pages of items with one events query each give the same file."""
+    from daguerre.archive import export
+
+    archive, mid, did = filled
+    archive.withdraw(did, reason="test")  # left out unless asked for, across page boundaries too
+    records = [{**it.record(), "events": [e.record() for e in archive.events_of(it.id)]}
+               for it in archive.items(include_withdrawn=True)]
+    monkeypatch.setattr(export, "PAGE", 2)
+    for withdrawn, expected in ((True, records), (False, [r for r in records if r["id"] != did])):
+        out = tmp_path / f"json-{withdrawn}"
+        written = archive.export("json", out, include_withdrawn=withdrawn).read_text(encoding="utf-8")
+        assert written == json.dumps(expected, indent=1, ensure_ascii=False) and len(expected) >= 2
+    empty = Archive.init(tmp_path / "empty")
+    assert empty.export("json", tmp_path / "json-empty").read_text() == "[]"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daguerre.archive import bag, iiif
-from daguerre.archive.catalogue import DUBLIN_CORE
+from daguerre.archive.catalogue import DUBLIN_CORE, Event, Item
 from daguerre.archive.errors import ArchiveError
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 FORMATS = ("iiif", "bagit", "csv", "json")
 COLUMNS = ("id", "filename", "kind", "parent_id", *DUBLIN_CORE, "operation", "models", "digital_source_type",
            "sha256", "media_type", "width", "height", "created", "withdrawn")
+PAGE = 1000  # items a query when exporting metadata
 
 
 def export(archive: Archive, format: str, out: Path, base_url: str, include_withdrawn: bool) -> Path:
@@ -45,15 +47,47 @@ def _write(archive: Archive, format: str, out: Path, base_url: str, include_with
         return iiif.export(archive, out, base_url, include_withdrawn)
     if format == "bagit":
         return bag.export_bag(archive, out, include_withdrawn)
-    items = archive.items(include_withdrawn)
     if format == "json":
         path = out / "items.json"
-        records = [{**it.record(), "events": [e.record() for e in archive.events_of(it.id)]} for it in items]
-        path.write_text(json.dumps(records, indent=1, ensure_ascii=False))
+        with open(path, "w", encoding="utf-8") as f:  # as json.dumps(records, indent=1), written a page at a time
+            first = True
+            for items, history in pages(archive, include_withdrawn, with_events=True):
+                for it in items:
+                    record = {**it.record(), "events": [e.record() for e in history.get(it.id, [])]}
+                    f.write(("[\n " if first else ",\n ") + json.dumps(record, indent=1, ensure_ascii=False)
+                            .replace("\n", "\n "))
+                    first = False
+            f.write("[]" if first else "\n]")
         return path
     path = out / "items.csv"  # usable again as `ingest --metadata items.csv`
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, COLUMNS)
         writer.writeheader()
-        writer.writerows({k: getattr(it, k) for k in COLUMNS} for it in items)
+        for items, _ in pages(archive, include_withdrawn):
+            writer.writerows({k: getattr(it, k) for k in COLUMNS} for it in items)
     return path
+
+
+def pages(archive: Archive, include_withdrawn: bool, with_events: bool = False,
+          size: int = PAGE) -> Iterator[tuple[list[Item], dict[str, list[Event]]]]:
+    """The catalogue's items in order, ``size`` at a time, with (if asked) each page's events by item in one
+    query: an export of a million items holds one page in memory and makes two queries a page, not one an item."""
+    from sqlalchemy import select
+
+    last = 0
+    while True:
+        with archive.session() as s:
+            q = select(Item).where(Item.pk > last).order_by(Item.pk).limit(size)
+            if not include_withdrawn:
+                q = q.where(Item.withdrawn.is_(False))
+            items = list(s.scalars(q))
+            if not items:
+                return
+            history: dict[str, list[Event]] = {}
+            if with_events:
+                found = s.scalars(select(Event).where(Event.object_id.in_([it.id for it in items]))
+                                  .order_by(Event.pk))
+                for e in found:
+                    history.setdefault(e.object_id, []).append(e)
+        yield items, history
+        last = items[-1].pk
