@@ -102,3 +102,21 @@ def test_a_clip_option_given_for_pictures_is_named_as_not_used(tmp_path: Path, p
     assert batch.exit_code == 0, batch.output
     assert "note: steady_local only steadies clips; any pictures in this run are derived without it" in batch.output
     assert "1 done, 0 failed" in batch.output
+
+
+def test_an_operation_that_fails_on_an_item_is_one_line_naming_it_once(tmp_path: Path, photos: dict[str, Path]) -> None:
+    """Pictures said `test-tint failed on ID: ...`, clips `film failed on item ID: ...`, and a batch run printed
+    `failed: ID: test-tint failed on ID: ...`. Every derivation error now starts with the item's id, once."""
+    from daguerre.cli import app
+
+    path = tmp_path / "archive"
+    run("init", path)
+    env = {"DAGUERRE_ARCHIVE": str(path)}
+    run("ingest", photos["chelsea.png"], env=env)
+    cat = run("list", env=env).output.split()[0]
+    problem = "test-tint failed: amount must be in [0, 1], got 2"
+    applied = run("apply", "test-tint", cat, "-p", "amount=2", env=env, code=1)
+    assert applied.output.strip() == f"error: {cat}: {problem}"
+    batch = runner.invoke(app, ["archive", "batch", "test-tint", "-p", "amount=2", "--workers", "0"], env=env)
+    assert batch.exit_code == 1 and f"failed: {cat}: {problem}\n" in batch.output, batch.output
+    assert batch.output.count(cat) == 1

@@ -614,7 +614,7 @@ def test_a_clip_that_cannot_be_read_any_more_is_named_by_its_item_id(archive, cl
     with pytest.raises(ArchiveError) as failed:
         archive.apply("film", [clip_id], {"preset": "sepia"})
     message = str(failed.value)
-    assert f"film failed on item {clip_id}: not a readable video" in message, message
+    assert f"{clip_id}: film failed: not a readable video" in message, message
     assert str(stored) not in message and stored.name not in message
 
 

@@ -119,7 +119,7 @@ def render(op, picture: Picture, recipe: dict, title: str, progress: Callable[[i
     try:
         result = op.run(picture, progress=progress, **(recipe["params"] if params is None else params))
     except (ImageError, ValueError, TypeError, KeyError, LookupError, FileNotFoundError, RuntimeError) as e:
-        raise ArchiveError(f"{recipe['operation']} failed on {recipe['parent_sha256'][:16]}: "
+        raise ArchiveError(f"{recipe['parent_sha256'][:16]}: {recipe['operation']} failed: "
                            f"{' '.join(str(e).strip(chr(39)).split())}") from None
     seconds = time.perf_counter() - start
     crashpoint("derive:ran")
@@ -214,7 +214,7 @@ def _make_clip(store: Store, keys: Keys, task: dict,
     torch.manual_seed(int(recipe["seed"]))
     with store.as_file(recipe["parent_sha256"]) as path:
         rendition, (width, height) = clips.render(op, path, recipe["params"], progress,
-                                                  f"item {recipe['parent_sha256'][:16]}")
+                                                  recipe["parent_sha256"][:16])
     seconds = time.perf_counter() - start
     recipe["rendition_sha256"] = sha256_of_bytes(rendition)
     data = rendition
@@ -347,7 +347,7 @@ def _rederive_clip(archive: Archive, op, parent: Item, item: Item, recipe: dict,
     """The same for a clip: every frame re-made, then both clips decoded and compared frame by frame."""
     torch.manual_seed(int(recipe["seed"]))
     with archive.store.as_file(parent.sha256) as path:
-        rendition, _ = clips.render(op, path, params, label=f"item {parent.id}")
+        rendition, _ = clips.render(op, path, params, label=parent.id)
     identical = sha256_of_bytes(rendition) == item.rendition_sha256
     with tempfile.TemporaryDirectory() as tmp, archive.store.as_file(item.sha256) as stored:
         again = Path(tmp) / "rederived.mp4"

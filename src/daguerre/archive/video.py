@@ -68,7 +68,7 @@ def render(op: object, source: Path, params: dict, progress: Callable[[int, int]
         except (ImageError, ValueError, TypeError, KeyError, LookupError, RuntimeError) as e:
             name = label or source.name
             said = " ".join(str(e).strip("'").split()).replace(str(source), name).removeprefix(f"{name}: ")
-            raise ArchiveError(f"{getattr(op, 'name', op)} failed on {name}: {said}") from None
+            raise ArchiveError(f"{name}: {getattr(op, 'name', op)} failed: {said}") from None
         return out.read_bytes(), size
 
 
