@@ -170,3 +170,39 @@ def test_metadata_exports_are_written_a_page_at_a_time_with_the_same_bytes(fille
         assert written == json.dumps(expected, indent=1, ensure_ascii=False) and len(expected) >= 2
     empty = Archive.init(tmp_path / "empty")
     assert empty.export("json", tmp_path / "json-empty").read_text() == "[]"
+
+
+def test_an_export_of_a_selection(filled, tmp_path: Path) -> None:
+    """`archive export` wrote the whole archive or nothing; an archivist exporting a search (a photographer, a
+    decade, one operation's derivatives) had to filter the CSV by hand. `--where` takes `archive batch`'s words
+    and filters: CSV and JSON hold the matching items; a bag also the items their derivations need."""
+    from typer.testing import CliRunner
+
+    from daguerre.archive.cli import archive_app
+
+    archive, mid, did = filled
+    env = {"DAGUERRE_ARCHIVE": str(archive.path)}
+
+    def export(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(archive_app, ["export", *args], env=env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    export("-f", "csv", "-o", str(tmp_path / "moon"), "--where", "moon")
+    with open(tmp_path / "moon" / "items.csv") as f:
+        assert [r["id"] for r in csv.DictReader(f)] == [mid, did]  # the words match the derivative's title too
+    export("-f", "json", "-o", str(tmp_path / "made"), "--where", "operation:test-tint")
+    assert [r["id"] for r in json.loads((tmp_path / "made" / "items.json").read_text())] == [did]
+    export("-f", "csv", "-o", str(tmp_path / "masters"), "--where", "kind:master")
+    with open(tmp_path / "masters" / "items.csv") as f:
+        assert len([r for r in csv.DictReader(f)]) == 2
+    export("-f", "bagit", "-o", str(tmp_path / "bag"), "--where", "operation:test-tint")
+    bag = bagit.Bag(str(tmp_path / "bag"))
+    bag.validate()
+    assert {r["id"] for r in json.loads((tmp_path / "bag" / "data" / "metadata" / "items.json").read_text())} == {
+        did, mid}  # the derivative with its parent, so that it re-derives where the bag is imported
+    assert "no bag made" in export("-f", "bagit", "-o", str(tmp_path / "none"), "--where", "zeppelin", code=1)
+    assert not (tmp_path / "none").exists() or not any((tmp_path / "none").iterdir())
+    refused = export("-f", "iiif", "-o", str(tmp_path / "iiif"), "--where", "moon", code=1)
+    assert refused.count("\n") == 1 and "a selection is for bagit, csv or json" in refused
+    assert "not a filter" in export("-f", "csv", "-o", str(tmp_path / "bad"), "--where", "decade:1900", code=1)

@@ -360,10 +360,12 @@ class Archive:
         return node(item)
 
     def export(self, format: str, out: str | os.PathLike, base_url: str = "http://localhost:8000",
-               include_withdrawn: bool = False) -> Path:
+               include_withdrawn: bool = False, where: tuple[str, dict] | None = None) -> Path:
+        """IIIF, BagIt, CSV or JSON into ``out``; ``where`` (words, filters as `search` takes them): a selection."""
         from daguerre.archive import export
 
-        return export.export(self, format, Path(out), base_url=base_url, include_withdrawn=include_withdrawn)
+        return export.export(self, format, Path(out), base_url=base_url, include_withdrawn=include_withdrawn,
+                             where=where)
 
     def import_bag(self, bag: str | os.PathLike, trust_signer: bool = False):
         """Check a bag whole (signatures, C2PA labels, hashes, fields), then add its new items (``BagImport``).

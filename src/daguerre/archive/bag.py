@@ -89,21 +89,22 @@ def premis_xml(items: list[Item], history: list[Event]) -> bytes:
 
 
 def with_inputs(archive: Archive, items: list[Item]) -> list[Item]:
-    """``items`` and every item their derivations read (a reference, a painting: the recipe's input files, by
-    sha256), with those items' ancestors, so that a bag of a selection re-derives in the archive it is imported
-    into. Withdrawn items are not added."""
-    chosen = {it.id: it for it in items}
+    """``items``, their ancestors, and every item their derivations read (a reference, a painting: the recipe's
+    input files, by sha256) with its ancestors, so that a bag of a selection re-derives in the archive it is
+    imported into. Withdrawn items are not added."""
+    chosen: dict[str, Item] = {}
     with archive.session() as s:
-        todo = list(chosen)
-        while todo:
-            made = s.scalars(select(Event).where(Event.object_id.in_(todo), Event.type == events.CREATION))
-            wanted = {sha for e in made for sha in ((e.outcome_detail or {}).get("recipe") or {})
-                      .get("input_files", {}).values()}
-            found = list(s.scalars(select(Item).where(Item.sha256.in_(wanted), Item.withdrawn.is_(False))))
+        found = list(items)
+        while found:
             while parents := {it.parent_id for it in found if it.parent_id} - chosen.keys() - {f.id for f in found}:
                 found += s.scalars(select(Item).where(Item.id.in_(parents)))
             todo = [it.id for it in found if it.id not in chosen]
             chosen.update((it.id, it) for it in found)
+            made = s.scalars(select(Event).where(Event.object_id.in_(todo), Event.type == events.CREATION))
+            wanted = {sha for e in made for sha in ((e.outcome_detail or {}).get("recipe") or {})
+                      .get("input_files", {}).values()}
+            found = [it for it in s.scalars(select(Item).where(Item.sha256.in_(wanted), Item.withdrawn.is_(False)))
+                     if it.id not in chosen]
     return sorted(chosen.values(), key=lambda it: it.pk)
 
 

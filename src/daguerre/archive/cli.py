@@ -308,11 +308,20 @@ def export(
     format: Annotated[str, typer.Option("--format", "-f", help="iiif | bagit | csv | json")] = "iiif",
     base_url: Annotated[str, typer.Option(help="Where the IIIF export will be served.")] = "http://localhost:8000",
     include_withdrawn: Annotated[bool, typer.Option("--all", help="Withdrawn items too.")] = False,
+    where: Annotated[str | None, typer.Option(help="bagit, csv, json: only the items matching words and key:value "
+                                                   "filters as in `archive batch --where` (masters and "
+                                                   "derivatives unless kind: says).")] = None,
     archive: ArchiveOpt = None,
 ) -> None:
     """IIIF manifests + level-0 tiles, a BagIt bag (files, Dublin Core, PREMIS), or CSV/JSON metadata."""
+    from daguerre.jobs.cli import parse_where
+
+    try:
+        selection = None if where is None else parse_where(where, kind=None)
+    except ValueError as e:
+        fail(str(e))
     with opened(archive) as a, console.status(f"exporting {format}"):
-        path = a.export(format, output, base_url=base_url, include_withdrawn=include_withdrawn)
+        path = a.export(format, output, base_url=base_url, include_withdrawn=include_withdrawn, where=selection)
     out.print(f"wrote {path}")
 
 

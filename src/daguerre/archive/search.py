@@ -47,18 +47,18 @@ def search(session: Session, query: str = "", *, limit: int | None = 100, **filt
     Filters: ``date_from``, ``date_to``, ``operation``, ``model``, ``rights``, ``kind``, ``include_withdrawn``.
     Dates compare as ISO text, so ``date_from="1900"`` and ``date_to="1920-12-31"`` both work.
     """
-    return list(session.scalars(_matching(select(Item), session, query, **filters).order_by(Item.pk).limit(limit)))
+    return list(session.scalars(matching(select(Item), session, query, **filters).order_by(Item.pk).limit(limit)))
 
 
 def search_keys(session: Session, query: str = "", *, after: int = 0, limit: int = 1000,
                 **filters: object) -> list[tuple[int, str]]:
     """One page of `search`'s matches as (key, item id), oldest first, from the key after ``after``: a whole
     collection is read page by page (keyset pagination: each page is an index range, not an OFFSET scan)."""
-    q = _matching(select(Item.pk, Item.id), session, query, **filters).where(Item.pk > after)
+    q = matching(select(Item.pk, Item.id), session, query, **filters).where(Item.pk > after)
     return [tuple(r) for r in session.execute(q.order_by(Item.pk).limit(limit))]
 
 
-def _matching(q: Select, session: Session, query: str = "", *, date_from: str | None = None,
+def matching(q: Select, session: Session, query: str = "", *, date_from: str | None = None,
               date_to: str | None = None, operation: str | None = None, model: str | None = None,
               rights: str | None = None, kind: str | None = None, include_withdrawn: bool = False) -> Select:
     q = _fulltext(q, session, query)

@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 FILTERS = ("date_from", "date_to", "operation", "model", "rights", "kind")
 
 
-def parse_where(where: str) -> tuple[str, dict[str, str | None]]:
-    """``archive search``'s language as one string: words, and key:value filters (date_from:1900, kind:any)."""
-    words, filters = [], {"kind": "master"}
+def parse_where(where: str, kind: str | None = "master") -> tuple[str, dict[str, str | None]]:
+    """``archive search``'s language as one string: words, and key:value filters (date_from:1900, kind:any);
+    ``kind``: the items taken when it names none (None: both kinds)."""
+    words, filters = [], {"kind": kind or "any"}
     for token in where.split():
         key, sep, value = token.partition(":")
         name = key.lower().replace("-", "_")
