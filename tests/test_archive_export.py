@@ -206,3 +206,33 @@ def test_an_export_of_a_selection(filled, tmp_path: Path) -> None:
     refused = export("-f", "iiif", "-o", str(tmp_path / "iiif"), "--where", "moon", code=1)
     assert refused.count("\n") == 1 and "a selection is for bagit, csv or json" in refused
     assert "not a filter" in export("-f", "csv", "-o", str(tmp_path / "bad"), "--where", "decade:1900", code=1)
+
+
+def test_a_bag_is_written_a_page_at_a_time(filled, tmp_path: Path, monkeypatch) -> None:
+    """A bag of the whole archive built its items, events and PREMIS tree in memory (a million items: tens of
+    millions of XML elements). Read and written a page at a time, its metadata is what the whole lists give."""
+    from daguerre.archive import bag, export
+
+    archive, mid, did = filled
+    monkeypatch.setattr(export, "PAGE", 2)
+    monkeypatch.setattr(bag, "EVENT_PAGE", 2)
+    items = archive.items()
+    history = [e for it in items for e in archive.events_of(it.id)]
+    with archive.session() as s:  # the key events (no object) go in a bag of the whole archive too
+        from sqlalchemy import select
+
+        from daguerre.archive.catalogue import Event
+
+        history += s.scalars(select(Event).where(Event.object_id.is_(None)))
+    history.sort(key=lambda e: e.pk)
+    archive.export("bagit", tmp_path / "bag")
+    bagit.Bag(str(tmp_path / "bag")).validate()
+    meta = tmp_path / "bag" / "data" / "metadata"
+    assert (meta / "items.json").read_text() == json.dumps([it.record() for it in items], indent=1)
+    assert (meta / "events.json").read_text() == json.dumps([e.record() for e in history], indent=1)
+    premis = ET.parse(meta / "premis.xml").getroot()
+    ns = {"p": "http://www.loc.gov/premis/v3"}
+    assert [o.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=ns)
+            for o in premis.findall("p:object", ns)] == [it.id for it in items]
+    assert len(premis.findall("p:event", ns)) == len(history) == 3  # two pages of events, as of items
+    assert (meta / "premis.xml").read_text().count("xmlns:premis") == 1

@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 import bagit
 from sqlalchemy import select
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from daguerre.archive.api import Archive
 
 PREMIS = "http://www.loc.gov/premis/v3"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+EVENT_PAGE = 5000  # events a query when a bag's history is written
 
 
 def object_name(sha256: str, media_type: str) -> str:
@@ -32,60 +35,99 @@ def object_name(sha256: str, media_type: str) -> str:
     return f"{sha256}{EXTENSIONS.get(media_type, '.bin')}"
 
 
-def premis_xml(items: list[Item], history: list[Event]) -> bytes:
-    """PREMIS 3 objects (fixity, size, format, derivation) and events (type, time, outcome, agents, links)."""
-    ET.register_namespace("premis", PREMIS)
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+    el = ET.SubElement(parent, f"{{{PREMIS}}}{tag}", attrib)
+    if text is not None:
+        el.text = text
+    return el
 
-    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{PREMIS}}}{tag}", attrib)
-        if text is not None:
-            el.text = text
-        return el
 
-    def identifier(parent: ET.Element, tag: str, kind: str, value: str) -> None:
-        ident = sub(parent, tag)  # e.g. objectIdentifier > objectIdentifierType, objectIdentifierValue
-        sub(ident, f"{tag}Type", kind)
-        sub(ident, f"{tag}Value", value)
+def _identifier(parent: ET.Element, tag: str, kind: str, value: str) -> None:
+    ident = _sub(parent, tag)  # e.g. objectIdentifier > objectIdentifierType, objectIdentifierValue
+    _sub(ident, f"{tag}Type", kind)
+    _sub(ident, f"{tag}Value", value)
 
-    root = ET.Element(f"{{{PREMIS}}}premis", {"version": "3.0"})
-    for it in items:
-        obj = sub(root, "object", **{"{http://www.w3.org/2001/XMLSchema-instance}type": "premis:file"})
-        identifier(obj, "objectIdentifier", "daguerre-id", it.id)
-        chars = sub(obj, "objectCharacteristics")
-        sub(chars, "compositionLevel", "0")
-        fixity = sub(chars, "fixity")
-        sub(fixity, "messageDigestAlgorithm", "SHA-256")
-        sub(fixity, "messageDigest", it.sha256)
-        sub(chars, "size", str(it.size))
-        designation = sub(sub(chars, "format"), "formatDesignation")
-        sub(designation, "formatName", it.media_type)
-        sub(obj, "originalName", it.filename)
-        if it.parent_id:
-            rel = sub(obj, "relationship")
-            sub(rel, "relationshipType", "derivation")
-            sub(rel, "relationshipSubType", "has source")
-            identifier(rel, "relatedObjectIdentifier", "daguerre-id", it.parent_id)
-    for ev in history:
-        el = sub(root, "event")
-        identifier(el, "eventIdentifier", "UUID", ev.id)
-        sub(el, "eventType", ev.type)
-        sub(el, "eventDateTime", ev.datetime)
-        sub(sub(el, "eventDetailInformation"), "eventDetail", ev.detail)
-        info = sub(el, "eventOutcomeInformation")
-        sub(info, "eventOutcome", ev.outcome)
-        note = json.dumps(ev.outcome_detail, sort_keys=True)
-        sub(sub(info, "eventOutcomeDetail"), "eventOutcomeDetailNote", note)
-        agent = sub(el, "linkingAgentIdentifier")
-        sub(agent, "linkingAgentIdentifierType", "software")
-        sub(agent, "linkingAgentIdentifierValue", ev.agent)
-        for role, oid in (("source", ev.source_id), ("outcome", ev.object_id)):
-            if oid:
-                link = sub(el, "linkingObjectIdentifier")
-                sub(link, "linkingObjectIdentifierType", "daguerre-id")
-                sub(link, "linkingObjectIdentifierValue", oid)
-                sub(link, "linkingObjectRole", role)
-    ET.indent(root)
-    return ET.tostring(root, xml_declaration=True, encoding="utf-8")
+
+def premis_object(it: Item) -> ET.Element:
+    """A PREMIS 3 file object: identifier, fixity, size, format, original name, derivation."""
+    obj = ET.Element(f"{{{PREMIS}}}object", {f"{{{XSI}}}type": "premis:file"})
+    _identifier(obj, "objectIdentifier", "daguerre-id", it.id)
+    chars = _sub(obj, "objectCharacteristics")
+    _sub(chars, "compositionLevel", "0")
+    fixity = _sub(chars, "fixity")
+    _sub(fixity, "messageDigestAlgorithm", "SHA-256")
+    _sub(fixity, "messageDigest", it.sha256)
+    _sub(chars, "size", str(it.size))
+    designation = _sub(_sub(chars, "format"), "formatDesignation")
+    _sub(designation, "formatName", it.media_type)
+    _sub(obj, "originalName", it.filename)
+    if it.parent_id:
+        rel = _sub(obj, "relationship")
+        _sub(rel, "relationshipType", "derivation")
+        _sub(rel, "relationshipSubType", "has source")
+        _identifier(rel, "relatedObjectIdentifier", "daguerre-id", it.parent_id)
+    return obj
+
+
+def premis_event(ev: Event) -> ET.Element:
+    """A PREMIS 3 event: type, time, detail, outcome, agent, linked objects (source, outcome)."""
+    el = ET.Element(f"{{{PREMIS}}}event")
+    _identifier(el, "eventIdentifier", "UUID", ev.id)
+    _sub(el, "eventType", ev.type)
+    _sub(el, "eventDateTime", ev.datetime)
+    _sub(_sub(el, "eventDetailInformation"), "eventDetail", ev.detail)
+    info = _sub(el, "eventOutcomeInformation")
+    _sub(info, "eventOutcome", ev.outcome)
+    note = json.dumps(ev.outcome_detail, sort_keys=True)
+    _sub(_sub(info, "eventOutcomeDetail"), "eventOutcomeDetailNote", note)
+    agent = _sub(el, "linkingAgentIdentifier")
+    _sub(agent, "linkingAgentIdentifierType", "software")
+    _sub(agent, "linkingAgentIdentifierValue", ev.agent)
+    for role, oid in (("source", ev.source_id), ("outcome", ev.object_id)):
+        if oid:
+            link = _sub(el, "linkingObjectIdentifier")
+            _sub(link, "linkingObjectIdentifierType", "daguerre-id")
+            _sub(link, "linkingObjectIdentifierValue", oid)
+            _sub(link, "linkingObjectRole", role)
+    return el
+
+
+class PremisWriter:
+    """premis.xml written an element at a time (objects, then events), as ElementTree would write the whole tree
+    indented: a bag of a million items never holds its PREMIS tree in memory."""
+
+    DECLARATIONS = f' xmlns:premis="{PREMIS}" xmlns:xsi="{XSI}"'
+
+    def __init__(self, f: BinaryIO) -> None:
+        ET.register_namespace("premis", PREMIS)
+        self.f, self.empty = f, True
+        f.write(f"<?xml version='1.0' encoding='utf-8'?>\n<premis:premis{self.DECLARATIONS} version=\"3.0\">"
+                .encode())
+
+    def add(self, el: ET.Element) -> None:
+        ET.indent(el, level=1)
+        text = ET.tostring(el, encoding="unicode")
+        end = text.index(">")  # the declarations ElementTree puts on each element go once, on the root
+        head = text[:end].replace(f' xmlns:premis="{PREMIS}"', "").replace(f' xmlns:xsi="{XSI}"', "")
+        self.f.write(("\n  " + head + text[end:]).encode())
+        self.empty = False
+
+    def close(self) -> None:
+        self.f.write(b"</premis:premis>" if self.empty else b"\n</premis:premis>")
+
+
+class JsonList:
+    """A JSON list written an element at a time, as ``json.dumps(elements, indent=1)`` writes the whole list."""
+
+    def __init__(self, f: TextIO) -> None:
+        self.f, self.empty = f, True
+
+    def add(self, element: object) -> None:
+        self.f.write(("[\n " if self.empty else ",\n ") + json.dumps(element, indent=1).replace("\n", "\n "))
+        self.empty = False
+
+    def close(self) -> None:
+        self.f.write("[]" if self.empty else "\n]")
 
 
 def with_inputs(archive: Archive, items: list[Item]) -> list[Item]:
@@ -110,34 +152,59 @@ def with_inputs(archive: Archive, items: list[Item]) -> list[Item]:
 
 def export_bag(archive: Archive, out: Path, include_withdrawn: bool, items: list[Item] | None = None) -> Path:
     """Write a bag of the whole archive, or of ``items`` only (then with their own events only, and with the
-    items their derivations read: `with_inputs`)."""
+    items their derivations read: `with_inputs`). The whole archive's metadata is read a page at a time and
+    written as it comes (items.json, events.json, dublin_core.csv, premis.xml)."""
+    from daguerre.archive.export import pages
+
     whole = items is None
-    items = archive.items(include_withdrawn) if items is None else with_inputs(archive, items)
-    ids = {it.id for it in items}
-    with archive.session() as s:
-        if whole:
-            history = [e for e in s.scalars(select(Event).order_by(Event.pk)) if e.object_id in ids or not e.object_id]
-        else:
-            history = list(s.scalars(select(Event).where(Event.object_id.in_(ids)).order_by(Event.pk)))
+    item_pages = (page for page, _ in pages(archive, include_withdrawn)) if whole else [with_inputs(archive, items)]
     (out / "objects").mkdir(parents=True)
     meta = out / "metadata"
     meta.mkdir()
-    for it in items:
-        with naming(it.id, it.filename):
-            archive.store.copy_to(it.sha256, out / "objects" / object_name(it.sha256, it.media_type))
-    (meta / "items.json").write_text(json.dumps([it.record() for it in items], indent=1))
-    (meta / "events.json").write_text(json.dumps([e.record() for e in history], indent=1))
-    with open(meta / "dublin_core.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, ["id", "sha256", "filename", "kind", "parent_id", *DUBLIN_CORE])
+    ids: set[str] = set()
+    signers: set[str] = set()
+    with (open(meta / "items.json", "w") as items_file, open(meta / "events.json", "w") as events_file,
+          open(meta / "dublin_core.csv", "w", newline="") as dc_file, open(meta / "premis.xml", "wb") as xml_file):
+        items_json, events_json, premis = JsonList(items_file), JsonList(events_file), PremisWriter(xml_file)
+        writer = csv.DictWriter(dc_file, ["id", "sha256", "filename", "kind", "parent_id", *DUBLIN_CORE])
         writer.writeheader()
-        writer.writerows({k: getattr(it, k) for k in writer.fieldnames} for it in items)
-    (meta / "premis.xml").write_bytes(premis_xml(items, history))
+        for page in item_pages:
+            for it in page:
+                with naming(it.id, it.filename):
+                    archive.store.copy_to(it.sha256, out / "objects" / object_name(it.sha256, it.media_type))
+                items_json.add(it.record())
+                writer.writerow({k: getattr(it, k) for k in writer.fieldnames})
+                premis.add(premis_object(it))
+                ids.add(it.id)
+        for ev in _history(archive, ids, whole):
+            events_json.add(ev.record())
+            premis.add(premis_event(ev))
+            signers.add(ev.signer)
+        items_json.close()
+        events_json.close()
+        premis.close()
     (meta / "signer.pem").write_bytes(archive.keys.chain_pem)
     known = archive.keys.known_chains()
-    others = sorted({e.signer for e in history if e.signer in known} - {archive.keys.fingerprint})
+    others = sorted({fp for fp in signers if fp in known} - {archive.keys.fingerprint})
     if others:
         (meta / "signers.pem").write_bytes(b"".join(known[fp].pem() for fp in others))
     bagit.make_bag(str(out), {"Source-Organization": f"daguerre archive {archive.config['id']}",
                               "External-Description": "Masters, machine-made derivatives and their PREMIS history",
                               "Bag-Software-Agent": events.agent()}, checksums=["sha256", "sha512"])
     return out
+
+
+def _history(archive: Archive, ids: set[str], whole: bool) -> Iterator[Event]:
+    """The events of the items ``ids`` in order; for the whole archive also those of no object (key events), read
+    a page at a time."""
+    last = 0
+    while True:
+        with archive.session() as s:
+            q = select(Event).where(Event.pk > last).order_by(Event.pk).limit(EVENT_PAGE)
+            if not whole:
+                q = q.where(Event.object_id.in_(ids))
+            found = list(s.scalars(q))
+        if not found:
+            return
+        yield from (e for e in found if e.object_id in ids or (whole and not e.object_id))
+        last = found[-1].pk
