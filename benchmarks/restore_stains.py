@@ -11,8 +11,9 @@ Each model folder (card + weights) and the shipped model restore (`RestoreNet.re
 `stained` (`age`'s stains, silvering or both, by photo, strength 0.5-1), `clean`, `aged` (`age` at 0.8, two
 seeds a photo) and `fade` (fade + yellowing at 0.8: restore's first job). Prints PSNR and LPIPS per set, paired
 against the shipped model (± s.e.), and writes results/restore_stains.json and a grid of the first --grid stained
-cases (columns: input, each model, truth) to results/restore_stains_grid.jpg. (The 2026-11-30 runs' JSONs are kept
-as restore_stains_tone_gan.json and restore_stains_gan.json: the recipe, and it without the ToneNet steps.)
+and clean cases (columns: input, each model, truth) to results/restore_stains_grid.jpg (names from --out). (The
+2026-11-30 runs' JSONs are kept as restore_stains_tone_gan.json and restore_stains_gan.json: the recipe, and it
+without the ToneNet steps.)
 
 The rule, fixed before the fine-tune ran: a candidate is eligible if on `aged` and on `fade` it loses at most 0.1 dB
 PSNR and 0.005 LPIPS against the shipped model, and on `clean` at most 0.1 dB; of those, the one with the lowest
