@@ -128,6 +128,13 @@ def variant(net, name: str):
             return x + (y - x) * inside
 
         v.restore = restore
+    elif name == "fill_off":  # no Telea fill in the mask (the U-Net's own fill; its first guess box means)
+        v.fill = ()
+    elif name == "keep_hard":  # `keep` keeps the U-Net's fine change only where the mask exceeds 0.5 (grown as ever)
+        def kept(base, y, mask, measured, whole=v.kept):
+            return whole(base, y, mask * (mask > 0.5), measured)
+
+        v.kept = kept
     elif name.startswith("tone_gate="):
         gated(v.tone, tuple(float(g) for g in name[10:].split(",")))
     else:
@@ -136,7 +143,7 @@ def variant(net, name: str):
 
 
 VARIANTS = ("tone_off", "grain_closed", "grain=LO,HI (in /255)", "mask_off", "tone_only", "mask_area_only",
-            "outside_only", "tone_gate=LO,HI[,S_LO,S_HI,RISE]")
+            "outside_only", "fill_off", "keep_hard", "tone_gate=LO,HI[,S_LO,S_HI,RISE]")
 
 
 def validation_sets(size: int, names: Sequence[str] = ("stained", "clean", "aged", "fade"),
