@@ -122,8 +122,63 @@ def test_cli_steady_local_runs_the_clip_through_the_local_lock(tmp_path: Path, m
     info, frames = open_clip(out)
     assert len(rendered) == 6 and info.size == (192, 108) and sum(1 for _ in frames) == 6
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "x.mp4"), "-m", "rousseau-lion",
-                                      "--steady", "local", "--precision", "int8"])
+                                      "--steady", "local", "--strength", "0.5"])
     assert result.exit_code == 2 and "--steady local is for fast style" in result.output, result.output
+
+
+def test_cli_steady_local_runs_int8_when_asked(tmp_path: Path, monkeypatch) -> None:
+    """`--steady local --precision int8` runs the clip through the int8 network's two halves; without
+    `--precision` the local lock stays fp32 (not the clips' int8 default)."""
+    from daguerre.video import steady_style
+
+    clip = tmp_path / "pan.mp4"
+    with ClipWriter(clip, 25) as writer:
+        for frame, _ in panned_frames(load(SAMPLES / "chelsea.jpg").rgb(), (192, 108), 4):
+            writer.write(Picture(frame))
+    asked: list[str] = []
+    real = steady_style.onnx_halves
+    monkeypatch.setattr(steady_style, "onnx_halves", lambda card, net, precision="fp32": asked.append(precision)
+                        or real(card, net, precision))
+    outputs = {}
+    for extra in (["--precision", "int8"], []):
+        out = tmp_path / f"local{len(extra)}.mp4"
+        result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(out), "-m", "rousseau-lion", "--steady",
+                                          "local", *extra])
+        assert result.exit_code == 0, result.output
+        outputs[len(extra)] = np.stack([f.pixels for f in open_clip(out)[1]])
+    assert asked == ["int8", "fp32"]
+    assert outputs[2].shape == outputs[0].shape == (4, 3, 108, 192)
+    difference = np.abs(outputs[2] - outputs[0]).mean()
+    assert 0 < difference < 0.02  # another precision, the same picture
+
+
+def test_int8_halves_are_the_int8_network_cut_at_the_trunk() -> None:
+    """The int8 halves run, one after the other, exactly the whole int8 network (`--precision int8`'s file), so
+    with the trunk blend off a clip steadied inside in int8 is the int8 network's output; and they agree with
+    the fp32 halves as the int8 gate asks of the whole network, on a bundled sample."""
+    import torch
+
+    from daguerre.models.onnx import FAITHFUL_DB
+    from daguerre.ops import styles
+    from daguerre.video.steady_style import SteadyStyle, onnx_halves
+
+    card, net = styles.style_model("rousseau-lion")
+    whole = styles.style_model_onnx("rousseau-lion", "int8")
+    int8, fp32 = onnx_halves(card, net, "int8"), onnx_halves(card, net)
+    x = torch.from_numpy(np.ascontiguousarray(load(SAMPLES / "chelsea.jpg").rgb()[:, :296, :448]))[None]
+    cut = int8[1](int8[0](x)).numpy()
+    np.testing.assert_allclose(cut, whole(x).numpy(), atol=1e-6)
+    reference = fp32[1](fp32[0](x)).numpy()
+    assert np.abs(cut - reference).max() > 1e-3  # int8, not fp32 under another name
+    psnr = 10 * np.log10(1 / np.mean((np.clip(cut, 0, 1) - np.clip(reference, 0, 1)) ** 2))
+    assert psnr >= FAITHFUL_DB, psnr
+    frame = np.ascontiguousarray(x[0, :, :288, :440].numpy())  # not whole cells: padded as clips are
+    steadied = SteadyStyle(net, 0.0, halves=int8)
+    for _ in range(2):  # a first frame, then one with motion (none here) and the blend off
+        out = steadied(frame)
+    padded = np.pad(frame, ((0, 0), (8, 8), (8, 8 + 6)), mode="reflect")[:, :296, :448]
+    np.testing.assert_allclose(out, whole(torch.from_numpy(np.ascontiguousarray(padded))[None])[0, :, 8:296, 8:448]
+                               .numpy(), atol=1e-6)
 
 
 def test_a_figure_crossing_fast_does_not_fold_the_lock(net) -> None:
