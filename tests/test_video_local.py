@@ -307,3 +307,26 @@ def test_let_go_has_its_own_ramp_and_blends_less_with_a_higher_one(net) -> None:
     own = np.hypot(*(flow - np.median(flow.reshape(-1, 2), axis=0)).transpose(2, 0, 1)) > 1  # the figure
     assert weights["default"][~own].mean() < 0.8 * weights["0.5-2"][~own].mean()
     assert weights["default"][own].mean() > 0.15, weights["default"][own].mean()
+
+
+def test_where_the_lock_holds_every_cell_the_let_go_blend_is_skipped_for_the_same_frames(net) -> None:
+    """`let_go`'s blend with a weight of 0 everywhere gives the output back: when the lock holds every cell (a slow
+    pan) it is not worked out at all, and the frames are those the blend would have given, to 1e-3."""
+    from daguerre.video.steady_local import LocalMotion
+
+    class Blended(SteadyLocal):  # the blend worked out even where its weight is 0 everywhere
+        def motion(self, frame: np.ndarray) -> LocalMotion:
+            m = super().motion(frame)
+            if m.window is not None and m.pixels is None:
+                h, w = frame.shape[1:]
+                m.pixels = (np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.float32))
+            return m
+
+    frames = [f for f, _ in panned_frames(load(SAMPLES / "chelsea.jpg").rgb(), (256, 160), 5)]
+    skipping, blended = SteadyLocal(net, 0.3), Blended(net, 0.3)
+    skipped = 0
+    for frame in frames:
+        m = skipping.motion(frame)
+        skipped += m.window is not None and m.pixels is None
+        np.testing.assert_allclose(skipping.render(frame, m), blended(frame), atol=1e-3)
+    assert skipped >= 2  # on most frames of a pan the lock holds every cell

@@ -157,9 +157,10 @@ class SteadyLocal(SteadyStyle):
             left = np.sqrt(np.square(features).sum(-1)) * np.float32(CELL)  # px a frame, per cell
             lo, hi = self.let_go_ramp
             cell_weight = (self.let_go * np.clip((left - lo) / (hi - lo), 0, 1) * share).astype(np.float32)
-            at_cells = (back - np.float32((CELL - 1) / 2)) / np.float32(CELL)  # output pixel -> cell of the window
-            weight = cv2.remap(cell_weight, at_cells, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            pixels = (resize_flow(backward, (w, h)), weight if pixels is None else np.maximum(pixels[1], weight))
+            if cell_weight.any():  # (none: the lock holds every cell, and the blend would give the output back)
+                at_cells = (back - np.float32((CELL - 1) / 2)) / np.float32(CELL)  # output pixel -> window's cell
+                weight = cv2.remap(cell_weight, at_cells, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                pixels = (resize_flow(backward, (w, h)), weight if pixels is None else np.maximum(pixels[1], weight))
         image = resampled(frame, window, self.interpolation[0], cv2.BORDER_REFLECT_101)
         return LocalMotion((0, 0), np.ascontiguousarray(features), share * np.float32(self.strength), None, image,
                            back, pixels)
@@ -194,11 +195,11 @@ class SteadyLocal(SteadyStyle):
         return window, back
 
     def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
-        image = np.ascontiguousarray(frame.transpose(1, 2, 0))
-        h, w = image.shape[:2]
+        h, w = frame.shape[1:]
         window = getattr(motion, "window", None)
         with torch.inference_mode():
             if window is None:  # a shot's first frame: the window is the frame, reflected to whole cells
+                image = np.ascontiguousarray(frame.transpose(1, 2, 0))
                 x = np.pad(image, ((0, -h % CELL), (0, -w % CELL), (0, 0)), mode="reflect")
                 out = self.steadied(np.ascontiguousarray(x.transpose(2, 0, 1)), motion)[:, :h, :w]
                 out = np.ascontiguousarray(out.transpose(1, 2, 0))
