@@ -330,3 +330,36 @@ def test_where_the_lock_holds_every_cell_the_let_go_blend_is_skipped_for_the_sam
         skipped += m.window is not None and m.pixels is None
         np.testing.assert_allclose(skipping.render(frame, m), blended(frame), atol=1e-3)
     assert skipped >= 2  # on most frames of a pan the lock holds every cell
+
+
+def test_the_let_go_blend_worked_out_in_boxes_gives_the_whole_frames_blend(monkeypatch) -> None:
+    """`blended_where_weighted` works the blend out only in boxes around the pixels it weights: the same frame as
+    the whole frame's blend (to 1e-3: the latter's own float noise), the output itself outside the boxes; over
+    the whole frame when the boxes would cover most of it."""
+    import cv2
+
+    from daguerre.video import steady_local
+    from daguerre.video.steady_moving import blended_with_previous
+
+    photo = load(SAMPLES / "chelsea.jpg").rgb()
+    out = np.ascontiguousarray(photo[:, 40:200, 60:316].transpose(1, 2, 0))
+    previous = np.ascontiguousarray(photo[:, 41:201, 58:314].transpose(1, 2, 0))
+    flow = np.full((160, 256, 2), (-2.0, 1.0), np.float32)  # out's content was there in previous
+    yy, xx = np.mgrid[0:160, 0:256]
+    weight = (0.3 * np.clip(1 - np.hypot(xx - 200, yy - 40) / 25, 0, 1)).astype(np.float32)  # a figure let go
+    whole = blended_with_previous(previous, out.copy(), (flow, weight))
+    calls: list[int] = []
+    real = steady_local.blended_with_previous
+    monkeypatch.setattr(steady_local, "blended_with_previous", lambda *a: calls.append(1) or real(*a))
+    boxes = steady_local.blended_where_weighted(previous, out.copy(), (flow, weight))
+    assert not calls  # worked out in a box
+    np.testing.assert_allclose(boxes, whole, atol=1e-3)
+    reach = 2 * (steady_local.BLOCK + steady_local.MARGIN) + 1  # past any box around the weighted pixels
+    near = cv2.dilate((weight > 0).astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+    np.testing.assert_array_equal(boxes[~near], out[~near])  # (the whole frame's blend: not exactly)
+    assert (~near).mean() > 0.3
+    assert np.abs(boxes - out)[weight > 0.1].mean() > 0.01  # blended where weighted
+    everywhere = np.full_like(weight, 0.3)
+    np.testing.assert_allclose(steady_local.blended_where_weighted(previous, out.copy(), (flow, everywhere)),
+                               blended_with_previous(previous, out.copy(), (flow, everywhere)), atol=1e-6)
+    assert calls  # the whole frame
