@@ -35,7 +35,7 @@ PARTS = {  # part: (module or class, attribute)
     "flow resized to full size": (steady_local, "resize_flow"),
     "frame resampled in": (steady_local, "resampled"),
     "output resampled out": (steady_local, "resampled_out"),
-    "let_go blend (warp, blend, contrast)": (steady_local, "blended_with_previous"),
+    "let_go blend (warp, blend, contrast)": (steady_local, "blended_where_weighted"),
 }
 
 

@@ -18,7 +18,8 @@
 4. `--breakdown` (alone): each stage's CPU per 480p frame and the fps, fp32 and int8, before this round's speed
    changes (`video_before.py`) and now, with the fps two idle cores would give.
 5. `--local-speed` (alone): `daguerre stylize CLIP --model van-gogh-irises --precision int8` at 480p (the clip of
-   the speed table, `--frames` frames) with the default pixel blend and with `--steady local`, alternated
+   the speed table, `--frames` frames) with the default pixel blend, with `--steady local` and with `--steady
+   local` in fp32 (its default), alternated
    `--repeats` times in one process (`daguerre.api.run_clip`, as the command line runs a clip): fps, and the CPU
    time a frame (this process's threads and its ffmpeg children, user + sys), which is what decides the fps
    on quiet cores when the machine is shared.
@@ -433,6 +434,9 @@ def let_go_name(args: object) -> str:
     return f"{args.let_go}" + ("" if ramp == tuple(LET_GO_RAMP) else f" (ramp {ramp[0]:g}-{ramp[1]:g} px)")
 
 
+LOCAL_SPEED_RUNS = (("pixels", "int8"), ("local", "int8"), ("local", "fp32"))  # the default; the lock in int8, fp32
+
+
 def local_speed(args: object) -> list[dict]:
     """fps and CPU ms a frame of a 480p clip through `run_clip` (int8 van-gogh-irises), the pixel blend and the
     local lock alternated; the first run of each (model and halves loaded) is a warm-up, not counted."""
@@ -452,16 +456,18 @@ def local_speed(args: object) -> list[dict]:
             for frame, _ in synthetic((854, 480), 1, args.frames):
                 writer.write(Picture(frame))
         for rep in range(args.repeats + 1):
-            for steady in ("pixels", "local"):
+            for steady, precision in LOCAL_SPEED_RUNS:
                 load = os.getloadavg()[0]
                 start, start_cpu = time.perf_counter(), cpu()
-                run_clip("stylize", clip, Path(tmp) / "out.mp4", steady=steady, model=STYLE_MODEL, precision="int8")
+                run_clip("stylize", clip, Path(tmp) / "out.mp4", steady=steady, model=STYLE_MODEL,
+                         precision=precision)
                 seconds, cpu_s = time.perf_counter() - start, cpu() - start_cpu
                 if rep:
-                    rows.append({"run": rep, "steady": steady, "frames": args.frames, "fps": args.frames / seconds,
-                                 "cpu_ms_per_frame": 1e3 * cpu_s / args.frames, "load": load})
-                    print(f"  run {rep} {steady}: {rows[-1]['fps']:.2f} fps, CPU {rows[-1]['cpu_ms_per_frame']:.1f} "
-                          f"ms a frame (load {load:.2f})", flush=True)
+                    rows.append({"run": rep, "steady": steady, "precision": precision, "frames": args.frames,
+                                 "fps": args.frames / seconds, "cpu_ms_per_frame": 1e3 * cpu_s / args.frames,
+                                 "load": load})
+                    print(f"  run {rep} {steady} {precision}: {rows[-1]['fps']:.2f} fps, CPU "
+                          f"{rows[-1]['cpu_ms_per_frame']:.1f} ms a frame (load {load:.2f})", flush=True)
     return rows
 
 
@@ -593,13 +599,14 @@ def main() -> None:
         print(f"## 480p, int8 {STYLE_MODEL}, {args.frames} frames: the pixel blend and --steady local alternated",
               flush=True)
         rows = local_speed(args)
-        pairs = [(p, q) for p in rows for q in rows if p["run"] == q["run"] and p["steady"] == "pixels"
-                 and q["steady"] == "local"]
-        print(format_table(["run", "pixel blend fps", "local fps", "local / pixel fps", "pixel CPU ms/frame",
-                            "local CPU ms/frame", "local / pixel CPU", "load"],
-                           [[p["run"], p["fps"], q["fps"], q["fps"] / p["fps"], p["cpu_ms_per_frame"],
-                             q["cpu_ms_per_frame"], q["cpu_ms_per_frame"] / p["cpu_ms_per_frame"],
-                             f"{p['load']:.2f} / {q['load']:.2f}"] for p, q in pairs]))
+        table = []
+        for row in rows:
+            pixel = next(p for p in rows if p["run"] == row["run"] and p["steady"] == "pixels")
+            table.append([row["run"], f"{row['steady']} {row['precision']}", row["fps"], row["fps"] / pixel["fps"],
+                          row["cpu_ms_per_frame"], row["cpu_ms_per_frame"] / pixel["cpu_ms_per_frame"],
+                          f"{row['load']:.2f}"])
+        print(format_table(["run", "steady, precision", "fps", "x pixel blend's fps", "CPU ms/frame",
+                            "x pixel blend's CPU", "load"], table))
         return
     if args.inside_cost:
         print("## Cost of steadying inside the network, 480p", flush=True)

@@ -15,6 +15,10 @@ distance) with `let_go` 0.3 (x0.47 at +4.7 %), at x1.79 the network's CPU time. 
 frame several pixels a frame, the smoothed lock would carry her motion into the background she uncovers and
 stretch the picture there (a smear around her face after ~8 frames); `REACH` bounds its departure
 from the camera's motion, so fast figures are steadied less, not smeared.
+
+With the int8 network's halves (`onnx_halves(..., "int8")`, `--precision int8`) a 480p clip takes ~x1.4 the
+pixel blend's CPU a frame (x1.7 in fp32), but int8 flickers more (training clips +0.02-0.03 of warping ratio;
+Megamind x0.505): measured in BENCHMARKS.md ("Video", "Speed"), not the default.
 """
 
 from __future__ import annotations

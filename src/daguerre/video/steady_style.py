@@ -13,8 +13,8 @@ steadies that by averaging strokes, and softens them. Here instead:
    features. The decoder's instance norms are each frame's own (statistics carried over a shot measured worse).
 
 Scene cuts (as `TemporalConsistency` finds them) reset both. The encoder and decoder run as torch modules or as
-two ONNX Runtime graphs (`onnx_halves`, fp32), split at the trunk's output. Measured against the pixel blend in
-BENCHMARKS.md ("Video", "Temporal stability").
+two ONNX Runtime graphs (`onnx_halves`: fp32, or the int8 network's file cut in two), split at the trunk's
+output. Measured against the pixel blend in BENCHMARKS.md ("Video", "Temporal stability").
 """
 
 from __future__ import annotations
