@@ -158,13 +158,14 @@ def test_int8_halves_are_the_int8_network_cut_at_the_trunk() -> None:
     the fp32 halves as the int8 gate asks of the whole network, on a bundled sample."""
     import torch
 
-    from daguerre.models.onnx import FAITHFUL_DB
+    from daguerre.models.onnx import FAITHFUL_DB, prune_stale
     from daguerre.ops import styles
     from daguerre.video.steady_style import SteadyStyle, onnx_halves
 
     card, net = styles.style_model("rousseau-lion")
     whole = styles.style_model_onnx("rousseau-lion", "int8")
     int8, fp32 = onnx_halves(card, net, "int8"), onnx_halves(card, net)
+    assert not [p.name for p in prune_stale(card) if "coder" in p.name]  # the cached halves are current files
     x = torch.from_numpy(np.ascontiguousarray(load(SAMPLES / "chelsea.jpg").rgb()[:, :296, :448]))[None]
     cut = int8[1](int8[0](x)).numpy()
     np.testing.assert_allclose(cut, whole(x).numpy(), atol=1e-6)
