@@ -439,7 +439,9 @@ LOCAL_SPEED_RUNS = (("pixels", "int8"), ("local", "int8"), ("local", "fp32"))  #
 
 def local_speed(args: object) -> list[dict]:
     """fps and CPU ms a frame of a 480p clip through `run_clip` (int8 van-gogh-irises), the pixel blend and the
-    local lock alternated; the first run of each (model and halves loaded) is a warm-up, not counted."""
+    local lock alternated; the first run of each (model and halves loaded) is a warm-up, not counted. Each is
+    run on the clip's first quarter too: the difference is the frames' own cost ("marginal"), without what a run
+    costs whatever its length (ffmpeg's start and the encoder's flush: ~2 s at 480p, measured)."""
     import os
     import resource
 
@@ -451,23 +453,32 @@ def local_speed(args: object) -> list[dict]:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        clip = Path(tmp) / "480p.mp4"
-        with ClipWriter(clip, 24) as writer:
-            for frame, _ in synthetic((854, 480), 1, args.frames):
-                writer.write(Picture(frame))
+        short = max(4, args.frames // 4)
+        clips = {n: Path(tmp) / f"480p-{n}.mp4" for n in (short, args.frames)}
+        frames = [f for f, _ in synthetic((854, 480), 1, args.frames)]
+        for n, clip in clips.items():
+            with ClipWriter(clip, 24) as writer:
+                for frame in frames[:n]:
+                    writer.write(Picture(frame))
         for rep in range(args.repeats + 1):
             for steady, precision in LOCAL_SPEED_RUNS:
                 load = os.getloadavg()[0]
-                start, start_cpu = time.perf_counter(), cpu()
-                run_clip("stylize", clip, Path(tmp) / "out.mp4", steady=steady, model=STYLE_MODEL,
-                         precision=precision)
-                seconds, cpu_s = time.perf_counter() - start, cpu() - start_cpu
+                spent = {}
+                for n, clip in clips.items():
+                    start, start_cpu = time.perf_counter(), cpu()
+                    run_clip("stylize", clip, Path(tmp) / "out.mp4", steady=steady, model=STYLE_MODEL,
+                             precision=precision)
+                    spent[n] = time.perf_counter() - start, cpu() - start_cpu
+                (t0, c0), (t1, c1) = spent[short], spent[args.frames]
                 if rep:
+                    n = args.frames - short
                     rows.append({"run": rep, "steady": steady, "precision": precision, "frames": args.frames,
-                                 "fps": args.frames / seconds, "cpu_ms_per_frame": 1e3 * cpu_s / args.frames,
+                                 "fps": args.frames / t1, "cpu_ms_per_frame": 1e3 * c1 / args.frames,
+                                 "marginal_fps": n / (t1 - t0), "marginal_cpu_ms": 1e3 * (c1 - c0) / n,
                                  "load": load})
                     print(f"  run {rep} {steady} {precision}: {rows[-1]['fps']:.2f} fps, CPU "
-                          f"{rows[-1]['cpu_ms_per_frame']:.1f} ms a frame (load {load:.2f})", flush=True)
+                          f"{rows[-1]['cpu_ms_per_frame']:.1f} ms a frame; marginal {rows[-1]['marginal_fps']:.2f} "
+                          f"fps, {rows[-1]['marginal_cpu_ms']:.1f} ms (load {load:.2f})", flush=True)
     return rows
 
 
@@ -602,11 +613,12 @@ def main() -> None:
         table = []
         for row in rows:
             pixel = next(p for p in rows if p["run"] == row["run"] and p["steady"] == "pixels")
-            table.append([row["run"], f"{row['steady']} {row['precision']}", row["fps"], row["fps"] / pixel["fps"],
-                          row["cpu_ms_per_frame"], row["cpu_ms_per_frame"] / pixel["cpu_ms_per_frame"],
-                          f"{row['load']:.2f}"])
-        print(format_table(["run", "steady, precision", "fps", "x pixel blend's fps", "CPU ms/frame",
-                            "x pixel blend's CPU", "load"], table))
+            table.append([row["run"], f"{row['steady']} {row['precision']}", row["fps"], row["cpu_ms_per_frame"],
+                          row["marginal_fps"], row["marginal_fps"] / pixel["marginal_fps"], row["marginal_cpu_ms"],
+                          row["marginal_cpu_ms"] / pixel["marginal_cpu_ms"], f"{row['load']:.2f}"])
+        print(format_table(["run", "steady, precision", "fps (whole run)", "CPU ms/frame (whole run)",
+                            "marginal fps", "x pixel blend's", "marginal CPU ms/frame", "x pixel blend's",
+                            "load"], table))
         return
     if args.inside_cost:
         print("## Cost of steadying inside the network, 480p", flush=True)
