@@ -17,8 +17,15 @@
 3. The same warping error (estimated flow) on a real clip from a Debian package: opencv-doc's Megamind.avi.
 4. `--breakdown` (alone): each stage's CPU per 480p frame and the fps, fp32 and int8, before this round's speed
    changes (`video_before.py`) and now, with the fps two idle cores would give.
+5. `--local-speed` (alone): `daguerre stylize CLIP --model van-gogh-irises --precision int8` at 480p (the clip of
+   the speed table, `--frames` frames) with the default pixel blend, with `--steady local` and with `--steady
+   local` in fp32 (its default), alternated
+   `--repeats` times in one process (`daguerre.api.run_clip`, as the command line runs a clip): fps, and the CPU
+   time a frame (this process's threads and its ffmpeg children, user + sys), which is what decides the fps
+   on quiet cores when the machine is shared.
 
-    .venv/bin/python benchmarks/video.py [--threads 1] [--quick] [--skip-speed | --skip-stability | --breakdown]
+    .venv/bin/python benchmarks/video.py [--threads 1] [--quick]
+        [--skip-speed | --skip-stability | --breakdown | --local-speed]
 """
 
 from __future__ import annotations
@@ -273,12 +280,12 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
               painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
               moving: bool = False, local: bool = False, let_go: float = 0.0,
-              ramp: tuple[float, float] = LET_GO_RAMP) -> list[dict]:
+              ramp: tuple[float, float] = LET_GO_RAMP, halves: tuple | None = None) -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
     fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
     with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`);
     with `local`, its grid locked to the smoothed flow (`SteadyLocal`, its pixels blended by `let_go` where the lock
-    lets go, over `ramp`)."""
+    lets go, over `ramp`; `halves`: the local lock's network halves, e.g. int8's, default torch's)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -297,7 +304,7 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     base_sharpness = None
     for c in strengths:
         if inside is not None and c > 0:
-            steady = (SteadyLocal(inside, c, let_go=let_go, let_go_ramp=ramp) if local else
+            steady = (SteadyLocal(inside, c, let_go=let_go, let_go_ramp=ramp, halves=halves) if local else
                       SteadyMoving(inside, c, c) if moving else SteadyStyle(inside, c))
             steadied = [steady(f) for f, _ in frames]
         else:
@@ -383,8 +390,10 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         from daguerre.ops import styles
 
         local = stability(frames, outputs, strengths, False, painting, inside=styles.style_model(STYLE_MODEL)[1],
-                          local=True, let_go=args.let_go, ramp=tuple(args.let_go_ramp))
+                          local=True, let_go=args.let_go, ramp=tuple(args.let_go_ramp),
+                          halves=local_halves(args, STYLE_MODEL))
         label = f"local, let go {let_go_name(args)}" if args.let_go else "local lock"
+        label += ", int8" if args.local_precision == "int8" else ""
         rows += [{**r, "steadied": label} for r in local if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
@@ -408,10 +417,69 @@ def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, streng
     Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(path, quality=90)
 
 
+def local_halves(args: object, model: str) -> tuple | None:
+    """`--local-precision int8`: the int8 network's two halves for the local lock; fp32: None (torch's halves, as
+    every fp32 figure of the local lock was measured)."""
+    if args.local_precision != "int8":
+        return None
+    from daguerre.ops import styles
+
+    card, net = styles.style_model(model)
+    return onnx_halves(card, net, "int8")
+
+
 def let_go_name(args: object) -> str:
     """`--let-go` for the tables' labels, with its ramp when not the default."""
     ramp = tuple(args.let_go_ramp)
     return f"{args.let_go}" + ("" if ramp == tuple(LET_GO_RAMP) else f" (ramp {ramp[0]:g}-{ramp[1]:g} px)")
+
+
+LOCAL_SPEED_RUNS = (("pixels", "int8"), ("local", "int8"), ("local", "fp32"))  # the default; the lock in int8, fp32
+
+
+def local_speed(args: object) -> list[dict]:
+    """fps and CPU ms a frame of a 480p clip through `run_clip` (int8 van-gogh-irises), the pixel blend and the
+    local lock alternated; the first run of each (model and halves loaded) is a warm-up, not counted. Each is
+    run on the clip's first quarter too: the difference is the frames' own cost ("marginal"), without what a run
+    costs whatever its length (ffmpeg's start and the encoder's flush: ~2 s at 480p, measured)."""
+    import os
+    import resource
+
+    from daguerre.api import run_clip
+
+    def cpu() -> float:  # this process and its waited-for children (ffmpeg), user + sys
+        own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        short = max(4, args.frames // 4)
+        clips = {n: Path(tmp) / f"480p-{n}.mp4" for n in (short, args.frames)}
+        frames = [f for f, _ in synthetic((854, 480), 1, args.frames)]
+        for n, clip in clips.items():
+            with ClipWriter(clip, 24) as writer:
+                for frame in frames[:n]:
+                    writer.write(Picture(frame))
+        for rep in range(args.repeats + 1):
+            for steady, precision in LOCAL_SPEED_RUNS:
+                load = os.getloadavg()[0]
+                spent = {}
+                for n, clip in clips.items():
+                    start, start_cpu = time.perf_counter(), cpu()
+                    run_clip("stylize", clip, Path(tmp) / "out.mp4", steady=steady, model=STYLE_MODEL,
+                             precision=precision)
+                    spent[n] = time.perf_counter() - start, cpu() - start_cpu
+                (t0, c0), (t1, c1) = spent[short], spent[args.frames]
+                if rep:
+                    n = args.frames - short
+                    rows.append({"run": rep, "steady": steady, "precision": precision, "frames": args.frames,
+                                 "fps": args.frames / t1, "cpu_ms_per_frame": 1e3 * c1 / args.frames,
+                                 "marginal_fps": n / (t1 - t0), "marginal_cpu_ms": 1e3 * (c1 - c0) / n,
+                                 "load": load})
+                    print(f"  run {rep} {steady} {precision}: {rows[-1]['fps']:.2f} fps, CPU "
+                          f"{rows[-1]['cpu_ms_per_frame']:.1f} ms a frame; marginal {rows[-1]['marginal_fps']:.2f} "
+                          f"fps, {rows[-1]['marginal_cpu_ms']:.1f} ms (load {load:.2f})", flush=True)
+    return rows
 
 
 def inside_cost(args: object) -> None:
@@ -511,11 +579,17 @@ def main() -> None:
     parser.add_argument("--local", action="store_true",
                         help="also steady fast style models with the grid locked to the smoothed flow (SteadyLocal, "
                              "`--steady local`)")
+    parser.add_argument("--local-precision", default="fp32", choices=["fp32", "int8"],
+                        help="--local: the network's precision inside the local lock (int8: its ONNX halves); the "
+                             "ratios stay against the fp32 frame-by-frame output")
     parser.add_argument("--let-go", type=float, default=0.0,
                         help="with --local: SteadyLocal's pixel blend where the lock lets go (let_go); "
                              "with --inside-cost: a row with it")
     parser.add_argument("--let-go-ramp", type=float, nargs=2, default=LET_GO_RAMP, metavar=("LO", "HI"),
                         help="with --let-go: the motion left in the lock (px a frame) where its blend starts, and full")
+    parser.add_argument("--local-speed", action="store_true",
+                        help="alone: 480p fps and CPU a frame, int8, pixel blend and --steady local alternated")
+    parser.add_argument("--repeats", type=int, default=3, help="--local-speed: runs of each, alternated")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
@@ -532,6 +606,20 @@ def main() -> None:
     set_threads(args.threads)
     info = print_header("Video: speed and temporal consistency", args)
     strengths = tuple(sorted({0.0, *args.strengths}))
+    if args.local_speed:
+        print(f"## 480p, int8 {STYLE_MODEL}, {args.frames} frames: the pixel blend and --steady local alternated",
+              flush=True)
+        rows = local_speed(args)
+        table = []
+        for row in rows:
+            pixel = next(p for p in rows if p["run"] == row["run"] and p["steady"] == "pixels")
+            table.append([row["run"], f"{row['steady']} {row['precision']}", row["fps"], row["cpu_ms_per_frame"],
+                          row["marginal_fps"], row["marginal_fps"] / pixel["marginal_fps"], row["marginal_cpu_ms"],
+                          row["marginal_cpu_ms"] / pixel["marginal_cpu_ms"], f"{row['load']:.2f}"])
+        print(format_table(["run", "steady, precision", "fps (whole run)", "CPU ms/frame (whole run)",
+                            "marginal fps", "x pixel blend's", "marginal CPU ms/frame", "x pixel blend's",
+                            "load"], table))
+        return
     if args.inside_cost:
         print("## Cost of steadying inside the network, 480p", flush=True)
         inside_cost(args)
@@ -604,8 +692,9 @@ def main() -> None:
 
             net = styles.style_model(params["model"])[1]
             for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True, let_go=args.let_go,
-                               ramp=tuple(args.let_go_ramp)):
+                               ramp=tuple(args.let_go_ramp), halves=local_halves(args, params["model"])):
                 let_go = f" + let go {let_go_name(args)}" if args.let_go else ""
+                let_go += ", int8 halves" if args.local_precision == "int8" else ""
                 stab_rows.append({"case": f"{name}, local lock{let_go}", **r})
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",

@@ -16,6 +16,13 @@ under the curve on the actors clips is chosen, within 0.5 point the cheaper one 
 blended), provided that on the layered, fast and zoom-pan clips it is no worse than local 0.3 + let_go 0.3 (ramp
 0.5-2 px) by more than 0.01 in warping ratio and 0.5 point of style. (Its runs, before `let_go_ramp` was split
 from `ramp`, which then set both: "let_go=0.3:ramp=1,3" there is "let_go=0.3:let_go_ramp=1,3" now.)
+
+`--precision int8`: the steadied-inside methods run the int8 network's two halves (`onnx_halves`), the ratios
+still against the fp32 network's frame-by-frame output (as every figure before), and also against the int8
+network's own (after "int8:"). The rule for `--steady local --precision int8` with the cheaper step, written
+before its runs: local 0.3 (let_go 0.3, ramp 1-3 px: the defaults) within 0.01 of warping ratio and 0.5 point of
+style distance of the fp32 figures recorded for it on the layered, the fast and the zoom-pan clips (x0.34 /
++4.1 %, x0.58 / +12.0 %, x0.19 / +3.2 %), each; the fp32 run of the same code in the same session beside it.
 """
 
 from __future__ import annotations
@@ -128,7 +135,7 @@ def actors_clip(pictures: list[np.ndarray], size: tuple[int, int], frames: int, 
             for f, flow, valid in moving_frames(background, figures, size, frames, move, grain=grain, seed=seed)]
 
 
-def steadier(method: str, net: torch.nn.Module) -> object:
+def steadier(method: str, net: torch.nn.Module, halves: tuple | None = None) -> object:
     """A method by name: "pixels:S" (`TemporalConsistency`), "inside:S" (`SteadyStyle`),
     "moving:S:M[:STILL[:LO:HI]]" (`SteadyMoving`; "whole:..." without the sub-pixel lock) or
     "local:S:M[:STILL[:SMOOTH[:LEAK[:INTERPOLATION[:FLOW_SIZE[:REACH[:COARSE[:LET_GO]]]]]]]]" (`SteadyLocal`; any
@@ -141,15 +148,16 @@ def steadier(method: str, net: torch.nn.Module) -> object:
         kw = {k: x if k == "interpolation" else int(x) if k in ("flow_size", "coarse") else
               tuple(map(float, x.split(","))) if k.endswith("ramp") else float(x)
               for k, x in [*zip(names, [v for v in values if "=" not in v], strict=False), *named.items()]}
-        return SteadyLocal(net, **kw)
+        return SteadyLocal(net, **kw, halves=halves)
     v = [float(x) for x in values]
     if kind == "pixels":
         return TemporalConsistency(v[0])
     if kind == "inside":
-        return SteadyStyle(net, v[0])
+        return SteadyStyle(net, v[0], halves=halves)
     if kind in ("moving", "whole"):  # whole: the grid locked in whole pixels only, as SteadyStyle
         ramp = (v[3], v[4]) if len(v) > 4 else MOVING_RAMP
-        return SteadyMoving(net, v[0], v[1], v[2] if len(v) > 2 else 0.0, ramp, subpixel=kind == "moving")
+        return SteadyMoving(net, v[0], v[1], v[2] if len(v) > 2 else 0.0, ramp, halves=halves,
+                            subpixel=kind == "moving")
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -201,6 +209,8 @@ def main() -> None:
                         help="clips of fast actors over dark flat backgrounds (`actors_clip`)")
     parser.add_argument("--camera", type=float, nargs=3, help="pan x, pan y (px/frame), zoom: instead of random")
     parser.add_argument("--save", help="write frame 4 of the first clip (inputs and outputs) under this folder")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "int8"],
+                        help="int8: the steadied-inside methods run the int8 network's halves (ONNX Runtime)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     w, h = map(int, args.size.split("x"))
@@ -226,22 +236,35 @@ def main() -> None:
         with torch.inference_mode():
             outputs = [[net(torch.from_numpy(f)[None])[0].numpy() for f, _, _ in clip] for clip in clips]
         base = [measure(c, o, painting) for c, o in zip(clips, outputs, strict=True)]
+        halves, base8 = None, None
+        if args.precision == "int8":
+            from daguerre.ops import styles
+            from daguerre.video.steady_style import onnx_halves
+
+            halves = onnx_halves(find_model(name), net, "int8")
+            whole = styles.style_model_onnx(name, "int8")
+            with torch.inference_mode():
+                own = [[whole(torch.from_numpy(f)[None])[0].numpy() for f, _, _ in clip] for clip in clips]
+            base8 = [measure(c, o, painting) for c, o in zip(clips, own, strict=True)]
         means: dict[str, np.ndarray] = {}
         for method in args.methods:
-            rows = []
-            for clip, out, (err0, style0, fig0, scene0) in zip(clips, outputs, base, strict=True):
-                steady = steadier(method, net)
+            rows, own_rows = [], []
+            for i, (clip, out, (err0, style0, fig0, scene0)) in enumerate(zip(clips, outputs, base, strict=True)):
+                steady = steadier(method, net, halves)
                 if isinstance(steady, TemporalConsistency):
                     steadied = [steady(f, o) for (f, _, _), o in zip(clip, out, strict=True)]
                 else:
                     steadied = [steady(f) for f, _, _ in clip]
                 err, style, fig, scene = measure(clip, steadied, painting)
                 rows.append((err / err0, style / style0 - 1, fig / fig0, scene / scene0))
+                if base8 is not None:
+                    own_rows.append((err / base8[i][0], style / base8[i][1] - 1))
             per = "  ".join(f"x{e:.2f}/{s:+.1%}" for e, s, _, _ in rows)
             mean = np.mean(rows, axis=0)
             means[method] = mean
-            print(f"{name:20s} {method:28s} warp x{mean[0]:.2f} style {mean[1]:+.1%} figures x{mean[2]:.2f} "
-                  f"scene x{mean[3]:.2f}  ({per}){under_curve(means, method)}", flush=True)
+            own = "  int8: x{:.3f} / {:+.2%} of int8's own".format(*np.mean(own_rows, axis=0)) if own_rows else ""
+            print(f"{name:20s} {method:28s} warp x{mean[0]:.3f} style {mean[1]:+.2%} figures x{mean[2]:.2f} "
+                  f"scene x{mean[3]:.2f}  ({per}){under_curve(means, method)}{own}", flush=True)
         if args.save:
             from PIL import Image
 

@@ -212,7 +212,8 @@ def test_a_clip_stylized_in_fp32_can_be_steadied_inside_the_network(clip: Path, 
     op, params = get_operation("stylize"), {"method": "fast", "model": "van-gogh-irises", "precision": "fp32"}
     assert steady_style(op, params, DEFAULT_CONSISTENCY, SIZE) is not None
     assert steady_style(op, params, 0.0, SIZE) is None  # nothing to steady
-    for bad, reason in (({"precision": "int8"}, "runs fp32"), ({"preserve_colour": True}, "preserve-colour"),
+    for bad, reason in (({"precision": "int8", "engine": "torch"}, "int8 on ONNX Runtime only"),
+                        ({"precision": "fp16"}, "runs fp32 or int8"), ({"preserve_colour": True}, "preserve-colour"),
                         ({"strength": 0.5}, "strength below 1"), ({"model": None}, "fast style model")):
         with pytest.raises(ValueError, match=reason):  # asked for and impossible: said, not replaced unasked
             steady_style(op, {**params, **bad}, DEFAULT_CONSISTENCY, SIZE)
@@ -241,13 +242,13 @@ def steadied_through_cli(clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_cli_steady_inside_runs_the_clip_through_the_steadied_network(clip: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """`--steady inside` reaches the clip pipeline (in fp32, though the model's clips default to int8); bad uses
-    are one-line errors."""
+    """`--steady inside` reaches the clip pipeline (in fp32 unless asked for int8, though the model's clips default
+    to int8); bad uses are one-line errors."""
     rendered = steadied_through_cli(clip, tmp_path, monkeypatch, SteadyStyle, "inside")
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "p.mp4"), "-m", "rousseau-lion"])
     assert result.exit_code == 0 and len(rendered) == 12  # the default: the pixel blend
     for extra, message in ((["--steady", "sideways"], "unknown --steady 'sideways'"),
-                           (["--steady", "inside", "--precision", "int8"], "--steady inside is for fast style")):
+                           (["--steady", "inside", "--preserve-color"], "--steady inside is for fast style")):
         result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "x.mp4"), "-m",
                                           "rousseau-lion", *extra])
         assert result.exit_code == 2 and message in result.output, result.output

@@ -122,8 +122,64 @@ def test_cli_steady_local_runs_the_clip_through_the_local_lock(tmp_path: Path, m
     info, frames = open_clip(out)
     assert len(rendered) == 6 and info.size == (192, 108) and sum(1 for _ in frames) == 6
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "x.mp4"), "-m", "rousseau-lion",
-                                      "--steady", "local", "--precision", "int8"])
+                                      "--steady", "local", "--strength", "0.5"])
     assert result.exit_code == 2 and "--steady local is for fast style" in result.output, result.output
+
+
+def test_cli_steady_local_runs_int8_when_asked(tmp_path: Path, monkeypatch) -> None:
+    """`--steady local --precision int8` runs the clip through the int8 network's two halves; without
+    `--precision` the local lock stays fp32 (not the clips' int8 default)."""
+    from daguerre.video import steady_style
+
+    clip = tmp_path / "pan.mp4"
+    with ClipWriter(clip, 25) as writer:
+        for frame, _ in panned_frames(load(SAMPLES / "chelsea.jpg").rgb(), (192, 108), 4):
+            writer.write(Picture(frame))
+    asked: list[str] = []
+    real = steady_style.onnx_halves
+    monkeypatch.setattr(steady_style, "onnx_halves", lambda card, net, precision="fp32": asked.append(precision)
+                        or real(card, net, precision))
+    outputs = {}
+    for extra in (["--precision", "int8"], []):
+        out = tmp_path / f"local{len(extra)}.mp4"
+        result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(out), "-m", "rousseau-lion", "--steady",
+                                          "local", *extra])
+        assert result.exit_code == 0, result.output
+        outputs[len(extra)] = np.stack([f.pixels for f in open_clip(out)[1]])
+    assert asked == ["int8", "fp32"]
+    assert outputs[2].shape == outputs[0].shape == (4, 3, 108, 192)
+    difference = np.abs(outputs[2] - outputs[0]).mean()
+    assert 0 < difference < 0.02  # another precision, the same picture
+
+
+def test_int8_halves_are_the_int8_network_cut_at_the_trunk() -> None:
+    """The int8 halves run, one after the other, exactly the whole int8 network (`--precision int8`'s file), so
+    with the trunk blend off a clip steadied inside in int8 is the int8 network's output; and they agree with
+    the fp32 halves as the int8 gate asks of the whole network, on a bundled sample."""
+    import torch
+
+    from daguerre.models.onnx import FAITHFUL_DB, prune_stale
+    from daguerre.ops import styles
+    from daguerre.video.steady_style import SteadyStyle, onnx_halves
+
+    card, net = styles.style_model("rousseau-lion")
+    whole = styles.style_model_onnx("rousseau-lion", "int8")
+    int8, fp32 = onnx_halves(card, net, "int8"), onnx_halves(card, net)
+    assert not [p.name for p in prune_stale(card) if "coder" in p.name]  # the cached halves are current files
+    x = torch.from_numpy(np.ascontiguousarray(load(SAMPLES / "chelsea.jpg").rgb()[:, :296, :448]))[None]
+    cut = int8[1](int8[0](x)).numpy()
+    np.testing.assert_allclose(cut, whole(x).numpy(), atol=1e-6)
+    reference = fp32[1](fp32[0](x)).numpy()
+    assert np.abs(cut - reference).max() > 1e-3  # int8, not fp32 under another name
+    psnr = 10 * np.log10(1 / np.mean((np.clip(cut, 0, 1) - np.clip(reference, 0, 1)) ** 2))
+    assert psnr >= FAITHFUL_DB, psnr
+    frame = np.ascontiguousarray(x[0, :, :288, :440].numpy())  # not whole cells: padded as clips are
+    steadied = SteadyStyle(net, 0.0, halves=int8)
+    for _ in range(2):  # a first frame, then one with motion (none here) and the blend off
+        out = steadied(frame)
+    padded = np.pad(frame, ((0, 0), (8, 8), (8, 8 + 6)), mode="reflect")[:, :296, :448]
+    np.testing.assert_allclose(out, whole(torch.from_numpy(np.ascontiguousarray(padded))[None])[0, :, 8:296, 8:448]
+                               .numpy(), atol=1e-6)
 
 
 def test_a_figure_crossing_fast_does_not_fold_the_lock(net) -> None:
@@ -252,3 +308,59 @@ def test_let_go_has_its_own_ramp_and_blends_less_with_a_higher_one(net) -> None:
     own = np.hypot(*(flow - np.median(flow.reshape(-1, 2), axis=0)).transpose(2, 0, 1)) > 1  # the figure
     assert weights["default"][~own].mean() < 0.8 * weights["0.5-2"][~own].mean()
     assert weights["default"][own].mean() > 0.15, weights["default"][own].mean()
+
+
+def test_where_the_lock_holds_every_cell_the_let_go_blend_is_skipped_for_the_same_frames(net) -> None:
+    """`let_go`'s blend with a weight of 0 everywhere gives the output back: when the lock holds every cell (a slow
+    pan) it is not worked out at all, and the frames are those the blend would have given, to 1e-3."""
+    from daguerre.video.steady_local import LocalMotion
+
+    class Blended(SteadyLocal):  # the blend worked out even where its weight is 0 everywhere
+        def motion(self, frame: np.ndarray) -> LocalMotion:
+            m = super().motion(frame)
+            if m.window is not None and m.pixels is None:
+                h, w = frame.shape[1:]
+                m.pixels = (np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.float32))
+            return m
+
+    frames = [f for f, _ in panned_frames(load(SAMPLES / "chelsea.jpg").rgb(), (256, 160), 5)]
+    skipping, blended = SteadyLocal(net, 0.3), Blended(net, 0.3)
+    skipped = 0
+    for frame in frames:
+        m = skipping.motion(frame)
+        skipped += m.window is not None and m.pixels is None
+        np.testing.assert_allclose(skipping.render(frame, m), blended(frame), atol=1e-3)
+    assert skipped >= 2  # on most frames of a pan the lock holds every cell
+
+
+def test_the_let_go_blend_worked_out_in_boxes_gives_the_whole_frames_blend(monkeypatch) -> None:
+    """`blended_where_weighted` works the blend out only in boxes around the pixels it weights: the same frame as
+    the whole frame's blend (to 1e-3: the latter's own float noise), the output itself outside the boxes; over
+    the whole frame when the boxes would cover most of it."""
+    import cv2
+
+    from daguerre.video import steady_local
+    from daguerre.video.steady_moving import blended_with_previous
+
+    photo = load(SAMPLES / "chelsea.jpg").rgb()
+    out = np.ascontiguousarray(photo[:, 40:200, 60:316].transpose(1, 2, 0))
+    previous = np.ascontiguousarray(photo[:, 41:201, 58:314].transpose(1, 2, 0))
+    flow = np.full((160, 256, 2), (-2.0, 1.0), np.float32)  # out's content was there in previous
+    yy, xx = np.mgrid[0:160, 0:256]
+    weight = (0.3 * np.clip(1 - np.hypot(xx - 200, yy - 40) / 25, 0, 1)).astype(np.float32)  # a figure let go
+    whole = blended_with_previous(previous, out.copy(), (flow, weight))
+    calls: list[int] = []
+    real = steady_local.blended_with_previous
+    monkeypatch.setattr(steady_local, "blended_with_previous", lambda *a: calls.append(1) or real(*a))
+    boxes = steady_local.blended_where_weighted(previous, out.copy(), (flow, weight))
+    assert not calls  # worked out in a box
+    np.testing.assert_allclose(boxes, whole, atol=1e-3)
+    reach = 2 * (steady_local.BLOCK + steady_local.MARGIN) + 1  # past any box around the weighted pixels
+    near = cv2.dilate((weight > 0).astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+    np.testing.assert_array_equal(boxes[~near], out[~near])  # (the whole frame's blend: not exactly)
+    assert (~near).mean() > 0.3
+    assert np.abs(boxes - out)[weight > 0.1].mean() > 0.01  # blended where weighted
+    everywhere = np.full_like(weight, 0.3)
+    np.testing.assert_allclose(steady_local.blended_where_weighted(previous, out.copy(), (flow, everywhere)),
+                               blended_with_previous(previous, out.copy(), (flow, everywhere)), atol=1e-6)
+    assert calls  # the whole frame

@@ -202,7 +202,7 @@ def run_clip(operation: str, source: str | Path, target: str | Path, *, consiste
     if operation == "stylize":
         params.setdefault("method", "fast" if params.get("model") else "arbitrary")
         if steady != "pixels":
-            params.setdefault("precision", "fp32")  # int8's graph is quantized whole, not in two halves
+            params.setdefault("precision", "fp32")  # not the clips' int8 default; int8 when asked for
     op.check(params)
     return process_clip(op, source, target, consistency, steady_inside=steady == "inside",
                         steady_moving=steady == "moving", steady_local=steady == "local",

@@ -124,7 +124,8 @@ def stylize(
     steady: Annotated[str, typer.Option(help="clips, fast models: how --consistency steadies them: pixels (blend "
                                              "the outputs along the motion) | inside (keep the scene on the "
                                              "network's grid and blend its features: keeps more of the style on "
-                                             "camera pans, less steady with moving figures; runs fp32) | moving "
+                                             "camera pans, less steady with moving figures; fp32 unless "
+                                             "--precision int8) | moving "
                                              "(inside, locked to the fraction of a pixel, and the pixels "
                                              "blended where figures move on their own) | local (inside, locked "
                                              "to the smoothed flow: figures, zooms and turns held too; the "
@@ -134,11 +135,10 @@ def stylize(
     method = method or ("fast" if model else "arbitrary")
     if steady not in ("pixels", "inside", "moving", "local"):
         fail(f"unknown --steady {steady!r} (use pixels, inside, moving or local)", 2)
-    if steady != "pixels" and (method != "fast" or precision == "int8" or preserve_color or strength < 1):
-        fail(f"--steady {steady} is for fast style models (--model) in fp32, at strength 1, without "
-             "--preserve-color", 2)
+    if steady != "pixels" and (method != "fast" or preserve_color or strength < 1):
+        fail(f"--steady {steady} is for fast style models (--model), at strength 1, without --preserve-color", 2)
     if steady != "pixels":
-        precision = "fp32"  # clips would default to int8, whose graph is quantized whole, not in two halves
+        precision = precision or "fp32"  # not the clips' int8 default: asked for, int8 runs in two halves too
     params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,
                                  "tile": tile}
     if precision is not None and precision not in ("fp32", "int8"):

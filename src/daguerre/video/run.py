@@ -43,8 +43,10 @@ def steady_inside_refusal(op: Operation, params: dict, size: tuple[int, int]) ->
     """Why a clip cannot be steadied inside the network (None: it can)."""
     if op.name != "stylize" or params.get("method", "fast") != "fast" or not isinstance(params.get("model"), str):
         return "is for stylize with a fast style model (--model)"
-    if params.get("precision", "fp32") != "fp32":
-        return "runs fp32 (int8's graph is quantized whole, not in two halves)"
+    if params.get("precision", "fp32") not in ("fp32", "int8"):
+        return f"runs fp32 or int8, not {params.get('precision')}"
+    if params.get("precision") == "int8" and params.get("engine", "auto") == "torch":
+        return "runs int8 on ONNX Runtime only: use engine auto or onnx"
     if params.get("preserve_colour") or float(params.get("strength", 1.0)) < 1:  # type: ignore[arg-type]
         return "paints the network's own output: not with preserve-colour or a strength below 1"
     if max(size) > WHOLE_FRAME:
@@ -55,7 +57,8 @@ def steady_inside_refusal(op: Operation, params: dict, size: tuple[int, int]) ->
 def steady_style(op: Operation, params: dict, consistency: float, size: tuple[int, int],
                  moving: bool = False, local: bool = False) -> SteadyStyle | None:
     """The fast style model steadied inside the network (`daguerre.video.steady_style`: the grid locked to the
-    scene, its features blended), for stylize with a fast model in fp32, frames run whole (`WHOLE_FRAME`) and
+    scene, its features blended), for stylize with a fast model (fp32, or int8: its int8 graph in two halves),
+    frames run whole (`WHOLE_FRAME`) and
     nothing done after the network; its two halves on ONNX Runtime unless the engine is torch. None with
     consistency 0 (nothing to steady); a ValueError naming why for a clip it cannot steady (the caller asked for
     it: falling back to the pixel blend unasked would hide that). `moving`: the grid locked to the fraction of a pixel,
@@ -78,7 +81,11 @@ def steady_style(op: Operation, params: dict, consistency: float, size: tuple[in
         raise ValueError(f"steadying inside the network needs a StyleNet, and {card.name} is a {card.architecture}")
     if params.get("engine", "auto") == "onnx" and not onnx_available():
         raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
-    halves = onnx_halves(card, net) if params.get("engine", "auto") != "torch" and onnx_available() else None
+    precision = str(params.get("precision", "fp32"))
+    if precision == "int8" and not onnx_available():
+        raise RuntimeError("precision int8 runs on ONNX Runtime, and onnxruntime is not installed")
+    halves = (onnx_halves(card, net, precision) if params.get("engine", "auto") != "torch" and onnx_available()
+              else None)
     if local:
         return SteadyLocal(net, consistency, halves=halves)
     if moving:
@@ -96,7 +103,7 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     `consistency` (0..1) is how strongly each frame is pulled towards the previous output along the motion;
     0 processes frames independently. `stage_cpu`, when given, receives the CPU seconds of each stage's thread
     (decode, model, steady, encode; not ffmpeg's own processes nor ONNX Runtime's pool threads).
-    `steady_inside`: a fast style model in fp32 is steadied inside the network (`steady_style`) instead of on its
+    `steady_inside`: a fast style model (fp32 or int8) is steadied inside the network (`steady_style`) instead of on its
     pixels: steadier at less style cost on camera pans, but less steady than the pixel blend at the same style
     cost on a real clip with moving figures (BENCHMARKS.md, "Video"), so not the default. `steady_moving`: steadied
     inside with the grid locked to the fraction of a pixel, and the output's pixels blended where figures move on

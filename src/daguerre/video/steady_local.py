@@ -15,6 +15,10 @@ distance) with `let_go` 0.3 (x0.47 at +4.7 %), at x1.79 the network's CPU time. 
 frame several pixels a frame, the smoothed lock would carry her motion into the background she uncovers and
 stretch the picture there (a smear around her face after ~8 frames); `REACH` bounds its departure
 from the camera's motion, so fast figures are steadied less, not smeared.
+
+With the int8 network's halves (`onnx_halves(..., "int8")`, `--precision int8`) a 480p clip takes ~x1.4 the
+pixel blend's CPU a frame (x1.7 in fp32), but int8 flickers more (training clips +0.02-0.03 of warping ratio;
+Megamind x0.505): measured in BENCHMARKS.md ("Video", "Speed"), not the default.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import torch
 
 from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.consistency import MIN_TRUSTED, trusted_flow
+from daguerre.video.consistency import MIN_TRUSTED, _keep_contrast, trusted_flow
 from daguerre.video.flow import grey8, is_scene_cut, resize_flow, sample_map
 from daguerre.video.steady_moving import MOVING_RAMP, blended_with_previous
 from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle
@@ -157,9 +161,10 @@ class SteadyLocal(SteadyStyle):
             left = np.sqrt(np.square(features).sum(-1)) * np.float32(CELL)  # px a frame, per cell
             lo, hi = self.let_go_ramp
             cell_weight = (self.let_go * np.clip((left - lo) / (hi - lo), 0, 1) * share).astype(np.float32)
-            at_cells = (back - np.float32((CELL - 1) / 2)) / np.float32(CELL)  # output pixel -> cell of the window
-            weight = cv2.remap(cell_weight, at_cells, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            pixels = (resize_flow(backward, (w, h)), weight if pixels is None else np.maximum(pixels[1], weight))
+            if cell_weight.any():  # (none: the lock holds every cell, and the blend would give the output back)
+                at_cells = (back - np.float32((CELL - 1) / 2)) / np.float32(CELL)  # output pixel -> window's cell
+                weight = cv2.remap(cell_weight, at_cells, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                pixels = (resize_flow(backward, (w, h)), weight if pixels is None else np.maximum(pixels[1], weight))
         image = resampled(frame, window, self.interpolation[0], cv2.BORDER_REFLECT_101)
         return LocalMotion((0, 0), np.ascontiguousarray(features), share * np.float32(self.strength), None, image,
                            back, pixels)
@@ -194,11 +199,11 @@ class SteadyLocal(SteadyStyle):
         return window, back
 
     def render(self, frame: np.ndarray, motion: Motion) -> np.ndarray:
-        image = np.ascontiguousarray(frame.transpose(1, 2, 0))
-        h, w = image.shape[:2]
+        h, w = frame.shape[1:]
         window = getattr(motion, "window", None)
         with torch.inference_mode():
             if window is None:  # a shot's first frame: the window is the frame, reflected to whole cells
+                image = np.ascontiguousarray(frame.transpose(1, 2, 0))
                 x = np.pad(image, ((0, -h % CELL), (0, -w % CELL), (0, 0)), mode="reflect")
                 out = self.steadied(np.ascontiguousarray(x.transpose(2, 0, 1)), motion)[:, :h, :w]
                 out = np.ascontiguousarray(out.transpose(1, 2, 0))
@@ -206,8 +211,48 @@ class SteadyLocal(SteadyStyle):
                 y = np.ascontiguousarray(self.steadied(window, motion).transpose(1, 2, 0))
                 out = resampled_out(y, motion.back, self.interpolation[1])  # type: ignore[attr-defined]
         np.clip(out, 0, 1, out=out)
-        self._out = blended_with_previous(self._out, out, getattr(motion, "pixels", None))
+        self._out = blended_where_weighted(self._out, out, getattr(motion, "pixels", None))
         return self._out.transpose(2, 0, 1)
+
+
+BLOCK = 32  # px: `blended_where_weighted` works the blend out over boxes of these blocks
+MARGIN = 8  # px around them: >= 4, the contrast's window (5 px) twice, so the pixels it writes are exact
+WHOLE = 0.7  # boxes covering more of the frame than this: the blend is worked out over the whole frame
+
+
+def blended_where_weighted(previous: np.ndarray | None, out: np.ndarray,
+                           pixels: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """`blended_with_previous`, worked out only in boxes around the pixels of weight > 0 (one box per connected
+    group of `BLOCK`-px blocks holding some, `MARGIN` px wider): the blend changes only those and, through the
+    contrast kept over 5 px, their neighbours within 2 px; elsewhere `out` is given back as the blend would
+    give it (to 1e-5: OpenCV's blend divides by the weights' sum plus 1e-5). A figure moving on its own covers
+    a fifth to a half of the frame in boxes (training clips), so most of the blend's time is saved."""
+    import cv2
+
+    if pixels is None or previous is None or previous.shape != out.shape:
+        return out
+    flow, weight = pixels
+    h, w = weight.shape
+    held = np.zeros((-(-h // BLOCK) * BLOCK, -(-w // BLOCK) * BLOCK), bool)
+    np.greater(weight, 0, out=held[:h, :w])
+    blocks = held.reshape(held.shape[0] // BLOCK, BLOCK, held.shape[1] // BLOCK, BLOCK).any((1, 3))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(blocks.view(np.uint8), connectivity=8)
+    boxes = [(x * BLOCK, y * BLOCK, (x + bw) * BLOCK, (y + bh) * BLOCK) for x, y, bw, bh, _ in stats[1:count]]
+    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > WHOLE * h * w:
+        return blended_with_previous(previous, out, pixels)
+    result = out.copy()
+    grid = sample_map(np.zeros((h, w, 2), np.float32)) if boxes else None
+    for x0, y0, x1, y1 in boxes:  # computed MARGIN px wider, written 2 px wider (what the blend can change)
+        cx0, cy0, cx1, cy1 = max(x0 - MARGIN, 0), max(y0 - MARGIN, 0), min(x1 + MARGIN, w), min(y1 + MARGIN, h)
+        crop = slice(cy0, cy1), slice(cx0, cx1)
+        positions = flow[crop] + grid[crop]  # type: ignore[index]
+        warped = cv2.remap(previous, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        o = np.ascontiguousarray(out[crop])
+        blended = cv2.blendLinear(warped, o, weight[crop], 1 - weight[crop]).reshape(o.shape)
+        kept = _keep_contrast(blended, o)
+        wx0, wy0, wx1, wy1 = max(x0 - 2, 0), max(y0 - 2, 0), min(x1 + 2, w), min(y1 + 2, h)
+        result[wy0:wy1, wx0:wx1] = kept[wy0 - cy0 : wy1 - cy0, wx0 - cx0 : wx1 - cx0]
+    return result
 
 
 def resampled_out(image: np.ndarray, positions: np.ndarray, interpolation: int) -> np.ndarray:

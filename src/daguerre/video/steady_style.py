@@ -13,14 +13,15 @@ steadies that by averaging strokes, and softens them. Here instead:
    features. The decoder's instance norms are each frame's own (statistics carried over a shot measured worse).
 
 Scene cuts (as `TemporalConsistency` finds them) reset both. The encoder and decoder run as torch modules or as
-two ONNX Runtime graphs (`onnx_halves`, fp32), split at the trunk's output. Measured against the pixel blend in
-BENCHMARKS.md ("Video", "Temporal stability").
+two ONNX Runtime graphs (`onnx_halves`: fp32, or the int8 network's file cut in two), split at the trunk's
+output. Measured against the pixel blend in BENCHMARKS.md ("Video", "Temporal stability").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -72,19 +73,83 @@ class Decoder(nn.Module):
         return self.net.decode(features)
 
 
-def onnx_halves(card: ModelCard, net: StyleNet) -> tuple[Half, Half]:
-    """The encoder and decoder of a fast style model as two ONNX Runtime graphs (exported once, cached)."""
-    from daguerre.models.onnx import EXPORT_RECIPE, _session, cache_dir, export
+def onnx_halves(card: ModelCard, net: StyleNet, precision: str = "fp32") -> tuple[Half, Half]:
+    """The encoder and decoder of a fast style model as two ONNX Runtime graphs (exported once, cached).
+    `precision` "int8": the whole network's int8 file (`OnnxModel`: the same recipe, calibration and agreement
+    gate as `--precision int8`) cut in two at the trunk's output (`split_at_trunk`), so the halves run, one after
+    the other, exactly what the whole int8 graph runs."""
+    from daguerre.models.onnx import EXPORT_RECIPE, INT8_RECIPE, _session, cache_dir, check_precision, export
 
+    if check_precision(precision) == "int8":
+        from functools import partial
+
+        from daguerre.models.onnx import OnnxModel
+        from daguerre.nets.style_equalise import equalised
+
+        whole = OnnxModel(card, net, precision="int8", equalised=partial(equalised, net)).path
+        paths = [cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}-int8-{INT8_RECIPE}.onnx"
+                 for name in ("encoder", "decoder")]
+        if not all(p.is_file() for p in paths):
+            split_at_trunk(whole, *paths)
+    else:
+        paths = []
+        for name, half, channels in (("encoder", Encoder(net), 3),
+                                     ("decoder", Decoder(net.for_inference()), net.config["widths"][2])):
+            path = cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}.onnx"
+            if not path.is_file():
+                export(half, path, channels=channels)
+            paths.append(path)
     halves = []
-    for name, half, channels in (("encoder", Encoder(net), 3),
-                                 ("decoder", Decoder(net.for_inference()), net.config["widths"][2])):
-        path = cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}.onnx"
-        if not path.is_file():
-            export(half, path, channels=channels)
+    for path in paths:
         session = _session(str(path), torch.get_num_threads())
-        halves.append(lambda x, s=session: torch.from_numpy(s.run(None, {"image": x.numpy()})[0]))
+        feed = session.get_inputs()[0].name
+        halves.append(lambda x, s=session, n=feed: torch.from_numpy(s.run(None, {n: x.numpy()})[0]))
     return halves[0], halves[1]
+
+
+def trunk_output(graph: object) -> str:
+    """The name of a StyleNet graph's tensor that is the residual trunk's output (fp32, or int8 in QDQ form):
+    the input of the first convolution that feeds a pixel shuffle (the decoder's first `SubPixelConv`), followed
+    back through quantize / dequantize and padding nodes, which must lead to the trunk's last residual Add."""
+    nodes = list(graph.node)  # type: ignore[attr-defined]
+    made_by = {o: n for n in nodes for o in n.output}
+    shuffle = next(n for n in nodes if n.op_type == "DepthToSpace")
+    node = made_by[shuffle.input[0]]
+    while node.op_type == "DequantizeLinear" or node.op_type == "QuantizeLinear":
+        node = made_by[node.input[0]]
+    if node.op_type != "Conv":
+        raise ValueError(f"the first pixel shuffle is fed by a {node.op_type}, not a convolution")
+    name = node.input[0]
+    while made_by[name].op_type in ("DequantizeLinear", "QuantizeLinear", "Pad"):
+        name = made_by[name].input[0]
+    if made_by[name].op_type != "Add":
+        raise ValueError(f"the decoder's first convolution reads a {made_by[name].op_type}, not the trunk's Add")
+    return name
+
+
+def split_at_trunk(whole: Path, encoder: Path, decoder: Path) -> None:
+    """Cut a StyleNet ONNX file in two at its trunk's output (`trunk_output`): `encoder` (image -> features) and
+    `decoder` (features -> output), written atomically."""
+    import os
+
+    import onnx
+    from onnx.utils import Extractor
+
+    model = onnx.load(str(whole))
+    cut = trunk_output(model.graph)
+    extractor = Extractor(model)
+    for path, inputs, outputs in ((encoder, ["image"], [cut]), (decoder, [cut], ["output"])):
+        half = extractor.extract_model(inputs, outputs)
+        for value in (*half.graph.input, *half.graph.output):  # the cut's shape: (1, C, h, w), any h and w
+            if value.name == cut:
+                for d, name in zip(value.type.tensor_type.shape.dim[2:], ("height", "width"), strict=True):
+                    d.dim_param = name
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            onnx.save(half, str(tmp))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 class SteadyStyle:
