@@ -180,6 +180,9 @@ def test_int8_halves_are_the_int8_network_cut_at_the_trunk() -> None:
     padded = np.pad(frame, ((0, 0), (8, 8), (8, 8 + 6)), mode="reflect")[:, :296, :448]
     np.testing.assert_allclose(out, whole(torch.from_numpy(np.ascontiguousarray(padded))[None])[0, :, 8:296, 8:448]
                                .numpy(), atol=1e-6)
+    black = torch.zeros(1, 3, 96, 128)  # a fade's black frame: through fp32, as the whole int8 model sends it
+    np.testing.assert_array_equal(int8[1](int8[0](black)).numpy(), fp32[1](fp32[0](black)).numpy())
+    np.testing.assert_array_equal(whole(black).numpy(), fp32[1](fp32[0](black)).numpy())
 
 
 def test_a_figure_crossing_fast_does_not_fold_the_lock(net) -> None:

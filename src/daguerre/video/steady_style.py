@@ -77,34 +77,53 @@ def onnx_halves(card: ModelCard, net: StyleNet, precision: str = "fp32") -> tupl
     """The encoder and decoder of a fast style model as two ONNX Runtime graphs (exported once, cached).
     `precision` "int8": the whole network's int8 file (`OnnxModel`: the same recipe, calibration and agreement
     gate as `--precision int8`) cut in two at the trunk's output (`split_at_trunk`), so the halves run, one after
-    the other, exactly what the whole int8 graph runs."""
-    from daguerre.models.onnx import EXPORT_RECIPE, INT8_RECIPE, _session, cache_dir, check_precision, export
+    the other, exactly what the whole int8 graph runs; a flat frame goes through the fp32 halves, as `OnnxModel`
+    sends it through fp32 (int8 paints it as a pattern)."""
+    from daguerre.models.onnx import EXPORT_RECIPE, INT8_RECIPE, OnnxModel, cache_dir, check_precision, is_flat
 
-    if check_precision(precision) == "int8":
-        from functools import partial
+    if check_precision(precision) == "fp32":
+        return _fp32_halves(card, net)
+    from functools import partial
 
-        from daguerre.models.onnx import OnnxModel
-        from daguerre.nets.style_equalise import equalised
+    from daguerre.nets.style_equalise import equalised
 
-        whole = OnnxModel(card, net, precision="int8", equalised=partial(equalised, net)).path
-        paths = [cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}-int8-{INT8_RECIPE}.onnx"
-                 for name in ("encoder", "decoder")]
-        if not all(p.is_file() for p in paths):
-            split_at_trunk(whole, *paths)
-    else:
-        paths = []
-        for name, half, channels in (("encoder", Encoder(net), 3),
-                                     ("decoder", Decoder(net.for_inference()), net.config["widths"][2])):
-            path = cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}.onnx"
-            if not path.is_file():
-                export(half, path, channels=channels)
-            paths.append(path)
-    halves = []
-    for path in paths:
-        session = _session(str(path), torch.get_num_threads())
-        feed = session.get_inputs()[0].name
-        halves.append(lambda x, s=session, n=feed: torch.from_numpy(s.run(None, {n: x.numpy()})[0]))
-    return halves[0], halves[1]
+    whole = OnnxModel(card, net, precision="int8", equalised=partial(equalised, net)).path
+    paths = [cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}-int8-{INT8_RECIPE}.onnx"
+             for name in ("encoder", "decoder")]
+    if not all(p.is_file() for p in paths):
+        split_at_trunk(whole, *paths)
+    int8, exact = [_half(p) for p in paths], _fp32_halves(card, net)
+    flat = [False]
+
+    def encode(x: torch.Tensor) -> torch.Tensor:
+        flat[0] = is_flat(x.numpy())
+        return (exact if flat[0] else int8)[0](x)
+
+    def decode(features: torch.Tensor) -> torch.Tensor:  # called after `encode`, for the same frame
+        return (exact if flat[0] else int8)[1](features)
+
+    return encode, decode
+
+
+def _fp32_halves(card: ModelCard, net: StyleNet) -> tuple[Half, Half]:
+    from daguerre.models.onnx import EXPORT_RECIPE, cache_dir, export
+
+    paths = []
+    for name, half, channels in (("encoder", Encoder(net), 3),
+                                 ("decoder", Decoder(net.for_inference()), net.config["widths"][2])):
+        path = cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}.onnx"
+        if not path.is_file():
+            export(half, path, channels=channels)
+        paths.append(path)
+    return _half(paths[0]), _half(paths[1])
+
+
+def _half(path: Path) -> Half:
+    from daguerre.models.onnx import _session
+
+    session = _session(str(path), torch.get_num_threads())
+    feed = session.get_inputs()[0].name
+    return lambda x: torch.from_numpy(session.run(None, {feed: x.numpy()})[0])
 
 
 def trunk_output(graph: object) -> str:
