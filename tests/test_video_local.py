@@ -108,11 +108,16 @@ def test_a_scene_cut_is_not_carried_by_the_local_lock(net) -> None:
         SteadyLocal(net, 0.5, 1.5)
 
 
-def test_cli_steady_local_runs_the_clip_through_the_local_lock(tmp_path: Path, monkeypatch) -> None:
-    clip = tmp_path / "pan.mp4"
-    with ClipWriter(clip, 25) as writer:
-        for frame, _ in panned_frames(load(SAMPLES / "chelsea.jpg").rgb(), (192, 108), 6):
+def pan_clip(path: Path, frames: int) -> Path:
+    """An MP4 of a pan over a bundled photo, 192x108 at 25 fps."""
+    with ClipWriter(path, 25) as writer:
+        for frame, _ in panned_frames(load(SAMPLES / "chelsea.jpg").rgb(), (192, 108), frames):
             writer.write(Picture(frame))
+    return path
+
+
+def test_cli_steady_local_runs_the_clip_through_the_local_lock(tmp_path: Path, monkeypatch) -> None:
+    clip = pan_clip(tmp_path / "pan.mp4", 6)
     rendered: list[int] = []
     real = SteadyLocal.render
     monkeypatch.setattr(SteadyLocal, "render", lambda self, *a: rendered.append(1) or real(self, *a))
@@ -131,10 +136,7 @@ def test_cli_steady_local_runs_int8_when_asked(tmp_path: Path, monkeypatch) -> N
     `--precision` the local lock stays fp32 (not the clips' int8 default)."""
     from daguerre.video import steady_style
 
-    clip = tmp_path / "pan.mp4"
-    with ClipWriter(clip, 25) as writer:
-        for frame, _ in panned_frames(load(SAMPLES / "chelsea.jpg").rgb(), (192, 108), 4):
-            writer.write(Picture(frame))
+    clip = pan_clip(tmp_path / "pan.mp4", 4)
     asked: list[str] = []
     real = steady_style.onnx_halves
     monkeypatch.setattr(steady_style, "onnx_halves", lambda card, net, precision="fp32": asked.append(precision)
