@@ -94,7 +94,7 @@ class TemporalConsistency:
             return _fit_gamut(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), ycc[..., :1])
         # out + trust * (warped - out) in one pass (OpenCV's per-pixel weighted sum: ~5x the three in-place steps)
         blended = cv2.blendLinear(warped, out, trust, 1 - trust).reshape(out.shape)
-        return _keep_contrast(blended, out)
+        return keep_contrast(blended, out)
 
 
 def trusted_flow(flow: FlowEstimator, grey: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +120,7 @@ def _fit_gamut(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
     return with_luma(t, y)[0].numpy().transpose(1, 2, 0)
 
 
-def _keep_contrast(blended: np.ndarray, result: np.ndarray) -> np.ndarray:
+def keep_contrast(blended: np.ndarray, result: np.ndarray) -> np.ndarray:
     """`blended` with its local standard deviation brought back up to the result's (gain 1 to 2, measured on the
     luma), around its own local mean: averaging two renderings of a texture whose strokes do not align lowers its
     contrast (measured: the sharpness of a style model's output fell to 0.6 at strength 0.6), and that loss is

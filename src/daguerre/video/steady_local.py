@@ -30,7 +30,7 @@ import torch
 
 from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.consistency import MIN_TRUSTED, _keep_contrast, trusted_flow
+from daguerre.video.consistency import MIN_TRUSTED, keep_contrast, trusted_flow
 from daguerre.video.flow import grey8, is_scene_cut, resize_flow, sample_map
 from daguerre.video.steady_moving import MOVING_RAMP, blended_with_previous
 from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle
@@ -249,7 +249,7 @@ def blended_where_weighted(previous: np.ndarray | None, out: np.ndarray,
         warped = cv2.remap(previous, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         o = np.ascontiguousarray(out[crop])
         blended = cv2.blendLinear(warped, o, weight[crop], 1 - weight[crop]).reshape(o.shape)
-        kept = _keep_contrast(blended, o)
+        kept = keep_contrast(blended, o)
         wx0, wy0, wx1, wy1 = max(x0 - 2, 0), max(y0 - 2, 0), min(x1 + 2, w), min(y1 + 2, h)
         result[wy0:wy1, wx0:wx1] = kept[wy0 - cy0 : wy1 - cy0, wx0 - cx0 : wx1 - cx0]
     return result

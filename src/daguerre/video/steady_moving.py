@@ -24,7 +24,7 @@ import torch
 
 from daguerre.nets.style_net import StyleNet
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.consistency import _keep_contrast
+from daguerre.video.consistency import keep_contrast
 from daguerre.video.flow import resize_flow, warp
 from daguerre.video.steady_style import CELL, Half, Motion, SteadyStyle, pad_to_cells
 
@@ -136,4 +136,4 @@ def blended_with_previous(previous: np.ndarray | None, out: np.ndarray,
     flow, weight = pixels
     # out + weight (warped - out) in one pass, as `TemporalConsistency`'s pixel blend
     blended = cv2.blendLinear(warp(previous, flow), out, weight, 1 - weight).reshape(out.shape)
-    return _keep_contrast(blended, out)
+    return keep_contrast(blended, out)
