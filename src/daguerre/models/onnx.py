@@ -276,8 +276,8 @@ class OnnxModel:
 # Below this deviation a picture (a black or grey frame: a fade, a title card) goes through fp32, not int8. Instance
 # norm divides by the deviation of feature maps that are then nearly flat, which magnifies int8's rounding steps
 # into an 8-px pattern: on a black frame int8 was 13-17 dB from fp32 (12 style models; deviation of the output
-# 0.04-0.22 against fp32's 0.01-0.07). A photo's contrast scaled down kept >= 35 dB (the gate) down to a deviation of
-# ~0.015 (irises, cezanne; seurat at any contrast but 0), under 35 dB from 0.009.
+# 0.04-0.22 against fp32's 0.01-0.07). The calibration photos chelsea and astronaut, their contrast scaled down,
+# kept >= 35 dB (the gate) down to a deviation of ~0.008-0.010 (irises, cezanne; seurat at any contrast but 0).
 FLAT = 0.02
 
 
