@@ -236,3 +236,21 @@ def test_a_bag_is_written_a_page_at_a_time(filled, tmp_path: Path, monkeypatch) 
             for o in premis.findall("p:object", ns)] == [it.id for it in items]
     assert len(premis.findall("p:event", ns)) == len(history) == 3  # two pages of events, as of items
     assert (meta / "premis.xml").read_text().count("xmlns:premis") == 1
+
+
+def test_a_bag_of_a_selection_looks_items_up_in_batches(filled, tmp_path: Path, monkeypatch) -> None:
+    """A selection's items and events were looked up in one `IN (...)` of all their ids: PostgreSQL refuses more
+    than 65,535 parameters a statement, so a bag of a large `--where` selection failed there. A query per batch
+    of ids gives the same bag."""
+    from daguerre.archive import bag
+
+    archive, mid, did = filled
+    selection = ("", {"operation": "test-tint"})
+    archive.export("bagit", tmp_path / "one-query", where=selection)
+    monkeypatch.setattr(bag, "IN_BATCH", 1)
+    archive.export("bagit", tmp_path / "batched", where=selection)
+    for name in ("items.json", "events.json", "premis.xml"):
+        one, batched = (tmp_path / b / "data" / "metadata" / name for b in ("one-query", "batched"))
+        assert one.read_bytes() == batched.read_bytes(), name
+    assert {r["id"] for r in json.loads((tmp_path / "batched" / "data" / "metadata" / "items.json").read_text())} == {
+        mid, did}

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 PREMIS = "http://www.loc.gov/premis/v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 EVENT_PAGE = 5000  # events a query when a bag's history is written
+IN_BATCH = 1000  # ids a query when a selection's items and events are looked up
 
 
 def object_name(sha256: str, media_type: str) -> str:
@@ -136,16 +137,22 @@ def with_inputs(archive: Archive, items: list[Item]) -> list[Item]:
     imported into. Withdrawn items are not added."""
     chosen: dict[str, Item] = {}
     with archive.session() as s:
+
+        def where_in(query, column, values) -> list:  # a query per `IN_BATCH` values (bind-parameter limits)
+            values = list(values)
+            return [r for i in range(0, len(values), IN_BATCH)
+                    for r in s.scalars(query.where(column.in_(values[i:i + IN_BATCH])))]
+
         found = list(items)
         while found:
             while parents := {it.parent_id for it in found if it.parent_id} - chosen.keys() - {f.id for f in found}:
-                found += s.scalars(select(Item).where(Item.id.in_(parents)))
+                found += where_in(select(Item), Item.id, parents)
             todo = [it.id for it in found if it.id not in chosen]
             chosen.update((it.id, it) for it in found)
-            made = s.scalars(select(Event).where(Event.object_id.in_(todo), Event.type == events.CREATION))
+            made = where_in(select(Event).where(Event.type == events.CREATION), Event.object_id, todo)
             wanted = {sha for e in made for sha in ((e.outcome_detail or {}).get("recipe") or {})
                       .get("input_files", {}).values()}
-            found = [it for it in s.scalars(select(Item).where(Item.sha256.in_(wanted), Item.withdrawn.is_(False)))
+            found = [it for it in where_in(select(Item).where(Item.withdrawn.is_(False)), Item.sha256, wanted)
                      if it.id not in chosen]
     return sorted(chosen.values(), key=lambda it: it.pk)
 
@@ -196,15 +203,20 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool, items: list
 
 def _history(archive: Archive, ids: set[str], whole: bool) -> Iterator[Event]:
     """The events of the items ``ids`` in order; for the whole archive also those of no object (key events), read
-    a page at a time."""
+    a page at a time. A selection's events are fetched `IN_BATCH` items a query (PostgreSQL takes at most 65,535
+    parameters a statement, SQLite 250,000 here), then put in order."""
+    if not whole:
+        chosen = sorted(ids)
+        with archive.session() as s:
+            found = [e for i in range(0, len(chosen), IN_BATCH)
+                     for e in s.scalars(select(Event).where(Event.object_id.in_(chosen[i:i + IN_BATCH])))]
+        yield from sorted(found, key=lambda e: e.pk)
+        return
     last = 0
     while True:
         with archive.session() as s:
-            q = select(Event).where(Event.pk > last).order_by(Event.pk).limit(EVENT_PAGE)
-            if not whole:
-                q = q.where(Event.object_id.in_(ids))
-            found = list(s.scalars(q))
+            found = list(s.scalars(select(Event).where(Event.pk > last).order_by(Event.pk).limit(EVENT_PAGE)))
         if not found:
             return
-        yield from (e for e in found if e.object_id in ids or (whole and not e.object_id))
+        yield from (e for e in found if e.object_id in ids or not e.object_id)
         last = found[-1].pk
