@@ -203,6 +203,8 @@ def test_an_export_of_a_selection(filled, tmp_path: Path) -> None:
         did, mid}  # the derivative with its parent, so that it re-derives where the bag is imported
     assert "no bag made" in export("-f", "bagit", "-o", str(tmp_path / "none"), "--where", "zeppelin", code=1)
     assert not (tmp_path / "none").exists() or not any((tmp_path / "none").iterdir())
+    assert "nothing written" in export("-f", "csv", "-o", str(tmp_path / "no-csv"), "--where", "zeppelin", code=1)
+    assert not (tmp_path / "no-csv").exists()  # an empty CSV would pass for an export of something
     refused = export("-f", "iiif", "-o", str(tmp_path / "iiif"), "--where", "moon", code=1)
     assert refused.count("\n") == 1 and "a selection is for bagit, csv or json" in refused
     assert "not a filter" in export("-f", "csv", "-o", str(tmp_path / "bad"), "--where", "decade:1900", code=1)

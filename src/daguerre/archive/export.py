@@ -34,6 +34,9 @@ def export(archive: Archive, format: str, out: Path, base_url: str, include_with
         raise ArchiveError("an IIIF export is of the whole archive: a selection is for bagit, csv or json")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ArchiveError(f"{out}: exists and is not an empty folder")
+    if where is not None and next(pages(archive, include_withdrawn, size=1, where=where), None) is None:
+        said = "no bag made" if format == "bagit" else "nothing written"
+        raise ArchiveError(f"nothing matches the selection: {said}")
     made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -54,8 +57,6 @@ def _write(archive: Archive, format: str, out: Path, base_url: str, include_with
     if format == "bagit":
         chosen = None if where is None else [it for items, _ in pages(archive, include_withdrawn, where=where)
                                              for it in items]
-        if chosen == []:
-            raise ArchiveError("nothing matches the selection: no bag made")
         return bag.export_bag(archive, out, include_withdrawn, items=chosen)
     if format == "json":
         path = out / "items.json"
