@@ -323,6 +323,21 @@ def test_a_missing_camera_is_one_line_without_opencvs_warnings() -> None:
     assert "WARN" not in done.stdout + done.stderr, done.stderr
 
 
+def test_an_animated_gif_comes_back_as_an_animated_gif(tmp_path: Path) -> None:
+    """A GIF in, a GIF out: its frames and their timing kept (ffmpeg's GIF encoder, a palette a frame)."""
+    from PIL import Image
+
+    frames = [Image.fromarray((f.transpose(1, 2, 0) * 255).astype(np.uint8)) for f, _ in pan("chelsea.jpg", 5)]
+    frames[0].save(tmp_path / "in.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    result = CliRunner().invoke(app, ["film", str(tmp_path / "in.gif"), "-o", str(tmp_path / "out.gif"),
+                                      "--preset", "sepia"])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "out.gif") as out:
+        assert (out.n_frames, out.size, out.info["duration"]) == (5, SIZE, 100)
+        first = np.asarray(out.convert("RGB"), dtype=np.float32)
+    assert first[..., 0].mean() > first[..., 2].mean() + 10  # the sepia look, not the input copied
+
+
 def test_a_picture_name_is_refused_as_a_clip_output(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="out.png: not a video name"):
         ClipWriter(tmp_path / "out.png", 25)

@@ -25,6 +25,7 @@ SEQUENCE_FPS = 24.0  # a numbered-frame folder carries no frame rate
 ENCODER_QUALITY = {  # libx264: visually lossless; 'ultrafast' took 1/3 the CPU of 'veryfast' at the same PSNR
     "libx264": ["-preset", "ultrafast", "-crf", "17"],  # (files ~1.2x larger; BENCHMARKS.md, "Video")
     "libvpx-vp9": ["-b:v", "0", "-crf", "30", "-row-mt", "1"]}  # others: ["-q:v", "3"]
+GIF_PALETTE = "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1"
 VIDEO_CODECS = {".webm": "libvpx-vp9", ".avi": "mpeg4", ".mpg": "mpeg2video", ".mpeg": "mpeg2video"}  # else H.264
 AUDIO_COPYABLE = {  # audio codecs each container takes as they are; others are re-encoded to the first listed
     ".mp4": ("aac", "mp3", "alac", "ac3", "opus"), ".m4v": ("aac", "mp3", "alac", "ac3"),
@@ -144,7 +145,7 @@ class ClipWriter:
     def __init__(self, path: str | Path, fps: float, audio_from: ClipInfo | None = None) -> None:
         self.path, self.fps, self.audio_from = Path(path), fps, audio_from
         if not is_video_path(self.path):
-            raise ImageError(self.path, "not a video name (.mp4, .mov, .mkv, .webm, .avi) nor a frame "
+            raise ImageError(self.path, "not a video name (.mp4, .mov, .mkv, .webm, .avi, .gif) nor a frame "
                                         "pattern such as frames/%05d.png")
         self.frames = 0
         self._process: subprocess.Popen | None = None
@@ -178,11 +179,14 @@ class ClipWriter:
             copyable = AUDIO_COPYABLE.get(suffix)
             codec = "copy" if copyable is None or audio.audio in copyable else copyable[0]
             cmd += ["-i", str(audio.path), "-map", "0:v:0", "-map", "1:a:0", "-c:a", codec]
-        codec = VIDEO_CODECS.get(suffix, "libx264")
-        cmd += ["-c:v", codec, "-pix_fmt", "yuv420p"]
-        cmd += ENCODER_QUALITY.get(codec, ["-q:v", "3"])
-        if w % 2 or h % 2:  # 4:2:0 chroma needs even sides: pad by one pixel rather than rescale
-            cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
+        if suffix == ".gif":  # no audio; 256 colours a frame, each frame its own palette (streams, no 2nd pass)
+            cmd = [*cmd[:cmd.index("-i") + 2], "-vf", GIF_PALETTE, "-c:v", "gif"]
+        else:
+            codec = VIDEO_CODECS.get(suffix, "libx264")
+            cmd += ["-c:v", codec, "-pix_fmt", "yuv420p"]
+            cmd += ENCODER_QUALITY.get(codec, ["-q:v", "3"])
+            if w % 2 or h % 2:  # 4:2:0 chroma needs even sides: pad by one pixel rather than rescale
+                cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
         self._process = subprocess.Popen(cmd + [str(self._partial)], stdin=subprocess.PIPE,
                                          stdout=subprocess.DEVNULL, stderr=self._log)
 
