@@ -338,6 +338,19 @@ def test_an_animated_gif_comes_back_as_an_animated_gif(tmp_path: Path) -> None:
     assert first[..., 0].mean() > first[..., 2].mean() + 10  # the sepia look, not the input copied
 
 
+@pytest.mark.parametrize("steady", ["--consistency=0.5", "--steady=local"])
+def test_a_thumbnail_sized_clip_is_steadied_too(tmp_path: Path, steady: str) -> None:
+    """An 8x8 clip: DIS refuses frames under 12 px and the trunk needs two cells; both are padded, not failed."""
+    path = tmp_path / "tiny.mp4"
+    with ClipWriter(path, 25) as writer:
+        for frame, _ in pan("chelsea.jpg", 4, (8, 8)):
+            writer.write(Picture(frame))
+    out = tmp_path / "out.mp4"
+    result = CliRunner().invoke(app, ["stylize", str(path), "-m", "van-gogh-irises", "-o", str(out), steady])
+    assert result.exit_code == 0, result.output
+    assert frame_count(out) == 4 and open_clip(out)[0].size == (8, 8)
+
+
 def test_a_picture_name_is_refused_as_a_clip_output(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="out.png: not a video name"):
         ClipWriter(tmp_path / "out.png", 25)

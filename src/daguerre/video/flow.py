@@ -12,6 +12,7 @@ import numpy as np
 
 FLOW_SIZE = 480  # `Flow`'s default long side (then scaled to the output); the consistency step uses 240
 FLOW_PRESET = "fast"  # DIS preset: ultrafast, fast or medium
+DIS_MIN_SIDE = 16  # px: smaller frames are enlarged for the flow (OpenCV's DIS needs a side of 12 or more)
 CUT_THRESHOLD = 0.3  # measured: consecutive frames of a pan differ by ~0.005, two held-out photos by 0.1-0.65
 
 
@@ -52,7 +53,14 @@ class FlowEstimator:
 
     def __call__(self, current: np.ndarray, previous: np.ndarray) -> np.ndarray:
         """Backward flow (H, W, 2) float32 at the working size: where each current pixel was in `previous`."""
-        return self._dis.calc(current, previous, None)
+        import cv2
+
+        h, w = current.shape
+        if min(h, w) >= DIS_MIN_SIDE:
+            return self._dis.calc(current, previous, None)
+        k = -(-DIS_MIN_SIDE // min(h, w))  # a thumbnail-sized clip: DIS refuses sides under 12 px
+        big = [cv2.resize(g, (w * k, h * k), interpolation=cv2.INTER_LINEAR) for g in (current, previous)]
+        return resize_flow(self._dis.calc(*big, None), (w, h))
 
 
 def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -187,7 +187,7 @@ class SteadyLocal(SteadyStyle):
             raise ValueError("no lock yet: call motion() on a frame first")
         h, w = size
         scale = np.float32((w / lock.shape[1], h / lock.shape[0]))
-        hw, ww = h + -h % CELL, w + -w % CELL
+        hw, ww = whole_cells(h), whole_cells(w)
         # the inverse, at the flow's size: window position p shows frame position q = p - lock(q)
         inverse = -lock
         for _ in range(3):
@@ -204,7 +204,7 @@ class SteadyLocal(SteadyStyle):
         with torch.inference_mode():
             if window is None:  # a shot's first frame: the window is the frame, reflected to whole cells
                 image = np.ascontiguousarray(frame.transpose(1, 2, 0))
-                x = np.pad(image, ((0, -h % CELL), (0, -w % CELL), (0, 0)), mode="reflect")
+                x = np.pad(image, ((0, whole_cells(h) - h), (0, whole_cells(w) - w), (0, 0)), mode="reflect")
                 out = self.steadied(np.ascontiguousarray(x.transpose(2, 0, 1)), motion)[:, :h, :w]
                 out = np.ascontiguousarray(out.transpose(1, 2, 0))
             else:
@@ -302,3 +302,8 @@ def smoothed(flow: np.ndarray, trust: np.ndarray, sigma: float, size: tuple[int,
     f /= np.maximum(t, np.float32(1e-3))[..., None]
     size = size or (w, h)
     return f if size == small else cv2.resize(f, size, interpolation=cv2.INTER_LINEAR)
+
+
+def whole_cells(side: int) -> int:
+    """The locked window's side for a frame's: whole cells, and at least two (the trunk reflects its borders)."""
+    return max(side + -side % CELL, 2 * CELL)
