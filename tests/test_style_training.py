@@ -132,3 +132,18 @@ def test_discriminator_warm_up_leaves_the_generator_still_then_lets_it_learn(tmp
     style = header.split(",").index("style")
     assert [row.split(",")[style] for row in rows[:2]] == ["nan", "nan"] and float(rows[2].split(",")[style]) > 0
 
+
+@pytest.mark.parametrize("name", ["van-gogh-irises", "seurat-grande-jatte"])
+def test_one_style_temporal_recipe_starts_from_the_shipped_model(tmp_path, monkeypatch, name):
+    """recipes/<name>-temporal.toml: one style, joined alone (StyleNet.join of one model) from the shipped export."""
+    from daguerre.data import sources
+
+    monkeypatch.setattr(sources, "require_photo_sources", lambda use: None)  # CI has no training photos: parse it
+    recipe = load_recipe(RECIPES / f"{name}-temporal.toml")
+    assert [s.name for s in recipe.styles] == [name] and recipe.init_styles and recipe.temporal_weight > 0
+    assert 0 < recipe.d_warmup < recipe.steps
+    recipe.content = [str(SAMPLES / "chelsea.jpg")]
+    recipe.crop, recipe.content_short_side, recipe.style_size = 64, 96, 96
+    trainer = StyleTrainer(recipe, tmp_path / "run", progress=False)
+    for key, value in build(find_model(name)).state_dict().items():
+        assert torch.equal(value, trainer.net.single_style(0).state_dict()[key]), key
