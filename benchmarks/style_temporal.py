@@ -22,7 +22,9 @@ writes shipped | checkpoint side by side (a pan frame and two validation photos)
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 from itertools import islice
 from pathlib import Path
 
@@ -110,10 +112,16 @@ def one_style(checkpoints: list[str], frames: list[tuple], png: Path | None) -> 
         painting = load_rgb(painting_path(find_model(name)), 640)[0].numpy()
         if name not in shipped:
             ref = build(find_model(name)).eval()
-            with torch.inference_mode():
-                outputs = [ref(x[i : i + 1])[0].numpy() for i in range(len(x))]
-            rows = video.stability(frames, outputs, ONE_STYLE_STRENGTHS, False, painting)
-            shipped[name] = (ref, rows[0], validation_figures(ref, name))
+            cache = Path(tempfile.gettempdir()) / f"style_temporal-{find_model(name).sha256[:16]}.json"
+            if cache.is_file():  # the shipped model's figures are deterministic: measured once per model
+                rows, ref_val = json.loads(cache.read_text())
+            else:
+                with torch.inference_mode():
+                    outputs = [ref(x[i : i + 1])[0].numpy() for i in range(len(x))]
+                rows = video.stability(frames, outputs, ONE_STYLE_STRENGTHS, False, painting)
+                ref_val = validation_figures(ref, name)
+                cache.write_text(json.dumps([rows, ref_val]))
+            shipped[name] = (ref, rows[0], ref_val)
             base = rows[0]
             print(f"{'shipped':28s} {name:20s} " + " ".join(
                 f"c{r['consistency']}: x{r['warping_error_true_flow'] / base['warping_error_true_flow']:.2f}"
