@@ -18,6 +18,9 @@ a checkpoint PASSES if some consistency c gives warping <= x0.5 of the shipped f
 within +-5 % of it, AND its validation style-distance ratio and colour distance are each <= x1.05 the shipped
 model's; of the passing checkpoints and strengths the lowest c is chosen (then the earliest step). `--png DIR`
 writes shipped | checkpoint side by side (a pan frame and two validation photos) to look at texture.
+`--cards FOLDER` (DAGUERRE_MODELS unset): the HELD-OUT card metrics (training/card_metrics.py, as
+scripts/ship_models.py writes them) of the style models exported to FOLDER, beside the shipped cards' (for the one
+final measurement).
 """
 
 from __future__ import annotations
@@ -153,8 +156,28 @@ def one_style(checkpoints: list[str], frames: list[tuple], png: Path | None) -> 
                 side_by_side([ref, net], frame, png / f"{name}-{state['step']:04d}-{i}.png")
 
 
+def cards(folder: Path) -> None:
+    """Held-out card metrics of the models in `folder` against the shipped cards' figures."""
+    from daguerre.models.card import ModelCard
+    from daguerre.training import card_metrics
+
+    held = card_metrics.heldout_photos()
+    for card_file in sorted(folder.glob("*.json")):
+        card = ModelCard.load(card_file)
+        painting = load_rgb(painting_path(card), card_metrics.SIZE)
+        new = card_metrics.style_metrics(card, build(card), painting, held)
+        old = find_model(card.name).metrics
+        print(f"{card.name:20s} held-out style distance ratio {new['heldout_style_distance_ratio']:.4f} "
+              f"(shipped card {old['heldout_style_distance_ratio']:.4f}, "
+              f"x{new['heldout_style_distance_ratio'] / old['heldout_style_distance_ratio']:.3f}) content LPIPS "
+              f"{new['heldout_content_lpips']:.4f} (shipped {old['heldout_content_lpips']:.4f}) | {json.dumps(new)}")
+
+
 def main() -> None:
     torch.set_num_threads(1)
+    if sys.argv[1:2] == ["--cards"]:
+        cards(Path(sys.argv[2]))
+        return
     frames = training_pan()
     if sys.argv[1:2] == ["--one-style"]:
         args = sys.argv[2:]
