@@ -7,11 +7,27 @@ relative to the shipped model's frame-by-frame output, and at 0.5 relative to th
 
     PYTHONPATH=src .venv/bin/python benchmarks/style_temporal.py runs/met-styles-temporal/checkpoint.pt [...]
     PYTHONPATH=src .venv/bin/python benchmarks/style_temporal.py --inside   # steadied inside the network
+    PYTHONPATH=src .venv/bin/python benchmarks/style_temporal.py --one-style run/ckpt-0300.pt [...] [--png DIR]
+
+`--one-style`: checkpoints of a ONE-style recipe (recipes/<name>-temporal.toml), each with the pixel blend at every
+consistency of ONE_STYLE_STRENGTHS, warping error and style distance relative to the SHIPPED model's
+frame-by-frame output on the same pan; then on VALIDATION-split photos the card's style-distance ratio (output's
+distance to the painting / the photo's, as training/card_metrics.py) and the colour distance to the painting
+(as style_colour.py), against the shipped model's. The ship rule on training/validation (written before the runs):
+a checkpoint PASSES if some consistency c gives warping <= x0.5 of the shipped frame-by-frame at a style distance
+within +-5 % of it, AND its validation style-distance ratio and colour distance are each <= x1.05 the shipped
+model's; of the passing checkpoints and strengths the lowest c is chosen (then the earliest step). `--png DIR`
+writes shipped | checkpoint side by side (a pan frame and two validation photos) to look at texture.
+`--cards FOLDER` (DAGUERRE_MODELS unset): the HELD-OUT card metrics (training/card_metrics.py, as
+scripts/ship_models.py writes them) of the style models exported to FOLDER, beside the shipped cards' (for the one
+final measurement).
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 from itertools import islice
 from pathlib import Path
 
@@ -28,6 +44,9 @@ from daguerre.nets.style_net import StyleNet  # noqa: E402
 from daguerre.training import common  # noqa: E402
 
 STYLES = ("van-gogh-irises", "seurat-grande-jatte")
+ONE_STYLE_STRENGTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+WARP_GOAL, STYLE_BAND, CARD_BAND = 0.5, 0.05, 1.05  # the ship rule (module doc), fixed before the runs
+VALIDATION_PHOTOS = 6
 
 
 def training_pan(shots: int = 2, frames: int = 8, size: tuple[int, int] = (640, 360)) -> list[tuple]:
@@ -50,9 +69,124 @@ def inside(frames: list[tuple]) -> None:
                   f"{r['style_distance'] / rows[0]['style_distance'] - 1:+.1%} sharpness {r['sharpness_ratio']:.2f}")
 
 
+def validation_figures(net: torch.nn.Module, name: str) -> dict[str, float]:
+    """Card style-distance ratio (256 px, card_metrics) and colour distance (384 px, style_colour) on validation."""
+    from daguerre.metrics import colour_distance
+    from daguerre.training.card_metrics import SIZE, style_metrics
+
+    files = photos("validation")
+    files = [files[i * len(files) // VALIDATION_PHOTOS] for i in range(VALIDATION_PHOTOS)]
+    card = find_model(name)
+    small = [load_rgb(f, SIZE) for f in files]
+    ratio = style_metrics(card, net, load_rgb(painting_path(card), SIZE), small, "validation")
+    painting = load_rgb(painting_path(card), 512)[0]
+    colour = []
+    with torch.inference_mode():
+        for f in files:
+            x = load_rgb(f, 384)
+            colour.append(colour_distance(net(x)[0], painting))
+    return {"style_ratio": ratio["validation_style_distance_ratio"], "colour": float(np.mean(colour))}
+
+
+def side_by_side(nets: list[torch.nn.Module], frame: np.ndarray, path: Path) -> None:
+    """Crops of the nets' outputs of `frame` side by side, at full resolution."""
+    from PIL import Image
+
+    x = torch.from_numpy(frame)[None]
+    with torch.inference_mode():
+        tiles = [net(x)[0, :, :256, :320].numpy() for net in nets]
+    grid = np.concatenate(tiles, axis=2).transpose(1, 2, 0)
+    Image.fromarray((np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path)
+
+
+def one_style(checkpoints: list[str], frames: list[tuple], png: Path | None) -> None:
+    """The ship rule's figures (module doc) for one-style checkpoints, each against the shipped model."""
+    x = torch.from_numpy(np.stack([f for f, _ in frames]))
+    shipped: dict[str, tuple] = {}
+    for checkpoint in checkpoints:
+        state = common.load_checkpoint(Path(checkpoint))
+        recipe = state["recipe"]
+        if len(recipe["styles"]) != 1:
+            raise SystemExit(f"{checkpoint}: {len(recipe['styles'])} styles, --one-style wants one")
+        name = recipe["styles"][0]["name"]
+        net = StyleNet(1, tuple(recipe["widths"]), recipe["n_residual"])
+        net.load_state_dict(state["generator"])
+        net = net.single_style(0).eval()
+        painting = load_rgb(painting_path(find_model(name)), 640)[0].numpy()
+        if name not in shipped:
+            ref = build(find_model(name)).eval()
+            cache = Path(tempfile.gettempdir()) / f"style_temporal-{find_model(name).sha256[:16]}.json"
+            if cache.is_file():  # the shipped model's figures are deterministic: measured once per model
+                rows, ref_val = json.loads(cache.read_text())
+            else:
+                with torch.inference_mode():
+                    outputs = [ref(x[i : i + 1])[0].numpy() for i in range(len(x))]
+                rows = video.stability(frames, outputs, ONE_STYLE_STRENGTHS, False, painting)
+                ref_val = validation_figures(ref, name)
+                cache.write_text(json.dumps([rows, ref_val]))
+            shipped[name] = (ref, rows[0], ref_val)
+            base = rows[0]
+            print(f"{'shipped':28s} {name:20s} " + " ".join(
+                f"c{r['consistency']}: x{r['warping_error_true_flow'] / base['warping_error_true_flow']:.2f}"
+                f"/{r['style_distance'] / base['style_distance'] - 1:+.1%}" for r in rows)
+                + f" | validation style ratio {shipped[name][2]['style_ratio']:.4f} colour "
+                  f"{shipped[name][2]['colour']:.3f}", flush=True)
+        ref, base, ref_val = shipped[name]
+        with torch.inference_mode():
+            outputs = [net(x[i : i + 1])[0].numpy() for i in range(len(x))]
+        rows = video.stability(frames, outputs, ONE_STYLE_STRENGTHS, False, painting)
+        val = validation_figures(net, name)
+        err, style = base["warping_error_true_flow"], base["style_distance"]
+        ok = [r["consistency"] for r in rows if r["warping_error_true_flow"] / err <= WARP_GOAL
+              and abs(r["style_distance"] / style - 1) <= STYLE_BAND]
+        card_ok = (val["style_ratio"] <= CARD_BAND * ref_val["style_ratio"]
+                   and val["colour"] <= CARD_BAND * ref_val["colour"])
+        verdict = f"PASS at c={min(ok)}" if ok and card_ok else (
+            "fails: " + ("" if ok else "no c meets warp/style; ") + ("" if card_ok else "validation card/colour"))
+        tag = f"{Path(checkpoint).name}@{state['step']}"
+        print(f"{tag:28s} {name:20s} " + " ".join(
+            f"c{r['consistency']}: x{r['warping_error_true_flow'] / err:.2f}/{r['style_distance'] / style - 1:+.1%}"
+            for r in rows) + f" | validation style ratio x{val['style_ratio'] / ref_val['style_ratio']:.3f} "
+            f"colour x{val['colour'] / ref_val['colour']:.3f} | {verdict}", flush=True)
+        if png:
+            png.mkdir(parents=True, exist_ok=True)
+            files = photos("validation")
+            for i, frame in enumerate([frames[3][0], *(load_rgb(files[k * len(files) // 3], 640)[0].numpy()
+                                                       for k in (0, 1))]):
+                side_by_side([ref, net], frame, png / f"{name}-{state['step']:04d}-{i}.png")
+
+
+def cards(folder: Path) -> None:
+    """Held-out card metrics of the models in `folder` against the shipped cards' figures."""
+    from daguerre.models.card import ModelCard
+    from daguerre.training import card_metrics
+
+    held = card_metrics.heldout_photos()
+    for card_file in sorted(folder.glob("*.json")):
+        card = ModelCard.load(card_file)
+        painting = load_rgb(painting_path(card), card_metrics.SIZE)
+        new = card_metrics.style_metrics(card, build(card), painting, held)
+        old = find_model(card.name).metrics
+        print(f"{card.name:20s} held-out style distance ratio {new['heldout_style_distance_ratio']:.4f} "
+              f"(shipped card {old['heldout_style_distance_ratio']:.4f}, "
+              f"x{new['heldout_style_distance_ratio'] / old['heldout_style_distance_ratio']:.3f}) content LPIPS "
+              f"{new['heldout_content_lpips']:.4f} (shipped {old['heldout_content_lpips']:.4f}) | {json.dumps(new)}")
+
+
 def main() -> None:
     torch.set_num_threads(1)
+    if sys.argv[1:2] == ["--cards"]:
+        cards(Path(sys.argv[2]))
+        return
     frames = training_pan()
+    if sys.argv[1:2] == ["--one-style"]:
+        args = sys.argv[2:]
+        png = None
+        if "--png" in args:
+            k = args.index("--png")
+            png, args = Path(args[k + 1]), args[:k] + args[k + 2 :]
+        one_style(args, frames, png)
+        return
     if sys.argv[1:] == ["--inside"]:
         inside(frames)
         return

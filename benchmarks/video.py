@@ -368,7 +368,8 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         cuts(f.pixels, f.pixels)
         new_shot = i == 0 or cuts.cuts > seen
         frames.append((f.pixels, None if new_shot else np.zeros((*f.pixels.shape[1:], 2), np.float32)))
-    op, params = get_operation("stylize"), CASES["stylize (fast, van-gogh-irises)"][1]
+    op = get_operation("stylize")
+    params = {**CASES["stylize (fast, van-gogh-irises)"][1], "precision": args.real_precision}
     outputs = [op.run(Picture(f), **params).pixels for f, _ in frames]
     from daguerre.models.registry import find_model
 
@@ -592,6 +593,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="--local-speed: runs of each, alternated")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
+    parser.add_argument("--real-precision", default="fp32", choices=["fp32", "int8"],
+                        help="precision of the style model's frames on the real clip (pixel blend rows)")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
     parser.add_argument("--breakdown", action="store_true",
                         help="only the 480p CPU breakdown and fps of the fast style model, before/now, fp32/int8")
@@ -710,7 +713,7 @@ def main() -> None:
           "painting; sharpness relative to consistency 0)")
     print(format_table(headers, table))
 
-    print(f"\n## Stability on a real clip: {REAL_CLIP.name}, stylize {STYLE_MODEL}", flush=True)
+    print(f"\n## Stability on a real clip: {REAL_CLIP.name}, stylize {STYLE_MODEL} {args.real_precision}", flush=True)
     real_rows = real_clip(args, strengths)
     if real_rows:
         base = real_rows[0]["warping_error_estimated_flow"]

@@ -115,3 +115,35 @@ def test_init_styles_refuses_models_that_do_not_exist(tmp_path):
     recipe.init_styles = True  # "tiny-rocket" is no installed model
     with pytest.raises(ModelNotFoundError, match="tiny-rocket"):
         StyleTrainer(recipe, tmp_path / "run", progress=False)
+
+
+def test_discriminator_warm_up_leaves_the_generator_still_then_lets_it_learn(tmp_path):
+    recipe = tiny_recipe(steps=3)
+    recipe.d_warmup = 2
+    trainer = StyleTrainer(recipe, tmp_path / "run", progress=False)
+    start_g = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    start_d = {k: v.clone() for k, v in trainer.disc.state_dict().items()}
+    trainer.train(2)
+    assert all(torch.equal(v, trainer.net.state_dict()[k]) for k, v in start_g.items())
+    assert not all(torch.equal(v, trainer.disc.state_dict()[k]) for k, v in start_d.items())
+    trainer.train()
+    assert not all(torch.equal(v, trainer.net.state_dict()[k]) for k, v in start_g.items())
+    header, *rows = (tmp_path / "run" / "losses.csv").read_text().splitlines()
+    style = header.split(",").index("style")
+    assert [row.split(",")[style] for row in rows[:2]] == ["nan", "nan"] and float(rows[2].split(",")[style]) > 0
+
+
+@pytest.mark.parametrize("name", ["van-gogh-irises", "seurat-grande-jatte"])
+def test_one_style_temporal_recipe_starts_from_the_shipped_model(tmp_path, monkeypatch, name):
+    """recipes/<name>-temporal.toml: one style, joined alone (StyleNet.join of one model) from the shipped export."""
+    from daguerre.data import sources
+
+    monkeypatch.setattr(sources, "require_photo_sources", lambda use: None)  # CI has no training photos: parse it
+    recipe = load_recipe(RECIPES / f"{name}-temporal.toml")
+    assert [s.name for s in recipe.styles] == [name] and recipe.init_styles and recipe.temporal_weight > 0
+    assert 0 < recipe.d_warmup < recipe.steps
+    recipe.content = [str(SAMPLES / "chelsea.jpg")]
+    recipe.crop, recipe.content_short_side, recipe.style_size = 64, 96, 96
+    trainer = StyleTrainer(recipe, tmp_path / "run", progress=False)
+    for key, value in build(find_model(name)).state_dict().items():
+        assert torch.equal(value, trainer.net.single_style(0).state_dict()[key]), key

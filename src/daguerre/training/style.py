@@ -55,6 +55,7 @@ class StyleRecipe:
     adversarial_weight: float = 0.05
     temporal_weight: float = 0.0  # output steady under a small known camera motion (losses.temporal)
     init_styles: bool = False  # start from the installed models named like the styles (one trunk, trained together)
+    d_warmup: int = 0  # the first steps train the discriminator only (a fresh D against a trained generator)
     lr: float = 2e-3
     d_lr: float = 2e-4
     widths: tuple[int, int, int] = (16, 32, 64)
@@ -142,7 +143,8 @@ class StyleTrainer:
         style = self.step % len(r.styles)
         self.net.set_style(style)
         x = self.content.sample(r.batch_size, g)
-        y = self.net(x)
+        with torch.set_grad_enabled(self.step >= r.d_warmup):
+            y = self.net(x)
 
         # discriminator: painting patches are real, generated patches are fake
         real = sample_one(self.painting_patches, style, r.batch_size, g)
@@ -151,6 +153,11 @@ class StyleTrainer:
         d_loss.backward()
         distributed.average_gradients(self.disc)
         self.opt_d.step()
+        if self.step < r.d_warmup:  # the generator waits until D tells its output from the painting
+            self.step += 1
+            nan = float("nan")
+            return {"total": nan, "content": nan, "style": nan, "tv": nan, "adversarial": nan,
+                    **({"temporal": nan} if r.temporal_weight else {}), "discriminator": d_loss.item()}
 
         # generator
         fy = self.vgg(y)
