@@ -18,6 +18,8 @@ a checkpoint PASSES if some consistency c gives warping <= x0.5 of the shipped f
 within +-5 % of it, AND its validation style-distance ratio and colour distance are each <= x1.05 the shipped
 model's; of the passing checkpoints and strengths the lowest c is chosen (then the earliest step). `--png DIR`
 writes shipped | checkpoint side by side (a pan frame and two validation photos) to look at texture.
+`--blur S` / `--dark F`: the same pan blurred by a Gaussian of S px / its frames times F (proxies, on training
+photos, for a held-out clip's flat or dark areas: `--blur 3` reproduced the Megamind failure, `--dark 0.3` did not).
 `--cards FOLDER` (DAGUERRE_MODELS unset): the HELD-OUT card metrics (training/card_metrics.py, as
 scripts/ship_models.py writes them) of the style models exported to FOLDER, beside the shipped cards' (for the one
 final measurement).
@@ -47,6 +49,16 @@ STYLES = ("van-gogh-irises", "seurat-grande-jatte")
 ONE_STYLE_STRENGTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 WARP_GOAL, STYLE_BAND, CARD_BAND = 0.5, 0.05, 1.05  # the ship rule (module doc), fixed before the runs
 VALIDATION_PHOTOS = 6
+DARK: float | None = None  # --dark F: the pan's frames times F
+BLUR: float | None = None  # --blur S: the pan's frames blurred by a Gaussian of S px
+
+
+def _flat(frame: np.ndarray) -> np.ndarray:
+    import cv2
+
+    if not BLUR:
+        return frame
+    return np.ascontiguousarray(cv2.GaussianBlur(frame.transpose(1, 2, 0), (0, 0), BLUR).transpose(2, 0, 1))
 
 
 def training_pan(shots: int = 2, frames: int = 8, size: tuple[int, int] = (640, 360)) -> list[tuple]:
@@ -115,7 +127,8 @@ def one_style(checkpoints: list[str], frames: list[tuple], png: Path | None) -> 
         painting = load_rgb(painting_path(find_model(name)), 640)[0].numpy()
         if name not in shipped:
             ref = build(find_model(name)).eval()
-            cache = Path(tempfile.gettempdir()) / f"style_temporal-{find_model(name).sha256[:16]}.json"
+            variant = f"{DARK or ''}{'b' + str(BLUR) if BLUR else ''}"  # --dark / --blur: another pan
+            cache = Path(tempfile.gettempdir()) / f"style_temporal-{find_model(name).sha256[:16]}{variant}.json"
             if cache.is_file():  # the shipped model's figures are deterministic: measured once per model
                 rows, ref_val = json.loads(cache.read_text())
             else:
@@ -178,7 +191,15 @@ def main() -> None:
     if sys.argv[1:2] == ["--cards"]:
         cards(Path(sys.argv[2]))
         return
-    frames = training_pan()
+    global DARK
+    if "--dark" in sys.argv:  # the same pan darkened (a night scene's proxy on training photos)
+        k = sys.argv.index("--dark")
+        DARK, sys.argv[k : k + 2] = float(sys.argv[k + 1]), []
+    global BLUR
+    if "--blur" in sys.argv:  # the same pan blurred (flat, untextured areas: a cartoon's proxy on training photos)
+        k = sys.argv.index("--blur")
+        BLUR, sys.argv[k : k + 2] = float(sys.argv[k + 1]), []
+    frames = [(_flat(f) * np.float32(DARK or 1), flow) for f, flow in training_pan()]
     if sys.argv[1:2] == ["--one-style"]:
         args = sys.argv[2:]
         png = None

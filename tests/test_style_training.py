@@ -147,3 +147,20 @@ def test_one_style_temporal_recipe_starts_from_the_shipped_model(tmp_path, monke
     trainer = StyleTrainer(recipe, tmp_path / "run", progress=False)
     for key, value in build(find_model(name)).state_dict().items():
         assert torch.equal(value, trainer.net.single_style(0).state_dict()[key]), key
+
+
+def test_a_motion_only_temporal_pair_is_the_crop_warped_and_nothing_else(tmp_path, monkeypatch):
+    """temporal_noise = temporal_gain = 0: the second frame the temporal loss sees is the first moved, no noise or
+    gain (a real clip's sensor noise can be left out when it teaches the net to drop texture)."""
+    import daguerre.training.style as style_training
+    from daguerre.losses.temporal import warp
+
+    seen = []
+    real = style_training.second_frame
+    monkeypatch.setattr(style_training, "second_frame",
+                        lambda x, g, jitter=None: seen.append((x, *real(x, g, jitter))) or seen[-1][1:])
+    recipe = tiny_recipe(steps=1)
+    recipe.temporal_weight, recipe.temporal_noise, recipe.temporal_gain = 1.0, 0.0, 0.0
+    StyleTrainer(recipe, tmp_path / "run", progress=False).train()
+    [(x, x2, grid, _)] = seen
+    assert torch.allclose(x2, warp(x, grid).clamp(0, 1)) and not torch.equal(x2, x)

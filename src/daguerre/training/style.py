@@ -13,6 +13,7 @@ import torch
 
 from daguerre.data.folder import CropSampler, load_rgb, sample_one
 from daguerre.losses import (
+    CameraJitter,
     content_loss,
     discriminator_loss,
     generator_loss,
@@ -55,6 +56,8 @@ class StyleRecipe:
     adversarial_weight: float = 0.05
     temporal_weight: float = 0.0  # output steady under a small known camera motion (losses.temporal)
     init_styles: bool = False  # start from the installed models named like the styles (one trunk, trained together)
+    temporal_noise: float = 0.01  # the second frame's added noise (std) and gain jitter (relative), as on a real
+    temporal_gain: float = 0.02  # video; 0: motion only, so texture in dark flat areas is not read as flicker
     d_warmup: int = 0  # the first steps train the discriminator only (a fresh D against a trained generator)
     lr: float = 2e-3
     d_lr: float = 2e-4
@@ -170,7 +173,8 @@ class StyleTrainer:
         loss = r.content_weight * c + r.style_weight * s + r.tv_weight * tv + r.adversarial_weight * adv
         losses = {"content": c.item(), "style": s.item(), "tv": tv.item(), "adversarial": adv.item()}
         if r.temporal_weight:  # the same crops a small known camera motion later
-            x2, grid, valid = second_frame(x, g)
+            jitter = CameraJitter(noise=r.temporal_noise, brightness=r.temporal_gain)
+            x2, grid, valid = second_frame(x, g, jitter)
             t = temporal_loss(y, self.net(x2), grid, valid)
             loss = loss + r.temporal_weight * t
             losses["temporal"] = t.item()
