@@ -57,7 +57,7 @@ class StyleRecipe:
     temporal_weight: float = 0.0  # output steady under a small known camera motion (losses.temporal)
     init_styles: bool = False  # start from the installed models named like the styles (one trunk, trained together)
     temporal_noise: float = 0.01  # the second frame's added noise (std) and gain jitter (relative), as on a real
-    temporal_gain: float = 0.02  # video; 0: motion only, so texture in dark flat areas is not read as flicker
+    temporal_gain: float = 0.02  # video; 0: motion only (flat areas still lost their strokes: BENCHMARKS.md)
     d_warmup: int = 0  # the first steps train the discriminator only (a fresh D against a trained generator)
     lr: float = 2e-3
     d_lr: float = 2e-4
