@@ -338,6 +338,22 @@ def test_an_animated_gif_comes_back_as_an_animated_gif(tmp_path: Path) -> None:
     assert first[..., 0].mean() > first[..., 2].mean() + 10  # the sepia look, not the input copied
 
 
+def test_a_one_frame_gif_is_a_picture_and_an_animated_one_is_named_when_written_to_a_picture(tmp_path: Path) -> None:
+    from PIL import Image
+
+    frames = [Image.fromarray((f.transpose(1, 2, 0) * 255).astype(np.uint8)) for f, _ in pan("chelsea.jpg", 3)]
+    frames[0].save(tmp_path / "still.gif")
+    frames[0].save(tmp_path / "moving.gif", save_all=True, append_images=frames[1:], duration=100)
+    result = CliRunner().invoke(app, ["film", str(tmp_path / "still.gif"), "-o", str(tmp_path / "still.png"),
+                                      "--preset", "sepia"])
+    assert result.exit_code == 0, result.output
+    out = load(tmp_path / "still.png").pixels
+    assert out.shape == (3, SIZE[1], SIZE[0]) and out[0].mean() > out[2].mean() + 0.05
+    result = CliRunner().invoke(app, ["film", str(tmp_path / "moving.gif"), "-o", str(tmp_path / "moving.png")])
+    assert result.exit_code != 0 and "moving.gif: an animated GIF (3 frames): write it to a clip name" in result.output
+    assert not (tmp_path / "moving.png").exists()
+
+
 @pytest.mark.parametrize("steady", ["--consistency=0.5", "--steady=local"])
 def test_a_thumbnail_sized_clip_is_steadied_too(tmp_path: Path, steady: str) -> None:
     """An 8x8 clip: DIS refuses frames under 12 px and the trunk needs two cells; both are padded, not failed."""

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daguerre.imaging import Picture, load, output_path_for, save, scan
+from daguerre.imaging import ImageError, Picture, load, output_path_for, save, scan
 from daguerre.ops.base import Operation
 from daguerre.verbosity import one_line as failure
 from daguerre.video import DEFAULT_CONSISTENCY, is_video_path
@@ -54,9 +54,24 @@ def plan(inputs: list[str | Path], output: str | Path,
     return pairs
 
 
-def _read(src: Path) -> Picture | None:
+def is_clip(src: Path, dst: Path) -> bool:
+    """``src`` goes through `process_clip`: a clip or a folder of frames; a GIF only when written to a clip name
+    (a GIF of one frame written to a picture name is a picture; an animated one is refused there)."""
+    if src.suffix.lower() == ".gif" and not is_video_path(dst):
+        from PIL import Image
+
+        with Image.open(src) as gif:
+            frames = getattr(gif, "n_frames", 1)
+        if frames > 1:
+            raise ImageError(src, f"an animated GIF ({frames} frames): write it to a clip name (.gif, .mp4, ...), "
+                                  f"not {dst.name}")
+        return False
+    return is_video_path(src) or src.is_dir()
+
+
+def _read(src: Path, dst: Path) -> Picture | None:
     """The picture at ``src``; None for a clip or a folder of frames, which `process_clip` streams itself."""
-    return None if is_video_path(src) or src.is_dir() else load(src)
+    return None if is_clip(src, dst) else load(src)
 
 
 def _write(result: Picture, dst: Path) -> Path:
@@ -85,12 +100,17 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
             report.failed.append((src, failure(src, e)))
 
     with ThreadPoolExecutor(1, "daguerre-read") as reader, ThreadPoolExecutor(1, "daguerre-write") as writer:
-        upcoming = reader.submit(_read, pairs[0][0]) if pairs else None
+        upcoming = reader.submit(_read, *pairs[0]) if pairs else None
         for i, (src, dst) in enumerate(pairs):
-            decoded, upcoming = upcoming, reader.submit(_read, pairs[i + 1][0]) if i + 1 < len(pairs) else None
+            decoded, upcoming = upcoming, reader.submit(_read, *pairs[i + 1]) if i + 1 < len(pairs) else None
             if on_file:
                 on_file(src, i, len(pairs))
-            if is_video_path(src) or src.is_dir():  # a clip, or numbered frames going to one: streamed
+            try:
+                clip = is_clip(src, dst)
+            except Exception as e:
+                report.failed.append((src, failure(src, e)))
+                continue
+            if clip:  # a clip, or numbered frames going to one: streamed
                 try:
                     clip_params = op.with_defaults(params, clip=True)
                     report.written.append(process_clip(op, src, dst, consistency, tile_progress,
