@@ -352,6 +352,9 @@ def test_a_one_frame_gif_is_a_picture_and_an_animated_one_is_named_when_written_
     result = CliRunner().invoke(app, ["film", str(tmp_path / "moving.gif"), "-o", str(tmp_path / "moving.png")])
     assert result.exit_code != 0 and "moving.gif: an animated GIF (3 frames): write it to a clip name" in result.output
     assert not (tmp_path / "moving.png").exists()
+    (tmp_path / "empty.gif").touch()
+    result = CliRunner().invoke(app, ["film", str(tmp_path / "empty.gif"), "-o", str(tmp_path / "empty.png")])
+    assert result.exit_code != 0 and "empty.gif: empty file (0 bytes)" in result.output
 
 
 @pytest.mark.parametrize("steady", ["--consistency=0.5", "--steady=local"])

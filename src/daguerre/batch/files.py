@@ -58,10 +58,13 @@ def is_clip(src: Path, dst: Path) -> bool:
     """``src`` goes through `process_clip`: a clip or a folder of frames; a GIF only when written to a clip name
     (a GIF of one frame written to a picture name is a picture; an animated one is refused there)."""
     if src.suffix.lower() == ".gif" and not is_video_path(dst):
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
 
-        with Image.open(src) as gif:
-            frames = getattr(gif, "n_frames", 1)
+        try:
+            with Image.open(src) as gif:
+                frames = getattr(gif, "n_frames", 1)
+        except (OSError, UnidentifiedImageError):  # empty, truncated, not a GIF: `load` names the problem
+            return False
         if frames > 1:
             raise ImageError(src, f"an animated GIF ({frames} frames): write it to a clip name (.gif, .mp4, ...), "
                                   f"not {dst.name}")
