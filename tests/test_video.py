@@ -323,6 +323,12 @@ def test_a_missing_camera_is_one_line_without_opencvs_warnings() -> None:
     assert "WARN" not in done.stdout + done.stderr, done.stderr
 
 
+def test_a_clip_with_sound_becomes_a_silent_animated_gif(clip: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["film", str(clip), "-o", str(tmp_path / "pan.gif"), "--preset", "sepia"])
+    assert result.exit_code == 0, result.output
+    assert frame_count(tmp_path / "pan.gif") == 12 and open_clip(tmp_path / "pan.gif")[0].audio is None
+
+
 def test_an_animated_gif_comes_back_as_an_animated_gif(tmp_path: Path) -> None:
     """A GIF in, a GIF out: its frames and their timing kept (ffmpeg's GIF encoder, a palette a frame)."""
     from PIL import Image

@@ -175,12 +175,12 @@ class ClipWriter:
         cmd = [ffmpeg(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
                "-r", _rational(self.fps), "-i", "-"]
         audio = self.audio_from
-        if audio is not None and audio.audio and audio.path.is_file():
+        if audio is not None and audio.audio and audio.path.is_file() and suffix != ".gif":  # a GIF has no sound
             copyable = AUDIO_COPYABLE.get(suffix)
             codec = "copy" if copyable is None or audio.audio in copyable else copyable[0]
             cmd += ["-i", str(audio.path), "-map", "0:v:0", "-map", "1:a:0", "-c:a", codec]
-        if suffix == ".gif":  # no audio; 256 colours a frame, each frame its own palette (streams, no 2nd pass)
-            cmd = [*cmd[:cmd.index("-i") + 2], "-vf", GIF_PALETTE, "-c:v", "gif"]
+        if suffix == ".gif":  # 256 colours a frame, each frame its own palette (streams, no second pass)
+            cmd += ["-vf", GIF_PALETTE, "-c:v", "gif"]
         else:
             codec = VIDEO_CODECS.get(suffix, "libx264")
             cmd += ["-c:v", codec, "-pix_fmt", "yuv420p"]
