@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -149,6 +149,9 @@ def check(archive: Archive, bag: Bag) -> list[str]:
     """Every problem that refuses the bag, one line each: signatures, hashes, labels, parents, clashes."""
     certs = {**archive.keys.known(), **{fp: c.signer for fp, c in bag.chains.items()}}
     history = [Event(**e) for e in bag.history]
+    by_object = defaultdict(list)  # each record's events, found once: a scan per record was quadratic
+    for e in history:
+        by_object[e.object_id].append(e)
     problems = [f"event {e.id} ({e.type} of {e.object_id}): " +
                 ("its signature does not verify (edited after it was signed?)" if e.signer in certs else
                  f"signed by {e.signer}, whose certificate is neither in the bag nor known here")
@@ -165,20 +168,20 @@ def check(archive: Archive, bag: Bag) -> list[str]:
         if not obj.is_file() or sha256_of(obj) != r["sha256"]:
             problems.append(f"{where}: object {obj.name} is missing or does not match its record")
             continue
-        problems += _origin(r, history)
+        problems += _origin(r, by_object[r["id"]])
         if r["id"] in have and have[r["id"]] != r["sha256"]:
             problems.append(f"{where}: this archive has another file under the same id")
         if r["parent_id"] and r["parent_id"] not in ids and r["parent_id"] not in have:
             problems.append(f"{where}: its parent {r['parent_id']} is neither in the bag nor in this archive")
         if r["kind"] == "derivative":
-            problems += _label(r, obj, anchors, history)
+            problems += _label(r, obj, anchors, by_object[r["id"]])
     return problems
 
 
-def _origin(record: dict, history: list[Event]) -> list[str]:
-    """The record must agree with the signed event that ingested or made its file: hash, parent, event id."""
+def _origin(record: dict, mine: list[Event]) -> list[str]:
+    """The record must agree with the signed event that ingested or made its file (among ``mine``, the
+    record's events): hash, parent, event id."""
     where, derivative = f"item {record['id']}", record["kind"] == "derivative"
-    mine = [e for e in history if e.object_id == record["id"]]
     origin = [e for e in mine if e.type == (events.CREATION if derivative else events.INGESTION)]
     named = [e.outcome_detail.get("sha256") for e in mine if e.type in VOUCHING and e.outcome_detail.get("sha256")]
     made = "made" if derivative else "ingested"
@@ -210,8 +213,9 @@ def _duplicates_and_cycles(bag: Bag) -> list[str]:
     return problems
 
 
-def _label(record: dict, obj: Path, anchors: bytes, history: list[Event]) -> list[str]:
-    """The derivative's C2PA manifest must be signed by a chain in the bag (or known here) and match its event."""
+def _label(record: dict, obj: Path, anchors: bytes, mine: list[Event]) -> list[str]:
+    """The derivative's C2PA manifest must be signed by a chain in the bag (or known here) and match its event
+    (among ``mine``, the record's events)."""
     where = f"item {record['id']}"
     if (reason := c2pa.unavailable()) is not None:
         return [f"{where}: its C2PA manifest cannot be checked here ({reason})"]
@@ -221,7 +225,7 @@ def _label(record: dict, obj: Path, anchors: bytes, history: list[Event]) -> lis
     if found["state"] != "Trusted" or found["failures"]:
         detail = found["error"] or f"{found['state']}: {', '.join(found['failures'])}"
         return [f"{where}: its C2PA manifest does not verify against the bag's certificates ({detail})"]
-    made = next((e for e in history if e.id == record["event_id"] and e.type == events.CREATION), None)
+    made = next((e for e in mine if e.id == record["event_id"] and e.type == events.CREATION), None)
     recipe = (made.outcome_detail or {}).get("recipe") if made else None
     if c2pa.canonical(found["recipe"]) != c2pa.canonical(recipe):
         return [f"{where}: its C2PA recipe differs from its signed creation event"]
@@ -242,12 +246,15 @@ def import_bag(archive: Archive, path: Path, trust_signer: bool = False) -> BagI
         have_events = set(s.scalars(select(Event.id)))
     added, signers = [], set()
     by_id = {r["id"]: r for r in bag.records}
+    by_object = defaultdict(list)
+    for e in bag.history:
+        by_object[e["object_id"]].append(e)
     for r in _parents_first(bag.records, by_id):
         if r["sha256"] in have:
             continue
         item = Item(**r)
         item.search_text = item.text()
-        kept = [e for e in bag.history if e["object_id"] == r["id"] and e["id"] not in have_events]
+        kept = [e for e in by_object[r["id"]] if e["id"] not in have_events]
         rows = [item, *(Event(**e) for e in kept)]
         rows.append(events.make(archive.keys, events.REPLICATION, object_id=r["id"], detail=f"imported from bag {path}",
                                 outcome_detail={"sha256": r["sha256"], "bag": str(path.resolve()),
