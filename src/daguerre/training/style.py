@@ -257,5 +257,7 @@ def export_styles(net: StyleNet, recipe: StyleRecipe, step: int, wall_time: floa
         )
         if parent and source.name in parent:
             card.training["continued_from"] = parent[source.name]
+        if recipe.anchor_noise:  # the model wants its input's anchor at run time (daguerre.video.anchor)
+            card.training["anchor"] = {"amount": recipe.anchor_noise, "sigma": recipe.anchor_sigma}
         cards.append(save_model(one, card, folder))
     return cards
