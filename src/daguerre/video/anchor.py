@@ -34,8 +34,11 @@ def sample_tile(tile: np.ndarray, coords: np.ndarray) -> np.ndarray:
     import cv2
 
     size = np.float32(tile.shape[0])
-    wrapped = np.mod(coords, size).astype(np.float32)
-    return cv2.remap(tile, wrapped[..., 0], wrapped[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    wrapped = coords * (1 / size)  # coords mod size, in place (np.mod is ~30x slower on a frame's map)
+    np.floor(wrapped, out=wrapped)
+    wrapped *= -size
+    wrapped += coords
+    return cv2.remap(tile, wrapped, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
 
 
 def identity(h: int, w: int) -> np.ndarray:
@@ -75,8 +78,8 @@ class MovingAnchor:
             base = identity(h, w)  # continue the edge's displacement instead of stretching its coordinates
             q = base + backward
             d = self.coords - base
-            moved = cv2.remap(d, q[..., 0], q[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            self.coords = q + moved
+            self.coords = cv2.remap(d, q, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            self.coords += q
         return self.amount * sample_tile(self.tile, self.coords)
 
     def next(self, size: tuple[int, int], motion: object) -> np.ndarray:
