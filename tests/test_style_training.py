@@ -195,3 +195,16 @@ def test_the_anchor_noise_is_in_both_frames_of_the_temporal_pair_and_moves_with_
     assert lag1 > 0.6  # smooth, not white
     assert torch.allclose(x2, warp(x, grid).clamp(0, 1))  # frame 2 is the noisy crop moved: the noise moves along
     assert (x2 - warp(clean, grid)).abs().mean() > 0.02  # and frame 2 carries it (not added afresh, not dropped)
+
+
+@pytest.mark.parametrize("name", ["van-gogh-irises", "seurat-grande-jatte"])
+def test_the_anchor_recipes_are_the_temporal_ones_plus_the_anchor(monkeypatch, name):
+    from dataclasses import asdict
+
+    from daguerre.data import sources
+
+    monkeypatch.setattr(sources, "require_photo_sources", lambda use: None)  # CI has no training photos: parse it
+    anchor, temporal = (asdict(load_recipe(RECIPES / f"{name}-{kind}.toml")) for kind in ("anchor", "temporal"))
+    assert anchor["anchor_noise"] > 0 and temporal["anchor_noise"] == 0
+    differ = {k for k in anchor if anchor[k] != temporal[k]}
+    assert differ == {"anchor_noise", "steps"}, differ
