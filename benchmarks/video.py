@@ -370,7 +370,7 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         frames.append((f.pixels, None if new_shot else np.zeros((*f.pixels.shape[1:], 2), np.float32)))
     op = get_operation("stylize")
     params = {**CASES["stylize (fast, van-gogh-irises)"][1], "precision": args.real_precision}
-    outputs = [op.run(Picture(f), **params).pixels for f, _ in frames]
+    outputs = stylized(op, frames, params)
     from daguerre.models.registry import find_model
 
     painting = load_rgb(painting_path(find_model(STYLE_MODEL)), max(frames[0][0].shape[1:]))[0].numpy()
@@ -399,6 +399,22 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
     return rows
+
+
+def stylized(op: Operation, frames: list[tuple], params: dict) -> list[np.ndarray]:
+    """Each frame's output, frame by frame, as the clip path makes it: a style model whose card asks for an anchor
+    (`daguerre.video.anchor`) sees it moved along the estimated flow of the input frames (`process_clip`)."""
+    from daguerre.video.run import clip_anchor
+
+    mover = clip_anchor(op, params)
+    if mover is None:
+        return [op.run(Picture(f), **params).pixels for f, _ in frames]
+    motion = TemporalConsistency(0.0)
+    outputs = []
+    for f, _ in frames:
+        picture = Picture(f)
+        outputs.append(op.run(picture, anchor=mover.next(picture.size, motion.motion(f)), **params).pixels)
+    return outputs
 
 
 def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, strengths: tuple[float, ...]) -> None:
@@ -666,7 +682,7 @@ def main() -> None:
             continue
         frames = synthetic(size, shots, per_shot, grey=op_name == "colorize")
         op = get_operation(op_name)
-        outputs = [op.run(Picture(f), **params).pixels for f, _ in frames]
+        outputs = stylized(op, frames, params)
         painting = None
         if op_name == "stylize":
             from daguerre.models.registry import find_model

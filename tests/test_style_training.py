@@ -164,3 +164,47 @@ def test_a_motion_only_temporal_pair_is_the_crop_warped_and_nothing_else(tmp_pat
     StyleTrainer(recipe, tmp_path / "run", progress=False).train()
     [(x, x2, grid, _)] = seen
     assert torch.allclose(x2, warp(x, grid).clamp(0, 1)) and not torch.equal(x2, x)
+
+
+def test_the_anchor_noise_is_in_both_frames_of_the_temporal_pair_and_moves_with_the_crop(tmp_path, monkeypatch):
+    """anchor_noise = A: the net sees the crop plus a smooth noise of std A, frame 2 is that noisy crop moved (so
+    the noise moves with the picture), and the content loss is taken against the clean crop."""
+    import daguerre.training.style as style_training
+    from daguerre.losses.temporal import warp
+
+    seen = []
+    real = style_training.second_frame
+    monkeypatch.setattr(style_training, "second_frame",
+                        lambda x, g, jitter=None: seen.append((x, *real(x, g, jitter))) or seen[-1][1:])
+    recipe = tiny_recipe(steps=1)
+    recipe.temporal_weight, recipe.temporal_noise, recipe.temporal_gain = 1.0, 0.0, 0.0
+    recipe.anchor_noise, recipe.anchor_sigma = 0.05, 1.5
+    trainer = StyleTrainer(recipe, tmp_path / "run", progress=False)
+    crops, content = [], []
+    sample, features = trainer.content.sample, trainer.content_features
+    monkeypatch.setattr(trainer.content, "sample", lambda *a: crops.append(sample(*a)) or crops[-1])
+    monkeypatch.setattr(trainer, "content_features", lambda x: content.append(x) or features(x))
+    trainer.train()
+    [(x, x2, grid, _)], [clean] = seen, crops
+    assert content[0] is clean
+    noise = (x - clean)[:, :, 4:-4, 4:-4]  # the crop's middle, away from clamping at 0 and 1
+    middle = ((clean[:, :, 4:-4, 4:-4] > 0.25) & (clean[:, :, 4:-4, 4:-4] < 0.75)).all(1)  # 5 std from 0, 1
+    assert middle.float().mean() > 0.2 and 0.035 < noise[:, 0][middle].std() < 0.065
+    assert (noise[:, 1:] - noise[:, :1]).abs().amax(1)[middle].max() < 1e-6  # the same on R, G and B
+    lag1 = (noise[..., 1:] * noise[..., :-1]).mean() / noise.pow(2).mean()
+    assert lag1 > 0.6  # smooth, not white
+    assert torch.allclose(x2, warp(x, grid).clamp(0, 1))  # frame 2 is the noisy crop moved: the noise moves along
+    assert (x2 - warp(clean, grid)).abs().mean() > 0.02  # and frame 2 carries it (not added afresh, not dropped)
+
+
+@pytest.mark.parametrize("name", ["van-gogh-irises", "seurat-grande-jatte"])
+def test_the_anchor_recipes_are_the_temporal_ones_plus_the_anchor(monkeypatch, name):
+    from dataclasses import asdict
+
+    from daguerre.data import sources
+
+    monkeypatch.setattr(sources, "require_photo_sources", lambda use: None)  # CI has no training photos: parse it
+    anchor, temporal = (asdict(load_recipe(RECIPES / f"{name}-{kind}.toml")) for kind in ("anchor", "temporal"))
+    assert anchor["anchor_noise"] > 0 and temporal["anchor_noise"] == 0
+    differ = {k for k in anchor if anchor[k] != temporal[k]}
+    assert differ == {"anchor_noise", "steps"}, differ

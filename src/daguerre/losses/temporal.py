@@ -69,6 +69,20 @@ def second_frame(x: torch.Tensor, g: torch.Generator, jitter: CameraJitter | Non
     return x2, grid, valid_pixels(grid, jitter.margin)
 
 
+def anchor_noise(n: int, h: int, w: int, sigma: float, g: torch.Generator) -> torch.Tensor:
+    """(N, 1, H, W) smooth noise, each its own: white noise Gaussian-filtered by `sigma` px (borders reflected),
+    normalised to std 1 per sample. Added faintly to a crop before its temporal pair is made, it moves with the
+    crop, so the net can anchor strokes to it where the picture itself is flat (issue 14's "anchor")."""
+    white = torch.randn(n, 1, h, w, generator=g)
+    r = max(1, int(3 * sigma + 0.5))
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float32) / sigma) ** 2)
+    k = k / k.sum()
+    field = F.conv2d(F.pad(white, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
+    field = F.conv2d(F.pad(field, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
+    field = field - field.mean((2, 3), keepdim=True)
+    return field / field.std((2, 3), keepdim=True).clamp(min=1e-8)
+
+
 def temporal_loss(y1: torch.Tensor, y2: torch.Tensor, grid: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Mean squared difference between output 2 and output 1 warped onto frame 2, over valid pixels."""
     d = (y2 - warp(y1, grid)).pow(2).mean(1, keepdim=True) * valid

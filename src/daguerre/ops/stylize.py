@@ -52,12 +52,14 @@ class Stylize(Operation):
             precision: str = "fp32", tile: int = 1024, style_size: int = styles.STYLE_SIZE, size: int = 512,
             steps: int = 200,
             optimizer: str = "lbfgs",
-            arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, **unknown: object) -> Picture:
+            arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, anchor: np.ndarray | None = None,
+            **unknown: object) -> Picture:
         self.check({"method": method, "model": model, "precision": precision, **unknown})
         x = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode(mode=method != "optimize"):
             if method == "fast":
-                y = self._fast(x, model, engine, precision, tile, progress)
+                # a model trained with an anchor sees it (`anchor`: a clip's, moving with the scene)
+                y = self._fast(_anchored(x, model, anchor), model, engine, precision, tile, progress)
             elif method == "arbitrary":
                 paths = _style_list(style)
                 y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, strength, palette, style_size,
@@ -158,6 +160,22 @@ class _WithCode:
 
     def for_inference(self) -> _WithCode:
         return _WithCode(self.net.for_inference(), self.code)
+
+
+def _anchored(x: torch.Tensor, model: str, anchor: np.ndarray | None) -> torch.Tensor:
+    """`x` with the anchor its model's card asks for (`training["anchor"]`, daguerre.video.anchor): `anchor` (H, W)
+    if given (a clip's, moved with the scene), else a still's (the tile at identity coordinates). Unchanged for a
+    model without it."""
+    from daguerre.video.anchor import add_anchor, wanted
+
+    want = wanted(styles.style_model(model)[0])
+    if want is None:
+        return x
+    if anchor is None:
+        from daguerre.video.anchor import still_anchor
+
+        anchor = still_anchor(*x.shape[-2:], *want)
+    return torch.from_numpy(add_anchor(x[0].numpy(), anchor))[None]
 
 
 def preserve_colour_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

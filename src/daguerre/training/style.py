@@ -14,6 +14,7 @@ import torch
 from daguerre.data.folder import CropSampler, load_rgb, sample_one
 from daguerre.losses import (
     CameraJitter,
+    anchor_noise,
     content_loss,
     discriminator_loss,
     generator_loss,
@@ -59,6 +60,8 @@ class StyleRecipe:
     temporal_noise: float = 0.01  # the second frame's added noise (std) and gain jitter (relative), as on a real
     temporal_gain: float = 0.02  # video; 0: motion only (flat areas still lost their strokes: BENCHMARKS.md)
     d_warmup: int = 0  # the first steps train the discriminator only (a fresh D against a trained generator)
+    anchor_noise: float = 0.0  # std of a smooth noise (losses.anchor_noise) added to each crop before its temporal
+    anchor_sigma: float = 1.5  # pair is made, so it moves with the crop (issue 14); content against the clean crop
     lr: float = 2e-3
     d_lr: float = 2e-4
     widths: tuple[int, int, int] = (16, 32, 64)
@@ -145,7 +148,10 @@ class StyleTrainer:
         r, g = self.recipe, self.rng
         style = self.step % len(r.styles)
         self.net.set_style(style)
-        x = self.content.sample(r.batch_size, g)
+        x = clean = self.content.sample(r.batch_size, g)
+        if r.anchor_noise:  # the net sees the crop with its anchor; frame 2 below is made from it, so it moves too
+            n, _, h, w = x.shape
+            x = (x + r.anchor_noise * anchor_noise(n, h, w, r.anchor_sigma, g)).clamp(0, 1)
         with torch.set_grad_enabled(self.step >= r.d_warmup):
             y = self.net(x)
 
@@ -165,7 +171,7 @@ class StyleTrainer:
         # generator
         fy = self.vgg(y)
         with torch.no_grad():
-            fx = self.content_features(x)
+            fx = self.content_features(clean)
         c = content_loss(fy[CONTENT_LAYER], fx)
         s = style_loss(fy, self.target_grams[style])
         tv = total_variation(y)
@@ -251,5 +257,7 @@ def export_styles(net: StyleNet, recipe: StyleRecipe, step: int, wall_time: floa
         )
         if parent and source.name in parent:
             card.training["continued_from"] = parent[source.name]
+        if recipe.anchor_noise:  # the model wants its input's anchor at run time (daguerre.video.anchor)
+            card.training["anchor"] = {"amount": recipe.anchor_noise, "sigma": recipe.anchor_sigma}
         cards.append(save_model(one, card, folder))
     return cards

@@ -16,6 +16,8 @@ histogram-preserving blending), so a style's strokes stay as crisp as frame-by-f
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from daguerre.video import DEFAULT_CONSISTENCY
@@ -41,8 +43,19 @@ CONTRAST_WINDOW = 5  # px: the local contrast of the Operation's result is resto
 PHOTOMETRIC_TOLERANCE = 24  # grey levels: a warped previous input further off than this is not the same surface
 
 
+class FrameMotion(NamedTuple):
+    """A frame's motion from the previous input frame, at the flow's size: `backward` (H, W, 2) and `trust`
+    (H, W) uint8, both None at the first frame and at a scene cut."""
+
+    grey: np.ndarray
+    backward: np.ndarray | None
+    trust: np.ndarray | None
+
+
 class TemporalConsistency:
-    """Call once per frame, in order: `steady(input_pixels, result_pixels) -> steadied result pixels` (C, H, W)."""
+    """Call once per frame, in order: `steady(input_pixels, result_pixels) -> steadied result pixels` (C, H, W).
+    Or, when the motion is wanted before the Operation runs (a style model's anchor, `daguerre.video.anchor`):
+    `motion = steady.motion(input_pixels)` once per frame, in order, then `steady(input, result, motion)`."""
 
     def __init__(self, strength: float = DEFAULT_CONSISTENCY, chroma_only: bool = False,
                  flow_size: int = STEP_FLOW_SIZE, flow_preset: str = FLOW_PRESET,
@@ -54,13 +67,28 @@ class TemporalConsistency:
         self.cuts = 0  # scene cuts seen
         self._grey: np.ndarray | None = None
         self._out: np.ndarray | None = None  # previous steadied output, (H, W, C)
+        self._moved: np.ndarray | None = None  # previous input's grey, for `motion`
 
     def reset(self) -> None:
-        self._grey = self._out = None
+        self._grey = self._out = self._moved = None
 
-    def __call__(self, source: np.ndarray, result: np.ndarray) -> np.ndarray:
+    def motion(self, source: np.ndarray) -> FrameMotion:
+        """The frame's motion from the previous frame given here (its flow and trust, or None at a cut), as
+        `__call__` finds it; whatever the strength."""
+        grey = self.flow.small(grey8(source))
+        previous, self._moved = self._moved, grey
+        if previous is None or previous.shape != grey.shape or is_scene_cut(grey, previous):
+            return FrameMotion(grey, None, None)
+        backward, trust = trusted_flow(self.flow, grey, previous)
+        if trust.mean() < MIN_TRUSTED:
+            return FrameMotion(grey, None, None)
+        return FrameMotion(grey, backward, trust)
+
+    def __call__(self, source: np.ndarray, result: np.ndarray, motion: FrameMotion | None = None) -> np.ndarray:
         if self.strength == 0:
             return result
+        if motion is not None:
+            return self._steady_moved(result, motion)
         grey = self.flow.small(grey8(source))
         out = np.ascontiguousarray(result.transpose(1, 2, 0), dtype=np.float32)
         carry = (self.strength > 0 and self._grey is not None and self._out is not None
@@ -75,13 +103,26 @@ class TemporalConsistency:
         self._grey, self._out = grey, out
         return out.transpose(2, 0, 1)
 
-    def _blend(self, grey: np.ndarray, out: np.ndarray) -> np.ndarray | None:
-        import cv2
+    def _steady_moved(self, result: np.ndarray, motion: FrameMotion) -> np.ndarray:
+        """`__call__` with the motion found by `motion` (the same flow and trust, not computed again)."""
+        out = np.ascontiguousarray(result.transpose(1, 2, 0), dtype=np.float32)
+        if self._out is not None and (motion.backward is None or self._out.shape != out.shape):
+            self.cuts += 1
+        elif self._out is not None:
+            out = self._blend_with(out, motion.backward, motion.trust)  # type: ignore[arg-type]
+        self._out = out
+        return out.transpose(2, 0, 1)
 
-        prev_out = self._out
+    def _blend(self, grey: np.ndarray, out: np.ndarray) -> np.ndarray | None:
         backward, trust = trusted_flow(self.flow, grey, self._grey)  # type: ignore[arg-type]
         if trust.mean() < MIN_TRUSTED:
             return None
+        return self._blend_with(out, backward, trust)
+
+    def _blend_with(self, out: np.ndarray, backward: np.ndarray, trust: np.ndarray) -> np.ndarray:
+        import cv2
+
+        prev_out = self._out
         trust = cv2.blur(trust.astype(np.float32), (3, 3))
         trust *= np.float32(self.strength)
         h, w = out.shape[:2]

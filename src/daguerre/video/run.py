@@ -19,6 +19,10 @@ from daguerre.video.clip import ClipWriter, open_clip
 from daguerre.video.pipeline import in_thread
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from daguerre.video.anchor import MovingAnchor
+    from daguerre.video.consistency import FrameMotion
     from daguerre.video.steady_style import Motion, SteadyStyle
 
 CHROMA_OPERATIONS = frozenset({"colorize"})  # operations whose result keeps the input's luminance: carry colour only
@@ -93,6 +97,18 @@ def steady_style(op: Operation, params: dict, consistency: float, size: tuple[in
     return SteadyStyle(net, consistency, halves=halves)
 
 
+def clip_anchor(op: Operation, params: dict) -> MovingAnchor | None:
+    """The moving anchor (`daguerre.video.anchor`) of a clip stylized with a fast model whose card asks for one;
+    None otherwise (every other model and Operation runs as before)."""
+    if op.name != "stylize" or params.get("method", "fast") != "fast" or not isinstance(params.get("model"), str):
+        return None
+    from daguerre.ops import styles
+    from daguerre.video.anchor import MovingAnchor, wanted
+
+    want = wanted(styles.style_model(params["model"])[0])
+    return None if want is None else MovingAnchor(*want)
+
+
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
                  steady_inside: bool = False, steady_moving: bool = False, steady_local: bool = False,
@@ -131,6 +147,23 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
 
         stages = in_thread(in_thread(decoded, moved, name="steady", cpu=stage_cpu), rendered, name="model",
                            cpu=stage_cpu)
+    elif (mover := clip_anchor(op, params)) is not None:  # flow first: it moves the anchor the model sees
+        steady = TemporalConsistency(consistency)
+
+        def anchored(frame: Picture) -> tuple[Picture, FrameMotion, np.ndarray]:
+            motion = steady.motion(frame.pixels)
+            return frame, motion, mover.next(frame.size, motion)
+
+        def run_anchored(item: tuple[Picture, FrameMotion, np.ndarray]) -> tuple[Picture, Picture, FrameMotion]:
+            frame, motion, anchor = item
+            return frame, op.run(frame, anchor=anchor, **params), motion
+
+        def steadied_moved(item: tuple[Picture, Picture, FrameMotion]) -> Picture:
+            frame, result, motion = item
+            return result.with_pixels(steady(frame.pixels, result.pixels, motion))
+
+        stages = in_thread(in_thread(in_thread(decoded, anchored, name="steady", cpu=stage_cpu), run_anchored,
+                                     name="model", cpu=stage_cpu), steadied_moved, name="steady", cpu=stage_cpu)
     else:
         steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
 

@@ -4,7 +4,7 @@ a scene cut."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +21,11 @@ class CameraMove:
 
 
 def panned_frames(photo: np.ndarray, size: tuple[int, int], frames: int,
-                  move: CameraMove | None = None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+                  move: CameraMove | None = None, canvas: Callable[[np.ndarray], np.ndarray] | None = None,
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     """(frame (3, H, W) float32, true backward flow (H, W, 2) or None for the first frame) of a camera moving
-    over `photo` (3, h, w) in [0, 1]. The photo is scaled so the whole move stays inside it."""
+    over `photo` (3, h, w) in [0, 1]. The photo is scaled so the whole move stays inside it; `canvas`, if given,
+    is applied to the scaled photo (h', w', 3) before the frames are cut (whatever it adds moves with the scene)."""
     import cv2
 
     move = move or CameraMove()
@@ -40,6 +42,8 @@ def panned_frames(photo: np.ndarray, size: tuple[int, int], frames: int,
     img = np.ascontiguousarray(photo.transpose(1, 2, 0))
     img = cv2.resize(img, (int(photo.shape[2] * fit) + 1, int(photo.shape[1] * fit) + 1),
                      interpolation=cv2.INTER_AREA if fit < 1 else cv2.INTER_CUBIC)
+    if canvas is not None:
+        img = np.ascontiguousarray(canvas(img), dtype=np.float32)
     centre = np.array([img.shape[1] / 2 - move.pan[0] * frames / 2, img.shape[0] / 2 - move.pan[1] * frames / 2])
     middle = np.array([(w - 1) / 2, (h - 1) / 2])
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
