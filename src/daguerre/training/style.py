@@ -198,16 +198,16 @@ class StyleTrainer:
         adv = generator_loss(self.disc(y, style))
         loss = r.content_weight * c + r.style_weight * s + r.tv_weight * tv + r.adversarial_weight * adv
         losses = {"content": c.item(), "style": s.item(), "tv": tv.item(), "adversarial": adv.item()}
-        if self.start is not None:
-            k, col = self.look_terms(y, clean, style, fy)
-            loss = loss + r.keep_look * k + r.keep_colour * col
-            losses |= {"look": k.item(), "colour": col.item()}
         if r.temporal_weight:  # the same crops a small known camera motion later
             jitter = CameraJitter(noise=r.temporal_noise, brightness=r.temporal_gain)
             x2, grid, valid = second_frame(x, g, jitter)
             t = temporal_loss(y, self.net(x2), grid, valid)
             loss = loss + r.temporal_weight * t
             losses["temporal"] = t.item()
+        if self.start is not None:
+            k, col = self.look_terms(y, clean, style, fy)
+            loss = loss + r.keep_look * k + r.keep_colour * col
+            losses |= {"look": k.item(), "colour": col.item()}
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         distributed.average_gradients(self.net)
