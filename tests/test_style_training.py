@@ -227,3 +227,20 @@ def test_keep_look_is_zero_for_the_starting_net_on_a_clean_crop_and_grows_when_t
     trainer.train()  # the terms are logged and the frozen copy stays the starting net
     header, row = (tmp_path / "run" / "losses.csv").read_text().splitlines()[:2]
     assert float(row.split(",")[header.split(",").index("look")]) >= 0
+
+
+def test_the_keep_look_recipes_are_the_anchor_recipe_with_the_look_held(monkeypatch):
+    from dataclasses import asdict
+
+    from daguerre.data import sources
+
+    monkeypatch.setattr(sources, "require_photo_sources", lambda use: None)  # CI has no training photos: parse it
+    anchor = asdict(load_recipe(RECIPES / "van-gogh-irises-anchor.toml"))
+    files = sorted(RECIPES.glob("van-gogh-irises-keep-look*.toml"))
+    assert len(files) == 4
+    for file in files:
+        keep = asdict(load_recipe(file))
+        assert keep["keep_look"] > 0 and keep["keep_colour"] > 0 and keep["anchor_noise"] == 0.01, file.name
+        differ = {k for k in keep if keep[k] != anchor[k]}
+        assert differ <= {"anchor_noise", "steps", "keep_look", "keep_colour", "style_weight", "adversarial_weight"}, (
+            file.name, differ)
