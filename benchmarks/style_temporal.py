@@ -297,6 +297,10 @@ def main() -> None:
     if "--anchor" in sys.argv:  # smooth noise on the pan's source canvas, moving with the scene
         k = sys.argv.index("--anchor")
         ANCHOR, sys.argv[k : k + 2] = tuple(float(a) for a in sys.argv[k + 1].split(",")), []
+    global ONE_STYLE_STRENGTHS
+    if "--strengths" in sys.argv:  # --one-style's consistency strengths, comma-separated (e.g. 0: the net alone)
+        k = sys.argv.index("--strengths")
+        ONE_STYLE_STRENGTHS, sys.argv[k : k + 2] = tuple(float(c) for c in sys.argv[k + 1].split(",")), []
     png = None
     if "--png" in sys.argv:
         k = sys.argv.index("--png")

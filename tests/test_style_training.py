@@ -208,3 +208,39 @@ def test_the_anchor_recipes_are_the_temporal_ones_plus_the_anchor(monkeypatch, n
     assert anchor["anchor_noise"] > 0 and temporal["anchor_noise"] == 0
     differ = {k for k in anchor if anchor[k] != temporal[k]}
     assert differ == {"anchor_noise", "steps"}, differ
+
+
+def test_keep_look_is_zero_for_the_starting_net_on_a_clean_crop_and_grows_when_the_weights_move(tmp_path):
+    """keep_look / keep_colour: a frozen copy of the starting net, run on the clean crop, is the look the trained
+    net's output is held to; the same net on the same crop is at distance 0, a changed net is not."""
+    recipe = tiny_recipe(steps=1)
+    recipe.keep_look, recipe.keep_colour = 1.0, 1.0
+    trainer = StyleTrainer(recipe, tmp_path / "run", progress=False)
+    crop = trainer.content.sample(2, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        look, colour = trainer.look_terms(trainer.net(crop), crop, 0)
+        assert look.item() < 1e-10 and colour.item() < 1e-7
+        list(trainer.net.parameters())[-1].add_(0.2)  # the last layer's bias: colour and statistics move
+        moved, moved_colour = trainer.look_terms(trainer.net(crop), crop, 0)
+    assert moved.item() > 1e-6 and moved_colour.item() > 1e-3
+    assert all(not p.requires_grad for p in trainer.start.parameters())
+    trainer.train()  # the terms are logged and the frozen copy stays the starting net
+    header, row = (tmp_path / "run" / "losses.csv").read_text().splitlines()[:2]
+    assert float(row.split(",")[header.split(",").index("look")]) >= 0
+
+
+def test_the_keep_look_recipes_are_the_anchor_recipe_with_the_look_held(monkeypatch):
+    from dataclasses import asdict
+
+    from daguerre.data import sources
+
+    monkeypatch.setattr(sources, "require_photo_sources", lambda use: None)  # CI has no training photos: parse it
+    anchor = asdict(load_recipe(RECIPES / "van-gogh-irises-anchor.toml"))
+    files = sorted(RECIPES.glob("van-gogh-irises-keep-look*.toml"))
+    assert len(files) == 4
+    for file in files:
+        keep = asdict(load_recipe(file))
+        assert keep["keep_look"] > 0 and keep["keep_colour"] > 0 and keep["anchor_noise"] == 0.01, file.name
+        differ = {k for k in keep if keep[k] != anchor[k]}
+        assert differ <= {"anchor_noise", "steps", "keep_look", "keep_colour", "style_weight", "adversarial_weight"}, (
+            file.name, differ)

@@ -26,6 +26,18 @@ def style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, torch.
     return loss
 
 
+def look_loss(features: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]) -> torch.Tensor:
+    """How far an output's stroke statistics are from a reference output's, image by image: per layer, the MSE of
+    the Gram matrices plus that of the channels' means and standard deviations (over 1/C, the Gram's scale). Strokes
+    may move; their statistics may not (a model trained further keeps a look, issue 14)."""
+    loss = torch.zeros((), device=next(iter(features.values())).device)
+    for name, ref in reference.items():
+        f, c = features[name], ref.shape[1]
+        loss = loss + F.mse_loss(gram_matrix(f), gram_matrix(ref))
+        loss = loss + (F.mse_loss(f.mean((2, 3)), ref.mean((2, 3))) + F.mse_loss(f.std((2, 3)), ref.std((2, 3)))) / c
+    return loss
+
+
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between neighbouring pixels."""
     dh = (x[..., 1:, :] - x[..., :-1, :]).abs().mean()

@@ -6,10 +6,12 @@ each style is then saved as its own one-style generator with its own model card.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from daguerre.data.folder import CropSampler, load_rgb, sample_one
 from daguerre.losses import (
@@ -19,6 +21,7 @@ from daguerre.losses import (
     discriminator_loss,
     generator_loss,
     gram_matrix,
+    look_loss,
     second_frame,
     style_loss,
     temporal_loss,
@@ -62,6 +65,8 @@ class StyleRecipe:
     d_warmup: int = 0  # the first steps train the discriminator only (a fresh D against a trained generator)
     anchor_noise: float = 0.0  # std of a smooth noise (losses.anchor_noise) added to each crop before its temporal
     anchor_sigma: float = 1.5  # pair is made, so it moves with the crop (issue 14); content against the clean crop
+    keep_look: float = 0.0  # the output's stroke statistics (losses.look_loss) held to the STARTING net's on the clean
+    keep_colour: float = 0.0  # crop, and its colour (L1 of 8x-pooled outputs): trained further, same look (issue 14)
     lr: float = 2e-3
     d_lr: float = 2e-4
     widths: tuple[int, int, int] = (16, 32, 64)
@@ -86,6 +91,9 @@ class StyleTrainer:
             self._init_styles()
         distributed.broadcast(self.net)  # several processes (torchrun, --nproc) start from rank 0's weights
         distributed.broadcast(self.disc)
+        self.start: StyleNet | None = None  # a frozen copy of the starting net (the shipped one with init_styles)
+        if recipe.keep_look or recipe.keep_colour:
+            self.start = copy.deepcopy(self.net).eval().requires_grad_(False)
         self.vgg = load_vgg16(STYLE_LAYERS)
         self.opt_g = torch.optim.Adam(self.net.parameters(), lr=recipe.lr)
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=recipe.d_lr, betas=(0.5, 0.999))
@@ -144,6 +152,17 @@ class StyleTrainer:
         finally:
             self.vgg.layers = layers
 
+    def look_terms(self, y: torch.Tensor, clean: torch.Tensor, style: int,
+                   fy: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output y (of the anchored crop) against the starting net's output of the clean crop: VGG stroke
+        statistics (look_loss, the style loss's layers) and low-pass colour (L1 of 8x average-pooled outputs)."""
+        with torch.no_grad():
+            self.start.set_style(style)
+            ref = self.start(clean)
+            fr = self.vgg(ref)
+        fy = self.vgg(y) if fy is None else fy
+        return look_loss(fy, fr), F.l1_loss(F.avg_pool2d(y, 8), F.avg_pool2d(ref, 8))
+
     def train_step(self) -> dict[str, float]:
         r, g = self.recipe, self.rng
         style = self.step % len(r.styles)
@@ -166,7 +185,8 @@ class StyleTrainer:
             self.step += 1
             nan = float("nan")
             return {"total": nan, "content": nan, "style": nan, "tv": nan, "adversarial": nan,
-                    **({"temporal": nan} if r.temporal_weight else {}), "discriminator": d_loss.item()}
+                    **({"temporal": nan} if r.temporal_weight else {}),
+                    **({"look": nan, "colour": nan} if self.start is not None else {}), "discriminator": d_loss.item()}
 
         # generator
         fy = self.vgg(y)
@@ -184,6 +204,10 @@ class StyleTrainer:
             t = temporal_loss(y, self.net(x2), grid, valid)
             loss = loss + r.temporal_weight * t
             losses["temporal"] = t.item()
+        if self.start is not None:
+            k, col = self.look_terms(y, clean, style, fy)
+            loss = loss + r.keep_look * k + r.keep_colour * col
+            losses |= {"look": k.item(), "colour": col.item()}
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         distributed.average_gradients(self.net)
@@ -257,6 +281,8 @@ def export_styles(net: StyleNet, recipe: StyleRecipe, step: int, wall_time: floa
         )
         if parent and source.name in parent:
             card.training["continued_from"] = parent[source.name]
+        if recipe.keep_look or recipe.keep_colour:  # held to the look of the net it continued
+            card.training["weights"] |= {"keep_look": recipe.keep_look, "keep_colour": recipe.keep_colour}
         if recipe.anchor_noise:  # the model wants its input's anchor at run time (daguerre.video.anchor)
             card.training["anchor"] = {"amount": recipe.anchor_noise, "sigma": recipe.anchor_sigma}
         cards.append(save_model(one, card, folder))
