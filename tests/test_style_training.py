@@ -149,16 +149,23 @@ def test_one_style_temporal_recipe_starts_from_the_shipped_model(tmp_path, monke
         assert torch.equal(value, trainer.net.single_style(0).state_dict()[key]), key
 
 
-def test_a_motion_only_temporal_pair_is_the_crop_warped_and_nothing_else(tmp_path, monkeypatch):
-    """temporal_noise = temporal_gain = 0: the second frame the temporal loss sees is the first moved, no noise or
-    gain (a real clip's sensor noise can be left out when it teaches the net to drop texture)."""
+def temporal_pairs_seen(monkeypatch) -> list[tuple]:
+    """The (frame 1, frame 2, grid, valid) of each temporal pair the style trainer makes, as it makes them."""
     import daguerre.training.style as style_training
-    from daguerre.losses.temporal import warp
 
-    seen = []
+    seen: list[tuple] = []
     real = style_training.second_frame
     monkeypatch.setattr(style_training, "second_frame",
                         lambda x, g, jitter=None: seen.append((x, *real(x, g, jitter))) or seen[-1][1:])
+    return seen
+
+
+def test_a_motion_only_temporal_pair_is_the_crop_warped_and_nothing_else(tmp_path, monkeypatch):
+    """temporal_noise = temporal_gain = 0: the second frame the temporal loss sees is the first moved, no noise or
+    gain (a real clip's sensor noise can be left out when it teaches the net to drop texture)."""
+    from daguerre.losses.temporal import warp
+
+    seen = temporal_pairs_seen(monkeypatch)
     recipe = tiny_recipe(steps=1)
     recipe.temporal_weight, recipe.temporal_noise, recipe.temporal_gain = 1.0, 0.0, 0.0
     StyleTrainer(recipe, tmp_path / "run", progress=False).train()
@@ -169,13 +176,9 @@ def test_a_motion_only_temporal_pair_is_the_crop_warped_and_nothing_else(tmp_pat
 def test_the_anchor_noise_is_in_both_frames_of_the_temporal_pair_and_moves_with_the_crop(tmp_path, monkeypatch):
     """anchor_noise = A: the net sees the crop plus a smooth noise of std A, frame 2 is that noisy crop moved (so
     the noise moves with the picture), and the content loss is taken against the clean crop."""
-    import daguerre.training.style as style_training
     from daguerre.losses.temporal import warp
 
-    seen = []
-    real = style_training.second_frame
-    monkeypatch.setattr(style_training, "second_frame",
-                        lambda x, g, jitter=None: seen.append((x, *real(x, g, jitter))) or seen[-1][1:])
+    seen = temporal_pairs_seen(monkeypatch)
     recipe = tiny_recipe(steps=1)
     recipe.temporal_weight, recipe.temporal_noise, recipe.temporal_gain = 1.0, 0.0, 0.0
     recipe.anchor_noise, recipe.anchor_sigma = 0.05, 1.5
