@@ -65,18 +65,17 @@ class TemporalConsistency:
         self.strength, self.chroma_only = strength, chroma_only
         self.flow = FlowEstimator(flow_size, flow_preset, flow_finest)
         self.cuts = 0  # scene cuts seen
-        self._grey: np.ndarray | None = None
         self._out: np.ndarray | None = None  # previous steadied output, (H, W, C)
-        self._moved: np.ndarray | None = None  # previous input's grey, for `motion`
+        self._grey: np.ndarray | None = None  # previous input's grey, at the flow's size
 
     def reset(self) -> None:
-        self._grey = self._out = self._moved = None
+        self._grey = self._out = None
 
     def motion(self, source: np.ndarray) -> FrameMotion:
         """The frame's motion from the previous frame given here (its flow and trust, or None at a cut), as
-        `__call__` finds it; whatever the strength."""
+        `__call__` finds it when not given it; whatever the strength."""
         grey = self.flow.small(grey8(source))
-        previous, self._moved = self._moved, grey
+        previous, self._grey = self._grey, grey
         if previous is None or previous.shape != grey.shape or is_scene_cut(grey, previous):
             return FrameMotion(grey, None, None)
         backward, trust = trusted_flow(self.flow, grey, previous)
@@ -87,39 +86,16 @@ class TemporalConsistency:
     def __call__(self, source: np.ndarray, result: np.ndarray, motion: FrameMotion | None = None) -> np.ndarray:
         if self.strength == 0:
             return result
-        if motion is not None:
-            return self._steady_moved(result, motion)
-        grey = self.flow.small(grey8(source))
-        out = np.ascontiguousarray(result.transpose(1, 2, 0), dtype=np.float32)
-        carry = (self.strength > 0 and self._grey is not None and self._out is not None
-                 and self._grey.shape == grey.shape and self._out.shape == out.shape)
-        if carry and is_scene_cut(grey, self._grey):  # type: ignore[arg-type]
-            self.cuts += 1
-            carry = False
-        if carry:
-            blended = self._blend(grey, out)
-            self.cuts += blended is None
-            out = out if blended is None else blended
-        self._grey, self._out = grey, out
-        return out.transpose(2, 0, 1)
-
-    def _steady_moved(self, result: np.ndarray, motion: FrameMotion) -> np.ndarray:
-        """`__call__` with the motion found by `motion` (the same flow and trust, not computed again)."""
+        motion = self.motion(source) if motion is None else motion  # given: found before the Operation ran
         out = np.ascontiguousarray(result.transpose(1, 2, 0), dtype=np.float32)
         if self._out is not None and (motion.backward is None or self._out.shape != out.shape):
             self.cuts += 1
         elif self._out is not None:
-            out = self._blend_with(out, motion.backward, motion.trust)  # type: ignore[arg-type]
+            out = self._blend(out, motion.backward, motion.trust)  # type: ignore[arg-type]
         self._out = out
         return out.transpose(2, 0, 1)
 
-    def _blend(self, grey: np.ndarray, out: np.ndarray) -> np.ndarray | None:
-        backward, trust = trusted_flow(self.flow, grey, self._grey)  # type: ignore[arg-type]
-        if trust.mean() < MIN_TRUSTED:
-            return None
-        return self._blend_with(out, backward, trust)
-
-    def _blend_with(self, out: np.ndarray, backward: np.ndarray, trust: np.ndarray) -> np.ndarray:
+    def _blend(self, out: np.ndarray, backward: np.ndarray, trust: np.ndarray) -> np.ndarray:
         import cv2
 
         prev_out = self._out
