@@ -117,6 +117,16 @@ def test_a_card_without_the_anchor_stylizes_as_before():
     assert clip_anchor(op, {"method": "fast", "model": "van-gogh-irises"}) is None
 
 
+def test_the_anchor_is_not_a_parameter_a_user_or_a_recipe_can_give():
+    """`run` takes `anchor` from the clip path only: `-p anchor=...` (CLI, archive, web jobs) is refused before any
+    work, as an unknown parameter would be, instead of being recorded in a recipe or added to the picture."""
+    from daguerre.ops import get_operation
+
+    with pytest.raises(TypeError, match="anchor is not a parameter"):
+        get_operation("stylize").check({"model": "van-gogh-irises", "anchor": 0.5})
+    get_operation("stylize").check({"model": "van-gogh-irises"})
+
+
 def test_a_clip_of_a_model_with_the_anchor_runs_each_frame_with_the_anchor_moved_along_the_flow(
         anchored_model, tmp_path):
     from daguerre.ops import get_operation

@@ -36,6 +36,8 @@ class Stylize(Operation):
     summary = "Restyle a photograph as a painting (fast model, any painting, or optimisation)"
 
     def check(self, params: dict) -> None:
+        if "anchor" in params:  # the clip path's moving noise for an anchored model, never a user's or a recipe's
+            raise TypeError("stylize: anchor is not a parameter (a clip moves it along the scene by itself)")
         super().check(params)
         method = params.get("method", "fast")
         if method not in METHODS:
