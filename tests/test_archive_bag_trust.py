@@ -324,3 +324,102 @@ def test_a_familys_bag_carries_the_reference_it_was_coloured_from(make_archive, 
     a, report = rederived_elsewhere(make_archive, b, bag, d.id)
     assert report.identical, report.notes
     assert other not in {it.id for it in a.items(False)}
+
+
+# ------------------------------------------------------------------------------------------------ large bags
+
+def test_a_bag_is_read_a_record_at_a_time_whatever_its_layout(tmp_path: Path) -> None:
+    """`json_list` reads items.json and events.json a chunk at a time (a bag of a million items is not held in
+    memory) and gives what `json.loads` gives, wherever the chunks end: inside a string, an escape, a number."""
+    from daguerre.archive.bag_import import json_list
+
+    records = [{"id": "ab" * 8, "title": "Caf\u00e9 \"Zur Post\", 1920 \U0001f4f7", "size": 1234567890,
+                "ratio": -0.125e-3, "extra": {"c2pa": None, "tags": [1, [2, 3], {}]}, "ok": True}, 17, [], "x"]
+    for layout in (json.dumps(records), json.dumps(records, indent=1), " \n[ " + ",\n\t".join(map(json.dumps, records))
+                   + " ]\r\n", "[]", " [ ] "):
+        path = tmp_path / "list.json"
+        path.write_text(layout)
+        for chunk in (1, 2, 3, 7, 64, 1 << 20):
+            assert list(json_list(path, "list.json", chunk)) == json.loads(layout), (layout[:30], chunk)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('{"id": 1}', "not a JSON list"),
+    ("[1, 2,]", "element 3 is not valid JSON"),
+    ("[1 2]", "not a JSON list ('2' after element 1)"),
+    ('[{"a": 1}', "not a JSON list ('the end of the file' after element 1)"),
+    ('[{"a": "unterminated', "element 1 is not valid JSON"),
+    ("[1] [2]", "more after the end of its JSON list"),
+    ("", "not a JSON list"),
+])
+def test_a_list_that_is_not_json_is_refused_with_its_problem(tmp_path: Path, text: str, problem: str) -> None:
+    from daguerre.archive.bag_import import json_list
+
+    path = tmp_path / "items.json"
+    path.write_text(text)
+    for chunk in (1, 4, 1 << 20):
+        with pytest.raises(ValueError) as info:
+            list(json_list(path, "items.json", chunk))
+        assert str(info.value).startswith(f"items.json: {problem}"), (chunk, str(info.value))
+
+
+def test_a_record_longer_than_the_limit_is_refused_not_read_on(tmp_path: Path, monkeypatch) -> None:
+    from daguerre.archive import bag_import
+
+    monkeypatch.setattr(bag_import, "MAX_RECORD", 100)
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps([{"title": "short"}, {"title": "x" * 1000}]))
+    rows = bag_import.json_list(path, "items.json", chunk=16)
+    assert next(rows) == {"title": "short"}
+    with pytest.raises(ValueError, match="element 2 is not valid JSON, or is longer than 100 characters"):
+        next(rows)
+
+
+def test_a_bag_that_is_not_json_names_the_bag_and_file_and_stores_nothing(source, bag: Path, make_archive) -> None:
+    path = bag / "data" / "metadata" / "events.json"
+    path.write_text(path.read_text()[:-40])
+    rebag(bag)
+    a = make_archive("a")
+    before = contents(a)
+    with pytest.raises(ArchiveError) as info:
+        a.import_bag(bag)
+    assert str(info.value).startswith(f"{bag}: not a daguerre bag (events.json: ")
+    assert "\n" not in str(info.value) and contents(a) == before
+
+
+def test_a_bag_is_checked_and_imported_in_batches_parents_first(source, bag: Path, make_archive, monkeypatch) -> None:
+    """Records are checked and looked up in the archive `BATCH` at a time (PostgreSQL takes at most 65,535 values
+    in one statement, and the ids of a large bag went in one), and stored each after its parent, wherever the bag
+    lists it: the same import, one record a batch and one id a query, as all at once."""
+    from daguerre.archive import bag_import
+
+    b, mid, did = source
+    [d2] = b.apply("test-tint", [did], {"amount": 0.25}, seed=2)
+    bag = b.export("bagit", bag.parent / "bag3")
+    edit_json(bag, "items.json", lambda records: records.reverse())  # grandchild, child, master
+    at_once = make_archive("whole")
+    whole = at_once.import_bag(bag, trust_signer=True)
+    monkeypatch.setattr(bag_import, "BATCH", 1)
+    monkeypatch.setattr(bag_import, "IN_BATCH", 1)
+    a = make_archive("a")
+    batched = a.import_bag(bag, trust_signer=True)
+    assert batched.added == whole.added == [mid, did, d2.id]
+    assert [i.record() for i in a.items()] == [i.record() for i in at_once.items()] == [
+        i.record() for i in b.items()]
+    for ref in (mid, did, d2.id):
+        assert [e.id for e in a.events_of(ref)][:-1] == [e.id for e in b.events_of(ref)]  # and a replication
+        assert a.verify(ref).ok
+    assert a.import_bag(bag).added == []
+
+
+def test_a_refusal_lists_the_first_problems_and_counts_the_rest(source, bag: Path, make_archive, monkeypatch) -> None:
+    from daguerre.archive import bag_import
+
+    monkeypatch.setattr(bag_import, "MAX_PROBLEMS", 2)
+    edit_json(bag, "items.json", lambda records: [r.update(colour="sepia", mood="calm") for r in records])
+    edit_json(bag, "events.json", lambda history: [e.pop("signer") for e in history])
+    problems = refused(make_archive("a"), bag)
+    n = len(json.loads((bag / "data" / "metadata" / "items.json").read_text()))
+    n += len(json.loads((bag / "data" / "metadata" / "events.json").read_text()))
+    assert len(problems) == 3 and problems[0].startswith("items.json record 1 ")
+    assert problems[2] == f"... and {n - 2:,} more problems"
