@@ -4,6 +4,7 @@ clean pictures kept, the repair of real damage too).
     PYTHONPATH=src python benchmarks/mask_shape.py --threads 1 --stage train --n 30 --rules 4.8 5.1 5.4 5.7
     PYTHONPATH=src python benchmarks/mask_shape.py --threads 1 --stage validation --rules 4.8 5.1 5.4 5.7
     PYTHONPATH=src python benchmarks/mask_shape.py --threads 1 --stage look --rules 5.1
+    PYTHONPATH=src python benchmarks/mask_shape.py --threads 1 --stage train --plain 3.25 3.5
 
 The shipped model restores (`RestoreNet.restore`, the card's steps) with its mask rule (`nets.mask_rule`, peak /
 busy / grade, threshold 3.0) and with the shape rule instead (`mask_shape`: the piece's shape, colour and
@@ -14,6 +15,9 @@ neighbours too, weights from `benchmarks/mask_rule_fit.py --shape`) at each thre
   % of pixels masked (> 0.5); results/mask_shape_train.json.
 - `validation`: the 21 `validation` photos' sets of `restore_stains.py` (stained, clean, aged x2 seeds, fade) and
   `grey` (the clean photos' luma): PSNR and LPIPS paired against shipped (± s.e.); results/mask_shape_validation.json.
+- `--plain T ...`: the shipped rule at other thresholds beside them (results/mask_shape_STAGE_plain.json), to see
+  whether the shape rule trades damage kept for false alarms dropped better than a stricter shipped rule; never
+  chosen.
 - `look`: a PNG of the clean validation photos (photo | shipped mask | shape rule's mask at the first of --rules;
   red: the mask restore uses (> 0.5), blue: what its rule dropped) to results/mask_shape_clean.png.
 Held-out photos are never used here.
@@ -96,7 +100,7 @@ def train_stage(nets: dict, n: int, size: int) -> dict:
                                               else "") + f" / {r[s]['masked']:.2f}% masked" for s in sets),
               flush=True)
     base = result["shipped"]
-    eligible = [label for label in result if label != "shipped" and all(
+    eligible = [label for label in result if label.startswith("shape") and all(
         result[label][s]["mask_removed"] >= base[s]["mask_removed"] - 0.5
         and result[label][s]["psnr"] >= base[s]["psnr"] - 0.05 for s in ("aged", "damaged"))]
     chosen = max(eligible, key=lambda label: float(label.split()[-1])) if eligible else None
@@ -167,21 +171,28 @@ def look(nets: dict, size: int) -> None:
 def main() -> None:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--stage", choices=("train", "validation", "look"), required=True)
-    parser.add_argument("--rules", type=float, nargs="+", required=True, help="shape rule thresholds")
+    parser.add_argument("--rules", type=float, nargs="*", default=[], help="shape rule thresholds")
+    parser.add_argument("--plain", type=float, nargs="*", default=[], help="the shipped rule at these thresholds "
+                        "too (for comparison: a trade-off, never chosen)")
     parser.add_argument("--n", type=int, default=30, help="training photos (default 30)")
     parser.add_argument("--size", type=int, default=256, help="photos' side in px (default 256)")
     args = parser.parse_args()
+    if args.stage == "look" and not args.rules:
+        parser.error("--stage look draws the shape rule at the first of --rules: give one")
     set_threads(args.threads)
     info = print_header("restore mask: the shape rule against the shipped rule", args)
     from daguerre.ops.task_models import task_model
 
     card, net = task_model("restore", None)
     nets = {"shipped": net, **{f"shape {t}": shaped(net, t) for t in args.rules}}
+    for t in args.plain:
+        nets[f"plain {t}"] = copy.deepcopy(net)
+        nets[f"plain {t}"].mask_rule = t
     if args.stage == "look":
         look({"shipped": net, f"shape {args.rules[0]}": nets[f"shape {args.rules[0]}"]}, args.size)
         return
     result = train_stage(nets, args.n, args.size) if args.stage == "train" else validation_stage(nets, args.size)
-    path = RESULTS / f"mask_shape_{args.stage}.json"
+    path = RESULTS / f"mask_shape_{args.stage}{'_plain' if args.plain else ''}.json"
     path.write_text(json.dumps({"machine": info, "model": card.sha256, "rules": args.rules, **result}, indent=1,
                                default=float) + "\n")
     print(f"wrote {path}")
