@@ -25,7 +25,8 @@ max-min of R, G, B inside; `chroma_around`, of the surroundings), stands alone (
 NEAR px around it held by other components: a pattern of spots, dots on fabric, a butterfly's wing), and
 `log_size` (log 1 + its pixels) and `contrast` (|its mean luminance - its surroundings'|). Its weights are the
 same regression on the same training photos with their grey copies among the clean ones
-(`benchmarks/mask_rule_fit.py --shape`).
+(`benchmarks/mask_rule_fit.py --shape`). Tried 2026-12-01 at 4.8 (`benchmarks/mask_shape.py`), not shipped: held
+out, its clean row did not improve (BENCHMARKS.md).
 
 `filter_mask(prob, lum, threshold)`: (H,W) probability and luminance in [0,1] -> the probability with the dropped
 pieces zeroed. Whole pictures only (a piece's surroundings can cross tiles): `ops.restore` runs it on the whole
