@@ -336,6 +336,44 @@ def test_mask_rule_cuts_the_mask_on_a_clean_photo_and_keeps_drawn_scratches(coff
     assert (ruled[1][0, 0].numpy() > 0.5)[inside].mean() > 0.9 * (plain[1][0, 0].numpy() > 0.5)[inside].mean()
 
 
+def test_shape_rule_drops_a_coloured_spot_and_keeps_a_neutral_speck_of_the_same_shape():
+    """The shape rule (`mask_shape`): a 4 px bright piece on a blue area, the same to the shipped rule's features
+    (peak, busy, grade), is kept when it is neutral like dust and dropped when it is yellow like a flower's
+    stamen; a pattern of such spots scores lower than one alone; the shipped rule (no rgb) is unchanged."""
+    from daguerre.nets.mask_rule import SHAPE, SHAPE_WEIGHTS, component_features, filter_mask
+
+    blue = np.broadcast_to(np.float32([0.2, 0.4, 0.7])[:, None, None], (3, 64, 128)).copy()
+    prob = np.zeros((64, 128), np.float32)
+    prob[26:30, 26:30] = prob[26:30, 90:94] = 0.9
+    blue[:, 26:30, 26:30] = 0.95  # neutral speck on the left, a yellow spot on the right
+    blue[:, 26:30, 90:94] = np.float32([0.95, 0.8, 0.3])[:, None, None]
+    lum = np.tensordot(np.float32([0.299, 0.587, 0.114]), blue, axes=1)
+    _, features = component_features(prob, lum, blue)
+    assert features.shape == (2, 3 + len(SHAPE))
+    np.testing.assert_allclose(features[0, :3], features[1, :3], atol=0.05)  # the shipped rule cannot tell them
+    kept = filter_mask(prob, lum, 6.0, blue)
+    assert (kept[:, :64] == prob[:, :64]).all() and (kept[:, 64:] == 0).all()
+    assert (filter_mask(prob, lum, 3.0) == prob).all()  # the shipped rule keeps both
+    grid = np.zeros((64, 128), np.float32)  # grey: a 3 x 3 pattern of spots 12 px apart on the left, one alone
+    for top in (14, 26, 38):
+        for left in (14, 26, 38):
+            grid[top : top + 4, left : left + 4] = 0.9
+    grid[26:30, 90:94] = 0.9
+    lum = np.where(grid > 0, 0.95, 0.5).astype(np.float32)
+    labels, features = component_features(grid, lum, np.repeat(lum[None], 3, 0))
+    score = features @ SHAPE_WEIGHTS
+    centre, alone = labels[27, 27] - 1, labels[27, 91] - 1
+    others = 3 + SHAPE.index("others")
+    assert features[centre, others] > 0 and features[alone, others] == 0
+    assert score[centre] < score[alone]
+
+
+@pytest.mark.parametrize("config", [{"mask_shape": True}, {"mask_rule": 3.0, "mask_shape": "yes"}])
+def test_a_malformed_mask_shape_setting_is_a_one_line_error(config):
+    with pytest.raises(ValueError, match="mask_shape is true or false and needs a mask_rule"):
+        RestoreNet(**config)
+
+
 # ---- white sensor noise: measured, and removed first where there is much
 
 

@@ -22,14 +22,14 @@ bottleneck: the inpainting sees the whole picture (or tile), not only 77 px arou
 initialisation for training such a model from scratch.
 With `mask_cues=True` the mask predictor also sees classical damage cues (`nets.damage_cues`). `mask_bias` is
 added to its logits where the mask is used (not in training's loss): a threshold tuned on training photos.
-With `mask_rule > 0` the mask's false alarms (specular highlights, busy texture) are dropped by `nets.mask_rule`
-at that score threshold: a whole-picture step, so `damage_mask` applies it and `ops.restore` passes the result to
-`local(..., mask=)`; `forward` and training use the net's own mask. With `denoise > 0` a noisy picture (white
-noise of at least `NOISE_GATE`, measured on the whole) goes through non-local means first, and with
-`descreen > 0` a halftone screen found in its spectrum is low-passed away before that (`denoised`). With `keep`
-the picture's own fine detail is kept away from the damage (`kept`), and with `fill` the damage itself is filled
-by classical inpainting (`filled`, and Telea's fill is then the U-Net's first guess): whole-picture steps after
-the tiles.
+With `mask_rule > 0` the mask's false alarms (specular highlights, busy texture) are dropped by `nets.mask_rule` at
+that score threshold (with `mask_shape`, by its shape rule: also the piece's shape, colour and neighbours): a
+whole-picture step, so `damage_mask` applies it and `ops.restore` passes the result to `local(..., mask=)`;
+`forward` and training use the net's own mask. With `denoise > 0` a noisy picture (white noise of at least
+`NOISE_GATE`, measured on the whole) goes through non-local means first, and with `descreen > 0` a halftone screen
+found in its spectrum is low-passed away before that (`denoised`). With `keep` the picture's own fine detail is kept
+away from the damage (`kept`), and with `fill` the damage itself is filled by classical inpainting (`filled`, and
+Telea's fill is then the U-Net's first guess): whole-picture steps after the tiles.
 
 `forward(x)`: RGB (N,3,H,W) in [0,1] -> restored RGB in [0,1]; `parts(x)` -> (restored, unclamped; mask logits).
 """
@@ -65,17 +65,21 @@ class RestoreNet(nn.Module):
                  inpaint: bool = False, ffc_blocks: int = 0, mask_cues: bool = False, mask_bias: float = 0.0,
                  tone_gate: Sequence[float] = (), mask_rule: float = 0.0, denoise: float = 0.0,
                  descreen: float = 0.0, keep: Sequence[float] = (), fill: Sequence[float] = (),
-                 lowpass_away: bool = False):
+                 lowpass_away: bool = False, mask_shape: bool = False):
         super().__init__()
         self.config = {"widths": [int(w) for w in widths], "mask_width": mask_width}
         for key, value in (("tone_width", tone_width), ("inpaint", inpaint), ("ffc_blocks", ffc_blocks),
                            ("mask_cues", mask_cues), ("mask_bias", mask_bias),
                            ("tone_gate", [float(g) for g in tone_gate]), ("mask_rule", mask_rule),
                            ("denoise", denoise), ("descreen", descreen), ("keep", [float(k) for k in keep]),
-                           ("fill", [float(f) for f in fill]), ("lowpass_away", lowpass_away)):
+                           ("fill", [float(f) for f in fill]), ("lowpass_away", lowpass_away),
+                           ("mask_shape", mask_shape)):
             if value:  # older cards lack the key: the same model
                 self.config[key] = value
         self.inpaint, self.mask_bias, self.mask_rule = inpaint, mask_bias, mask_rule
+        if not isinstance(mask_shape, bool) or (mask_shape and mask_rule <= 0):
+            raise ValueError(f"mask_shape is true or false and needs a mask_rule > 0, got {mask_shape!r}")
+        self.mask_shape = mask_shape
         self.denoise, self.descreen = denoise, descreen
         if keep and (len(keep) != 5 or not 0 <= keep[3] < keep[4] or keep[0] <= 0 or min(keep[1:3]) < 0):
             raise ValueError(f"keep is (low-pass sigma > 0, mask growth >= 0, feather in px >= 0, grain lo < hi), "
@@ -186,7 +190,8 @@ class RestoreNet(nn.Module):
         if self.mask_rule <= 0:
             return mask
         lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).numpy()
-        kept = [filter_mask(m[0].numpy(), lum[i], self.mask_rule) for i, m in enumerate(mask)]
+        kept = [filter_mask(m[0].numpy(), lum[i], self.mask_rule, x[i].numpy() if self.mask_shape else None)
+                for i, m in enumerate(mask)]
         return torch.from_numpy(np.stack(kept)[:, None])
 
     def kept(self, base: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
