@@ -125,12 +125,13 @@ def refine_code(net: PaintingStyleNet, vgg: torch.nn.Module, painting: torch.Ten
     `settings.steps` Adam steps on the code alone, the network frozen. `vgg`: `load_vgg16(VGG_LAYERS)`. `history`
     receives each step's loss; `snapshots` (step -> anything) the code after each of its steps. Deterministic for
     a seed."""
-    start = predicted_code(net, vgg, painting) if code is None else code
-    refined = start.detach().clone().requires_grad_(True)
     frozen = [p.requires_grad for p in net.parameters()]
     net.requires_grad_(False)
     try:
-        with torch.inference_mode(False), torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad():  # callable from inside stylize's inference mode
+            painting = painting.clone()
+            start = predicted_code(net, vgg, painting) if code is None else code
+            refined = start.detach().clone().requires_grad_(True)
             _optimise(net, vgg, painting, photos, refined, [refined], settings,
                       _recorder(history, snapshots, lambda: refined.detach().clone()))
     finally:
@@ -148,12 +149,13 @@ def refine_norms(net: PaintingStyleNet, vgg: torch.nn.Module, painting: torch.Te
     Returns the copy and the code to run it with; `snapshots` gets copies of the network at its steps."""
     import copy
 
-    start = predicted_code(net, vgg, painting) if code is None else code.detach()
-    own = copy.deepcopy(net).requires_grad_(False)
-    biases = [layer.bias for m in own.modules() if isinstance(m, CodeNorm) for layer in (m.scale, m.shift)]
-    for b in biases:
-        b.requires_grad_(True)
     with torch.inference_mode(False), torch.enable_grad():
+        painting = painting.clone()
+        start = predicted_code(net, vgg, painting) if code is None else code.detach().clone()
+        own = copy.deepcopy(net).requires_grad_(False)
+        biases = [layer.bias for m in own.modules() if isinstance(m, CodeNorm) for layer in (m.scale, m.shift)]
+        for b in biases:
+            b.requires_grad_(True)
         _optimise(own, vgg, painting, photos, start, biases, settings,
                   _recorder(history, snapshots, lambda: copy.deepcopy(own)))
     own.requires_grad_(False)
