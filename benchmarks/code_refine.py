@@ -14,6 +14,10 @@ Ship rule, written before the runs: the refinement setting (steps, lr, content w
 run is the one with the lowest mean Gram distance whose content LPIPS is within +0.01 of the predicted code's and
 whose colour distance is within +0.10 of it. If no refined setting lowers the Gram distance by 10 % or more under
 those limits, refinement does not help and the transformer is the bottleneck.
+Held-out rule, written before the held-out run (2026-12-01 04:30 UTC, after the training-painting run): the chosen
+setting is run once by `style_quality.py --paintings unseen ... --refine-steps N`. A `refine` option for stylize is
+built only if that row's Gram distance is within 10 % of Magenta's (or below) at content LPIPS <= 0.644 and the grid
+shows each painting's texture; otherwise the predictor is not the bottleneck and nothing is shipped.
 """
 
 from __future__ import annotations
