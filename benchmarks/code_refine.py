@@ -1,6 +1,7 @@
 """Oracle style codes (issue 12): does the arbitrary model render a painting better from a refined code?
 
     PYTHONPATH=src .venv/bin/python benchmarks/code_refine.py --threads 1 --steps 25 50 100 --lr 0.05 --json
+    PYTHONPATH=src .venv/bin/python benchmarks/code_refine.py --threads 1 --fast --paintings 3 --steps 25 100 --norms
     PYTHONPATH=src .venv/bin/python benchmarks/code_refine.py --quick
 
 TUNING ONLY: training-split paintings (`paintings("train")`, evenly spaced picks) and validation photos
@@ -9,6 +10,9 @@ refined by `daguerre.training.code_refine.refine_code` (the network frozen; trai
 `--norms` the norms' scales and shifts themselves (`refine_norms`, the transformer's upper bound). Every code is
 scored as `benchmarks/style_quality.py` scores stylize's output (the net, then the palette transfer), on every
 validation photo x painting pair at --long-side: colour distance, content LPIPS, Gram distance (VGG19).
+`--fast`: the training-split paintings of the fast style models instead, each also run by its own fast model (the
+same transformer shape, norms trained for that painting alone on a trunk trained on 12 paintings): what the trunk
+shape can reach when its convolutions were trained for the painting.
 
 Ship rule, written before the runs: the refinement setting (steps, lr, content weight, crop) chosen for the held-out
 run is the one with the lowest mean Gram distance whose content LPIPS is within +0.01 of the predicted code's and
@@ -43,6 +47,14 @@ def render(net, code: torch.Tensor, photo: torch.Tensor, style) -> torch.Tensor:
         return match_palette(y, style.lab_mean, style.lab_cov).clamp(0, 1)
 
 
+def fast_model(name: str, photo: torch.Tensor) -> torch.Tensor:
+    from daguerre.ops import styles
+    from daguerre.ops.feedforward import run_feedforward
+
+    with torch.inference_mode():
+        return run_feedforward(styles.style_model(name)[1], photo, tile=4096, engine="torch").clamp(0, 1)
+
+
 def score(outputs: torch.Tensor, photos: torch.Tensor, painting: torch.Tensor) -> dict[str, np.ndarray]:
     from daguerre.metrics import colour_distance, lpips, style_distance
 
@@ -62,6 +74,9 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=128, help="photo crop side")
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--norms", action="store_true", help="also refine the norms' scales and shifts")
+    parser.add_argument("--fast", action="store_true", help="the paintings of the fast style models whose painting "
+                        "is in the training split, with a row for each painting's own fast model (the same trunk "
+                        "shape, its norms trained 4800 steps for that painting alone)")
     parser.add_argument("--json", nargs="?", const=True, help="write results (default path from the settings)")
     parser.add_argument("--grid", type=Path)
     args = parser.parse_args()
@@ -78,9 +93,19 @@ def main() -> None:
     from daguerre.training.code_refine import Refinement, refine_code, refine_norms
     from daguerre.training.painting_style import VGG_LAYERS
 
-    tag = f"lr{args.lr:g}_cw{args.content_weight:g}_crop{args.crop}_bs{args.batch_size}"
-    paintings = sources.paintings("train")
-    paintings = [paintings[i * len(paintings) // args.paintings] for i in range(args.paintings)]
+    tag = f"{'fast_' if args.fast else ''}lr{args.lr:g}_cw{args.content_weight:g}_crop{args.crop}_bs{args.batch_size}"
+    fast_models: dict[Path, str] = {}
+    if args.fast:
+        from _common import painting_path, style_models
+
+        fast_models = {painting_path(c): c.name for c in style_models()}
+        fast_models = {f: n for f, n in fast_models.items() if not sources.is_held_out(f)}
+        paintings = list(fast_models)
+        paintings = [paintings[i * len(paintings) // args.paintings] for i in range(min(args.paintings,
+                                                                                            len(paintings)))]
+    else:
+        paintings = sources.paintings("train")
+        paintings = [paintings[i * len(paintings) // args.paintings] for i in range(args.paintings)]
     held = sources.photos("validation")
     picks = [held[i * len(held) // args.contents] for i in range(args.contents)]
     print(f"paintings: {', '.join(p.stem for p in paintings)}")
@@ -111,6 +136,9 @@ def main() -> None:
         predicted = [render(net, style.code, x, style) for x in photos]
         add("predicted code", predicted, painting)
         cells.append(predicted[i % len(photos)])
+        if path in fast_models:
+            own = [fast_model(fast_models[path], x) for x in photos]
+            add("the painting's own fast model", own, painting)
         snaps: dict[int, object] = dict.fromkeys(args.steps)
         history: list[float] = []
         start = time.process_time()
