@@ -77,6 +77,8 @@ def main() -> None:
     parser.add_argument("--fast", action="store_true", help="the paintings of the fast style models whose painting "
                         "is in the training split, with a row for each painting's own fast model (the same trunk "
                         "shape, its norms trained 4800 steps for that painting alone)")
+    parser.add_argument("--magenta", action="store_true", help="also Magenta's arbitrary model (the peer, as "
+                        "style_quality.py runs it) on the same pairs")
     parser.add_argument("--json", nargs="?", const=True, help="write results (default path from the settings)")
     parser.add_argument("--grid", type=Path)
     args = parser.parse_args()
@@ -93,7 +95,8 @@ def main() -> None:
     from daguerre.training.code_refine import Refinement, refine_code, refine_norms
     from daguerre.training.painting_style import VGG_LAYERS
 
-    tag = f"{'fast_' if args.fast else ''}lr{args.lr:g}_cw{args.content_weight:g}_crop{args.crop}_bs{args.batch_size}"
+    tag = (f"{'fast_' if args.fast else ''}{'magenta_' if args.magenta else ''}"
+           f"lr{args.lr:g}_cw{args.content_weight:g}_crop{args.crop}_bs{args.batch_size}")
     fast_models: dict[Path, str] = {}
     if args.fast:
         from _common import painting_path, style_models
@@ -118,6 +121,10 @@ def main() -> None:
                           content_weight=args.content_weight)
     print(f"settings : {settings}")
 
+    if args.magenta:
+        from _common import MagentaArbitrary
+
+        magenta = MagentaArbitrary(args.threads)
     scores: dict[str, dict[str, list[float]]] = {}
     seconds: dict[str, list[float]] = {"code": [], "norms": []}
     grid_rows = []
@@ -136,6 +143,10 @@ def main() -> None:
         predicted = [render(net, style.code, x, style) for x in photos]
         add("predicted code", predicted, painting)
         cells.append(predicted[i % len(photos)])
+        if args.magenta:
+            full = load_rgb(path, 1024)  # the package crops and resizes the painting file itself
+            with torch.inference_mode():
+                add("peer Magenta arbitrary", [magenta.stylize(x, full).float().clamp(0, 1) for x in photos], painting)
         if path in fast_models:
             own = [fast_model(fast_models[path], x) for x in photos]
             add("the painting's own fast model", own, painting)
