@@ -66,6 +66,7 @@ class Method:
     run: Callable[[Pair], torch.Tensor]
     on_our_paintings: bool = True  # False: its style is not our painting (no style metrics)
     caption: Callable[[Pair], str] | None = None  # extra words under its column header in the grid
+    prepare: Callable[[list[Pair]], None] | None = None  # work done once before the pairs run (not timed)
     lpips: list[float] = field(default_factory=list)
     style: list[float] = field(default_factory=list)
     colour: list[float] = field(default_factory=list)
@@ -91,6 +92,8 @@ def methods(args: argparse.Namespace, notes: list[str]) -> list[Method]:
         notes.append(reason)
     else:
         found.append(Method("ours arbitrary", lambda p: op(p, method="arbitrary", style=[str(p.painting_file)])))
+        if args.refine_steps:
+            found.append(refined_codes(args, notes))
     magenta = MagentaArbitrary(args.threads)
     full_paintings: dict[Path, torch.Tensor] = {}
 
@@ -106,6 +109,49 @@ def methods(args: argparse.Namespace, notes: list[str]) -> list[Method]:
     found.append(Method("peer multistyle26 (own styles)", lambda p: multistyle(p.photo, multistyle26_style(p)),
                         on_our_paintings=False, caption=lambda p: f"its style {multistyle26_style(p)}"))
     return found
+
+
+def refined_codes(args: argparse.Namespace, notes: list[str]) -> Method:
+    """Our arbitrary model with each painting's code refined once (`daguerre.training.code_refine.refine_code`,
+    training photos as contents), then run as stylize runs a code: the net (ONNX when available), the palette."""
+    from daguerre.data.folder import CropSampler
+    from daguerre.data.folder import load_rgb as load_short
+    from daguerre.data.sources import photos
+    from daguerre.imaging.colour import match_palette
+    from daguerre.nets.vgg16 import load_vgg16
+    from daguerre.ops import styles
+    from daguerre.ops.feedforward import run_feedforward
+    from daguerre.ops.stylize import _WithCode
+    from daguerre.training.code_refine import Refinement, refine_code
+    from daguerre.training.painting_style import VGG_LAYERS
+
+    settings = Refinement(steps=args.refine_steps, lr=args.refine_lr, batch_size=args.refine_batch,
+                          content_weight=args.refine_content_weight)
+    codes: dict[Path, tuple[object, torch.Tensor]] = {}
+
+    def prepare(all_pairs: list[Pair]) -> None:
+        _, net = styles.painting_style_model()
+        content = CropSampler(photos("train"), 256, settings.crop, progress=False)
+        vgg = load_vgg16(VGG_LAYERS)
+        cpu = []
+        for f in dict.fromkeys(p.painting_file for p in all_pairs):
+            style = styles.painting_style(f)
+            source = load_short(f, settings.style_short_side).float()[None] / 255
+            start = time.process_time()
+            codes[f] = style, refine_code(net, vgg, source, content, settings, code=style.code)
+            cpu.append(time.process_time() - start)
+            print(f"  refined {f.stem}: {cpu[-1]:.0f} CPU s, |code - predicted| "
+                  f"{float((codes[f][1] - style.code).norm()):.2f}", flush=True)
+        notes.append(f"refined codes: {settings}; {np.mean(cpu):.1f} CPU s a painting ({args.threads} thread(s))")
+
+    def run(p: Pair) -> torch.Tensor:
+        style, code = codes[p.painting_file]
+        session = lambda: _WithCode(s, code) if (s := styles.painting_style_onnx()) else None  # noqa: E731
+        _, net = styles.painting_style_model()
+        y = run_feedforward(_WithCode(net, code), p.photo, tile=1024, engine="auto", onnx=session)
+        return match_palette(y, style.lab_mean, style.lab_cov)
+
+    return Method(f"ours arbitrary, code refined {args.refine_steps} steps", run, prepare=prepare)
 
 
 def _photo_itself(pair: Pair) -> torch.Tensor:
@@ -289,6 +335,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--crop-size", type=int, help="crop side in pixels (default 256)")
     parser.add_argument("--grid", type=Path, help=f"comparison grid PNG (default {RESULTS.name}/"
                         "style_quality_grid.png; quick_style_quality_grid.png with --quick)")
+    parser.add_argument("--refine-steps", type=int, default=0, help="--paintings unseen: add our arbitrary model "
+                        "with each painting's code refined by this many steps (once per painting; code_refine.py)")
+    parser.add_argument("--refine-lr", type=float, default=0.05, help="the refinement's Adam learning rate")
+    parser.add_argument("--refine-batch", type=int, default=2, help="the refinement's photo crops a step")
+    parser.add_argument("--refine-content-weight", type=float, default=1.0, help="the refinement's content weight")
     parser.add_argument("--json", nargs="?", const=RESULTS / "style_quality.json", type=Path,
                         help=f"also write the results as JSON (default path {RESULTS.name}/style_quality.json)")
     args = parser.parse_args()
@@ -314,6 +365,9 @@ def main() -> None:
     all_pairs = pairs(args)
     args.contents = len({p.index for p in all_pairs})
     args.styles = len({p.style_index for p in all_pairs})
+    for m in all_methods:
+        if m.prepare:
+            m.prepare(all_pairs)
     painting_features = measure(all_methods, all_pairs, args)
     records = report(all_methods, painting_features, args, notes)
     write_grid(all_methods, all_pairs, args.grid)

@@ -84,6 +84,21 @@ def moments(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return flat.mean(-1), (flat.var(-1, unbiased=False) + 1e-5).sqrt()
 
 
+def style_terms(fy: dict[str, torch.Tensor], fx: torch.Tensor, fs: dict[str, torch.Tensor], y: torch.Tensor,
+                s: torch.Tensor, colour_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The training objective's content, Gram, moment and colour terms of outputs `y` (VGG features `fy`) against
+    their photos' relu2_2 `fx` and their paintings `s` (VGG features `fs`)."""
+    c = content_loss(fy[CONTENT_LAYER], fx)
+    gram = sum(F.mse_loss(gram_matrix(fy[k]), gram_matrix(fs[k])) for k in GRAM_LAYERS)
+    moment = torch.zeros(())
+    for k in STYLE_LAYERS:
+        (ym, ys), (sm, ss) = moments(fy[k]), moments(fs[k])
+        moment = moment + F.mse_loss(ym, sm) + F.mse_loss(ys, ss)
+    colour = lab_sliced_wasserstein(*(F.interpolate(t, size=(colour_size, colour_size), mode="bilinear",
+                                                    antialias=True, align_corners=False) for t in (y, s)), 32).mean()
+    return c, gram, moment, colour
+
+
 class PaintingStyleTrainer:
     def __init__(self, recipe: PaintingStyleRecipe, run_dir: Path, progress: bool = True):
         self.recipe, self.run_dir, self.progress = recipe, Path(run_dir), progress
@@ -176,19 +191,11 @@ class PaintingStyleTrainer:
         self.opt_d.step()
 
         fy = self.vgg(y)
-        c = content_loss(fy[CONTENT_LAYER], fx)
-        gram = sum(F.mse_loss(gram_matrix(fy[k]), gram_matrix(fs[k])) for k in GRAM_LAYERS)
-        moment = torch.zeros(())
-        for k in STYLE_LAYERS:
-            (ym, ys), (sm, ss) = moments(fy[k]), moments(fs[k])
-            moment = moment + F.mse_loss(ym, sm) + F.mse_loss(ys, ss)
+        c, gram, moment, colour = style_terms(fy, fx, fs, y, s, r.colour_size)
         specific = torch.zeros(())
         for k, (spread_m, spread_s) in self.spread.items():
             (ym, ys), (sm, ss) = moments(fy[k]), moments(fs[k])
             specific = specific + (((ym - sm) / spread_m) ** 2).mean() + (((ys - ss) / spread_s) ** 2).mean()
-        small = r.colour_size
-        colour = lab_sliced_wasserstein(*(F.interpolate(t, size=(small, small), mode="bilinear", antialias=True,
-                                                          align_corners=False) for t in (y, s)), 32).mean()
         adv = generator_loss(self.disc(y, code.detach()))
         tv = total_variation(y)
         ident = F.l1_loss(y[0], x[0]) if identity else torch.zeros(())
