@@ -44,9 +44,7 @@ import torch
 from PIL import Image
 
 from _common import RESULTS, base_parser, print_header, set_threads
-from restoration import AGING_STRENGTH, luma3, square_photo
-
-FORCED = ["scratches", "dust", "creases", "fade", "grain"]
+from restoration import luma3, square_photo
 
 
 def shaped(net, threshold: float):
@@ -62,21 +60,11 @@ def restored(net, x: np.ndarray) -> np.ndarray:
 
 
 def train_stage(nets: dict, n: int, size: int) -> dict:
-    from daguerre.data.pairs import is_monochrome
-    from daguerre.data.sources import photos
-    from daguerre.imaging.aging import age
     from daguerre.metrics import psnr
+    from keep_detail import training_sets
 
-    sets: dict[str, list] = {"aged": [], "damaged": [], "clean": [], "grey": []}
-    for i, path in enumerate(photos("train", graphics=False)[:n]):
-        clean = square_photo(path, size)
-        for name, seed, effects in (("aged", i, None), ("damaged", 1000 + i, FORCED)):
-            aged = age(clean, seed=seed, strength=AGING_STRENGTH, effects=effects)
-            truth = luma3(clean) if is_monochrome(aged.params) else clean
-            sets[name].append((np.repeat(aged.image, 3 // aged.image.shape[0], 0), aged.mask, truth))
-        empty = np.zeros(clean.shape[1:], np.float32)
-        sets["clean"].append((clean, empty, clean))
-        sets["grey"].append((luma3(clean), empty, luma3(clean)))
+    sets = training_sets(n, size)  # aged, damaged (`keep_detail.FORCED`) and clean copies of training photos
+    sets["grey"] = [(luma3(clean), empty, luma3(clean)) for clean, empty, _ in sets["clean"]]
     result: dict = {}
     for label, net in nets.items():
         for name, cases in sets.items():
@@ -110,7 +98,7 @@ def train_stage(nets: dict, n: int, size: int) -> dict:
 
 def validation_stage(nets: dict, size: int) -> dict:
     from daguerre.metrics import lpips, psnr
-    from restore_stains import validation_sets
+    from restore_stains import paired_against_shipped, validation_sets
 
     sets = validation_sets(size, ("stained", "clean", "aged", "fade"))
     sets["grey"] = [(luma3(x), luma3(x)) for x, _ in sets["clean"]]
@@ -120,21 +108,7 @@ def validation_stage(nets: dict, size: int) -> dict:
             for label, net in nets.items():
                 y = restored(net, x)
                 scores.setdefault(name, {}).setdefault(label, []).append((psnr(y, truth), lpips(y, truth)))
-    summary: dict = {}
-    for name, by_net in scores.items():
-        print(f"\n{name} ({len(sets[name])} cases): PSNR / LPIPS, paired against shipped (± s.e.)")
-        base = np.array(by_net["shipped"])
-        for label, rows in by_net.items():
-            a = np.array(rows)
-            d = a - base
-            se = d.std(0) / np.sqrt(len(d))
-            summary.setdefault(label, {})[name] = {"psnr": a[:, 0].mean(), "lpips": a[:, 1].mean(),
-                                                   "d_psnr": d[:, 0].mean(), "d_lpips": d[:, 1].mean(),
-                                                   "se": se.tolist(), "better_lpips": int((d[:, 1] < 0).sum()),
-                                                   "worse_lpips": int((d[:, 1] > 0).sum())}
-            print(f"  {label:12s} {a[:, 0].mean():6.2f} ({d[:, 0].mean():+.2f} ± {se[0]:.2f})  {a[:, 1].mean():.4f} "
-                  f"({d[:, 1].mean():+.4f} ± {se[1]:.4f}; better on {(d[:, 1] < 0).sum()}, worse on "
-                  f"{(d[:, 1] > 0).sum()})", flush=True)
+    summary = paired_against_shipped(scores)
     passing = [label for label in summary if label != "shipped"
                and all(summary[label][s]["d_lpips"] < 0 for s in ("clean", "stained"))
                and all(summary[label][s]["d_psnr"] >= -0.1 and summary[label][s]["d_lpips"] <= 0.005

@@ -146,6 +146,26 @@ VARIANTS = ("tone_off", "grain_closed", "grain=LO,HI (in /255)", "mask_off", "to
             "outside_only", "fill_off", "keep_hard", "tone_gate=LO,HI[,S_LO,S_HI,RISE]")
 
 
+def paired_against_shipped(scores: dict[str, dict[str, list[tuple[float, float]]]]) -> dict[str, dict]:
+    """Per set and model, (PSNR, LPIPS) per case -> {model: {set: means, paired differences from "shipped" with
+    their standard errors, and on how many cases the LPIPS is better / worse}}, printed as it goes."""
+    summary: dict[str, dict] = {}
+    for set_name, by_model in scores.items():
+        base = np.array(by_model["shipped"])
+        print(f"\n{set_name} ({len(base)} cases): PSNR / LPIPS, paired against shipped (± s.e.)")
+        for label, rows in by_model.items():
+            a = np.array(rows)
+            d = a - base
+            se = d.std(0) / np.sqrt(len(d))
+            better, worse = int((d[:, 1] < 0).sum()), int((d[:, 1] > 0).sum())
+            summary.setdefault(label, {})[set_name] = {"psnr": a[:, 0].mean(), "lpips": a[:, 1].mean(),
+                                                       "d_psnr": d[:, 0].mean(), "d_lpips": d[:, 1].mean(),
+                                                       "se": se.tolist(), "better_lpips": better, "worse_lpips": worse}
+            print(f"  {label:16s} {a[:, 0].mean():6.2f} ({d[:, 0].mean():+.2f} ± {se[0]:.2f})  {a[:, 1].mean():.4f} "
+                  f"({d[:, 1].mean():+.4f} ± {se[1]:.4f}; better on {better}, worse on {worse})", flush=True)
+    return summary
+
+
 def validation_sets(size: int, names: Sequence[str] = ("stained", "clean", "aged", "fade"),
                     full_side: int = 1024) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """(input, truth) per case of each set."""
@@ -264,18 +284,7 @@ def main() -> None:
                 row.append(out)
             if set_name in ("stained", "clean") and i < args.grid and len(grid) < 2 * args.grid:
                 grid.append([*row, truth])
-    summary: dict[str, dict] = {}
-    for set_name, by_model in scores.items():
-        print(f"\n{set_name} ({len(sets[set_name])} cases): PSNR / LPIPS, paired against shipped (± s.e.)")
-        base = np.array(by_model["shipped"])
-        for label, rows in by_model.items():
-            a = np.array(rows)
-            d = a - base
-            se = d.std(0) / np.sqrt(len(d))
-            summary.setdefault(label, {})[set_name] = {"psnr": a[:, 0].mean(), "lpips": a[:, 1].mean(),
-                                                       "d_psnr": d[:, 0].mean(), "d_lpips": d[:, 1].mean()}
-            print(f"  {label:16s} {a[:, 0].mean():6.2f} ({d[:, 0].mean():+.2f} ± {se[0]:.2f})  "
-                  f"{a[:, 1].mean():.4f} ({d[:, 1].mean():+.4f} ± {se[1]:.4f})", flush=True)
+    summary = paired_against_shipped(scores)
     limits = VARIANT_LIMITS if args.variants else LIMITS
     eligible = [m for m in summary if m != "shipped" and all(
         s in summary[m] and -summary[m][s]["d_psnr"] <= db and summary[m][s]["d_lpips"] <= lp
