@@ -351,6 +351,7 @@ def test_a_bag_is_read_a_record_at_a_time_whatever_its_layout(tmp_path: Path) ->
     ('[{"a": "unterminated', "element 1 is not valid JSON"),
     ("[1] [2]", "more after the end of its JSON list"),
     ("", "not a JSON list"),
+    ("[" + "[" * 100_000 + "]" * 100_000 + "]", "element 1 is nested too deeply"),
 ])
 def test_a_list_that_is_not_json_is_refused_with_its_problem(tmp_path: Path, text: str, problem: str) -> None:
     from daguerre.archive.bag_import import json_list

@@ -201,6 +201,8 @@ def json_list(path: Path, name: str, chunk: int = 1 << 20) -> Iterator[object]:
                             continue
                         raise ValueError(f"{name}: element {count + 1} is not valid JSON, or is longer than "
                                            f"{MAX_RECORD:,} characters ({e.msg})") from None
+                    except RecursionError:
+                        raise ValueError(f"{name}: element {count + 1} is nested too deeply") from None
                     if end < len(text) or not more():  # (a number ending the text may go on in the next chunk)
                         break
                 at, count = end, count + 1
