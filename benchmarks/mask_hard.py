@@ -189,6 +189,8 @@ def main() -> None:
     parser.add_argument("--look", type=Path, help="only the PNG of masks on clean photos, this model's beside shipped")
     parser.add_argument("--size", type=int, default=256, help="photos' side in px (default 256)")
     parser.add_argument("--out", default="mask_hard", help="results' name in results/")
+    parser.add_argument("--reuse", type=Path, help="an earlier run's JSON: its results of the models with the same "
+                        "weights (sha256) are taken, not measured again (the figures do not depend on load)")
     args = parser.parse_args()
     set_threads(args.threads)
     info = print_header("restore mask fine-tuned on hard negatives and faint damage: validation", args)
@@ -199,10 +201,11 @@ def main() -> None:
 
     card, shipped = task_model("restore", None)
     print(f"shipped: {card.path} (sha256 {card.sha256[:12]})")
-    nets = {"shipped": shipped}
+    nets, hashes = {"shipped": shipped}, {"shipped": card.sha256}
     for folder in [args.look] if args.look else args.models:
         candidate = ModelCard.load(next(folder.glob("*.json")))
         nets[folder.name] = build(candidate).eval()
+        hashes[folder.name] = candidate.sha256
         print(f"{folder.name}: sha256 {candidate.sha256[:12]}, step {candidate.training.get('steps')}")
     cleans, copies, damaged = validation_cases(args.size)
     RESULTS.mkdir(exist_ok=True)
@@ -211,7 +214,13 @@ def main() -> None:
         return
     light = validation_sets(args.size, ("clean", "stained"))
     results = {}
+    earlier = json.loads(args.reuse.read_text()) if args.reuse else {"models": {}, "raw": {}}
     for label, net in nets.items():
+        again = [k for k, sha in earlier["models"].items() if sha == hashes[label]]
+        if again:
+            results[label] = earlier["raw"][again[0]]
+            print(f"{label}: taken from {args.reuse} ({again[0]})", flush=True)
+            continue
         results[label] = evaluate(net, copies, damaged, light)
         print(f"{label}: done", flush=True)
     table, eligible = summary(results)
@@ -219,7 +228,7 @@ def main() -> None:
     chosen = min(eligible, key=lambda m: table[m]["clean_masked_pooled"]) if eligible else None
     print(f"\neligible: {eligible or 'none'}; chosen: {chosen or 'none'}")
     (RESULTS / f"{args.out}_validation.json").write_text(json.dumps(
-        {"machine": info, "size": args.size, "table": table, "eligible": eligible, "chosen": chosen,
+        {"machine": info, "size": args.size, "models": hashes, "table": table, "eligible": eligible, "chosen": chosen,
          "raw": results}, indent=2, default=float) + "\n")
 
 
