@@ -181,6 +181,28 @@ def test_faint_damage_is_masked_wholly_but_changes_the_picture_less_than_scratch
         assert moved[0] < moved[1]
 
 
+def test_tapering_hairlines_fade_along_their_length_and_are_masked_where_visible():
+    """`taper`: a hairline's opacity rises from nothing at its ends and wanders along it, so under its mask the
+    change ranges from a small fraction of its strongest to the strongest (a scratch drawn by `scratches` is near
+    its opacity all along); where it is too faint to see (below `visible`), it is left out of the mask: no pixel
+    outside the mask's footprint moved by more than the visible fraction of the line's contrast (plus its
+    antialiasing). Named only: no seed draws it."""
+    from daguerre.imaging.aging import choose_effects, taper
+
+    x = np.full((3, 160, 160), 0.45, np.float32)
+    for seed in (0, 1, 2):
+        y, mask = taper(x, np.random.default_rng(seed), count=2, width=0.8, length=0.8, curvature=0.002,
+                        bright_fraction=1, opacity=0.6, ends=0.3, specks=0, max_radius=1, dark_fraction=0,
+                        speck_opacity=0.2, visible=0.05)
+        change, on = np.abs(y - x).max(0), mask > 0.5
+        assert on.sum() > 50
+        assert np.percentile(change[on], 10) < 0.3 * np.percentile(change[on], 99)
+        assert change[mask == 0].max() < 0.05
+    aged = age(CHELSEA, seed=4, effects=["taper"])
+    assert aged.mask.max() > 0.9 and np.abs(aged.image - CHELSEA).max() <= 0.7 + 1e-6
+    assert not any("taper" in choose_effects(seed) for seed in range(500))
+
+
 def test_an_effect_added_later_leaves_the_older_seeds_choices_alone():
     """Over 20,000 seeds, the older effects chosen are exactly what the rule before `ADDED` chose (a frozen copy
     of it here, its fallback included); the added ones do come up, and are applied in the physical order."""
@@ -198,7 +220,7 @@ def test_an_effect_added_later_leaves_the_older_seeds_choices_alone():
         seen.update(set(chosen) & set(ADDED))
         assert sorted(n for n in chosen if n not in ADDED) == before(seed), f"seed {seed}"
         assert chosen == [n for n in EFFECTS if n in chosen]  # applied in their physical order
-    assert seen == {n for n in ADDED if EFFECTS[n].probability > 0}  # stains, silvering: only when named
+    assert seen == {n for n in ADDED if EFFECTS[n].probability > 0}  # stains, silvering, taper: only when named
 
 
 # ---- water stains, foxing, silvering (tone damage of the print: changed, not masked) -------------------------

@@ -209,6 +209,38 @@ def test_tone_steps_train_the_tone_net_alone_first(tmp_path):
         RestoreTrainer(bad, tmp_path / "bad", progress=False)
 
 
+def test_mask_steps_learn_from_the_predictors_own_false_alarms_and_from_tapering_damage(tmp_path):
+    """`mask_hard_fraction`: the clean crops of a mask step are centred on pixels where the predictor as it
+    started fires (> 0.5) on a clean photo or its grey / sepia / faded copy; `mask_faint_fraction`: aged crops
+    with `taper` damage. The mask steps change the mask predictor alone."""
+    recipe = tiny_recipe(steps=2)
+    recipe.mask_steps, recipe.mask_batch_size = 2, 4
+    recipe.mask_hard_fraction, recipe.mask_hard_weight, recipe.mask_faint_fraction = 0.5, 3.0, 0.5
+    trainer = RestoreTrainer(recipe, tmp_path / "run", progress=False)
+    with torch.no_grad():  # the untrained predictor's output is flat: centred, it fires on half of a photo
+        first = trainer.crops.images[0].float()[None] / 255
+        trainer.net.damage.head.bias -= trainer.net.damage.logits(trainer.net.toned(first)).median()
+    images, points = trainer.find_false_alarms()
+    assert len(images) == len(PHOTOS) and all(len(copies) == 4 for copies in images)
+    photo, copy, y, x = (int(v) for v in points[len(points) // 2])
+    assert torch.equal(images[photo][0], trainer.crops.images[photo].float() / 255)
+    grey = images[photo][1]
+    assert torch.equal(grey[0], grey[1]) and torch.equal(grey[0], grey[2])
+    with torch.no_grad():
+        fired = trainer.net.damage(trainer.net.toned(images[photo][copy][None]))[0, 0, y, x]
+    assert fired > 0.5
+    trainer.hard = (images, points)
+    crops = trainer.hard_negatives(3)
+    assert crops.shape == (3, 3, 64, 64)
+    before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    trainer.train_step()
+    trainer.train_step()
+    changed = {k.split(".")[0] for k, v in trainer.net.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == {"damage"} and trainer.step == 2
+    _, _, mask = trainer.faint_pairs.sample(2, torch.Generator().manual_seed(3))
+    assert mask.amax() > 0.5
+
+
 def test_registry_photo_specs_refuse_to_train_with_a_photo_package_missing(monkeypatch):
     """Without, say, the Debian wallpapers `photographs:train` would quietly shrink to a few photos."""
     from daguerre.data import sources

@@ -301,8 +301,9 @@ def age(
                                                      "blur, grey, grain, halftone, fade, colour_cast, yellowing, "
                                                      "vignette, paper, stains (water stains, foxing), silvering "
                                                      "(silver mirroring), creases, tears, dust, scratches, faint, "
-                                                     "lowres, scan, jpeg, noise. Default: a random choice (of all but "
-                                                     "stains and silvering, which apply only when named).")] = None,
+                                                     "taper (hairlines fading in and out), lowres, scan, jpeg, noise. "
+                                                     "Default: a random choice (of all but stains, silvering and "
+                                                     "taper, which apply only when named).")] = None,
     mask_output: Annotated[Path | None, typer.Option(help="Folder for the damage masks (<input name>.png, "
                                                           "white = damaged).")] = None,
 ) -> None:

@@ -19,7 +19,7 @@ from rich.progress import track
 from scipy import ndimage
 
 from daguerre.data.folder import CropSampler
-from daguerre.imaging.aging import age, jpeg
+from daguerre.imaging.aging import age, choose_effects, jpeg
 from daguerre.imaging.lab import AB_SCALE, lab_split, luma
 
 # Sepia toning at least this strong leaves too little of the photo's colour to restore: see `AgedPairs`.
@@ -44,7 +44,7 @@ class AgedPairs:
     """
 
     def __init__(self, crops: CropSampler, min_strength: float = 0.3, max_strength: float = 1.0,
-                 effects: list[str] | None = None):
+                 effects: list[str] | None = None, extra: list[str] | None = None):
         if not 0 <= min_strength <= max_strength <= 1:
             raise ValueError(f"need 0 <= min_strength <= max_strength <= 1, got {min_strength}, {max_strength}")
         if (not effects or "dust" in effects) and DUST_PER_PIXEL * crops.crop**2 * min_strength < 0.5:
@@ -53,6 +53,7 @@ class AgedPairs:
                              "a higher min_strength")
         self.crops, self.min_strength, self.max_strength = crops, min_strength, max_strength
         self.effects = list(effects) if effects else None
+        self.extra = list(extra) if extra else []  # effects added to each seed's own choice (`age` orders them)
 
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(aged (B,3,c,c), clean (B,3,c,c), mask (B,1,c,c)), all float32 in [0,1]."""
@@ -61,7 +62,10 @@ class AgedPairs:
         strengths = self.min_strength + (self.max_strength - self.min_strength) * torch.rand(batch, generator=generator)
         aged, mask = torch.empty_like(clean), torch.empty(batch, 1, *clean.shape[-2:])
         for i in range(batch):
-            result = age(clean[i].numpy(), int(seeds[i]), float(strengths[i]), self.effects)
+            effects = self.effects
+            if self.extra:
+                effects = sorted({*(effects or choose_effects(int(seeds[i]))), *self.extra})
+            result = age(clean[i].numpy(), int(seeds[i]), float(strengths[i]), effects)
             aged[i] = torch.from_numpy(result.image).expand(3, -1, -1)
             mask[i, 0] = torch.from_numpy(result.mask)
             if is_monochrome(result.params):

@@ -487,6 +487,39 @@ def faint(x: np.ndarray, rng: Rng, *, scratches_count: int, width: float, length
     return np.clip(y, 0, 1).astype(np.float32), np.maximum(line_mask, speck_mask)
 
 
+def taper(x: np.ndarray, rng: Rng, *, count: int, width: float, length: float, curvature: float,
+          bright_fraction: float, opacity: float, ends: float, specks: int, max_radius: float, dark_fraction: float,
+          speck_opacity: float, visible: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Tapering hairlines: a real scratch is made by a point that bites in and lifts off, so it fades in from
+    nothing, is strongest somewhere along its course and fades out again; how deep it bites also wanders. `count`
+    random-walk curves about `width` px wide (down to one pixel), their opacity rising from 0 over the first
+    `ends` of their length (each end draws its own share around it), wandering along the middle and falling to 0
+    over the last; peak `opacity`. Plus `specks` low-contrast specks (as `dust`'s, at `speck_opacity`). Masked
+    where the line or speck changes the picture by at least `visible` of its full contrast (the faded tips past
+    that are invisible, and marking them would teach a mask to fire on nothing)."""
+    h, w = x.shape[-2:]
+    bright, dark = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    footprint = np.zeros((h, w), np.float32)
+    diag = float(np.hypot(h, w))
+    for _ in range(count):
+        curve = _walk(rng, np.zeros(2), rng.uniform(0, 2 * np.pi), diag * length * rng.uniform(0.3, 1), curvature)
+        curve += np.array([rng.uniform(0, w), rng.uniform(0, h)]) - curve[len(curve) // 2]
+        t = np.linspace(0, 1, len(curve))
+        rise, fall = (ends * rng.uniform(0.5, 1.5, 2)).clip(0.05, 0.6)
+        envelope = np.minimum(np.clip(t / rise, 0, 1), np.clip((1 - t) / fall, 0, 1)) ** rng.uniform(1, 2)
+        along = np.clip(0.7 + ndimage.gaussian_filter1d(rng.standard_normal(len(curve)), 40) * 15, 0.2, 1)
+        weights = opacity * envelope * along
+        line_width = width * rng.uniform(0.6, 1.4)
+        draw_curve(bright if rng.random() < bright_fraction else dark, curve, line_width, weights)
+        draw_curve(footprint, curve, line_width, (weights >= visible).astype(np.float32))
+    y = _over(_over(x, dark, (0.06, 0.05, 0.05)), bright, (0.97, 0.96, 0.94))
+    if specks:
+        specked, speck_mask = dust(y, rng, count=specks, max_radius=max_radius, dark_fraction=dark_fraction, fibres=0)
+        y = y + speck_opacity * (specked - y)
+        np.maximum(footprint, speck_mask * (speck_mask * speck_opacity >= visible), out=footprint)
+    return np.clip(y, 0, 1).astype(np.float32), footprint
+
+
 def creases(x: np.ndarray, rng: Rng, *, count: int, width: float, shading: float, crack: float,
             bend: float, crack_width: float = 0.0, fibre: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Folds: `count` slightly bent lines across the print, lit from one side (brightness ±`shading` over
@@ -623,6 +656,13 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
         "specks": round(_u(r, 10, 150) * s * x.shape[-1] * x.shape[-2] / 512**2),
         "max_radius": _u(r, 0.8, 2) * _unit(x), "dark_fraction": _u(r, 0, 1), "opacity": _u(r, 0.1, 0.5) * s},
         damage=True),
+    "taper": Effect(taper, 0.0, lambda r, s, x: {
+        "count": max(1, round(int(r.integers(1, 8)) * s)), "width": _u(r, 0.35, 1.0) * max(_unit(x), 1),
+        "length": _u(r, 0.15, 0.8), "curvature": _u(r, 0.0005, 0.006), "bright_fraction": _u(r, 0, 1),
+        "opacity": _u(r, 0.15, 0.7) * s, "ends": _u(r, 0.15, 0.4),
+        "specks": round(_u(r, 0, 80) * s * x.shape[-1] * x.shape[-2] / 512**2),
+        "max_radius": _u(r, 0.6, 1.6) * _unit(x), "dark_fraction": _u(r, 0, 1), "speck_opacity": _u(r, 0.08, 0.3)},
+        damage=True),
     "lowres": Effect(lowres, 0.35, lambda r, s, x: {"factor": 1 + _u(r, 0.5, 3) * s}),
     "scan": Effect(scan, 0.25, lambda r, s, x: {
         "banding": _u(r, 0.005, 0.03) * s, "streaks": int(r.integers(1, 8)), "streak_strength": _u(r, 0.02, 0.1) * s,
@@ -636,8 +676,9 @@ EFFECTS: dict[str, Effect] = {  # in the order they happen to a photograph
 # effects added after seeds were in use: drawn from their own stream (in this order), applied in their place.
 # `stains` and `silvering` are applied only when named (probability 0 in the random choice): every seed ages as
 # before they existed, so an archive's `age` derivatives re-derive and the benchmarks' aged rows stay comparable.
-# (Drawn at 0.2 / 0.15 they were tried for restore's training, not shipped: BENCHMARKS.md.)
-ADDED = ["faint", "stains", "silvering"]
+# (Drawn at 0.2 / 0.15 they were tried for restore's training, not shipped: BENCHMARKS.md.) `taper` (tapering
+# hairlines, 1 px lines, low-contrast specks) likewise: named only, for the mask predictor's hard positives.
+ADDED = ["faint", "stains", "silvering", "taper"]
 
 
 @dataclass

@@ -47,6 +47,9 @@ class RestoreRecipe(GANRecipe):
     mask_cues: bool = False  # the mask predictor also sees classical damage cues (`nets.damage_cues`)
     mask_dice_weight: float = 0.0  # soft dice loss of the mask, added to its BCE: recall of thin damage
     mask_rule: float = 0.0  # > 0: restore drops mask components scoring below this (`nets.mask_rule`); not trained
+    mask_hard_fraction: float = 0.0  # this share of a mask step's crops: clean crops on the mask's false alarms ...
+    mask_hard_weight: float = 1.0  # ... their BCE weighted this much (see `RestoreTrainer.hard_negatives`)
+    mask_faint_fraction: float = 0.0  # this share of a mask step's aged crops also gets `age`'s `taper` damage
 
 
 # The effects that leave a print's global tone and colour alone: crops aged by these alone teach the ToneNet to
@@ -54,6 +57,10 @@ class RestoreRecipe(GANRecipe):
 # every picture: on clean training photos it darkened by 0.022 and cut contrast by 3.5%, 29.1 dB). (Water stains,
 # foxing and silvering were tried among them, with `age` drawing them at random: not shipped, BENCHMARKS.md.)
 LOCAL_EFFECTS = ["blur", "grain", "lowres", "jpeg", "noise", "dust", "scratches"]
+
+# The copies of a clean training photo the mask predictor's false alarms are looked for on: as is, grey, sepia
+# toned, faded (`age`'s tone effects: no damage, so the target stays empty).
+HARD_COPIES = (None, ["grey"], ["yellowing"], ["fade"])
 
 GROWN = ("inpaint", "ffc_blocks", "mask_cues")  # config keys a model can gain when it continues one without them
 
@@ -71,7 +78,7 @@ class RestoreTrainer(ConditionalGANTrainer):
     loss_weights = ("l1_weight", "perceptual_weight", "adversarial_weight", "mask_weight", "damaged_l1_weight",
                     "mask_pos_weight", "min_strength", "max_strength", "tone_steps", "tone_batch_size", "tone_lr",
                     "tone_identity_fraction", "he_init", "mask_steps", "mask_batch_size", "mask_lr", "mask_cues",
-                    "mask_dice_weight")
+                    "mask_dice_weight", "mask_hard_fraction", "mask_hard_weight", "mask_faint_fraction")
     disc_channels = 6
     recipe: RestoreRecipe
     net: RestoreNet
@@ -117,6 +124,8 @@ class RestoreTrainer(ConditionalGANTrainer):
             raise ValueError("tone_steps needs a ToneNet: set tone_width > 0")
         self.pairs = AgedPairs(crops, r.min_strength, r.max_strength)
         self.local_pairs = AgedPairs(crops, r.min_strength, r.max_strength, LOCAL_EFFECTS)
+        self.faint_pairs = AgedPairs(crops, r.min_strength, r.max_strength, extra=["taper"])
+        self.crops, self.hard = crops, None
         self.samples = self.pairs.sample(3, torch.Generator().manual_seed(1234))
         self.lpips = LPIPS() if r.perceptual_weight else None
 
@@ -155,27 +164,87 @@ class RestoreTrainer(ConditionalGANTrainer):
 
     def mask_step(self) -> dict[str, float]:
         """Train the damage mask predictor alone (on the tone-corrected picture, as it runs): BCE is cheap, and
-        a generator given a mask that means nothing learns to ignore it."""
+        a generator given a mask that means nothing learns to ignore it. With `mask_hard_fraction` some crops are
+        the predictor's own false alarms on clean photos (target: nothing), with `mask_faint_fraction` some aged
+        crops also carry tapering hairlines and faint specks (`aging.taper`)."""
         r = self.recipe
-        aged, _, mask = self.pairs.sample(r.mask_batch_size, self.rng)
+        hard = round(r.mask_batch_size * r.mask_hard_fraction)
+        faint = round((r.mask_batch_size - hard) * r.mask_faint_fraction)
+        aged, _, mask = self.pairs.sample(r.mask_batch_size - hard - faint, self.rng)
+        if faint:
+            more = self.faint_pairs.sample(faint, self.rng)
+            aged, mask = torch.cat([aged, more[0]]), torch.cat([mask, more[2]])
+        weight = torch.ones(len(aged), 1, 1, 1)
+        if hard:
+            clean = self.hard_negatives(hard)
+            aged, mask = torch.cat([aged, clean]), torch.cat([mask, torch.zeros(hard, 1, *clean.shape[-2:])])
+            weight = torch.cat([weight, torch.full((hard, 1, 1, 1), r.mask_hard_weight)])
         if self.net.tone is not None:
             with torch.no_grad():
                 aged = self.net.tone(aged)
-        bce = self.mask_loss(self.net.damage.logits(aged), mask)
+        bce = self.mask_loss(self.net.damage.logits(aged), mask, weight, dice_on=len(aged) - hard)
         self.warmup_update(r.mask_weight * bce, r.mask_lr)
         return {"total": bce.item(), "l1": 0.0, "perceptual": 0.0, "adversarial": 0.0, "mask_bce": bce.item(),
                 "discriminator": 0.0}
 
-    def mask_loss(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """BCE (damaged pixels weighted `mask_pos_weight`) + `mask_dice_weight` x soft dice, per picture."""
+    def mask_loss(self, logits: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor | None = None,
+                  dice_on: int | None = None) -> torch.Tensor:
+        """BCE (damaged pixels weighted `mask_pos_weight`, each picture by `weight`) + `mask_dice_weight` x soft
+        dice, per picture (of the first `dice_on` pictures only: a clean crop has nothing to overlap)."""
         r = self.recipe
-        loss = F.binary_cross_entropy_with_logits(logits, mask, pos_weight=torch.tensor(r.mask_pos_weight))
+        loss = F.binary_cross_entropy_with_logits(logits, mask, weight, pos_weight=torch.tensor(r.mask_pos_weight))
         if r.mask_dice_weight:
-            p = torch.sigmoid(logits)
-            overlap = (p * mask).sum((1, 2, 3))
-            dice = 1 - (2 * overlap + 1) / (p.sum((1, 2, 3)) + mask.sum((1, 2, 3)) + 1)
+            p, m = torch.sigmoid(logits[:dice_on]), mask[:dice_on]
+            overlap = (p * m).sum((1, 2, 3))
+            dice = 1 - (2 * overlap + 1) / (p.sum((1, 2, 3)) + m.sum((1, 2, 3)) + 1)
             loss = loss + r.mask_dice_weight * dice.mean()
         return loss
+
+    def hard_negatives(self, count: int) -> torch.Tensor:
+        """`count` clean crops centred (within a quarter crop) on pixels where the mask predictor as it started
+        this run fires (> 0.5) on a clean training photo, as is or as a grey, sepia or faded copy (`age`'s tone
+        effects): the false alarms restore pays for on undamaged pictures. Found once, at the run's first mask
+        step, on each training photo and each of its copies (a resumed run looks again with the resumed weights)."""
+        if self.hard is None:
+            self.hard = self.find_false_alarms()
+        images, points = self.hard
+        c, out = self.crops.crop, torch.empty(count, 3, self.crops.crop, self.crops.crop)
+        for i in range(count):
+            k = int(torch.randint(len(points), (1,), generator=self.rng))
+            index, copy, y, x = (int(v) for v in points[k])
+            img = images[index][copy]
+            _, h, w = img.shape
+            dy, dx = (int(v) for v in torch.randint(-c // 4, c // 4 + 1, (2,), generator=self.rng))
+            top, left = min(max(y + dy - c // 2, 0), h - c), min(max(x + dx - c // 2, 0), w - c)
+            patch = img[:, top : top + c, left : left + c]
+            out[i] = patch.flip(-1) if torch.rand(1, generator=self.rng) < 0.5 else patch
+        return out
+
+    def find_false_alarms(self) -> tuple[list[list[torch.Tensor]], torch.Tensor]:
+        """(per training photo its copies (`HARD_COPIES`) as float pictures; (N,4) rows of photo, copy, y, x of
+        every false-alarm pixel)."""
+        from daguerre.imaging.aging import age
+
+        images, rows = [], []
+        self.net.eval()
+        for index, img in enumerate(self.crops.images):
+            clean = img.float() / 255
+            copies = [clean]
+            for seed, effects in enumerate(HARD_COPIES[1:]):
+                out = torch.from_numpy(age(clean.numpy(), 90_000 + 10 * index + seed, 0.8, effects).image)
+                copies.append(out.expand(3, -1, -1).contiguous())
+            images.append(copies)
+            with torch.no_grad():
+                probs = self.net.damage(self.net.toned(torch.stack(copies)))[:, 0]
+            for copy, p in enumerate(probs):
+                ys, xs = torch.nonzero(p > 0.5, as_tuple=True)
+                rows.append(torch.stack([torch.full_like(ys, index), torch.full_like(ys, copy), ys, xs], 1))
+        self.net.train()
+        points = torch.cat(rows)
+        if not len(points):
+            raise ValueError("mask_hard_fraction: the mask predictor fires nowhere on the clean training photos")
+        print(f"hard negatives: {len(points)} false-alarm pixels on {len(images)} photos x {len(HARD_COPIES)} copies")
+        return images, points
 
     def sample_rows(self) -> list[list[torch.Tensor]]:
         aged, clean, mask = self.samples
