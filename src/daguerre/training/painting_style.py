@@ -72,6 +72,12 @@ class PaintingStyleRecipe:
     widths: tuple[int, int, int] = (16, 32, 64)
     n_residual: int = 3
     init_trunk: tuple[str, ...] = ()  # StyleNet models trained together: start from their convs and mean norms
+    init_model: str = ""  # an arbitrary-style model (name or card) to start from; layers it lacks start as they are
+    dynamic: bool = False  # PaintingStyleNet's code-predicted depthwise kernels (`DynamicKernel`)
+    dynamic_lr_factor: float = 1.0  # their predictors learn this many times faster
+    # Training paintings kept out of this run (file names), to measure it on paintings it never trained on without
+    # touching the held-out split.
+    validation_styles: tuple[str, ...] = ()
     hidden: int = 256
     seed: int = 0
     sample_every: int = 250
@@ -111,15 +117,18 @@ class PaintingStyleTrainer:
         distributed.broadcast(self.disc)
         self.vgg = load_vgg16(VGG_LAYERS)
         groups = [{"params": list(self.net.parameters())}]  # one group: resumes checkpoints of earlier runs
-        if recipe.code_lr_factor != 1:
+        if recipe.code_lr_factor != 1 or recipe.dynamic_lr_factor != 1:
             named = list(self.net.named_parameters())
-            groups = [{"params": [p for n, p in named if not is_code_parameter(n)]},
+            dynamic = [p for n, p in named if is_dynamic_parameter(n)]
+            groups = [{"params": [p for n, p in named if not is_code_parameter(n) and not is_dynamic_parameter(n)]},
                       {"params": [p for n, p in named if is_code_parameter(n)], "lr_scale": recipe.code_lr_factor}]
+            if dynamic:
+                groups.append({"params": dynamic, "lr_scale": recipe.dynamic_lr_factor})
         self.opt_g = torch.optim.Adam(groups, lr=recipe.lr)
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=recipe.d_lr, betas=(0.5, 0.999))
         self.content = CropSampler([Path(p) for p in recipe.content], recipe.content_short_side, recipe.crop,
                                    progress=progress)
-        self.paintings = CropSampler([Path(p) for p in recipe.styles], recipe.style_short_side,
+        self.paintings = CropSampler([Path(p) for p in training_styles(recipe)], recipe.style_short_side,
                                      recipe.style_crop_range[1], progress=progress)
         self.step, self.wall_time = 0, 0.0
         self.log = common.LossLog(self.run_dir / "losses.csv")
@@ -129,6 +138,8 @@ class PaintingStyleTrainer:
         self.spread = self.painting_spread() if recipe.specific_weight else {}
         if self.checkpoint_path.is_file():
             common.resume_gan(self, self.checkpoint_path)
+        elif recipe.init_model:
+            init_from_model(self.net, recipe.init_model)
         elif recipe.init_trunk:
             init_from_style_models(self.net, recipe.init_trunk)
         distributed.own_data(self, recipe.seed)
@@ -242,6 +253,33 @@ def is_code_parameter(name: str) -> bool:
     return name.startswith("predictor.") or name.endswith(("scale.weight", "shift.weight"))
 
 
+def is_dynamic_parameter(name: str) -> bool:
+    """The predictors of `DynamicKernel`'s code-dependent depthwise kernels."""
+    return ".kernels." in name
+
+
+def training_styles(recipe: PaintingStyleRecipe) -> list[str]:
+    """The recipe's paintings without its `validation_styles` (refusing names that are not among them)."""
+    held = set(recipe.validation_styles)
+    missing = held - {Path(p).name for p in recipe.styles}
+    if missing:
+        raise ValueError(f"validation_styles not among the recipe's paintings: {', '.join(sorted(missing))}")
+    return [p for p in recipe.styles if Path(p).name not in held]
+
+
+def init_from_model(net: PaintingStyleNet, name: str) -> None:
+    """Start from an arbitrary-style model's weights; only layers it has not (the dynamic kernels) keep their
+    initialisation, so a dynamic net starts as exactly that model."""
+    from daguerre.models.registry import build, find_model
+
+    try:
+        result = net.load_state_dict(build(find_model(name)).state_dict(), strict=False)
+    except RuntimeError as e:  # a layer of another size
+        raise ValueError(f"init_model {name}: not this network's shape ({e})") from None
+    if result.unexpected_keys or any(not is_dynamic_parameter(k) for k in result.missing_keys):
+        raise ValueError(f"init_model {name}: not this network's shape ({result})")
+
+
 def content_features(vgg: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """VGG16 relu2_2 only, stopping there (cheaper than the full trunk)."""
     layers, vgg.layers = vgg.layers, (CONTENT_LAYER,)
@@ -283,7 +321,7 @@ def init_from_style_models(net: PaintingStyleNet, names: tuple[str, ...] | list[
 
 
 def make_net(recipe: PaintingStyleRecipe) -> PaintingStyleNet:
-    return PaintingStyleNet(recipe.code_dim, tuple(recipe.widths), recipe.n_residual, recipe.hidden)
+    return PaintingStyleNet(recipe.code_dim, tuple(recipe.widths), recipe.n_residual, recipe.hidden, recipe.dynamic)
 
 
 def export_checkpoint(checkpoint: Path, folder: Path, recipe_name: str = "") -> ModelCard:
@@ -306,15 +344,18 @@ def export_net(net: PaintingStyleNet, recipe: PaintingStyleRecipe, step: int, wa
         weights=f"{recipe.name}.safetensors",
         licence="Apache-2.0; trained on public-domain paintings (Met Open Access, CC0)",
         description="Any painting's style in one pass: a style code predicted from the painting's ImageNet VGG16 "
-                    "statistics sets the conditional instance norms of a StyleNet-like transformer",
+                    "statistics sets the conditional instance norms of a StyleNet-like transformer"
+                    + (" and its code-predicted depthwise kernels" if recipe.dynamic else ""),
         training={
             "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
-            "content_images": len(recipe.content), "style_images": len(recipe.styles), "crop": recipe.crop,
+            "content_images": len(recipe.content), "style_images": len(training_styles(recipe)), "crop": recipe.crop,
             "style_crop_range": list(recipe.style_crop_range), "style_size": recipe.style_size,
             "colour_size": recipe.colour_size, "batch_size": recipe.batch_size, "seed": recipe.seed,
             "lr": recipe.lr, "d_lr": recipe.d_lr, "code_lr_factor": recipe.code_lr_factor,
             "lr_decay_from": recipe.lr_decay_from, "weights": {k: getattr(recipe, k) for k in weights},
             "identity_fraction": recipe.identity_fraction, "init_trunk": list(recipe.init_trunk),
+            **({"init_model": recipe.init_model, "dynamic_lr_factor": recipe.dynamic_lr_factor,
+                "validation_styles": list(recipe.validation_styles)} if recipe.dynamic else {}),
             "losses": "content (VGG16 relu2_2) + Gram (relu1_2, relu2_2, relu3_3, relu4_1) + mean/std "
                       "(relu1_1..relu4_1) + Lab sliced Wasserstein colour + code-conditioned LSGAN PatchGAN "
                       "+ identity + TV",
