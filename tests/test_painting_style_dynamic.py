@@ -143,6 +143,7 @@ def test_the_trainer_keeps_its_validation_paintings_out_and_exports_a_dynamic_ca
     monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path / "models"))
     card = find_model("tiny-dynamic")
     assert card.config["dynamic"] and card.training["style_images"] == 2
+    assert card.training["validation_styles"] == [Path(paintings[1]).name] and "init_model" not in card.training
     net, x, c = build(card), torch.rand(1, 3, 64, 64), torch.randn(1, 8)
     with torch.no_grad():
         assert torch.equal(net(x, c), trainer.net.eval()(x, c))

@@ -354,8 +354,9 @@ def export_net(net: PaintingStyleNet, recipe: PaintingStyleRecipe, step: int, wa
             "lr": recipe.lr, "d_lr": recipe.d_lr, "code_lr_factor": recipe.code_lr_factor,
             "lr_decay_from": recipe.lr_decay_from, "weights": {k: getattr(recipe, k) for k in weights},
             "identity_fraction": recipe.identity_fraction, "init_trunk": list(recipe.init_trunk),
-            **({"init_model": recipe.init_model, "dynamic_lr_factor": recipe.dynamic_lr_factor,
-                "validation_styles": list(recipe.validation_styles)} if recipe.dynamic else {}),
+            **({"init_model": recipe.init_model} if recipe.init_model else {}),
+            **({"dynamic_lr_factor": recipe.dynamic_lr_factor} if recipe.dynamic else {}),
+            **({"validation_styles": list(recipe.validation_styles)} if recipe.validation_styles else {}),
             "losses": "content (VGG16 relu2_2) + Gram (relu1_2, relu2_2, relu3_3, relu4_1) + mean/std "
                       "(relu1_1..relu4_1) + Lab sliced Wasserstein colour + code-conditioned LSGAN PatchGAN "
                       "+ identity + TV",
