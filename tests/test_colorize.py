@@ -267,6 +267,26 @@ def test_archive_repair_and_restore_take_an_item_as_reference_and_ids_stay_text(
     assert _param("strength=0.8") == ("strength", 0.8) and _param("render-size=64") == ("render_size", 64)
 
 
+def test_archive_restore_takes_an_item_as_damage_mask(archive, photos, tmp_path):
+    """`archive apply restore -p damage_mask=ITEM`: the item's stored file marks the damage (what it covers is
+    repaired: the derivative differs from a plain restore there) and its sha256 is in the event's recipe."""
+    from daguerre.imaging import Picture, load, save
+
+    [target] = archive.ingest([photos["astronaut.jpg"]]).added
+    width, height = load(photos["astronaut.jpg"]).size
+    marks = np.zeros((1, height, width), np.float32)
+    marks[:, height // 2 - 6 : height // 2 + 6, :] = 1  # a band across the middle
+    save(Picture(marks), tmp_path / "marks.png")
+    [mask] = archive.ingest([tmp_path / "marks.png"]).added
+    [plain] = archive.apply("restore", [target], {})
+    [marked] = archive.apply("restore", [target], {"damage_mask": mask})
+    [event] = [e for e in archive.events_of(marked.id) if e.type == "creation"]
+    assert archive.get(mask).sha256 in event.outcome_detail["recipe"]["input_files"].values()
+    a, b = (load(Path(archive.reference_file(i.id))).rgb() for i in (plain, marked))
+    band = slice(height // 2 - 6, height // 2 + 6)
+    assert np.abs(a - b)[:, band].mean() > 10 * np.abs(a - b)[:, : height // 4].mean()
+
+
 def test_joint_bilateral_upsampling_brings_back_real_photos_colour_edges():
     """Real photos' chroma at a quarter of their size, brought back guided by their own full-size L, is closer to
     the full-size chroma than bilinear upsampling; a band of rows is the same as those rows of the whole."""

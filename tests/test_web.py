@@ -828,10 +828,13 @@ def test_restore_form_takes_a_tone_reference_from_the_archive(site):
 
     assert params_from_form(archive, "restore", {"reference": master.id})["reference"] == str(
         archive.store.local_path(master.sha256))
+    assert params_from_form(archive, "restore", {"damage_mask": master.id})["damage_mask"] == str(
+        archive.store.local_path(master.sha256))  # a mask of marked damage, also by item id
     with TestClient(create_app(archive), follow_redirects=False) as c:
         token = login(c, "eddie")
         page = c.get(f"/items/{grey.id}").text
-        assert 'name="reference"' in page.split('<fieldset data-op="restore">')[1].split("</fieldset>")[0]
+        fieldset = page.split('<fieldset data-op="restore">')[1].split("</fieldset>")[0]
+        assert 'name="reference"' in fieldset and 'name="damage_mask"' in fieldset
         run = c.post(f"/items/{grey.id}/run", data={"csrf": token, "operation": "restore", "reference": master.id})
         job = _wait_for_job(c, run.headers["location"].split("#job-")[1], {})
         assert job["status"] == "done", job

@@ -137,11 +137,13 @@ def retro(image: str | Path | Picture, *, preset: str | None = None, model: str 
 
 
 def restore(image: str | Path | Picture, *, model: str | None = None,
-            reference: str | Path | Picture | None = None, **params: object) -> Picture:
-    """Restore an old photograph; `reference` (a clean print or reference image) guides its tone and colour."""
+            reference: str | Path | Picture | None = None, damage_mask: str | Path | Picture | None = None,
+            **params: object) -> Picture:
+    """Restore an old photograph; `reference` (a clean print or reference image) guides its tone and colour;
+    `damage_mask` (grey, white = damaged) marks damage to repair besides what the model finds."""
     from daguerre.ops.restore import restore as op
 
-    return op.run(_picture(image), model=model, reference=reference, **params)
+    return op.run(_picture(image), model=model, reference=reference, damage_mask=damage_mask, **params)
 
 
 def upscale(image: str | Path | Picture, *, scale: int = 4, model: str | None = None, **params: object) -> Picture:

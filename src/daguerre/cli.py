@@ -366,10 +366,20 @@ def restore(
     consistency: Consistency = CONSISTENCY,
     reference: Annotated[Path | None, typer.Option(help="A clean print or reference image whose tone and colour "
                                                         "guide the correction.")] = None,
+    damage_mask: Annotated[Path | None, typer.Option(help="Damage you have marked: a grey picture, white where "
+                                                          "the photo is damaged (as `age --mask-output` writes), "
+                                                          "any size with the photo's proportions; repaired with "
+                                                          "what the model finds. For one photo or clip.")] = None,
 ) -> None:
     """Restore old photographs: remove scratches, dust and creases, undo fading, casts, grain and blur."""
+    if damage_mask is not None and (len(inputs) > 1 or inputs[0].is_dir()):
+        fail(f"--damage-mask {damage_mask}: a mask marks one photo's damage; give one photo or clip, not "
+             f"{'a folder' if inputs[0].is_dir() else f'{len(inputs)} inputs'}")
+    extra = {"reference": str(reference)} if reference else {}
+    if damage_mask is not None:
+        extra["damage_mask"] = str(damage_mask)
     run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine,
-                  consistency=consistency, **({"reference": str(reference)} if reference else {}))
+                  consistency=consistency, **extra)
 
 
 @app.command(epilog="Example: daguerre colorize bw.jpg -o colour.jpg --render-size 512")

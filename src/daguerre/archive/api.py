@@ -34,7 +34,7 @@ ENV = "DAGUERRE_ARCHIVE"
 FileProgress = Callable[[Path, int, int], None]
 
 # parameters that name pictures (files, or archive items over the web and with -p)
-PICTURE_PARAMS = ("style", "reference", "masks")
+PICTURE_PARAMS = ("style", "reference", "masks", "damage_mask")
 # operations whose `reference` names a picture: a file or an archive item (colorize and repair: colour; restore: tone)
 REFERENCE_OPERATIONS = ("colorize", "repair", "restore")
 
@@ -310,12 +310,15 @@ class Archive:
         return made
 
     def with_reference_files(self, operation: str, params: dict) -> dict:
-        """`params` with a `reference` that names archive items given as their stored files (`reference_file`)."""
+        """`params` with a `reference` (and restore's `damage_mask`) that names archive items given as their stored
+        files (`reference_file`)."""
         params = dict(params)
         if operation in REFERENCE_OPERATIONS and params.get("reference"):
             given = params["reference"]
             files = [self.reference_file(str(r)) for r in (given if isinstance(given, list) else [given])]
             params["reference"] = files if isinstance(given, list) or operation != "restore" else files[0]
+        if operation == "restore" and params.get("damage_mask"):
+            params["damage_mask"] = self.reference_file(str(params["damage_mask"]))
         return params
 
     def reference_file(self, ref: str) -> str:

@@ -11,6 +11,11 @@ first removes white sensor noise from a picture that has much of it, and one wit
 A model with `keep` keeps the picture's own fine detail outside the damage mask unless the picture is grainy
 (`RestoreNet.kept`), and one with `fill` fills the damage by classical inpainting (`RestoreNet.filled`).
 
+`damage_mask` (a file or Picture: grey, white = damaged, as `daguerre age --mask-output` writes; any size with the
+picture's proportions) marks damage the user has seen: it is added to the model's own mask (after its false alarms
+are dropped), so what it covers is filled and repaired even where the model found nothing. The provenance records
+its sha256.
+
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
 colour: the restored picture's CIELAB means and deviations are matched to the reference's
 (`imaging.colour.match_reference`); a grey result takes only its lightness. The provenance records the
@@ -58,10 +63,14 @@ class Restore(Operation):
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
             strength: float = 1.0, tile: int = 1024, engine: str = "auto",
             reference: str | Path | Picture | None = None, prefilter: Sequence[float] | None = None,
-            **unknown: object) -> Picture:
+            damage_mask: str | Path | Picture | None = None, **unknown: object) -> Picture:
         self.check({"strength": strength, "engine": engine, "prefilter": prefilter, **unknown})
         guide = reference_picture(reference)
         card, net = task_model("restore", model)
+        marked = None if damage_mask is None else user_mask(damage_mask, picture.size)
+        if marked is not None and not (net.mask_rule > 0 or net.keep or net.fill):
+            raise ValueError(f"model {card.name!r} finds its damage mask inside one network pass: it cannot take a "
+                             "damage mask (the shipped model can)")
         if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0
                                  or net.keep or net.fill):
             raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
@@ -82,6 +91,8 @@ class Restore(Operation):
                 mask = tiled(partial(net.damage_mask, params=params, rule=False), x)  # whole, then restore by tiles
                 toned = net.toned(x, params)
                 mask = net.drop_false_alarms(mask, toned)
+                if marked is not None:  # the user's damage too, whatever the model made of it
+                    mask = torch.maximum(mask, marked)
                 y = tiled(lambda t: net.local(t[:, :3], params, t[:, 3:]), torch.cat([x, mask], 1), progress=progress)
                 y = net.kept(toned, y, mask, [measured]) if net.keep else y
                 y = net.filled(y, toned, mask)
@@ -107,8 +118,9 @@ class Restore(Operation):
     def provenance(self, **params: object) -> Provenance:
         card, _ = task_model("restore", params.get("model"))  # type: ignore[arg-type]
         recorded = dict(params)
-        if params.get("reference") is not None:
-            recorded["reference"] = reference_record(params["reference"])  # type: ignore[arg-type]
+        for key in ("reference", "damage_mask"):
+            if params.get(key) is not None:
+                recorded[key] = reference_record(params[key])  # type: ignore[arg-type]
         return Provenance(self.name, self.version, recorded, [model_record(card)])
 
 
@@ -117,6 +129,21 @@ def reference_picture(reference: str | Path | Picture | None) -> Picture | None:
     if reference is None or isinstance(reference, Picture):
         return reference
     return load(Path(reference))
+
+
+def user_mask(damage_mask: str | Path | Picture, size: tuple[int, int]) -> torch.Tensor:
+    """(1,1,H,W) in [0,1] of a damage mask for a picture of `size` (width, height): its luminance, resized
+    (bilinear) if it was drawn at another size. A file that is not a picture, or of other proportions, is a
+    one-line error naming it."""
+    mask = reference_picture(damage_mask)
+    name = f"{damage_mask}: " if not isinstance(damage_mask, Picture) else "damage mask: "
+    (w, h), (mw, mh) = size, mask.size
+    if abs(mw / mh - w / h) > 0.02 * w / h:
+        raise ValueError(f"{name}a damage mask of {mw}x{mh} px does not have the picture's proportions ({w}x{h})")
+    m = torch.from_numpy(np.ascontiguousarray(mask.luminance(), dtype=np.float32))[None, None]
+    if (mw, mh) != (w, h):
+        m = torch.nn.functional.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)
+    return m.clamp(0, 1)
 
 
 def reference_record(reference: str | Path | Picture) -> dict:
