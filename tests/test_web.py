@@ -243,9 +243,19 @@ def test_bad_token_is_refused(site):
 
 def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
     """Every route that writes: (method, path, request keyword arguments)."""
+    import io
+
+    from PIL import Image
+
     rocket = (SAMPLES / "rocket.jpg").read_bytes()
+    mask = io.BytesIO()
+    Image.new("L", (64, 48), 255).save(mask, "PNG")  # a damage mask painted on the item page: it would join
+    painted = {"data": {"operation": "restore"}, "files": {"damage_mask_file": ("damage-mask.png", mask.getvalue(),
+                                                                                 "image/png")}}
     return [
         ("post", f"/items/{master_id}/metadata", {"data": {"title": "vandalised"}}),
+        ("post", f"/items/{master_id}/run", painted),
+        ("post", f"/items/{master_id}/preview", painted),
         ("post", f"/items/{derivative_id}/verify", {}),
         ("post", f"/items/{master_id}/run", {"data": {"operation": "film", "preset": "sepia"}}),
         ("post", f"/items/{master_id}/preview", {"data": {"operation": "film", "preset": "sepia"}}),

@@ -325,3 +325,45 @@ def test_a_refused_run_keeps_the_form_and_a_good_one_goes_to_the_jobs(server, br
 
     params = jobs.get_job(archive, job_id)["params"]
     assert len(params["hints"]) == 1 and params["reference"].endswith(other.sha256)
+
+
+def test_damage_painted_on_the_picture_is_repaired_and_kept_with_the_derivative(server, browser):
+    """restore's fieldset: a stroke painted across the picture becomes a mask item (white where painted, the
+    thumbnail's proportions); the job's recipe names it by its stored file and sha256, and the derivative differs
+    from a plain restore along the stroke, not far from it."""
+    import numpy as np
+
+    from daguerre.imaging import load
+
+    base, archive = server
+    master = next(i for i in archive.items(kind="master") if i.filename == "coffee.jpg")
+    page = editor_page(browser, base)
+    page.goto(f"{base}/items/{master.id}")
+    page.select_option("#operation", "restore")
+    canvas = page.locator("fieldset[data-op=restore] .mask-canvas")
+    page.wait_for_function("c => c.width > 0", arg=canvas.element_handle())
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()  # in the viewport, where the mouse moves
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 5, y)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(box["x"] + 5 + k * (box["width"] - 10) / 10, y)
+    page.mouse.up()
+    page.wait_for_function("f => f.files.length === 1", arg=page.locator(
+        "fieldset[data-op=restore] .mask-file").element_handle())
+    page.click("button:text('Run at full size')")
+    page.wait_for_url("**/jobs*")
+    restored = wait_for_job(page, base)
+    recipe = archive.events_of(restored)[0].outcome_detail["recipe"]
+    [mask] = [i for i in archive.items(kind="master") if i.sha256 == recipe["input_files"][recipe["params"]
+                                                                                          ["damage_mask"]]]
+    marks = load(Path(archive.store.local_path(mask.sha256))).luminance()
+    rows = np.nonzero(marks.max(1) > 0.5)[0]
+    assert len(rows) and abs(rows.mean() / marks.shape[0] - 0.5) < 0.05 and (marks > 0.5).mean() < 0.2
+    w, h = load(SAMPLES / "coffee.jpg").size
+    assert abs(marks.shape[1] / marks.shape[0] - w / h) < 0.02 * w / h
+    [plain] = archive.apply("restore", [master.id], {})
+    a, b = (load(Path(archive.store.local_path(archive.get(i).sha256))).rgb() for i in (plain.id, restored))
+    band = slice(h // 2 - 8, h // 2 + 8)
+    assert np.abs(a - b)[:, band].mean() > 10 * np.abs(a - b)[:, : h // 4].mean()

@@ -57,7 +57,7 @@ def operation_fields() -> dict[str, list[Field]]:
                     Field("strength", "number", 1.0, low=0, high=1)],
         "restore": [Field("model", "choice", None, models("restore")), Field("strength", "number", 1.0, low=0, high=1),
                     Field("reference", "item", help="a clean print or period photo to match tone and colour (id)"),
-                    Field("damage_mask", "item", help="a mask of damage you marked, white = damaged (id)")],
+                    Field("damage_mask", "mask", help="paint over damage the model should repair too")],
         "colorize": [Field("model", "choice", None, models("colorize")),
                      Field("reference", "item", help="a colour picture in the archive to take colours from (id)"),
                      Field("hints", "hints", help="colour hints: click the picture, pick a colour")],
@@ -109,7 +109,7 @@ def params_from_form(archive: Archive, operation: str, form: dict[str, object]) 
             if raw not in f.choices:
                 raise FormError(f"{f.name}: {raw!r} is not one of {', '.join(map(str, f.choices))}")
             params[f.name] = int(raw) if raw.isdigit() else raw
-        elif f.kind == "item":
+        elif f.kind in ("item", "mask"):  # a mask: an item id, given or made from the one painted (pages.py)
             params[f.name] = item_path(archive, raw)
     if operation == "stylize" and "style" not in params and not params.get("model"):
         raise FormError("stylize: pick a style in the gallery or give a painting (an item id, or upload one)")

@@ -219,6 +219,7 @@ async def preview(request: Request, ref: str, user: Editor) -> HTMLResponse:
     form["hints_list"] = (await request.form()).getlist("hints")
     try:
         _uploaded_painting(request, form, user)
+        _painted_mask(request, item, form, user)
         url, seconds = service.preview(_archive(request), item, str(form.get("operation", "")), form)
     except (ValueError, TypeError, KeyError, LookupError, ArchiveError) as e:
         return HTMLResponse(f'<p class="error">{_esc(e)}</p>', 400)
@@ -235,6 +236,7 @@ async def run(request: Request, ref: str, user: Editor) -> Response:
     htmx = bool(request.headers.get("hx-request"))  # the item page's form: errors beside it, which keeps its input
     try:
         _uploaded_painting(request, values, user)
+        _painted_mask(request, item, values, user)
         job_id = service.submit(_archive(request), item, str(values.get("operation", "")), values, user)
     except (ValueError, ArchiveError) as e:
         return HTMLResponse(f'<p class="error">{_esc(e)}</p>', 400) if htmx else error_page(request, 400, str(e))
@@ -254,6 +256,20 @@ def _uploaded_painting(request: Request, form: dict, user: Account) -> None:
     if added.status == "failed":
         raise ArchiveError(f"style_file: {added.message}")
     form["style"] = added.id
+
+
+def _painted_mask(request: Request, item: Item, form: dict, user: Account) -> None:
+    """A damage mask painted on the item page (restore) joins the archive, as a painting does: ``damage_mask``
+    names it, so the derivative's recipe records its sha256 and a re-derivation finds it."""
+    upload = form.pop("damage_mask_file", None)
+    if not getattr(upload, "filename", "") or form.get("operation") != "restore":
+        return
+    with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
+        added = service.ingest_upload(_archive(request), upload, Path(tmp),
+                                      {"title": f"damage marked on {item.title or item.id}"}, user)
+    if added.status == "failed":
+        raise ArchiveError(f"damage mask: {added.message}")
+    form["damage_mask"] = added.id
 
 
 def _esc(e: object) -> str:

@@ -1,4 +1,5 @@
-// The item page: deep zoom over the item's IIIF tiles, the Run form's per-operation fields, colour hints.
+// The item page: deep zoom over the item's IIIF tiles, the Run form's per-operation fields, colour hints, and a
+// damage mask painted over the picture (restore): sent as a PNG, white where painted, at the thumbnail's size.
 document.addEventListener("DOMContentLoaded", () => {
   const zoom = document.getElementById("zoom");
   if (zoom && window.OpenSeadragon) {
@@ -19,6 +20,64 @@ document.addEventListener("DOMContentLoaded", () => {
       ev.detail.shouldSwap = true;
       ev.detail.isError = false;
     }
+  });
+  document.querySelectorAll(".mask-paint").forEach((box) => {
+    const img = box.querySelector(".mask-target");
+    const canvas = box.querySelector(".mask-canvas");
+    const file = box.querySelector(".mask-file");
+    const ctx = canvas.getContext("2d");
+    let painted = false;
+    let last = null;
+    const size = () => { canvas.width = img.naturalWidth; canvas.height = img.naturalHeight; };
+    if (img.complete) size(); else img.addEventListener("load", size);
+    const at = (ev) => {
+      const r = canvas.getBoundingClientRect();
+      return [(ev.clientX - r.left) / r.width * canvas.width, (ev.clientY - r.top) / r.height * canvas.height];
+    };
+    const stroke = (to) => {
+      const r = canvas.getBoundingClientRect();
+      ctx.strokeStyle = "rgba(255, 40, 40, 0.7)";
+      ctx.lineCap = ctx.lineJoin = "round";
+      ctx.lineWidth = box.querySelector(".mask-brush").value * canvas.width / r.width;
+      ctx.beginPath();
+      ctx.moveTo(...(last || to));
+      ctx.lineTo(...to);
+      ctx.stroke();
+      last = to;
+      painted = true;
+    };
+    // the painted pixels as a grey PNG (white = damaged) in the form's file input
+    const keep = () => {
+      const out = document.createElement("canvas");
+      out.width = canvas.width;
+      out.height = canvas.height;
+      const o = out.getContext("2d");
+      const src = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      const dst = o.createImageData(canvas.width, canvas.height);
+      for (let i = 0; i < src.data.length; i += 4) {
+        const v = src.data[i + 3] > 0 ? 255 : 0;
+        dst.data[i] = dst.data[i + 1] = dst.data[i + 2] = v;
+        dst.data[i + 3] = 255;
+      }
+      o.putImageData(dst, 0, 0);
+      out.toBlob((blob) => {
+        const dt = new DataTransfer();
+        if (painted) dt.items.add(new File([blob], "damage-mask.png", { type: "image/png" }));
+        file.files = dt.files;
+      }, "image/png");
+    };
+    canvas.addEventListener("pointerdown", (ev) => {
+      canvas.setPointerCapture(ev.pointerId);
+      last = null;
+      stroke(at(ev));
+    });
+    canvas.addEventListener("pointermove", (ev) => { if (canvas.hasPointerCapture(ev.pointerId)) stroke(at(ev)); });
+    canvas.addEventListener("pointerup", () => { last = null; keep(); });
+    box.querySelector(".mask-clear").addEventListener("click", () => {
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      painted = false;
+      keep();
+    });
   });
   document.querySelectorAll(".hint-target").forEach((img) => {
     const box = img.closest(".hints");
