@@ -269,6 +269,12 @@ def test_cli_restore_with_a_damage_mask_and_refusals(coffee, tmp_path):
     record = get_operation("restore").provenance(model=shipped_restore(), damage_mask=str(tmp_path / "marks.png"))
     digest = hashlib.sha256((tmp_path / "marks.png").read_bytes()).hexdigest()
     assert record.params["damage_mask"] == {"file": "marks.png", "sha256": digest}
+    repaired = runner.invoke(app, ["repair", str(tmp_path / "old.png"), "-o", str(tmp_path / "repaired.png"),
+                                   "--damage-mask", str(tmp_path / "marks.png")])  # repair's restore step too
+    assert repaired.exit_code == 0, repaired.output
+    assert np.abs(load(tmp_path / "repaired.png").rgb() - coffee)[:, inside].mean() < 1.01 * error
+    record = get_operation("repair").provenance(damage_mask=str(tmp_path / "marks.png"))
+    assert record.params["damage_mask"] == {"file": "marks.png", "sha256": digest}
 
     save(Picture(np.zeros((1, SIZE, SIZE // 2), np.float32)), tmp_path / "narrow.png")
     (tmp_path / "notes.png").write_text("not a picture")

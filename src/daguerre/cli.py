@@ -58,6 +58,22 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+DamageMask = Annotated[Path | None, typer.Option(help="Damage you have marked: a grey picture, white where the photo "
+                                                    "is damaged (as `age --mask-output` writes), any size with the "
+                                                    "photo's proportions; repaired with what the model finds. For "
+                                                    "one photo or clip.")]
+
+
+def marked_damage(inputs: list[Path], damage_mask: Path | None) -> dict[str, str]:
+    """The `damage_mask` parameter of restore and repair: one mask marks one photo's (or clip's) damage."""
+    if damage_mask is None:
+        return {}
+    if len(inputs) > 1 or inputs[0].is_dir():
+        fail(f"--damage-mask {damage_mask}: a mask marks one photo's damage; give one photo or clip, not "
+             f"{'a folder' if inputs[0].is_dir() else f'{len(inputs)} inputs'}")
+    return {"damage_mask": str(damage_mask)}
+
+
 def run_operation(op_name: str, inputs: list[Path], output: Path, **params: object) -> None:
     """Shared by every image command: progress per file and per tile, bad files listed, exit 1 if any."""
     from rich.progress import (
@@ -366,20 +382,12 @@ def restore(
     consistency: Consistency = CONSISTENCY,
     reference: Annotated[Path | None, typer.Option(help="A clean print or reference image whose tone and colour "
                                                         "guide the correction.")] = None,
-    damage_mask: Annotated[Path | None, typer.Option(help="Damage you have marked: a grey picture, white where "
-                                                          "the photo is damaged (as `age --mask-output` writes), "
-                                                          "any size with the photo's proportions; repaired with "
-                                                          "what the model finds. For one photo or clip.")] = None,
+    damage_mask: DamageMask = None,
 ) -> None:
     """Restore old photographs: remove scratches, dust and creases, undo fading, casts, grain and blur."""
-    if damage_mask is not None and (len(inputs) > 1 or inputs[0].is_dir()):
-        fail(f"--damage-mask {damage_mask}: a mask marks one photo's damage; give one photo or clip, not "
-             f"{'a folder' if inputs[0].is_dir() else f'{len(inputs)} inputs'}")
     extra = {"reference": str(reference)} if reference else {}
-    if damage_mask is not None:
-        extra["damage_mask"] = str(damage_mask)
     run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine,
-                  consistency=consistency, **extra)
+                  consistency=consistency, **extra, **marked_damage(inputs, damage_mask))
 
 
 @app.command(epilog="Example: daguerre colorize bw.jpg -o colour.jpg --render-size 512")
@@ -434,11 +442,13 @@ def repair(
     hint: Annotated[list[str] | None, typer.Option(help="With --colorize: X,Y,#RRGGBB, this colour at pixel X,Y "
                                                         "(repeatable).")] = None,
     consistency: Consistency = CONSISTENCY,
+    damage_mask: DamageMask = None,
 ) -> None:
     """Repair old photographs in one go: remove damage and restore, then optionally colorize and upscale."""
     run_operation("repair", inputs, output, colorize=colorize, scale=scale, strength=strength,
                   restore_model=restore_model, colorize_model=colorize_model, upscale_model=upscale_model, tile=tile,
-                  reference=[str(r) for r in reference or []] or None, hints=hint or None, consistency=consistency)
+                  reference=[str(r) for r in reference or []] or None, hints=hint or None, consistency=consistency,
+                  **marked_damage(inputs, damage_mask))
 
 
 def main() -> None:

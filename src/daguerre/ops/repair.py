@@ -21,7 +21,7 @@ STEP_UNITS = 100  # progress units per step
 def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, restore_model: str | None = None,
          colorize_model: str | None = None, upscale_model: str | None = None, tile: int = 1024,
          restore_prefilter: list[float] | None = None, reference: object = None, hints: object = None,
-         **unknown: object) -> list[tuple[str, dict]]:
+         damage_mask: object = None, **unknown: object) -> list[tuple[str, dict]]:
     """The steps `repair` runs: (operation name, its parameters) in order."""
     if unknown:
         raise TypeError(f"repair: unknown parameter(s) {', '.join(unknown)}")
@@ -33,6 +33,8 @@ def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, resto
     steps = [("restore", {"model": restore_model, "strength": strength, "tile": tile})]
     if restore_prefilter is not None:  # a clip's: measured once on its first frame
         steps[0][1]["prefilter"] = restore_prefilter
+    if damage_mask is not None:  # damage the user marked, repaired by restore with what it finds
+        steps[0][1]["damage_mask"] = damage_mask
     if colorize:
         guides = {k: v for k, v in (("reference", reference), ("hints", hints)) if v}
         steps.append(("colorize", {"model": colorize_model, **guides}))
@@ -76,6 +78,8 @@ class Repair(Operation):
             models += made.models
             if step == "colorize":  # the references as colorize records them (paths and sha256)
                 recorded |= {k: made.params[k] for k in ("reference", "reference_sha256", "hints") if k in made.params}
+            if step == "restore" and "damage_mask" in made.params:  # its file name and sha256
+                recorded["damage_mask"] = made.params["damage_mask"]
         return Provenance(self.name, self.version, recorded, models)
 
 
