@@ -269,7 +269,8 @@ def test_archive_repair_and_restore_take_an_item_as_reference_and_ids_stay_text(
 
 def test_archive_restore_takes_an_item_as_damage_mask(archive, photos, tmp_path):
     """`archive apply restore -p damage_mask=ITEM`: the item's stored file marks the damage (what it covers is
-    repaired: the derivative differs from a plain restore there) and its sha256 is in the event's recipe."""
+    repaired: the derivative differs from a plain restore there) and its sha256 is in the event's recipe; the same
+    for repair."""
     from daguerre.imaging import Picture, load, save
 
     [target] = archive.ingest([photos["astronaut.jpg"]]).added
@@ -285,6 +286,9 @@ def test_archive_restore_takes_an_item_as_damage_mask(archive, photos, tmp_path)
     a, b = (load(Path(archive.reference_file(i.id))).rgb() for i in (plain, marked))
     band = slice(height // 2 - 6, height // 2 + 6)
     assert np.abs(a - b)[:, band].mean() > 10 * np.abs(a - b)[:, : height // 4].mean()
+    [repaired] = archive.apply("repair", [target], {"damage_mask": mask[:8]})  # repair's restore step, by short id
+    [event] = [e for e in archive.events_of(repaired.id) if e.type == "creation"]
+    assert archive.get(mask).sha256 in event.outcome_detail["recipe"]["input_files"].values()
 
 
 def test_joint_bilateral_upsampling_brings_back_real_photos_colour_edges():

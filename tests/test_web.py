@@ -838,8 +838,9 @@ def test_restore_form_takes_a_tone_reference_from_the_archive(site):
 
     assert params_from_form(archive, "restore", {"reference": master.id})["reference"] == str(
         archive.store.local_path(master.sha256))
-    assert params_from_form(archive, "restore", {"damage_mask": master.id})["damage_mask"] == str(
-        archive.store.local_path(master.sha256))  # a mask of marked damage, also by item id
+    for operation in ("restore", "repair"):  # a mask of marked damage, also by item id
+        assert params_from_form(archive, operation, {"damage_mask": master.id})["damage_mask"] == str(
+            archive.store.local_path(master.sha256))
     with TestClient(create_app(archive), follow_redirects=False) as c:
         token = login(c, "eddie")
         page = c.get(f"/items/{grey.id}").text

@@ -310,14 +310,14 @@ class Archive:
         return made
 
     def with_reference_files(self, operation: str, params: dict) -> dict:
-        """`params` with a `reference` (and restore's `damage_mask`) that names archive items given as their stored
-        files (`reference_file`)."""
+        """`params` with a `reference` (and restore's or repair's `damage_mask`) that names archive items given as
+        their stored files (`reference_file`)."""
         params = dict(params)
         if operation in REFERENCE_OPERATIONS and params.get("reference"):
             given = params["reference"]
             files = [self.reference_file(str(r)) for r in (given if isinstance(given, list) else [given])]
             params["reference"] = files if isinstance(given, list) or operation != "restore" else files[0]
-        if operation == "restore" and params.get("damage_mask"):
+        if operation in ("restore", "repair") and params.get("damage_mask"):
             params["damage_mask"] = self.reference_file(str(params["damage_mask"]))
         return params
 

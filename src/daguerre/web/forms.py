@@ -66,6 +66,7 @@ def operation_fields() -> dict[str, list[Field]]:
         "repair": [Field("colorize", "check", False),
                    Field("reference", "item", help="a colour picture to take colours from (id): colorizes too"),
                    Field("hints", "hints", help="colour hints (they colorize too): click the picture, pick a colour"),
+                   Field("damage_mask", "mask", help="paint over damage the model should repair too"),
                    Field("scale", "choice", "1", ("1", "2", "4"))],
     }
 

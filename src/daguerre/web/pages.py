@@ -259,10 +259,10 @@ def _uploaded_painting(request: Request, form: dict, user: Account) -> None:
 
 
 def _painted_mask(request: Request, item: Item, form: dict, user: Account) -> None:
-    """A damage mask painted on the item page (restore) joins the archive, as a painting does: ``damage_mask``
-    names it, so the derivative's recipe records its sha256 and a re-derivation finds it."""
+    """A damage mask painted on the item page (restore, repair) joins the archive, as a painting does:
+    ``damage_mask`` names it, so the derivative's recipe records its sha256 and a re-derivation finds it."""
     upload = form.pop("damage_mask_file", None)
-    if not getattr(upload, "filename", "") or form.get("operation") != "restore":
+    if not getattr(upload, "filename", "") or form.get("operation") not in ("restore", "repair"):
         return
     with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
         added = service.ingest_upload(_archive(request), upload, Path(tmp),
