@@ -36,7 +36,7 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     const stroke = (to) => {
       const r = canvas.getBoundingClientRect();
-      ctx.strokeStyle = "rgba(255, 40, 40, 0.7)";
+      ctx.strokeStyle = "rgb(255, 40, 40)";  // opaque: overlapping strokes stay one colour (the canvas is see-through)
       ctx.lineCap = ctx.lineJoin = "round";
       ctx.lineWidth = box.querySelector(".mask-brush").value * canvas.width / r.width;
       ctx.beginPath();
