@@ -1,5 +1,5 @@
 // The item page: deep zoom over the item's IIIF tiles, the Run form's per-operation fields, colour hints, and a
-// damage mask painted over the picture (restore): sent as a PNG, white where painted, at the thumbnail's size.
+// damage mask painted over the picture (restore, repair): sent as a PNG, white where painted, at the thumbnail's size.
 document.addEventListener("DOMContentLoaded", () => {
   const zoom = document.getElementById("zoom");
   if (zoom && window.OpenSeadragon) {
