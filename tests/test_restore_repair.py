@@ -276,6 +276,17 @@ def test_cli_restore_with_a_damage_mask_and_refusals(coffee, tmp_path):
     record = get_operation("repair").provenance(damage_mask=str(tmp_path / "marks.png"))
     assert record.params["damage_mask"] == {"file": "marks.png", "sha256": digest}
 
+    from PIL import Image
+
+    # the same marks as white strokes on an editor's transparent layer (transparent white around them)
+    layer = np.zeros((SIZE, SIZE, 4), np.uint8)
+    layer[..., :3], layer[..., 3] = 255, np.where(mask > 0.5, 255, 0)
+    Image.fromarray(layer, "RGBA").save(tmp_path / "layer.png")
+    from daguerre.ops.restore import user_mask
+
+    marks = user_mask(tmp_path / "layer.png", (SIZE, SIZE))[0, 0].numpy()
+    assert np.array_equal(marks > 0.5, mask > 0.5)
+
     save(Picture(np.zeros((1, SIZE, SIZE // 2), np.float32)), tmp_path / "narrow.png")
     (tmp_path / "notes.png").write_text("not a picture")
     for args, needle in ((["--damage-mask", str(tmp_path / "narrow.png")], "proportions"),

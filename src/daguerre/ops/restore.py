@@ -132,15 +132,16 @@ def reference_picture(reference: str | Path | Picture | None) -> Picture | None:
 
 
 def user_mask(damage_mask: str | Path | Picture, size: tuple[int, int]) -> torch.Tensor:
-    """(1,1,H,W) in [0,1] of a damage mask for a picture of `size` (width, height): its luminance, resized
-    (bilinear) if it was drawn at another size. A file that is not a picture, or of other proportions, is a
-    one-line error naming it."""
+    """(1,1,H,W) in [0,1] of a damage mask for a picture of `size` (width, height): its luminance (times its alpha:
+    strokes on an editor's transparent layer mark only themselves), resized (bilinear) if it was drawn at another
+    size. A file that is not a picture, or of other proportions, is a one-line error naming it."""
     mask = reference_picture(damage_mask)
     name = f"{damage_mask}: " if not isinstance(damage_mask, Picture) else "damage mask: "
     (w, h), (mw, mh) = size, mask.size
     if abs(mw / mh - w / h) > 0.02 * w / h:
         raise ValueError(f"{name}a damage mask of {mw}x{mh} px does not have the picture's proportions ({w}x{h})")
-    m = torch.from_numpy(np.ascontiguousarray(mask.luminance(), dtype=np.float32))[None, None]
+    marks = mask.luminance() if mask.alpha is None else mask.luminance() * mask.alpha
+    m = torch.from_numpy(np.ascontiguousarray(marks, dtype=np.float32))[None, None]
     if (mw, mh) != (w, h):
         m = torch.nn.functional.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)
     return m.clamp(0, 1)
