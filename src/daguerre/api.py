@@ -140,7 +140,8 @@ def restore(image: str | Path | Picture, *, model: str | None = None,
             reference: str | Path | Picture | None = None, damage_mask: str | Path | Picture | None = None,
             **params: object) -> Picture:
     """Restore an old photograph; `reference` (a clean print or reference image) guides its tone and colour;
-    `damage_mask` (grey, white = damaged) marks damage to repair besides what the model finds."""
+    `damage_mask` (grey, white = damaged) marks damage to repair besides what the model finds; `mask_output` (a
+    folder) receives the damage mask used, as ``<image stem>.png`` in the format `damage_mask` reads."""
     from daguerre.ops.restore import restore as op
 
     return op.run(_picture(image), model=model, reference=reference, damage_mask=damage_mask, **params)

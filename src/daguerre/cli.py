@@ -59,9 +59,18 @@ def fail(message: str, code: int = 1) -> None:
 
 
 DamageMask = Annotated[Path | None, typer.Option(help="Damage you have marked: a grey picture, white where the photo "
-                                                    "is damaged (as `age --mask-output` writes), any size with the "
+                                                    "is damaged (as --mask-output writes it), any size with the "
                                                     "photo's proportions; repaired with what the model finds. For "
                                                     "one photo or clip.")]
+
+
+MaskOutput = Annotated[Path | None, typer.Option(help="Folder for the damage masks (<input name>.png, white = "
+                                                    "damaged, as --damage-mask reads them).")]
+
+
+def mask_folder(mask_output: Path | None) -> dict[str, str]:
+    """The `mask_output` parameter of age, restore and repair: where each photo's damage mask is written."""
+    return {} if mask_output is None else {"mask_output": str(mask_output)}
 
 
 def marked_damage(inputs: list[Path], damage_mask: Path | None) -> dict[str, str]:
@@ -320,15 +329,12 @@ def age(
                                                      "taper (hairlines fading in and out), lowres, scan, jpeg, noise. "
                                                      "Default: a random choice (of all but stains, silvering and "
                                                      "taper, which apply only when named).")] = None,
-    mask_output: Annotated[Path | None, typer.Option(help="Folder for the damage masks (<input name>.png, "
-                                                          "white = damaged).")] = None,
+    mask_output: MaskOutput = None,
 ) -> None:
     """Make photographs look old: fading, yellowing, stains, silvering, grain, dust, scratches, creases, tears, blur,
     scan artefacts."""
-    params: dict[str, object] = {"seed": seed, "strength": strength, "effects": effect or None}
-    if mask_output is not None:
-        params["mask_output"] = str(mask_output)
-    run_operation("age", inputs, output, **params)
+    run_operation("age", inputs, output, seed=seed, strength=strength, effects=effect or None,
+                  **mask_folder(mask_output))
 
 
 @app.command(epilog="Example: daguerre film photos/ -o sepia/ --preset sepia")
@@ -383,11 +389,12 @@ def restore(
     reference: Annotated[Path | None, typer.Option(help="A clean print or reference image whose tone and colour "
                                                         "guide the correction.")] = None,
     damage_mask: DamageMask = None,
+    mask_output: MaskOutput = None,
 ) -> None:
     """Restore old photographs: remove scratches, dust and creases, undo fading, casts, grain and blur."""
     extra = {"reference": str(reference)} if reference else {}
     run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine,
-                  consistency=consistency, **extra, **marked_damage(inputs, damage_mask))
+                  consistency=consistency, **extra, **marked_damage(inputs, damage_mask), **mask_folder(mask_output))
 
 
 @app.command(epilog="Example: daguerre colorize bw.jpg -o colour.jpg --render-size 512")
@@ -443,12 +450,13 @@ def repair(
                                                         "(repeatable).")] = None,
     consistency: Consistency = CONSISTENCY,
     damage_mask: DamageMask = None,
+    mask_output: MaskOutput = None,
 ) -> None:
     """Repair old photographs in one go: remove damage and restore, then optionally colorize and upscale."""
     run_operation("repair", inputs, output, colorize=colorize, scale=scale, strength=strength,
                   restore_model=restore_model, colorize_model=colorize_model, upscale_model=upscale_model, tile=tile,
                   reference=[str(r) for r in reference or []] or None, hints=hint or None, consistency=consistency,
-                  **marked_damage(inputs, damage_mask))
+                  **marked_damage(inputs, damage_mask), **mask_folder(mask_output))
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daguerre.imaging import Picture, save
+from daguerre.imaging import Picture
 from daguerre.imaging.aging import age
-from daguerre.ops.base import Operation, Progress, Provenance, register
+from daguerre.ops.base import Operation, Progress, Provenance, register, write_mask
 from daguerre.ops.film import repixel
 
 
@@ -23,10 +23,7 @@ class Age(Operation):
             raise TypeError(f"age: unknown parameter(s) {', '.join(unknown)}")
         result = age(picture.pixels, seed, strength, list(effects) if effects else None)
         if mask_output is not None:
-            folder = Path(mask_output)
-            folder.mkdir(parents=True, exist_ok=True)
-            stem = picture.source.stem if picture.source else "mask"
-            save(Picture(result.mask[None], bit_depth=8), folder / f"{stem}.png")
+            write_mask(result.mask, mask_output, picture.source)
         if progress:
             progress(1, 1)
         return repixel(picture, result.image)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from daguerre.imaging import Picture
+import numpy as np
+
+from daguerre.imaging import Picture, save
 
 Progress = Callable[[int, int], None]
 
@@ -53,6 +56,18 @@ class Operation:
     def with_defaults(self, params: dict, clip: bool) -> dict:
         """`params` with the defaults that differ between a clip and a still written out, so a recipe says them."""
         return params
+
+
+def write_mask(mask: np.ndarray, folder: str | Path, source: Path | None) -> Path:
+    """Write a damage mask (H,W) in [0,1] into `folder` (made if missing) as ``<source stem>.png`` (``mask.png``
+    without a source): 8-bit grey, white = damaged, what `restore --damage-mask` reads (`age` and `restore` with
+    `mask_output`). Rounded down to the 8-bit steps, so the file read back is nowhere above the mask: given back
+    to restore as its `damage_mask`, it adds nothing to the mask it came from."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = np.floor(np.clip(mask, 0, 1).astype(np.float64) * 255) / 255  # exact: k <= 255 m
+    name = f"{source.stem if source else 'mask'}.png"
+    return save(Picture(steps.astype(np.float32)[None], bit_depth=8), folder / name)
 
 
 OPERATIONS: dict[str, Operation] = {}

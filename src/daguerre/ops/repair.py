@@ -8,12 +8,15 @@
 
 Each step is the registered operation itself (no second copy); progress is reported as one bar over all
 steps, and the provenance records every step's parameters and model.
+`damage_mask` and `mask_output` go to the restore step (`ops.restore`: damage the user marked; a folder for the
+damage mask restore used).
 """
 
 from __future__ import annotations
 
 from daguerre.imaging import Picture
 from daguerre.ops.base import Operation, Progress, Provenance, get_operation, register
+from daguerre.ops.restore import refuse_mask_output
 
 STEP_UNITS = 100  # progress units per step
 
@@ -21,7 +24,7 @@ STEP_UNITS = 100  # progress units per step
 def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, restore_model: str | None = None,
          colorize_model: str | None = None, upscale_model: str | None = None, tile: int = 1024,
          restore_prefilter: list[float] | None = None, reference: object = None, hints: object = None,
-         damage_mask: object = None, **unknown: object) -> list[tuple[str, dict]]:
+         damage_mask: object = None, mask_output: object = None, **unknown: object) -> list[tuple[str, dict]]:
     """The steps `repair` runs: (operation name, its parameters) in order."""
     if unknown:
         raise TypeError(f"repair: unknown parameter(s) {', '.join(unknown)}")
@@ -35,6 +38,8 @@ def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, resto
         steps[0][1]["prefilter"] = restore_prefilter
     if damage_mask is not None:  # damage the user marked, repaired by restore with what it finds
         steps[0][1]["damage_mask"] = damage_mask
+    if mask_output is not None:  # the damage mask restore used (`ops.restore`), written to this folder
+        steps[0][1]["mask_output"] = mask_output
     if colorize:
         guides = {k: v for k, v in (("reference", reference), ("hints", hints)) if v}
         steps.append(("colorize", {"model": colorize_model, **guides}))
@@ -64,7 +69,8 @@ class Repair(Operation):
         return picture
 
     def for_clip(self, first: Picture, params: dict) -> dict:
-        """Restore's halftone screen and noise, measured once on a clip's first frame."""
+        """Restore's halftone screen and noise, measured once on a clip's first frame (no `mask_output`)."""
+        refuse_mask_output(params)
         if params.get("restore_prefilter") is not None:
             return params
         restored = get_operation("restore").for_clip(first, {"model": params.get("restore_model")})
@@ -72,7 +78,8 @@ class Repair(Operation):
 
     def provenance(self, **params: object) -> Provenance:
         steps = plan(**params)  # type: ignore[arg-type]
-        recorded, models = {**params, "steps": [s for s, _ in steps]}, []
+        kept = {k: v for k, v in params.items() if k != "mask_output"}  # changes no pixel
+        recorded, models = {**kept, "steps": [s for s, _ in steps]}, []
         for step, kwargs in steps:
             made = get_operation(step).provenance(**kwargs)
             models += made.models

@@ -16,6 +16,13 @@ picture's proportions) marks damage the user has seen: it is added to the model'
 are dropped), so what it covers is filled and repaired even where the model found nothing. The provenance records
 its sha256.
 
+`mask_output` (a folder) writes the damage mask restore used, after its false alarms are dropped and with the
+user's `damage_mask` added, as ``<input stem>.png``: 8-bit grey at the picture's size, white = damaged, the format
+`damage_mask` reads (rounded down to 8 bits, so given back unchanged it changes nothing). A user sees what was
+taken as damage, paints more, and passes it back. It changes no pixel, so the provenance does not record it. A
+model that finds its mask inside one network pass (or its ONNX export) has none to write, and a clip (one mask per
+frame) is refused: both are one-line errors.
+
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
 colour: the restored picture's CIELAB means and deviations are matched to the reference's
 (`imaging.colour.match_reference`); a grey result takes only its lightness. The provenance records the
@@ -36,7 +43,7 @@ from daguerre.imaging import Picture, load, run_tiled
 from daguerre.imaging.colour import blend, match_reference
 from daguerre.imaging.lab import luma
 from daguerre.models.onnx import OnnxModel, onnx_available
-from daguerre.ops.base import Operation, Progress, Provenance, register
+from daguerre.ops.base import Operation, Progress, Provenance, register, write_mask
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
 
@@ -63,14 +70,16 @@ class Restore(Operation):
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
             strength: float = 1.0, tile: int = 1024, engine: str = "auto",
             reference: str | Path | Picture | None = None, prefilter: Sequence[float] | None = None,
-            damage_mask: str | Path | Picture | None = None, **unknown: object) -> Picture:
+            damage_mask: str | Path | Picture | None = None, mask_output: str | Path | None = None,
+            **unknown: object) -> Picture:
         self.check({"strength": strength, "engine": engine, "prefilter": prefilter, **unknown})
         guide = reference_picture(reference)
         card, net = task_model("restore", model)
         marked = None if damage_mask is None else user_mask(damage_mask, picture.size)
-        if marked is not None and not (net.mask_rule > 0 or net.keep or net.fill):
-            raise ValueError(f"model {card.name!r} finds its damage mask inside one network pass: it cannot take a "
-                             "damage mask (the shipped model can)")
+        for asked, what in ((marked, "take a damage mask"), (mask_output, "write the damage mask it used")):
+            if asked is not None and not (net.mask_rule > 0 or net.keep or net.fill):
+                raise ValueError(f"model {card.name!r} finds its damage mask inside one network pass: it cannot "
+                                 f"{what} (the shipped model can)")
         if engine == "onnx" and (not onnx_available() or net.tone is not None or net.mask_rule > 0
                                  or net.keep or net.fill):
             raise RuntimeError("engine 'onnx' asked for but " + ("onnxruntime is not installed" if not onnx_available()
@@ -93,6 +102,8 @@ class Restore(Operation):
                 mask = net.drop_false_alarms(mask, toned)
                 if marked is not None:  # the user's damage too, whatever the model made of it
                     mask = torch.maximum(mask, marked)
+                if mask_output is not None:  # the mask used, for the user to see and add to
+                    write_mask(mask[0, 0].numpy(), mask_output, picture.source)
                 y = tiled(lambda t: net.local(t[:, :3], params, t[:, 3:]), torch.cat([x, mask], 1), progress=progress)
                 y = net.kept(toned, y, mask, [measured]) if net.keep else y
                 y = net.filled(y, toned, mask)
@@ -109,7 +120,9 @@ class Restore(Operation):
         return repixel(picture, y[0].numpy())
 
     def for_clip(self, first: Picture, params: dict) -> dict:
-        """A clip's halftone screen, noise and grain are measured once, on its first frame (`RestoreNet.prefilters`)."""
+        """A clip's halftone screen, noise and grain are measured once, on its first frame (`RestoreNet.prefilters`).
+        A clip's damage masks are not written (`mask_output`: one-line error)."""
+        refuse_mask_output(params)
         if params.get("prefilter") is not None:
             return params
         _, net = task_model("restore", params.get("model"))  # type: ignore[arg-type]
@@ -117,11 +130,18 @@ class Restore(Operation):
 
     def provenance(self, **params: object) -> Provenance:
         card, _ = task_model("restore", params.get("model"))  # type: ignore[arg-type]
-        recorded = dict(params)
+        recorded = {k: v for k, v in params.items() if k != "mask_output"}  # where a copy of the mask went
         for key in ("reference", "damage_mask"):
             if params.get(key) is not None:
                 recorded[key] = reference_record(params[key])  # type: ignore[arg-type]
         return Provenance(self.name, self.version, recorded, [model_record(card)])
+
+
+def refuse_mask_output(params: dict) -> None:
+    """A clip (restore's or repair's) with `mask_output`: a one-line error (a mask per frame is not written)."""
+    if params.get("mask_output") is not None:
+        raise ValueError(f"mask output {params['mask_output']}: the damage masks of a clip's frames are not written; "
+                         "give photos (or the frames as pictures, to a folder)")
 
 
 def reference_picture(reference: str | Path | Picture | None) -> Picture | None:
