@@ -336,6 +336,11 @@ def test_api_job_runs_in_the_background_and_lands_in_the_archive(site):
         other = c.post(f"/api/items/{master.id}/jobs", headers=headers,
                        json={"operation": "stylize", "params": {"model": "../../keys/signer"}})
         assert other.status_code == 400 and "paths" in other.json()["detail"]
+        for operation in ("restore", "age"):  # a bare folder name would be written in the server's directory
+            writes = c.post(f"/api/items/{master.id}/jobs", headers=headers,
+                            json={"operation": operation, "params": {"mask_output": "masks"}})
+            assert writes.status_code == 400 and "mask_output" in writes.json()["detail"], writes.text
+        assert not Path("masks").exists()
 
 
 @BOTH

@@ -300,6 +300,7 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
 
 
 ITEM_PARAMS = PICTURE_PARAMS  # parameters that name pictures: item ids over the web
+SERVER_FILE_PARAMS = ("mask_output",)  # parameters that write files beside the derivative: never over the web
 STORE_FILE = re.compile(r"[^\s'\"]*objects/[0-9a-f]{2}/([0-9a-f]{64})")  # a stored file's path (item id: 16 hex)
 
 
@@ -335,6 +336,8 @@ def api_params(archive: Archive, params: dict) -> dict:
 
     out = {}
     for key, value in params.items():
+        if key in SERVER_FILE_PARAMS:
+            raise ArchiveError(f"{key}: writes files on the server, and is not accepted over the web")
         if key in ITEM_PARAMS:
             try:
                 out[key] = [item_path(archive, v) for v in value] if isinstance(value, list) else item_path(
