@@ -51,6 +51,7 @@ from daguerre.video import DEFAULT_CONSISTENCY  # noqa: E402
 from daguerre.video.clip import ClipWriter, open_clip  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.flow import FlowEstimator, confidence, grey8, resize_flow, warp  # noqa: E402
+from daguerre.video.inbetween import Inbetween  # noqa: E402
 from daguerre.video.run import CHROMA_OPERATIONS, process_clip  # noqa: E402
 from daguerre.video.steady_local import LET_GO_RAMP, SteadyLocal  # noqa: E402
 from daguerre.video.steady_moving import MOVING_RAMP, SteadyMoving  # noqa: E402
@@ -280,12 +281,16 @@ def _first_frames(clip: Path, n: int, target: Path) -> Path:
 def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[float, ...], chroma: bool,
               painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
               moving: bool = False, local: bool = False, let_go: float = 0.0,
-              ramp: tuple[float, float] = LET_GO_RAMP, halves: tuple | None = None) -> list[dict]:
+              ramp: tuple[float, float] = LET_GO_RAMP, halves: tuple | None = None, key_every: int = 1,
+              inbetween: dict | None = None) -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
     fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
     with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`);
     with `local`, its grid locked to the smoothed flow (`SteadyLocal`, its pixels blended by `let_go` where the lock
-    lets go, over `ramp`; `halves`: the local lock's network halves, e.g. int8's, default torch's)."""
+    lets go, over `ramp`; `halves`: the local lock's network halves, e.g. int8's, default torch's); `key_every` N > 1:
+    `outputs` used on every Nth frame only, the frames between made from them (`Inbetween`, lean = 1 - strength, as
+    `process_clip` sets it; the rows then also give `model_share`: the frames the model ran on, of all);
+    `inbetween`: its options (lean, interpolation)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -303,7 +308,17 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     rows = []
     base_sharpness = None
     for c in strengths:
-        if inside is not None and c > 0:
+        model_share = 1.0
+        if key_every > 1:
+            steady = TemporalConsistency(0.0)  # no cuts counted: the keys are not blended
+            between = Inbetween(key_every, chroma_only=chroma, **{"lean": 1 - c, **(inbetween or {})})
+            pictures = [Picture(f) for f, _ in frames]
+            index = {id(p): i for i, p in enumerate(pictures)}
+            keyed = [(p, Picture(o) if between.is_key(i) else None)
+                     for i, (p, o) in enumerate(zip(pictures, outputs, strict=True))]
+            steadied = [p.pixels for p in between.frames(keyed, lambda p, at=index: Picture(outputs[at[id(p)]]))]
+            model_share = 1 - between.made / len(frames)
+        elif inside is not None and c > 0:
             steady = (SteadyLocal(inside, c, let_go=let_go, let_go_ramp=ramp, halves=halves) if local else
                       SteadyMoving(inside, c, c) if moving else SteadyStyle(inside, c))
             steadied = [steady(f) for f, _ in frames]
@@ -326,7 +341,7 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
         base_sharpness = base_sharpness or sharp
         row = {"consistency": c, "warping_error_true_flow": float(np.mean(true_err)),
                "warping_error_estimated_flow": float(np.mean(est_err)), "sharpness_ratio": sharp / base_sharpness,
-               "cuts_detected": steady.cuts}
+               "cuts_detected": steady.cuts, "model_share": model_share}
         if painting is not None:
             row["style_distance"] = float(np.mean(style_distance(np.stack(steadied[::5]), painting)))
         rows.append(row)
@@ -359,15 +374,7 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
     if not REAL_CLIP.is_file():
         print(f"  skipped: {REAL_CLIP} not installed (Debian package opencv-doc)")
         return []
-    _, stream = open_clip(REAL_CLIP)
-    frames, cuts = [], TemporalConsistency(1.0)  # finds the clip's cuts: pairs across them are left out
-    for i, f in enumerate(stream):
-        if i == (8 if args.quick else args.real_frames):
-            break
-        seen = cuts.cuts
-        cuts(f.pixels, f.pixels)
-        new_shot = i == 0 or cuts.cuts > seen
-        frames.append((f.pixels, None if new_shot else np.zeros((*f.pixels.shape[1:], 2), np.float32)))
+    frames = real_frames(8 if args.quick else args.real_frames)
     op = get_operation("stylize")
     params = {**CASES["stylize (fast, van-gogh-irises)"][1], "precision": args.real_precision}
     outputs = stylized(op, frames, params)
@@ -399,6 +406,22 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
     return rows
+
+
+def real_frames(n: int) -> list[tuple]:
+    """The first `n` frames of the real clip as (pixels, flow) pairs, as `synthetic` gives them: the flow is None at
+    a cut the consistency step finds (pairs across it are left out), else zeros (unknown: only the estimated flow
+    is measured)."""
+    _, stream = open_clip(REAL_CLIP)
+    frames, cuts = [], TemporalConsistency(1.0)
+    for i, f in enumerate(stream):
+        if i == n:
+            break
+        seen = cuts.cuts
+        cuts(f.pixels, f.pixels)
+        new_shot = i == 0 or cuts.cuts > seen
+        frames.append((f.pixels, None if new_shot else np.zeros((*f.pixels.shape[1:], 2), np.float32)))
+    return frames
 
 
 def stylized(op: Operation, frames: list[tuple], params: dict) -> list[np.ndarray]:

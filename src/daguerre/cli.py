@@ -22,7 +22,7 @@ from daguerre.archive.cli import archive_app
 from daguerre.jobs.cli import batch, runs
 from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
-from daguerre.video.cli import CONSISTENCY, Consistency, live, rate_column
+from daguerre.video.cli import CONSISTENCY, Consistency, KeyEvery, live, rate_column
 from daguerre.web.cli import SERVE_EXAMPLE, serve, users_app
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
@@ -155,6 +155,7 @@ def stylize(
                                              "blended where figures move on their own) | local (inside, locked "
                                              "to the smoothed flow: figures, zooms and turns held too; the "
                                              "steadiest at the least style cost, ~1.8x the time).")] = "pixels",
+    key_every: KeyEvery = 1,
 ) -> None:
     """Restyle photographs as paintings: a trained model, any painting, or optimisation."""
     method = method or ("fast" if model else "arbitrary")
@@ -162,6 +163,8 @@ def stylize(
         fail(f"unknown --steady {steady!r} (use pixels, inside, moving or local)", 2)
     if steady != "pixels" and (method != "fast" or preserve_color or strength < 1):
         fail(f"--steady {steady} is for fast style models (--model), at strength 1, without --preserve-color", 2)
+    if steady != "pixels" and key_every > 1:
+        fail(f"--key-every steadies with the pixel blend: not with --steady {steady}", 2)
     if steady != "pixels":
         precision = precision or "fp32"  # not the clips' int8 default: asked for, int8 runs in two halves too
     params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,
@@ -180,7 +183,7 @@ def stylize(
     else:
         fail(f"unknown method {method!r} (use fast, arbitrary or optimize)", 2)
     run_operation("stylize", inputs, output, **params, consistency=consistency, steady_inside=steady == "inside",
-                  steady_moving=steady == "moving", steady_local=steady == "local")
+                  steady_moving=steady == "moving", steady_local=steady == "local", key_every=key_every)
 
 
 @app.command("export-onnx", epilog="Example: daguerre export-onnx restore-photos -o restore.onnx")
@@ -364,6 +367,7 @@ def retro(
     tile: Annotated[int, typer.Option(help="Models: tile size in pixels for large images.")] = 1024,
     engine: Annotated[str, typer.Option(help="Models: auto | onnx | torch.")] = "auto",
     consistency: Consistency = CONSISTENCY,
+    key_every: KeyEvery = 1,
 ) -> None:
     """Give modern photographs a period look: a classical preset, or a model trained on your own collection."""
     if preset and model:
@@ -373,7 +377,7 @@ def retro(
         params |= {"model": model, "tile": tile, "engine": engine}
     else:
         params |= {"preset": preset or "sepia", "seed": seed}
-    run_operation("retro", inputs, output, **params, consistency=consistency)
+    run_operation("retro", inputs, output, **params, consistency=consistency, key_every=key_every)
 
 
 @app.command(epilog="Example: daguerre restore scans/ -o restored/ --strength 0.9")
@@ -411,9 +415,11 @@ def colorize(
                                                         "of the picture like it; elsewhere the reference's or the "
                                                         "automatic colour (repeatable).")] = None,
     consistency: Consistency = CONSISTENCY,
+    key_every: KeyEvery = 1,
 ) -> None:
     """Colorize black-and-white photographs; their luminance is kept exactly at full resolution."""
     run_operation("colorize", inputs, output, model=model, render_size=render_size, consistency=consistency,
+                  key_every=key_every,
                   reference=[str(r) for r in reference or []] or None, hints=hint or None)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".gif"})
 DEFAULT_CONSISTENCY = 0.5  # measured (BENCHMARKS.md, "Video"): the warping error is a third or less
 # parameters of a clip's frame loop, not of the Operation (`run.process_clip`): a still has no use for them
-CLIP_PARAMS = frozenset({"consistency", "steady_inside", "steady_moving", "steady_local"})
+CLIP_PARAMS = frozenset({"consistency", "steady_inside", "steady_moving", "steady_local", "key_every"})
 
 
 def is_video_path(path: str | Path) -> bool:

@@ -13,6 +13,10 @@ Consistency = Annotated[float, typer.Option(
     min=0.0, max=1.0, help="Videos: how strongly each frame follows the previous output along the motion "
                            "(0: frames processed independently, may flicker).")]
 CONSISTENCY = DEFAULT_CONSISTENCY
+KeyEvery = Annotated[int, typer.Option(
+    min=1, help="Videos (stylize, retro, colorize): run the model on every Nth frame only; the frames between are "
+                "made from those outputs moved along the motion (faster, and steady: --consistency then sets how "
+                "evenly they blend the two outputs around them). 1: every frame.")]
 
 
 def rate_column() -> object:
@@ -36,6 +40,7 @@ def live(
     precision: Annotated[str | None, typer.Option(help="int8 (faster, slightly different) | fp32 (default: int8 "
                                                       "where the model's int8 file is faithful to fp32).")] = None,
     consistency: Consistency = CONSISTENCY,
+    key_every: KeyEvery = 1,
     window: Annotated[bool | None, typer.Option(help="Show a window (default: when a display exists).")] = None,
 ) -> None:
     """Stylize a camera or a looping video file in real time; shows or prints the frame rate."""
@@ -47,10 +52,11 @@ def live(
     console = Console(stderr=True)
     try:
         run_live(model, source if not source.isdigit() else int(source), frames=frames, size=size, precision=precision,
-                 consistency=consistency, window=window, log=lambda m: console.print(m, highlight=False))
+                 consistency=consistency, key_every=key_every, window=window,
+                 log=lambda m: console.print(m, highlight=False))
     except (ImageError, LookupError, ValueError, RuntimeError) as e:
         console.print(f"[red]error:[/red] {str(e).strip(chr(39))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
-__all__ = ["CONSISTENCY", "Consistency", "live", "rate_column"]
+__all__ = ["CONSISTENCY", "Consistency", "KeyEvery", "live", "rate_column"]

@@ -52,9 +52,12 @@ def has_display() -> bool:
 
 def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = None, size: int = 480,
              precision: str | None = None, consistency: float = DEFAULT_CONSISTENCY, window: bool | None = None,
-             log: Callable[[str], None] = print) -> float:
+             key_every: int = 1, log: Callable[[str], None] = print) -> float:
     """Stylize frames as they come until `frames` are done (or q / Ctrl-C); returns the mean frames per second.
-    `precision` None: as for clips (int8 where faithful)."""
+    `precision` None: as for clips (int8 where faithful). `key_every` N > 1: the model on every Nth frame, the
+    frames between made from its outputs (`daguerre.video.inbetween`; shown N - 1 frames later)."""
+    import itertools
+
     import cv2
 
     from daguerre.models.onnx import check_precision
@@ -76,16 +79,26 @@ def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = N
     if show and not _can_show():
         log("no window: this OpenCV has no GUI (opencv-python-headless); printing the frame rate instead")
         show = False
-    def stylized(frame: Picture) -> tuple[Picture, Picture]:
+    count = itertools.count()
+
+    def run(frame: Picture) -> Picture:
+        return op.run(frame, method="fast", model=model, precision=precision, tile=max(frame.size))
+
+    def stylized(frame: Picture) -> tuple[Picture, Picture | None]:
         frame = _fit(frame, size)
-        return frame, op.run(frame, method="fast", model=model, precision=precision, tile=max(frame.size))
+        return frame, run(frame) if next(count) % key_every == 0 else None
 
     # capture and the model each in a thread, a frame or two ahead: the consistency step and the display overlap
     results = in_thread(in_thread(stream, depth=2, name="capture"), stylized, depth=2, name="model")
+    if key_every > 1:
+        from daguerre.video.inbetween import Inbetween
+
+        outputs = Inbetween(key_every, lean=1 - consistency).frames(results, run)
+    else:
+        outputs = (result.with_pixels(steady(frame.pixels, result.pixels)) for frame, result in results)
     done, start, last_print, fps = 0, time.perf_counter(), time.perf_counter(), 0.0
     try:
-        for frame, result in results:
-            out = result.with_pixels(steady(frame.pixels, result.pixels))
+        for out in outputs:
             done += 1
             now = time.perf_counter()
             fps = done / (now - start)

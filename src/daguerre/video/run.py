@@ -6,6 +6,7 @@ one 480p frame already fills a core with the convolutions' work."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -97,6 +98,19 @@ def steady_style(op: Operation, params: dict, consistency: float, size: tuple[in
     return SteadyStyle(net, consistency, halves=halves)
 
 
+def check_key_every(op: Operation, params: dict, steady_inside: bool) -> None:
+    """A ValueError naming why frames cannot be made between keys for this Operation (see `video.inbetween`)."""
+    from daguerre.video.inbetween import INBETWEEN_OPERATIONS
+
+    if op.name not in INBETWEEN_OPERATIONS:
+        raise ValueError(f"a key every N frames is for {', '.join(sorted(INBETWEEN_OPERATIONS))}: {op.name} keeps "
+                         "each frame's own detail")
+    if steady_inside:
+        raise ValueError("a key every N frames steadies with the pixel blend (--steady pixels), not inside the network")
+    if clip_anchor(op, params) is not None:
+        raise ValueError(f"a key every N frames is not for {params.get('model')}: its moving anchor needs every frame")
+
+
 def clip_anchor(op: Operation, params: dict) -> MovingAnchor | None:
     """The moving anchor (`daguerre.video.anchor`) of a clip stylized with a fast model whose card asks for one;
     None otherwise (every other model and Operation runs as before)."""
@@ -112,7 +126,7 @@ def clip_anchor(op: Operation, params: dict) -> MovingAnchor | None:
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
                  steady_inside: bool = False, steady_moving: bool = False, steady_local: bool = False,
-                 **params: object) -> Path:
+                 key_every: int = 1, **params: object) -> Path:
     """Run `op` on every frame of `source` (a video file or a folder of numbered frames) into `target` (a video
     file, or a pattern such as `frames/%05d.png`), keeping the frame rate, size ratio and audio track.
 
@@ -124,7 +138,10 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     cost on a real clip with moving figures (BENCHMARKS.md, "Video"), so not the default. `steady_moving`: steadied
     inside with the grid locked to the fraction of a pixel, and the output's pixels blended where figures move on
     their own (`SteadyMoving`). `steady_local`: steadied inside with the grid locked to the smoothed flow, so
-    figures moving on their own, zooms and turns are held too (`SteadyLocal`)."""
+    figures moving on their own, zooms and turns are held too (`SteadyLocal`). `key_every` N > 1: the model runs
+    on every Nth frame only and the frames between are made from those outputs along the motion
+    (`daguerre.video.inbetween`): faster, and steadier; `consistency` is then how evenly a frame between blends
+    the keys on either side (1: by nearness; 0: the earlier key wherever its flow is trusted)."""
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)
@@ -134,6 +151,8 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
         frames = _prepend(first, frames)
     if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and max(info.size) <= WHOLE_FRAME:
         params["tile"] = max(int(params["tile"]), max(info.size))  # type: ignore[call-overload]
+    if key_every > 1:
+        check_key_every(op, params, steady_inside or steady_moving or steady_local)
     decoded = in_thread(frames, name="decode", cpu=stage_cpu)
     style = (steady_style(op, params, consistency, info.size, steady_moving, steady_local)
              if steady_inside or steady_moving or steady_local else None)
@@ -164,6 +183,18 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
 
         stages = in_thread(in_thread(in_thread(decoded, anchored, name="steady", cpu=stage_cpu), run_anchored,
                                      name="model", cpu=stage_cpu), steadied_moved, name="steady", cpu=stage_cpu)
+    elif key_every > 1:  # the model on the keys only, in its stage; the frames between made in the steady stage
+        from daguerre.video.inbetween import Inbetween
+
+        between = Inbetween(key_every, chroma_only=op.name in CHROMA_OPERATIONS, lean=1 - consistency)
+        count = itertools.count()
+
+        def run_key(frame: Picture) -> tuple[Picture, Picture | None]:
+            return frame, op.run(frame, **params) if between.is_key(next(count)) else None
+
+        keyed = in_thread(decoded, run_key, name="model", cpu=stage_cpu)
+        stages = in_thread(between.frames(keyed, lambda frame: op.run(frame, **params)), name="steady",
+                           cpu=stage_cpu)
     else:
         steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
 
