@@ -133,7 +133,8 @@ def save_strip(frames: list[tuple], path: Path, start: int = 20, count: int = 4)
     keys = [p.pixels for p in between.frames(keyed, lambda p: Picture(outputs[index[id(p)]]))]
     rows = [np.concatenate([outputs[i], blended[i], keys[i]], axis=2) for i in range(1, len(part))]
     grid = np.concatenate(rows, axis=1).transpose(1, 2, 0)
-    Image.fromarray((np.clip(grid, 0, 1) * 255).round().astype(np.uint8)).save(path, quality=88)
+    image = Image.fromarray((np.clip(grid, 0, 1) * 255).round().astype(np.uint8))
+    image.resize((image.width // 2, image.height // 2), Image.LANCZOS).save(path, quality=85)
 
 
 def main() -> None:
