@@ -24,23 +24,10 @@ from daguerre.imaging import Picture  # noqa: E402
 from daguerre.models.registry import find_model  # noqa: E402
 from daguerre.ops import get_operation  # noqa: E402
 from daguerre.video import DEFAULT_CONSISTENCY  # noqa: E402
-from daguerre.video.clip import open_clip  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 
 STEPS = {"flow 480 px, level 2 (before)": {"flow_size": 480, "flow_finest": None}, "now": {}}
 
-
-def real_frames(n: int = 48) -> list[tuple]:
-    _, stream = open_clip(video.REAL_CLIP)
-    frames, cuts = [], TemporalConsistency(1.0)
-    for i, f in enumerate(stream):
-        if i == n:
-            break
-        seen = cuts.cuts
-        cuts(f.pixels, f.pixels)
-        new_shot = i == 0 or cuts.cuts > seen
-        frames.append((f.pixels, None if new_shot else np.zeros((*f.pixels.shape[1:], 2), np.float32)))
-    return frames
 
 
 def main() -> None:
@@ -50,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    frames = real_frames() if args.real else video.synthetic((854, 480), 3, 16)
+    frames = video.real_frames() if args.real else video.synthetic((854, 480), 3, 16)
     params = {"method": "fast", "model": video.STYLE_MODEL, "tile": 1024, "precision": "int8"}
     op = get_operation("stylize")
     outputs = [op.run(Picture(f), **params).pixels for f, _ in frames]

@@ -93,6 +93,14 @@ def shot_photos(n: int) -> list[np.ndarray]:
     raise SystemExit(f"needs {n} held-out photos at least 1000 px wide")
 
 
+def pan_clip(path: Path, size: tuple[int, int], frames: int) -> Path:
+    """An H.264 clip at 24 fps of one held-out photo panned and zoomed (`synthetic`'s first shot)."""
+    with ClipWriter(path, 24) as writer:
+        for frame, _ in synthetic(size, 1, frames):
+            writer.write(Picture(frame))
+    return path
+
+
 def synthetic(size: tuple[int, int], shots: int, frames: int, grey: bool = False) -> list[tuple]:
     """[(frame (3, H, W), true backward flow or None at a shot's first frame)] over `shots` held-out photos."""
     out = []
@@ -111,10 +119,7 @@ def speed(args: object) -> list[dict]:
     cases = {k: v for k, v in CASES.items() if "seurat" not in k and any(c in k for c in args.speed_cases)}
     with tempfile.TemporaryDirectory() as tmp:
         for label, size in (("480p", (854, 480)), ("720p", (1280, 720)))[: 1 if args.only_480p else 2]:
-            clip = Path(tmp) / f"{label}.mp4"
-            with ClipWriter(clip, 24) as writer:
-                for frame, _ in synthetic(size, 1, n):
-                    writer.write(Picture(frame))
+            clip = pan_clip(Path(tmp) / f"{label}.mp4", size, n)
 
             def row(case: str, consistency: float | None, frames: int, seconds: float, pipeline: str,
                     label: str = label) -> None:
@@ -171,10 +176,7 @@ def breakdown(args: object) -> list[dict]:
     op = get_operation("stylize")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        clip = Path(tmp) / "480p.mp4"
-        with ClipWriter(clip, 24) as writer:
-            for frame, _ in synthetic((854, 480), 1, n):
-                writer.write(Picture(frame))
+        clip = pan_clip(Path(tmp) / "480p.mp4", (854, 480), n)
         trained = {"fp32": export(styles.style_model(STYLE_MODEL)[1], Path(tmp) / "trained.onnx", inference_form=False)}
         trained["int8"] = quantize(trained["fp32"], Path(tmp) / "trained-int8.onnx")
         for precision in args.precisions:
@@ -408,7 +410,7 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
     return rows
 
 
-def real_frames(n: int) -> list[tuple]:
+def real_frames(n: int = 48) -> list[tuple]:
     """The first `n` frames of the real clip as (pixels, flow) pairs, as `synthetic` gives them: the flow is None at
     a cut the consistency step finds (pairs across it are left out), else zeros (unknown: only the estimated flow
     is measured)."""

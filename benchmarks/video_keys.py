@@ -29,11 +29,10 @@ from _common import RESULTS, base_parser, format_table, load_rgb, painting_path,
 from daguerre.imaging import Picture  # noqa: E402
 from daguerre.ops import get_operation  # noqa: E402
 from daguerre.video import DEFAULT_CONSISTENCY, inbetween  # noqa: E402
-from daguerre.video.clip import ClipWriter  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.inbetween import Inbetween  # noqa: E402
 from daguerre.video.run import process_clip  # noqa: E402
-from video import STYLE_MODEL, real_frames, stability, stylized, synthetic  # noqa: E402
+from video import STYLE_MODEL, pan_clip, real_frames, stability, stylized, synthetic  # noqa: E402
 
 SPEED_CASES = [(1, "linear"), (2, "cubic")]  # (key every, the earlier key's resampling)
 PARAMS = {"method": "fast", "model": STYLE_MODEL, "tile": 1024, "precision": "int8"}
@@ -80,10 +79,7 @@ def speed(args: object) -> list[dict]:
     op = get_operation("stylize")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        clip = Path(tmp) / "480p.mp4"
-        with ClipWriter(clip, 24) as writer:
-            for frame, _ in synthetic((854, 480), 1, n):
-                writer.write(Picture(frame))
+        clip = pan_clip(Path(tmp) / "480p.mp4", (854, 480), n)
         model = styles.style_model_onnx(STYLE_MODEL, "int8")
         for threads in args.model_threads:
             model.session = _session(str(model.path), threads)
