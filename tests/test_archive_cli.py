@@ -91,7 +91,7 @@ def test_a_clip_option_given_for_pictures_is_named_as_not_used(tmp_path: Path, p
     cat = run("list", env=env).output.split()[0]
 
     applied = run("apply", "test-tint", cat, "-p", "consistency=0.3", "-p", "amount=0.2", env=env)
-    assert "note: consistency only steadies clips; pictures are derived without it" in applied.output
+    assert "note: consistency only applies to clips; pictures are derived without it" in applied.output
     derivative = applied.output.split()[0]
     shown = run("show", derivative, "--json", env=env).output  # with its recipe
     assert "consistency" not in shown and '"amount": 0.2' in shown
@@ -100,7 +100,7 @@ def test_a_clip_option_given_for_pictures_is_named_as_not_used(tmp_path: Path, p
     batch = runner.invoke(app, ["archive", "batch", "test-tint", "-p", "steady_local=true", "--workers", "0"],
                           env=env)
     assert batch.exit_code == 0, batch.output
-    assert "note: steady_local only steadies clips; any pictures in this run are derived without it" in batch.output
+    assert "note: steady_local only applies to clips; any pictures in this run are derived without it" in batch.output
     assert "1 done, 0 failed" in batch.output
 
 

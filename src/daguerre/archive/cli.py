@@ -140,7 +140,7 @@ def clip_only_note(params: dict, pictures: str = "pictures") -> str | None:
     from daguerre.video import CLIP_PARAMS
 
     if names := sorted(set(params) & CLIP_PARAMS):
-        return f"note: {', '.join(names)} only steadies clips; {pictures} are derived without it"
+        return f"note: {', '.join(names)} only applies to clips; {pictures} are derived without it"
     return None
 
 
