@@ -178,3 +178,12 @@ def test_live_with_a_key_every_two_frames_runs_the_model_on_about_half(clip: Pat
     assert result.exit_code == 0, result.output
     assert "15 frames stylized at" in result.output
     assert 8 <= len(runs) <= 11  # keys 0, 2, ..., 14, and a key or two the model thread ran ahead
+
+
+def test_a_clip_derived_with_keys_in_the_archive_records_them_and_rederives(archive, clip: Path) -> None:
+    [master_id] = archive.ingest([clip]).added
+    [derived] = archive.apply("stylize", [master_id], {"model": "rousseau-lion", "key_every": 2})
+    [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
+    assert event.outcome_detail["recipe"]["params"]["key_every"] == 2
+    again = archive.rederive(derived.id)  # the frames between re-made from the recipe's keys
+    assert again.ok and again.max_abs_diff <= 1 / 255, again
