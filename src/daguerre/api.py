@@ -203,6 +203,8 @@ def run_clip(operation: str, source: str | Path, target: str | Path, *, consiste
     consistency = DEFAULT_CONSISTENCY if consistency is None else consistency
     if not 0 <= consistency <= 1:
         raise ValueError(f"consistency must be between 0 and 1, got {consistency}")
+    if key_every < 1:
+        raise ValueError(f"key_every must be 1 or more, got {key_every}")
     op = get_operation(operation)
     if operation == "stylize":
         params.setdefault("method", "fast" if params.get("model") else "arbitrary")
