@@ -314,11 +314,7 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
         if key_every > 1:
             steady = TemporalConsistency(0.0)  # no cuts counted: the keys are not blended
             between = Inbetween(key_every, chroma_only=chroma, **{"lean": 1 - c, **(inbetween or {})})
-            pictures = [Picture(f) for f, _ in frames]
-            index = {id(p): i for i, p in enumerate(pictures)}
-            keyed = [(p, Picture(o) if between.is_key(i) else None)
-                     for i, (p, o) in enumerate(zip(pictures, outputs, strict=True))]
-            steadied = [p.pixels for p in between.frames(keyed, lambda p, at=index: Picture(outputs[at[id(p)]]))]
+            steadied = made_between(between, frames, outputs)
             model_share = 1 - between.made / len(frames)
         elif inside is not None and c > 0:
             steady = (SteadyLocal(inside, c, let_go=let_go, let_go_ramp=ramp, halves=halves) if local else
@@ -348,6 +344,16 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
             row["style_distance"] = float(np.mean(style_distance(np.stack(steadied[::5]), painting)))
         rows.append(row)
     return rows
+
+
+def made_between(between: Inbetween, frames: list[tuple], outputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Every frame's output through `between`: `outputs` (each frame's own, made beforehand) given on its keys and
+    as its model for the frames it runs the model on after all."""
+    pictures = [Picture(f) for f, _ in frames]
+    index = {id(p): i for i, p in enumerate(pictures)}
+    keyed = [(p, Picture(o) if between.is_key(i) else None)
+             for i, (p, o) in enumerate(zip(pictures, outputs, strict=True))]
+    return [p.pixels for p in between.frames(keyed, lambda p: Picture(outputs[index[id(p)]]))]
 
 
 def _colour(x: np.ndarray) -> np.ndarray:

@@ -3,12 +3,13 @@ between made from the keys' outputs along the motion. Both video goals of issue 
 
 1. Stability (as `video.py`'s tables): the warping error (true and estimated flow) and the Gram style distance to
    the painting, frame by frame, with the default pixel blend (consistency 0.5) and with keys every 2 and 3
-   frames at consistency 0 and 0.5, on the held-out pan (3 shots) and on the real clip (Megamind), van-gogh-irises
-   int8 (what clips run); the share of frames the model ran on.
+   frames (consistency 0.5 and 1: `SETTINGS`), on the held-out pan (3 shots) and on the real clip (Megamind),
+   van-gogh-irises int8 (what clips run); the share of frames the model ran on.
 2. Speed: `process_clip` on a 480p H.264 clip panning over a held-out photo, the default and `--key-every 2`,
    alternated `--repeats` times in one process, 1 and 2 ONNX Runtime threads: fps and CPU ms a frame.
 3. A strip of consecutive Megamind frames (frame by frame | pixel blend | keys every 2 at the default
    consistency), to look at.
+4. `--colorize` (alone): colorize on a grey held-out pan, warping error of its colour planes, and its fps.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/video_keys.py [--skip-speed] [--skip-stability] [--quick]
 """
@@ -26,13 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import RESULTS, base_parser, format_table, load_rgb, painting_path, print_header, set_threads  # noqa: E402
-from daguerre.imaging import Picture  # noqa: E402
 from daguerre.ops import get_operation  # noqa: E402
 from daguerre.video import DEFAULT_CONSISTENCY, inbetween  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
 from daguerre.video.inbetween import Inbetween  # noqa: E402
 from daguerre.video.run import process_clip  # noqa: E402
-from video import STYLE_MODEL, pan_clip, real_frames, stability, stylized, synthetic  # noqa: E402
+from video import STYLE_MODEL, made_between, pan_clip, real_frames, stability, stylized, synthetic  # noqa: E402
 
 SPEED_CASES = [(1, "linear"), (2, "cubic")]  # (key every, the earlier key's resampling)
 PARAMS = {"method": "fast", "model": STYLE_MODEL, "tile": 1024, "precision": "int8"}
@@ -121,16 +121,51 @@ def save_strip(frames: list[tuple], path: Path, start: int = 20, count: int = 4)
     outputs = stylized(get_operation("stylize"), part, PARAMS)
     steady = TemporalConsistency(DEFAULT_CONSISTENCY)
     blended = [steady(f, o) for (f, _), o in zip(part, outputs, strict=True)]
-    between = Inbetween(2, lean=1 - DEFAULT_CONSISTENCY)
-    pictures = [Picture(f) for f, _ in part]
-    index = {id(p): i for i, p in enumerate(pictures)}
-    keyed = [(p, Picture(o) if between.is_key(i) else None) for i, (p, o) in enumerate(zip(pictures, outputs,
-                                                                                           strict=True))]
-    keys = [p.pixels for p in between.frames(keyed, lambda p: Picture(outputs[index[id(p)]]))]
+    keys = made_between(Inbetween(2, lean=1 - DEFAULT_CONSISTENCY), part, outputs)
     rows = [np.concatenate([outputs[i], blended[i], keys[i]], axis=2) for i in range(1, len(part))]
     grid = np.concatenate(rows, axis=1).transpose(1, 2, 0)
     image = Image.fromarray((np.clip(grid, 0, 1) * 255).round().astype(np.uint8))
     image.resize((image.width // 2, image.height // 2), Image.LANCZOS).save(path, quality=85)
+
+
+def colorize(args: object) -> dict:
+    """colorize on grey clips: the warping error of the colour planes (Cr, Cb) on a grey held-out pan, frame by
+    frame, with the pixel blend 0.5 and with keys every 2; and the fps of a 480p clip, default and keys every 2,
+    alternated."""
+    op = get_operation("colorize")
+    frames = synthetic((427, 240), 2, 4, grey=True) if args.quick else synthetic((854, 480), 2, 12, grey=True)
+    outputs = stylized(op, frames, {})
+    rows = [{"setting": "frame by frame", **stability(frames, outputs, (0.0,), True, None)[0]},
+            {"setting": "pixel blend 0.5", **stability(frames, outputs, (DEFAULT_CONSISTENCY,), True, None)[0]},
+            {"setting": "key every 2, 0.5, no pixel blend after",
+             **stability(frames, outputs, (DEFAULT_CONSISTENCY,), True, None, key_every=2)[0]}]
+    made = made_between(Inbetween(2, chroma_only=True, lean=1 - DEFAULT_CONSISTENCY), frames, outputs)
+    share = rows[-1]["model_share"]
+    rows.append({"setting": "key every 2, then the pixel blend 0.5 (process_clip)",
+                 **stability(frames, made, (DEFAULT_CONSISTENCY,), True, None)[0], "model_share": share})
+    speed_rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        n = 6 if args.quick else 24
+        clip = pan_clip(Path(tmp) / "480p.mp4", (854, 480), n)
+        process_clip(op, clip, Path(tmp) / "warm.mp4")  # model load, not timed
+        for repeat in range(args.repeats):
+            for every in (1, 2):
+                t0, wall = os.times(), time.perf_counter()
+                process_clip(op, clip, Path(tmp) / "out.mp4", key_every=every)
+                wall, t1 = time.perf_counter() - wall, os.times()
+                cpu = t1.user + t1.system + t1.children_user + t1.children_system - sum(t0[:4])
+                speed_rows.append({"repeat": repeat, "key_every": every, "fps": n / wall,
+                                   "cpu_ms_per_frame": 1e3 * cpu / n})
+                print(f"  colorize run {repeat} key every {every}: {n / wall:.2f} fps", flush=True)
+    base = rows[0]
+    print(format_table(["colorize, grey pan", "model ran on", "warp err of Cr, Cb x frame-by-frame (true flow)",
+                        "(DIS flow)"],
+                       [[r["setting"], r["model_share"],
+                         r["warping_error_true_flow"] / base["warping_error_true_flow"],
+                         r["warping_error_estimated_flow"] / base["warping_error_estimated_flow"]] for r in rows]))
+    print(format_table(["run", "key every", "fps", "CPU ms/frame"],
+                       [[r["repeat"], r["key_every"], r["fps"], r["cpu_ms_per_frame"]] for r in speed_rows]))
+    return {"stability": rows, "speed": speed_rows}
 
 
 def main() -> None:
@@ -143,12 +178,17 @@ def main() -> None:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-stability", action="store_true")
     parser.add_argument("--variants", action="store_true", help="stability of the in-between options (`VARIANTS`)")
+    parser.add_argument("--colorize", action="store_true", help="only colorize's stability and speed (`colorize`)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and the strip")
     args = parser.parse_args()
     set_threads(args.threads)
     info = print_header("Video: a key every N frames", args)
     args.out.mkdir(parents=True, exist_ok=True)
     result: dict = {"machine": info}
+    if args.colorize:
+        result["colorize"] = colorize(args)
+        (args.out / "video_keys_colorize.json").write_text(json.dumps(result, indent=1))
+        return
     if not args.skip_stability:
         from daguerre.models.registry import find_model
 

@@ -18,13 +18,21 @@ moves: each frame keeps its own luma. Measured in BENCHMARKS.md ("Video", "A key
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from daguerre.imaging import Picture
-from daguerre.video.consistency import MIN_TRUSTED, STEP_FLOW_FINEST, STEP_FLOW_SIZE, _fit_gamut, trusted_flow
+from daguerre.video.consistency import (
+    MIN_TRUSTED,
+    STEP_FLOW_FINEST,
+    STEP_FLOW_SIZE,
+    TemporalConsistency,
+    _fit_gamut,
+    trusted_flow,
+)
 from daguerre.video.flow import FLOW_PRESET, FlowEstimator, grey8, is_scene_cut, resize_flow, sample_map
 
 # share of a frame in between that neither key sees, in whole regions (`_unseen_share`), above which the model runs
@@ -55,10 +63,13 @@ class Inbetween:
     """`inbetween.frames(items, run)`: `items` are (frame, result) in order, the result given for every `every`-th
     frame from the first (None for the others); yields every frame's output, in order. `run(frame)` is the model,
     called for the last frame when it is not a key and for frames the keys do not show. `chroma_only`: only the
-    colour is carried. `made`, `ran`: frames made in between and frames the model ran on after all (counted)."""
+    colour is carried. `steady`: the consistency step, applied to every output in order (colorize: its colour
+    planes are steadier for it, and it costs no style). `made`, `ran`: frames made in between and frames the model
+    ran on after all (counted)."""
 
     def __init__(self, every: int = 2, chroma_only: bool = False, lean: float = LEAN,
-                 interpolation: str | None = None, max_unseen: float = MAX_UNSEEN) -> None:
+                 interpolation: str | None = None, max_unseen: float = MAX_UNSEEN,
+                 steady: TemporalConsistency | None = None) -> None:
         import cv2
 
         if every < 1:
@@ -66,6 +77,7 @@ class Inbetween:
         if not 0 <= lean <= 1:
             raise ValueError(f"lean must be between 0 and 1, got {lean}")
         self.every, self.chroma_only, self.lean, self.max_unseen = every, chroma_only, lean, max_unseen
+        self.steady = steady
         self.interpolation = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}[interpolation or INTERPOLATION]
         # the later key, weighed less wherever the earlier one is trusted (lean > 0), linear: a third of the cost
         self.later = cv2.INTER_LINEAR if self.lean > 0 else self.interpolation
@@ -77,6 +89,22 @@ class Inbetween:
 
     def frames(self, items: Iterable[tuple[Picture, Picture | None]],
                run: Callable[[Picture], Picture]) -> Iterator[Picture]:
+        if self.steady is None:
+            yield from self._frames(items, run)
+            return
+        shown: deque[Picture] = deque()  # the input frames taken and not yet given out (the steady step's flow)
+
+        def remembered() -> Iterator[tuple[Picture, Picture | None]]:
+            for frame, result in items:
+                shown.append(frame)
+                yield frame, result
+
+        for out in self._frames(remembered(), run):  # in the frames' order
+            frame = shown.popleft()
+            yield out.with_pixels(self.steady(frame.pixels, out.pixels))
+
+    def _frames(self, items: Iterable[tuple[Picture, Picture | None]],
+                run: Callable[[Picture], Picture]) -> Iterator[Picture]:
         key: _Key | None = None
         waiting: list[Picture] = []  # frames since the last key, in order
         for frame, result in items:

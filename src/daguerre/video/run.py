@@ -186,7 +186,9 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     elif key_every > 1:  # the model on the keys only, in its stage; the frames between made in the steady stage
         from daguerre.video.inbetween import Inbetween
 
-        between = Inbetween(key_every, chroma_only=op.name in CHROMA_OPERATIONS, lean=1 - consistency)
+        chroma = op.name in CHROMA_OPERATIONS  # colour: the pixel blend after too (steadier, and no style to lose)
+        between = Inbetween(key_every, chroma_only=chroma, lean=1 - consistency,
+                            steady=TemporalConsistency(consistency, chroma_only=True) if chroma else None)
         count = itertools.count()
 
         def run_key(frame: Picture) -> tuple[Picture, Picture | None]:
