@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import RESULTS, base_parser, format_table, load_rgb, painting_path, print_header, set_threads  # noqa: E402
+from daguerre.metrics import colourfulness  # noqa: E402
 from daguerre.ops import get_operation  # noqa: E402
 from daguerre.video import DEFAULT_CONSISTENCY, inbetween  # noqa: E402
 from daguerre.video.consistency import TemporalConsistency  # noqa: E402
@@ -143,6 +144,12 @@ def colorize(args: object) -> dict:
     share = rows[-1]["model_share"]
     rows.append({"setting": "key every 2, then the pixel blend 0.5 (process_clip)",
                  **stability(frames, made, (DEFAULT_CONSISTENCY,), True, None)[0], "model_share": share})
+    def blended(pictures: list[np.ndarray]) -> list[np.ndarray]:
+        steady = TemporalConsistency(DEFAULT_CONSISTENCY, chroma_only=True)
+        return [steady(f, p) for (f, _), p in zip(frames, pictures, strict=True)]
+
+    for row, seen in zip(rows, (outputs, blended(outputs), made, blended(made)), strict=True):  # colour kept?
+        row["colourfulness"] = float(np.mean([colourfulness(x) for x in seen]))
     speed_rows = []
     with tempfile.TemporaryDirectory() as tmp:
         n = 6 if args.quick else 24
@@ -159,10 +166,11 @@ def colorize(args: object) -> dict:
                 print(f"  colorize run {repeat} key every {every}: {n / wall:.2f} fps", flush=True)
     base = rows[0]
     print(format_table(["colorize, grey pan", "model ran on", "warp err of Cr, Cb x frame-by-frame (true flow)",
-                        "(DIS flow)"],
+                        "(DIS flow)", "colourfulness"],
                        [[r["setting"], r["model_share"],
                          r["warping_error_true_flow"] / base["warping_error_true_flow"],
-                         r["warping_error_estimated_flow"] / base["warping_error_estimated_flow"]] for r in rows]))
+                         r["warping_error_estimated_flow"] / base["warping_error_estimated_flow"], r["colourfulness"]]
+                        for r in rows]))
     print(format_table(["run", "key every", "fps", "CPU ms/frame"],
                        [[r["repeat"], r["key_every"], r["fps"], r["cpu_ms_per_frame"]] for r in speed_rows]))
     return {"stability": rows, "speed": speed_rows}
