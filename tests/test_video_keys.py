@@ -214,3 +214,22 @@ def test_colorize_with_keys_is_steadied_by_the_pixel_blend_after_too() -> None:
 
     alone, steadied = colour_flicker(None), colour_flicker(TemporalConsistency(DEFAULT_CONSISTENCY, chroma_only=True))
     assert steadied < 0.8 * alone, (steadied, alone)
+
+
+def test_a_model_failing_mid_clip_with_keys_stops_the_pipeline_and_leaves_no_clip(clip: Path, tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    retro = type(get_operation("retro"))
+    calls = []
+    original = retro.run
+
+    def failing(self, picture, **params):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk on fire")
+        return original(self, picture, **params)
+
+    monkeypatch.setattr(retro, "run", failing)
+    out = tmp_path / "keys.mp4"
+    result = CliRunner().invoke(app, ["retro", str(clip), "-o", str(out), "--key-every", "2"])
+    assert result.exit_code == 1 and "disk on fire" in result.output, result.output
+    assert not out.exists()

@@ -89,19 +89,25 @@ class Inbetween:
 
     def frames(self, items: Iterable[tuple[Picture, Picture | None]],
                run: Callable[[Picture], Picture]) -> Iterator[Picture]:
-        if self.steady is None:
-            yield from self._frames(items, run)
-            return
-        shown: deque[Picture] = deque()  # the input frames taken and not yet given out (the steady step's flow)
+        """Closing this closes `items` (a pipeline stage upstream, and its decoder)."""
+        try:
+            if self.steady is None:
+                yield from self._frames(items, run)
+                return
+            shown: deque[Picture] = deque()  # the input frames taken, not yet given out (the steady step's flow)
 
-        def remembered() -> Iterator[tuple[Picture, Picture | None]]:
-            for frame, result in items:
-                shown.append(frame)
-                yield frame, result
+            def remembered() -> Iterator[tuple[Picture, Picture | None]]:
+                for frame, result in items:
+                    shown.append(frame)
+                    yield frame, result
 
-        for out in self._frames(remembered(), run):  # in the frames' order
-            frame = shown.popleft()
-            yield out.with_pixels(self.steady(frame.pixels, out.pixels))
+            for out in self._frames(remembered(), run):  # in the frames' order
+                frame = shown.popleft()
+                yield out.with_pixels(self.steady(frame.pixels, out.pixels))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     def _frames(self, items: Iterable[tuple[Picture, Picture | None]],
                 run: Callable[[Picture], Picture]) -> Iterator[Picture]:
