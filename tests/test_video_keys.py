@@ -163,9 +163,13 @@ def test_key_every_is_refused_where_it_cannot_apply(clip: Path, tmp_path: Path) 
     assert result.exit_code == 2 and "--key-every steadies with the pixel blend" in result.output, result.output
     with pytest.raises(ValueError, match="restore keeps each frame's own detail"):
         run_clip("restore", clip, tmp_path / "r.mp4", key_every=2)
-    with pytest.raises(ValueError, match="key_every must be 1 or more, got 0"):
-        run_clip("stylize", clip, tmp_path / "z.mp4", model="rousseau-lion", key_every=0)
-    assert not any((tmp_path / name).exists() for name in ("r.mp4", "x.mp4", "z.mp4"))
+    for bad in (0, 9):  # 9: the frames between would wait in memory for too long a stretch
+        with pytest.raises(ValueError, match=f"key_every must be 1 to 8, got {bad}"):
+            run_clip("stylize", clip, tmp_path / "z.mp4", model="rousseau-lion", key_every=bad)
+    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "y.mp4"), "-m", "rousseau-lion",
+                                      "--key-every", "9"])
+    assert result.exit_code == 2 and "--key-every" in result.output, result.output
+    assert not any((tmp_path / name).exists() for name in ("r.mp4", "x.mp4", "y.mp4", "z.mp4"))
 
 
 def test_live_with_a_key_every_two_frames_runs_the_model_on_about_half(clip: Path,

@@ -195,7 +195,7 @@ def run_clip(operation: str, source: str | Path, target: str | Path, *, consiste
     N > 1 runs the model on every Nth frame and makes the frames between from those outputs along the motion
     (stylize, retro, colorize: faster and steadier)."""
     from daguerre.ops import get_operation
-    from daguerre.video import DEFAULT_CONSISTENCY
+    from daguerre.video import DEFAULT_CONSISTENCY, MAX_KEY_EVERY
     from daguerre.video.run import process_clip
 
     if steady not in STEADY:
@@ -203,8 +203,8 @@ def run_clip(operation: str, source: str | Path, target: str | Path, *, consiste
     consistency = DEFAULT_CONSISTENCY if consistency is None else consistency
     if not 0 <= consistency <= 1:
         raise ValueError(f"consistency must be between 0 and 1, got {consistency}")
-    if key_every < 1:
-        raise ValueError(f"key_every must be 1 or more, got {key_every}")
+    if not 1 <= key_every <= MAX_KEY_EVERY:
+        raise ValueError(f"key_every must be 1 to {MAX_KEY_EVERY}, got {key_every}")
     op = get_operation(operation)
     if operation == "stylize":
         params.setdefault("method", "fast" if params.get("model") else "arbitrary")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".gif"})
+MAX_KEY_EVERY = 8  # `--key-every` at most: frames between keys wait in memory (`inbetween`); measured up to 3
 DEFAULT_CONSISTENCY = 0.5  # measured (BENCHMARKS.md, "Video"): the warping error is a third or less
 # parameters of a clip's frame loop, not of the Operation (`run.process_clip`): a still has no use for them
 CLIP_PARAMS = frozenset({"consistency", "steady_inside", "steady_moving", "steady_local", "key_every"})
@@ -20,4 +21,4 @@ def is_video_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS or "%" in Path(path).name
 
 
-__all__ = ["CLIP_PARAMS", "DEFAULT_CONSISTENCY", "VIDEO_EXTENSIONS", "is_video_path"]
+__all__ = ["CLIP_PARAMS", "DEFAULT_CONSISTENCY", "MAX_KEY_EVERY", "VIDEO_EXTENSIONS", "is_video_path"]

@@ -7,16 +7,17 @@ from typing import Annotated
 
 import typer
 
-from daguerre.video import DEFAULT_CONSISTENCY
+from daguerre.video import DEFAULT_CONSISTENCY, MAX_KEY_EVERY
 
 Consistency = Annotated[float, typer.Option(
     min=0.0, max=1.0, help="Videos: how strongly each frame follows the previous output along the motion "
                            "(0: frames processed independently, may flicker).")]
 CONSISTENCY = DEFAULT_CONSISTENCY
 KeyEvery = Annotated[int, typer.Option(
-    min=1, help="Videos (stylize, retro, colorize): run the model on every Nth frame only; the frames between are "
-                "made from those outputs moved along the motion (faster, and steady: --consistency then sets how "
-                "evenly they blend the two outputs around them). 1: every frame.")]
+    min=1, max=MAX_KEY_EVERY,
+    help="Videos (stylize, retro, colorize): run the model on every Nth frame only; the frames between are made from "
+         "those outputs moved along the motion (faster, and steady: --consistency then sets how evenly they blend "
+         "the two outputs around them). 1: every frame.")]
 
 
 def rate_column() -> object:

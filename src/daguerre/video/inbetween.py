@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from daguerre.imaging import Picture
+from daguerre.video import MAX_KEY_EVERY
 from daguerre.video.consistency import (
     MIN_TRUSTED,
     STEP_FLOW_FINEST,
@@ -72,8 +73,8 @@ class Inbetween:
                  steady: TemporalConsistency | None = None) -> None:
         import cv2
 
-        if every < 1:
-            raise ValueError(f"a key every {every} frames: must be 1 or more")
+        if not 1 <= every <= MAX_KEY_EVERY:  # the frames between wait in memory for the later key
+            raise ValueError(f"a key every {every} frames: must be 1 to {MAX_KEY_EVERY}")
         if not 0 <= lean <= 1:
             raise ValueError(f"lean must be between 0 and 1, got {lean}")
         self.every, self.chroma_only, self.lean, self.max_unseen = every, chroma_only, lean, max_unseen
