@@ -383,6 +383,12 @@ def test_mask_output_refusals_name_the_problem_in_one_line_and_write_nothing(cof
     card = ModelCard.load(SHIPPED / f"{shipped_restore()}.json")
     monkeypatch.setattr("daguerre.ops.restore.task_model", lambda task, model: (card, net))
     refused("restore", "photo.png", "out.png", "cannot write the damage mask it used")
+    (tmp_path / "a-file").write_text("not a folder")
+    for op in ("age", "restore", "repair"):  # refused before any work, the file untouched
+        bad = runner.invoke(app, [op, str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"),
+                                  "--mask-output", str(tmp_path / "a-file")])
+        assert bad.exit_code == 2 and "a-file: is a file, not a folder" in bad.output, bad.output
+        assert (tmp_path / "a-file").read_text() == "not a folder" and not (tmp_path / "out.png").exists()
 
 
 # ---- the shipped model on damage drawn here (not by the aging model it was trained on)

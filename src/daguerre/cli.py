@@ -69,7 +69,10 @@ MaskOutput = Annotated[Path | None, typer.Option(help="Folder for the damage mas
 
 
 def mask_folder(mask_output: Path | None) -> dict[str, str]:
-    """The `mask_output` parameter of age, restore and repair: where each photo's damage mask is written."""
+    """The `mask_output` parameter of age, restore and repair: where each photo's damage mask is written (refused
+    before any work when it names a file)."""
+    if mask_output is not None and mask_output.exists() and not mask_output.is_dir():
+        fail(f"--mask-output {mask_output}: is a file, not a folder", 2)
     return {} if mask_output is None else {"mask_output": str(mask_output)}
 
 
