@@ -66,6 +66,14 @@ def test_bad_operation_and_items_are_refused(filled):
         jobs.get_run(archive, "abcdef")
 
 
+def test_a_refused_value_is_quoted_whole(filled):
+    """The refusal's one line used to strip every quote at its ends, so a value given as text lost its closing one
+    ("got '0.7")."""
+    archive, ids = filled
+    with pytest.raises(ArchiveError, match=r"^film: consistency must be a number between 0 and 1, got '0\.7'$"):
+        jobs.submit(archive, ids, "film", {"consistency": "0.7"})
+
+
 def test_cancelled_jobs_are_not_run(filled):
     archive, ids = filled
     first, second = jobs.submit(archive, ids[:2], "film", {}, user="bo")

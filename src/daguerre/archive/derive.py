@@ -92,8 +92,10 @@ def operation_params(params: dict) -> dict:
 
 
 def refusal(name: str, error: Exception) -> str:
-    """An operation's refusal of its parameters as one line that names it once."""
-    text = " ".join(str(error).strip("'").split())
+    """An operation's refusal of its parameters as one line that names it once (a KeyError's message without the
+    quotes its str adds; any other message as it is: a quoted value at its end keeps its closing quote)."""
+    said = error.args[0] if isinstance(error, KeyError) and error.args else error
+    text = " ".join(str(said).split())
     return text if text.startswith(f"{name}:") else f"{name}: {text}"
 
 
