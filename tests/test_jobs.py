@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select, update
 
@@ -72,6 +74,28 @@ def test_a_refused_value_is_quoted_whole(filled):
     archive, ids = filled
     with pytest.raises(ArchiveError, match=r"^film: consistency must be a number between 0 and 1, got '0\.7'$"):
         jobs.submit(archive, ids, "film", {"consistency": "0.7"})
+
+
+@pytest.mark.parametrize(("operation", "params", "words"), [
+    ("restore", {"key_every": 2}, "restore: key_every 2: a key every N frames is for colorize, retro, stylize: "
+                                  "restore keeps each frame's own detail"),
+    ("stylize", {"model": "rousseau-lion", "key_every": 9}, "key_every must be a whole number from 1 to 8, got 9"),
+    ("stylize", {"model": "rousseau-lion", "key_every": 0}, "from 1 to 8, got 0"),
+    ("stylize", {"model": "rousseau-lion", "key_every": 2.5}, "from 1 to 8, got 2.5"),
+    ("stylize", {"model": "rousseau-lion", "key_every": "2"}, "from 1 to 8, got '2'"),
+    ("colorize", {"key_every": True}, "from 1 to 8, got True"),
+    ("stylize", {"model": "rousseau-lion", "key_every": 2, "steady_local": True}, "key_every 2: a key every N "
+                                                                                  "frames steadies with the pixel"),
+    ("stylize", {"model": "no-such-model", "key_every": 2}, "stylize: no model named 'no-such-model'")])
+def test_a_clips_key_every_is_checked_when_its_job_is_asked_for(filled, operation, params, words):
+    """`key_every` out of 1..8, not a whole number, or for an operation that cannot make frames between keys used
+    to be queued and fail when a worker reached it (a fractional one ran, and was recorded); now it is refused
+    when asked for, in one line, and nothing is queued."""
+    archive, ids = filled
+    with pytest.raises(ArchiveError, match=re.escape(words)):
+        jobs.submit(archive, ids, operation, params)
+    assert jobs.list_jobs(archive) == []
+    assert jobs.submit(archive, ids[:1], "restore", {"key_every": 1})  # every frame: the default, for any operation
 
 
 def test_cancelled_jobs_are_not_run(filled):

@@ -29,7 +29,7 @@ from daguerre.archive.catalogue import EXTENSIONS, Event, Item
 from daguerre.archive.errors import ArchiveError, crashpoint
 from daguerre.imaging import ImageError, Picture, load, save
 from daguerre.models.card import sha256_of
-from daguerre.video import CLIP_PARAMS
+from daguerre.video import CLIP_PARAMS, MAX_KEY_EVERY
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -73,17 +73,29 @@ def checked_operation(name: str, params: dict):
     op = _operation(name)
     try:
         _check(op, params)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, LookupError) as e:  # LookupError: a model `key_every` looks up is unknown
         raise ArchiveError(refusal(name, e)) from None
     return op
 
 
 def _check(op, params: dict) -> None:
-    """The operation's own check of its parameters, and a clip's `consistency` in [0, 1]."""
+    """The operation's own check of its parameters, a clip's `consistency` in [0, 1], and its `key_every`: a
+    whole number 1 to `MAX_KEY_EVERY`, above 1 only where frames can be made between keys (else the clip's frame
+    loop refused it once a worker reached the job, and a fractional one was run and recorded)."""
     op.check(operation_params(params))
     consistency = params.get("consistency", 0)
     if not isinstance(consistency, int | float) or not 0 <= consistency <= 1:
         raise ValueError(f"consistency must be a number between 0 and 1, got {consistency!r}")
+    key_every = params.get("key_every", 1)
+    if isinstance(key_every, bool) or not isinstance(key_every, int) or not 1 <= key_every <= MAX_KEY_EVERY:
+        raise ValueError(f"key_every must be a whole number from 1 to {MAX_KEY_EVERY}, got {key_every!r}")
+    if key_every > 1:
+        from daguerre.video.run import check_key_every
+
+        try:
+            check_key_every(op, params, any(params.get(f"steady_{s}") for s in ("inside", "moving", "local")))
+        except ValueError as e:
+            raise ValueError(f"key_every {key_every}: {e}") from None
 
 
 def operation_params(params: dict) -> dict:
