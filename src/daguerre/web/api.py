@@ -67,7 +67,9 @@ def get_item(request: Request, ref: str, user: Reader):
 
 @router.post("/items/{ref}/jobs", status_code=202, dependencies=[Depends(check_csrf)])
 def add_job(request: Request, ref: str, body: JobRequest, user: Editor):
-    """Queue an operation on the item as a background job; 202 with the job's id."""
+    """Queue an operation on the item as a background job; 202 with the job's id. A clip also takes its frame
+    loop's ``consistency`` (0..1, default 0.5) and ``key_every`` (1..8: the model on every Nth frame, the frames
+    between made along the motion; stylize, retro, colorize); a picture is refused them (400)."""
     item = _item(request, ref)
     try:
         job_id = service.submit(request.app.state.archive, item, body.operation, body.params, user, raw=True)

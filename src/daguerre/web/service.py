@@ -15,6 +15,8 @@ from daguerre.archive import ArchiveError
 from daguerre.archive.api import PICTURE_PARAMS, Archive
 from daguerre.archive.catalogue import EXTENSIONS, Event, Item
 from daguerre.archive.users import Account
+from daguerre.archive.video import is_clip_item
+from daguerre.video import CLIP_PARAMS
 
 PREVIEW = 256  # long side of the quick preview, pixels
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -294,6 +296,9 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
         raise ArchiveError(f"no operation named {operation!r} (available: {', '.join(sorted(OPERATIONS))})")
     if not isinstance(form, dict):
         raise ArchiveError("params must be a JSON object")
+    clip = is_clip_item(item)
+    if raw and not clip and (loop := sorted(set(form) & CLIP_PARAMS)):  # else dropped without a word (derive)
+        raise ArchiveError(f"{', '.join(loop)}: for clips only (a clip's frame loop); {item.id} is a picture")
     params = api_params(archive, form) if raw else params_from_form(archive, operation, form)
     [job_id] = jobs.submit(archive, [item.id], operation, params, user=user.name)
     return job_id
