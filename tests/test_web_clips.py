@@ -1,5 +1,6 @@
-"""A clip's frame-loop options (`consistency`, `key_every`) in the web app: the JSON job API takes them for a clip and
-refuses bad ones, or any for a picture, before queueing a job."""
+"""A clip's frame-loop options (`consistency`, `key_every`) in the web app: its Run form offers them (a picture's
+does not), the Run form and the JSON job API take them for a clip and refuse bad ones, or the API any for a
+picture, before queueing a job; the derivative's recipe records them; no writes without an editor."""
 
 from __future__ import annotations
 
@@ -114,3 +115,121 @@ def test_the_api_takes_a_clips_frame_loop_options_and_refuses_bad_ones_before_qu
         assert {"key_every": 2, "consistency": 0.7}.items() <= recipe(archive, made.id).items()
     again = archive.rederive(made.id)  # the archive re-makes every frame from the recipe, keys and all
     assert again.ok and again.max_abs_diff <= 1 / 255, again
+
+
+def login(c: TestClient, name: str) -> str:
+    import re
+
+    token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    r = c.post("/login", data={"name": name, "password": "a long enough password", "csrf": token, "next": "/"})
+    assert r.status_code == 303, r.text
+    return re.search(r'name="csrf" value="([^"]+)"', c.get("/").text).group(1)
+
+
+def fieldsets(page: str) -> dict[str, str]:
+    """The Run form's fieldset of each operation."""
+    return {part.split('"', 1)[0]: part.split("</fieldset>", 1)[0] for part in page.split('<fieldset data-op="')[1:]}
+
+
+def test_the_run_page_offers_a_clips_steadiness_and_keys_and_a_pictures_neither(site):
+    """A web user got the frame loop's defaults only; a clip's Run form now has steadiness (`consistency`) for every
+    operation and the model on every Nth frame (`key_every`) for those that make frames between keys."""
+    archive, clip_id, photo_id = site
+    c = TestClient(create_app(archive), follow_redirects=False)
+    login(c, "eddie")
+    on_clip = fieldsets(c.get(f"/items/{clip_id}").text)
+    assert set(on_clip) == {"stylize", "restore", "colorize", "upscale", "film", "repair"}
+    for op, fields in on_clip.items():
+        assert 'name="consistency" type="number" step="0.05" min="0" max="1" value="0.5"' in fields, op
+        assert "steadiness" in fields and "towards the previous output along the motion" in fields, op
+        assert ('name="key_every"' in fields) == (op in ("stylize", "colorize")), op
+    keys = on_clip["colorize"].split('name="key_every"')[1].split("</select>")[0]
+    assert keys.split("<option")[1:] == [" selected>1</option>", " >2</option>", " >3</option>"]
+    assert "model on every Nth frame" in on_clip["stylize"] and "1.6x faster" in on_clip["stylize"]
+    on_picture = c.get(f"/items/{photo_id}").text
+    assert set(fieldsets(on_picture)) == set(on_clip)  # the same Run form...
+    assert not any(word in on_picture for word in ('name="consistency"', 'name="key_every"', "steadiness"))  # ...less
+
+
+def test_a_form_job_on_a_clip_runs_the_model_on_the_keys_and_records_them(site, monkeypatch):
+    """Run from the item page with the model on every 2nd frame and steadiness 0.7: the model runs on fewer frames
+    than the clip has, every frame is kept, and the recipe holds both, so the archive re-derives it."""
+    from daguerre.ops import get_operation
+    from daguerre.video.clip import open_clip
+
+    archive, clip_id, _ = site
+    op = get_operation("stylize")
+    runs: list[int] = []
+    real = type(op).run
+    monkeypatch.setattr(type(op), "run", lambda self, *a, **k: runs.append(1) or real(self, *a, **k))
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        form = {"csrf": token, "operation": "stylize", "model": STYLE, "strength": "1", "consistency": "0.7",
+                "key_every": "2"}
+        preview = c.post(f"/items/{clip_id}/preview", data=form)  # on the poster frame: a still, without them
+        assert preview.status_code == 200 and "data:image/png;base64," in preview.text, preview.text
+        runs.clear()
+        r = c.post(f"/items/{clip_id}/run", data=form)
+        assert r.status_code == 303, r.text
+        job = finished(c, r.headers["location"].split("#job-")[1], {})
+        assert job["status"] == "done", job
+    made = archive.get(job["derivative_id"])
+    params = recipe(archive, made.id)
+    assert (params["key_every"], params["consistency"], params["model"]) == (2, 0.7, STYLE)
+    with archive.store.as_file(made.sha256) as path:
+        assert sum(1 for _ in open_clip(path)[1]) == FRAMES
+    assert 0 < len(runs) < FRAMES  # the keys, not every frame
+    again = archive.rederive(made.id)
+    assert again.ok and again.max_abs_diff <= 1 / 255, again
+
+
+def test_the_run_form_refuses_bad_frame_loop_options_in_one_line_and_a_picture_never_reads_them(site):
+    from markupsafe import escape
+
+    from daguerre.web.forms import params_from_form
+
+    archive, clip_id, photo_id = site
+    assert params_from_form(archive, "film", {"consistency": "0.7", "key_every": "2"}) == {}  # a picture's form
+    assert params_from_form(archive, "film", {"consistency": "0.7", "key_every": "2"}, clip=True) == {
+        "consistency": 0.7}  # film makes no frames between keys: not one of its fields
+    assert params_from_form(archive, "colorize", {"consistency": "0", "key_every": "1"}, clip=True) == {
+        "consistency": 0.0}  # every frame: the default, left out of the recipe
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        before = rows(archive)
+        hx = {"HX-Request": "true"}
+        for form, words in [({"operation": "film", "consistency": "1.5"}, "consistency (steadiness): 1.5 is outside "
+                                                                           "0..1"),
+                            ({"operation": "film", "consistency": "steady"}, "consistency (steadiness): 'steady' is "
+                                                                              "not a number"),
+                            ({"operation": "colorize", "key_every": "8"}, "key_every (model on every Nth frame): '8' "
+                                                                           "is not one of 1, 2, 3")]:
+            for route in ("run", "preview"):
+                r = c.post(f"/items/{clip_id}/{route}", headers=hx, data={"csrf": token, **form})
+                assert r.status_code == 400, (route, form, r.text)
+                assert r.text == f'<p class="error">{escape(words)}</p>', (route, r.text)
+        assert rows(archive) == before
+        # a picture's form has no such fields: any sent are not read, and the job runs as the form shows it
+        r = c.post(f"/items/{photo_id}/run", data={"csrf": token, "operation": "film", "consistency": "7",
+                                                   "key_every": "2"})
+        assert r.status_code == 303, r.text
+        job = finished(c, r.headers["location"].split("#job-")[1], {})
+        assert job["status"] == "done" and job["params"] == {}, job
+
+
+def test_a_clip_job_is_refused_without_an_editor(site):
+    """The clip's Run form and its API job, with its frame-loop options: no writes for a viewer (session or token)
+    or an anonymous visitor."""
+    archive, clip_id, _ = site
+    before = rows(archive)
+    viewer = TestClient(create_app(archive, public=True), follow_redirects=False)
+    token = login(viewer, "vera")
+    form = {"csrf": token, "operation": "colorize", "consistency": "0.7", "key_every": "2"}
+    assert viewer.post(f"/items/{clip_id}/run", data=form).status_code == 403
+    assert "steadiness" not in viewer.get(f"/items/{clip_id}").text  # no Run form for a viewer
+    body = {"operation": "colorize", "params": {"consistency": 0.7, "key_every": 2}}
+    anonymous = TestClient(create_app(archive, public=True), follow_redirects=False)
+    for c, headers in ((viewer, {"X-CSRF-Token": token}), (anonymous, {}), (anonymous, bearer(archive, "vera"))):
+        r = c.post(f"/api/items/{clip_id}/jobs", headers=headers, json=body)
+        assert r.status_code in (401, 403), (headers, r.status_code, r.text)
+    assert rows(archive) == before

@@ -20,6 +20,7 @@ class Field:
     help: str = ""
     low: float | None = None
     high: float | None = None
+    label: str = ""  # as the form names it, if not by its parameter's name
 
 
 _cards: tuple[float, list] = (0.0, [])
@@ -43,15 +44,16 @@ def forget_installed() -> None:
     _cards = (0.0, [])
 
 
-def operation_fields() -> dict[str, list[Field]]:
-    """Every operation the Run page offers, with its fields (model lists read from the installed cards)."""
+def operation_fields(clip: bool = False) -> dict[str, list[Field]]:
+    """Every operation the Run page offers, with its fields (model lists read from the installed cards); for a
+    ``clip``, its frame loop's too (`clip_fields`)."""
     from daguerre.ops.film import PRESETS
 
     def models(task: str) -> tuple[str, ...]:
         return tuple(c.name for c in _installed() if c.task == task)
 
     styles = models("style")
-    return {
+    fields = {
         "stylize": [Field("model", "choice", styles[0] if styles else None, styles, "a painting's fast style model"),
                     Field("style", "item", help="or any painting in the archive (its id): arbitrary style"),
                     Field("strength", "number", 1.0, low=0, high=1)],
@@ -69,15 +71,36 @@ def operation_fields() -> dict[str, list[Field]]:
                    Field("damage_mask", "mask", help="paint over damage the model should repair too"),
                    Field("scale", "choice", "1", ("1", "2", "4"))],
     }
+    if clip:
+        for name, taken in fields.items():
+            taken += clip_fields(name)
+    return fields
+
+
+def clip_fields(operation: str) -> list[Field]:
+    """A clip's frame-loop options (`daguerre.video.CLIP_PARAMS`) the Run form offers: how steady, and for the
+    operations that can make frames between keys (`video.inbetween`), the model on every Nth frame only."""
+    from daguerre.video import DEFAULT_CONSISTENCY
+    from daguerre.video.inbetween import INBETWEEN_OPERATIONS
+
+    fields = [Field("consistency", "number", DEFAULT_CONSISTENCY, low=0, high=1, label="steadiness",
+                    help="how strongly each frame is pulled towards the previous output along the motion; "
+                         "0: frame by frame")]
+    if operation in INBETWEEN_OPERATIONS:
+        fields.append(Field("key_every", "choice", "1", ("1", "2", "3"), label="model on every Nth frame",
+                            help="2: about 1.6x faster; the frames between are made from the model's outputs "
+                                 "on either side, moved along the motion"))
+    return fields
 
 
 class FormError(ValueError):
     pass
 
 
-def params_from_form(archive: Archive, operation: str, form: dict[str, object]) -> dict:
-    """The operation's parameters from submitted form values; an item id becomes the stored file's path."""
-    fields = operation_fields().get(operation)
+def params_from_form(archive: Archive, operation: str, form: dict[str, object], clip: bool = False) -> dict:
+    """The operation's parameters from submitted form values; an item id becomes the stored file's path. A
+    ``clip``'s frame-loop options are read too; a picture's form has none, and any sent are not read."""
+    fields = operation_fields(clip).get(operation)
     if fields is None:
         raise FormError(f"{operation!r}: not an operation the web app runs")
     params: dict[str, object] = {}
@@ -98,17 +121,18 @@ def params_from_form(archive: Archive, operation: str, form: dict[str, object]) 
         if raw in (None, ""):
             continue
         raw = str(raw).strip()
+        named = f"{f.name} ({f.label})" if f.label else f.name  # as the API and the CLI name it, and as the form
         if f.kind == "number":
             try:
                 value = float(raw)
             except ValueError:
-                raise FormError(f"{f.name}: {raw!r} is not a number") from None
+                raise FormError(f"{named}: {raw!r} is not a number") from None
             if (f.low is not None and value < f.low) or (f.high is not None and value > f.high):
-                raise FormError(f"{f.name}: {value:g} is outside {f.low:g}..{f.high:g}")
+                raise FormError(f"{named}: {value:g} is outside {f.low:g}..{f.high:g}")
             params[f.name] = value
         elif f.kind == "choice":
             if raw not in f.choices:
-                raise FormError(f"{f.name}: {raw!r} is not one of {', '.join(map(str, f.choices))}")
+                raise FormError(f"{named}: {raw!r} is not one of {', '.join(map(str, f.choices))}")
             params[f.name] = int(raw) if raw.isdigit() else raw
         elif f.kind in ("item", "mask"):  # a mask: an item id, given or made from the one painted (pages.py)
             params[f.name] = item_path(archive, raw)
@@ -120,6 +144,8 @@ def params_from_form(archive: Archive, operation: str, form: dict[str, object]) 
             params.pop("model", None)
     if operation == "repair" and params.get("scale") == 1:
         params.pop("scale")
+    if params.get("key_every") == 1:  # every frame: the default, and a recipe without it re-derives as before
+        params.pop("key_every")
     if operation == "repair" and ("reference" in params or "hints" in params):
         params["colorize"] = True  # a reference or hints are for the colorize step: asking for them asks for it
     return params

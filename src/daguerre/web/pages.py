@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from daguerre.archive import ArchiveError
 from daguerre.archive.catalogue import DUBLIN_CORE, Item
 from daguerre.archive.users import Account, check_password
+from daguerre.archive.video import is_clip_item
 from daguerre.web import service
 from daguerre.web.security import check_csrf, csrf_token, editor, reader, safe_next, who
 
@@ -48,7 +49,7 @@ def _by_item_id(params: dict | None) -> dict:
 
 
 templates.env.filters["by_item_id"] = _by_item_id
-templates.env.globals["is_clip"] = lambda item: (item.media_type or "").startswith("video/")  # played, not zoomed
+templates.env.globals["is_clip"] = is_clip_item  # played, not zoomed; its Run form has its frame loop's options
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Account, Depends(reader)]
 Editor = Annotated[Account, Depends(editor)]
@@ -191,7 +192,7 @@ def item_page(request: Request, ref: str, user: Reader, a: str = "", b: str = ""
     from daguerre.web.forms import operation_fields
 
     return render(request, "item.html", item=item, view=view, dublin_core=DUBLIN_CORE,
-                  operations=operation_fields(), gallery=service.style_gallery(),
+                  operations=operation_fields(clip=is_clip_item(item)), gallery=service.style_gallery(),
                   can_edit=user.role in ("editor", "admin"))
 
 

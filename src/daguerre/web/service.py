@@ -209,7 +209,8 @@ def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[s
     from daguerre.ops import get_operation
     from daguerre.web.forms import params_from_form
 
-    params = params_from_form(archive, operation, form)
+    params = params_from_form(archive, operation, form, clip=is_clip_item(item))  # a clip's checked too...
+    params = {k: v for k, v in params.items() if k not in CLIP_PARAMS}  # ...but its poster frame is a still
     picture = picture_of(archive, item)  # a clip's poster frame
     rgb = Image.fromarray(np.rint(np.moveaxis(picture.rgb(), 0, -1) * 255).astype(np.uint8))
     rgb.thumbnail((PREVIEW, PREVIEW), Image.Resampling.LANCZOS)
@@ -299,7 +300,7 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
     clip = is_clip_item(item)
     if raw and not clip and (loop := sorted(set(form) & CLIP_PARAMS)):  # else dropped without a word (derive)
         raise ArchiveError(f"{', '.join(loop)}: for clips only (a clip's frame loop); {item.id} is a picture")
-    params = api_params(archive, form) if raw else params_from_form(archive, operation, form)
+    params = api_params(archive, form) if raw else params_from_form(archive, operation, form, clip=clip)
     [job_id] = jobs.submit(archive, [item.id], operation, params, user=user.name)
     return job_id
 
