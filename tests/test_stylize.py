@@ -67,7 +67,8 @@ def test_arbitrary_style_moves_towards_an_unseen_painting():
     photo = small("chelsea")
     result = stylize.run(photo, method="arbitrary", style=[str(painting_path)])
     assert metrics.style_distance(result.pixels, painting) < 0.7 * metrics.style_distance(photo.pixels, painting)
-    assert metrics.colour_distance(result.pixels, painting[0]) < 0.5 * metrics.colour_distance(photo.pixels,
+    # the palette moved PALETTE_SHARE of the way (0.85): 57 % of the photo's distance here (the whole way: 43 %)
+    assert metrics.colour_distance(result.pixels, painting[0]) < 0.6 * metrics.colour_distance(photo.pixels,
                                                                                                painting[0])
     weaker = stylize.run(photo, method="arbitrary", style=[str(painting_path)], strength=0.3)
     assert np.abs(weaker.pixels - photo.pixels).mean() < np.abs(result.pixels - photo.pixels).mean()
@@ -82,6 +83,21 @@ def test_a_blue_painting_makes_the_output_bluer_than_a_red_one(palette, margin):
     out_blue = lab_mean(stylize.run(photo, method="arbitrary", style=[str(blue)], palette=palette).pixels)
     out_red = lab_mean(stylize.run(photo, method="arbitrary", style=[str(red)], palette=palette).pixels)
     assert out_blue[2] < out_red[2] - margin and out_red[1] > out_blue[1] + margin, (out_blue, out_red)
+
+
+def test_any_painting_moves_the_output_most_of_the_way_to_the_paintings_palette_not_all_of_it():
+    """PALETTE_SHARE: the network's own colours keep a share (it measured better on content and style)."""
+    from daguerre.imaging.colour import lab_moments
+
+    photo = small("coffee")
+    path, painting = min(unseen(128), key=lambda p: float(lab_mean(p[1])[2]))  # the bluest: far from coffee
+    target, _ = lab_moments(painting)
+    alone, _ = lab_moments(torch.from_numpy(stylize.run(photo, method="arbitrary", style=[str(path)],
+                                                        palette=False).pixels)[None])
+    moved, _ = lab_moments(torch.from_numpy(stylize.run(photo, method="arbitrary", style=[str(path)]).pixels)[None])
+    gap, left = float((alone - target).norm()), float((moved - target).norm())
+    assert gap > 5  # the network alone leaves a real gap to the painting's mean colour
+    assert 0.05 * gap < left < 0.3 * gap, (gap, left)  # ~15 % of it is left
 
 
 def test_palette_transfer_gives_the_photo_the_paintings_lab_mean_and_covariance():
