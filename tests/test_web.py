@@ -17,6 +17,7 @@ from sqlalchemy import text  # noqa: E402
 
 from daguerre.archive import Archive, users  # noqa: E402
 from daguerre.web.app import create_app  # noqa: E402
+from web_jobs import wait_for_job  # noqa: E402
 
 SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
 PASSWORD = "correct horse battery"
@@ -300,18 +301,6 @@ def test_every_write_is_refused_without_the_right_role(site, who):
     assert snapshot(archive) == before
 
 
-def _wait_for_job(c: TestClient, job_id: str, headers: dict, timeout: float = 120) -> dict:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = c.get(f"/api/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
-
-
 @BOTH
 def test_api_job_runs_in_the_background_and_lands_in_the_archive(site):
     archive, master = site
@@ -320,7 +309,7 @@ def test_api_job_runs_in_the_background_and_lands_in_the_archive(site):
         r = c.post(f"/api/items/{master.id}/jobs", headers=headers,
                    json={"operation": "film", "params": {"preset": "cyanotype", "strength": 0.8}})
         assert r.status_code == 202, r.text
-        job = _wait_for_job(c, r.json()["id"], headers)
+        job = wait_for_job(c, r.json()["id"], headers)
         assert job["status"] == "done" and job["progress"] == 1.0, job
         made = archive.get(job["derivative_id"])
         assert made.parent_id == master.id and made.operation == "film"
@@ -387,7 +376,7 @@ def test_run_form_preview_and_job_page(site):
         run = c.post(f"/items/{master.id}/run", data=form)
         assert run.status_code == 303 and run.headers["location"].startswith("/jobs#job-")
         job_id = run.headers["location"].split("#job-")[1]
-        job = _wait_for_job(c, job_id, {})
+        job = wait_for_job(c, job_id, {})
         assert job["status"] == "done" and job["created_by"] == "eddie"
         jobs_page = c.get("/jobs").text
         assert job_id[:8] in jobs_page and job["derivative_id"] in jobs_page
@@ -545,7 +534,7 @@ def test_cancel_a_running_job_stops_it_between_steps(site):
         assert c.post(f"/api/jobs/{slow}/cancel", headers=viewer).status_code == 403
         r = c.post(f"/api/jobs/{slow}/cancel", headers=headers)
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
-        done = _wait_for_job(c, after, headers)  # the single runner got past the stylize: it stopped
+        done = wait_for_job(c, after, headers)  # the single runner got past the stylize: it stopped
         assert done["status"] == "done"
         cancelled = c.get(f"/api/jobs/{slow}", headers=headers).json()
         assert cancelled["status"] == "cancelled" and cancelled["derivative_id"] is None
@@ -608,7 +597,7 @@ def test_train_a_style_model_watch_it_and_publish_it_to_the_gallery(site, tmp_pa
         assert r.status_code == 303, r.text
         job_id = r.headers["location"].rsplit("/", 1)[1]
         assert c.get(f"/train/{job_id}").status_code == 200
-        job = _wait_for_job(c, job_id, {}, timeout=600)
+        job = wait_for_job(c, job_id, {}, timeout=600)
         assert job["status"] == "done", job
         assert archive.get(job["item_id"]).filename == "wheat.jpg"  # the uploaded painting is in the archive
         page = c.get(f"/train/{job_id}").text
@@ -647,7 +636,7 @@ def test_train_a_style_model_watch_it_and_publish_it_to_the_gallery(site, tmp_pa
                                                                 "content": "search:moon", "steps": 1, "crop": 64,
                                                                 "batch_size": 1}).json()["id"]
         film = c.post(f"/items/{master.id}/run", data={"csrf": token, "operation": "film", "preset": "sepia"})
-        assert _wait_for_job(c, film.headers["location"].split("#job-")[1], {})["status"] == "done"
+        assert wait_for_job(c, film.headers["location"].split("#job-")[1], {})["status"] == "done"
         for _ in range(1500):
             running = c.get(f"/api/jobs/{long_id}").json()
             if running["status"] != "queued" and running["progress"] > 0:
@@ -655,7 +644,7 @@ def test_train_a_style_model_watch_it_and_publish_it_to_the_gallery(site, tmp_pa
             time.sleep(0.2)
         assert running["status"] == "running", running
         assert c.post(f"/jobs/{long_id}/cancel", data={"csrf": token}).status_code == 303
-        assert _wait_for_job(c, after_id, {})["status"] == "done"
+        assert wait_for_job(c, after_id, {})["status"] == "done"
         assert c.get(f"/api/jobs/{long_id}").json()["status"] == "cancelled"
         stopped = c.get(f"/train/{long_id}").text
         assert "cancelled" in stopped and "The model" not in stopped and "hx-trigger" not in stopped
@@ -709,7 +698,7 @@ def test_a_grey_reference_is_named_by_its_item_id_not_a_store_path(site):
         assert preview.status_code == 400 and f"reference {grey.id}: the reference is grey" in preview.text
         assert "objects/" not in preview.text, preview.text
         run = c.post(f"/items/{grey.id}/run", data=form)
-        job = _wait_for_job(c, run.headers["location"].split("#job-")[1], {})
+        job = wait_for_job(c, run.headers["location"].split("#job-")[1], {})
         assert job["status"] == "failed" and f"reference {grey.id}: the reference is grey" in job["error"], job
         assert job["params"]["reference"] == grey.id and "objects/" not in str(job)
         page = c.get("/jobs").text
@@ -735,7 +724,7 @@ def test_repair_form_takes_a_reference_and_hints_for_its_colorize_step(site):
         run = c.post(f"/items/{grey.id}/run", data={"csrf": token, "operation": "repair", "reference": master.id,
                                                      "hints": "20,20,#d01010"})
         assert run.status_code == 303, run.text
-        job = _wait_for_job(c, run.headers["location"].split("#job-")[1], {})
+        job = wait_for_job(c, run.headers["location"].split("#job-")[1], {})
         assert job["status"] == "done", job
         assert job["params"]["reference"] == master.id and job["params"]["hints"] == ["20,20,#d01010"]
         made = archive.get(job["derivative_id"])
@@ -763,7 +752,7 @@ def test_the_item_pages_run_form_gets_its_error_as_a_fragment_and_its_job_as_a_r
         assert "<html" not in bad.text
         good = c.post(f"/items/{master.id}/run", headers=hx, data={"csrf": token, "operation": "film"})
         assert good.status_code == 204 and good.headers["HX-Redirect"].startswith("/jobs#job-")
-        assert _wait_for_job(c, good.headers["HX-Redirect"].split("#job-")[1], {})["status"] == "done"
+        assert wait_for_job(c, good.headers["HX-Redirect"].split("#job-")[1], {})["status"] == "done"
         plain = c.post(f"/items/{master.id}/run",
                        data={"csrf": token, "operation": "colorize", "reference": "abcdef12"})
         assert plain.status_code == 400 and "<html" in plain.text
@@ -852,7 +841,7 @@ def test_restore_form_takes_a_tone_reference_from_the_archive(site):
         fieldset = page.split('<fieldset data-op="restore">')[1].split("</fieldset>")[0]
         assert 'name="reference"' in fieldset and 'name="damage_mask"' in fieldset
         run = c.post(f"/items/{grey.id}/run", data={"csrf": token, "operation": "restore", "reference": master.id})
-        job = _wait_for_job(c, run.headers["location"].split("#job-")[1], {})
+        job = wait_for_job(c, run.headers["location"].split("#job-")[1], {})
         assert job["status"] == "done", job
         recipe = archive.events_of(job["derivative_id"])[0].outcome_detail["recipe"]
         assert recipe["input_files"] == {recipe["params"]["reference"]: master.sha256}

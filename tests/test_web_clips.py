@@ -4,7 +4,6 @@ picture, before queueing a job; the derivative's recipe records them; no writes 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from daguerre.imaging import Picture, load  # noqa: E402
 from daguerre.video.clip import ClipWriter  # noqa: E402
 from daguerre.video.synthetic import panned_frames  # noqa: E402
 from daguerre.web.app import create_app  # noqa: E402
+from web_jobs import wait_for_job  # noqa: E402
 
 SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
 FRAMES = 6
@@ -57,16 +57,6 @@ def rows(archive: Archive) -> tuple:
     with archive.engine.connect() as conn:
         return tuple(tuple(map(tuple, conn.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all()))
                      for t in ("items", "events", "jobs"))
-
-
-def finished(c: TestClient, job_id: str, headers: dict, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = c.get(f"/api/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
 
 
 def recipe(archive: Archive, item_id: str) -> dict:
@@ -108,7 +98,7 @@ def test_the_api_takes_a_clips_frame_loop_options_and_refuses_bad_ones_before_qu
         r = c.post(f"/api/items/{clip_id}/jobs", headers=headers,
                    json={"operation": "colorize", "params": {"key_every": 2, "consistency": 0.7}})
         assert r.status_code == 202, r.text
-        job = finished(c, r.json()["id"], headers)
+        job = wait_for_job(c, r.json()["id"], headers)
         assert job["status"] == "done", job
         made = archive.get(job["derivative_id"])
         assert (made.parent_id, made.media_type, made.operation) == (clip_id, "video/mp4", "colorize")
@@ -171,7 +161,7 @@ def test_a_form_job_on_a_clip_runs_the_model_on_the_keys_and_records_them(site, 
         runs.clear()
         r = c.post(f"/items/{clip_id}/run", data=form)
         assert r.status_code == 303, r.text
-        job = finished(c, r.headers["location"].split("#job-")[1], {})
+        job = wait_for_job(c, r.headers["location"].split("#job-")[1], {})
         assert job["status"] == "done", job
     made = archive.get(job["derivative_id"])
     params = recipe(archive, made.id)
@@ -213,7 +203,7 @@ def test_the_run_form_refuses_bad_frame_loop_options_in_one_line_and_a_picture_n
         r = c.post(f"/items/{photo_id}/run", data={"csrf": token, "operation": "film", "consistency": "7",
                                                    "key_every": "2"})
         assert r.status_code == 303, r.text
-        job = finished(c, r.headers["location"].split("#job-")[1], {})
+        job = wait_for_job(c, r.headers["location"].split("#job-")[1], {})
         assert job["status"] == "done" and job["params"] == {}, job
 
 
