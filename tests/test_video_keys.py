@@ -187,6 +187,15 @@ def test_live_with_a_key_every_two_frames_runs_the_model_on_about_half(clip: Pat
     assert 8 <= len(runs) <= 11  # keys 0, 2, ..., 14, and a key or two the model thread ran ahead
 
 
+def test_live_from_python_refuses_a_key_every_out_of_range_in_one_line(clip: Path) -> None:
+    """The CLI bounds --key-every; `run_live` called from Python said ZeroDivisionError for 0, from its thread."""
+    from daguerre.video.live import run_live
+
+    for bad in (0, 9):
+        with pytest.raises(ValueError, match=f"key_every must be 1 to 8, got {bad}"):
+            run_live("van-gogh-irises", clip, frames=2, key_every=bad, window=False, log=lambda _: None)
+
+
 def test_a_clip_derived_with_keys_in_the_archive_records_them_and_rederives(archive, clip: Path) -> None:
     [master_id] = archive.ingest([clip]).added
     [derived] = archive.apply("stylize", [master_id], {"model": "rousseau-lion", "key_every": 2})

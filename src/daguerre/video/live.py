@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from daguerre.imaging import ImageError, Picture
-from daguerre.video import DEFAULT_CONSISTENCY
+from daguerre.video import DEFAULT_CONSISTENCY, MAX_KEY_EVERY
 from daguerre.video.clip import open_clip, to_rgb8
 from daguerre.video.pipeline import in_thread
 
@@ -66,6 +66,8 @@ def run_live(model: str, source: int | str | Path = 0, *, frames: int | None = N
 
     if precision is not None:
         check_precision(precision)
+    if not 1 <= key_every <= MAX_KEY_EVERY:  # else the model thread divides by it, or frames pile up unbounded
+        raise ValueError(f"key_every must be 1 to {MAX_KEY_EVERY}, got {key_every}")
     if isinstance(source, int):
         stream = camera_frames(source)
     else:
