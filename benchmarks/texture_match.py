@@ -1,9 +1,10 @@
 """Training-free texture statistics after the arbitrary-style network (Heeger & Bergen 1995, "Pyramid-based
 texture analysis/synthesis"): the output's Laplacian-pyramid bands, on CIELAB L (optionally a, b), get the
 painting's per-band deviation (gain clamped) or its band histogram; the low-pass residual, hence the palette
-transfer's mean, is kept. An experiment for issue 12 (`style_quality.py --texture`), not part of `stylize`: on the
-held-out pairs the Gram distance halves but FID does not improve, and a fixed gain of 0.75 on every band, whatever
-the painting, halves it too (BENCHMARKS.md, "Any painting").
+transfer's mean, is kept. The experiments for issue 12 (`style_quality.py --texture`, variants in
+`TEXTURE_VARIANTS`): alone, the Gram distance halved but FID did not improve, and a fixed gain of 0.75 on every
+band, whatever the painting, halved it too; after the photo's own detail (`detail-*`), one variant was shipped as
+`stylize`'s `texture` step (`daguerre.imaging.texture`, whose pyramid this uses; BENCHMARKS.md, "Any painting").
 
     PYTHONPATH=src .venv/bin/python benchmarks/texture_match.py photo.jpg painting.jpg out.png   # one picture
 """
@@ -16,6 +17,8 @@ import cv2
 import kornia.color as kc
 import numpy as np
 import torch
+
+from daguerre.imaging.texture import collapse, keep_deviation, pyramid
 
 
 @dataclass(frozen=True)
@@ -30,26 +33,6 @@ class Texture:
     strength: float = 1.0  # 0: unchanged, 1: the full match
     iterations: int = 1  # Heeger-Bergen: decompose, match, collapse, this many times
     keep_variance: bool = False  # rescale the low-pass residual so each channel keeps its deviation (the palette's)
-
-
-def pyramid(x: np.ndarray, levels: int) -> list[np.ndarray]:
-    """Laplacian pyramid of a (H, W) float32 image: `levels` band-pass images, finest first, then the residual."""
-    bands, current = [], x
-    for _ in range(levels):
-        if min(current.shape) < 8:
-            break
-        down = cv2.pyrDown(current)
-        up = cv2.pyrUp(down, dstsize=(current.shape[1], current.shape[0]))
-        bands.append(current - up)
-        current = down
-    return [*bands, current]
-
-
-def collapse(bands: list[np.ndarray]) -> np.ndarray:
-    current = bands[-1]
-    for band in reversed(bands[:-1]):
-        current = cv2.pyrUp(current, dstsize=(band.shape[1], band.shape[0])) + band
-    return current
 
 
 QUANTILES = np.linspace(0.0, 1.0, 257)
@@ -93,24 +76,9 @@ def match_texture(lab: np.ndarray, target: dict[int, list[tuple[float, np.ndarra
                     bands[k] = b + settings.strength * (matched - b)
             channel = collapse(bands)
         if settings.keep_variance:
-            channel = _with_deviation(channel, float(lab[..., c].std()), settings.levels)
+            channel = keep_deviation(channel, float(lab[..., c].std()), settings.levels)
         lab[..., c] = channel
     return lab
-
-
-def _with_deviation(x: np.ndarray, std: float, levels: int) -> np.ndarray:
-    """x with its low-pass residual scaled about its mean so that x's deviation is `std` (bands untouched)."""
-    bands = pyramid(x, levels)
-    residual = bands[-1]
-    low = collapse([np.zeros_like(b) for b in bands[:-1]] + [residual - residual.mean()])
-    rest = x - low  # the bands and the mean
-    rest_c, low_c = rest - rest.mean(), low - low.mean()
-    a, b, c = float((low_c**2).mean()), 2 * float((rest_c * low_c).mean()), float((rest_c**2).mean()) - std**2
-    disc = b * b - 4 * a * c
-    if a < 1e-8 or disc < 0:
-        return x
-    r = min(max((-b + disc**0.5) / (2 * a), 0.5), 2.0)
-    return rest + r * low
 
 
 def to_lab(x: torch.Tensor) -> np.ndarray:
