@@ -189,10 +189,13 @@ def bench_magenta(bench: Bench, style: torch.Tensor, sizes: list[int]) -> None:
 
 def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int], model: str = "painting-style",
                          label: str = "ours arbitrary PaintingStyleNet") -> None:
+    import kornia.color as kc
+
     from daguerre.imaging import Picture
     from daguerre.imaging.colour import downscale, match_palette
+    from daguerre.imaging.texture import band_deviations
     from daguerre.ops import styles
-    from daguerre.ops.stylize import stylize
+    from daguerre.ops.stylize import PALETTE_SHARE, _textured, stylize
 
     reason = arbitrary_model_missing()
     if reason:
@@ -236,8 +239,25 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int], model
         def operation(picture: Picture = picture) -> None:
             stylize.run(picture, method="arbitrary", style=[str(style_path)], arbitrary_model=model)
 
-        operation()  # caches the painting's code, so the time is per photo
+        operation()  # caches the painting's code and band deviations, so the time is per photo
         bench.time(f"{label}, stylize.run operation", "onnxruntime", size, operation, flops)
+
+        def without_texture(picture: Picture = picture) -> None:
+            stylize.run(picture, method="arbitrary", style=[str(style_path)], arbitrary_model=model, texture=False)
+
+        bench.time(f"{label}, stylize.run operation, texture off", "onnxruntime", size, without_texture, flops)
+        side = downscale(load_rgb(style_path), size)  # as the encoding's input: resized once, outside the timing
+
+        def new_painting_textured(x: torch.Tensor = x, s: int = encode_sizes[0],
+                                  side: torch.Tensor = side) -> torch.Tensor:
+            style = styles.image_style(paintings[s], model, size=s)
+            y = session(x, code=style.code)
+            y = torch.lerp(y, match_palette(y, style.lab_mean, style.lab_cov), PALETTE_SHARE)
+            bands = band_deviations(kc.rgb_to_lab(side)[0].permute(1, 2, 0).numpy())
+            return _textured(x, y, bands, style)
+
+        bench.time(f"{label} new painting (encode at {encode_sizes[0]} px + transfer + texture)", "onnxruntime",
+                   size, new_painting_textured, flops)
 
 
 def interleaved_transfer(bench: Bench, style_path: Path, models: list[str], size: int) -> None:

@@ -134,3 +134,24 @@ def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size:
     while len(_STYLES) > STYLE_CACHE_SIZE:
         _STYLES.popitem(last=False)
     return style
+
+
+_BANDS: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+
+
+def painting_bands(path: str | Path, side: int) -> np.ndarray:
+    """The (3, LEVELS) Lab band deviations of a painting file seen at a long side of `side` px (never enlarged:
+    `imaging.texture.band_deviations`), cached in memory by the file's sha256 and the side."""
+    import kornia.color as kc
+
+    from daguerre.imaging.texture import band_deviations
+
+    key = (sha256_of(Path(path)), side)
+    if key not in _BANDS:
+        painting = downscale(torch.from_numpy(load(path).rgb())[None], side)
+        _BANDS[key] = band_deviations(kc.rgb_to_lab(painting.clamp(0, 1))[0].permute(1, 2, 0).numpy())
+        while len(_BANDS) > STYLE_CACHE_SIZE:
+            _BANDS.popitem(last=False)
+    _BANDS.move_to_end(key)
+    return _BANDS[key]
+
