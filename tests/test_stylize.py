@@ -106,6 +106,13 @@ def test_any_painting_moves_the_output_most_of_the_way_to_the_paintings_palette_
     assert float((textured - target).norm()) < 0.05 * gap
 
 
+@pytest.mark.parametrize("switch", ["palette", "texture", "preserve_colour"])
+def test_an_on_off_parameter_that_is_not_true_or_false_is_a_one_line_error(switch):
+    with pytest.raises(ValueError, match=f"^{switch} must be true or false, got 'no'$"):
+        stylize.check({"method": "arbitrary", "style": "x.jpg", switch: "no"})
+    stylize.check({"method": "arbitrary", "style": "x.jpg", switch: False})
+
+
 def test_the_texture_step_keeps_the_photos_shapes_and_takes_the_paintings_band_energy():
     """`texture` (default): the photo's detail added back and each Lab band set to the painting's deviation. On
     a held-out photo and unseen paintings the output is closer to the photo in LPIPS, and its bands' deviations

@@ -58,6 +58,9 @@ class Stylize(Operation):
             raise ValueError(f"unknown method {method!r} (use {', '.join(METHODS)})")
         if method == "fast" and not params.get("model"):
             raise ValueError("method 'fast' needs a model name (see `daguerre models`)")
+        for switch in ("palette", "texture", "preserve_colour"):  # a recipe's "no" would count as on
+            if switch in params and not isinstance(params[switch], bool):
+                raise ValueError(f"{switch} must be true or false, got {params[switch]!r}")
         if check_precision(params.get("precision") or "fp32") == "int8" and method != "fast":
             raise ValueError(f"precision int8 is for fast style models only, not method {method!r}")
 
