@@ -124,28 +124,28 @@ class Stylize(Operation):
             own = styles.image_style(x, model, style_size)
             chosen = [own.towards(c, strength) for c in chosen]
 
-        side = max(x.shape[-2:])
+        side, with_texture = max(x.shape[-2:]), texture and palette
 
-        def render(style: styles.PaintingStyle, bands: np.ndarray) -> torch.Tensor:
+        def render(style: styles.PaintingStyle, bands: np.ndarray | None) -> torch.Tensor:
             code = style.code
             session = lambda: _WithCode(s, code) if (s := styles.painting_style_onnx(model)) else None  # noqa: E731
             y = run_feedforward(_WithCode(net, code), x, tile=tile, engine=engine, onnx=session, progress=progress)
             if not palette:
                 return y
             y = torch.lerp(y, match_palette(y, style.lab_mean, style.lab_cov), PALETTE_SHARE)
-            return _textured(x, y, bands, style) if texture else y
+            return _textured(x, y, bands, style) if bands is not None else y
 
         if not masks:
             weights = weights or [1.0] * len(paths)
             if len(weights) != len(paths):
                 raise ValueError(f"{len(weights)} style weights given for {len(paths)} styles")
-            bands = mix_deviations([styles.painting_bands(p, side) for p in paths], weights) if texture else None
+            bands = mix_deviations([styles.painting_bands(p, side) for p in paths], weights) if with_texture else None
             return render(styles.PaintingStyle.mix(chosen, weights), bands)
         if len(masks) != len(paths):
             raise ValueError(f"{len(masks)} masks given for {len(paths)} styles: give one mask per style")
         stack = torch.cat([_mask(m, x.shape[-2:]) for m in masks], 1)
         stack = stack / stack.sum(1, keepdim=True).clamp_min(1e-6)
-        return sum(stack[:, i : i + 1] * render(c, styles.painting_bands(p, side) if texture else None)
+        return sum(stack[:, i : i + 1] * render(c, styles.painting_bands(p, side) if with_texture else None)
                    for i, (c, p) in enumerate(zip(chosen, paths, strict=True)))
 
     def provenance(self, **params: object) -> Provenance:
