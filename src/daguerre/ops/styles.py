@@ -112,11 +112,29 @@ def style_cache_dir() -> Path:
     return Path(base) / "daguerre" / "painting-styles"
 
 
+@lru_cache(maxsize=64)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_of(Path(path))
+
+
+def file_digest(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read once while its size and modification time stay the same (a clip asks
+    for its painting's every frame)."""
+    stat = Path(path).stat()
+    return _digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1)
+def _painting_pixels(digest: str, path: str) -> torch.Tensor:
+    """A painting file decoded (1,3,H,W), kept for the next call: its code and its bands both read it."""
+    return torch.from_numpy(load(path).rgb())[None]
+
+
 def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size: int = STYLE_SIZE) -> PaintingStyle:
     """The style of a painting file seen at `size` px, computed once: cached in memory (LRU) and on disk, keyed by
     the sha256 of the file's bytes and of the model's weights."""
     card, _ = painting_style_model(model)
-    key = (card.sha256, sha256_of(Path(path)), size)
+    key = (card.sha256, file_digest(path), size)
     if key in _STYLES:
         _STYLES.move_to_end(key)
         return _STYLES[key]
@@ -125,7 +143,7 @@ def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size:
         with np.load(disk) as f:
             style = PaintingStyle(*(torch.from_numpy(f[k]) for k in ("code", "lab_mean", "lab_cov")))
     else:
-        style = image_style(torch.from_numpy(load(path).rgb())[None], model, size)
+        style = image_style(_painting_pixels(key[1], str(path)), model, size)
         disk.parent.mkdir(parents=True, exist_ok=True)
         tmp = disk.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, code=style.code.numpy(), lab_mean=style.lab_mean.numpy(), lab_cov=style.lab_cov.numpy())
@@ -146,9 +164,9 @@ def painting_bands(path: str | Path, side: int) -> np.ndarray:
 
     from daguerre.imaging.texture import band_deviations
 
-    key = (sha256_of(Path(path)), side)
+    key = (file_digest(path), side)
     if key not in _BANDS:
-        painting = downscale(torch.from_numpy(load(path).rgb())[None], side)
+        painting = downscale(_painting_pixels(key[0], str(path)), side)
         _BANDS[key] = band_deviations(kc.rgb_to_lab(painting.clamp(0, 1))[0].permute(1, 2, 0).numpy())
         while len(_BANDS) > STYLE_CACHE_SIZE:
             _BANDS.popitem(last=False)
