@@ -113,6 +113,13 @@ def test_an_on_off_parameter_that_is_not_true_or_false_is_a_one_line_error(switc
     stylize.check({"method": "arbitrary", "style": "x.jpg", switch: False})
 
 
+@pytest.mark.parametrize("weights", [[0.0, 0.0], [-1.0, 1.0], [], "1,1", [True, 1.0]])
+def test_style_weights_that_cannot_mix_are_a_one_line_error(weights):
+    with pytest.raises(ValueError, match="^style_weights must be numbers >= 0 with a sum above 0, got "):
+        stylize.check({"method": "arbitrary", "style": ["a.jpg", "b.jpg"], "style_weights": weights})
+    stylize.check({"method": "arbitrary", "style": ["a.jpg", "b.jpg"], "style_weights": [0, 2.5]})
+
+
 def test_the_texture_step_keeps_the_photos_shapes_and_takes_the_paintings_band_energy():
     """`texture` (default): the photo's detail added back and each Lab band set to the painting's deviation. On
     a held-out photo and unseen paintings the output is closer to the photo in LPIPS, and its bands' deviations

@@ -58,6 +58,11 @@ class Stylize(Operation):
             raise ValueError(f"unknown method {method!r} (use {', '.join(METHODS)})")
         if method == "fast" and not params.get("model"):
             raise ValueError("method 'fast' needs a model name (see `daguerre models`)")
+        weights = params.get("style_weights")
+        if weights is not None and (not isinstance(weights, list | tuple) or not weights
+                                    or not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0
+                                               for w in weights) or sum(weights) <= 0):
+            raise ValueError(f"style_weights must be numbers >= 0 with a sum above 0, got {weights!r}")
         for switch in ("palette", "texture", "preserve_colour"):  # a recipe's "no" would count as on
             if switch in params and not isinstance(params[switch], bool):
                 raise ValueError(f"{switch} must be true or false, got {params[switch]!r}")
@@ -74,7 +79,8 @@ class Stylize(Operation):
             optimizer: str = "lbfgs",
             arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, anchor: np.ndarray | None = None,
             **unknown: object) -> Picture:
-        self.check({"method": method, "model": model, "precision": precision, **unknown})
+        self.check({"method": method, "model": model, "precision": precision, "style_weights": style_weights,
+                    "palette": palette, "texture": texture, "preserve_colour": preserve_colour, **unknown})
         x = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode(mode=method != "optimize"):
             if method == "fast":
