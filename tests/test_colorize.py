@@ -320,8 +320,8 @@ def test_hints_spread_in_feature_space_keep_their_colour_at_their_point():
     colours = torch.tensor([[0.5, 0.2], [-0.3, 0.4]])
     num, den, top = spread_hints(small, keys, points, colours, 0.3, 10.0, 0.1)
     ab = num / den
-    for (y, x), colour in zip(points.tolist(), colours, strict=True):
-        assert abs(top[0, 0, y, x] - 1) < 1e-5 and (ab[0, :, y, x] - colour).abs().max() < 0.02
+    for (y, x), colour in zip(points.tolist(), colours, strict=True):  # 1 up to a unit key's float32 self-cosine / tau
+        assert abs(top[0, 0, y, x] - 1) < 1e-4 and (ab[0, :, y, x] - colour).abs().max() < 0.02
     plain = spread_hints(small, None, points, colours, 0.3, 10.0, None)[2]
     assert (top <= plain + 1e-4).all() and top.mean() < plain.mean()  # the feature term only ever lowers a weight
     floored = spread_hints(small, keys, points, colours, 0.3, 10.0, 0.1, floor=0.01)[2]
