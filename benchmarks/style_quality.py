@@ -223,8 +223,7 @@ def texture_variants(op: Callable[..., torch.Tensor], names: list[str]) -> list[
                 shipped[key] = op(p, method="arbitrary", style=[str(p.painting_file)], texture=False)
             y = shipped[key]
             for _, alpha, sigma in (a for a in after if isinstance(a, tuple)):
-                y = torch.from_numpy(with_detail(p.photo[0].permute(1, 2, 0).numpy(), y[0].permute(1, 2, 0).numpy(),
-                                                 alpha, sigma)).permute(2, 0, 1)[None]
+                y = with_detail(p.photo, y, alpha, sigma)
             side = max(y.shape[-2:]) if scale == "output" else STYLE_SIZE
             if (p.painting_file, side, settings) not in targets:
                 painting = downscale(load_rgb(p.painting_file), side)

@@ -189,11 +189,8 @@ def bench_magenta(bench: Bench, style: torch.Tensor, sizes: list[int]) -> None:
 
 def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int], model: str = "painting-style",
                          label: str = "ours arbitrary PaintingStyleNet") -> None:
-    import kornia.color as kc
-
     from daguerre.imaging import Picture
     from daguerre.imaging.colour import downscale, match_palette
-    from daguerre.imaging.texture import band_deviations
     from daguerre.ops import styles
     from daguerre.ops.stylize import PALETTE_SHARE, _textured, stylize
 
@@ -253,7 +250,7 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int], model
             style = styles.image_style(paintings[s], model, size=s)
             y = session(x, code=style.code)
             y = torch.lerp(y, match_palette(y, style.lab_mean, style.lab_cov), PALETTE_SHARE)
-            bands = band_deviations(kc.rgb_to_lab(side)[0].permute(1, 2, 0).numpy())
+            bands = styles.bands_of(side)
             return _textured(x, y, bands, style)
 
         bench.time(f"{label} new painting (encode at {encode_sizes[0]} px + transfer + texture)", "onnxruntime",

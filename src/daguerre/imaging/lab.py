@@ -5,6 +5,10 @@ Normalisation: L / 100 in [0, 1] (the network's input) and ab / 110 in about [-1
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
 import kornia.color as kc
 import numpy as np
 import torch
@@ -85,3 +89,41 @@ def colour_with_luma(lightness: np.ndarray, ab: np.ndarray, y: np.ndarray) -> np
     room = np.divide(np.where(d > 0, 1 - y, -y), d, out=np.ones_like(d), where=d != 0)  # how far it may go
     k = np.clip(room.min(0), 0, 1)
     return np.clip(d * k + y, 0, 1)
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """(H,W,3) CIELAB (D65) float32 of (H,W,3) sRGB pixels (clipped to [0,1]; any strides): the exact sRGB
+    curve, then OpenCV's linear RGB -> Lab (within 0.03 Lab units of kornia's `rgb_to_lab`, ~3x its speed here),
+    in row strips on the cores. OpenCV's own sRGB -> Lab is not used: its curve is off by up to 0.57 Lab units."""
+    import cv2
+
+    out = np.empty(rgb.shape, np.float32)
+
+    def convert(rows: slice) -> None:
+        part = rgb[rows]  # any strides (a channels-first tensor's view): copied once, clipped on the way
+        x = np.clip(part, 0, 1, out=np.empty(part.shape, np.float32), dtype=np.float32)
+        lin = cv2.pow(x * np.float32(1 / 1.055) + np.float32(0.055 / 1.055), 2.4)
+        np.copyto(lin, x * np.float32(1 / 12.92), where=x <= np.float32(0.04045))
+        out[rows] = cv2.cvtColor(lin, cv2.COLOR_LRGB2Lab)
+
+    in_parallel(convert, row_strips(rgb.shape))
+    return out
+
+
+def row_strips(shape: tuple[int, ...], pixels: int = 1 << 15) -> list[slice]:
+    """Slices of about `pixels` pixels of whole rows of an (H,W,...) image: a chain of elementwise steps over one
+    strip stays in the core's cache (over the whole image, each step reads and writes main memory)."""
+    rows = max(1, pixels // max(1, shape[1]))
+    return [slice(top, top + rows) for top in range(0, shape[0], rows)]
+
+
+def in_parallel(work: Callable[[object], None], parts: Sequence[object]) -> None:
+    """`work` on each part in up to `torch.get_num_threads()` threads (NumPy and OpenCV release the GIL over
+    large arrays; their elementwise operations use one core each)."""
+    for done in _pool(max(1, min(torch.get_num_threads(), len(parts)))).map(work, parts):
+        del done
+
+
+@cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(workers, "daguerre-pixels")

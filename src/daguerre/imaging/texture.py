@@ -14,6 +14,10 @@ mostly measures fine-scale contrast, so read that fall with care.
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+from daguerre.imaging.lab import in_parallel
+from daguerre.imaging.picture import LUMA_WEIGHTS
 
 LEVELS = 4  # band-pass levels matched; the residual below them is kept
 GAIN = (0.5, 3.0)  # a band's gain towards the painting's deviation is kept in this range
@@ -49,9 +53,12 @@ def band_deviations(lab: np.ndarray, levels: int = LEVELS) -> np.ndarray:
     """(3, levels) deviations of each channel's bands of a (H, W, 3) Lab image, finest first (NaN where the image
     is too small for a level)."""
     out = np.full((3, levels), np.nan, np.float64)
-    for c in range(3):
+
+    def measure(c: int) -> None:
         bands = pyramid(np.ascontiguousarray(lab[..., c], dtype=np.float32), levels)[:-1]
         out[c, : len(bands)] = [float(b.std()) for b in bands]
+
+    in_parallel(measure, range(3))
     return out
 
 
@@ -65,24 +72,37 @@ def match_bands(lab: np.ndarray, deviations: np.ndarray, gain: tuple[float, floa
     """A (H, W, 3) Lab image with each channel's bands scaled towards `deviations` (`band_deviations` of the
     painting), each channel's overall deviation kept."""
     lab = lab.copy()
-    for c in range(3):
+
+    def match(c: int) -> None:
         channel = np.ascontiguousarray(lab[..., c], dtype=np.float32)
         bands = pyramid(channel, deviations.shape[1])
         for k, target in enumerate(deviations[c, : len(bands) - 1]):
             if np.isfinite(target):
-                bands[k] = bands[k] * float(np.clip(target / max(float(bands[k].std()), 1e-4), *gain))
-        lab[..., c] = keep_deviation(collapse(bands), float(channel.std()), deviations.shape[1])
+                bands[k] *= np.float32(np.clip(target / max(_mean_std(bands[k])[1], 1e-4), *gain))
+        lab[..., c] = keep_deviation(collapse(bands), _mean_std(channel)[1], deviations.shape[1])
+
+    in_parallel(match, range(3))  # the channels in threads
     return lab
 
 
 def keep_deviation(x: np.ndarray, std: float, levels: int = LEVELS) -> np.ndarray:
-    """x with its low-pass residual scaled about its mean so that x's deviation is `std` (bands untouched)."""
-    bands = pyramid(x, levels)
-    residual = bands[-1]
-    low = collapse([np.zeros_like(b) for b in bands[:-1]] + [residual - residual.mean()])
+    """x with its low-pass residual (the last of `pyramid`'s) scaled about its mean so that x's deviation is `std`
+    (bands untouched)."""
+    import cv2
+
+    shapes, residual = [], x
+    for _ in range(levels):  # `pyramid`'s residual, without its bands
+        if min(residual.shape) < 8:
+            break
+        shapes.append(residual.shape)
+        residual = cv2.pyrDown(residual)
+    low = residual - residual.mean()
+    for h, w in reversed(shapes):
+        low = cv2.pyrUp(low, dstsize=(w, h))
     rest = x - low  # the bands and the mean
-    rest_c, low_c = rest - rest.mean(), low - low.mean()
-    a, b, c = float((low_c**2).mean()), 2 * float((rest_c * low_c).mean()), float((rest_c**2).mean()) - std**2
+    (rest_mean, rest_std), (low_mean, low_std) = _mean_std(rest), _mean_std(low)
+    cross = float(np.dot(rest.ravel(), low.ravel())) / rest.size - rest_mean * low_mean
+    a, b, c = low_std**2, 2 * cross, rest_std**2 - std**2
     disc = b * b - 4 * a * c
     if a < 1e-8 or disc < 0:
         return x
@@ -90,10 +110,19 @@ def keep_deviation(x: np.ndarray, std: float, levels: int = LEVELS) -> np.ndarra
     return rest + r * low
 
 
-def with_detail(photo: np.ndarray, picture: np.ndarray, alpha: float, sigma: float) -> np.ndarray:
-    """`picture` (H, W, 3) RGB plus `alpha` times the grey detail of `photo` (H, W, 3) RGB at `sigma` px, clipped."""
+def _mean_std(x: np.ndarray) -> tuple[float, float]:
+    """Mean and deviation of a float32 image (OpenCV's, summed in float64: a fraction of NumPy's time)."""
     import cv2
 
-    grey = cv2.cvtColor(np.ascontiguousarray(photo, dtype=np.float32), cv2.COLOR_RGB2GRAY)
-    detail = grey - cv2.GaussianBlur(grey, (0, 0), sigma)
-    return np.clip(picture + alpha * detail[..., None], 0, 1)
+    mean, std = cv2.meanStdDev(x)
+    return float(mean[0, 0]), float(std[0, 0])
+
+
+def with_detail(photo: torch.Tensor, picture: torch.Tensor, alpha: float, sigma: float) -> torch.Tensor:
+    """`picture` (1,3,H,W) RGB plus `alpha` times the grey detail of `photo` (1,3,H,W) RGB (BT.601 grey less its
+    Gaussian blur at `sigma` px), clipped to [0,1]."""
+    import cv2
+
+    grey = (photo[0] * torch.tensor(LUMA_WEIGHTS, dtype=photo.dtype).view(3, 1, 1)).sum(0).float().numpy()
+    detail = torch.from_numpy(grey - cv2.GaussianBlur(grey, (0, 0), sigma))
+    return (picture + alpha * detail.to(picture.dtype)).clamp_(0, 1)

@@ -154,20 +154,23 @@ def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size:
     return style
 
 
+def bands_of(painting: torch.Tensor) -> np.ndarray:
+    """The (3, LEVELS) Lab band deviations of painting pixels (1,3,H,W) RGB."""
+    from daguerre.imaging.lab import srgb_to_lab
+    from daguerre.imaging.texture import band_deviations
+
+    return band_deviations(srgb_to_lab(painting[0].permute(1, 2, 0).numpy()))
+
+
 _BANDS: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
 
 
 def painting_bands(path: str | Path, side: int) -> np.ndarray:
     """The (3, LEVELS) Lab band deviations of a painting file seen at a long side of `side` px (never enlarged:
     `imaging.texture.band_deviations`), cached in memory by the file's sha256 and the side."""
-    import kornia.color as kc
-
-    from daguerre.imaging.texture import band_deviations
-
     key = (file_digest(path), side)
     if key not in _BANDS:
-        painting = downscale(_painting_pixels(key[0], str(path)), side)
-        _BANDS[key] = band_deviations(kc.rgb_to_lab(painting.clamp(0, 1))[0].permute(1, 2, 0).numpy())
+        _BANDS[key] = bands_of(downscale(_painting_pixels(key[0], str(path)), side))
         while len(_BANDS) > STYLE_CACHE_SIZE:
             _BANDS.popitem(last=False)
     _BANDS.move_to_end(key)

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from daguerre.imaging import Picture, load
-from daguerre.imaging.colour import blend, match_palette, preserve_colour
+from daguerre.imaging.colour import blend, match_palette, palette_map, preserve_colour
+from daguerre.imaging.lab import srgb_to_lab
 from daguerre.imaging.texture import match_bands, mix_deviations, with_detail
 from daguerre.models.onnx import FAITHFUL_DB, check_precision
 from daguerre.ops import styles
@@ -215,12 +216,11 @@ def _textured(x: torch.Tensor, y: torch.Tensor, bands: np.ndarray, style: styles
     """`y` with the photo `x`'s detail added back (`DETAIL`), its Lab bands set to the painting's deviations
     `bands`, then the painting's whole palette (`imaging.texture`)."""
     import cv2
-    import kornia.color as kc
 
-    detailed = with_detail(x[0].permute(1, 2, 0).numpy(), y[0].permute(1, 2, 0).numpy(), DETAIL, DETAIL_SIGMA)
-    lab = kc.rgb_to_lab(torch.from_numpy(detailed).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
-    out = np.clip(cv2.cvtColor(np.ascontiguousarray(match_bands(lab, bands)), cv2.COLOR_Lab2RGB), 0, 1)
-    return match_palette(torch.from_numpy(out).permute(2, 0, 1)[None].to(y.dtype), style.lab_mean, style.lab_cov)
+    detailed = with_detail(x, y, DETAIL, DETAIL_SIGMA)[0].permute(1, 2, 0).numpy()
+    out = cv2.cvtColor(match_bands(srgb_to_lab(detailed), bands), cv2.COLOR_Lab2RGB)  # OpenCV clips to [0, 1]
+    out = palette_map(srgb_to_lab(out), style.lab_mean, style.lab_cov)
+    return torch.from_numpy(out).permute(2, 0, 1)[None].to(y.dtype)
 
 
 def preserve_colour_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
