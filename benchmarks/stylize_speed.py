@@ -192,7 +192,7 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int], model
     from daguerre.imaging import Picture
     from daguerre.imaging.colour import downscale, match_palette
     from daguerre.ops import styles
-    from daguerre.ops.stylize import PALETTE_SHARE, _textured, stylize
+    from daguerre.ops.stylize import _textured, stylize
 
     reason = arbitrary_model_missing()
     if reason:
@@ -248,10 +248,7 @@ def bench_ours_arbitrary(bench: Bench, style_path: Path, sizes: list[int], model
         def new_painting_textured(x: torch.Tensor = x, s: int = encode_sizes[0],
                                   side: torch.Tensor = side) -> torch.Tensor:
             style = styles.image_style(paintings[s], model, size=s)
-            y = session(x, code=style.code)
-            y = torch.lerp(y, match_palette(y, style.lab_mean, style.lab_cov), PALETTE_SHARE)
-            bands = styles.bands_of(side)
-            return _textured(x, y, bands, style)
+            return _textured(x, session(x, code=style.code), styles.bands_of(side), style)
 
         bench.time(f"{label} new painting (encode at {encode_sizes[0]} px + transfer + texture)", "onnxruntime",
                    size, new_painting_textured, flops)

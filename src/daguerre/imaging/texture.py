@@ -119,10 +119,15 @@ def _mean_std(x: np.ndarray) -> tuple[float, float]:
 
 
 def with_detail(photo: torch.Tensor, picture: torch.Tensor, alpha: float, sigma: float) -> torch.Tensor:
-    """`picture` (1,3,H,W) RGB plus `alpha` times the grey detail of `photo` (1,3,H,W) RGB (BT.601 grey less its
-    Gaussian blur at `sigma` px), clipped to [0,1]."""
+    """`picture` (1,3,H,W) RGB plus `alpha` times the grey detail of `photo` (1,3,H,W) RGB (`photo_detail`),
+    clipped to [0,1]."""
+    detail = torch.from_numpy(photo_detail(photo, sigma))
+    return (picture + alpha * detail.to(picture.dtype)).clamp_(0, 1)
+
+
+def photo_detail(photo: torch.Tensor, sigma: float) -> np.ndarray:
+    """(H,W) float32: the BT.601 grey of `photo` (1,3,H,W) RGB less its Gaussian blur at `sigma` px."""
     import cv2
 
     grey = (photo[0] * torch.tensor(LUMA_WEIGHTS, dtype=photo.dtype).view(3, 1, 1)).sum(0).float().numpy()
-    detail = torch.from_numpy(grey - cv2.GaussianBlur(grey, (0, 0), sigma))
-    return (picture + alpha * detail.to(picture.dtype)).clamp_(0, 1)
+    return grey - cv2.GaussianBlur(grey, (0, 0), sigma)

@@ -162,16 +162,18 @@ def kept_fp32(graph: object) -> list[str]:
     return [n.name for n in kept] + [n.name for n in nodes if n.op_type == "DepthToSpace" and n.input[0] in outputs]
 
 
-def quantize(fp32: Path, path: Path, keep: Sequence[str] = ()) -> Path:
-    """The int8 version of an image -> image ONNX file (atomic write; deterministic: min-max calibration);
-    `keep`: more nodes left in fp32."""
+def quantize(fp32: Path, path: Path, keep: Sequence[str] = (), images: list[np.ndarray] | None = None,
+             ends: bool = True) -> Path:
+    """The int8 version of an image -> image ONNX file (atomic write; deterministic: min-max calibration on
+    `images`, by default `calibration_images()`); `keep`: more nodes left in fp32; `ends`: the first and last
+    convolutions left in fp32 (`kept_fp32`; not for a feature extractor, whose output is no picture)."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Calibration(CalibrationDataReader):
         def __init__(self) -> None:
-            self.feeds = iter({"image": x} for x in calibration_images())
+            self.feeds = iter({"image": x} for x in (calibration_images() if images is None else images))
 
         def get_next(self) -> dict | None:
             return next(self.feeds, None)
@@ -184,7 +186,7 @@ def quantize(fp32: Path, path: Path, keep: Sequence[str] = ()) -> Path:
             quantize_static(str(pre), str(tmp), Calibration(), quant_format=QuantFormat.QDQ,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             op_types_to_quantize=QUANTIZED_OPS, per_channel=True,
-                            nodes_to_exclude=kept_fp32(onnx.load(str(pre)).graph) + list(keep))
+                            nodes_to_exclude=(kept_fp32(onnx.load(str(pre)).graph) if ends else []) + list(keep))
         os.replace(tmp, path)
     finally:
         pre.unlink(missing_ok=True)
