@@ -109,8 +109,9 @@ def lab_of_strip(x: np.ndarray) -> np.ndarray:
     """`srgb_to_lab` of a C-contiguous float32 (h,W,3) strip in [0,1], on this thread."""
     import cv2
 
-    lin = cv2.pow(x * np.float32(1 / 1.055) + np.float32(0.055 / 1.055), 2.4)
-    np.copyto(lin, x * np.float32(1 / 12.92), where=x <= np.float32(0.04045))
+    knee = np.float32(0.04045)  # the curve's pieces meet here (within 1e-7): no mask needed
+    lin = cv2.pow(np.maximum(x, knee) * np.float32(1 / 1.055) + np.float32(0.055 / 1.055), 2.4)
+    lin += (np.minimum(x, knee) - knee) * np.float32(1 / 12.92)
     return cv2.cvtColor(lin, cv2.COLOR_LRGB2Lab)
 
 
@@ -122,9 +123,20 @@ def row_strips(shape: tuple[int, ...], pixels: int = 1 << 15) -> list[slice]:
 
 
 def in_parallel(work: Callable[[object], None], parts: Sequence[object]) -> None:
-    """`work` on each part in up to `torch.get_num_threads()` threads (NumPy and OpenCV release the GIL over
-    large arrays; their elementwise operations use one core each)."""
-    for done in _pool(max(1, min(torch.get_num_threads(), len(parts)))).map(work, parts):
+    """`work` on each part, the parts shared in turn among up to `torch.get_num_threads()` threads, each taking its
+    share in order (NumPy and OpenCV release the GIL over large arrays; their elementwise operations use one core
+    each)."""
+    workers = max(1, min(torch.get_num_threads(), len(parts)))
+    if workers == 1:
+        for part in parts:
+            work(part)
+        return
+
+    def share(first: int) -> None:
+        for part in parts[first::workers]:
+            work(part)
+
+    for done in _pool(workers).map(share, range(workers)):
         del done
 
 

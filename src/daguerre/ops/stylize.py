@@ -228,7 +228,7 @@ def _textured(x: torch.Tensor, y: torch.Tensor, bands: np.ndarray, style: styles
     lab = np.empty(rgb.shape, np.float32)
 
     def detailed(rows: slice) -> None:  # lerp(y, its palette transfer, share) + detail, clipped, to Lab
-        own = np.array(rgb[rows], np.float32)
+        own = np.array(rgb[rows], np.float32, order="C")  # not the channels-first strides of `y`
         moved = cv2.cvtColor(cv2.transform(own_lab[rows], towards), cv2.COLOR_Lab2RGB)
         own += np.float32(PALETTE_SHARE) * (moved - own)
         own += detail[rows, :, None]
