@@ -3,12 +3,13 @@
 - fast: a trained one-style generator (`model=`), ONNX Runtime when the image runs whole. `precision="int8"`:
   its statically quantized ONNX file (`daguerre.models.onnx`), faster (BENCHMARKS.md); the default for clips and
   `live` for the models whose int8 file stays within `FAITHFUL_DB` of fp32, while stills default to fp32.
-- arbitrary: any painting (`style=`) in one pass of PaintingStyleNet: the painting's style code (computed once,
-  cached) sets the transformer's norms; several styles mix in code space (`style_weights=`) or are painted into
-  regions (`masks=`); `strength` moves from the photo's own code to the painting's. With `palette` (default) the
-  output's CIELAB mean and covariance are then moved most of the way (`PALETTE_SHARE`) to the painting's (a linear
-  colour transfer), and with `texture` (default; with the palette only) the photo's grey detail is added back, each
-  Lab band set to the painting's deviation there (`daguerre.imaging.texture`), and the painting's whole palette given.
+- arbitrary: any painting (`style=`) in one pass of PaintingStyleNet: the painting's style code (from its VGG16
+  statistics, in int8: `styles.STATISTICS_INT8_ERROR`; computed once, cached) sets the transformer's norms;
+  several styles mix in code space (`style_weights=`) or are painted into regions (`masks=`); `strength` moves
+  from the photo's own code to the painting's. With `palette` (default) the output's CIELAB mean and covariance
+  are then moved most of the way (`PALETTE_SHARE`) to the painting's (a linear colour transfer), and with
+  `texture` (default; with the palette only) the photo's grey detail is added back, each Lab band set to the
+  painting's deviation there (`daguerre.imaging.texture`), and the painting's whole palette given.
 - optimize: Gatys et al.'s optimisation on VGG19; slow, highest quality.
 Every method takes `strength` (0..1: 0 is the photo itself, a blend with the photo; arbitrary first moves the code
 and palette from the photo's own to the painting's by the same amount) and `preserve_colour` (luminance only).
