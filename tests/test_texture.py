@@ -50,3 +50,34 @@ def test_the_photos_detail_is_added_to_a_flat_picture(alpha):
     change = (out - flat).abs().mean()
     assert (change == 0) if alpha == 0 else (change > 0.005)
     assert out.min() >= 0 and out.max() <= 1
+
+
+def test_lab_in_strips_is_kornias_lab_and_works_in_a_forked_child():
+    """`srgb_to_lab` (the exact sRGB curve, OpenCV's linear RGB -> Lab, in row strips on threads) is kornia's Lab
+    within 0.05 units on a real photo, from a channels-first view as from a copy; a child forked after the threads
+    started gets its own (the parent's are not in it)."""
+    import os
+    import time
+
+    import kornia.color as kc
+
+    from daguerre.imaging.lab import srgb_to_lab
+
+    x = torch.from_numpy(load(SAMPLES / "coffee.jpg").rgb())[None]
+    want = kc.rgb_to_lab(x)[0].permute(1, 2, 0).numpy()
+    view = x[0].permute(1, 2, 0).numpy()
+    assert np.abs(srgb_to_lab(view) - want).max() < 0.05
+    assert np.array_equal(srgb_to_lab(np.ascontiguousarray(view)), srgb_to_lab(view))
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the conversion finishes and agrees
+        os._exit(0 if np.abs(srgb_to_lab(view) - want).max() < 0.05 else 1)
+    for _ in range(600):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise AssertionError("srgb_to_lab hung in a forked child")
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -5,6 +5,7 @@ Normalisation: L / 100 in [0, 1] (the network's input) and ab / 110 in about [-1
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -136,10 +137,11 @@ def in_parallel(work: Callable[[object], None], parts: Sequence[object]) -> None
         for part in parts[first::workers]:
             work(part)
 
-    for done in _pool(workers).map(share, range(workers)):
+    for done in _pool(workers, os.getpid()).map(share, range(workers)):
         del done
 
 
 @cache
-def _pool(workers: int) -> ThreadPoolExecutor:
+def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
+    """The threads for `in_parallel`, per process: a forked child has none of its parent's threads."""
     return ThreadPoolExecutor(workers, "daguerre-pixels")
