@@ -45,7 +45,8 @@ FP32_CONVS = (2, 1)  # how many at the start, at the end
 # A model under FAITHFUL_DB that way is quantized again from its channel-equalised form (the net's `equalised`, v5),
 # then with up to this many more convolutions in fp32, each the one whose exclusion gains most (v5)
 MAX_EXTRA_FP32 = 2
-EXPORT_RECIPE = "e2"  # in every cached file's name: change it with what `export` writes (e2: `for_inference` nets)
+EXPORT_RECIPE = "e3"  # in every cached file's name: change it with what `export` writes (e2: `for_inference` nets;
+# e3: a StyleNorm's scale and shift inside its InstanceNormalization, not a Mul and an Add after it)
 
 
 def cache_dir() -> Path:

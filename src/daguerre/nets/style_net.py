@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -40,7 +41,8 @@ class StyleNorm(nn.Module):
         if self.statistics is not None:
             mean, var = self.statistics
             return (x - mean) / torch.sqrt(var + self.norm.eps) * scale + shift
-        return self.norm(x) * scale + shift
+        # one operator with its affine (ONNX InstanceNormalization's scale and bias), not a norm, a Mul and an Add
+        return F.instance_norm(x, weight=self.scale[self.style], bias=self.shift[self.style], eps=self.norm.eps)
 
 
 class ConvNormReLU(nn.Sequential):
