@@ -525,3 +525,45 @@ def test_a_new_cache_file_deletes_the_ones_older_recipes_made_for_the_same_netwo
     assert model.path.name == f"{key}-{onnx.EXPORT_RECIPE}.onnx" and model.path.is_file()
     assert not [n for n in stale if (folder / n).exists()]
     assert all((folder / n).read_bytes() == b"old" for n in kept)
+
+
+def test_two_threads_making_the_same_int8_file_at_once_both_get_a_whole_one(tmp_path, monkeypatch):
+    """Two jobs of one process asking for a style model's int8 file before it exists each write their own
+    temporary files (named by process and thread), so neither moves the other's half-written file into place."""
+    import threading
+
+    import onnxruntime.quantization
+
+    from daguerre.models import onnx
+    from daguerre.ops.styles import equalised
+
+    card, net = style_model(faithful_int8_model())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty cache: both threads make the files
+    start, made, errors = threading.Barrier(2), [], []
+    written, quantize_static = threading.Barrier(2, timeout=30), onnxruntime.quantization.quantize_static
+
+    def both_written_first(*args, **kwargs) -> None:  # the race made certain: neither moves its file into place
+        quantize_static(*args, **kwargs)  # until both have written theirs
+        written.wait()
+
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_static", both_written_first)
+
+    def make() -> None:
+        start.wait()
+        try:
+            made.append(onnx.OnnxModel(card, net, precision="int8", equalised=lambda images: equalised(net, images)))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=make) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(made) == 2
+    x = torch.from_numpy(onnx.calibration_images(((128, 96),))[0])
+    fresh = onnx._session.__wrapped__(str(made[0].path), 1).run(None, {"image": x.numpy()})[0]
+    for model in made:
+        assert model.path.name.endswith(f"-int8-{onnx.INT8_RECIPE}.onnx")
+        assert np.allclose(model(x).numpy(), fresh, atol=1e-5)
+    assert sorted(p.suffix for p in onnx.cache_dir().iterdir()) == [".json", ".onnx", ".onnx"]

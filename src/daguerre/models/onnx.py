@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
@@ -49,6 +50,15 @@ EXPORT_RECIPE = "e3"  # in every cached file's name: change it with what `export
 # e3: a StyleNorm's scale and shift inside its InstanceNormalization, not a Mul and an Add after it)
 
 
+_EXPORTING = threading.Lock()  # torch.onnx.export keeps global state: a second thread's export fails mid-way
+
+
+def scratch(path: Path, kind: str) -> Path:
+    """A temporary name beside `path` private to this process and thread (then `os.replace`d into place): two
+    threads making the same cached file at once each write their own."""
+    return path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.{kind}")
+
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "daguerre" / "onnx"
@@ -77,7 +87,7 @@ def export(net: torch.nn.Module, path: Path, channels: int = 3, extra: dict[str,
         net = net.for_inference()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp = scratch(path, "tmp")
     extra = extra or {}
     example = (torch.rand(1, channels, 64, 64), *extra.values())
     axes = {"image": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}}
@@ -85,8 +95,8 @@ def export(net: torch.nn.Module, path: Path, channels: int = 3, extra: dict[str,
     torch_onnx_log = logging.getLogger("torch.onnx")
     level = torch_onnx_log.level
     torch_onnx_log.setLevel(logging.ERROR)
-    try:  # both exporters print progress or graphs to stdout
-        with warnings.catch_warnings(), _quiet_stdout():
+    try:  # both exporters print progress or graphs to stdout; neither runs in two threads at once
+        with _EXPORTING, warnings.catch_warnings(), _quiet_stdout():
             warnings.simplefilter("ignore")
             try:
                 torch.onnx.export(net.eval(), example, str(tmp), opset_version=17, dynamo=False, **args)
@@ -179,7 +189,7 @@ def quantize(fp32: Path, path: Path, keep: Sequence[str] = (), images: list[np.n
         def get_next(self) -> dict | None:
             return next(self.feeds, None)
 
-    pre, tmp = path.with_suffix(f".{os.getpid()}.pre"), path.with_suffix(f".{os.getpid()}.tmp")
+    pre, tmp = scratch(path, "pre"), scratch(path, "tmp")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -207,8 +217,8 @@ def faithful_int8(fp32: Path, path: Path, equalised: Callable[[list[np.ndarray]]
     logging.getLogger("daguerre").warning(
         "%s: int8 is %.1f dB from fp32 (gate %.0f dB): making its equalised int8 form, once (a few minutes)",
         path.name, measured["psnr_vs_fp32_db"], FAITHFUL_DB)
-    work = path.with_suffix(f".{os.getpid()}.eq")
-    trial = path.with_suffix(f".{os.getpid()}.trial")
+    work = scratch(path, "eq")
+    trial = scratch(path, "trial")
     try:
         export(equalised(calibration_images()), work, inference_form=False)
         candidates = [n.name for n in _quantizable_convs(work)]
@@ -257,7 +267,7 @@ class OnnxModel:
             fp32, path = path, cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-int8-{INT8_RECIPE}.onnx"
             measured = path.with_suffix(".json")
             if not (path.is_file() and measured.is_file()):
-                tmp = measured.with_suffix(f".{os.getpid()}.tmp")
+                tmp = scratch(measured, "tmp")
                 tmp.write_text(json.dumps(faithful_int8(fp32, path, equalised)))
                 os.replace(tmp, measured)  # whole, for another process reading it
                 prune_stale(card)

@@ -16,7 +16,7 @@ import torch
 from daguerre.imaging import load
 from daguerre.imaging.colour import downscale, lab_moments
 from daguerre.models.card import ModelCard, sha256_of
-from daguerre.models.onnx import INT8_RECIPE, OnnxModel, calibration_images, is_flat, onnx_available, quantize
+from daguerre.models.onnx import INT8_RECIPE, OnnxModel, calibration_images, is_flat, onnx_available, quantize, scratch
 from daguerre.models.onnx import _session as onnx_session
 from daguerre.models.registry import build, find_model
 from daguerre.nets.painting_style_net import STYLE_SIZE, PaintingStyleNet, StyleStatistics
@@ -97,7 +97,7 @@ def _statistics_int8() -> Callable[[torch.Tensor], torch.Tensor] | None:
         pair = [onnx_session.__wrapped__(str(p), 1) for p in (fp32.path, path)]
         error = max(float(np.abs(b - a).mean() / np.abs(a).mean())
                     for a, b in ((s.run(None, {"image": x})[0] for s in pair) for x in images))
-        tmp = measured.with_suffix(f".{os.getpid()}.tmp")
+        tmp = scratch(measured, "tmp")
         tmp.write_text(json.dumps({"relative_error": round(error, 5), "max": STATISTICS_INT8_ERROR}))
         os.replace(tmp, measured)
     if json.loads(measured.read_text())["relative_error"] > STATISTICS_INT8_ERROR:
@@ -191,7 +191,7 @@ def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size:
     else:
         style = image_style(_painting_pixels(key[1], str(path)), model, size)
         disk.parent.mkdir(parents=True, exist_ok=True)
-        tmp = disk.with_suffix(f".{os.getpid()}.tmp.npz")
+        tmp = scratch(disk, "tmp.npz")
         np.savez(tmp, code=style.code.numpy(), lab_mean=style.lab_mean.numpy(), lab_cov=style.lab_cov.numpy())
         os.replace(tmp, disk)
     _STYLES[key] = style

@@ -154,6 +154,8 @@ def split_at_trunk(whole: Path, encoder: Path, decoder: Path) -> None:
     import onnx
     from onnx.utils import Extractor
 
+    from daguerre.models.onnx import scratch
+
     model = onnx.load(str(whole))
     cut = trunk_output(model.graph)
     extractor = Extractor(model)
@@ -163,7 +165,7 @@ def split_at_trunk(whole: Path, encoder: Path, decoder: Path) -> None:
             if value.name == cut:
                 for d, name in zip(value.type.tensor_type.shape.dim[2:], ("height", "width"), strict=True):
                     d.dim_param = name
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = scratch(path, "tmp")
         try:
             onnx.save(half, str(tmp))
             os.replace(tmp, path)
