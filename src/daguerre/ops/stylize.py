@@ -49,8 +49,9 @@ DETAIL, DETAIL_SIGMA = 0.75, 1.5
 class Stylize(Operation):
     name = "stylize"
     # 3: the arbitrary palette moved PALETTE_SHARE of the way; 4: `texture` (on by default); 5: paintings encoded
-    # in int8 (`styles.STATISTICS_INT8_ERROR`: arbitrary outputs 65-80 dB from version 4's)
-    version = "5"
+    # in int8 (`styles.STATISTICS_INT8_ERROR`: arbitrary outputs 65-80 dB from version 4's); 6: a flat painting's
+    # lightness deviation floored (`PaintingStyle.palette_cov`: no painting of the museum's changes)
+    version = "6"
     summary = "Restyle a photograph as a painting (fast model, any painting, or optimisation)"
 
     def check(self, params: dict) -> None:
@@ -143,7 +144,7 @@ class Stylize(Operation):
             if not palette:
                 return y
             if bands is None:
-                return torch.lerp(y, match_palette(y, style.lab_mean, style.lab_cov), PALETTE_SHARE)
+                return torch.lerp(y, match_palette(y, style.lab_mean, style.palette_cov), PALETTE_SHARE)
             return _textured(x, y, bands, style)
 
         if not masks:
@@ -224,7 +225,7 @@ def _textured(x: torch.Tensor, y: torch.Tensor, bands: np.ndarray, style: styles
 
     rgb = y[0].permute(1, 2, 0).numpy()
     own_lab = srgb_to_lab(rgb)
-    towards = palette_matrix(own_lab, style.lab_mean, style.lab_cov)
+    towards = palette_matrix(own_lab, style.lab_mean, style.palette_cov)
     detail = DETAIL * photo_detail(x, DETAIL_SIGMA)
     lab = np.empty(rgb.shape, np.float32)
 
@@ -242,7 +243,7 @@ def _textured(x: torch.Tensor, y: torch.Tensor, bands: np.ndarray, style: styles
         lab[rows] = lab_of_strip(cv2.cvtColor(matched[rows], cv2.COLOR_Lab2RGB))
 
     in_parallel(clipped, row_strips(lab.shape))
-    return torch.from_numpy(palette_map(lab, style.lab_mean, style.lab_cov)).permute(2, 0, 1)[None].to(y.dtype)
+    return torch.from_numpy(palette_map(lab, style.lab_mean, style.palette_cov)).permute(2, 0, 1)[None].to(y.dtype)
 
 
 def preserve_colour_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
