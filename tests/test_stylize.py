@@ -194,6 +194,17 @@ def test_a_paintings_style_is_cached_in_memory_and_on_disk_and_equals_a_recomput
     styles._STYLES.clear()
     again = styles.painting_style(path)
     assert torch.allclose(again.code, first.code, atol=1e-5) and torch.allclose(again.lab_cov, first.lab_cov)
+    # a code another encoder made (or one named before encoders were) goes when this one is written; others stay
+    folder, (current,) = disk.parent, disk.parent.iterdir()
+    model, rest = current.name.split("-", 1)
+    stale = [folder / f"{model}-fp32-{rest.split('-', 1)[1]}", folder / f"{model}-{rest.split('-', 1)[1]}"]
+    other = folder / f"{model}-fp32-{'0' * 64}-128.npz"
+    for f in (*stale, other):
+        f.write_bytes(b"old")
+    current.unlink()
+    styles._STYLES.clear()
+    styles.painting_style(path)
+    assert sorted(folder.iterdir()) == sorted([current, other])
 
 
 @torch.inference_mode()

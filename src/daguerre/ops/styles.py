@@ -210,6 +210,9 @@ def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size:
         tmp = scratch(disk, "tmp.npz")
         np.savez(tmp, code=style.code.numpy(), lab_mean=style.lab_mean.numpy(), lab_cov=style.lab_cov.numpy())
         os.replace(tmp, disk)
+        for stale in disk.parent.glob(f"{card.sha256[:16]}-*{key[1]}-{size}.npz"):  # another encoder's, or unnamed
+            if stale != disk:
+                stale.unlink(missing_ok=True)
     _STYLES[key] = style
     while len(_STYLES) > STYLE_CACHE_SIZE:
         _STYLES.popitem(last=False)
