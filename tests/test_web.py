@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -356,6 +357,45 @@ def test_api_refuses_parameters_the_operation_would_refuse_before_queueing_a_job
         fine = c.post(f"/api/items/{master.id}/jobs", headers=headers,
                       json={"operation": "colorize", "params": {"hints": ["10,10,#00ff00"], "render_size": 64}})
         assert fine.status_code == 202, fine.text
+
+
+@pytest.mark.parametrize("route", ["preview", "upload"])
+def test_a_slow_preview_or_upload_does_not_hold_up_other_requests(site, monkeypatch, route):
+    """The work of the async handlers (a preview that exports a model for the first time, a large upload) runs in
+    the thread pool: while one is under way, another user's page still loads. Here the slow call waits until a
+    page has been served; on the event loop it would wait out its timeout first."""
+    import threading
+
+    from daguerre.web import service
+
+    archive, master = site
+    served, saw_page = threading.Event(), []
+    real = {"preview": service.preview, "upload": service.ingest_upload}[route]
+
+    def slow(*args, **kwargs):
+        saw_page.append(served.wait(timeout=15))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, {"preview": "preview", "upload": "ingest_upload"}[route], slow)
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        if route == "preview":
+            call = lambda: c.post(f"/items/{master.id}/preview",  # noqa: E731
+                                  data={"csrf": token, "operation": "film", "preset": "sepia"})
+        else:
+            jpeg = io.BytesIO()
+            Image.new("RGB", (32, 24), (90, 120, 200)).save(jpeg, "JPEG")
+            call = lambda: c.post("/upload", data={"csrf": token},  # noqa: E731
+                                  files={"files": ("blue.jpg", jpeg.getvalue(), "image/jpeg")})
+        answers = []
+        worker = threading.Thread(target=lambda: answers.append(call()))
+        worker.start()
+        time.sleep(0.5)  # the slow request is under way
+        page = c.get("/jobs")
+        served.set()
+        worker.join(30)
+    assert page.status_code == 200 and saw_page == [True]
+    assert answers and answers[0].status_code == 200, answers[0].text if answers else "no answer"
 
 
 def test_run_form_preview_and_job_page(site):

@@ -1,4 +1,8 @@
-"""The HTML pages: collection, item, upload, jobs, models, login. Thin: every action calls the archive core."""
+"""The HTML pages: collection, item, upload, jobs, models, login. Thin: every action calls the archive core.
+
+Plain handlers run in the server's thread pool. The few that read a posted form are async, and hand their archive
+work (an upload, a preview, queueing jobs) to that pool with `run_in_threadpool`: on the event loop it would hold
+up every other request until it finished."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from daguerre.archive import ArchiveError
 from daguerre.archive.catalogue import DUBLIN_CORE, Item
@@ -145,7 +151,8 @@ async def batch(request: Request, user: Editor) -> Response:
     form = await request.form()
     filters = {k: str(form.get(k) or "") for k in ("kind", "operation", "decade", "creator")}
     try:
-        service.batch(_archive(request), str(form.get("q") or ""), filters, str(form.get("run") or ""), user)
+        await run_in_threadpool(service.batch, _archive(request), str(form.get("q") or ""), filters,
+                                str(form.get("run") or ""), user)
     except (ArchiveError, ValueError) as e:
         return error_page(request, 400, str(e))
     request.app.state.runner.wake()
@@ -203,7 +210,8 @@ async def edit_metadata(request: Request, ref: str, user: Editor) -> Response:
     fields = {k: str(form[k]).strip() for k in DUBLIN_CORE if k in form}
     changed = {k: v for k, v in fields.items() if v != (getattr(item, k) or "")}
     if changed:
-        _archive(request).update_metadata(item.id, changed, detail=f"edited on the web by {user.name}")
+        await run_in_threadpool(_archive(request).update_metadata, item.id, changed,
+                                detail=f"edited on the web by {user.name}")
     return RedirectResponse(f"/items/{item.id}#metadata", 303)
 
 
@@ -218,10 +226,14 @@ async def preview(request: Request, ref: str, user: Editor) -> HTMLResponse:
     item = _item(request, ref)
     form = dict(await request.form())
     form["hints_list"] = (await request.form()).getlist("hints")
-    try:
+
+    def work() -> tuple[str, float]:
         _uploaded_painting(request, form, user)
         _painted_mask(request, item, form, user)
-        url, seconds = service.preview(_archive(request), item, str(form.get("operation", "")), form)
+        return service.preview(_archive(request), item, str(form.get("operation", "")), form)
+
+    try:
+        url, seconds = await run_in_threadpool(work)
     except (ValueError, TypeError, KeyError, LookupError, ArchiveError) as e:
         return HTMLResponse(f'<p class="error">{_esc(e)}</p>', 400)
     return HTMLResponse(f'<figure><img src="{url}" alt="preview"><figcaption>preview on a small copy, '
@@ -235,10 +247,14 @@ async def run(request: Request, ref: str, user: Editor) -> Response:
     values = dict(form)
     values["hints_list"] = form.getlist("hints")
     htmx = bool(request.headers.get("hx-request"))  # the item page's form: errors beside it, which keeps its input
-    try:
+
+    def work() -> str:
         _uploaded_painting(request, values, user)
         _painted_mask(request, item, values, user)
-        job_id = service.submit(_archive(request), item, str(values.get("operation", "")), values, user)
+        return service.submit(_archive(request), item, str(values.get("operation", "")), values, user)
+
+    try:
+        job_id = await run_in_threadpool(work)
     except (ValueError, ArchiveError) as e:
         return HTMLResponse(f'<p class="error">{_esc(e)}</p>', 400) if htmx else error_page(request, 400, str(e))
     request.app.state.runner.wake()
@@ -333,6 +349,10 @@ def upload_form(request: Request, user: Editor) -> HTMLResponse:
 @router.post("/upload", dependencies=[CSRF])
 async def upload(request: Request, user: Editor) -> HTMLResponse:
     form = await request.form()
+    return await run_in_threadpool(_upload, request, form, user)
+
+
+def _upload(request: Request, form: FormData, user: Account) -> HTMLResponse:
     fields = {k: str(form[k]).strip() for k in DUBLIN_CORE if str(form.get(k) or "").strip()}
     files = [f for f in form.getlist("files") + form.getlist("folder") if getattr(f, "filename", "")]
     sheet_file = form.get("sheet")
@@ -393,6 +413,10 @@ def train_page(request: Request, user: Reader, painting: str = "") -> HTMLRespon
 async def start_training(request: Request, user: Editor) -> Response:
     """Start style training on a painting from the archive (by id) or uploaded here (ingested first)."""
     form = await request.form()
+    return await run_in_threadpool(_start_training, request, form, user)
+
+
+def _start_training(request: Request, form: FormData, user: Account) -> Response:
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     upload = form.get("painting_file")
     try:
