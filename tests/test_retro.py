@@ -156,6 +156,32 @@ def test_tiles_with_whole_image_statistics_match_the_whole_picture():
     assert (tiled - whole).abs().max() < 2 / 255
 
 
+def test_a_tiled_run_leaves_the_network_as_it_was_for_other_pictures(monkeypatch):
+    """The whole picture's statistics are set on a copy's norm layers for a tiled run, not on the (cached,
+    shared) network's: a small picture run through the network meanwhile (another thread's) is unchanged."""
+    from daguerre.ops import feedforward
+
+    torch.manual_seed(0)
+    net = RetroNet(widths=(8, 16, 32), n_residual=2)
+    torch.nn.init.normal_(net.to_delta.weight, 0, 0.05)  # far from the identity, so its norms show
+    net.eval()
+    small, x = torch.rand(1, 3, 64, 64), torch.from_numpy(photo((520, 344)).pixels[None])
+    with torch.inference_mode():
+        alone = net.for_inference()(small)
+    meanwhile = []
+
+    def tiles_and_another_picture(*args, **kwargs):
+        with torch.inference_mode():
+            meanwhile.append(net.for_inference()(small))
+        return run_tiled(*args, **kwargs)
+
+    run_tiled = feedforward.run_tiled
+    monkeypatch.setattr(feedforward, "run_tiled", tiles_and_another_picture)
+    with torch.inference_mode():
+        run_feedforward(net, x, tile=256, engine="torch")
+    assert len(meanwhile) == 1 and torch.equal(meanwhile[0], alone)
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_each_preset_changes_the_photo_and_strength_zero_keeps_it(preset):
     retro, picture = get_operation("retro"), photo((120, 80))

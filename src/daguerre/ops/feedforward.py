@@ -11,6 +11,7 @@ on a 600x400 photo in 256 px tiles with overlap 96 and random weights, at most 1
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
@@ -50,6 +51,8 @@ def run_feedforward(
         whole = pad_to_fit(x)
     else:
         whole = pad_to_fit(downscale(x, STATS_SIZE))
-    fast = net.for_inference()  # the same numbers, ~1.6x faster in torch: its norms are net's own
+    # the same numbers, ~1.6x faster in torch; a copy, since the whole picture's statistics are set on its norm
+    # layers for the run, and the cached `net` may be running another picture in another thread (a web preview)
+    fast = copy.deepcopy(net).for_inference()
     with fast.global_statistics(whole):
         return run_tiled(fast, x, tile=tile, overlap=TILE_OVERLAP, progress=progress)
