@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,6 +167,7 @@ def image_style(x: torch.Tensor, model: str = DEFAULT_ARBITRARY_MODEL, size: int
 
 
 _STYLES: OrderedDict[tuple[str, str, int], PaintingStyle] = OrderedDict()
+_STYLES_LOCK = threading.Lock()  # a web preview and a job may look up and evict at the same moment
 STYLE_CACHE_SIZE = 256
 
 
@@ -197,9 +199,10 @@ def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size:
     the sha256 of the file's bytes and of the model's weights."""
     card, _ = painting_style_model(model)
     key = (card.sha256, file_digest(path), size)
-    if key in _STYLES:
-        _STYLES.move_to_end(key)
-        return _STYLES[key]
+    with _STYLES_LOCK:
+        if key in _STYLES:
+            _STYLES.move_to_end(key)
+            return _STYLES[key]
     disk = style_cache_dir() / f"{card.sha256[:16]}-{statistics_encoder()}-{key[1]}-{size}.npz"
     if disk.is_file():
         with np.load(disk) as f:
@@ -213,9 +216,10 @@ def painting_style(path: str | Path, model: str = DEFAULT_ARBITRARY_MODEL, size:
         for stale in disk.parent.glob(f"{card.sha256[:16]}-*{key[1]}-{size}.npz"):  # another encoder's, or unnamed
             if stale != disk:
                 stale.unlink(missing_ok=True)
-    _STYLES[key] = style
-    while len(_STYLES) > STYLE_CACHE_SIZE:
-        _STYLES.popitem(last=False)
+    with _STYLES_LOCK:
+        _STYLES[key] = style
+        while len(_STYLES) > STYLE_CACHE_SIZE:
+            _STYLES.popitem(last=False)
     return style
 
 
