@@ -519,8 +519,8 @@ def test_int8_keeps_more_convs_fp32_one_at_a_time_while_under_the_gate(tmp_path,
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"precision": "fp16"}, "unknown precision 'fp16' \\(use fp32 or int8\\)"),
-    ({"precision": "int8", "engine": "torch"}, "int8 runs on ONNX Runtime"),
+    ({"precision": "fp16"}, "unknown precision 'fp16' \\(use fp32, int8 or bf16\\)"),
+    ({"precision": "int8", "engine": "torch"}, "int8 runs the model's ONNX file"),
     ({"precision": "int8", "tile": 128}, "int8 runs whole pictures only"),
 ])
 def test_bad_precision_is_a_one_line_error(params, message):
@@ -529,8 +529,12 @@ def test_bad_precision_is_a_one_line_error(params, message):
 
 
 def test_precision_is_written_into_the_recipe_int8_for_clips_where_faithful_fp32_for_stills(monkeypatch):
+    """On a CPU without native bf16 (here: told so; `test_bf16` has the CPUs with it)."""
+    import sys
+
     from daguerre.ops.styles import style_model_onnx
 
+    monkeypatch.setattr(sys.modules["daguerre.ops.stylize"], "bf16_available", lambda: False)
     model = faithful_int8_model()
     assert stylize.with_defaults({"model": model}, clip=True)["precision"] == "int8"
     assert stylize.with_defaults({"model": model}, clip=False)["precision"] == "fp32"

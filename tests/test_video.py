@@ -212,8 +212,9 @@ def test_a_clip_stylized_in_fp32_can_be_steadied_inside_the_network(clip: Path, 
     op, params = get_operation("stylize"), {"method": "fast", "model": "van-gogh-irises", "precision": "fp32"}
     assert steady_style(op, params, DEFAULT_CONSISTENCY, SIZE) is not None
     assert steady_style(op, params, 0.0, SIZE) is None  # nothing to steady
-    for bad, reason in (({"precision": "int8", "engine": "torch"}, "int8 on ONNX Runtime only"),
-                        ({"precision": "fp16"}, "runs fp32 or int8"), ({"preserve_colour": True}, "preserve-colour"),
+    for bad, reason in (({"precision": "int8", "engine": "torch"}, "int8 on its ONNX file only"),
+                        ({"precision": "fp16"}, "runs fp32, int8 or bf16"),
+                        ({"preserve_colour": True}, "preserve-colour"),
                         ({"strength": 0.5}, "strength below 1"), ({"model": None}, "fast style model")):
         with pytest.raises(ValueError, match=reason):  # asked for and impossible: said, not replaced unasked
             steady_style(op, {**params, **bad}, DEFAULT_CONSISTENCY, SIZE)
@@ -435,22 +436,30 @@ def test_a_clip_is_exported_to_iiif_as_a_video_canvas(archive, clip: Path, tmp_p
     assert "film" in json.dumps(manifest["items"][1]["metadata"])  # the derivative's provenance
 
 
-def test_a_clip_stylized_in_the_archive_says_int8_and_rederives(archive, clip: Path) -> None:
+def test_a_clip_stylized_in_the_archive_says_its_precision_and_rederives(archive, clip: Path, monkeypatch) -> None:
+    """bf16 where the CPU has it; int8 on a CPU without (told so here). Each recipe says which, and rederives."""
+    import sys
+
+    from daguerre.models.onnx import bf16_available
     from test_stylize import faithful_int8_model
 
     [master_id] = archive.ingest([clip]).added
     model = faithful_int8_model()
-    [derived] = archive.apply("stylize", [master_id], {"model": model, "consistency": 0.5})
-    [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
-    assert event.outcome_detail["recipe"]["params"]["precision"] == "int8"
-    again = archive.rederive(derived.id)
-    assert again.ok and again.max_abs_diff <= 1 / 255, again
+    defaults = ["bf16", "int8"] if bf16_available() else ["int8"]
+    for precision in defaults:
+        if precision == "int8":
+            monkeypatch.setattr(sys.modules["daguerre.ops.stylize"], "bf16_available", lambda: False)
+        [derived] = archive.apply("stylize", [master_id], {"model": model, "consistency": 0.5})
+        [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
+        assert event.outcome_detail["recipe"]["params"]["precision"] == precision
+        again = archive.rederive(derived.id)
+        assert again.ok and again.max_abs_diff <= 1 / 255, (precision, again)
 
 
 def test_an_unknown_precision_is_a_one_line_error(clip: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "o.mp4"), "-m", "x",
                                       "--precision", "fp16"])
-    assert result.exit_code == 2 and "unknown precision 'fp16' (use fp32 or int8)" in result.output
+    assert result.exit_code == 2 and "unknown precision 'fp16' (use fp32, int8 or bf16)" in result.output
     result = CliRunner().invoke(app, ["live", "-m", "x", "--source", str(clip), "--precision", "fp16"])
     assert result.exit_code == 1 and "unknown precision 'fp16'" in result.output
 

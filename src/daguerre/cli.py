@@ -141,8 +141,10 @@ def stylize(
     style_weight: Annotated[list[float] | None, typer.Option(help="Mix several --style images (arbitrary).")] = None,
     mask: Annotated[list[Path] | None, typer.Option(help="One grey mask per --style: where it applies.")] = None,
     engine: Annotated[str, typer.Option(help="auto | onnx | torch (fast and arbitrary).")] = "auto",
-    precision: Annotated[str | None, typer.Option(help="fast: fp32 | int8 (faster, slightly different; default for "
-                                                       "videos: int8 where faithful to fp32, else fp32).")] = None,
+    precision: Annotated[str | None, typer.Option(help="fast: fp32 | int8 | bf16 (faster, slightly different; bf16 "
+                                                       "on CPUs with AMX or AVX512-BF16, with OpenVINO; default "
+                                                       "for videos: bf16 where the CPU has it, else int8 where "
+                                                       "faithful to fp32, else fp32).")] = None,
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
     size: Annotated[int, typer.Option(help="optimize: working size (long side) before detail-preserving "
                                            "upscaling to the input size.")] = 512,
@@ -153,7 +155,7 @@ def stylize(
                                              "the outputs along the motion) | inside (keep the scene on the "
                                              "network's grid and blend its features: keeps more of the style on "
                                              "camera pans, less steady with moving figures; fp32 unless "
-                                             "--precision int8) | moving "
+                                             "--precision int8 or bf16) | moving "
                                              "(inside, locked to the fraction of a pixel, and the pixels "
                                              "blended where figures move on their own) | local (inside, locked "
                                              "to the smoothed flow: figures, zooms and turns held too; the "
@@ -169,15 +171,15 @@ def stylize(
     if steady != "pixels" and key_every > 1:
         fail(f"--key-every steadies with the pixel blend: not with --steady {steady}", 2)
     if steady != "pixels":
-        precision = precision or "fp32"  # not the clips' int8 default: asked for, int8 runs in two halves too
+        precision = precision or "fp32"  # not the clips' default: asked for, int8 or bf16 runs in two halves too
     params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,
                                  "tile": tile}
-    if precision is not None and precision not in ("fp32", "int8"):
-        fail(f"unknown precision {precision!r} (use fp32 or int8)", 2)
+    if precision is not None and precision not in ("fp32", "int8", "bf16"):
+        fail(f"unknown precision {precision!r} (use fp32, int8 or bf16)", 2)
     if method == "fast":
         params |= {"model": model, "engine": engine} | ({"precision": precision} if precision else {})
-    elif precision == "int8":
-        fail("--precision int8 is for fast style models (--model) only", 2)
+    elif precision in ("int8", "bf16"):
+        fail(f"--precision {precision} is for fast style models (--model) only", 2)
     elif method == "arbitrary":
         params |= {"style": [str(s) for s in style or []], "style_weights": style_weight,
                    "masks": [str(m) for m in mask] if mask else None, "engine": engine}

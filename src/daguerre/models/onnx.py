@@ -7,6 +7,9 @@ with up to two more convolutions fp32: `faithful_int8`), calibrated on the bundl
 (BENCHMARKS.md, "Stylize speed") for StyleNet only. Its `agreement` (PSNR against fp32 on those photos whole,
 at 640 px, not the calibration crops) is kept in a JSON file beside it: callers choose int8 by default only where
 it reaches `FAITHFUL_DB`.
+
+`precision="bf16"`: the fp32 file run by OpenVINO in bfloat16, on a CPU that computes it natively (AMX or
+AVX512-BF16: `bf16_available`). On such a CPU it is faster than int8 and nearer fp32 (BENCHMARKS.md, "bf16").
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import torch
 
 from daguerre.models.card import ModelCard
 
-PRECISIONS = ("fp32", "int8")
+PRECISIONS = ("fp32", "int8", "bf16")
 CALIBRATION_PHOTOS = ("astronaut", "chelsea", "rocket")  # training split only: coffee is held out
 CALIBRATION_SIZES = ((480, 272), (256, 256))  # a 16:9 frame and a square centre crop, multiples of 8 (as padded)
 FAITHFUL_DB = 35.0  # int8 within this PSNR of fp32: visually the same picture (checked side by side)
@@ -129,9 +132,67 @@ def _session(path: str, threads: int, spinning: bool = False):
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
+class _OpenVinoSession:
+    """An OpenVINO CPU model seen as an ONNX Runtime session (`run`, `get_inputs`): one inference request per
+    thread, so the web server's threads can share it."""
+
+    def __init__(self, path: str, threads: int, precision: str):
+        import openvino as ov
+
+        core = ov.Core()
+        model = core.read_model(path)
+        self._inputs = [_Input(i.get_any_name()) for i in model.inputs]
+        # not pinned to cores: a clip's other stages run beside it; LATENCY: one stream, all threads on one request
+        self._compiled = core.compile_model(model, "CPU", {
+            "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": precision,
+            "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False})
+        self._local = threading.local()
+
+    def get_inputs(self) -> list[_Input]:
+        return self._inputs
+
+    def run(self, _outputs: None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        request.infer(feeds)
+        return [request.get_output_tensor(0).data.copy()]  # the request's buffer is written again by its next run
+
+
+class _Input:
+    def __init__(self, name: str):
+        self.name = name
+
+
+@lru_cache(maxsize=8)
+def _bf16_session(path: str, threads: int) -> _OpenVinoSession:
+    return _OpenVinoSession(path, threads, "bf16")
+
+
+@lru_cache(maxsize=1)
+def bf16_available() -> bool:
+    """Whether OpenVINO is installed and this CPU computes bfloat16 natively (AMX or AVX512-BF16): elsewhere bf16
+    would be emulated, slower than fp32."""
+    try:
+        import openvino as ov
+    except ImportError:
+        return False
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def session_for(path: Path | str, precision: str, threads: int):
+    """The session running the ONNX file `path` (the fp32 file for bf16, the int8 file for int8)."""
+    if check_precision(precision) == "bf16":
+        return _bf16_session(str(path), threads)
+    return _session(str(path), threads)
+
+
 def check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r} (use {' or '.join(PRECISIONS)})")
+        raise ValueError(f"unknown precision {precision!r} (use {', '.join(PRECISIONS[:-1])} or {PRECISIONS[-1]})")
+    if precision == "bf16" and not bf16_available():
+        raise ValueError("precision bf16 needs OpenVINO (pip install openvino) and a CPU with native bfloat16 "
+                         "(AMX or AVX512-BF16): use int8 or fp32 here")
     return precision
 
 
@@ -274,14 +335,16 @@ class OnnxModel:
             self.recipe = json.loads(measured.read_text())
             self.agreement = self.recipe["psnr_vs_fp32_db"]
             self._fp32_path: Path | None = fp32
-        self.path = path
-        self.session = _session(str(path), torch.get_num_threads())
+        elif precision == "bf16":
+            self._fp32_path = path
+        self.path, self.precision = path, precision
+        self.session = session_for(path, precision, torch.get_num_threads())
 
     def __call__(self, x: torch.Tensor, **extra: torch.Tensor) -> torch.Tensor:
         feeds = {name: np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
                  for name, t in {"image": x, **extra}.items()}
         session = self.session
-        if self.recipe is not None and is_flat(feeds["image"]):  # int8 would paint it as a pattern: fp32
+        if self.precision != "fp32" and is_flat(feeds["image"], self.precision):  # it would paint a pattern: fp32
             session = _session(str(self._fp32_path), torch.get_num_threads())
         return torch.from_numpy(session.run(None, feeds)[0])
 
@@ -291,12 +354,15 @@ class OnnxModel:
 # into an 8-px pattern: on a black frame int8 was 13-17 dB from fp32 (12 style models; deviation of the output
 # 0.04-0.22 against fp32's 0.01-0.07). The calibration photos chelsea and astronaut, their contrast scaled down,
 # kept >= 35 dB (the gate) down to a deviation of ~0.008-0.010 (irises, cezanne; seurat at any contrast but 0).
-FLAT = 0.02
+# bf16 rounds the same way, at half int8's steps: on calibration photos with their contrast scaled to a deviation of
+# 0.02, the 12 style models' bf16 outputs were 32.9-53.3 dB from fp32, at 0.04 38.5-59.1 (BENCHMARKS.md, "bf16").
+FLAT = {"int8": 0.02, "bf16": 0.04}
 
 
-def is_flat(image: np.ndarray) -> bool:
-    """Whether a (N, C, H, W) picture's pixels (every 4th row and column) deviate less than FLAT from their mean."""
-    return float(image[..., ::4, ::4].std()) < FLAT
+def is_flat(image: np.ndarray, precision: str = "int8") -> bool:
+    """Whether a (N, C, H, W) picture's pixels (every 4th row and column) deviate less than `precision`'s FLAT
+    from their mean: too flat for it, so fp32 runs it."""
+    return float(image[..., ::4, ::4].std()) < FLAT[precision]
 
 
 def prune_stale(card: ModelCard) -> list[Path]:

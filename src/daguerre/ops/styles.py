@@ -37,7 +37,7 @@ def style_model(name: str) -> tuple[ModelCard, StyleNet]:
 
 @lru_cache(maxsize=16)
 def style_model_onnx(name: str, precision: str = "fp32") -> OnnxModel | None:
-    """The fast style model in ONNX Runtime, fp32 or int8 (quantized once, cached)."""
+    """The fast style model's ONNX file: fp32, int8 (quantized once, cached) or bf16 (OpenVINO)."""
     if not onnx_available():
         return None
     card, net = style_model(name)

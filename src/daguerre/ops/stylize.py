@@ -1,8 +1,10 @@
 """`stylize`: a photograph in the style of a painting, three ways.
 
 - fast: a trained one-style generator (`model=`), ONNX Runtime when the image runs whole. `precision="int8"`:
-  its statically quantized ONNX file (`daguerre.models.onnx`), faster (BENCHMARKS.md); the default for clips and
-  `live` for the models whose int8 file stays within `FAITHFUL_DB` of fp32, while stills default to fp32.
+  its statically quantized ONNX file (`daguerre.models.onnx`), faster (BENCHMARKS.md); `precision="bf16"`: its
+  fp32 file on OpenVINO in bfloat16, on CPUs that compute it natively. The default for clips and `live` is bf16
+  where the CPU has it, else int8 for the models whose int8 file stays within `FAITHFUL_DB` of fp32; stills
+  default to fp32.
 - arbitrary: any painting (`style=`) in one pass of PaintingStyleNet: the painting's style code (from its VGG16
   statistics, in int8: `styles.STATISTICS_INT8_ERROR`; computed once, cached) sets the transformer's norms;
   several styles mix in code space (`style_weights=`) or are painted into regions (`masks=`); `strength` moves
@@ -26,7 +28,7 @@ from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import blend, match_palette, palette_map, palette_matrix, preserve_colour
 from daguerre.imaging.lab import in_parallel, lab_of_strip, row_strips, srgb_to_lab
 from daguerre.imaging.texture import match_bands, mix_deviations, photo_detail
-from daguerre.models.onnx import FAITHFUL_DB, check_precision
+from daguerre.models.onnx import FAITHFUL_DB, bf16_available, check_precision
 from daguerre.ops import styles
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.feedforward import run_feedforward
@@ -71,8 +73,8 @@ class Stylize(Operation):
         for switch in ("palette", "texture", "preserve_colour"):  # a recipe's "no" would count as on
             if switch in params and not isinstance(params[switch], bool):
                 raise ValueError(f"{switch} must be true or false, got {params[switch]!r}")
-        if check_precision(params.get("precision") or "fp32") == "int8" and method != "fast":
-            raise ValueError(f"precision int8 is for fast style models only, not method {method!r}")
+        if (precision := check_precision(params.get("precision") or "fp32")) != "fp32" and method != "fast":
+            raise ValueError(f"precision {precision} is for fast style models only, not method {method!r}")
 
     def run(self, picture: Picture, progress: Progress | None = None, *, method: str = "fast",
             model: str | None = None, style: str | list[str] | None = None,
@@ -114,11 +116,11 @@ class Stylize(Operation):
     def _fast(self, x: torch.Tensor, model: str, engine: str, precision: str, tile: int,
               progress: Progress | None) -> torch.Tensor:
         _, net = styles.style_model(model)
-        if precision == "int8":  # only the ONNX file is quantized, and it runs whole pictures only
+        if precision != "fp32":  # int8 and bf16 run the ONNX file, whole pictures only
             if engine == "torch":
-                raise ValueError("precision int8 runs on ONNX Runtime: use engine auto or onnx")
+                raise ValueError(f"precision {precision} runs the model's ONNX file: use engine auto or onnx")
             if max(x.shape[-2:]) > tile:
-                raise ValueError(f"precision int8 runs whole pictures only: this one is {x.shape[-1]}x"
+                raise ValueError(f"precision {precision} runs whole pictures only: this one is {x.shape[-1]}x"
                                  f"{x.shape[-2]}, give tile >= {max(x.shape[-2:])} or precision fp32")
             engine = "onnx"
         return run_feedforward(net, x, tile=tile, engine=engine,
@@ -171,10 +173,14 @@ class Stylize(Operation):
         return Provenance(self.name, self.version, dict(params), models)
 
     def with_defaults(self, params: dict, clip: bool) -> dict:
-        """A fast style model runs int8 on clips where its int8 file is faithful (`FAITHFUL_DB` from fp32 on the
+        """A fast style model runs bf16 on clips where this CPU computes it natively (`bf16_available`: faster than
+        int8 there, and nearer fp32), else int8 where its int8 file is faithful (`FAITHFUL_DB` from fp32 on the
         training samples), else fp32, as on stills; written into the parameters so an archive recipe says which."""
         if params.get("method", "fast") == "fast" and params.get("precision") is None:
-            return {**params, "precision": "int8" if clip and _faithful_int8(params.get("model")) else "fp32"}
+            if not clip:
+                return {**params, "precision": "fp32"}
+            fast = "bf16" if bf16_available() else "int8" if _faithful_int8(params.get("model")) else "fp32"
+            return {**params, "precision": fast}
         return params
 
 

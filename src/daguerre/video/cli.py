@@ -38,8 +38,10 @@ def live(
     frames: Annotated[int | None, typer.Option(min=1, help="Stop after this many frames (default: until q or "
                                                            "Ctrl-C).")] = None,
     size: Annotated[int, typer.Option(min=64, help="Long side the frames are stylized at.")] = 480,
-    precision: Annotated[str | None, typer.Option(help="int8 (faster, slightly different) | fp32 (default: int8 "
-                                                      "where the model's int8 file is faithful to fp32).")] = None,
+    precision: Annotated[str | None, typer.Option(help="int8 | bf16 (faster, slightly different; bf16 on CPUs "
+                                                      "with AMX or AVX512-BF16) | fp32 (default: bf16 where the "
+                                                      "CPU has it, else int8 where the model's int8 file is "
+                                                      "faithful to fp32).")] = None,
     consistency: Consistency = CONSISTENCY,
     key_every: KeyEvery = 1,
     window: Annotated[bool | None, typer.Option(help="Show a window (default: when a display exists).")] = None,

@@ -48,10 +48,10 @@ def steady_inside_refusal(op: Operation, params: dict, size: tuple[int, int]) ->
     """Why a clip cannot be steadied inside the network (None: it can)."""
     if op.name != "stylize" or params.get("method", "fast") != "fast" or not isinstance(params.get("model"), str):
         return "is for stylize with a fast style model (--model)"
-    if params.get("precision", "fp32") not in ("fp32", "int8"):
-        return f"runs fp32 or int8, not {params.get('precision')}"
-    if params.get("precision") == "int8" and params.get("engine", "auto") == "torch":
-        return "runs int8 on ONNX Runtime only: use engine auto or onnx"
+    if params.get("precision", "fp32") not in ("fp32", "int8", "bf16"):
+        return f"runs fp32, int8 or bf16, not {params.get('precision')}"
+    if params.get("precision") in ("int8", "bf16") and params.get("engine", "auto") == "torch":
+        return f"runs {params['precision']} on its ONNX file only: use engine auto or onnx"
     if params.get("preserve_colour") or float(params.get("strength", 1.0)) < 1:  # type: ignore[arg-type]
         return "paints the network's own output: not with preserve-colour or a strength below 1"
     if max(size) > WHOLE_FRAME:
@@ -87,8 +87,8 @@ def steady_style(op: Operation, params: dict, consistency: float, size: tuple[in
     if params.get("engine", "auto") == "onnx" and not onnx_available():
         raise RuntimeError("engine 'onnx' asked for but onnxruntime is not installed")
     precision = str(params.get("precision", "fp32"))
-    if precision == "int8" and not onnx_available():
-        raise RuntimeError("precision int8 runs on ONNX Runtime, and onnxruntime is not installed")
+    if precision in ("int8", "bf16") and not onnx_available():
+        raise RuntimeError(f"precision {precision} runs an ONNX file, and onnxruntime is not installed")
     halves = (onnx_halves(card, net, precision) if params.get("engine", "auto") != "torch" and onnx_available()
               else None)
     if local:
@@ -133,15 +133,15 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     `consistency` (0..1) is how strongly each frame is pulled towards the previous output along the motion;
     0 processes frames independently. `stage_cpu`, when given, receives the CPU seconds of each stage's thread
     (decode, model, steady, encode; not ffmpeg's own processes nor ONNX Runtime's pool threads).
-    `steady_inside`: a fast style model (fp32 or int8) is steadied inside the network (`steady_style`) instead of on its
-    pixels: steadier at less style cost on camera pans, but less steady than the pixel blend at the same style
-    cost on a real clip with moving figures (BENCHMARKS.md, "Video"), so not the default. `steady_moving`: steadied
-    inside with the grid locked to the fraction of a pixel, and the output's pixels blended where figures move on
-    their own (`SteadyMoving`). `steady_local`: steadied inside with the grid locked to the smoothed flow, so
-    figures moving on their own, zooms and turns are held too (`SteadyLocal`). `key_every` N > 1: the model runs
+    `steady_inside`: a fast style model (fp32, int8 or bf16) is steadied inside the network (`steady_style`) instead
+    of on its pixels: steadier at less style cost on camera pans, but less steady than the pixel blend at the same
+    style cost on a real clip with moving figures (BENCHMARKS.md, "Video"), so not the default. `steady_moving`:
+    steadied inside with the grid locked to the fraction of a pixel, and the output's pixels blended where figures
+    move on their own (`SteadyMoving`). `steady_local`: steadied inside with the grid locked to the smoothed flow,
+    so figures moving on their own, zooms and turns are held too (`SteadyLocal`). `key_every` N > 1: the model runs
     on every Nth frame only and the frames between are made from those outputs along the motion
-    (`daguerre.video.inbetween`): faster, and steadier; `consistency` is then how evenly a frame between blends
-    the keys on either side (1: by nearness; 0: the earlier key wherever its flow is trusted)."""
+    (`daguerre.video.inbetween`): faster, and steadier; `consistency` is then how evenly a frame between blends the
+    keys on either side (1: by nearness; 0: the earlier key wherever its flow is trusted)."""
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)

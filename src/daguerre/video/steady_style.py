@@ -74,38 +74,44 @@ class Decoder(nn.Module):
 
 
 def onnx_halves(card: ModelCard, net: StyleNet, precision: str = "fp32") -> tuple[Half, Half]:
-    """The encoder and decoder of a fast style model as two ONNX Runtime graphs (exported once, cached).
+    """The encoder and decoder of a fast style model as two ONNX graphs (exported once, cached), on ONNX Runtime.
     `precision` "int8": the whole network's int8 file (`OnnxModel`: the same recipe, calibration and agreement
     gate as `--precision int8`) cut in two at the trunk's output (`split_at_trunk`), so the halves run, one after
-    the other, exactly what the whole int8 graph runs; a flat frame goes through the fp32 halves, as `OnnxModel`
-    sends it through fp32 (int8 paints it as a pattern)."""
+    the other, exactly what the whole int8 graph runs. "bf16": the fp32 halves on OpenVINO in bfloat16. Either
+    way a flat frame goes through the fp32 halves, as `OnnxModel` sends it through fp32 (8 bits or bf16 would
+    paint it as a pattern)."""
     from daguerre.models.onnx import EXPORT_RECIPE, INT8_RECIPE, OnnxModel, cache_dir, check_precision, is_flat
 
+    exact_paths = _fp32_paths(card, net)
+    exact = [_half(p) for p in exact_paths]
     if check_precision(precision) == "fp32":
-        return _fp32_halves(card, net)
-    from functools import partial
+        return exact[0], exact[1]
+    if precision == "bf16":
+        rounded = [_half(p, "bf16") for p in exact_paths]
+    else:
+        from functools import partial
 
-    from daguerre.nets.style_equalise import equalised
+        from daguerre.nets.style_equalise import equalised
 
-    whole = OnnxModel(card, net, precision="int8", equalised=partial(equalised, net)).path
-    paths = [cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}-int8-{INT8_RECIPE}.onnx"
-             for name in ("encoder", "decoder")]
-    if not all(p.is_file() for p in paths):
-        split_at_trunk(whole, *paths)
-    int8, exact = [_half(p) for p in paths], _fp32_halves(card, net)
+        whole = OnnxModel(card, net, precision="int8", equalised=partial(equalised, net)).path
+        paths = [cache_dir() / f"{card.name}-{card.build_key}-{EXPORT_RECIPE}-{name}-int8-{INT8_RECIPE}.onnx"
+                 for name in ("encoder", "decoder")]
+        if not all(p.is_file() for p in paths):
+            split_at_trunk(whole, *paths)
+        rounded = [_half(p) for p in paths]
     flat = [False]
 
     def encode(x: torch.Tensor) -> torch.Tensor:
-        flat[0] = is_flat(x.numpy())
-        return (exact if flat[0] else int8)[0](x)
+        flat[0] = is_flat(x.numpy(), precision)
+        return (exact if flat[0] else rounded)[0](x)
 
     def decode(features: torch.Tensor) -> torch.Tensor:  # called after `encode`, for the same frame
-        return (exact if flat[0] else int8)[1](features)
+        return (exact if flat[0] else rounded)[1](features)
 
     return encode, decode
 
 
-def _fp32_halves(card: ModelCard, net: StyleNet) -> tuple[Half, Half]:
+def _fp32_paths(card: ModelCard, net: StyleNet) -> list[Path]:
     from daguerre.models.onnx import EXPORT_RECIPE, cache_dir, export
 
     paths = []
@@ -115,13 +121,13 @@ def _fp32_halves(card: ModelCard, net: StyleNet) -> tuple[Half, Half]:
         if not path.is_file():
             export(half, path, channels=channels)
         paths.append(path)
-    return _half(paths[0]), _half(paths[1])
+    return paths
 
 
-def _half(path: Path) -> Half:
-    from daguerre.models.onnx import _session
+def _half(path: Path, precision: str = "fp32") -> Half:
+    from daguerre.models.onnx import session_for
 
-    session = _session(str(path), torch.get_num_threads())
+    session = session_for(path, precision, torch.get_num_threads())
     feed = session.get_inputs()[0].name
     return lambda x: torch.from_numpy(session.run(None, {feed: x.numpy()})[0])
 

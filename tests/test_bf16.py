@@ -1,0 +1,101 @@
+"""bf16 style models: the fp32 ONNX file run by OpenVINO in bfloat16, on CPUs that compute it natively."""
+
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from daguerre import metrics
+from daguerre.cli import app
+from daguerre.models import onnx
+from daguerre.ops import stylize
+from daguerre.ops.styles import style_model, style_model_onnx
+from test_stylize import SAMPLES, faithful_int8_model, small
+
+needs_bf16 = pytest.mark.skipif(not onnx.bf16_available(), reason="this CPU has no native bfloat16 (AMX/AVX512-BF16)")
+MODEL = "van-gogh-irises"
+
+
+@needs_bf16
+def test_bf16_runs_the_fp32_file_near_fp32_on_a_held_out_photo():
+    """Another engine and number format on the same file: close to fp32 (46.8-65 dB on the training samples
+    for the 12 models, BENCHMARKS.md), nearer than int8, and not fp32 under another name."""
+    photo = small("coffee", 480)  # held out
+    fp32, bf16, int8 = (stylize.run(photo, model=MODEL, precision=p).pixels for p in ("fp32", "bf16", "int8"))
+    assert 0 < np.abs(fp32 - bf16).max()
+    assert metrics.psnr(fp32, bf16) > 40 and metrics.psnr(fp32, bf16) > metrics.psnr(fp32, int8) + 3
+    model = style_model_onnx(MODEL, "bf16")
+    assert model.path == style_model_onnx(MODEL, "fp32").path  # no file of its own
+
+
+@needs_bf16
+def test_a_flat_frame_goes_through_fp32_not_bf16s_pattern():
+    """bf16's rounding, magnified by instance norm on nearly flat maps, paints a black frame as a pattern (15 dB
+    from fp32 for this model): such a frame runs fp32, and so does one just under bf16's FLAT."""
+    fp32, bf16 = style_model_onnx(MODEL, "fp32"), style_model_onnx(MODEL, "bf16")
+    photo = torch.from_numpy(small("coffee", 128).pixels)[None]
+    faint = (photo - photo.mean()) * (0.9 * onnx.FLAT["bf16"] / photo.std()) + 0.4
+    for x in (torch.zeros(1, 3, 96, 128), torch.full((1, 3, 96, 128), 0.5), faint):
+        assert torch.equal(bf16(x), fp32(x))
+    assert not torch.equal(bf16(photo), fp32(photo))
+
+
+@needs_bf16
+def test_threads_sharing_a_bf16_model_each_get_their_own_pictures():
+    """The web server's threads share cached models: each thread has its own inference request, so two pictures
+    run at once come back as each alone."""
+    model = style_model_onnx(MODEL, "bf16")
+    pictures = [torch.from_numpy(small(name, 160).pixels)[None] for name in ("coffee", "chelsea")]
+    alone = [model(x) for x in pictures]
+    together: dict[int, list[torch.Tensor]] = {0: [], 1: []}
+    start = threading.Barrier(2)
+
+    def run(i: int) -> None:
+        start.wait()
+        together[i].extend(model(pictures[i]) for _ in range(16))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in (0, 1):
+        assert all(torch.equal(y, alone[i]) for y in together[i]), i
+
+
+@needs_bf16
+def test_clips_default_to_bf16_where_the_cpu_has_it_and_stills_to_fp32(monkeypatch):
+    assert stylize.with_defaults({"model": MODEL}, clip=True)["precision"] == "bf16"
+    assert stylize.with_defaults({"model": MODEL}, clip=False)["precision"] == "fp32"
+    monkeypatch.setattr(sys.modules["daguerre.ops.stylize"], "bf16_available", lambda: False)
+    assert stylize.with_defaults({"model": faithful_int8_model()}, clip=True)["precision"] == "int8"
+
+
+def test_bf16_on_a_cpu_without_it_is_a_one_line_error(monkeypatch, tmp_path: Path):
+    monkeypatch.setattr(onnx, "bf16_available", lambda: False)
+    with pytest.raises(ValueError, match="precision bf16 needs OpenVINO .* and a CPU with native bfloat16"):
+        stylize.run(small("rocket", 96), model=MODEL, precision="bf16")
+    result = CliRunner().invoke(app, ["stylize", str(SAMPLES / "rocket.jpg"),
+                                      "-o", str(tmp_path / "o.jpg"), "-m", MODEL, "--precision", "bf16"])
+    assert result.exit_code != 0 and "bf16 needs OpenVINO" in result.output, result.output
+    assert not (tmp_path / "o.jpg").exists()
+
+
+@needs_bf16
+def test_steady_local_in_bf16_runs_the_fp32_halves_on_openvino():
+    """The local lock's halves in bf16 are the fp32 halves' files, run by OpenVINO: near the fp32 halves' picture,
+    not equal to it; and a flat frame goes through the fp32 halves exactly."""
+    from daguerre.video.steady_style import onnx_halves
+
+    card, net = style_model("rousseau-lion")
+    bf16, fp32 = onnx_halves(card, net, "bf16"), onnx_halves(card, net)
+    x = torch.from_numpy(small("chelsea", 320).pixels)[None]
+    x = x[..., : x.shape[-2] // 8 * 8, : x.shape[-1] // 8 * 8].contiguous()
+    a, b = fp32[1](fp32[0](x)).numpy(), bf16[1](bf16[0](x)).numpy()
+    assert 0 < np.abs(a - b).max() and metrics.psnr(a, b) > 40
+    flat = torch.full_like(x, 0.3)
+    assert torch.equal(bf16[1](bf16[0](flat)), fp32[1](fp32[0](flat)))
