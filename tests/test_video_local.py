@@ -133,7 +133,8 @@ def test_cli_steady_local_runs_the_clip_through_the_local_lock(tmp_path: Path, m
 
 def test_cli_steady_local_runs_int8_when_asked(tmp_path: Path, monkeypatch) -> None:
     """`--steady local --precision int8` runs the clip through the int8 network's two halves; without
-    `--precision` the local lock stays fp32 (not the clips' int8 default)."""
+    `--precision` the local lock runs bf16 where the CPU has it, else fp32 (not the clips' int8 default)."""
+    from daguerre.models.onnx import bf16_available
     from daguerre.video import steady_style
 
     clip = pan_clip(tmp_path / "pan.mp4", 4)
@@ -148,7 +149,7 @@ def test_cli_steady_local_runs_int8_when_asked(tmp_path: Path, monkeypatch) -> N
                                           "local", *extra])
         assert result.exit_code == 0, result.output
         outputs[len(extra)] = np.stack([f.pixels for f in open_clip(out)[1]])
-    assert asked == ["int8", "fp32"]
+    assert asked == ["int8", "bf16" if bf16_available() else "fp32"]
     assert outputs[2].shape == outputs[0].shape == (4, 3, 108, 192)
     difference = np.abs(outputs[2] - outputs[0]).mean()
     assert 0 < difference < 0.02  # another precision, the same picture

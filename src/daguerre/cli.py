@@ -154,8 +154,8 @@ def stylize(
     steady: Annotated[str, typer.Option(help="clips, fast models: how --consistency steadies them: pixels (blend "
                                              "the outputs along the motion) | inside (keep the scene on the "
                                              "network's grid and blend its features: keeps more of the style on "
-                                             "camera pans, less steady with moving figures; fp32 unless "
-                                             "--precision int8 or bf16) | moving "
+                                             "camera pans, less steady with moving figures; bf16 where the "
+                                             "CPU has it, else fp32, unless --precision) | moving "
                                              "(inside, locked to the fraction of a pixel, and the pixels "
                                              "blended where figures move on their own) | local (inside, locked "
                                              "to the smoothed flow: figures, zooms and turns held too; the "
@@ -171,7 +171,9 @@ def stylize(
     if steady != "pixels" and key_every > 1:
         fail(f"--key-every steadies with the pixel blend: not with --steady {steady}", 2)
     if steady != "pixels":
-        precision = precision or "fp32"  # not the clips' default: asked for, int8 or bf16 runs in two halves too
+        from daguerre.ops.stylize import steadied_precision
+
+        precision = precision or steadied_precision()  # bf16 where the CPU has it, else fp32; int8 when asked for
     params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,
                                  "tile": tile}
     if precision is not None and precision not in ("fp32", "int8", "bf16"):

@@ -184,6 +184,13 @@ class Stylize(Operation):
         return params
 
 
+def steadied_precision() -> str:
+    """The precision of a clip steadied inside the network (`--steady inside|moving|local`) when none is asked for:
+    bf16 where the CPU has it (on the held-out pan and Megamind its local lock steadies as fp32's does,
+    BENCHMARKS.md "bf16"), else fp32 (int8's misses the Megamind goal)."""
+    return "bf16" if bf16_available() else "fp32"
+
+
 def _faithful_int8(model: object) -> bool:
     if not isinstance(model, str):
         return False
