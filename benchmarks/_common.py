@@ -66,14 +66,21 @@ def cpu_model() -> str:
 
 
 def machine() -> dict[str, object]:
+    from importlib.metadata import PackageNotFoundError, version
+
     import onnxruntime
 
+    try:
+        openvino = version("openvino")
+    except PackageNotFoundError:
+        openvino = "not installed"
     return {
         "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
+        "openvino": openvino,
         "python": platform.python_version(),
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": shlex.join([sys.executable.split("/")[-1], *sys.argv]),
@@ -85,7 +92,8 @@ def print_header(title: str, args: argparse.Namespace) -> dict[str, object]:
     info = machine()
     print(f"# {title}")
     print(f"machine : {info['cpu']}, {info['logical_cpus']} logical CPUs; threads used: {args.threads}")
-    print(f"software: torch {info['torch']}, onnxruntime {info['onnxruntime']}, python {info['python']}")
+    print(f"software: torch {info['torch']}, onnxruntime {info['onnxruntime']}, openvino {info['openvino']}, "
+          f"python {info['python']}")
     print(f"date    : {info['date']}   load average at start: {info['load_average']}")
     print(f"command : {info['command']}")
     if args.quick:

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/stylize_speed.py            # the real run
     .venv/bin/python benchmarks/stylize_speed.py --quick    # checks it runs
-    .venv/bin/python benchmarks/stylize_speed.py --int8     # only: fp32 vs int8 ONNX, and their agreement
+    .venv/bin/python benchmarks/stylize_speed.py --int8     # only: fp32 vs int8 (and bf16) ONNX, their agreement
 
 Every row is one square RGB image (a held-out photo), batch 1, after warm-up, at --threads intra-op threads for
 torch and ONNX Runtime. GFLOP counts only convolutions (2*Cin*Cout*k*k*Hout*Wout/groups): forward hooks on
@@ -342,20 +342,23 @@ def parse_args() -> argparse.Namespace:
 
 
 def bench_int8(args: argparse.Namespace) -> None:
-    """The fast style model's ONNX file fp32 vs int8: median ms at 512x512 and 856x480 (854x480 padded to a
-    multiple of 8, as `stylize` runs it) on a held-out photo, calls interleaved, 1 and 2 threads; then the
-    PSNR of int8 against fp32 for every shipped model on held-out photos at 854x480 (the agreement), beside the
-    figure on the training samples that picks each model's default for clips (`OnnxModel.agreement`), each
-    model's int8 speed-up at 856x480 on 1 thread (interleaved) and how its int8 file was made."""
+    """The fast style model's ONNX file fp32 vs int8 (and bf16, the fp32 file on OpenVINO, on a CPU with native
+    bf16): median ms at 512x512 and 856x480 (854x480 padded to a multiple of 8, as `stylize` runs it) on a
+    held-out photo, calls interleaved, 1 and 2 threads; then the PSNR of int8 (and bf16) against fp32 for every
+    shipped model on held-out photos at 854x480 (the agreement), beside the figure on the training samples that
+    picks each model's default for clips (`OnnxModel.agreement`), each model's int8 (bf16) speed-up at 856x480 on
+    1 thread (interleaved) and how its int8 file was made."""
     from daguerre import metrics
     from daguerre.data.sources import photos
     from daguerre.imaging import Picture
-    from daguerre.models.onnx import FAITHFUL_DB, _session
+    from daguerre.models.onnx import FAITHFUL_DB, bf16_available, calibration_images, session_for
     from daguerre.ops import styles
     from daguerre.ops.stylize import stylize
 
     models = style_models()
-    paths = {p: styles.style_model_onnx(models[0].name, p).path for p in ("fp32", "int8")}
+    fast = ("int8", "bf16") if bf16_available() else ("int8",)
+    precisions = ("fp32", *fast)
+    paths = {p: styles.style_model_onnx(models[0].name, p).path for p in precisions}
     repeats = 2 if args.quick else args.repeats
     rows = []
 
@@ -371,33 +374,45 @@ def bench_int8(args: argparse.Namespace) -> None:
         return {p: sorted(t)[len(t) // 2] for p, t in times.items()}
 
     for threads in (1, 2):
-        sessions = {p: _session(str(path), threads) for p, path in paths.items()}
+        sessions = {p: session_for(path, p, threads) for p, path in paths.items()}
         for size in ((512, 512), (856, 480)):
             x = resize(square_test_image(max(size)), size[::-1]).numpy()
             ms = interleaved_ms(sessions, x)
-            rows.append([threads, f"{size[0]}x{size[1]}", ms["fp32"], ms["int8"], ms["fp32"] / ms["int8"]])
+            rows.append([threads, f"{size[0]}x{size[1]}", *(ms[p] for p in precisions),
+                         *(ms["fp32"] / ms[p] for p in fast)])
             print(f"  {threads} thread(s) {size}: {ms}", flush=True)
-    print(f"\n{models[0].name}, ONNX Runtime, median of {repeats} interleaved calls")
-    print(format_table(["threads", "size", "fp32 ms", "int8 ms", "int8 speed-up"], rows))
+    print(f"\n{models[0].name}, ONNX Runtime (bf16: OpenVINO), median of {repeats} interleaved calls")
+    print(format_table(["threads", "size", *(f"{p} ms" for p in precisions), *(f"{p} speed-up" for p in fast)], rows))
     frame = x  # the 856x480 test picture timed above
     held = photos("heldout", graphics=False)[: 1 if args.quick else 4]
     frames = [Picture(resize(load_rgb(p, 1000), (480, 854))[0].numpy()) for p in held]
+    samples = calibration_images((None,))
     agreement = []
     for card in models[: 1 if args.quick else None]:
-        psnr = [metrics.psnr(stylize.run(f, model=card.name, precision="fp32").pixels,
-                             stylize.run(f, model=card.name, precision="int8").pixels) for f in frames]
+        out = {p: [stylize.run(f, model=card.name, precision=p).pixels for f in frames] for p in precisions}
+        psnr = {p: [metrics.psnr(a, b) for a, b in zip(out["fp32"], out[p], strict=True)] for p in fast}
         int8 = styles.style_model_onnx(card.name, "int8")
         gate = int8.agreement  # on the training samples: picks the default
-        ms = interleaved_ms({p: _session(str(styles.style_model_onnx(card.name, p).path), 1)
-                             for p in ("fp32", "int8")}, frame)
+        ms = interleaved_ms({p: session_for(styles.style_model_onnx(card.name, p).path, p, 1) for p in precisions},
+                            frame)
         made = ("equalised" if int8.recipe["equalised"] else "plain") + "".join(
             f" +{n}" for n in int8.recipe["extra_fp32"])
-        agreement.append([card.name, min(psnr), sum(psnr) / len(psnr), gate, "int8" if gate >= FAITHFUL_DB else "fp32",
-                          ms["fp32"] / ms["int8"], made])
+        row = [card.name, min(psnr["int8"]), sum(psnr["int8"]) / len(psnr["int8"]), gate,
+               "int8" if gate >= FAITHFUL_DB else "fp32", ms["fp32"] / ms["int8"], made]
+        if "bf16" in fast:
+            bf16 = styles.style_model_onnx(card.name, "bf16")
+            on_samples = min(metrics.psnr(np.clip(styles.style_model_onnx(card.name)(torch.from_numpy(s))[0].numpy(),
+                                                  0, 1), np.clip(bf16(torch.from_numpy(s))[0].numpy(), 0, 1))
+                             for s in samples)
+            row += [min(psnr["bf16"]), sum(psnr["bf16"]) / len(psnr["bf16"]), on_samples, ms["fp32"] / ms["bf16"],
+                    ms["int8"] / ms["bf16"]]
+        agreement.append(row)
         print(f"  {card.name}: {agreement[-1][1:]}", flush=True)
-    print(f"\nint8 vs fp32 PSNR (dB) on {len(frames)} held-out photos at 854x480")
-    print(format_table(["model", "held-out min", "held-out mean", "training samples min (gate)", "clip default",
-                        "int8 speed-up (1 thread, 856x480)", "int8 recipe"], agreement))
+    print(f"\nint8 (bf16) vs fp32 PSNR (dB) on {len(frames)} held-out photos at 854x480")
+    print(format_table(["model", "held-out min", "held-out mean", "training samples min (gate)", "int8 default",
+                        "int8 speed-up (1 thread, 856x480)", "int8 recipe",
+                        *(["bf16 held-out min", "bf16 held-out mean", "bf16 training samples min",
+                           "bf16 speed-up", "bf16 / int8 speed"] if "bf16" in fast else [])], agreement))
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ from _common import RESULTS, base_parser, format_table, load_rgb, painting_path,
 from daguerre.data.sources import photos  # noqa: E402
 from daguerre.imaging import Picture, load  # noqa: E402
 from daguerre.metrics import style_distance, warping_error  # noqa: E402
+from daguerre.models.onnx import bf16_available  # noqa: E402
 from daguerre.ops import Operation, get_operation  # noqa: E402
 from daguerre.video import DEFAULT_CONSISTENCY  # noqa: E402
 from daguerre.video.clip import ClipWriter, open_clip  # noqa: E402
@@ -70,6 +71,9 @@ CASES = {  # name: (operation, params)
     "restore (restore-photos)": ("restore", {"tile": 1024}),
     "colorize (colorize-photos), grey input": ("colorize", {}),
 }
+if bf16_available():  # the clips' default on a CPU with native bf16
+    CASES["stylize (fast, van-gogh-irises), bf16"] = ("stylize", {"method": "fast", "model": STYLE_MODEL,
+                                                                  "tile": 1024, "precision": "bf16"})
 
 
 class Copy(Operation):
@@ -160,14 +164,15 @@ def breakdown(args: object) -> list[dict]:
     the model exported as trained ("trained form": nearest upsampling then conv) and now (the export of
     `for_inference`: `SubPixelConv`, the same output), fp32 and int8,
     the model on 1 and 2 ONNX Runtime threads, consistency 0 and 0.5, all in this run. OpenCV runs on 1 thread so
-    each stage's CPU is its own thread's: decode (ffmpeg's pipe to float frames), steady (flow and blend), encode
+    each stage's CPU is its own thread's (bf16: the fp32 file on OpenVINO; "before" is only ONNX Runtime's
+    spinning threads for it): decode (ffmpeg's pipe to float frames), steady (flow and blend), encode
     (frames to uint8, the pipe to ffmpeg), model (the process's CPU less those threads: the model's threads and
     the Picture conversions), ffmpeg (its decoding and encoding processes)."""
     import os
 
     import cv2
 
-    from daguerre.models.onnx import _session, export, quantize
+    from daguerre.models.onnx import _bf16_session, _session, export, quantize
     from daguerre.ops import styles
     from video_before import settings_before
 
@@ -179,12 +184,14 @@ def breakdown(args: object) -> list[dict]:
         clip = pan_clip(Path(tmp) / "480p.mp4", (854, 480), n)
         trained = {"fp32": export(styles.style_model(STYLE_MODEL)[1], Path(tmp) / "trained.onnx", inference_form=False)}
         trained["int8"] = quantize(trained["fp32"], Path(tmp) / "trained-int8.onnx")
+        trained["bf16"] = trained["fp32"]  # run by OpenVINO in bf16
         for precision in args.precisions:
             model = styles.style_model_onnx(STYLE_MODEL, precision)
             for threads in args.model_threads:
                 for version in args.versions:
                     path = model.path if version == "now" else trained[precision]
-                    model.session = _session(str(path), threads, spinning=version == "before")
+                    model.session = (_bf16_session(str(path), threads) if precision == "bf16"
+                                     else _session(str(path), threads, spinning=version == "before"))
                     params = {"method": "fast", "model": STYLE_MODEL, "tile": 1024, "precision": precision}
                     op.run(next(open_clip(clip)[1]), **{**params, "tile": 1920})  # warm-up, not timed
                     for c in (0.0, DEFAULT_CONSISTENCY):
@@ -409,7 +416,7 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
                           local=True, let_go=args.let_go, ramp=tuple(args.let_go_ramp),
                           halves=local_halves(args, STYLE_MODEL))
         label = f"local, let go {let_go_name(args)}" if args.let_go else "local lock"
-        label += ", int8" if args.local_precision == "int8" else ""
+        label += f", {args.local_precision}" if args.local_precision != "fp32" else ""
         rows += [{**r, "steadied": label} for r in local if r["consistency"] > 0]
     for r in rows:
         del r["warping_error_true_flow"]  # there is no true flow for a real clip
@@ -466,14 +473,14 @@ def save_grid(frames: list[tuple], outputs: list[np.ndarray], path: Path, streng
 
 
 def local_halves(args: object, model: str) -> tuple | None:
-    """`--local-precision int8`: the int8 network's two halves for the local lock; fp32: None (torch's halves, as
-    every fp32 figure of the local lock was measured)."""
-    if args.local_precision != "int8":
+    """`--local-precision int8` or bf16: the network's two halves in it for the local lock; fp32: None (torch's
+    halves, as every fp32 figure of the local lock was measured)."""
+    if args.local_precision == "fp32":
         return None
     from daguerre.ops import styles
 
     card, net = styles.style_model(model)
-    return onnx_halves(card, net, "int8")
+    return onnx_halves(card, net, args.local_precision)
 
 
 def let_go_name(args: object) -> str:
@@ -482,14 +489,15 @@ def let_go_name(args: object) -> str:
     return f"{args.let_go}" + ("" if ramp == tuple(LET_GO_RAMP) else f" (ramp {ramp[0]:g}-{ramp[1]:g} px)")
 
 
-LOCAL_SPEED_RUNS = (("pixels", "int8"), ("local", "int8"), ("local", "fp32"))  # the default; the lock in int8, fp32
+LOCAL_SPEED_RUNS = ("pixels:int8", "local:int8", "local:fp32")  # the default before bf16; the lock in int8, fp32
 
 
 def local_speed(args: object) -> list[dict]:
-    """fps and CPU ms a frame of a 480p clip through `run_clip` (int8 van-gogh-irises), the pixel blend and the
-    local lock alternated; the first run of each (model and halves loaded) is a warm-up, not counted. Each is
-    run on the clip's first quarter too: the difference is the frames' own cost ("marginal"), without what a run
-    costs whatever its length (ffmpeg's start and the encoder's flush: ~2 s at 480p, measured)."""
+    """fps and CPU ms a frame of a 480p clip through `run_clip` (van-gogh-irises), `args.runs` (steady:precision:
+    the pixel blend or the local lock, in int8, bf16 or fp32) alternated; the first run of each (model and halves
+    loaded) is a warm-up, not counted. Each is run on the clip's first quarter too: the difference is the frames'
+    own cost ("marginal"), without what a run costs whatever its length (ffmpeg's start and the encoder's flush:
+    ~2 s at 480p, measured)."""
     import os
     import resource
 
@@ -509,17 +517,19 @@ def local_speed(args: object) -> list[dict]:
                 for frame in frames[:n]:
                     writer.write(Picture(frame))
         for rep in range(args.repeats + 1):
-            for steady, precision in LOCAL_SPEED_RUNS:
+            for steady, precision, *key in (run.split(":") for run in args.runs):
                 load = os.getloadavg()[0]
                 spent = {}
                 for n, clip in clips.items():
                     start, start_cpu = time.perf_counter(), cpu()
                     run_clip("stylize", clip, Path(tmp) / "out.mp4", steady=steady, model=STYLE_MODEL,
-                             precision=precision)
+                             precision=precision, key_every=int(key[0]) if key else 1)
                     spent[n] = time.perf_counter() - start, cpu() - start_cpu
                 (t0, c0), (t1, c1) = spent[short], spent[args.frames]
                 if rep:
                     n = args.frames - short
+                    if key:
+                        precision += f", a key every {key[0]}"
                     rows.append({"run": rep, "steady": steady, "precision": precision, "frames": args.frames,
                                  "fps": args.frames / t1, "cpu_ms_per_frame": 1e3 * c1 / args.frames,
                                  "marginal_fps": n / (t1 - t0), "marginal_cpu_ms": 1e3 * (c1 - c0) / n,
@@ -627,7 +637,7 @@ def main() -> None:
     parser.add_argument("--local", action="store_true",
                         help="also steady fast style models with the grid locked to the smoothed flow (SteadyLocal, "
                              "`--steady local`)")
-    parser.add_argument("--local-precision", default="fp32", choices=["fp32", "int8"],
+    parser.add_argument("--local-precision", default="fp32", choices=["fp32", "int8", "bf16"],
                         help="--local: the network's precision inside the local lock (int8: its ONNX halves); the "
                              "ratios stay against the fp32 frame-by-frame output")
     parser.add_argument("--let-go", type=float, default=0.0,
@@ -636,11 +646,14 @@ def main() -> None:
     parser.add_argument("--let-go-ramp", type=float, nargs=2, default=LET_GO_RAMP, metavar=("LO", "HI"),
                         help="with --let-go: the motion left in the lock (px a frame) where its blend starts, and full")
     parser.add_argument("--local-speed", action="store_true",
-                        help="alone: 480p fps and CPU a frame, int8, pixel blend and --steady local alternated")
+                        help="alone: 480p fps and CPU a frame of --runs alternated")
     parser.add_argument("--repeats", type=int, default=3, help="--local-speed: runs of each, alternated")
+    parser.add_argument("--runs", nargs="+", default=LOCAL_SPEED_RUNS,
+                        help="--local-speed: the runs alternated, as steady:precision[:key every] (the first is the "
+                             "ratios' base)")
     parser.add_argument("--inside-cost", action="store_true",
                         help="only the ms per 480p frame of steadying inside the network, against the pixel blend")
-    parser.add_argument("--real-precision", default="fp32", choices=["fp32", "int8"],
+    parser.add_argument("--real-precision", default="fp32", choices=["fp32", "int8", "bf16"],
                         help="precision of the style model's frames on the real clip (pixel blend rows)")
     parser.add_argument("--skip-stability", action="store_true", help="only the speed and batching tables")
     parser.add_argument("--breakdown", action="store_true",
@@ -657,17 +670,16 @@ def main() -> None:
     info = print_header("Video: speed and temporal consistency", args)
     strengths = tuple(sorted({0.0, *args.strengths}))
     if args.local_speed:
-        print(f"## 480p, int8 {STYLE_MODEL}, {args.frames} frames: the pixel blend and --steady local alternated",
-              flush=True)
+        print(f"## 480p, {STYLE_MODEL}, {args.frames} frames: {', '.join(args.runs)} alternated", flush=True)
         rows = local_speed(args)
         table = []
         for row in rows:
-            pixel = next(p for p in rows if p["run"] == row["run"] and p["steady"] == "pixels")
+            pixel = next(p for p in rows if p["run"] == row["run"])
             table.append([row["run"], f"{row['steady']} {row['precision']}", row["fps"], row["cpu_ms_per_frame"],
                           row["marginal_fps"], row["marginal_fps"] / pixel["marginal_fps"], row["marginal_cpu_ms"],
                           row["marginal_cpu_ms"] / pixel["marginal_cpu_ms"], f"{row['load']:.2f}"])
         print(format_table(["run", "steady, precision", "fps (whole run)", "CPU ms/frame (whole run)",
-                            "marginal fps", "x pixel blend's", "marginal CPU ms/frame", "x pixel blend's",
+                            "marginal fps", "x the first's", "marginal CPU ms/frame", "x the first's",
                             "load"], table))
         return
     if args.inside_cost:
@@ -744,7 +756,7 @@ def main() -> None:
             for r in stability(frames, outputs, strengths, False, painting, inside=net, local=True, let_go=args.let_go,
                                ramp=tuple(args.let_go_ramp), halves=local_halves(args, params["model"])):
                 let_go = f" + let go {let_go_name(args)}" if args.let_go else ""
-                let_go += ", int8 halves" if args.local_precision == "int8" else ""
+                let_go += f", {args.local_precision} halves" if args.local_precision != "fp32" else ""
                 stab_rows.append({"case": f"{name}, local lock{let_go}", **r})
         print(f"  {name} done", flush=True)
     headers = ["case", "consistency", "warp err (true flow)", "x frame-by-frame", "warp err (DIS flow)",
