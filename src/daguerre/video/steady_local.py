@@ -18,7 +18,8 @@ from the camera's motion, so fast figures are steadied less, not smeared.
 
 With the int8 network's halves (`onnx_halves(..., "int8")`, `--precision int8`) a 480p clip takes ~x1.4 the
 pixel blend's CPU a frame (x1.7 in fp32), but int8 flickers more (training clips +0.02-0.03 of warping ratio;
-Megamind x0.505): measured in BENCHMARKS.md ("Video", "Speed"), not the default.
+Megamind x0.505): measured in BENCHMARKS.md ("Video", "Speed"), not the default. The bf16 halves (OpenVINO, on a
+CPU with native bf16) steady as fp32's do (Megamind x0.468) at less CPU than int8's: the default there.
 """
 
 from __future__ import annotations
