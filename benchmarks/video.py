@@ -698,7 +698,7 @@ def main() -> None:
     print("## Speed (frames per second, decode + operation + consistency + encode)", flush=True)
     speed_rows = [] if args.skip_speed else speed(args)
     alone = {r["size"]: r["fps"] for r in speed_rows  # the fp32 fast style model alone: the baseline column
-             if "stylize" in r["case"] and "int8" not in r["case"] and r["pipeline"] == "-"}
+             if "stylize" in r["case"] and not any(p in r["case"] for p in ("int8", "bf16")) and r["pipeline"] == "-"}
     print(format_table(["size", "case", "pipeline", "consistency", "frames", "fps", "ms/frame",
                         "x stylize fp32 alone"],
                        [[r["size"], r["case"], r["pipeline"], r["consistency"], r["frames"], r["fps"],
