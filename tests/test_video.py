@@ -456,6 +456,20 @@ def test_a_clip_stylized_in_the_archive_says_its_precision_and_rederives(archive
         assert again.ok and again.max_abs_diff <= 1 / 255, (precision, again)
 
 
+def test_a_clip_larger_than_full_hd_runs_whole_frames_at_the_clips_default_precision(clip: Path, tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    """Frames above WHOLE_FRAME run tiled, but int8 and bf16 (the clips' defaults) run whole pictures only: such a
+    clip runs its frames whole at the default precision instead of failing (here full HD made 160 px)."""
+    from daguerre.video import run
+
+    monkeypatch.setattr(run, "WHOLE_FRAME", 160)
+    params = get_operation("stylize").with_defaults({"model": "van-gogh-irises"}, clip=True)
+    assert params["precision"] in ("int8", "bf16")
+    out = run.process_clip(get_operation("stylize"), clip, tmp_path / "o.mp4", tile=128, **params)
+    info, frames = open_clip(out)
+    assert info.size == SIZE and sum(1 for _ in frames) == 12
+
+
 def test_an_unknown_precision_is_a_one_line_error(clip: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "o.mp4"), "-m", "x",
                                       "--precision", "fp16"])

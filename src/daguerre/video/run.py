@@ -149,7 +149,10 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     if first is not None:  # what must not change from frame to frame, from the first (restore: screen, noise)
         params = op.for_clip(first, params)
         frames = _prepend(first, frames)
-    if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and max(info.size) <= WHOLE_FRAME:
+    # frames run whole up to full HD; beyond, tiled, but for int8 and bf16, which run whole pictures only (a 4K
+    # frame in bf16: 1.2 GB at most, measured)
+    whole = max(info.size) <= WHOLE_FRAME or params.get("precision") in ("int8", "bf16")
+    if op.name in WHOLE_FRAME_OPERATIONS and isinstance(params.get("tile"), int) and whole:
         params["tile"] = max(int(params["tile"]), max(info.size))  # type: ignore[call-overload]
     if key_every > 1:
         check_key_every(op, params, steady_inside or steady_moving or steady_local)
