@@ -287,6 +287,45 @@ def test_a_scene_cut_is_not_blended() -> None:
     assert steady.cuts == 1 and np.abs(moved - (shot_b[1] * 0.5 + 0.2)).mean() > 0.05
 
 
+@pytest.mark.parametrize("chroma", [False, True])
+def test_frames_go_to_the_encoder_as_the_steadied_pictures_would(chroma: bool) -> None:
+    """`rgb8` (a clip's frames straight to the encoder) gives the bytes `to_rgb8` makes of `__call__`'s pictures:
+    a style model's real output on a held-out pan, blended, at a cut, and with the step off."""
+    from daguerre.video.clip import to_rgb8
+
+    op = get_operation("stylize")
+    shots = [f for f, _ in pan("coffee.jpg", 4, (256, 160))] + [f for f, _ in pan("rocket.jpg", 2, (256, 160))]
+    results = [op.run(Picture(f), method="fast", model="van-gogh-irises", engine="torch").pixels for f in shots]
+    for strength in (DEFAULT_CONSISTENCY, 0.0):
+        straight, pictured = (TemporalConsistency(strength, chroma_only=chroma) for _ in range(2))
+        for frame, result in zip(shots, results, strict=True):
+            written = straight.rgb8(frame, result)
+            assert written.dtype == np.uint8 and written.shape == (160, 256, 3)
+            np.testing.assert_array_equal(written, to_rgb8(Picture(result).with_pixels(pictured(frame, result))))
+        assert straight.cuts == pictured.cuts == (1 if strength else 0)
+
+
+def test_decoded_frames_are_ffmpegs_bytes_scaled_to_one(clip: Path) -> None:
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(clip))
+    w, h = next(reader)["size"]
+    raw = [np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in reader]
+    frames = [f.pixels for f in open_clip(clip)[1]]
+    assert len(frames) == len(raw) == 12
+    for frame, expected in zip(frames, raw, strict=True):
+        assert frame.flags.c_contiguous and frame.dtype == np.float32
+        np.testing.assert_array_equal(frame, expected.transpose(2, 0, 1) * np.float32(1 / 255))
+
+
+def test_numbered_frames_are_written_from_pictures_only(tmp_path: Path) -> None:
+    with ClipWriter(tmp_path / "frames" / "%03d.png", 25) as writer:
+        writer.write(Picture(np.full((3, 8, 8), 0.5, np.float32)))
+        with pytest.raises(TypeError, match="Pictures"):
+            writer.write(np.zeros((8, 8, 3), np.uint8))
+    assert [p.name for p in (tmp_path / "frames").iterdir()] == ["001.png"]
+
+
 def test_colour_carried_for_colorize_keeps_each_frames_luminance() -> None:
     steady = TemporalConsistency(1.0, chroma_only=True)
     frames = [f for f, _ in pan("astronaut.jpg", 3)]

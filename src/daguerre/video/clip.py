@@ -84,15 +84,25 @@ def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int) -> Iterator[Pi
     n = 0
     try:
         for raw in reader:
-            frame = np.frombuffer(raw, np.uint8).reshape(h, w, 3)
             n += 1
-            yield Picture(frame.transpose(2, 0, 1) * np.float32(1 / 255), source=path)
+            yield Picture(_planes(np.frombuffer(raw, np.uint8).reshape(h, w, 3)), source=path)
     except RuntimeError as e:
         raise ImageError(path, f"truncated or corrupt video after frame {n} ({_ffmpeg_reason(str(e))})") from None
     finally:
         reader.close()  # type: ignore[attr-defined]
     if n == 0:
         raise ImageError(path, "truncated or corrupt video: no frame could be decoded")
+
+
+def _planes(frame: np.ndarray) -> np.ndarray:
+    """(3, H, W) float32 in [0, 1] of an (H, W, 3) uint8 frame: split by OpenCV, then scaled plane by plane (~4x
+    numpy's scaled transposed copy)."""
+    import cv2
+
+    planes = np.empty((3, *frame.shape[:2]), np.float32)
+    for plane, channel in zip(planes, cv2.split(frame), strict=True):
+        np.multiply(channel, np.float32(1 / 255), out=plane)
+    return planes
 
 
 def _ffmpeg_reason(message: str) -> str:
@@ -129,10 +139,17 @@ def _natural_key(path: Path) -> list[object]:
 
 def to_rgb8(picture: Picture) -> np.ndarray:
     """(H, W, 3) uint8 of a picture, as a video frame."""
+    from daguerre.video.consistency import channels_last
+
+    return hwc_to_rgb8(channels_last(picture.rgb()))
+
+
+def hwc_to_rgb8(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 of (H, W, 3) or (H, W, 1) float pixels in [0, 1]; a grey frame repeated on three channels."""
     import cv2
 
-    rgb = np.maximum(picture.rgb().transpose(1, 2, 0), 0, order="C")  # then scaled, rounded, saturated at once
-    return cv2.convertScaleAbs(rgb, alpha=255)
+    rgb8 = cv2.convertScaleAbs(np.maximum(rgb, 0), alpha=255)  # scaled, rounded and saturated in one pass
+    return cv2.cvtColor(rgb8, cv2.COLOR_GRAY2RGB) if rgb8.ndim == 2 or rgb8.shape[-1] == 1 else rgb8
 
 
 class ClipWriter:
@@ -155,12 +172,15 @@ class ClipWriter:
     def __enter__(self) -> ClipWriter:
         return self
 
-    def write(self, picture: Picture) -> None:
-        if "%" in self.path.name:
+    def write(self, picture: Picture | np.ndarray) -> None:
+        """Write a frame: a Picture, or (H, W, 3) uint8 pixels to a video file (`takes_rgb8`)."""
+        if not takes_rgb8(self.path):
+            if not isinstance(picture, Picture):
+                raise TypeError("numbered frames are written from Pictures")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             save(picture, str(self.path) % (self.frames + 1))
         else:
-            frame = to_rgb8(picture)
+            frame = to_rgb8(picture) if isinstance(picture, Picture) else picture
             if self._process is None:
                 self._start(frame.shape[1], frame.shape[0])
             try:
@@ -210,6 +230,12 @@ class ClipWriter:
         finally:
             self._partial.unlink(missing_ok=True)
             self._log.close()
+
+
+def takes_rgb8(target: str | Path) -> bool:
+    """Whether a clip written to `target` can take (H, W, 3) uint8 frames: a video file, not numbered frames (which
+    keep their pictures' bit depth)."""
+    return "%" not in Path(target).name
 
 
 def _rational(fps: float) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from daguerre.imaging import Picture
 from daguerre.ops.base import Operation
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.clip import ClipWriter, open_clip
+from daguerre.video.clip import ClipWriter, open_clip, takes_rgb8
 from daguerre.video.pipeline import in_thread
 
 if TYPE_CHECKING:
@@ -206,8 +206,12 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
         def run(frame: Picture) -> tuple[Picture, Picture]:
             return frame, op.run(frame, **params)
 
-        def steadied(pair: tuple[Picture, Picture]) -> Picture:
+        rgb8 = takes_rgb8(target)
+
+        def steadied(pair: tuple[Picture, Picture]) -> Picture | np.ndarray:
             frame, result = pair
+            if rgb8:  # a video file: the encoder's (H, W, 3) uint8 made straight from the step's own layout
+                return steady.rgb8(frame.pixels, result.pixels)
             return result.with_pixels(steady(frame.pixels, result.pixels))
 
         stages = in_thread(in_thread(decoded, run, name="model", cpu=stage_cpu), steadied, name="steady",
