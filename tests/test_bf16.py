@@ -99,3 +99,32 @@ def test_steady_local_in_bf16_runs_the_fp32_halves_on_openvino():
     assert 0 < np.abs(a - b).max() and metrics.psnr(a, b) > 40
     flat = torch.full_like(x, 0.3)
     assert torch.equal(bf16[1](bf16[0](flat)), fp32[1](fp32[0](flat)))
+
+
+def test_a_model_openvino_cannot_run_falls_back_on_clips_and_is_one_line_when_asked_for(monkeypatch, tmp_path: Path,
+                                                                                      caplog):
+    """Where OpenVINO fails on a model, a clip's default precision falls back (int8 here, fp32 when steadied inside)
+    with a warning naming why, and the clip is written; `--precision bf16` asked for is a one-line error."""
+    pytest.importorskip("openvino")
+    from daguerre.video.clip import ClipWriter, open_clip
+
+    model, bad = faithful_int8_model(), tmp_path / "bad.onnx"
+    bad.write_text("not an ONNX file")
+    real = onnx._OpenVinoSession
+    monkeypatch.setattr(onnx, "bf16_available", lambda: True)
+    monkeypatch.setattr(sys.modules["daguerre.ops.stylize"], "bf16_available", lambda: True)
+    monkeypatch.setattr(onnx, "_bf16_session", lambda path, threads: real(str(bad), threads, "bf16"))
+    with caplog.at_level("WARNING", logger="daguerre"):
+        assert stylize.with_defaults({"model": model}, clip=True)["precision"] == "int8"
+        assert sys.modules["daguerre.ops.stylize"].steadied_precision(model) == "fp32"
+    assert f"{model}: OpenVINO could not run bad.onnx in bf16 (Unable to read the model" in caplog.text
+    with pytest.raises(RuntimeError, match=r"^OpenVINO could not run bad.onnx in bf16 \(Unable to read the model"):
+        stylize.run(small("rocket", 96), model=model, precision="bf16")
+
+    clip = tmp_path / "clip.mp4"
+    with ClipWriter(clip, 25) as writer:
+        for i in range(3):
+            writer.write(small("chelsea", 128 + 8 * i).with_pixels(small("chelsea", 128).pixels * (0.8 + 0.1 * i)))
+    result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "out.mp4"), "-m", model])
+    assert result.exit_code == 0, result.output
+    assert open_clip(tmp_path / "out.mp4")[0].size == open_clip(clip)[0].size

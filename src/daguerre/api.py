@@ -211,7 +211,7 @@ def run_clip(operation: str, source: str | Path, target: str | Path, *, consiste
         if steady != "pixels":  # not the clips' default: bf16 where the CPU has it, else fp32; int8 when asked for
             from daguerre.ops.stylize import steadied_precision
 
-            params.setdefault("precision", steadied_precision())
+            params.setdefault("precision", steadied_precision(params.get("model")))
     op.check(params)
     return process_clip(op, source, target, consistency, steady_inside=steady == "inside",
                         steady_moving=steady == "moving", steady_local=steady == "local", key_every=key_every,

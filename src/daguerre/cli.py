@@ -173,7 +173,7 @@ def stylize(
     if steady != "pixels":
         from daguerre.ops.stylize import steadied_precision
 
-        precision = precision or steadied_precision()  # bf16 where the CPU has it, else fp32; int8 when asked for
+        precision = precision or steadied_precision(model)  # bf16 where the CPU has it, else fp32; int8 when asked for
     params: dict[str, object] = {"method": method, "strength": strength, "preserve_colour": preserve_color,
                                  "tile": tile}
     if precision is not None and precision not in ("fp32", "int8", "bf16"):

@@ -140,12 +140,17 @@ class _OpenVinoSession:
         import openvino as ov
 
         core = ov.Core()
-        model = core.read_model(path)
+        try:
+            model = core.read_model(path)
+            # not pinned to cores: a clip's other stages run beside it; LATENCY: one stream, all threads on one request
+            self._compiled = core.compile_model(model, "CPU", {
+                "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": precision,
+                "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False})
+        except RuntimeError as e:  # OpenVINO's message: source locations ("Exception from ..."), then what failed
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip() and not ln.startswith("Exception from")]
+            reason = (lines or ["unknown error"])[0][:200]
+            raise RuntimeError(f"OpenVINO could not run {Path(path).name} in {precision} ({reason})") from None
         self._inputs = [_Input(i.get_any_name()) for i in model.inputs]
-        # not pinned to cores: a clip's other stages run beside it; LATENCY: one stream, all threads on one request
-        self._compiled = core.compile_model(model, "CPU", {
-            "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": precision,
-            "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False})
         self._local = threading.local()
 
     def get_inputs(self) -> list[_Input]:

@@ -19,6 +19,7 @@ and palette from the photo's own to the painting's by the same amount) and `pres
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -179,16 +180,32 @@ class Stylize(Operation):
         if params.get("method", "fast") == "fast" and params.get("precision") is None:
             if not clip:
                 return {**params, "precision": "fp32"}
-            fast = "bf16" if bf16_available() else "int8" if _faithful_int8(params.get("model")) else "fp32"
+            model = params.get("model")
+            fast = "bf16" if _bf16_runs(model) else "int8" if _faithful_int8(model) else "fp32"
             return {**params, "precision": fast}
         return params
 
 
-def steadied_precision() -> str:
+def steadied_precision(model: object = None) -> str:
     """The precision of a clip steadied inside the network (`--steady inside|moving|local`) when none is asked for:
     bf16 where the CPU has it (on the held-out pan and Megamind its local lock steadies as fp32's does,
     BENCHMARKS.md "bf16"), else fp32 (int8's misses the Megamind goal)."""
-    return "bf16" if bf16_available() else "fp32"
+    return "bf16" if _bf16_runs(model) else "fp32"
+
+
+def _bf16_runs(model: object) -> bool:
+    """Whether a clip's default can be bf16: the CPU computes it natively and OpenVINO compiles `model` (its whole
+    network; the session is cached, so the clip reuses it). If OpenVINO cannot, the clip falls back to int8 or fp32
+    with a warning naming why, rather than failing on a precision nobody asked for."""
+    if not bf16_available():
+        return False
+    if not isinstance(model, str):
+        return True
+    try:
+        return styles.style_model_onnx(model, "bf16") is not None
+    except RuntimeError as e:
+        logging.getLogger("daguerre").warning("%s: %s; the clip runs without bf16", model, e)
+        return False
 
 
 def _faithful_int8(model: object) -> bool:
