@@ -2,13 +2,13 @@
 
 The machine is shared and its speed drifts by the minute, so the two versions run turn about, each in a fresh
 process (`--child`), on the same 480p H.264 clip of a held-out photo panned and zoomed (`video.pan_clip`):
-`daguerre.video.process_clip` as `daguerre stylize CLIP -m MODEL` runs it (the clips' default precision and
-consistency). Printed for each run: frames per second; CPU a frame of this process (all its threads) and of its
-ffmpeg children; and each stage's own thread CPU a frame (decode, model, steady, encode; the model's library
-pools not counted). On 2 cores, 24 fps needs about 83 ms of CPU a frame in all.
+`daguerre.video.process_clip` as `daguerre stylize CLIP -m MODEL [--key-every N]` runs it (the clips' default
+precision and consistency). Printed for each run: frames per second; CPU a frame of this process (all its
+threads) and of its ffmpeg children; and each stage's own thread CPU a frame (decode, model, steady, encode; the
+model's library pools not counted). On 2 cores, 24 fps needs about 83 ms of CPU a frame in all.
 
     .venv/bin/python benchmarks/video_alternate.py --before /tmp/clone/src [--after src] [--rounds 3]
-        [--model-threads 1 2] [--frames 96]
+        [--model-threads 1 2] [--frames 96] [--key-every 1]
 
 `--before`: the `src` folder of a clone of the commit to compare with (e.g. `git clone -q . /tmp/before &&
 git -C /tmp/before checkout COMMIT`).
@@ -31,7 +31,7 @@ HERE = Path(__file__).parent
 MODEL = "van-gogh-irises"
 
 
-def child(src: str, clip: str, threads: int, frames: int) -> dict:
+def child(src: str, clip: str, threads: int, frames: int, key_every: int = 1) -> dict:
     """One run of `process_clip` with the code in `src` (run in its own process)."""
     sys.path.insert(0, src)
     import torch
@@ -43,11 +43,12 @@ def child(src: str, clip: str, threads: int, frames: int) -> dict:
     op = get_operation("stylize")
     params = op.with_defaults({"model": MODEL, "method": "fast"}, clip=True)
     with tempfile.TemporaryDirectory() as tmp:
-        process_clip(op, clip, Path(tmp) / "warm.mp4", **params, consistency=0.5)  # the model compiled, cached
+        run = {**params, "consistency": 0.5, "key_every": key_every}
+        process_clip(op, clip, Path(tmp) / "warm.mp4", **run)  # the model compiled, cached
         usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
         stages: dict[str, float] = {}
         start = time.perf_counter()
-        process_clip(op, clip, Path(tmp) / "out.mp4", stage_cpu=stages, **params, consistency=0.5)
+        process_clip(op, clip, Path(tmp) / "out.mp4", stage_cpu=stages, **run)
         wall = time.perf_counter() - start
         after = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     spent = [b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in zip(usage, after, strict=True)]
@@ -64,11 +65,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model-threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--frames", type=int, default=96)
+    parser.add_argument("--key-every", type=int, default=1, help="the model on every Nth frame (`--key-every`)")
     parser.add_argument("--child", nargs=3, metavar=("SRC", "CLIP", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         src, clip, threads = args.child
-        print(json.dumps(child(src, clip, int(threads), args.frames)))
+        print(json.dumps(child(src, clip, int(threads), args.frames, args.key_every)))
         return
     if not args.before:
         parser.error("--before SRC is required")
@@ -83,7 +85,8 @@ def main() -> None:
             for threads in args.model_threads:
                 for name, src in (("before", args.before), ("after", args.after)):
                     out = subprocess.run([sys.executable, __file__, "--child", src, str(clip), str(threads),
-                                          "--frames", str(args.frames)], capture_output=True, text=True, check=True)
+                                          "--frames", str(args.frames), "--key-every", str(args.key_every)],
+                                         capture_output=True, text=True, check=True)
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     rows.append([round_, threads, name, r["precision"], r["fps"], r["self_ms"], r["ffmpeg_ms"],
                                  *(r.get(f"{k}_ms", 0.0) for k in ("decode", "model", "steady", "encode"))])

@@ -32,6 +32,7 @@ from daguerre.video.consistency import (
     STEP_FLOW_SIZE,
     TemporalConsistency,
     _fit_gamut,
+    channels_last,
     trusted_flow,
 )
 from daguerre.video.flow import FLOW_PRESET, FlowEstimator, grey8, is_scene_cut, resize_flow, sample_map
@@ -129,8 +130,7 @@ class Inbetween:
             yield new.picture
 
     def _key(self, frame: Picture, result: Picture) -> _Key:
-        out = np.ascontiguousarray(np.asarray(result.pixels, dtype=np.float32).transpose(1, 2, 0))
-        return _Key(self.flow.small(grey8(frame.pixels)), out, result)
+        return _Key(self.flow.small(grey8(frame.pixels)), channels_last(result.pixels), result)
 
     def _between(self, a: _Key | None, frames: list[Picture], b: _Key,
                  run: Callable[[Picture], Picture]) -> Iterator[Picture]:
@@ -168,7 +168,7 @@ class Inbetween:
             self.ran += 1
             if all(f is None for f in found):
                 return self._keep_luma(frame, result)
-            own = np.ascontiguousarray(np.asarray(result.pixels, dtype=np.float32).transpose(1, 2, 0))
+            own = channels_last(result.pixels)
         if found[0] is None or found[1] is None:
             out = next(f for f in found if f is not None)[0]
         else:
