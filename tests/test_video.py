@@ -318,6 +318,17 @@ def test_decoded_frames_are_ffmpegs_bytes_scaled_to_one(clip: Path) -> None:
         np.testing.assert_array_equal(frame, expected.transpose(2, 0, 1) * np.float32(1 / 255))
 
 
+def test_a_picture_becomes_a_video_frame_rounded_and_saturated() -> None:
+    from daguerre.video.clip import to_rgb8
+
+    colour = np.random.default_rng(0).uniform(-0.2, 1.2, (3, 20, 30)).astype(np.float32)
+    for pixels in (colour, colour[:1]):
+        expected = np.clip(np.rint(pixels.astype(np.float64) * 255), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+        frame = to_rgb8(Picture(pixels))
+        assert frame.shape == (20, 30, 3) and frame.dtype == np.uint8
+        np.testing.assert_array_equal(frame, np.broadcast_to(expected, (20, 30, 3)))
+
+
 def test_numbered_frames_are_written_from_pictures_only(tmp_path: Path) -> None:
     with ClipWriter(tmp_path / "frames" / "%03d.png", 25) as writer:
         writer.write(Picture(np.full((3, 8, 8), 0.5, np.float32)))
