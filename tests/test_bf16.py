@@ -128,3 +128,23 @@ def test_a_model_openvino_cannot_run_falls_back_on_clips_and_is_one_line_when_as
     result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "out.mp4"), "-m", model])
     assert result.exit_code == 0, result.output
     assert open_clip(tmp_path / "out.mp4")[0].size == open_clip(clip)[0].size
+
+
+@pytest.mark.parametrize("model", ["no-such-model", "restore-photos"])
+def test_a_clip_with_a_wrong_model_is_refused_in_one_line_where_bf16_is_the_default(monkeypatch, tmp_path: Path,
+                                                                                  model: str):
+    """Choosing the clip's precision does not answer a wrong model in its place: the Operation's one-line refusal
+    names the file, as on a CPU without bf16, and nothing is written."""
+    from daguerre.video.clip import ClipWriter
+
+    monkeypatch.setattr(sys.modules["daguerre.ops.stylize"], "bf16_available", lambda: True)
+    clip = tmp_path / "clip.mp4"
+    with ClipWriter(clip, 25) as writer:
+        for _ in range(2):
+            writer.write(small("chelsea", 128))
+    for steady in ("pixels", "local"):
+        result = CliRunner().invoke(app, ["stylize", str(clip), "-o", str(tmp_path / "out.mp4"), "-m", model,
+                                          "--steady", steady])
+        assert result.exit_code != 0 and f"{clip}: " in result.output, result.output
+        assert "--verbose for the traceback" not in result.output, result.output
+        assert not (tmp_path / "out.mp4").exists()

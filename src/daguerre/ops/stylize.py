@@ -203,6 +203,8 @@ def _bf16_runs(model: object) -> bool:
         return True
     try:
         return styles.style_model_onnx(model, "bf16") is not None
+    except (LookupError, ValueError):  # not a style model here: the Operation's own check names the file and why
+        return True
     except RuntimeError as e:
         logging.getLogger("daguerre").warning("%s: %s; the clip runs without bf16", model, e)
         return False
