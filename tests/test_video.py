@@ -427,6 +427,75 @@ def test_a_thumbnail_sized_clip_is_steadied_too(tmp_path: Path, steady: str) -> 
     assert frame_count(out) == 4 and open_clip(out)[0].size == (8, 8)
 
 
+def lavfi_clip(path: Path, *encode: str, source: str = "testsrc2=size=192x108:rate=50", seconds: float = 0.4) -> Path:
+    """A clip made by ffmpeg from one of its test sources, then `encode` (filters, flags, codec)."""
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", source, "-t", str(seconds), *encode,
+                    str(path)], check=True)
+    return path
+
+
+def combing(pixels: np.ndarray) -> float:
+    """How far each row's grey is from the mean of the rows above and below: a woven frame's two fields apart."""
+    g = pixels.mean(0)
+    return float(np.abs(g[1:-1] - (g[:-2] + g[2:]) / 2).mean())
+
+
+def test_an_anamorphic_clip_keeps_the_shape_of_its_pixels(tmp_path: Path) -> None:
+    """A 4:3 PAL DV frame is 720x576 with pixels 16:15 wide: written with square pixels, a player shows it squeezed."""
+    source = lavfi_clip(tmp_path / "dv.mp4", "-vf", "setsar=16/15", "-pix_fmt", "yuv420p")
+    assert open_clip(source)[0].sar == (16, 15)
+    out = tmp_path / "sepia.mp4"
+    result = CliRunner().invoke(app, ["film", str(source), "-o", str(out), "--preset", "sepia"])
+    assert result.exit_code == 0, result.output
+    written = open_clip(out)[0]
+    assert (written.size, written.sar) == ((192, 108), (16, 15))
+    square = lavfi_clip(tmp_path / "square.mp4", "-pix_fmt", "yuv420p")
+    assert open_clip(square)[0].sar == (1, 1)
+
+
+def test_an_interlaced_clip_is_deinterlaced_frame_for_frame_and_a_progressive_one_is_read_as_it_is(
+        tmp_path: Path) -> None:
+    import imageio_ffmpeg
+
+    woven = lavfi_clip(tmp_path / "woven.mp4", "-vf", "tinterlace=interleave_top,fieldorder=tff", "-flags",
+                       "+ildct+ilme", "-x264opts", "tff=1", "-pix_fmt", "yuv420p")
+    info, frames = open_clip(woven)
+    read = [f.pixels for f in frames]
+    raw = imageio_ffmpeg.read_frames(str(woven))
+    next(raw)
+    as_stored = [np.frombuffer(b, np.uint8).reshape(108, 192, 3).transpose(2, 0, 1) / 255 for b in raw]
+    assert info.interlaced and (info.fps, info.frames) == (25, 10) and len(read) == len(as_stored) == 10
+    # the fields' motion woven into one frame adds row-to-row combing to what the scene's own rows differ by (the
+    # same scene, one progressive frame for each two fields); deinterlaced, it is (nearly all) gone
+    scene = np.mean([combing(f.pixels) for f in open_clip(lavfi_clip(
+        tmp_path / "scene.mp4", "-vf", "framestep=2", "-pix_fmt", "yuv420p"))[1]])
+    woven_excess = np.mean([combing(p) for p in as_stored]) - scene
+    assert woven_excess > 0.002 and np.mean([combing(p) for p in read]) - scene < 0.25 * woven_excess
+    progressive = lavfi_clip(tmp_path / "progressive.mp4", "-pix_fmt", "yuv420p")
+    info, frames = open_clip(progressive)
+    raw = imageio_ffmpeg.read_frames(str(progressive))
+    next(raw)
+    assert not info.interlaced
+    assert all(np.array_equal(np.round(f.pixels * 255).astype(np.uint8),
+                              np.frombuffer(b, np.uint8).reshape(108, 192, 3).transpose(2, 0, 1))
+               for f, b in zip(frames, raw, strict=True))
+
+
+def test_a_phone_clip_stored_on_its_side_comes_out_upright_without_a_warning(tmp_path: Path,
+                                                                             capfd: pytest.CaptureFixture) -> None:
+    stored = lavfi_clip(tmp_path / "stored.mp4", "-vf", "setsar=4/3", "-pix_fmt", "yuv420p")
+    turned = tmp_path / "phone.mp4"
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-display_rotation", "90", "-i", str(stored), "-c", "copy",
+                    str(turned)], check=True)
+    capfd.readouterr()
+    out = tmp_path / "sepia.mp4"
+    result = CliRunner().invoke(app, ["film", str(turned), "-o", str(out), "--preset", "sepia"])
+    assert result.exit_code == 0, result.output
+    assert "frame size" not in result.output + "".join(capfd.readouterr())
+    written = open_clip(out)[0]
+    assert (written.size, written.sar) == ((108, 192), (3, 4))  # the pixels turned with the picture
+
+
 def test_a_picture_name_is_refused_as_a_clip_output(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="out.png: not a video name"):
         ClipWriter(tmp_path / "out.png", 25)

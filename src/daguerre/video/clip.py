@@ -1,13 +1,16 @@
 """Read and write clips one frame at a time: video files through the ffmpeg that the imageio-ffmpeg wheel carries,
 numbered-frame folders through `daguerre.imaging`. Nothing holds more than a frame.
 
-A written clip keeps the source's frame rate and size (so its duration) and its first audio track, copied when
-the container takes the codec, else re-encoded. Files are written to a hidden partial file and renamed when
-complete, so a failed run leaves no half clip behind.
+A written clip keeps the source's frame rate and size (so its duration), the shape of its pixels (a PAL or NTSC
+DV, DVD or broadcast file's are not square) and its first audio track, copied when the container takes the codec,
+else re-encoded. Frames the file says are interlaced are deinterlaced as they are read, one frame for each.
+Files are written to a hidden partial file and renamed when complete, so a failed run leaves no half clip behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 import subprocess
@@ -22,6 +25,9 @@ from daguerre.imaging import ImageError, Picture, iter_images, load, save
 from daguerre.video import is_video_path
 
 SEQUENCE_FPS = 24.0  # a numbered-frame folder carries no frame rate
+# ffmpeg's bob-weave deinterlacer, one frame out for each frame in (frame rate, count and duration kept), on the
+# frames flagged interlaced only
+DEINTERLACE = "bwdif=mode=send_frame:deint=interlaced"
 ENCODER_QUALITY = {  # libx264: visually lossless; 'ultrafast' took 1/3 the CPU of 'veryfast' at the same PSNR
     "libx264": ["-preset", "ultrafast", "-crf", "17"],  # (files ~1.2x larger; BENCHMARKS.md, "Video")
     "libvpx-vp9": ["-b:v", "0", "-crf", "30", "-row-mt", "1"]}  # others: ["-q:v", "3"]
@@ -44,6 +50,8 @@ class ClipInfo:
     frames: int | None
     duration: float
     audio: str | None = None  # the first audio track's codec, None without audio
+    sar: tuple[int, int] = (1, 1)  # a pixel's width : height (16:15 for a 4:3 PAL DV frame of 720x576)
+    interlaced: bool = False  # the file says its frames are interlaced: they are deinterlaced as they are read
 
 
 def ffmpeg() -> str:
@@ -67,17 +75,46 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     ffmpeg()
     import imageio_ffmpeg
 
-    reader = imageio_ffmpeg.read_frames(str(path))
+    sar, interlaced = _probe(path)
+    reader = imageio_ffmpeg.read_frames(str(path), output_params=["-vf", DEINTERLACE] if interlaced else None)
     try:
-        meta = next(reader)
+        with _rotation_quiet():
+            meta = next(reader)
     except (OSError, RuntimeError, StopIteration) as e:
         reader.close()
         raise ImageError(path, f"not a readable video ({_ffmpeg_reason(str(e))})") from None
     w, h = meta["size"]
+    if (w, h) != tuple(meta["source_size"]) and (h, w) == tuple(meta["source_size"]):
+        sar = sar[::-1]  # stored on its side: ffmpeg turns the frames upright, and their pixels with them
     fps = float(meta.get("fps") or 0) or SEQUENCE_FPS
     duration = float(meta.get("duration") or 0)
-    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, meta.get("audio_codec"))
+    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, meta.get("audio_codec"), sar,
+                    interlaced)
     return info, _decoded(path, reader, w, h)
+
+
+def _probe(path: Path) -> tuple[tuple[int, int], bool]:
+    """(sample aspect ratio, interlaced) of a file's first video stream, as ffmpeg describes it; (1, 1), False
+    where it says nothing (or cannot read the file: `open_clip` then names why)."""
+    described = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
+                               errors="replace").stderr
+    line = next((ln for ln in described.splitlines() if ln.lstrip().startswith("Stream") and " Video: " in ln), "")
+    shape = re.search(r"\[SAR (\d+):(\d+) DAR", line)
+    sar = (int(shape[1]), int(shape[2])) if shape and int(shape[1]) > 0 and int(shape[2]) > 0 else (1, 1)
+    return sar, re.search(r"[(, ](top|bottom)( coded)? first", line) is not None
+
+
+@contextlib.contextmanager
+def _rotation_quiet() -> Iterator[None]:
+    """imageio-ffmpeg warns when ffmpeg turns a phone's frames upright (the reading size is the stored one turned):
+    expected here, so not printed."""
+    log = logging.getLogger("imageio_ffmpeg")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int) -> Iterator[Picture]:
@@ -157,11 +194,13 @@ class ClipWriter:
     """Writes frames as they come to a video file (ffmpeg) or to numbered frames (`folder/%05d.png`).
 
     Use as a context manager; the file appears, complete, when the block ends without an error.
-    `audio_from`: a video file whose first audio track is muxed in.
+    `audio_from`: a video file whose first audio track is muxed in. `sar`: the shape of a pixel (width, height),
+    written into the video so players show it at the source's shape (not into a GIF or numbered frames).
     """
 
-    def __init__(self, path: str | Path, fps: float, audio_from: ClipInfo | None = None) -> None:
-        self.path, self.fps, self.audio_from = Path(path), fps, audio_from
+    def __init__(self, path: str | Path, fps: float, audio_from: ClipInfo | None = None,
+                 sar: tuple[int, int] = (1, 1)) -> None:
+        self.path, self.fps, self.audio_from, self.sar = Path(path), fps, audio_from, sar
         if not is_video_path(self.path):
             raise ImageError(self.path, "not a video name (.mp4, .mov, .mkv, .webm, .avi, .gif) nor a frame "
                                         "pattern such as frames/%05d.png")
@@ -206,8 +245,10 @@ class ClipWriter:
             codec = VIDEO_CODECS.get(suffix, "libx264")
             cmd += ["-c:v", codec, "-pix_fmt", "yuv420p"]
             cmd += ENCODER_QUALITY.get(codec, ["-q:v", "3"])
-            if w % 2 or h % 2:  # 4:2:0 chroma needs even sides: pad by one pixel rather than rescale
-                cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
+            filters = ["pad=ceil(iw/2)*2:ceil(ih/2)*2"] if w % 2 or h % 2 else []  # 4:2:0 chroma needs even
+            if self.sar != (1, 1):  # sides: padded by one pixel rather than rescaled
+                filters.append(f"setsar={self.sar[0]}/{self.sar[1]}")
+            cmd += ["-vf", ",".join(filters)] if filters else []
         self._process = subprocess.Popen(cmd + [str(self._partial)], stdin=subprocess.PIPE,
                                          stdout=subprocess.DEVNULL, stderr=self._log)
 

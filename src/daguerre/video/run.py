@@ -217,7 +217,7 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
         stages = in_thread(in_thread(decoded, run, name="model", cpu=stage_cpu), steadied, name="steady",
                            cpu=stage_cpu)
     start = time.thread_time()
-    with ClipWriter(target, info.fps, audio_from=info) as writer, closing(stages):
+    with ClipWriter(target, info.fps, audio_from=info, sar=info.sar) as writer, closing(stages):
         for i, out in enumerate(stages, 1):
             writer.write(out)
             if progress:
