@@ -481,6 +481,20 @@ def test_an_interlaced_clip_is_deinterlaced_frame_for_frame_and_a_progressive_on
                for f, b in zip(frames, raw, strict=True))
 
 
+def test_a_clip_whose_frame_rate_varies_keeps_its_length(tmp_path: Path) -> None:
+    """A phone slows its frame rate in the dark: 30 fps, then 10 for a second, then 30 (70 frames in 3 s)."""
+    import imageio_ffmpeg
+
+    varying = lavfi_clip(tmp_path / "phone.mp4", "-vf", "select='lt(t,1)+gte(t,2)+not(mod(n,3))'", "-fps_mode", "vfr",
+                         "-pix_fmt", "yuv420p", source="testsrc2=size=192x108:rate=30", seconds=3)
+    assert imageio_ffmpeg.count_frames_and_secs(str(varying)) == (70, 3.0)
+    out = tmp_path / "sepia.mp4"
+    result = CliRunner().invoke(app, ["film", str(varying), "-o", str(out), "--preset", "sepia"])
+    assert result.exit_code == 0, result.output
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(out))
+    assert abs(seconds - 3.0) < 0.05 and frames == 70  # (read at the 30 fps it says it has: 92 frames, 3.94 s)
+
+
 def test_a_phone_clip_stored_on_its_side_comes_out_upright_without_a_warning(tmp_path: Path,
                                                                              capfd: pytest.CaptureFixture) -> None:
     stored = lavfi_clip(tmp_path / "stored.mp4", "-vf", "setsar=4/3", "-pix_fmt", "yuv420p")

@@ -75,8 +75,12 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     ffmpeg()
     import imageio_ffmpeg
 
-    sar, interlaced = _probe(path)
-    reader = imageio_ffmpeg.read_frames(str(path), output_params=["-vf", DEINTERLACE] if interlaced else None)
+    sar, interlaced, variable, seconds = _probe(path)
+    reading = ["-vf", DEINTERLACE] if interlaced else []
+    if variable:  # frames at the average rate, dropped or repeated by their times: the length kept
+        reading += ["-fps_mode", "cfr", "-r", _rational(variable)]
+        reading += ["-frames:v", str(max(1, round(seconds * variable)))] if seconds else []
+    reader = imageio_ffmpeg.read_frames(str(path), output_params=reading)
     try:
         with _rotation_quiet():
             meta = next(reader)
@@ -93,15 +97,22 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     return info, _decoded(path, reader, w, h)
 
 
-def _probe(path: Path) -> tuple[tuple[int, int], bool]:
-    """(sample aspect ratio, interlaced) of a file's first video stream, as ffmpeg describes it; (1, 1), False
-    where it says nothing (or cannot read the file: `open_clip` then names why)."""
+def _probe(path: Path) -> tuple[tuple[int, int], bool, float | None, float]:
+    """(sample aspect ratio, interlaced, average frame rate if the frame rate varies, duration in seconds) of a
+    file's first video stream, as ffmpeg describes it; (1, 1), False, None, 0 where it says nothing (or cannot read
+    the file: `open_clip` then names why). A phone's clip varies its frame rate: its average ("fps") is then not
+    the rate ffmpeg would read it at ("tbr"), and a clip written at the one from frames read at the other runs
+    long (a 3 s clip came out 3.94 s)."""
     described = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
                                errors="replace").stderr
     line = next((ln for ln in described.splitlines() if ln.lstrip().startswith("Stream") and " Video: " in ln), "")
     shape = re.search(r"\[SAR (\d+):(\d+) DAR", line)
     sar = (int(shape[1]), int(shape[2])) if shape and int(shape[1]) > 0 and int(shape[2]) > 0 else (1, 1)
-    return sar, re.search(r"[(, ](top|bottom)( coded)? first", line) is not None
+    rates = re.search(r" ([0-9.]+) fps, ([0-9.]+k?) tbr", line)
+    variable = float(rates[1]) if rates and rates[1] != rates[2] and float(rates[1]) > 0 else None
+    length = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", described)
+    seconds = 3600 * int(length[1]) + 60 * int(length[2]) + float(length[3]) if length else 0.0
+    return sar, re.search(r"[(, ](top|bottom)( coded)? first", line) is not None, variable, seconds
 
 
 @contextlib.contextmanager
