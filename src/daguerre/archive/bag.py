@@ -21,6 +21,7 @@ from sqlalchemy import select
 from daguerre.archive import events
 from daguerre.archive.catalogue import DUBLIN_CORE, EXTENSIONS, Event, Item
 from daguerre.archive.errors import naming
+from daguerre.archive.video import EXTENSIONS as CLIP_EXTENSIONS
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -32,8 +33,9 @@ IN_BATCH = 1000  # ids a query when a selection's items and events are looked up
 
 
 def object_name(sha256: str, media_type: str) -> str:
-    """An object's file name in a bag: its SHA-256 and the extension of its media type."""
-    return f"{sha256}{EXTENSIONS.get(media_type, '.bin')}"
+    """An object's file name in a bag: its SHA-256 and the extension of its media type (a clip's too: bags made
+    before 2026-12-02 named clips `.bin`, `bag_import` still reads them)."""
+    return f"{sha256}{EXTENSIONS.get(media_type) or CLIP_EXTENSIONS.get(media_type, '.bin')}"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:

@@ -72,7 +72,9 @@ class Bag:
     chains: dict[str, Chain]  # the exporter's and the other signers' (signers.pem), by fingerprint
 
     def object(self, record: dict) -> Path:
-        return self.path / "data" / "objects" / object_name(record["sha256"], record["media_type"])
+        path = self.path / "data" / "objects" / object_name(record["sha256"], record["media_type"])
+        legacy = path.with_name(f"{record['sha256']}.bin")  # a clip in a bag made before clips had their extension
+        return legacy if not path.exists() and legacy.is_file() and not legacy.is_symlink() else path
 
     def records(self, parents_first: bool = False) -> Iterator[list[dict]]:
         """The records, `BATCH` at a time, in the bag's order (`parents_first`: each after its parent, once `check`

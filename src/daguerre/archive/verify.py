@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from daguerre.archive import c2pa, events, xmp
 from daguerre.archive.catalogue import Event, Intent, Item
+from daguerre.archive.video import is_clip_item
 from daguerre.archive.xmp import source_type_uri
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def _labels(archive: Archive, item: Item) -> list[Check]:
         checks.append(_c2pa_check(archive, found))
         same = c2pa.canonical(found["recipe"]) == c2pa.canonical(recipe)
         checks.append(Check("C2PA recipe matches catalogue", same, "identical" if same else "differs"))
-    if (item.media_type or "").startswith("video/"):  # a clip has no XMP packet: its C2PA manifest is the label
+    if is_clip_item(item):  # a clip has no XMP packet: its C2PA manifest is the label
         return checks
     with archive.store.as_file(item.sha256) as path:
         label = xmp.parse(xmp.read_xmp(path))

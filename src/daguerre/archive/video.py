@@ -19,23 +19,28 @@ from typing import TYPE_CHECKING
 
 from daguerre.archive.errors import ArchiveError
 from daguerre.imaging import ImageError, Picture
-from daguerre.video import DEFAULT_CONSISTENCY, is_video_path
+from daguerre.video import DEFAULT_CONSISTENCY, is_clip_source
 
 if TYPE_CHECKING:
     from daguerre.archive.catalogue import Item
 
 MEDIA_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
                ".webm": "video/webm", ".avi": "video/x-msvideo", ".mpg": "video/mpeg", ".mpeg": "video/mpeg",
-               ".ts": "video/mp2t"}
+               ".ts": "video/mp2t", ".dv": "video/x-dv", ".vob": "video/mpeg", ".mts": "video/mp2t",
+               ".m2ts": "video/mp2t", ".mxf": "application/mxf", ".3gp": "video/3gpp", ".wmv": "video/x-ms-wmv",
+               ".flv": "video/x-flv", ".ogv": "video/ogg", ".m2v": "video/mpeg"}
 DERIVATIVE_MEDIA_TYPE = "video/mp4"
+EXTENSIONS: dict[str, str] = {}  # a clip's media type -> the extension its file takes outside the store (a bag)
+for _suffix, _media_type in MEDIA_TYPES.items():
+    EXTENSIONS.setdefault(_media_type, _suffix)
 
 
 def is_clip(path: Path) -> bool:
-    return is_video_path(path) and path.is_file()
+    return is_clip_source(path) and path.is_file()
 
 
 def is_clip_item(item: Item) -> bool:
-    return (item.media_type or "").startswith("video/")
+    return (item.media_type or "").startswith("video/") or item.media_type in MEDIA_TYPES.values()
 
 
 def describe(path: Path) -> tuple[str, int, int, dict]:

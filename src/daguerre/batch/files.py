@@ -17,7 +17,7 @@ from pathlib import Path
 from daguerre.imaging import ImageError, Picture, load, output_path_for, save, scan
 from daguerre.ops.base import Operation
 from daguerre.verbosity import one_line as failure
-from daguerre.video import DEFAULT_CONSISTENCY, is_video_path
+from daguerre.video import DEFAULT_CONSISTENCY, is_clip_source, is_video_path
 from daguerre.video.run import process_clip
 
 MAX_PENDING_WRITES = 2  # results waiting for the writer: bounds memory when encoding is slower than the model
@@ -69,7 +69,7 @@ def is_clip(src: Path, dst: Path) -> bool:
             raise ImageError(src, f"an animated GIF ({frames} frames): write it to a clip name (.gif, .mp4, ...), "
                                   f"not {dst.name}")
         return False
-    return is_video_path(src) or src.is_dir()
+    return is_clip_source(src) or src.is_dir()
 
 
 def _read(src: Path, dst: Path) -> Picture | None:

@@ -485,9 +485,10 @@ def scan(inputs: Iterable[str | os.PathLike], clips: bool = False) -> tuple[list
     starting with ".") inside folders are skipped and not descended into. ``clips``: folders give their video files
     too (not GIFs: those are named as unread), for the callers that take clips (operations over folders, ingest).
     """
-    from daguerre.video import VIDEO_EXTENSIONS
+    from daguerre.video import READ_ONLY_VIDEO_EXTENSIONS, VIDEO_EXTENSIONS
 
-    wanted = IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS - NOT_READ.keys() if clips else frozenset())
+    read = VIDEO_EXTENSIONS - NOT_READ.keys() | READ_ONLY_VIDEO_EXTENSIONS
+    wanted = IMAGE_EXTENSIONS | (read if clips else frozenset())
     found: list[Path] = []
     unread: list[tuple[Path, str]] = []
     for item in map(Path, inputs):
@@ -527,11 +528,14 @@ def output_path_for(input: str | os.PathLike, inputs_root: str | os.PathLike | N
     """Where the result for ``input`` goes.
 
     Folder in -> folder out: ``output / input.relative_to(inputs_root)``. File in -> ``output`` itself, or
-    ``output / input.name`` if ``output`` is an existing folder or ends with "/".
+    ``output / input.name`` if ``output`` is an existing folder or ends with "/". A clip in a format daguerre
+    reads but does not write (.dv, .vob, ...) gets .mkv in a folder.
     """
+    from daguerre.video import clip_result_name
+
     input, out = Path(input), Path(output)
     if inputs_root is not None and Path(inputs_root).is_dir():
-        return out / input.relative_to(inputs_root)
+        return clip_result_name(out / input.relative_to(inputs_root))
     if str(output).endswith(("/", os.sep)) or out.is_dir():
-        return out / input.name
+        return clip_result_name(out / input.name)
     return out

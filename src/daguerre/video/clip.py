@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from daguerre.imaging import ImageError, Picture, iter_images, load, save
-from daguerre.video import is_video_path
+from daguerre.video import READ_ONLY_VIDEO_EXTENSIONS, is_video_path
 
 SEQUENCE_FPS = 24.0  # a numbered-frame folder carries no frame rate
 # ffmpeg's bob-weave deinterlacer, one frame out for each frame in (frame rate, count and duration kept), on the
-# frames flagged interlaced only
+# frames flagged interlaced only: a progressive file's frames pass as they are (the same bytes, no measurable time)
 DEINTERLACE = "bwdif=mode=send_frame:deint=interlaced"
 ENCODER_QUALITY = {  # libx264: visually lossless; 'ultrafast' took 1/3 the CPU of 'veryfast' at the same PSNR
     "libx264": ["-preset", "ultrafast", "-crf", "17"],  # (files ~1.2x larger; BENCHMARKS.md, "Video")
@@ -51,7 +51,6 @@ class ClipInfo:
     duration: float
     audio: str | None = None  # the first audio track's codec, None without audio
     sar: tuple[int, int] = (1, 1)  # a pixel's width : height (16:15 for a 4:3 PAL DV frame of 720x576)
-    interlaced: bool = False  # the file says its frames are interlaced: they are deinterlaced as they are read
 
 
 def ffmpeg() -> str:
@@ -75,8 +74,8 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     ffmpeg()
     import imageio_ffmpeg
 
-    sar, interlaced, variable, seconds = _probe(path)
-    reading = ["-vf", DEINTERLACE] if interlaced else []
+    sar, variable, seconds = _probe(path)
+    reading = ["-vf", DEINTERLACE]  # frames flagged interlaced only (DV's are, whatever its header says)
     if variable:  # frames at the average rate, dropped or repeated by their times: the length kept
         reading += ["-fps_mode", "cfr", "-r", _rational(variable)]
         reading += ["-frames:v", str(max(1, round(seconds * variable)))] if seconds else []
@@ -92,17 +91,17 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
         sar = sar[::-1]  # stored on its side: ffmpeg turns the frames upright, and their pixels with them
     fps = float(meta.get("fps") or 0) or SEQUENCE_FPS
     duration = float(meta.get("duration") or 0)
-    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, meta.get("audio_codec"), sar,
-                    interlaced)
+    audio = (meta.get("audio_codec") or "").rstrip(",") or None  # imageio-ffmpeg keeps the comma after "pcm_s16le"
+    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, audio, sar)
     return info, _decoded(path, reader, w, h)
 
 
-def _probe(path: Path) -> tuple[tuple[int, int], bool, float | None, float]:
-    """(sample aspect ratio, interlaced, average frame rate if the frame rate varies, duration in seconds) of a
-    file's first video stream, as ffmpeg describes it; (1, 1), False, None, 0 where it says nothing (or cannot read
-    the file: `open_clip` then names why). A phone's clip varies its frame rate: its average ("fps") is then not
-    the rate ffmpeg would read it at ("tbr"), and a clip written at the one from frames read at the other runs
-    long (a 3 s clip came out 3.94 s)."""
+def _probe(path: Path) -> tuple[tuple[int, int], float | None, float]:
+    """(sample aspect ratio, average frame rate if the frame rate varies, duration in seconds) of a file's first
+    video stream, as ffmpeg describes it; (1, 1), None, 0 where it says nothing (or cannot read the file:
+    `open_clip` then names why). A phone's clip varies its frame rate: its average ("fps") is then not the rate
+    ffmpeg would read it at ("tbr"), and a clip written at the one from frames read at the other runs long (a 3 s
+    clip came out 3.94 s)."""
     described = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
                                errors="replace").stderr
     line = next((ln for ln in described.splitlines() if ln.lstrip().startswith("Stream") and " Video: " in ln), "")
@@ -112,7 +111,7 @@ def _probe(path: Path) -> tuple[tuple[int, int], bool, float | None, float]:
     variable = float(rates[1]) if rates and rates[1] != rates[2] and float(rates[1]) > 0 else None
     length = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", described)
     seconds = 3600 * int(length[1]) + 60 * int(length[2]) + float(length[3]) if length else 0.0
-    return sar, re.search(r"[(, ](top|bottom)( coded)? first", line) is not None, variable, seconds
+    return sar, variable, seconds
 
 
 @contextlib.contextmanager
@@ -212,6 +211,9 @@ class ClipWriter:
     def __init__(self, path: str | Path, fps: float, audio_from: ClipInfo | None = None,
                  sar: tuple[int, int] = (1, 1)) -> None:
         self.path, self.fps, self.audio_from, self.sar = Path(path), fps, audio_from, sar
+        if self.path.suffix.lower() in READ_ONLY_VIDEO_EXTENSIONS:
+            raise ImageError(self.path, f"{self.path.suffix} clips are read, not written: write .mp4, .mkv, .mov, "
+                                        ".webm, .avi or .gif")
         if not is_video_path(self.path):
             raise ImageError(self.path, "not a video name (.mp4, .mov, .mkv, .webm, .avi, .gif) nor a frame "
                                         "pattern such as frames/%05d.png")

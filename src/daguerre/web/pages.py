@@ -301,7 +301,7 @@ def _esc(e: object) -> str:
 @router.get("/iiif/{ref}/info.json")
 def iiif_info(request: Request, ref: str, user: Reader) -> Response:
     item = _item(request, ref)
-    if item.media_type.startswith("video/"):
+    if is_clip_item(item):
         raise HTTPException(404, f"{item.id} is a clip: no image service (its IIIF manifest paints it as video)")
     folder = service.tiles(_archive(request), item)
     return FileResponse(folder / "info.json", media_type="application/json")
@@ -312,7 +312,7 @@ def iiif_tile(request: Request, ref: str, region: str, size: str, user: Reader) 
     if not IIIF_PART.fullmatch(f"{region}/{size}/0/default.jpg"):
         raise HTTPException(400, "not a IIIF region/size this level-0 service has")
     item = _item(request, ref)
-    if item.media_type.startswith("video/"):
+    if is_clip_item(item):
         raise HTTPException(404, "no such tile")
     folder = service.tiles(_archive(request), item)
     path = folder / region / size / "0" / "default.jpg"
