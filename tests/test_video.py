@@ -608,6 +608,23 @@ def test_a_clip_is_exported_to_iiif_as_a_video_canvas(archive, clip: Path, tmp_p
     assert "film" in json.dumps(manifest["items"][1]["metadata"])  # the derivative's provenance
 
 
+def test_a_dv_clip_is_shown_at_its_shape_in_iiif(archive, tape: Path, tmp_path: Path) -> None:
+    import json
+
+    [master_id] = archive.ingest([tape]).added
+    assert archive.get(master_id).extra["pixel_aspect"] == "16:15"
+    [derived] = archive.apply("film", [master_id], {"preset": "sepia", "consistency": 0})
+    out = tmp_path / "iiif"
+    archive.export("iiif", out, base_url="https://example.org/iiif")
+    manifest = json.loads((out / master_id / "manifest.json").read_text())
+    for canvas, item_id in zip(manifest["items"], (master_id, derived.id), strict=True):
+        [body] = [a["body"] for page in canvas["items"] for a in page["items"]]
+        assert (canvas["width"], canvas["height"]) == (768, 576)  # 4:3 as a player shows it
+        assert (body["width"], body["height"]) == (720, 576)  # the pixels stored
+        assert open_clip(out / "media" / body["id"].rsplit("/", 1)[1])[0].sar == (16, 15), item_id
+        assert load(out / "media" / canvas["thumbnail"][0]["id"].rsplit("/", 1)[1]).size == (768, 576)
+
+
 def test_a_clip_stylized_in_the_archive_says_its_precision_and_rederives(archive, clip: Path, monkeypatch) -> None:
     """bf16 where the CPU has it; int8 on a CPU without (told so here). Each recipe says which, and rederives."""
     import sys

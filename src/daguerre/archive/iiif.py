@@ -121,16 +121,18 @@ def _provenance(archive: Archive, item: Item) -> str:
 
 def _clip_canvas(archive: Archive, item: Item, out: Path, base: str, canvas_id: str,
                  label: str) -> tuple[Canvas, AnnotationBody]:
-    """A clip's canvas: its duration (seconds) and size, painted by a Video body (the clip file, copied into
-    ``media/``), with its first frame as thumbnail."""
+    """A clip's canvas: its duration (seconds) and the size players show it at (non-square pixels stretched),
+    painted by a Video body (the clip file, copied into ``media/``, its stored size), with its first frame as
+    thumbnail."""
     with archive.store.as_file(item.sha256) as path:
-        name, poster = clips.iiif_media(path, out / "media", item.id)
+        shown = clips.shown_size(item, path)
+        name, poster = clips.iiif_media(path, out / "media", item.id, shown)
         duration = float((item.extra or {}).get("duration_s") or 0) or clips.describe(path)[3]["duration_s"]
     body = AnnotationBody(id=f"{base}/media/{name}", type="Video", format=item.media_type, width=item.width,
                           height=item.height, duration=duration)
-    canvas = Canvas(id=canvas_id, label={"en": [label]}, width=item.width, height=item.height, duration=duration)
+    canvas = Canvas(id=canvas_id, label={"en": [label]}, width=shown[0], height=shown[1], duration=duration)
     canvas.thumbnail = [Resource(id=f"{base}/media/{poster}", type="Image", format="image/jpeg",
-                                     width=item.width, height=item.height)]
+                                     width=shown[0], height=shown[1])]
     return canvas, body
 
 

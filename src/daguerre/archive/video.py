@@ -52,7 +52,8 @@ def describe(path: Path) -> tuple[str, int, int, dict]:
         frames.close()  # type: ignore[attr-defined]
     except (ImageError, RuntimeError) as e:
         raise ArchiveError(str(e)) from None
-    extra = {"fps": info.fps, "frames": info.frames, "duration_s": info.duration, "audio": info.audio}
+    extra = {"fps": info.fps, "frames": info.frames, "duration_s": info.duration, "audio": info.audio,
+             "pixel_aspect": f"{info.sar[0]}:{info.sar[1]}"}
     return MEDIA_TYPES.get(path.suffix.lower(), "video/octet-stream"), info.size[0], info.size[1], extra
 
 
@@ -136,9 +137,18 @@ def poster(path: Path) -> Picture:
     return first
 
 
-def iiif_media(clip: Path, folder: Path, name: str) -> tuple[str, str]:
+def shown_size(item: Item, clip: Path) -> tuple[int, int]:
+    """A clip item's size as players show it: its width stretched by its pixels' shape (720x576 DV at 16:15 is
+    768x576). Items catalogued before the shape was recorded are asked of the file."""
+    aspect = (item.extra or {}).get("pixel_aspect") or describe(clip)[3]["pixel_aspect"]
+    across, down = (int(n) for n in str(aspect).split(":"))
+    return round(item.width * across / down), item.height
+
+
+def iiif_media(clip: Path, folder: Path, name: str, shown: tuple[int, int] | None = None) -> tuple[str, str]:
     """The clip copied into an IIIF export's media `folder` as `name` + its suffix, and a poster frame beside it
-    as `name.jpg`: (clip file name, poster file name). Already written files (names are content hashes) are kept."""
+    as `name.jpg` (at the `shown` size, if given): (clip file name, poster file name). Already written files (names
+    are content hashes) are kept."""
     import shutil
 
     from PIL import Image
@@ -152,5 +162,7 @@ def iiif_media(clip: Path, folder: Path, name: str) -> tuple[str, str]:
         shutil.copyfile(clip, partial)
         partial.replace(target)
     if not still.is_file():
-        Image.fromarray(to_rgb8(poster(clip))).save(still, quality=90)
+        frame = Image.fromarray(to_rgb8(poster(clip)))
+        frame = frame if shown is None or frame.size == shown else frame.resize(shown, Image.Resampling.LANCZOS)
+        frame.save(still, quality=90)
     return target.name, still.name
