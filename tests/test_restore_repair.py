@@ -137,6 +137,21 @@ def test_damage_cues_light_up_hairlines_and_specks_not_edges(coffee):
         assert np.median(cue[mask > 0.5]) > 3 * np.median(cue[edges]), hat
 
 
+def test_damage_cues_by_opencv_are_the_max_pools_numbers(coffee, monkeypatch):
+    """OpenCV's dilate and erode (inference) give the cues torch's max pools give (training graphs, ONNX export),
+    to the bit: on the held-out photo, and on a batch of odd-sized random pictures."""
+    from daguerre.nets import damage_cues as cues
+
+    pictures = [torch.from_numpy(coffee)[None], torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(0))]
+    with torch.inference_mode():
+        fast = [cues.damage_cues(x) for x in pictures]
+        monkeypatch.setattr(cues, "_by_opencv", lambda x: False)
+        pooled = [cues.damage_cues(x) for x in pictures]
+    assert all(torch.equal(a, b) for a, b in zip(fast, pooled, strict=True))
+    monkeypatch.undo()
+    assert cues._by_opencv(pictures[1]) and not cues._by_opencv(pictures[1].clone().requires_grad_())
+
+
 def test_mask_cues_model_grows_from_one_without(tmp_path):
     """`init_from` a model without mask cues: the ToneNet and U-Net load, the mask predictor (other width) is new,
     and the tone steps with local-only agings then the mask steps change only their own part."""
@@ -480,6 +495,19 @@ def test_restore_does_no_harm_on_a_clean_photo_and_gains_on_a_blurred_noisy_one(
 
 
 # ---- do no harm (the mask rule: highlights and texture are not damage)
+
+
+@pytest.mark.parametrize("size", [3, 5, 7, 13])
+def test_the_mask_rules_grown_masks_are_scipys_binary_dilation(size):
+    """The rule grows pieces by OpenCV: the same pixels as scipy's binary dilation, borders included."""
+    from scipy import ndimage
+
+    from daguerre.nets.mask_rule import grown
+
+    rng = np.random.default_rng(size)
+    for shape in ((1, 1), (5, 3), (40, 57)):
+        mask = rng.random(shape) > 0.9
+        assert np.array_equal(grown(mask, size), ndimage.binary_dilation(mask, np.ones((size, size), bool)))
 
 
 def test_mask_rule_drops_a_hesitant_piece_in_texture_and_keeps_it_on_a_smooth_area():

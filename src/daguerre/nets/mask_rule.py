@@ -47,6 +47,15 @@ EIGHT = np.ones((3, 3), bool)
 SHAPE = ("enclosed", "chroma_in", "chroma_around", "others", "log_size", "contrast")
 
 
+def grown(mask: np.ndarray, size: int) -> np.ndarray:
+    """A boolean mask grown by a size x size square (nothing beyond the border): scipy's binary dilation's
+    result, by OpenCV (~30x faster on a piece's window: most of the rule's time at 480p was these)."""
+    import cv2
+
+    square = np.ones((size, size), np.uint8)
+    return cv2.dilate(np.ascontiguousarray(mask).view(np.uint8), square).view(bool)
+
+
 def component_features(prob: np.ndarray, lum: np.ndarray, rgb: np.ndarray | None = None) -> tuple[np.ndarray,
                                                                                                np.ndarray]:
     """(labels of the mask's pieces (H,W), 0 outside; (n, 3) features (peak, busy, grade) of piece k at row k-1;
@@ -59,7 +68,7 @@ def component_features(prob: np.ndarray, lum: np.ndarray, rgb: np.ndarray | None
     cells = (np.arange(h)[:, None] // PIECE) * (w // PIECE + 1) + np.arange(w)[None] // PIECE
     _, labels = np.unique(np.where(mask, components * cells.size + cells + 1, 0), return_inverse=True)
     labels = labels.reshape(h, w)
-    unmasked = ~ndimage.binary_dilation(mask, EIGHT)
+    unmasked = ~grown(mask, 3)
     extra = rgb is not None
     default = [1, 0, 0] + ([1, 0, 0, 0, 0, 0] if extra else [])
     features = np.tile(np.float32(default), (labels.max(), 1))  # kept if it has no surroundings
@@ -68,9 +77,9 @@ def component_features(prob: np.ndarray, lum: np.ndarray, rgb: np.ndarray | None
         rows = slice(max(box[0].start - 6, 0), box[0].stop + 6)
         cols = slice(max(box[1].start - 6, 0), box[1].stop + 6)
         inside = labels[rows, cols] == k
-        ring = ndimage.binary_dilation(inside, np.ones((5, 5), bool)) & ~mask[rows, cols]
-        far = ndimage.binary_dilation(inside, np.ones((13, 13), bool)) & unmasked[rows, cols]
-        far &= ~ndimage.binary_dilation(inside, np.ones((7, 7), bool))
+        ring = grown(inside, 5) & ~mask[rows, cols]
+        far = grown(inside, 13) & unmasked[rows, cols]
+        far &= ~grown(inside, 7)
         if far.sum() < 4 or not ring.any():
             continue
         patch = lum[rows, cols]
@@ -100,5 +109,5 @@ def filter_mask(prob: np.ndarray, lum: np.ndarray, threshold: float, rgb: np.nda
     if not dropped.any():
         return prob
     kept = (labels > 0) & ~dropped
-    zero = ndimage.binary_dilation(dropped, np.ones((5, 5), bool)) & ~kept
+    zero = grown(dropped, 5) & ~kept
     return np.where(zero, 0, prob).astype(prob.dtype)
