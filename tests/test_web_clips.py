@@ -4,6 +4,7 @@ picture, before queueing a job; the derivative's recipe records them; no writes 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,22 @@ def test_the_run_page_offers_a_clips_steadiness_and_keys_and_a_pictures_neither(
     on_picture = c.get(f"/items/{photo_id}").text
     assert set(fieldsets(on_picture)) == set(on_clip)  # the same Run form...
     assert not any(word in on_picture for word in ('name="consistency"', 'name="key_every"', "steadiness"))  # ...less
+
+
+def test_a_master_browsers_cannot_play_is_offered_for_download(site, tmp_path: Path):
+    from daguerre.video.clip import ffmpeg
+
+    archive, clip_id, _ = site
+    tape = tmp_path / "tape.dv"
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25", "-t", "0.2",
+                    "-c:v", "dvvideo", "-pix_fmt", "yuv420p", str(tape)], check=True)
+    [tape_id] = archive.ingest([tape]).added
+    c = TestClient(create_app(archive), follow_redirects=False)
+    login(c, "vera")
+    page = c.get(f"/items/{tape_id}").text
+    assert f'browsers do not play video/x-dv: <a href="/items/{tape_id}/file" download>' in page
+    assert "browsers do not play" not in c.get(f"/items/{clip_id}").text  # an MP4 plays in the page
+    assert c.get(f"/items/{tape_id}/file").content == tape.read_bytes()
 
 
 def test_a_form_job_on_a_clip_runs_the_model_on_the_keys_and_records_them(site, monkeypatch):

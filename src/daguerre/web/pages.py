@@ -56,6 +56,8 @@ def _by_item_id(params: dict | None) -> dict:
 
 templates.env.filters["by_item_id"] = _by_item_id
 templates.env.globals["is_clip"] = is_clip_item  # played, not zoomed; its Run form has its frame loop's options
+# what a <video> element plays in current browsers; a DV, MXF or MPEG-2 master is offered for download instead
+templates.env.globals["browser_video"] = ("video/mp4", "video/webm", "video/ogg", "video/quicktime")
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Account, Depends(reader)]
 Editor = Annotated[Account, Depends(editor)]
