@@ -148,3 +148,49 @@ def test_a_clip_with_a_wrong_model_is_refused_in_one_line_where_bf16_is_the_defa
         assert result.exit_code != 0 and f"{clip}: " in result.output, result.output
         assert "--verbose for the traceback" not in result.output, result.output
         assert not (tmp_path / "out.mp4").exists()
+
+
+def grey_coffee(side: int = 256):
+    """The held-out photo as a black-and-white picture."""
+    from daguerre.imaging import Picture
+
+    return Picture(small("coffee", side).luminance()[None].astype(np.float32))
+
+
+@needs_bf16
+def test_colorizes_encoder_in_bf16_gives_fp32s_colours_and_is_a_clips_default(monkeypatch, caplog):
+    """The frozen VGG16 run by OpenVINO in bf16: another engine and number format (so not fp32's bytes), colours
+    within a fraction of a level of fp32's (the held-out benchmark's figures unchanged: BENCHMARKS.md). Clips
+    default to it where the CPU has it, stills do not; where OpenVINO fails a clip runs fp32 with a warning."""
+    from daguerre.nets import correspondence
+    from daguerre.ops import get_operation
+
+    op, grey = get_operation("colorize"), grey_coffee()
+    fp32, bf16 = (op.run(grey, precision=p).pixels for p in ("fp32", "bf16"))
+    assert 0 < np.abs(fp32 - bf16).max() < 0.05 and np.abs(fp32 - bf16).mean() < 0.002
+    reference = small("chelsea", 128)  # a reference's keys go through the same encoder
+    a, b = (op.run(grey, reference=reference, precision=p).pixels for p in ("fp32", "bf16"))
+    assert np.abs(a - b).mean() < 0.002 and np.abs(a - fp32).mean() > 0.01
+    assert op.with_defaults({}, clip=True) == {"precision": "bf16"} and op.with_defaults({}, clip=False) == {}
+    assert op.with_defaults({"precision": "fp32"}, clip=True) == {"precision": "fp32"}
+
+    def unreadable() -> None:
+        raise RuntimeError("OpenVINO could not run vgg16.onnx in bf16 (Unable to read the model)")
+
+    monkeypatch.setattr(correspondence, "bf16_encoder", unreadable)
+    with caplog.at_level("WARNING", logger="daguerre"):
+        assert op.with_defaults({}, clip=True) == {"precision": "fp32"}
+    assert "colorize's encoder runs fp32 on this clip: OpenVINO could not run vgg16.onnx" in caplog.text
+
+
+def test_colorize_refuses_a_precision_it_cannot_run_in_one_line(monkeypatch):
+    from daguerre.ops import get_operation
+
+    op, grey = get_operation("colorize"), grey_coffee(64)
+    with pytest.raises(ValueError, match="^colorize runs its ImageNet encoder in fp32 or bf16, not 'int8'$"):
+        op.run(grey, precision="int8")
+    monkeypatch.setattr(onnx, "bf16_available", lambda: False)
+    monkeypatch.setattr(sys.modules["daguerre.ops.colorize"], "bf16_available", lambda: False)
+    with pytest.raises(ValueError, match="precision bf16 needs OpenVINO .* and a CPU with native bfloat16"):
+        op.run(grey, precision="bf16")
+    assert op.with_defaults({}, clip=True) == {"precision": "fp32"}  # a clip's default where the CPU has no bf16

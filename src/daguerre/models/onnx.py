@@ -82,10 +82,10 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 def export(net: torch.nn.Module, path: Path, channels: int = 3, extra: dict[str, torch.Tensor] | None = None,
-           inference_form: bool = True) -> Path:
+           inference_form: bool = True, outputs: Sequence[str] = ("output",)) -> Path:
     """Export with dynamic height and width (atomic write); `extra`: further inputs after the image (name: example),
     e.g. a style code. A generator with `for_inference` is exported in that form (the same output, faster;
-    `inference_form=False`: as trained)."""
+    `inference_form=False`: as trained). `outputs`: the names of a net's several outputs (a feature extractor's)."""
     if inference_form and hasattr(net, "for_inference"):
         net = net.for_inference()
     path = Path(path)
@@ -93,8 +93,8 @@ def export(net: torch.nn.Module, path: Path, channels: int = 3, extra: dict[str,
     tmp = scratch(path, "tmp")
     extra = extra or {}
     example = (torch.rand(1, channels, 64, 64), *extra.values())
-    axes = {"image": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}}
-    args = dict(input_names=["image", *extra], output_names=["output"], dynamic_axes=axes)
+    axes = {name: {2: "height", 3: "width"} for name in ("image", *outputs)}
+    args = dict(input_names=["image", *extra], output_names=list(outputs), dynamic_axes=axes)
     torch_onnx_log = logging.getLogger("torch.onnx")
     level = torch_onnx_log.level
     torch_onnx_log.setLevel(logging.ERROR)
@@ -151,6 +151,7 @@ class _OpenVinoSession:
             reason = (lines or ["unknown error"])[0][:200]
             raise RuntimeError(f"OpenVINO could not run {Path(path).name} in {precision} ({reason})") from None
         self._inputs = [_Input(i.get_any_name()) for i in model.inputs]
+        self._outputs = len(model.outputs)
         self._local = threading.local()
 
     def get_inputs(self) -> list[_Input]:
@@ -160,8 +161,8 @@ class _OpenVinoSession:
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self._compiled.create_infer_request()
-        request.infer(feeds)
-        return [request.get_output_tensor(0).data.copy()]  # the request's buffer is written again by its next run
+        request.infer(feeds)  # (the request's buffers are written again by its next run: copied)
+        return [request.get_output_tensor(i).data.copy() for i in range(self._outputs)]
 
 
 class _Input:

@@ -39,6 +39,7 @@ from daguerre.imaging import Picture, load
 from daguerre.imaging.colour import downscale
 from daguerre.imaging.guided import joint_bilateral_rows
 from daguerre.imaging.lab import AB_SCALE, colour_with_luma, lab_split, srgb_lightness
+from daguerre.models.onnx import bf16_available, check_precision
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
@@ -124,15 +125,18 @@ def propagate_hints(lightness: torch.Tensor, hints: list, full: tuple[int, int],
     return num / den.clamp_min(1e-30)
 
 
-def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[torch.Tensor, ...]:
+def reference_keys(reference: str | Path | Picture, render_size: int, precision: str = "fp32"
+                   ) -> tuple[torch.Tensor, ...]:
     """A reference's match descriptors, its ab and L at quarter working size (`nets.correspondence`); a file's
     are kept for the next calls (one reference colouring a batch of photos pays its VGG16 pass once). A grey
     reference is an error: it has no colour to carry over (the result would be grey)."""
     if isinstance(reference, Picture) or not Path(reference).is_file():  # (load's one-line error if missing)
-        keys = _reference_keys(reference if isinstance(reference, Picture) else load(reference), render_size)
+        keys = _reference_keys(reference if isinstance(reference, Picture) else load(reference), render_size,
+                               precision)
     else:
         stat = Path(reference).stat()
-        keys = _file_reference_keys(str(Path(reference).resolve()), stat.st_mtime_ns, stat.st_size, render_size)
+        keys = _file_reference_keys(str(Path(reference).resolve()), stat.st_mtime_ns, stat.st_size, render_size,
+                                    precision)
     if float(keys[1].norm(dim=1).amax()) * AB_SCALE < GREY_CHROMA:
         name = "a reference picture" if isinstance(reference, Picture) else str(reference)
         raise ValueError(f"{name}: the reference is grey: it has no colour to carry over")
@@ -140,15 +144,16 @@ def reference_keys(reference: str | Path | Picture, render_size: int) -> tuple[t
 
 
 @lru_cache(maxsize=8)
-def _file_reference_keys(path: str, mtime_ns: int, size: int, render_size: int) -> tuple[torch.Tensor, ...]:
-    return _reference_keys(load(path), render_size)
+def _file_reference_keys(path: str, mtime_ns: int, size: int, render_size: int, precision: str = "fp32"
+                         ) -> tuple[torch.Tensor, ...]:
+    return _reference_keys(load(path), render_size, precision)
 
 
-def _reference_keys(picture: Picture, render_size: int) -> tuple[torch.Tensor, ...]:
+def _reference_keys(picture: Picture, render_size: int, precision: str = "fp32") -> tuple[torch.Tensor, ...]:
     from daguerre.nets.correspondence import grey_features, match_keys
 
     lightness, ab = lab_split(working(torch.from_numpy(picture.rgb())[None], render_size))
-    return match_keys(*grey_features(lightness)), F.avg_pool2d(ab, 4), F.avg_pool2d(lightness, 4)
+    return match_keys(*grey_features(lightness, precision)), F.avg_pool2d(ab, 4), F.avg_pool2d(lightness, 4)
 
 
 def hint_points(hints: list, full: tuple[int, int], size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -235,14 +240,15 @@ def uses_bank(references: list, hints: list) -> bool:
 
 
 def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, hints: list,
-               full: tuple[int, int], render_size: int, bank: torch.nn.Module | None = None) -> torch.Tensor:
+               full: tuple[int, int], render_size: int, bank: torch.nn.Module | None = None,
+               precision: str = "fp32") -> torch.Tensor:
     """ab (1,2,h/4,w/4) of the working-size L (1,1,h,w) of a picture of `full` pixels: automatic (from the net,
     or the colour `bank` as `AUTO_SOURCE` says), or following references and hints (``"X,Y,#RRGGBB"`` in the
     picture's pixels)."""
     from daguerre.nets import correspondence as cc
     from daguerre.nets.colorize_net import training_free
 
-    relu3, relu4 = cc.grey_features(lightness)
+    relu3, relu4 = cc.grey_features(lightness, precision)
     keys = cc.match_keys(relu3, relu4)
     quarter = F.avg_pool2d(lightness, 4)
     size = tuple(quarter.shape[-2:])
@@ -256,7 +262,7 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
         if AUTO_SOURCE == "bank-ref":  # the bank's colour as the reference the net was trained to take
             ref = torch.cat([bank_ab, best], 1)
     if references:
-        ref = cc.reference_colour(keys, size, [reference_keys(r, render_size) for r in references],
+        ref = cc.reference_colour(keys, size, [reference_keys(r, render_size, precision) for r in references],
                                   cc.REF_TEMPERATURE, quarter, cc.REF_SIGMA_L)
     spread = torch.zeros(1, 3, *size)
     num = den = top = None
@@ -292,6 +298,24 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     return colour
 
 
+def _encoder_bf16_runs() -> bool:
+    """Whether a clip's encoder can default to bf16: the CPU computes it natively and OpenVINO runs the trunk (made
+    and cached now). If OpenVINO cannot, the clip runs fp32 with a warning naming why, rather than failing on a
+    precision nobody asked for."""
+    if not bf16_available():
+        return False
+    from daguerre.nets.correspondence import bf16_encoder
+
+    try:
+        bf16_encoder()
+    except RuntimeError as e:
+        import logging
+
+        logging.getLogger("daguerre").warning("colorize's encoder runs fp32 on this clip: %s", e)
+        return False
+    return True
+
+
 class Colorize(Operation):
     name = "colorize"
     version = "2"
@@ -303,11 +327,24 @@ class Colorize(Operation):
             raise ValueError(f"render_size must be at least 16 pixels, got {render_size}")
         for hint in _as_list(params.get("hints")):
             parse_hint(hint)
+        if (precision := params.get("precision", "fp32")) not in ("fp32", "bf16"):
+            raise ValueError(f"colorize runs its ImageNet encoder in fp32 or bf16, not {precision!r}")
+        if precision == "bf16":
+            check_precision("bf16")
+
+    def with_defaults(self, params: dict, clip: bool) -> dict:
+        """A clip's ImageNet encoder runs bf16 where the CPU computes it natively and OpenVINO compiles it (its
+        colours within ~0.1 of a level of fp32's on held-out photos, the goals' figures unchanged: BENCHMARKS.md,
+        "Colorize's encoder in bf16"), else fp32; written into the parameters so an archive recipe says which.
+        Stills stay fp32 unless asked."""
+        if not clip or params.get("precision") is not None:
+            return params
+        return {**params, "precision": "bf16" if _encoder_bf16_runs() else "fp32"}
 
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
             render_size: int = RENDER_SIZE, reference: object = None, hints: object = None,
-            **unknown: object) -> Picture:
-        self.check({"render_size": render_size, "hints": hints, **unknown})
+            precision: str = "fp32", **unknown: object) -> Picture:
+        self.check({"render_size": render_size, "hints": hints, "precision": precision, **unknown})
         card, net = task_model("colorize", model)
         if card.architecture != "ColorizeNet":
             raise ValueError(f"model {card.name!r} is a {card.architecture}, not a ColorizeNet: retrain it with "
@@ -320,7 +357,7 @@ class Colorize(Operation):
         with torch.inference_mode():
             small = working(torch.from_numpy(pixels).view(1, -1, *full), render_size)  # grey: one channel
             lightness, _ = lab_split(small.expand(-1, 3, -1, -1))
-            ab = predict_ab(net, lightness, references, hint_list, full, render_size, bank and bank[1])
+            ab = predict_ab(net, lightness, references, hint_list, full, render_size, bank and bank[1], precision)
             # the guide at ab's size (a quarter of the working size, or the working size with hints)
             low_l = lightness if ab.shape[-2:] == lightness.shape[-2:] else F.avg_pool2d(lightness, 4)
             y = picture.luminance()
