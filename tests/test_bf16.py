@@ -194,3 +194,17 @@ def test_colorize_refuses_a_precision_it_cannot_run_in_one_line(monkeypatch):
     with pytest.raises(ValueError, match="precision bf16 needs OpenVINO .* and a CPU with native bfloat16"):
         op.run(grey, precision="bf16")
     assert op.with_defaults({}, clip=True) == {"precision": "fp32"}  # a clip's default where the CPU has no bf16
+
+
+def test_cli_colorize_takes_a_precision_and_refuses_one_it_cannot_run(tmp_path: Path):
+    from daguerre.imaging import load
+
+    out = tmp_path / "c.png"
+    asked = "bf16" if onnx.bf16_available() else "fp32"
+    result = CliRunner().invoke(app, ["colorize", str(SAMPLES / "coffee.jpg"), "-o", str(out), "--precision", asked])
+    assert result.exit_code == 0, result.output
+    assert load(out).size == load(SAMPLES / "coffee.jpg").size
+    refused = CliRunner().invoke(app, ["colorize", str(SAMPLES / "coffee.jpg"), "-o", str(tmp_path / "d.png"),
+                                       "--precision", "int8"])
+    assert refused.exit_code != 0 and "fp32 or bf16, not 'int8'" in refused.output, refused.output
+    assert not (tmp_path / "d.png").exists()
