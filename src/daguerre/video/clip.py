@@ -9,7 +9,6 @@ Files are written to a hidden partial file and renamed when complete, so a faile
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -81,8 +80,7 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
         reading += ["-frames:v", str(max(1, round(seconds * variable)))] if seconds else []
     reader = imageio_ffmpeg.read_frames(str(path), output_params=reading)
     try:
-        with _rotation_quiet():
-            meta = next(reader)
+        meta = next(reader)
     except (OSError, RuntimeError, StopIteration) as e:
         reader.close()
         raise ImageError(path, f"not a readable video ({_ffmpeg_reason(str(e))})") from None
@@ -114,17 +112,14 @@ def _probe(path: Path) -> tuple[tuple[int, int], float | None, float]:
     return sar, variable, seconds
 
 
-@contextlib.contextmanager
-def _rotation_quiet() -> Iterator[None]:
+def _upright_is_expected(record: logging.LogRecord) -> bool:
     """imageio-ffmpeg warns when ffmpeg turns a phone's frames upright (the reading size is the stored one turned):
-    expected here, so not printed."""
-    log = logging.getLogger("imageio_ffmpeg")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
+    expected here, so that one message is dropped; its other messages pass. A filter, not a level changed around
+    each open: clips are opened from several threads at once (the web app, batch runs)."""
+    return "is different from the source frame size" not in record.getMessage()
+
+
+logging.getLogger("imageio_ffmpeg").addFilter(_upright_is_expected)
 
 
 def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int) -> Iterator[Picture]:
