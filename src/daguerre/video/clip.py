@@ -4,6 +4,8 @@ numbered-frame folders through `daguerre.imaging`. Nothing holds more than a fra
 A written clip keeps the source's frame rate and size (so its duration), the shape of its pixels (a PAL or NTSC
 DV, DVD or broadcast file's are not square) and its first audio track, copied when the container takes the codec,
 else re-encoded. Frames the file says are interlaced are deinterlaced as they are read, one frame for each.
+Colours are read as players show them and written with their matrix named; HDR is tone-mapped to SDR as it is
+read (`daguerre.video.colour`).
 Files are written to a hidden partial file and renamed when complete, so a failed run leaves no half clip behind.
 """
 
@@ -17,11 +19,13 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from daguerre.imaging import ImageError, Picture, iter_images, load, save
 from daguerre.video import READ_ONLY_VIDEO_EXTENSIONS, is_video_path
+from daguerre.video.colour import Colour, described, reading_filters, writing
 
 SEQUENCE_FPS = 24.0  # a numbered-frame folder carries no frame rate
 # ffmpeg's bob-weave deinterlacer, one frame out for each frame in (frame rate, count and duration kept), on the
@@ -50,6 +54,7 @@ class ClipInfo:
     duration: float
     audio: str | None = None  # the first audio track's codec, None without audio
     sar: tuple[int, int] = (1, 1)  # a pixel's width : height (16:15 for a 4:3 PAL DV frame of 720x576)
+    hdr: str | None = None  # "PQ" or "HLG": an HDR file, its frames tone-mapped to SDR as they are read
 
 
 def ffmpeg() -> str:
@@ -73,8 +78,9 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     ffmpeg()
     import imageio_ffmpeg
 
-    sar, variable, seconds = _probe(path)
-    reading = ["-vf", DEINTERLACE]  # frames flagged interlaced only (DV's are, whatever its header says)
+    sar, variable, seconds, colour, height, stream = _probe(path)
+    # frames flagged interlaced only are deinterlaced (DV's are, whatever its header says); then the colours
+    reading = ["-map", f"0:v:{stream}", "-vf", ",".join([DEINTERLACE, *reading_filters(colour, height)])]
     if variable:  # frames at the average rate, dropped or repeated by their times: the length kept
         reading += ["-fps_mode", "cfr", "-r", _rational(variable)]
         reading += ["-frames:v", str(max(1, round(seconds * variable)))] if seconds else []
@@ -90,26 +96,45 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     fps = float(meta.get("fps") or 0) or SEQUENCE_FPS
     duration = float(meta.get("duration") or 0)
     audio = (meta.get("audio_codec") or "").rstrip(",") or None  # imageio-ffmpeg keeps the comma after "pcm_s16le"
-    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, audio, sar)
+    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, audio, sar, colour.hdr)
+    if colour.hdr:
+        logging.getLogger("daguerre").warning("%s: HDR (%s) read as SDR BT.709, its highlights rolled off; the "
+                                              "result is SDR", path, colour.hdr)
     return info, _decoded(path, reader, w, h)
 
 
-def _probe(path: Path) -> tuple[tuple[int, int], float | None, float]:
-    """(sample aspect ratio, average frame rate if the frame rate varies, duration in seconds) of a file's first
-    video stream, as ffmpeg describes it; (1, 1), None, 0 where it says nothing (or cannot read the file:
-    `open_clip` then names why). A phone's clip varies its frame rate: its average ("fps") is then not the rate
-    ffmpeg would read it at ("tbr"), and a clip written at the one from frames read at the other runs long (a 3 s
-    clip came out 3.94 s)."""
-    described = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
-                               errors="replace").stderr
-    line = next((ln for ln in described.splitlines() if ln.lstrip().startswith("Stream") and " Video: " in ln), "")
+class _Probe(NamedTuple):
+    sar: tuple[int, int]
+    variable: float | None
+    seconds: float
+    colour: Colour
+    height: int
+    stream: int  # the video stream's number among the file's video streams
+
+
+def _probe(path: Path) -> _Probe:
+    """(sample aspect ratio, average frame rate if the frame rate varies, duration in seconds, colour description,
+    stored height, stream number) of a file's video stream, as ffmpeg describes it; (1, 1), None, 0, unknown, 0, 0
+    where it says nothing (or cannot read the file: `open_clip` then names why).
+
+    The stream: the first marked default that is not a cover picture (Matroska keeps a cover as a stream of its
+    own, often the first), else the first. A phone's clip varies its frame rate: its average ("fps") is then not
+    the rate ffmpeg would read it at ("tbr"), and a clip written at the one from frames read at the other runs long
+    (a 3 s clip came out 3.94 s)."""
+    text = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
+                          errors="replace").stderr
+    streams = [ln for ln in text.splitlines() if ln.lstrip().startswith("Stream") and " Video: " in ln]
+    moving = [ln for ln in streams if "(attached pic)" not in ln] or streams
+    line = next((ln for ln in moving if "(default)" in ln), moving[0] if moving else "")
     shape = re.search(r"\[SAR (\d+):(\d+) DAR", line)
     sar = (int(shape[1]), int(shape[2])) if shape and int(shape[1]) > 0 and int(shape[2]) > 0 else (1, 1)
     rates = re.search(r" ([0-9.]+) fps, ([0-9.]+k?) tbr", line)
     variable = float(rates[1]) if rates and rates[1] != rates[2] and float(rates[1]) > 0 else None
-    length = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", described)
+    length = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
     seconds = 3600 * int(length[1]) + 60 * int(length[2]) + float(length[3]) if length else 0.0
-    return sar, variable, seconds
+    size = re.search(r", \d+x(\d+)", line)
+    return _Probe(sar, variable, seconds, described(line), int(size[1]) if size else 0,
+                  streams.index(line) if line else 0)
 
 
 def _upright_is_expected(record: logging.LogRecord) -> bool:
@@ -199,6 +224,7 @@ class ClipWriter:
     """Writes frames as they come to a video file (ffmpeg) or to numbered frames (`folder/%05d.png`).
 
     Use as a context manager; the file appears, complete, when the block ends without an error.
+    Its YUV is made with the matrix players assume for its height, and named (`daguerre.video.colour`).
     `audio_from`: a video file whose first audio track is muxed in. `sar`: the shape of a pixel (width, height),
     written into the video so players show it at the source's shape (not into a GIF or numbered frames).
     """
@@ -251,12 +277,14 @@ class ClipWriter:
             cmd += ["-vf", GIF_PALETTE, "-c:v", "gif"]
         else:
             codec = VIDEO_CODECS.get(suffix, "libx264")
+            yuv = writing(h)
             cmd += ["-c:v", codec, "-pix_fmt", "yuv420p"]
             cmd += ENCODER_QUALITY.get(codec, ["-q:v", "3"])
-            filters = ["pad=ceil(iw/2)*2:ceil(ih/2)*2"] if w % 2 or h % 2 else []  # 4:2:0 chroma needs even
-            if self.sar != (1, 1):  # sides: padded by one pixel rather than rescaled
+            # 4:2:0 chroma needs even sides: padded by one pixel rather than rescaled
+            filters = ["pad=ceil(iw/2)*2:ceil(ih/2)*2", yuv] if w % 2 or h % 2 else [yuv]
+            if self.sar != (1, 1):
                 filters.append(f"setsar={self.sar[0]}/{self.sar[1]}")
-            cmd += ["-vf", ",".join(filters)] if filters else []
+            cmd += ["-vf", ",".join(filters)]
         self._process = subprocess.Popen(cmd + [str(self._partial)], stdin=subprocess.PIPE,
                                          stdout=subprocess.DEVNULL, stderr=self._log)
 

@@ -1,0 +1,117 @@
+"""Clips' colours as players show them: HD and SD written with their matrix named, untagged HD read as BT.709,
+HDR tone-mapped to SDR as it is read, and a cover picture never taken for the clip."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("imageio_ffmpeg")
+
+from daguerre.video.clip import ClipWriter, ffmpeg, open_clip  # noqa: E402
+from daguerre.video.colour import described  # noqa: E402
+
+HD, SD = (1280, 720), (720, 480)
+
+
+def bars(path: Path, size: tuple[int, int], *encode: str, source: str = "smptehdbars") -> Path:
+    """Three frames of SMPTE colour bars, through `encode` (filters, flags)."""
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=size={size[0]}x{size[1]}:rate=25",
+                    "-frames:v", "3", *encode, "-c:v", "libx264", "-crf", "10", str(path)], check=True)
+    return path
+
+
+def as_shown(path: Path, matrix: str) -> np.ndarray:
+    """The first frame as a player shows it, decoding the YUV with `matrix` (bt709 or bt601), (H, W, 3) 0..255."""
+    out = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-frames:v", "1", "-vf",
+                          f"scale=in_color_matrix={matrix}:in_range=tv", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    stream = next(ln for ln in _streams(path) if " Video: " in ln)
+    w, h = (int(v) for v in re.search(r", (\d+)x(\d+)", stream).groups())  # type: ignore[union-attr]
+    return np.frombuffer(out, np.uint8).reshape(h, w, 3).astype(np.float64)
+
+
+def _streams(path: Path) -> list[str]:
+    text = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    return [ln for ln in text.splitlines() if ln.lstrip().startswith("Stream")]
+
+
+def read(path: Path) -> np.ndarray:
+    """The first frame as daguerre reads it, (H, W, 3) 0..255."""
+    return next(open_clip(path)[1]).pixels.transpose(1, 2, 0).astype(np.float64) * 255
+
+
+def copied(source: Path, target: Path) -> Path:
+    info, frames = open_clip(source)
+    with ClipWriter(target, info.fps) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return target
+
+
+@pytest.mark.parametrize(("size", "matrix", "named", "source"),
+                         [(HD, "bt709", "bt709", "smptehdbars"), (SD, "bt601", "smpte170m", "smptebars")])
+def test_a_clip_written_back_shows_the_sources_colours(tmp_path: Path, size: tuple[int, int], matrix: str,
+                                                       named: str, source: str) -> None:
+    """ffmpeg alone wrote BT.601 without naming it, and players show untagged HD as BT.709: the bars' green 220
+    came back 185 (4.96 levels off on average)."""
+    original = bars(tmp_path / "bars.mp4", size, "-vf", f"scale=out_color_matrix={matrix}:out_range=tv,"
+                    f"format=yuv420p,setparams=colorspace={named}", source=source)
+    truth = as_shown(original, matrix)
+    assert np.abs(read(original) - truth).mean() < 0.01
+    for suffix in (".mp4", ".webm", ".avi"):  # .avi names no colours: players go by the size, as it was written
+        out = copied(original, tmp_path / f"copy{suffix}")
+        if suffix != ".avi":
+            assert described(next(ln for ln in _streams(out) if " Video: " in ln)).matrix == named
+        assert np.abs(as_shown(out, matrix) - truth).mean() < 1.5, suffix
+
+
+def test_an_untagged_hd_clip_is_read_as_players_show_it(tmp_path: Path) -> None:
+    untagged = bars(tmp_path / "untagged.mp4", HD, "-vf",
+                    "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,setparams=colorspace=unknown")
+    assert described(next(ln for ln in _streams(untagged) if " Video: " in ln)).matrix == "unknown"
+    assert np.abs(read(untagged) - as_shown(untagged, "bt709")).mean() < 0.01  # (as BT.601: 3.7 levels off)
+
+
+@pytest.mark.parametrize(("transfer", "name"), [("smpte2084", "PQ"), ("arib-std-b67", "HLG")])
+def test_an_hdr_clip_is_tone_mapped_to_sdr_as_it_is_read(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                         transfer: str, name: str) -> None:
+    """The bars mastered as HDR with SDR's white at BT.2408's reference white (203 nits), 10 bits: read as SDR,
+    they are the SDR bars again (read as they were stored, PQ's were a washed-out grey)."""
+    sdr = bars(tmp_path / "sdr.mp4", HD, "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p")
+    hdr = bars(tmp_path / "hdr.mp4", HD, "-vf", f"zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t={transfer}:"
+               "m=bt2020nc:p=bt2020:r=tv:npl=203,format=yuv420p10le", "-colorspace", "bt2020nc", "-color_primaries",
+               "bt2020", "-color_trc", transfer)
+    truth = as_shown(sdr, "bt709")
+    with caplog.at_level(logging.WARNING, logger="daguerre"):
+        info = open_clip(hdr)[0]
+        frame = read(hdr)
+    assert info.hdr == name and f"HDR ({name}) read as SDR" in caplog.text
+    assert np.abs(frame - truth).mean() < 10  # (7.4 and 7.2: the highlights above SDR white rolled off)
+    stored = subprocess.run([ffmpeg(), "-v", "error", "-i", str(hdr), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+                             "rgb24", "-"], capture_output=True, check=True).stdout
+    as_stored = np.frombuffer(stored, np.uint8).reshape(*truth.shape).astype(np.float64)
+    assert np.abs(frame - truth).mean() < 0.5 * np.abs(as_stored - truth).mean()
+
+
+def test_a_cover_picture_stored_first_is_not_taken_for_the_clip(tmp_path: Path) -> None:
+    """Matroska keeps a cover as a video stream of its own: the clip's own (16:15 pixels) is the one read."""
+    clip = tmp_path / "clip.mp4"
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=192x108:rate=25", "-t", "0.4",
+                    "-vf", "setsar=16/15", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    cover = tmp_path / "cover.png"
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", "color=red:size=600x600", "-frames:v", "1",
+                    str(cover)], check=True)
+    both = tmp_path / "with_cover.mkv"
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", str(clip), "-i", str(cover), "-map", "1", "-map", "0",
+                    "-c:v:1", "copy", "-c:v:0", "mjpeg", "-disposition:v:0", "attached_pic", str(both)], check=True)
+    assert "mjpeg" in next(ln for ln in _streams(both) if " Video: " in ln)  # the cover is the first stream
+    info, frames = open_clip(both)
+    read_frames = [f.pixels for f in frames]
+    assert (info.size, info.sar, len(read_frames)) == ((192, 108), (16, 15), 10)
+    assert np.abs(read_frames[0] - next(open_clip(clip)[1]).pixels).mean() < 0.01  # not red
