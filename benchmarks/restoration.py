@@ -194,7 +194,17 @@ def ours(task: str, notes: list[str], **params: object) -> Method:
     return Method("ours", lambda case: op.run(Picture(case.input), **params).rgb())
 
 
-def marked(notes: list[str]) -> Method:
+def restore_params(args: argparse.Namespace) -> dict[str, str]:
+    """Restore's parameters from the command line: its networks' precision if given."""
+    return {"precision": args.restore_precision} if args.restore_precision else {}
+
+
+def upscale_params(args: argparse.Namespace) -> dict[str, str]:
+    """Upscale's parameters from the command line: its model's precision if given."""
+    return {"precision": args.upscale_precision} if args.upscale_precision else {}
+
+
+def marked(notes: list[str], **params: object) -> Method:
     """Our restore with the damage's true footprint (the generator's mask > 0.05) given as `damage_mask`: what a
     user who marks the damage gets (`daguerre restore --damage-mask`)."""
     from daguerre.imaging import Picture
@@ -203,7 +213,7 @@ def marked(notes: list[str]) -> Method:
     op = get_operation("restore")
     notes.append("'ours, damage marked': the true damage footprint (mask > 0.05) given as restore's damage_mask")
     return Method("ours, damage marked", lambda case: op.run(
-        Picture(case.input), damage_mask=Picture((case.mask > 0.05).astype(np.float32)[None])).rgb())
+        Picture(case.input), damage_mask=Picture((case.mask > 0.05).astype(np.float32)[None]), **params).rgb())
 
 
 def fidelity(out: Image, truth: Image, y_channel: bool = False) -> dict[str, float]:
@@ -431,10 +441,10 @@ def restore_section(photos: list[tuple[str, Image]], args: argparse.Namespace, n
         methods = [
             Method("degraded input", lambda case: rgb(case.input)),
             Method("classical (NLM + Telea + CLAHE)", lambda case: classical_restore(case.input, case.mask)),
-            ours("restore", notes),
+            ours("restore", notes, **restore_params(args)),
         ]
         if args.marked and family == "damage" and methods[2].run is not None:
-            methods.append(marked(notes))
+            methods.append(marked(notes, **restore_params(args)))
         evaluate(cases, methods, restore_scores, args.grid_rows)
         print()
         print(table(methods, columns if family in ("aging", "damage") else dict(list(columns.items())[:3])))
@@ -491,7 +501,7 @@ def clean_row(photos: list[tuple[str, Image]], args: argparse.Namespace, notes: 
     print("## restore: CLEAN photos (the held-out photos undamaged: a restoration should leave them alone)")
     cases = [Case(i, name, clean, clean) for i, (name, clean) in enumerate(photos)]
     methods = [Method("classical (NLM + CLAHE)", lambda case: classical_restore(case.input, None)),
-               ours("restore", notes)]
+               ours("restore", notes, **restore_params(args))]
     evaluate(cases, methods, restore_scores, args.grid_rows)
     print()
     print(table(methods, {"psnr": "PSNR dB", "ssim": "SSIM", "lpips": "LPIPS"}))
@@ -565,7 +575,8 @@ def upscale_speed(methods: list[Method], case: Case, args: argparse.Namespace) -
 
 def upscale_section(photos: list[tuple[str, Image]], args: argparse.Namespace, notes: list[str]) -> dict:
     columns = {"psnr": "PSNR-Y dB", "ssim": "SSIM-Y", "lpips": "LPIPS"}
-    methods_made = [Method("bicubic", bicubic), realesrgan(notes), ours("upscale", notes, scale=SCALE)]
+    methods_made = [Method("bicubic", bicubic), realesrgan(notes), ours("upscale", notes, scale=SCALE,
+                                                                      **upscale_params(args))]
     results: dict = {}
     lr_size = args.size // SCALE
     for block, realistic in (("bicubic_lr", False), ("realistic_lr", True)):
@@ -828,6 +839,10 @@ def parse_args() -> argparse.Namespace:
                         help=f"the restore section's tables, comma-separated, of {', '.join(RESTORE_ROWS)}")
     parser.add_argument("--marked", action="store_true",
                         help="the unseen damage row also with the true damage footprint given as restore's damage mask")
+    parser.add_argument("--restore-precision", choices=("fp32", "bf16"),
+                        help="restore's networks in fp32 (the default) or bf16 (OpenVINO; a clip's default where the "
+                        "CPU computes it)")
+    parser.add_argument("--upscale-precision", choices=("fp32", "bf16"), help="upscale's model in fp32 or bf16")
     parser.add_argument(
         "--out",
         type=Path,

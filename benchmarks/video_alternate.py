@@ -1,4 +1,4 @@
-"""A clip's speed under two versions of the code, alternated: is a change to the clip pipeline faster?
+"""A clip's speed under two versions of the code, or two precisions, alternated: is a change faster?
 
 The machine is shared and its speed drifts by the minute, so the two versions run turn about, each in a fresh
 process (`--child`), on the same 480p H.264 clip of a held-out photo panned and zoomed (`video.pan_clip`):
@@ -8,10 +8,12 @@ threads) and of its ffmpeg children; and each stage's own thread CPU a frame (de
 model's library pools not counted). On 2 cores, 24 fps needs about 83 ms of CPU a frame in all.
 
     .venv/bin/python benchmarks/video_alternate.py --before /tmp/clone/src [--after src] [--rounds 3]
-        [--model-threads 1 2] [--frames 96] [--key-every 1]
+        [--model-threads 1 2] [--frames 96] [--key-every 1] [--operation stylize]
+    .venv/bin/python benchmarks/video_alternate.py --precisions fp32 bf16 --operation restore --frames 12
 
 `--before`: the `src` folder of a clone of the commit to compare with (e.g. `git clone -q . /tmp/before &&
-git -C /tmp/before checkout COMMIT`).
+git -C /tmp/before checkout COMMIT`). `--precisions`: this tree's code at each precision instead (`--operation`
+restore, colorize or stylize; each at its clip defaults otherwise).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ HERE = Path(__file__).parent
 MODEL = "van-gogh-irises"
 
 
-def child(src: str, clip: str, threads: int, frames: int, key_every: int = 1) -> dict:
+def child(src: str, clip: str, threads: int, frames: int, key_every: int = 1, operation: str = "stylize",
+          precision: str | None = None) -> dict:
     """One run of `process_clip` with the code in `src` (run in its own process)."""
     sys.path.insert(0, src)
     import torch
@@ -40,8 +43,9 @@ def child(src: str, clip: str, threads: int, frames: int, key_every: int = 1) ->
     from daguerre.ops import get_operation
     from daguerre.video.run import process_clip
 
-    op = get_operation("stylize")
-    params = op.with_defaults({"model": MODEL, "method": "fast"}, clip=True)
+    op = get_operation(operation)
+    asked = {"model": MODEL, "method": "fast"} if operation == "stylize" else {}
+    params = op.with_defaults(asked | ({"precision": precision} if precision else {}), clip=True)
     with tempfile.TemporaryDirectory() as tmp:
         run = {**params, "consistency": 0.5, "key_every": key_every}
         process_clip(op, clip, Path(tmp) / "warm.mp4", **run)  # the model compiled, cached
@@ -66,15 +70,21 @@ def main() -> None:
     parser.add_argument("--model-threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--frames", type=int, default=96)
     parser.add_argument("--key-every", type=int, default=1, help="the model on every Nth frame (`--key-every`)")
+    parser.add_argument("--operation", default="stylize", choices=("stylize", "restore", "colorize"))
+    parser.add_argument("--precisions", nargs="+", help="alternate these precisions of this tree's code instead")
+    parser.add_argument("--precision", help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=3, metavar=("SRC", "CLIP", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         src, clip, threads = args.child
-        print(json.dumps(child(src, clip, int(threads), args.frames, args.key_every)))
+        print(json.dumps(child(src, clip, int(threads), args.frames, args.key_every, args.operation,
+                               args.precision)))
         return
-    if not args.before:
-        parser.error("--before SRC is required")
-    print_header("Video: two versions of the code alternated on a 480p clip", args)
+    if not args.before and not args.precisions:
+        parser.error("--before SRC or --precisions P [P ...] is required")
+    versions = ([(p, args.after, p) for p in args.precisions] if args.precisions
+                else [("before", args.before, None), ("after", args.after, None)])
+    print_header(f"Video: {args.operation}, {' and '.join(v[0] for v in versions)} alternated on a 480p clip", args)
     sys.path.insert(0, str(HERE.parent / "src"))
     from video import pan_clip
 
@@ -83,9 +93,11 @@ def main() -> None:
         clip = pan_clip(Path(tmp) / "pan480.mp4", (854, 480), args.frames)
         for round_ in range(1, args.rounds + 1):
             for threads in args.model_threads:
-                for name, src in (("before", args.before), ("after", args.after)):
+                for name, src, precision in versions:
                     out = subprocess.run([sys.executable, __file__, "--child", src, str(clip), str(threads),
-                                          "--frames", str(args.frames), "--key-every", str(args.key_every)],
+                                          "--frames", str(args.frames), "--key-every", str(args.key_every),
+                                          "--operation", args.operation, *(["--precision", precision] if precision
+                                                                           else [])],
                                          capture_output=True, text=True, check=True)
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     rows.append([round_, threads, name, r["precision"], r["fps"], r["self_ms"], r["ffmpeg_ms"],

@@ -208,3 +208,88 @@ def test_cli_colorize_takes_a_precision_and_refuses_one_it_cannot_run(tmp_path: 
                                        "--precision", "int8"])
     assert refused.exit_code != 0 and "fp32 or bf16, not 'int8'" in refused.output, refused.output
     assert not (tmp_path / "d.png").exists()
+
+
+@needs_bf16
+def test_restores_networks_in_bf16_give_fp32s_picture_and_are_a_clips_default(monkeypatch, caplog):
+    """The mask predictor and the U-Net (its FFT blocks too) converted by OpenVINO from PyTorch and run in bf16:
+    not fp32's bytes, within a few thousandths of them on average (62 dB on a 480p frame), tiles included.
+    Clips default to it where the CPU has it, stills do not; where OpenVINO fails a clip runs fp32 with a warning."""
+    from daguerre.ops import get_operation, restore
+
+    op, photo = get_operation("restore"), small("coffee", 320)
+    fp32, bf16 = (op.run(photo, precision=p).pixels for p in ("fp32", "bf16"))
+    assert 0 < np.abs(fp32 - bf16).max() and np.abs(fp32 - bf16).mean() < 0.003 and metrics.psnr(fp32, bf16) > 50
+    tiled = op.run(photo, precision="bf16", tile=160).pixels  # another shape through the same converted networks
+    assert metrics.psnr(op.run(photo, tile=160).pixels, tiled) > 50
+    assert op.with_defaults({}, clip=True) == {"precision": "bf16"} and op.with_defaults({}, clip=False) == {}
+    assert op.with_defaults({"engine": "torch"}, clip=True) == {"engine": "torch"}
+
+    def unconvertible(*_args: object) -> None:
+        raise RuntimeError("OpenVINO could not convert restore-generator (aten::fft_rfftn is not supported)")
+
+    monkeypatch.setattr(sys.modules["daguerre.models.onnx"], "bf16_module", unconvertible)
+    _, net = restore.task_model("restore", None)
+    monkeypatch.setattr(net, "_bf16_sessions", {})
+    with caplog.at_level("WARNING", logger="daguerre"):
+        assert op.with_defaults({}, clip=True) == {"precision": "fp32"}
+    assert "restore's networks run fp32 on this clip: OpenVINO could not convert restore-generator" in caplog.text
+
+
+def test_restore_refuses_a_precision_it_cannot_run_in_one_line(monkeypatch, tmp_path: Path):
+    from daguerre.ops import get_operation
+
+    op, photo = get_operation("restore"), small("coffee", 64)
+    with pytest.raises(ValueError, match="^restore runs its networks in fp32 or bf16, not 'int8'$"):
+        op.run(photo, precision="int8")
+    if onnx.bf16_available():
+        with pytest.raises(ValueError, match="^precision bf16 runs the networks by OpenVINO: not with engine torch$"):
+            op.run(photo, precision="bf16", engine="torch")
+    monkeypatch.setattr(onnx, "bf16_available", lambda: False)
+    monkeypatch.setattr(sys.modules["daguerre.ops.restore"], "bf16_available", lambda: False)
+    with pytest.raises(ValueError, match="precision bf16 needs OpenVINO .* and a CPU with native bfloat16"):
+        op.run(photo, precision="bf16")
+    assert op.with_defaults({}, clip=True) == {"precision": "fp32"}  # a clip's default where the CPU has no bf16
+    refused = CliRunner().invoke(app, ["restore", str(SAMPLES / "coffee.jpg"), "-o", str(tmp_path / "r.png"),
+                                       "--precision", "int8"])
+    assert refused.exit_code != 0 and "fp32 or bf16, not 'int8'" in refused.output, refused.output
+    assert not (tmp_path / "r.png").exists()
+
+
+@needs_bf16
+def test_upscale_in_bf16_gives_fp32s_picture_and_is_a_clips_default(monkeypatch, caplog):
+    """The upscale model's fp32 ONNX file run by OpenVINO in bf16: not fp32's bytes, near them (59 dB on a held-out
+    photo); a clip's default where the CPU has it, not a still's; where OpenVINO fails a clip runs fp32, warned."""
+    from daguerre.ops import get_operation, upscale
+
+    op, photo = get_operation("upscale"), small("coffee", 96)
+    fp32, bf16 = (op.run(photo, precision=p).pixels for p in ("fp32", "bf16"))
+    assert fp32.shape == bf16.shape == (3, photo.size[1] * 4, photo.size[0] * 4)
+    assert 0 < np.abs(fp32 - bf16).max() and metrics.psnr(fp32, bf16) > 45
+    assert op.with_defaults({}, clip=True) == {"precision": "bf16"} and op.with_defaults({}, clip=False) == {}
+
+    class Unreadable:
+        def __init__(self, *_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("OpenVINO could not run upscale.onnx in bf16 (Unable to read the model)")
+
+    monkeypatch.setattr(upscale, "OnnxModel", Unreadable)
+    with caplog.at_level("WARNING", logger="daguerre"):
+        assert op.with_defaults({}, clip=True) == {"precision": "fp32"}
+    assert "upscale's model runs fp32 on this clip: OpenVINO could not run upscale.onnx" in caplog.text
+
+
+def test_upscale_refuses_a_precision_it_cannot_run_in_one_line(monkeypatch, tmp_path: Path):
+    from daguerre.ops import get_operation
+
+    op, photo = get_operation("upscale"), small("coffee", 32)
+    with pytest.raises(ValueError, match="^upscale runs its model in fp32 or bf16, not 'int8'$"):
+        op.run(photo, precision="int8")
+    monkeypatch.setattr(onnx, "bf16_available", lambda: False)
+    monkeypatch.setattr(sys.modules["daguerre.ops.upscale"], "bf16_available", lambda: False)
+    with pytest.raises(ValueError, match="precision bf16 needs OpenVINO .* and a CPU with native bfloat16"):
+        op.run(photo, precision="bf16")
+    assert op.with_defaults({}, clip=True) == {"precision": "fp32"}
+    refused = CliRunner().invoke(app, ["upscale", str(SAMPLES / "coffee.jpg"), "-o", str(tmp_path / "u.png"),
+                                       "--precision", "int8"])
+    assert refused.exit_code != 0 and "fp32 or bf16, not 'int8'" in refused.output, refused.output
+    assert not (tmp_path / "u.png").exists()

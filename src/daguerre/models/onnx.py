@@ -170,6 +170,37 @@ class _Input:
         self.name = name
 
 
+def bf16_module(net: torch.nn.Module, name: str, channels: int):  # noqa: ANN201 - an OpenVINO session
+    """`net` (one picture-shaped input of `channels`, any height and width) run by OpenVINO in bfloat16, converted
+    from PyTorch by OpenVINO's own front end (it takes what the ONNX route cannot, such as the FFT of restore's
+    FFC blocks) and cached as OpenVINO IR named by `name` and the weights' digest. ValueError where bf16 is not
+    available, RuntimeError where OpenVINO cannot run it."""
+    import hashlib
+
+    check_precision("bf16")
+    digest = hashlib.sha256()
+    for tensor in net.state_dict().values():
+        digest.update(tensor.contiguous().numpy().tobytes())
+    path = cache_dir() / f"{name}-{digest.hexdigest()[:16]}-{EXPORT_RECIPE}.xml"
+    if not path.is_file():
+        import openvino as ov
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = scratch(path, "xml")
+        try:
+            with _EXPORTING, warnings.catch_warnings(), torch.inference_mode():
+                warnings.simplefilter("ignore")
+                model = ov.convert_model(net.eval(), example_input=torch.rand(1, channels, 64, 64))
+            ov.save_model(model, tmp, compress_to_fp16=False)
+        except Exception as e:  # the front end's own message, first line
+            tmp.unlink(missing_ok=True)
+            tmp.with_suffix(".bin").unlink(missing_ok=True)
+            raise RuntimeError(f"OpenVINO could not convert {name} ({str(e).strip().splitlines()[0][:200]})") from None
+        os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
+        os.replace(tmp, path)
+    return session_for(path, "bf16", torch.get_num_threads())
+
+
 @lru_cache(maxsize=8)
 def _bf16_session(path: str, threads: int) -> _OpenVinoSession:
     return _OpenVinoSession(path, threads, "bf16")

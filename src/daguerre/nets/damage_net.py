@@ -45,9 +45,29 @@ class DamageNet(nn.Module):
         self.head = nn.Conv2d(w, 1, 1)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        full = self.full(torch.cat([x, damage_cues(x, self.line_kernels)], 1) if self.cues else x)
-        context = F.interpolate(self.context(full), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.convs(self.inputs(x))
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """What the convolutions see: the picture, and its cues with `cues`."""
+        return torch.cat([x, damage_cues(x, self.line_kernels)], 1) if self.cues else x
+
+    def convs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The logits of `inputs` (the convolutions alone)."""
+        full = self.full(inputs)
+        context = F.interpolate(self.context(full), size=inputs.shape[-2:], mode="bilinear", align_corners=False)
         return self.head(self.fuse(torch.cat([full, context], 1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(x))
+
+
+class DamageConvs(nn.Module):
+    """A DamageNet's convolutions as a module of their own (its cues are OpenCV's at inference: not traced), for
+    OpenVINO to convert."""
+
+    def __init__(self, net: DamageNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.net.convs(inputs)

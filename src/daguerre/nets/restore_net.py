@@ -47,7 +47,7 @@ from torch import nn
 from daguerre.imaging.denoise import denoise, noise_level
 from daguerre.imaging.descreen import descreen, screen
 from daguerre.imaging.inpaint import telea
-from daguerre.nets.damage_net import DamageNet
+from daguerre.nets.damage_net import DamageConvs, DamageNet
 from daguerre.nets.ffc import FFCBlock
 from daguerre.nets.init import he_init
 from daguerre.nets.mask_rule import filter_mask
@@ -159,30 +159,52 @@ class RestoreNet(nn.Module):
         return self.tone.params(x) if self.tone is not None else None
 
     def parts(self, x: torch.Tensor, params: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-              telea_first: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+              telea_first: bool = False, precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor | None]:
         """(restored, unclamped; mask logits) of x, a whole picture or (with its `params`) part of one; with a
         given damage `mask` (N,1,H,W) the mask predictor does not run (logits None); `telea_first`: the U-Net's
-        first guess under the damage is Telea's (`telea_guess`, as `local` does with `fill`), not box means."""
+        first guess under the damage is Telea's (`telea_guess`, as `local` does with `fill`), not box means.
+        `precision`: "bf16" runs the two networks by OpenVINO in bfloat16 (`bf16_part`; inference only)."""
         x = self.toned(x, params)
         logits = None
         if mask is None:
-            logits = self.damage.logits(x)
+            logits = self.damage_logits(x, precision)
             mask = torch.sigmoid(logits.detach() + self.mask_bias)
         if self.inpaint:
             guess = telea_guess(x, mask, self.fill[0] if self.fill else 0.5) if telea_first else fill_holes(x, mask)
             x = x * (1 - mask) + guess * mask
-        y = self.generator(torch.cat([x, mask], 1))
+        x = torch.cat([x, mask], 1)
+        y = self.bf16_part("generator", x) if precision == "bf16" else self.generator(x)
         return y, logits
+
+    def damage_logits(self, x: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+        """The mask predictor's logits of (tone-corrected) pictures x."""
+        if precision == "bf16":
+            return self.bf16_part("damage", self.damage.inputs(x))
+        return self.damage.logits(x)
+
+    def bf16_part(self, part: str, x: torch.Tensor) -> torch.Tensor:
+        """The U-Net ("generator") or the mask predictor's convolutions ("damage") on x, run by OpenVINO in
+        bfloat16: ×1.9 the speed of a 480p frame's restore, 62 dB from fp32 (BENCHMARKS.md, "Restore in bf16").
+        Converted once per process and weights (and cached on disk): `models.onnx.bf16_module`."""
+        from daguerre.models.onnx import bf16_module
+
+        sessions = self.__dict__.setdefault("_bf16_sessions", {})
+        if part not in sessions:
+            module = self.generator if part == "generator" else DamageConvs(self.damage)
+            sessions[part] = bf16_module(module, f"restore-{part}", x.shape[1])
+        session = sessions[part]
+        return torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.contiguous().numpy()})[0])
 
     def toned(self, x: torch.Tensor, params: torch.Tensor | None = None) -> torch.Tensor:
         """x after the ToneNet's correction (measured on x itself without `params`; x without a ToneNet)."""
         return x if self.tone is None else self.tone.apply(x, self.tone.params(x) if params is None else params)
 
-    def damage_mask(self, x: torch.Tensor, params: torch.Tensor | None = None, rule: bool = True) -> torch.Tensor:
+    def damage_mask(self, x: torch.Tensor, params: torch.Tensor | None = None, rule: bool = True,
+                    precision: str = "fp32") -> torch.Tensor:
         """The damage probability (N,1,H,W) of whole pictures x as restore uses it (after `mask_rule`); with
         `params` and `rule=False`, of part of a picture before the rule (`ops.restore` tiles it)."""
         x = self.toned(x, params)
-        mask = torch.sigmoid(self.damage.logits(x) + self.mask_bias)
+        mask = torch.sigmoid(self.damage_logits(x, precision) + self.mask_bias)
         return self.drop_false_alarms(mask, x) if rule else mask
 
     def drop_false_alarms(self, mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -255,9 +277,10 @@ class RestoreNet(nn.Module):
                     out[i, c] = (y[i, c] + (inpainted - y[i, c]) * weight).clamp(0, 1)
         return out
 
-    def local(self, x: torch.Tensor, params: torch.Tensor | None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def local(self, x: torch.Tensor, params: torch.Tensor | None, mask: torch.Tensor | None = None,
+              precision: str = "fp32") -> torch.Tensor:
         """Restore part of a picture whose `tone_params` were measured on the whole (and its damage `mask`)."""
-        return self.parts(x, params, mask, telea_first=bool(self.fill))[0].clamp(0, 1)
+        return self.parts(x, params, mask, telea_first=bool(self.fill), precision=precision)[0].clamp(0, 1)
 
     def restore(self, x: torch.Tensor) -> torch.Tensor:
         """Restore whole pictures as `ops.restore` does (with the card's steps: `denoise`, `mask_rule`, `keep`,

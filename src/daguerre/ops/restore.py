@@ -23,6 +23,10 @@ taken as damage, paints more, and passes it back. It changes no pixel, so the pr
 model that finds its mask inside one network pass (or its ONNX export) has none to write, and a clip (one mask per
 frame) is refused: both are one-line errors.
 
+`precision="bf16"` runs the mask predictor and the U-Net by OpenVINO in bfloat16 where the CPU computes it natively
+(×1.9 the speed of a 480p frame, 62 dB from fp32; BENCHMARKS.md, "Restore in bf16"): a clip's default there
+(`with_defaults`), a still's when asked.
+
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
 colour: the restored picture's CIELAB means and deviations are matched to the reference's
 (`imaging.colour.match_reference`); a grey result takes only its lightness. The provenance records the
@@ -42,7 +46,7 @@ import torch
 from daguerre.imaging import Picture, load, run_tiled
 from daguerre.imaging.colour import blend, match_reference
 from daguerre.imaging.lab import luma
-from daguerre.models.onnx import OnnxModel, onnx_available
+from daguerre.models.onnx import OnnxModel, bf16_available, check_precision, onnx_available
 from daguerre.ops.base import Operation, Progress, Provenance, register, write_mask
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
@@ -66,13 +70,28 @@ class Restore(Operation):
         if (prefilter := params.get("prefilter")) is not None and (len(prefilter) not in (2, 3) or min(prefilter) < 0):
             raise ValueError("prefilter must be (halftone frequency, noise level[, grain level]), all >= 0, got "
                              f"{prefilter}")
+        if (precision := params.get("precision", "fp32")) not in ("fp32", "bf16"):
+            raise ValueError(f"restore runs its networks in fp32 or bf16, not {precision!r}")
+        if precision == "bf16":
+            check_precision("bf16")
+            if params.get("engine", "auto") != "auto":
+                raise ValueError(f"precision bf16 runs the networks by OpenVINO: not with engine {params['engine']}")
+
+    def with_defaults(self, params: dict, clip: bool) -> dict:
+        """A clip's networks run bf16 where the CPU computes it natively and OpenVINO converts them (the same
+        figures on held-out damage: BENCHMARKS.md, "Restore in bf16"), else fp32; written into the parameters so an
+        archive recipe says which. Stills stay fp32 unless asked."""
+        if not clip or params.get("precision") is not None or params.get("engine", "auto") != "auto":
+            return params
+        return {**params, "precision": "bf16" if _networks_bf16_run(params.get("model")) else "fp32"}
 
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
             strength: float = 1.0, tile: int = 1024, engine: str = "auto",
             reference: str | Path | Picture | None = None, prefilter: Sequence[float] | None = None,
             damage_mask: str | Path | Picture | None = None, mask_output: str | Path | None = None,
-            **unknown: object) -> Picture:
-        self.check({"strength": strength, "engine": engine, "prefilter": prefilter, **unknown})
+            precision: str = "fp32", **unknown: object) -> Picture:
+        self.check({"strength": strength, "engine": engine, "prefilter": prefilter, "precision": precision,
+                    **unknown})
         guide = reference_picture(reference)
         card, net = task_model("restore", model)
         marked = None if damage_mask is None else user_mask(damage_mask, picture.size)
@@ -96,19 +115,21 @@ class Restore(Operation):
                 measured = (*(measured or own)[:2], own[2])
             x = net.denoised(photo, measured)  # screens, white noise
             params = net.tone_params(x)  # measured once on the whole picture, applied to every tile (or None)
-            if net.mask_rule > 0 or net.keep or net.fill:  # the mask by tiles, its false alarms dropped on the
-                mask = tiled(partial(net.damage_mask, params=params, rule=False), x)  # whole, then restore by tiles
+            if net.mask_rule > 0 or net.keep or net.fill:
+                # the mask by tiles, its false alarms dropped on the whole, then restore by tiles with it
+                mask = tiled(partial(net.damage_mask, params=params, rule=False, precision=precision), x)
                 toned = net.toned(x, params)
                 mask = net.drop_false_alarms(mask, toned)
                 if marked is not None:  # the user's damage too, whatever the model made of it
                     mask = torch.maximum(mask, marked)
                 if mask_output is not None:  # the mask used, for the user to see and add to
                     write_mask(mask[0, 0].numpy(), mask_output, picture.source)
-                y = tiled(lambda t: net.local(t[:, :3], params, t[:, 3:]), torch.cat([x, mask], 1), progress=progress)
+                y = tiled(lambda t: net.local(t[:, :3], params, t[:, 3:], precision), torch.cat([x, mask], 1),
+                          progress=progress)
                 y = net.kept(toned, y, mask, [measured]) if net.keep else y
                 y = net.filled(y, toned, mask)
-            elif net.tone is not None:
-                y = tiled(partial(net.local, params=params), x, progress=progress)
+            elif net.tone is not None or precision == "bf16":
+                y = tiled(partial(net.local, params=params, precision=precision), x, progress=progress)
             else:
                 y = tiled(OnnxModel(card, net) if engine != "torch" and onnx_available() else net, x, progress=progress)
             y = y.clamp(0, 1)
@@ -177,3 +198,20 @@ def reference_record(reference: str | Path | Picture) -> dict:
 
 
 restore = register(Restore())
+
+
+def _networks_bf16_run(model: object) -> bool:
+    """Whether a clip's restore can default to bf16: the CPU computes it natively and OpenVINO converts both
+    networks (done, and cached, now). If OpenVINO cannot, the clip runs fp32 with a warning naming why."""
+    if not bf16_available():
+        return False
+    _, net = task_model("restore", model if isinstance(model, str) else None)
+    try:
+        for part, channels in (("damage", net.damage.inputs(torch.zeros(1, 3, 16, 16)).shape[1]), ("generator", 4)):
+            net.bf16_part(part, torch.zeros(1, channels, 64, 64))
+    except RuntimeError as e:
+        import logging
+
+        logging.getLogger("daguerre").warning("restore's networks run fp32 on this clip: %s", e)
+        return False
+    return True
