@@ -293,3 +293,22 @@ def test_upscale_refuses_a_precision_it_cannot_run_in_one_line(monkeypatch, tmp_
                                        "--precision", "int8"])
     assert refused.exit_code != 0 and "fp32 or bf16, not 'int8'" in refused.output, refused.output
     assert not (tmp_path / "u.png").exists()
+
+
+@needs_bf16
+def test_repair_gives_every_step_its_precision_and_a_clip_bf16_where_each_step_runs_it(monkeypatch):
+    from daguerre.ops import get_operation
+    from daguerre.ops.repair import plan
+
+    steps = plan(colorize=True, scale=2, precision="bf16")
+    assert [(s, k["precision"]) for s, k in steps] == [("restore", "bf16"), ("colorize", "bf16"), ("upscale", "bf16")]
+    assert all("precision" not in k for _, k in plan(colorize=True, scale=2))
+    op, photo = get_operation("repair"), small("coffee", 96)
+    fp32, bf16 = (op.run(photo, colorize=True, scale=2, precision=p).pixels for p in ("fp32", "bf16"))
+    assert fp32.shape == bf16.shape and 0 < np.abs(fp32 - bf16).max() and metrics.psnr(fp32, bf16) > 40
+    assert op.with_defaults({"colorize": True, "scale": 2}, clip=True)["precision"] == "bf16"
+    assert "precision" not in op.with_defaults({}, clip=False)
+    colorize = get_operation("colorize")
+    monkeypatch.setattr(type(colorize), "with_defaults", lambda self, params, clip: {**params, "precision": "fp32"})
+    assert op.with_defaults({"colorize": True}, clip=True)["precision"] == "fp32"  # one step cannot: all fp32
+    assert op.with_defaults({}, clip=True)["precision"] == "bf16"  # no colorize step

@@ -473,12 +473,16 @@ def repair(
     consistency: Consistency = CONSISTENCY,
     damage_mask: DamageMask = None,
     mask_output: MaskOutput = None,
+    precision: Annotated[str | None, typer.Option(help="fp32 | bf16: every step's networks (bf16: faster on a CPU "
+                                                       "that computes it natively; clips default to it there).")
+                         ] = None,
 ) -> None:
     """Repair old photographs in one go: remove damage and restore, then optionally colorize and upscale."""
     run_operation("repair", inputs, output, colorize=colorize, scale=scale, strength=strength,
                   restore_model=restore_model, colorize_model=colorize_model, upscale_model=upscale_model, tile=tile,
                   reference=[str(r) for r in reference or []] or None, hints=hint or None, consistency=consistency,
-                  **marked_damage(inputs, damage_mask), **mask_folder(mask_output))
+                  **marked_damage(inputs, damage_mask), **mask_folder(mask_output),
+                  **({"precision": precision} if precision else {}))
 
 
 def main() -> None:

@@ -9,7 +9,8 @@
 Each step is the registered operation itself (no second copy); progress is reported as one bar over all
 steps, and the provenance records every step's parameters and model.
 `damage_mask` and `mask_output` go to the restore step (`ops.restore`: damage the user marked; a folder for the
-damage mask restore used).
+damage mask restore used). `precision` ("fp32" or "bf16") goes to every step: their networks in bfloat16 by
+OpenVINO where the CPU computes it natively, a clip's default there (`with_defaults`), a still's when asked.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ STEP_UNITS = 100  # progress units per step
 def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, restore_model: str | None = None,
          colorize_model: str | None = None, upscale_model: str | None = None, tile: int = 1024,
          restore_prefilter: list[float] | None = None, reference: object = None, hints: object = None,
-         damage_mask: object = None, mask_output: object = None, **unknown: object) -> list[tuple[str, dict]]:
+         damage_mask: object = None, mask_output: object = None, precision: str | None = None,
+         **unknown: object) -> list[tuple[str, dict]]:
     """The steps `repair` runs: (operation name, its parameters) in order."""
     if unknown:
         raise TypeError(f"repair: unknown parameter(s) {', '.join(unknown)}")
@@ -45,6 +47,9 @@ def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, resto
         steps.append(("colorize", {"model": colorize_model, **guides}))
     if scale > 1:
         steps.append(("upscale", {"model": upscale_model, "scale": scale, "tile": max(64, tile // 4)}))
+    if precision is not None:
+        for _, kwargs in steps:
+            kwargs["precision"] = precision
     return steps
 
 
@@ -67,6 +72,16 @@ class Repair(Operation):
 
             picture = get_operation(step).run(picture, report, **kwargs)
         return picture
+
+    def with_defaults(self, params: dict, clip: bool) -> dict:
+        """A clip's steps run bf16 where every one of them would by itself (`Operation.with_defaults`), else fp32;
+        written into the parameters so an archive recipe says which. Stills stay fp32 unless asked."""
+        if not clip or params.get("precision") is not None:
+            return params
+        chosen = {get_operation(step).with_defaults({k: v for k, v in kwargs.items() if k != "precision"},
+                                                    clip=True).get("precision", "fp32")
+                  for step, kwargs in plan(**params)}
+        return {**params, "precision": "bf16" if chosen == {"bf16"} else "fp32"}
 
     def for_clip(self, first: Picture, params: dict) -> dict:
         """Restore's halftone screen and noise, measured once on a clip's first frame (no `mask_output`)."""
