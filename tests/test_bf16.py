@@ -236,26 +236,6 @@ def test_restores_networks_in_bf16_give_fp32s_picture_and_are_a_clips_default(mo
     assert "restore's networks run fp32 on this clip: OpenVINO could not convert restore-generator" in caplog.text
 
 
-def test_restore_refuses_a_precision_it_cannot_run_in_one_line(monkeypatch, tmp_path: Path):
-    from daguerre.ops import get_operation
-
-    op, photo = get_operation("restore"), small("coffee", 64)
-    with pytest.raises(ValueError, match="^restore runs its networks in fp32 or bf16, not 'int8'$"):
-        op.run(photo, precision="int8")
-    if onnx.bf16_available():
-        with pytest.raises(ValueError, match="^precision bf16 runs the networks by OpenVINO: not with engine torch$"):
-            op.run(photo, precision="bf16", engine="torch")
-    monkeypatch.setattr(onnx, "bf16_available", lambda: False)
-    monkeypatch.setattr(sys.modules["daguerre.ops.restore"], "bf16_available", lambda: False)
-    with pytest.raises(ValueError, match="precision bf16 needs OpenVINO .* and a CPU with native bfloat16"):
-        op.run(photo, precision="bf16")
-    assert op.with_defaults({}, clip=True) == {"precision": "fp32"}  # a clip's default where the CPU has no bf16
-    refused = CliRunner().invoke(app, ["restore", str(SAMPLES / "coffee.jpg"), "-o", str(tmp_path / "r.png"),
-                                       "--precision", "int8"])
-    assert refused.exit_code != 0 and "fp32 or bf16, not 'int8'" in refused.output, refused.output
-    assert not (tmp_path / "r.png").exists()
-
-
 @needs_bf16
 def test_upscale_in_bf16_gives_fp32s_picture_and_is_a_clips_default(monkeypatch, caplog):
     """The upscale model's fp32 ONNX file run by OpenVINO in bf16: not fp32's bytes, near them (59 dB on a held-out
@@ -278,21 +258,27 @@ def test_upscale_in_bf16_gives_fp32s_picture_and_is_a_clips_default(monkeypatch,
     assert "upscale's model runs fp32 on this clip: OpenVINO could not run upscale.onnx" in caplog.text
 
 
-def test_upscale_refuses_a_precision_it_cannot_run_in_one_line(monkeypatch, tmp_path: Path):
+@pytest.mark.parametrize(("name", "runs", "engine"), [("restore", "its networks", "the networks by OpenVINO"),
+                                                      ("upscale", "its model", "the model's ONNX file by OpenVINO")])
+def test_restore_and_upscale_refuse_a_precision_they_cannot_run_in_one_line(monkeypatch, tmp_path: Path, name: str,
+                                                                           runs: str, engine: str):
     from daguerre.ops import get_operation
 
-    op, photo = get_operation("upscale"), small("coffee", 32)
-    with pytest.raises(ValueError, match="^upscale runs its model in fp32 or bf16, not 'int8'$"):
+    op, photo = get_operation(name), small("coffee", 48)
+    with pytest.raises(ValueError, match=f"^{name} runs {runs} in fp32 or bf16, not 'int8'$"):
         op.run(photo, precision="int8")
+    if onnx.bf16_available():
+        with pytest.raises(ValueError, match=f"^precision bf16 runs {engine}: not with engine torch$"):
+            op.run(photo, precision="bf16", engine="torch")
     monkeypatch.setattr(onnx, "bf16_available", lambda: False)
-    monkeypatch.setattr(sys.modules["daguerre.ops.upscale"], "bf16_available", lambda: False)
+    monkeypatch.setattr(sys.modules[f"daguerre.ops.{name}"], "bf16_available", lambda: False)
     with pytest.raises(ValueError, match="precision bf16 needs OpenVINO .* and a CPU with native bfloat16"):
         op.run(photo, precision="bf16")
-    assert op.with_defaults({}, clip=True) == {"precision": "fp32"}
-    refused = CliRunner().invoke(app, ["upscale", str(SAMPLES / "coffee.jpg"), "-o", str(tmp_path / "u.png"),
+    assert op.with_defaults({}, clip=True) == {"precision": "fp32"}  # a clip's default where the CPU has no bf16
+    refused = CliRunner().invoke(app, [name, str(SAMPLES / "coffee.jpg"), "-o", str(tmp_path / "r.png"),
                                        "--precision", "int8"])
     assert refused.exit_code != 0 and "fp32 or bf16, not 'int8'" in refused.output, refused.output
-    assert not (tmp_path / "u.png").exists()
+    assert not (tmp_path / "r.png").exists()
 
 
 @needs_bf16

@@ -184,8 +184,8 @@ class RestoreNet(nn.Module):
 
     def bf16_part(self, part: str, x: torch.Tensor) -> torch.Tensor:
         """The U-Net ("generator") or the mask predictor's convolutions ("damage") on x, run by OpenVINO in
-        bfloat16: ×1.9 the speed of a 480p frame's restore, 62 dB from fp32 (BENCHMARKS.md, "Restore in bf16").
-        Converted once per process and weights (and cached on disk): `models.onnx.bf16_module`."""
+        bfloat16: ×1.9 the speed of a 480p frame's restore, 62 dB from fp32 (BENCHMARKS.md, "Restore and upscale
+        in bf16"). Converted once per process and weights (and cached on disk): `models.onnx.bf16_module`."""
         from daguerre.models.onnx import bf16_module
 
         sessions = self.__dict__.setdefault("_bf16_sessions", {})

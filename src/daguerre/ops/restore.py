@@ -24,7 +24,7 @@ model that finds its mask inside one network pass (or its ONNX export) has none 
 frame) is refused: both are one-line errors.
 
 `precision="bf16"` runs the mask predictor and the U-Net by OpenVINO in bfloat16 where the CPU computes it natively
-(×1.9 the speed of a 480p frame, 62 dB from fp32; BENCHMARKS.md, "Restore in bf16"): a clip's default there
+(×1.9 the speed of a 480p frame, 62 dB from fp32; BENCHMARKS.md, "Restore and upscale in bf16"): a clip's default there
 (`with_defaults`), a still's when asked.
 
 `reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
@@ -79,8 +79,8 @@ class Restore(Operation):
 
     def with_defaults(self, params: dict, clip: bool) -> dict:
         """A clip's networks run bf16 where the CPU computes it natively and OpenVINO converts them (the same
-        figures on held-out damage: BENCHMARKS.md, "Restore in bf16"), else fp32; written into the parameters so an
-        archive recipe says which. Stills stay fp32 unless asked."""
+        figures on held-out damage: BENCHMARKS.md, "Restore and upscale in bf16"), else fp32; written into the
+        parameters so an archive recipe says which. Stills stay fp32 unless asked."""
         if not clip or params.get("precision") is not None or params.get("engine", "auto") != "auto":
             return params
         return {**params, "precision": "bf16" if _networks_bf16_run(params.get("model")) else "fp32"}

@@ -42,6 +42,8 @@ class Upscale(Operation):
             check_precision("bf16")
             if params.get("engine", "auto") == "torch":
                 raise ValueError("precision bf16 runs the model's ONNX file by OpenVINO: not with engine torch")
+            if not onnx_available():
+                raise RuntimeError("precision bf16 runs the model's ONNX file, and onnxruntime is not installed")
 
     def with_defaults(self, params: dict, clip: bool) -> dict:
         """A clip's model runs bf16 where the CPU computes it natively and OpenVINO compiles it, else fp32; written
