@@ -13,7 +13,7 @@ model's library pools not counted). On 2 cores, 24 fps needs about 83 ms of CPU 
 
 `--before`: the `src` folder of a clone of the commit to compare with (e.g. `git clone -q . /tmp/before &&
 git -C /tmp/before checkout COMMIT`). `--precisions`: this tree's code at each precision instead (`--operation`
-restore, colorize or stylize; each at its clip defaults otherwise).
+restore, colorize, repair (restore then colorize) or stylize; each at its clip defaults otherwise).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def child(src: str, clip: str, threads: int, frames: int, key_every: int = 1, op
     from daguerre.video.run import process_clip
 
     op = get_operation(operation)
-    asked = {"model": MODEL, "method": "fast"} if operation == "stylize" else {}
+    asked = {"stylize": {"model": MODEL, "method": "fast"}, "repair": {"colorize": True}}.get(operation, {})
     params = op.with_defaults(asked | ({"precision": precision} if precision else {}), clip=True)
     with tempfile.TemporaryDirectory() as tmp:
         run = {**params, "consistency": 0.5, "key_every": key_every}
@@ -70,7 +70,8 @@ def main() -> None:
     parser.add_argument("--model-threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--frames", type=int, default=96)
     parser.add_argument("--key-every", type=int, default=1, help="the model on every Nth frame (`--key-every`)")
-    parser.add_argument("--operation", default="stylize", choices=("stylize", "restore", "colorize"))
+    parser.add_argument("--operation", default="stylize", choices=("stylize", "restore", "colorize", "repair"),
+                        help="repair: restore, then colorize")
     parser.add_argument("--precisions", nargs="+", help="alternate these precisions of this tree's code instead")
     parser.add_argument("--precision", help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=3, metavar=("SRC", "CLIP", "THREADS"), help=argparse.SUPPRESS)
