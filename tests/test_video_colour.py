@@ -115,3 +115,15 @@ def test_a_cover_picture_stored_first_is_not_taken_for_the_clip(tmp_path: Path) 
     read_frames = [f.pixels for f in frames]
     assert (info.size, info.sar, len(read_frames)) == ((192, 108), (16, 15), 10)
     assert np.abs(read_frames[0] - next(open_clip(clip)[1]).pixels).mean() < 0.01  # not red
+
+
+def test_a_file_with_sound_only_is_named_as_having_no_video_stream(tmp_path: Path) -> None:
+    """Reading the clip's own stream by number must not turn a sound-only file into ffmpeg's bare "Invalid
+    argument": the one line names what is missing."""
+    from daguerre.imaging import ImageError
+
+    sound = tmp_path / "sound.mp4"
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:d=0.3", "-c:a", "aac",
+                    str(sound)], check=True)
+    with pytest.raises(ImageError, match=r"sound.mp4: no video stream in this file \(only sound or data\)$"):
+        open_clip(sound)

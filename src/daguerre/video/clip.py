@@ -79,8 +79,11 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     import imageio_ffmpeg
 
     sar, variable, seconds, colour, height, stream = _probe(path)
+    if stream is not None and stream < 0:
+        raise ImageError(path, "no video stream in this file (only sound or data)")
     # frames flagged interlaced only are deinterlaced (DV's are, whatever its header says); then the colours
-    reading = ["-map", f"0:v:{stream}", "-vf", ",".join([DEINTERLACE, *reading_filters(colour, height)])]
+    reading = ["-map", f"0:v:{stream}"] if stream is not None else []
+    reading += ["-vf", ",".join([DEINTERLACE, *reading_filters(colour, height)])]
     if variable:  # frames at the average rate, dropped or repeated by their times: the length kept
         reading += ["-fps_mode", "cfr", "-r", _rational(variable)]
         reading += ["-frames:v", str(max(1, round(seconds * variable)))] if seconds else []
@@ -109,13 +112,14 @@ class _Probe(NamedTuple):
     seconds: float
     colour: Colour
     height: int
-    stream: int  # the video stream's number among the file's video streams
+    stream: int | None  # the video stream's number among the file's; -1: streams, none video; None: none read
 
 
 def _probe(path: Path) -> _Probe:
     """(sample aspect ratio, average frame rate if the frame rate varies, duration in seconds, colour description,
-    stored height, stream number) of a file's video stream, as ffmpeg describes it; (1, 1), None, 0, unknown, 0, 0
-    where it says nothing (or cannot read the file: `open_clip` then names why).
+    stored height, stream number) of a file's video stream, as ffmpeg describes it; (1, 1), None, 0, unknown, 0
+    where it says nothing, and stream None where it cannot read the file (`open_clip` then names why), -1 where it
+    finds streams but no video.
 
     The stream: the first marked default that is not a cover picture (Matroska keeps a cover as a stream of its
     own, often the first), else the first. A phone's clip varies its frame rate: its average ("fps") is then not
@@ -133,8 +137,9 @@ def _probe(path: Path) -> _Probe:
     length = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
     seconds = 3600 * int(length[1]) + 60 * int(length[2]) + float(length[3]) if length else 0.0
     size = re.search(r", \d+x(\d+)", line)
+    any_stream = any(ln.lstrip().startswith("Stream #") for ln in text.splitlines())
     return _Probe(sar, variable, seconds, described(line), int(size[1]) if size else 0,
-                  streams.index(line) if line else 0)
+                  streams.index(line) if line else (-1 if any_stream else None))
 
 
 def _upright_is_expected(record: logging.LogRecord) -> bool:
