@@ -127,3 +127,28 @@ def test_a_file_with_sound_only_is_named_as_having_no_video_stream(tmp_path: Pat
                     str(sound)], check=True)
     with pytest.raises(ImageError, match=r"sound.mp4: no video stream in this file \(only sound or data\)$"):
         open_clip(sound)
+
+
+@pytest.mark.parametrize(("size", "said"), [(HD, "players show as BT.709"), (SD, "at this size")])
+def test_a_clip_stored_before_colours_were_named_is_told_so_on_comparison(tmp_path: Path, size: tuple[int, int],
+                                                                          said: str) -> None:
+    """A derivative written before clips named their matrix (plain ffmpeg: BT.601, unnamed) re-derives tagged; the
+    comparison names that cause, for HD the colour shift players showed. Two named clips get no such note."""
+    import imageio_ffmpeg
+
+    from daguerre.archive.video import compare
+
+    old = tmp_path / "old.mp4"  # as daguerre wrote clips then: RGB frames to ffmpeg's default, BT.601 unnamed
+    writer = imageio_ffmpeg.write_frames(str(old), size, fps=25, codec="libx264", pix_fmt_out="yuv420p",
+                                         macro_block_size=1)
+    writer.send(None)
+    for frame in open_clip(bars(tmp_path / "bars.mp4", size))[1]:
+        writer.send(np.ascontiguousarray((frame.pixels.transpose(1, 2, 0) * 255).round().astype(np.uint8)))
+    writer.close()
+    assert described(next(ln for ln in _streams(old) if " Video: " in ln)).matrix == "unknown"
+    new = copied(old, tmp_path / "new.mp4")
+    notes = compare(old, new).notes
+    assert len(notes) == 1 and "before daguerre named clips' colours" in notes[0]
+    assert said in notes[0] and all(other not in notes[0] for other in ("players show as BT.709", "at this size")
+                                    if other != said)
+    assert compare(new, copied(new, tmp_path / "again.mp4")).notes == []

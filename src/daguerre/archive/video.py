@@ -23,6 +23,7 @@ from daguerre.video import DEFAULT_CONSISTENCY, is_clip_source
 
 if TYPE_CHECKING:
     from daguerre.archive.catalogue import Item
+    from daguerre.video.clip import ClipInfo
 
 MEDIA_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
                ".webm": "video/webm", ".avi": "video/x-msvideo", ".mpg": "video/mpeg", ".mpeg": "video/mpeg",
@@ -104,13 +105,28 @@ def compare(stored: Path, rederived: Path) -> FrameComparison:
         if x is not None and y is not None:
             d = np.abs(x.pixels - y.pixels)
             diff, squared = max(diff, float(d.max())), squared + float((d.astype(np.float64) ** 2).mean())
-    notes = []
+    notes = colour_notes(a_info, b_info)
     if counts[0] != counts[1]:
         notes.append(f"frame count differs: stored {counts[0]}, re-derived {counts[1]}")
         diff = float("inf")
     mse = squared / max(min(counts), 1)
     psnr = None if mse == 0 else round(10 * float(np.log10(1 / mse)), 3)
     return FrameComparison((counts[0], counts[1]), diff, psnr, notes)
+
+
+def colour_notes(stored: ClipInfo, rederived: ClipInfo) -> list[str]:
+    """Why a clip stored before daguerre named clips' colours (2026-12-02) re-derives different: it names no YUV
+    matrix, and the re-made one does (`daguerre.video.colour`)."""
+    from daguerre.video.colour import HD_LINES
+
+    if stored.colour.matrix != "unknown" or rederived.colour.matrix == "unknown":
+        return []
+    if stored.size[1] > HD_LINES:
+        return ["the stored clip was made before daguerre named clips' colours: its HD frames were written as "
+                "BT.601 without saying so, which players show as BT.709, with shifted colours (and an HD source "
+                "naming no matrix was read as BT.601); the re-derived clip is BT.709, named, as players show it"]
+    return ["the stored clip was made before daguerre named clips' colours (BT.601 at this size, unnamed); the "
+            "re-derived clip names them"]
 
 
 POSTER_FRAMES, POSTER_DARK = 48, 0.04  # a poster is sought in the first 48 frames, past any nearly black ones

@@ -54,7 +54,12 @@ class ClipInfo:
     duration: float
     audio: str | None = None  # the first audio track's codec, None without audio
     sar: tuple[int, int] = (1, 1)  # a pixel's width : height (16:15 for a 4:3 PAL DV frame of 720x576)
-    hdr: str | None = None  # "PQ" or "HLG": an HDR file, its frames tone-mapped to SDR as they are read
+    colour: Colour = Colour()  # as the file describes it ("unknown" where it says nothing; frames: RGB)
+
+    @property
+    def hdr(self) -> str | None:
+        """"PQ" or "HLG": an HDR file, its frames tone-mapped to SDR as they are read."""
+        return self.colour.hdr
 
 
 def ffmpeg() -> str:
@@ -99,7 +104,7 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     fps = float(meta.get("fps") or 0) or SEQUENCE_FPS
     duration = float(meta.get("duration") or 0)
     audio = (meta.get("audio_codec") or "").rstrip(",") or None  # imageio-ffmpeg keeps the comma after "pcm_s16le"
-    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, audio, sar, colour.hdr)
+    info = ClipInfo(path, fps, (w, h), round(duration * fps) or None, duration, audio, sar, colour)
     if colour.hdr:
         logging.getLogger("daguerre").warning("%s: HDR (%s) read as SDR BT.709, its highlights rolled off; the "
                                               "result is SDR", path, colour.hdr)
