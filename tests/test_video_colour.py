@@ -152,3 +152,34 @@ def test_a_clip_stored_before_colours_were_named_is_told_so_on_comparison(tmp_pa
     assert said in notes[0] and all(other not in notes[0] for other in ("players show as BT.709", "at this size")
                                     if other != said)
     assert compare(new, copied(new, tmp_path / "again.mp4")).notes == []
+
+
+def test_a_10_bit_clip_is_read_at_16_bits_and_its_frames_written_at_16(tmp_path: Path) -> None:
+    """A 10-bit master (a film scan's usual depth) keeps its finer steps: a slow ramp read from it has about 4x the
+    levels of the same ramp at 8 bits, and numbered frames written from it are 16-bit PNGs. An 8-bit clip reads
+    as before: 8-bit pictures, its levels multiples of 1/255."""
+    from daguerre.imaging import load
+    from daguerre.video.colour import Colour
+
+    ramp = "geq=lum='32768+8192*X/W':cb=32768:cr=32768"  # 32 grey levels of 8 bits across the frame: 128 in 10
+    clips = {}
+    for depth, fmt in ((10, "yuv420p10le"), (8, "yuv420p")):
+        clips[depth] = tmp_path / f"ramp{depth}.mkv"
+        subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:size=512x64:rate=5",
+                        "-frames:v", "2", "-vf", f"format=yuv444p16le,{ramp},format={fmt}", "-c:v", "ffv1",
+                        str(clips[depth])], check=True)
+    deep_info, deep = open_clip(clips[10])
+    assert deep_info.colour.bits == 10 and Colour("yuv420p").bits == 8 and Colour("rgb48le").bits == 16
+    frame = next(deep)
+    levels = len(np.unique(np.round(frame.pixels[1, 32] * 65535)))
+    shallow = next(open_clip(clips[8])[1])
+    assert frame.bit_depth == 16 and shallow.bit_depth == 8
+    assert levels >= 3 * len(np.unique(shallow.pixels[1, 32])) and levels >= 90
+    assert np.allclose(shallow.pixels * 255, np.round(shallow.pixels * 255), atol=1e-4)
+
+    pattern = tmp_path / "frames" / "%03d.png"
+    with ClipWriter(pattern, deep_info.fps) as writer:
+        for picture in open_clip(clips[10])[1]:
+            writer.write(picture)
+    written = load(tmp_path / "frames" / "001.png")
+    assert written.bit_depth == 16 and np.abs(written.pixels - frame.pixels).max() < 1 / 65535 + 1e-6

@@ -25,7 +25,7 @@ import numpy as np
 
 from daguerre.imaging import ImageError, Picture, iter_images, load, save
 from daguerre.video import READ_ONLY_VIDEO_EXTENSIONS, is_video_path
-from daguerre.video.colour import Colour, described, reading_filters, writing
+from daguerre.video.colour import Colour, described, reading_filters, reading_format, writing
 
 SEQUENCE_FPS = 24.0  # a numbered-frame folder carries no frame rate
 # ffmpeg's bob-weave deinterlacer, one frame out for each frame in (frame rate, count and duration kept), on the
@@ -92,7 +92,8 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     if variable:  # frames at the average rate, dropped or repeated by their times: the length kept
         reading += ["-fps_mode", "cfr", "-r", _rational(variable)]
         reading += ["-frames:v", str(max(1, round(seconds * variable)))] if seconds else []
-    reader = imageio_ffmpeg.read_frames(str(path), output_params=reading)
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt=reading_format(colour), output_params=reading,
+                                        bits_per_pixel=48 if colour.deep else 24)
     try:
         meta = next(reader)
     except (OSError, RuntimeError, StopIteration) as e:
@@ -108,7 +109,7 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     if colour.hdr:
         logging.getLogger("daguerre").warning("%s: HDR (%s) read as SDR BT.709, its highlights rolled off; the "
                                               "result is SDR", path, colour.hdr)
-    return info, _decoded(path, reader, w, h)
+    return info, _decoded(path, reader, w, h, colour.deep)
 
 
 class _Probe(NamedTuple):
@@ -157,12 +158,14 @@ def _upright_is_expected(record: logging.LogRecord) -> bool:
 logging.getLogger("imageio_ffmpeg").addFilter(_upright_is_expected)
 
 
-def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int) -> Iterator[Picture]:
-    n = 0
+def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int, deep: bool = False) -> Iterator[Picture]:
+    """Frames as Pictures: 16-bit ones from a deep stream (read as rgb48le), else 8-bit."""
+    n, dtype = 0, np.dtype("<u2") if deep else np.uint8
     try:
         for raw in reader:
             n += 1
-            yield Picture(_planes(np.frombuffer(raw, np.uint8).reshape(h, w, 3)), source=path)
+            frame = np.frombuffer(raw, dtype).reshape(h, w, 3)
+            yield Picture(_planes(frame), source=path, bit_depth=16 if deep else 8)
     except RuntimeError as e:
         raise ImageError(path, f"truncated or corrupt video after frame {n} ({_ffmpeg_reason(str(e))})") from None
     finally:
@@ -172,13 +175,14 @@ def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int) -> Iterator[Pi
 
 
 def _planes(frame: np.ndarray) -> np.ndarray:
-    """(3, H, W) float32 in [0, 1] of an (H, W, 3) uint8 frame: split by OpenCV, then scaled plane by plane (~4x
-    numpy's scaled transposed copy)."""
+    """(3, H, W) float32 in [0, 1] of an (H, W, 3) uint8 or uint16 frame: split by OpenCV, then scaled plane by
+    plane (~4x numpy's scaled transposed copy)."""
     import cv2
 
     planes = np.empty((3, *frame.shape[:2]), np.float32)
+    scale = np.float32(1 / np.iinfo(frame.dtype).max)
     for plane, channel in zip(planes, cv2.split(frame), strict=True):
-        np.multiply(channel, np.float32(1 / 255), out=plane)
+        np.multiply(channel, scale, out=plane)
     return planes
 
 

@@ -37,6 +37,19 @@ class Colour(NamedTuple):
         """"PQ" or "HLG" for an HDR stream, else None."""
         return HDR_TRANSFERS.get(self.transfer)
 
+    @property
+    def bits(self) -> int:
+        """Bits a sample is stored with: 8, or 9-16 for a deep format (yuv422p10le, p010le, rgb48le, gray16le)."""
+        found = re.search(r"(\d+)(?:le|be)$", self.pixels)
+        if found and 8 < int(found[1]) <= 16:
+            return int(found[1])
+        return 16 if self.pixels.startswith(("rgb48", "bgr48", "rgba64", "bgra64")) else 8
+
+    @property
+    def deep(self) -> bool:
+        """Stored with more than 8 bits a sample: read at 16 bits, so its finer steps are kept."""
+        return self.bits > 8
+
 
 def described(stream: str) -> Colour:
     """The colour description in one of ffmpeg's "Stream #0:0: Video: ..." lines, e.g.
@@ -58,8 +71,14 @@ def matrix_for(height: int) -> str:
     return "bt709" if height > HD_LINES else "smpte170m"
 
 
+def reading_format(colour: Colour) -> str:
+    """The RGB frames a stream is read as: 16 bits a sample for a deep one, else 8."""
+    return "rgb48le" if colour.deep else "rgb24"
+
+
 def reading_filters(colour: Colour, height: int) -> list[str]:
-    """ffmpeg filters that turn a stream's frames into the RGB players show (none where ffmpeg already does)."""
+    """ffmpeg filters that turn a stream's frames into the RGB players show (none where ffmpeg already does), at
+    `reading_format`'s depth."""
     if colour.pixels.startswith(RGB_FORMATS) or colour.matrix == "gbr":
         return []
     known = {"min": colour.matrix, "pin": colour.primaries, "tin": colour.transfer}
@@ -67,11 +86,12 @@ def reading_filters(colour: Colour, height: int) -> list[str]:
     given = f":{given}" if given else ""
     if colour.hdr:  # to linear light (reference white = 1), BT.709 primaries, highlights rolled off, BT.709 gamma
         return [f"zscale=t=linear:npl={REFERENCE_WHITE}{given}", "format=gbrpf32le", "zscale=p=bt709", TONE_MAP,
-                "zscale=t=bt709:r=full", "format=gbrp"]
+                "zscale=t=bt709:r=full", f"format={'gbrp16le' if colour.deep else 'gbrp'}"]
     if colour.primaries == "bt2020":  # wide-gamut SDR: into BT.709's gamut
         return [f"zscale=p=bt709:t=bt709:m=bt709{given}"]
     if colour.matrix == "unknown":
-        return [f"scale=in_color_matrix={'bt709' if matrix_for(height) == 'bt709' else 'bt601'}", "format=rgb24"]
+        return [f"scale=in_color_matrix={'bt709' if matrix_for(height) == 'bt709' else 'bt601'}",
+                f"format={reading_format(colour)}"]
     return []
 
 
