@@ -87,6 +87,8 @@ class Method:
     seconds: list[float] = field(default_factory=list)
     features: list[np.ndarray] = field(default_factory=list)  # Inception features of output crops
     grid: dict[int, torch.Tensor] = field(default_factory=dict)  # content index -> output, for the grid
+    agrees_with: str | None = None  # another method's name: its outputs' PSNR from that one's is reported
+    psnr: list[float] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- the methods
@@ -107,8 +109,13 @@ def methods(args: argparse.Namespace, notes: list[str]) -> list[Method]:
     else:
         for name in args.arbitrary_models or ["painting-style"]:
             label = f"ours arbitrary {name}" if args.arbitrary_models else "ours arbitrary"
-            found.append(Method(label, lambda p, name=name: op(p, method="arbitrary", style=[str(p.painting_file)],
-                                                               arbitrary_model=name)))
+            first = None
+            for precision in args.arbitrary_precisions or [None]:
+                named = f"{label} {precision}" if args.arbitrary_precisions else label
+                found.append(Method(named, lambda p, name=name, precision=precision: op(
+                    p, method="arbitrary", style=[str(p.painting_file)], arbitrary_model=name,
+                    **({"precision": precision} if precision else {})), agrees_with=first))
+                first = first or named
         if args.refine_steps:
             found.append(refined_codes(args, notes))
         if args.texture is not None:
@@ -313,6 +320,10 @@ def measure(all_methods: list[Method], all_pairs: list[Pair], args: argparse.Nam
                 m.features.append(inception_features(crops(y, boxes)))
             if pair.style_index == grid_style(pair, all_pairs):
                 m.grid[pair.index] = y
+        by_name = dict(zip((m.name for m in all_methods), outputs, strict=True))
+        for m, y in zip(all_methods, outputs, strict=True):
+            if m.agrees_with:
+                m.psnr.append(float(10 * torch.log10(1 / ((y - by_name[m.agrees_with]) ** 2).mean())))
         batch = torch.cat(outputs)
         content = lpips(batch, pair.photo.expand_as(batch))
         style = style_distance(batch, pair.painting)
@@ -369,6 +380,10 @@ def report(all_methods: list[Method], painting_features: np.ndarray, args: argpa
           "compared on style; content LPIPS and time only (its styles cycled over the pairs).")
     print("ms/image: mean wall time of one call at this size, first call excluded, measured while the metrics ran "
           "(indicative only; stylize_speed.py gives the timing figures).")
+    for m in all_methods:
+        if m.psnr:
+            print(f"{m.name} from {m.agrees_with}: PSNR {min(m.psnr):.1f} dB at least, median "
+                  f"{float(np.median(m.psnr)):.1f} dB ({len(m.psnr)} pairs)")
     for note in notes:
         print(f"note: {note}")
     return records
@@ -437,6 +452,9 @@ def parse_args() -> argparse.Namespace:
                         help="the photos' split (validation: to measure a training run without the held-out photos)")
     parser.add_argument("--arbitrary-models", nargs="+", help="--paintings unseen: these arbitrary-style models, each "
                         "a row (default: the shipped painting-style)")
+    parser.add_argument("--arbitrary-precisions", nargs="+", choices=("fp32", "bf16"), help="--paintings unseen: "
+                        "our arbitrary model at each of these precisions, a row each (the later ones' PSNR from the "
+                        "first is printed)")
     parser.add_argument("--no-magenta", action="store_true", help="--paintings unseen: without the Magenta peer")
     parser.add_argument("--json", nargs="?", const=RESULTS / "style_quality.json", type=Path,
                         help=f"also write the results as JSON (default path {RESULTS.name}/style_quality.json)")

@@ -74,6 +74,11 @@ CASES = {  # name: (operation, params)
 if bf16_available():  # the clips' default on a CPU with native bf16
     CASES["stylize (fast, van-gogh-irises), bf16"] = ("stylize", {"method": "fast", "model": STYLE_MODEL,
                                                                   "tile": 1024, "precision": "bf16"})
+# the any-painting network with a held-out painting (`--cases arbitrary`; not in the default cases)
+ARBITRARY_PRECISIONS = ("fp32", "bf16") if bf16_available() else ("fp32",)
+for _precision in ARBITRARY_PRECISIONS:
+    CASES[f"stylize (arbitrary, unseen painting), {_precision}"] = ("stylize", {"method": "arbitrary",
+                                                                               "precision": _precision})
 
 
 class Copy(Operation):
@@ -120,7 +125,8 @@ def speed(args: object) -> list[dict]:
     """fps of the Operation alone (frames in memory) and of the whole pipeline, threaded and serial, same run."""
     rows = []
     n = 6 if args.quick else args.frames
-    cases = {k: v for k, v in CASES.items() if "seurat" not in k and any(c in k for c in args.speed_cases)}
+    cases = {k: v for k, v in CASES.items() if "seurat" not in k and any(c in k for c in args.speed_cases)
+             and ("arbitrary" not in k or "arbitrary" in args.speed_cases)}
     with tempfile.TemporaryDirectory() as tmp:
         for label, size in (("480p", (854, 480)), ("720p", (1280, 720)))[: 1 if args.only_480p else 2]:
             clip = pan_clip(Path(tmp) / f"{label}.mp4", size, n)
@@ -721,16 +727,21 @@ def main() -> None:
           flush=True)
     stab_rows = []
     for name, (op_name, params) in CASES.items():
-        if not any(c in name for c in args.cases):
+        if not any(c in name for c in args.cases) or ("arbitrary" in name and "arbitrary" not in args.cases):
             continue
         frames = synthetic(size, shots, per_shot, grey=op_name == "colorize")
         op = get_operation(op_name)
+        if params.get("method") == "arbitrary":
+            from daguerre.demo import unseen_paintings
+
+            params = {**params, "style": [str(unseen_paintings()[0])]}
         outputs = stylized(op, frames, params)
         painting = None
         if op_name == "stylize":
             from daguerre.models.registry import find_model
 
-            painting = load_rgb(painting_path(find_model(params["model"])), max(size))[0].numpy()
+            path = params["style"][0] if "style" in params else painting_path(find_model(params["model"]))
+            painting = load_rgb(path, max(size))[0].numpy()
             if name.startswith("stylize (fast, van-gogh"):
                 save_grid(frames, outputs, RESULTS / "video_consistency_grid.jpg", strengths)
         for r in stability(frames, outputs, strengths, op_name in CHROMA_OPERATIONS, painting):

@@ -10,10 +10,12 @@ model's library pools not counted). On 2 cores, 24 fps needs about 83 ms of CPU 
     .venv/bin/python benchmarks/video_alternate.py --before /tmp/clone/src [--after src] [--rounds 3]
         [--model-threads 1 2] [--frames 96] [--key-every 1] [--operation stylize]
     .venv/bin/python benchmarks/video_alternate.py --precisions fp32 bf16 --operation restore --frames 12
+    .venv/bin/python benchmarks/video_alternate.py --precisions fp32 bf16 --style PAINTING.jpg --frames 24
 
 `--before`: the `src` folder of a clone of the commit to compare with (e.g. `git clone -q . /tmp/before &&
 git -C /tmp/before checkout COMMIT`). `--precisions`: this tree's code at each precision instead (`--operation`
-restore, colorize, repair (restore then colorize) or stylize; each at its clip defaults otherwise).
+restore, colorize, repair (restore then colorize) or stylize; each at its clip defaults otherwise). `--style`:
+stylize by the any-painting network with that painting.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ MODEL = "van-gogh-irises"
 
 
 def child(src: str, clip: str, threads: int, frames: int, key_every: int = 1, operation: str = "stylize",
-          precision: str | None = None) -> dict:
+          precision: str | None = None, style: str | None = None) -> dict:
     """One run of `process_clip` with the code in `src` (run in its own process)."""
     sys.path.insert(0, src)
     import torch
@@ -44,7 +46,8 @@ def child(src: str, clip: str, threads: int, frames: int, key_every: int = 1, op
     from daguerre.video.run import process_clip
 
     op = get_operation(operation)
-    asked = {"stylize": {"model": MODEL, "method": "fast"}, "repair": {"colorize": True}}.get(operation, {})
+    stylize = {"method": "arbitrary", "style": [style]} if style else {"model": MODEL, "method": "fast"}
+    asked = {"stylize": stylize, "repair": {"colorize": True}}.get(operation, {})
     params = op.with_defaults(asked | ({"precision": precision} if precision else {}), clip=True)
     with tempfile.TemporaryDirectory() as tmp:
         run = {**params, "consistency": 0.5, "key_every": key_every}
@@ -72,6 +75,7 @@ def main() -> None:
     parser.add_argument("--key-every", type=int, default=1, help="the model on every Nth frame (`--key-every`)")
     parser.add_argument("--operation", default="stylize", choices=("stylize", "restore", "colorize", "repair"),
                         help="repair: restore, then colorize")
+    parser.add_argument("--style", help="stylize: this painting by the any-painting network instead of " + MODEL)
     parser.add_argument("--precisions", nargs="+", help="alternate these precisions of this tree's code instead")
     parser.add_argument("--precision", help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=3, metavar=("SRC", "CLIP", "THREADS"), help=argparse.SUPPRESS)
@@ -79,7 +83,7 @@ def main() -> None:
     if args.child:
         src, clip, threads = args.child
         print(json.dumps(child(src, clip, int(threads), args.frames, args.key_every, args.operation,
-                               args.precision)))
+                               args.precision, args.style)))
         return
     if not args.before and not args.precisions:
         parser.error("--before SRC or --precisions P [P ...] is required")
@@ -98,7 +102,8 @@ def main() -> None:
                     out = subprocess.run([sys.executable, __file__, "--child", src, str(clip), str(threads),
                                           "--frames", str(args.frames), "--key-every", str(args.key_every),
                                           "--operation", args.operation, *(["--precision", precision] if precision
-                                                                           else [])],
+                                                                           else []),
+                                          *(["--style", args.style] if args.style else [])],
                                          capture_output=True, text=True, check=True)
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     rows.append([round_, threads, name, r["precision"], r["fps"], r["self_ms"], r["ffmpeg_ms"],

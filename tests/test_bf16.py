@@ -298,3 +298,39 @@ def test_repair_gives_every_step_its_precision_and_a_clip_bf16_where_each_step_r
     monkeypatch.setattr(type(colorize), "with_defaults", lambda self, params, clip: {**params, "precision": "fp32"})
     assert op.with_defaults({"colorize": True}, clip=True)["precision"] == "fp32"  # one step cannot: all fp32
     assert op.with_defaults({}, clip=True)["precision"] == "bf16"  # no colorize step
+
+
+@needs_bf16
+def test_any_painting_in_bf16_is_near_fp32_and_the_clips_default(tmp_path: Path):
+    """The any-painting network's fp32 file run by OpenVINO in bf16: near fp32's picture on a held-out photo and an
+    unseen painting, not the same; clips take it by default where the CPU has it, stills stay as they were."""
+    from test_stylize import unseen
+
+    painting = str(unseen()[0][0])
+    photo = small("coffee", 320)
+    fp32, bf16 = (stylize.run(photo, method="arbitrary", style=[painting], precision=p).pixels
+                  for p in ("fp32", "bf16"))
+    assert 0 < np.abs(fp32 - bf16).max() and metrics.psnr(fp32, bf16) > 40
+    asked = {"method": "arbitrary", "style": [painting]}
+    assert stylize.with_defaults(asked, clip=True)["precision"] == "bf16"
+    assert stylize.with_defaults(asked, clip=False) == asked
+    result = CliRunner().invoke(app, ["stylize", str(SAMPLES / "rocket.jpg"), "-o", str(tmp_path / "o.png"),
+                                      "--style", painting, "--precision", "bf16"])
+    assert result.exit_code == 0 and (tmp_path / "o.png").is_file(), result.output
+
+
+def test_precisions_a_method_has_not_are_one_line_refusals(tmp_path: Path):
+    """int8 is for the fast models' quantized files only; optimisation runs fp32."""
+    painting = str(SAMPLES / "chelsea.jpg")
+    with pytest.raises(ValueError, match=r"^precision int8 is not for method 'arbitrary' \(fast style models take"):
+        stylize.run(small("rocket", 96), method="arbitrary", style=[painting], precision="int8")
+    if onnx.bf16_available():
+        with pytest.raises(ValueError, match=r"^precision bf16 is not for method 'optimize'"):
+            stylize.run(small("rocket", 96), method="optimize", style=[painting], precision="bf16", steps=1)
+    for precision, said in (("int8", "for fast style models (--model) only"),
+                            ("bf16", "for fast style models (--model) and any painting (--style) only")):
+        args = ["stylize", str(SAMPLES / "rocket.jpg"), "-o", str(tmp_path / "o.png"), "--style", painting,
+                "--precision", precision] + (["--method", "optimize"] if precision == "bf16" else [])
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert not (tmp_path / "o.png").exists()

@@ -539,7 +539,8 @@ def test_precision_is_written_into_the_recipe_int8_for_clips_where_faithful_fp32
     assert stylize.with_defaults({"model": model}, clip=True)["precision"] == "int8"
     assert stylize.with_defaults({"model": model}, clip=False)["precision"] == "fp32"
     assert stylize.with_defaults({"model": model, "precision": "fp32"}, clip=True)["precision"] == "fp32"
-    assert "precision" not in stylize.with_defaults({"method": "arbitrary"}, clip=True)
+    assert stylize.with_defaults({"method": "arbitrary"}, clip=True)["precision"] == "fp32"  # no bf16 here
+    assert "precision" not in stylize.with_defaults({"method": "arbitrary"}, clip=False)  # stills as before
     monkeypatch.setattr(style_model_onnx(model, "int8"), "agreement", 30.0)  # an unfaithful int8 file: fp32
     assert stylize.with_defaults({"model": model}, clip=True)["precision"] == "fp32"
 

@@ -144,7 +144,8 @@ def stylize(
     precision: Annotated[str | None, typer.Option(help="fast: fp32 | int8 | bf16 (faster, slightly different; bf16 "
                                                        "on CPUs with AMX or AVX512-BF16, with OpenVINO; default "
                                                        "for videos: bf16 where the CPU has it, else int8 where "
-                                                       "faithful to fp32, else fp32).")] = None,
+                                                       "faithful to fp32, else fp32); arbitrary: fp32 | bf16 "
+                                                       "(videos: bf16 where the CPU has it).")] = None,
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
     size: Annotated[int, typer.Option(help="optimize: working size (long side) before detail-preserving "
                                            "upscaling to the input size.")] = 512,
@@ -180,11 +181,13 @@ def stylize(
         fail(f"unknown precision {precision!r} (use fp32, int8 or bf16)", 2)
     if method == "fast":
         params |= {"model": model, "engine": engine} | ({"precision": precision} if precision else {})
-    elif precision in ("int8", "bf16"):
-        fail(f"--precision {precision} is for fast style models (--model) only", 2)
+    elif precision == "int8" or (precision == "bf16" and method != "arbitrary"):
+        fail(f"--precision {precision} is for fast style models (--model)"
+             f"{' and any painting (--style)' if precision == 'bf16' else ''} only", 2)
     elif method == "arbitrary":
         params |= {"style": [str(s) for s in style or []], "style_weights": style_weight,
                    "masks": [str(m) for m in mask] if mask else None, "engine": engine}
+        params |= {"precision": precision} if precision else {}
     elif method == "optimize":
         params |= {"style": [str(s) for s in style or []], "size": size, "steps": steps, "optimizer": optimizer}
     else:

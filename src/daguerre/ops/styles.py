@@ -53,12 +53,12 @@ def painting_style_model(name: str = DEFAULT_ARBITRARY_MODEL) -> tuple[ModelCard
 
 
 @lru_cache(maxsize=4)
-def painting_style_onnx(name: str = DEFAULT_ARBITRARY_MODEL) -> OnnxModel | None:
-    """The transformer in ONNX Runtime: call it as `session(x, code=code)`."""
+def painting_style_onnx(name: str = DEFAULT_ARBITRARY_MODEL, precision: str = "fp32") -> OnnxModel | None:
+    """The transformer in ONNX Runtime (fp32) or OpenVINO (bf16): call it as `session(x, code=code)`."""
     if not onnx_available():
         return None
     card, net = painting_style_model(name)
-    return OnnxModel(card, net, extra={"code": torch.zeros(1, net.config["code_dim"])})
+    return OnnxModel(card, net, extra={"code": torch.zeros(1, net.config["code_dim"])}, precision=precision)
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ and palette from the photo's own to the painting's by the same amount) and `pres
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from daguerre.ops.feedforward import run_feedforward
 from daguerre.ops.task_models import model_record
 
 METHODS = ("fast", "arbitrary", "optimize")
+PRECISIONS_OF = {"fast": ("fp32", "int8", "bf16"), "arbitrary": ("fp32", "bf16"), "optimize": ("fp32",)}
 # how far the arbitrary output is moved towards the painting's palette (RGB blend of the network's output and its
 # full colour transfer). Chosen on training paintings x validation photos, lowest content LPIPS with the colour
 # distance at most 0.9x Magenta's (0.5 / 0.7 / 0.85 / 1: 4.59 / 3.50 / 2.88 / 2.65 against Magenta's 3.20); on
@@ -74,8 +76,9 @@ class Stylize(Operation):
         for switch in ("palette", "texture", "preserve_colour"):  # a recipe's "no" would count as on
             if switch in params and not isinstance(params[switch], bool):
                 raise ValueError(f"{switch} must be true or false, got {params[switch]!r}")
-        if (precision := check_precision(params.get("precision") or "fp32")) != "fp32" and method != "fast":
-            raise ValueError(f"precision {precision} is for fast style models only, not method {method!r}")
+        if (precision := check_precision(params.get("precision") or "fp32")) not in PRECISIONS_OF[method]:
+            raise ValueError(f"precision {precision} is not for method {method!r} (fast style models take int8 "
+                             "and bf16, any painting bf16)")
 
     def run(self, picture: Picture, progress: Progress | None = None, *, method: str = "fast",
             model: str | None = None, style: str | list[str] | None = None,
@@ -97,7 +100,7 @@ class Stylize(Operation):
             elif method == "arbitrary":
                 paths = _style_list(style)
                 y = self._arbitrary(x, paths, style_weights, masks, arbitrary_model, strength, palette, texture,
-                                    style_size, engine, tile, progress)
+                                    style_size, engine, precision, tile, progress)
             elif method == "optimize":
                 from daguerre.ops.gatys import optimize
 
@@ -117,22 +120,17 @@ class Stylize(Operation):
     def _fast(self, x: torch.Tensor, model: str, engine: str, precision: str, tile: int,
               progress: Progress | None) -> torch.Tensor:
         _, net = styles.style_model(model)
-        if precision != "fp32":  # int8 and bf16 run the ONNX file, whole pictures only
-            if engine == "torch":
-                raise ValueError(f"precision {precision} runs the model's ONNX file: use engine auto or onnx")
-            if max(x.shape[-2:]) > tile:
-                raise ValueError(f"precision {precision} runs whole pictures only: this one is {x.shape[-1]}x"
-                                 f"{x.shape[-2]}, give tile >= {max(x.shape[-2:])} or precision fp32")
-            engine = "onnx"
+        engine = _engine_for(precision, engine, x, tile)
         return run_feedforward(net, x, tile=tile, engine=engine,
                                onnx=lambda: styles.style_model_onnx(model, precision), progress=progress)
 
     def _arbitrary(self, x: torch.Tensor, paths: list[str], weights: list[float] | None, masks: list[str] | None,
                    model: str, strength: float, palette: bool, texture: bool, style_size: int, engine: str,
-                   tile: int, progress: Progress | None) -> torch.Tensor:
+                   precision: str, tile: int, progress: Progress | None) -> torch.Tensor:
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
         _, net = styles.painting_style_model(model)
+        engine = _engine_for(precision, engine, x, tile)
         chosen = [styles.painting_style(p, model, style_size) for p in paths]
         if strength < 1.0:  # from the photo's own style (strength 0) to the painting's (1)
             own = styles.image_style(x, model, style_size)
@@ -142,7 +140,7 @@ class Stylize(Operation):
 
         def render(style: styles.PaintingStyle, bands: np.ndarray | None) -> torch.Tensor:
             code = style.code
-            session = lambda: _WithCode(s, code) if (s := styles.painting_style_onnx(model)) else None  # noqa: E731
+            session = lambda: _WithCode(s, code) if (s := styles.painting_style_onnx(model, precision)) else None  # noqa: E731
             y = run_feedforward(_WithCode(net, code), x, tile=tile, engine=engine, onnx=session, progress=progress)
             if not palette:
                 return y
@@ -183,6 +181,9 @@ class Stylize(Operation):
             model = params.get("model")
             fast = "bf16" if _bf16_runs(model) else "int8" if _faithful_int8(model) else "fp32"
             return {**params, "precision": fast}
+        if params.get("method") == "arbitrary" and params.get("precision") is None and clip:  # stills stay fp32
+            model = params.get("arbitrary_model", styles.DEFAULT_ARBITRARY_MODEL)
+            return {**params, "precision": "bf16" if _bf16_runs(model, styles.painting_style_onnx) else "fp32"}
         return params
 
 
@@ -193,16 +194,16 @@ def steadied_precision(model: object = None) -> str:
     return "bf16" if _bf16_runs(model) else "fp32"
 
 
-def _bf16_runs(model: object) -> bool:
+def _bf16_runs(model: object, session: Callable[[str, str], object] | None = None) -> bool:
     """Whether a clip's default can be bf16: the CPU computes it natively and OpenVINO compiles `model` (its whole
-    network; the session is cached, so the clip reuses it). If OpenVINO cannot, the clip falls back to int8 or fp32
-    with a warning naming why, rather than failing on a precision nobody asked for."""
+    network, by `session(model, "bf16")`; the session is cached, so the clip reuses it). If OpenVINO cannot, the
+    clip falls back to int8 or fp32 with a warning naming why, rather than failing on a precision nobody asked for."""
     if not bf16_available():
         return False
     if not isinstance(model, str):
         return True
     try:
-        return styles.style_model_onnx(model, "bf16") is not None
+        return (session or styles.style_model_onnx)(model, "bf16") is not None
     except (LookupError, ValueError):  # not a style model here: the Operation's own check names the file and why
         return True
     except RuntimeError as e:
@@ -215,6 +216,18 @@ def _faithful_int8(model: object) -> bool:
         return False
     session = styles.style_model_onnx(model, "int8")
     return session is not None and session.agreement is not None and session.agreement >= FAITHFUL_DB
+
+
+def _engine_for(precision: str, engine: str, x: torch.Tensor, tile: int) -> str:
+    """The engine a network runs on at `precision`: int8 and bf16 run its ONNX file, whole pictures only."""
+    if precision == "fp32":
+        return engine
+    if engine == "torch":
+        raise ValueError(f"precision {precision} runs the model's ONNX file: use engine auto or onnx")
+    if max(x.shape[-2:]) > tile:
+        raise ValueError(f"precision {precision} runs whole pictures only: this one is {x.shape[-1]}x"
+                         f"{x.shape[-2]}, give tile >= {max(x.shape[-2:])} or precision fp32")
+    return "onnx"
 
 
 class _WithCode:
