@@ -169,7 +169,8 @@ def test_a_10_bit_clip_is_read_at_16_bits_and_its_frames_written_at_16(tmp_path:
                         "-frames:v", "2", "-vf", f"format=yuv444p16le,{ramp},format={fmt}", "-c:v", "ffv1",
                         str(clips[depth])], check=True)
     deep_info, deep = open_clip(clips[10])
-    assert deep_info.colour.bits == 10 and Colour("yuv420p").bits == 8 and Colour("rgb48le").bits == 16
+    assert deep_info.colour.bits == 10 and Colour("p010le").bits == 10 and Colour("gbrpf32le").bits == 16
+    assert Colour("yuv420p").bits == Colour("nv12").bits == 8 and Colour("rgb48le").bits == 16
     frame = next(deep)
     levels = len(np.unique(np.round(frame.pixels[1, 32] * 65535)))
     shallow = next(open_clip(clips[8])[1])

@@ -39,11 +39,13 @@ class Colour(NamedTuple):
 
     @property
     def bits(self) -> int:
-        """Bits a sample is stored with: 8, or 9-16 for a deep format (yuv422p10le, p010le, rgb48le, gray16le)."""
+        """Bits a sample is stored with: 8, or 9-16 for a deep format (yuv422p10le, p010le, rgb48le, gray16le; float
+        formats such as gbrpf32le count as 16, the depth they are read at)."""
         found = re.search(r"(\d+)(?:le|be)$", self.pixels)
         if found and 8 < int(found[1]) <= 16:
             return int(found[1])
-        return 16 if self.pixels.startswith(("rgb48", "bgr48", "rgba64", "bgra64")) else 8
+        deep = ("rgb48", "bgr48", "rgba64", "bgra64")
+        return 16 if self.pixels.startswith(deep) or re.search(r"f(16|32)(le|be)$", self.pixels) else 8
 
     @property
     def deep(self) -> bool:
