@@ -398,10 +398,16 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
     frames = real_frames(8 if args.quick else args.real_frames)
     op = get_operation("stylize")
     params = {**CASES["stylize (fast, van-gogh-irises)"][1], "precision": args.real_precision}
-    outputs = stylized(op, frames, params)
     from daguerre.models.registry import find_model
 
-    painting = load_rgb(painting_path(find_model(STYLE_MODEL)), max(frames[0][0].shape[1:]))[0].numpy()
+    path = painting_path(find_model(STYLE_MODEL))
+    if args.real_arbitrary:  # the any-painting network with a held-out painting instead
+        from daguerre.demo import unseen_paintings
+
+        path = unseen_paintings()[0]
+        params = {"method": "arbitrary", "style": [str(path)], "precision": args.real_precision}
+    outputs = stylized(op, frames, params)
+    painting = load_rgb(path, max(frames[0][0].shape[1:]))[0].numpy()
     rows = stability(frames, outputs, strengths, False, painting)
     if args.inside:
         from daguerre.ops import styles
@@ -627,6 +633,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=48, help="frames per clip for the speed table")
     parser.add_argument("--shot-frames", type=int, default=16, help="frames per shot of the synthetic clip")
     parser.add_argument("--real-frames", type=int, default=48, help="frames of the real clip")
+    parser.add_argument("--real-arbitrary", action="store_true", help="the real clip styled by the any-painting "
+                        "network with a held-out painting (`demo.unseen_paintings()[0]`) instead of " + STYLE_MODEL)
     parser.add_argument("--json", action="store_true", help="also write benchmarks/results/video.json")
     parser.add_argument("--skip-speed", action="store_true", help="only the stability tables")
     parser.add_argument("--size", default="854x480", help="frame size of the synthetic clip for stability")
@@ -783,7 +791,8 @@ def main() -> None:
           "painting; sharpness relative to consistency 0)")
     print(format_table(headers, table))
 
-    print(f"\n## Stability on a real clip: {REAL_CLIP.name}, stylize {STYLE_MODEL} {args.real_precision}", flush=True)
+    styled = "any painting (held-out 1st)" if args.real_arbitrary else STYLE_MODEL
+    print(f"\n## Stability on a real clip: {REAL_CLIP.name}, stylize {styled} {args.real_precision}", flush=True)
     real_rows = real_clip(args, strengths)
     if real_rows:
         base = real_rows[0]["warping_error_estimated_flow"]
