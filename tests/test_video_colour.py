@@ -184,3 +184,28 @@ def test_a_10_bit_clip_is_read_at_16_bits_and_its_frames_written_at_16(tmp_path:
             writer.write(picture)
     written = load(tmp_path / "frames" / "001.png")
     assert written.bit_depth == 16 and np.abs(written.pixels - frame.pixels).max() < 1 / 65535 + 1e-6
+
+
+def test_a_10_bit_clip_goes_into_mkv_and_mov_at_10_bits_and_into_mp4_at_8(tmp_path: Path) -> None:
+    """Archival containers keep a deep source's steps (H.264 High 10); .mp4 stays 8-bit, which browsers play. Through
+    an Operation and the consistency step as well as copied."""
+    from daguerre.ops import get_operation
+    from daguerre.video.run import process_clip
+
+    source = tmp_path / "ramp10.mkv"
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:size=512x64:rate=5",
+                    "-frames:v", "3", "-vf", "format=yuv444p16le,geq=lum='32768+8192*X/W':cb=32768:cr=32768,"
+                    "format=yuv420p10le", "-c:v", "ffv1", str(source)], check=True)
+
+    def levels(path: Path) -> tuple[str, int]:
+        info, frames = open_clip(path)
+        return info.colour.pixels, len(np.unique(np.round(next(frames).pixels[1, 32] * 65535)))
+
+    written = {suffix: levels(copied(source, tmp_path / f"copy{suffix}")) for suffix in (".mkv", ".mov", ".mp4")}
+    assert written[".mp4"][0] == "yuv420p" and written[".mp4"][1] <= 33  # the ramp's 32 steps of 8 bits
+    for suffix in (".mkv", ".mov"):  # H.264 keeps 64 of its 128 steps of 10 bits here
+        assert written[suffix][0] == "yuv420p10le" and written[suffix][1] >= 1.8 * written[".mp4"][1], written
+    op = get_operation("film")
+    out = process_clip(op, source, tmp_path / "film.mkv", 0.5, preset="sepia")
+    assert levels(out)[0] == "yuv420p10le"
+    assert levels(process_clip(op, source, tmp_path / "film.mp4", 0.5, preset="sepia"))[0] == "yuv420p"

@@ -36,6 +36,9 @@ ENCODER_QUALITY = {  # libx264: visually lossless; 'ultrafast' took 1/3 the CPU 
     "libvpx-vp9": ["-b:v", "0", "-crf", "30", "-row-mt", "1"]}  # others: ["-q:v", "3"]
 GIF_PALETTE = "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1"
 VIDEO_CODECS = {".webm": "libvpx-vp9", ".avi": "mpeg4", ".mpg": "mpeg2video", ".mpeg": "mpeg2video"}  # else H.264
+# containers written at 10 bits (H.264 High 10) from 16-bit frames, a deep source's: the archival ones; .mp4 and
+# .webm stay 8-bit, which every browser plays (none plays 10-bit H.264)
+DEEP_VIDEO = (".mkv", ".mov")
 AUDIO_COPYABLE = {  # audio codecs each container takes as they are; others are re-encoded to the first listed
     ".mp4": ("aac", "mp3", "alac", "ac3", "opus"), ".m4v": ("aac", "mp3", "alac", "ac3"),
     ".mov": ("aac", "mp3", "alac", "ac3", "pcm_s16le"), ".webm": ("libopus", "opus", "vorbis"),
@@ -226,6 +229,21 @@ def to_rgb8(picture: Picture) -> np.ndarray:
     return cv2.merge([cv2.convertScaleAbs(np.maximum(plane, 0), alpha=255) for plane in picture.rgb()])
 
 
+def to_rgb16(picture: Picture) -> np.ndarray:
+    """(H, W, 3) uint16 of a picture, as a deep video frame (`DEEP_VIDEO`)."""
+    import cv2
+
+    planes = [np.clip(plane * np.float32(65535) + np.float32(0.5), 0, 65535).astype(np.uint16)
+              for plane in picture.rgb()]
+    return cv2.merge(planes)
+
+
+def writes_deep(target: str | Path) -> bool:
+    """Whether a clip written to `target` keeps 16-bit frames at 10 bits: a `DEEP_VIDEO` file, or numbered
+    frames (16-bit PNG or TIFF)."""
+    return not takes_rgb8(target) or Path(target).suffix.lower() in DEEP_VIDEO
+
+
 def hwc_to_rgb8(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 of (H, W, 3) or (H, W, 1) float pixels in [0, 1]; a grey frame repeated on three channels."""
     import cv2
@@ -261,26 +279,30 @@ class ClipWriter:
         return self
 
     def write(self, picture: Picture | np.ndarray) -> None:
-        """Write a frame: a Picture, or (H, W, 3) uint8 pixels to a video file (`takes_rgb8`)."""
+        """Write a frame: a Picture, or (H, W, 3) uint8 pixels to a video file (`takes_rgb8`). 16-bit Pictures go
+        into a `DEEP_VIDEO` file at 10 bits, else at 8."""
         if not takes_rgb8(self.path):
             if not isinstance(picture, Picture):
                 raise TypeError("numbered frames are written from Pictures")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             save(picture, str(self.path) % (self.frames + 1))
         else:
-            frame = to_rgb8(picture) if isinstance(picture, Picture) else picture
+            if isinstance(picture, Picture):
+                picture = to_rgb16(picture) if picture.bit_depth == 16 and writes_deep(self.path) else to_rgb8(picture)
+            frame = picture
             if self._process is None:
-                self._start(frame.shape[1], frame.shape[0])
+                self._start(frame.shape[1], frame.shape[0], frame.dtype == np.uint16)
             try:
                 self._process.stdin.write(frame.tobytes())  # type: ignore[union-attr]
             except BrokenPipeError:
                 raise ImageError(self.path, f"ffmpeg stopped writing ({self._reason()})") from None
         self.frames += 1
 
-    def _start(self, w: int, h: int) -> None:
+    def _start(self, w: int, h: int, deep: bool = False) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         suffix = self.path.suffix.lower()
-        cmd = [ffmpeg(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+        cmd = [ffmpeg(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb48le" if deep else "rgb24",
+               "-s", f"{w}x{h}",
                "-r", _rational(self.fps), "-i", "-"]
         audio = self.audio_from
         if audio is not None and audio.audio and audio.path.is_file() and suffix != ".gif":  # a GIF has no sound
@@ -291,8 +313,8 @@ class ClipWriter:
             cmd += ["-vf", GIF_PALETTE, "-c:v", "gif"]
         else:
             codec = VIDEO_CODECS.get(suffix, "libx264")
-            yuv = writing(h)
-            cmd += ["-c:v", codec, "-pix_fmt", "yuv420p"]
+            yuv = writing(h, deep)
+            cmd += ["-c:v", codec, "-pix_fmt", "yuv420p10le" if deep else "yuv420p"]
             cmd += ENCODER_QUALITY.get(codec, ["-q:v", "3"])
             # 4:2:0 chroma needs even sides: padded by one pixel rather than rescaled
             filters = ["pad=ceil(iw/2)*2:ceil(ih/2)*2", yuv] if w % 2 or h % 2 else [yuv]

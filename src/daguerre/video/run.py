@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from daguerre.imaging import Picture
 from daguerre.ops.base import Operation
 from daguerre.video import DEFAULT_CONSISTENCY
-from daguerre.video.clip import ClipWriter, open_clip, takes_rgb8
+from daguerre.video.clip import ClipWriter, open_clip, takes_rgb8, writes_deep
 from daguerre.video.pipeline import in_thread
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
         def run(frame: Picture) -> tuple[Picture, Picture]:
             return frame, op.run(frame, **params)
 
-        rgb8 = takes_rgb8(target)
+        rgb8 = takes_rgb8(target) and not (info.colour.deep and writes_deep(target))  # else 16-bit Pictures
 
         def steadied(pair: tuple[Picture, Picture]) -> Picture | np.ndarray:
             frame, result = pair
