@@ -209,3 +209,19 @@ def test_a_10_bit_clip_goes_into_mkv_and_mov_at_10_bits_and_into_mp4_at_8(tmp_pa
     out = process_clip(op, source, tmp_path / "film.mkv", 0.5, preset="sepia")
     assert levels(out)[0] == "yuv420p10le"
     assert levels(process_clip(op, source, tmp_path / "film.mp4", 0.5, preset="sepia"))[0] == "yuv420p"
+
+
+def test_a_clips_later_frames_follow_its_first_frames_depth(tmp_path: Path) -> None:
+    """A 16-bit Picture after 8-bit ones is written at 8 bits, not as a frame of another size; raw arrays of the
+    other depth are refused."""
+    from daguerre.imaging import Picture
+
+    ramp = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (3, 32, 1))
+    path = tmp_path / "mixed.mkv"
+    with ClipWriter(path, 5) as writer:
+        writer.write(Picture(ramp))
+        writer.write(Picture(ramp, bit_depth=16))
+        with pytest.raises(TypeError, match="frames of 8 and 16 bits in one clip"):
+            writer.write(np.zeros((32, 64, 3), np.uint16))
+    info, frames = open_clip(path)
+    assert info.colour.pixels == "yuv420p" and len(list(frames)) == 2

@@ -272,6 +272,7 @@ class ClipWriter:
                                         "pattern such as frames/%05d.png")
         self.frames = 0
         self._process: subprocess.Popen | None = None
+        self._deep = False  # frames written at 10 bits (16-bit frames to a `DEEP_VIDEO` file)
         self._partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
         self._log = tempfile.TemporaryFile()
 
@@ -287,11 +288,15 @@ class ClipWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             save(picture, str(self.path) % (self.frames + 1))
         else:
-            if isinstance(picture, Picture):
-                picture = to_rgb16(picture) if picture.bit_depth == 16 and writes_deep(self.path) else to_rgb8(picture)
             frame = picture
+            if isinstance(picture, Picture):  # the first frame sets the clip's depth, the others follow it
+                deep = self._deep if self._process else picture.bit_depth == 16 and writes_deep(self.path)
+                frame = to_rgb16(picture) if deep else to_rgb8(picture)
             if self._process is None:
-                self._start(frame.shape[1], frame.shape[0], frame.dtype == np.uint16)
+                self._deep = frame.dtype == np.uint16
+                self._start(frame.shape[1], frame.shape[0], self._deep)
+            elif (frame.dtype == np.uint16) != self._deep:
+                raise TypeError(f"{self.path}: frames of 8 and 16 bits in one clip")
             try:
                 self._process.stdin.write(frame.tobytes())  # type: ignore[union-attr]
             except BrokenPipeError:
