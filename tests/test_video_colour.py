@@ -186,9 +186,9 @@ def test_a_10_bit_clip_is_read_at_16_bits_and_its_frames_written_at_16(tmp_path:
     assert written.bit_depth == 16 and np.abs(written.pixels - frame.pixels).max() < 1 / 65535 + 1e-6
 
 
-def test_a_10_bit_clip_goes_into_mkv_and_mov_at_10_bits_and_into_mp4_at_8(tmp_path: Path) -> None:
-    """Archival containers keep a deep source's steps (H.264 High 10); .mp4 stays 8-bit, which browsers play. Through
-    an Operation and the consistency step as well as copied."""
+def test_a_10_bit_clip_goes_into_mkv_at_10_bits_and_into_mp4_and_mov_at_8(tmp_path: Path) -> None:
+    """Matroska, the archival container, keeps a deep source's steps (H.264 High 10); .mp4 and .mov stay 8-bit,
+    which browsers and QuickTime play. Through an Operation and the consistency step as well as copied."""
     from daguerre.ops import get_operation
     from daguerre.video.run import process_clip
 
@@ -202,9 +202,10 @@ def test_a_10_bit_clip_goes_into_mkv_and_mov_at_10_bits_and_into_mp4_at_8(tmp_pa
         return info.colour.pixels, len(np.unique(np.round(next(frames).pixels[1, 32] * 65535)))
 
     written = {suffix: levels(copied(source, tmp_path / f"copy{suffix}")) for suffix in (".mkv", ".mov", ".mp4")}
-    assert written[".mp4"][0] == "yuv420p" and written[".mp4"][1] <= 33  # the ramp's 32 steps of 8 bits
-    for suffix in (".mkv", ".mov"):  # H.264 keeps 64 of its 128 steps of 10 bits here
-        assert written[suffix][0] == "yuv420p10le" and written[suffix][1] >= 1.8 * written[".mp4"][1], written
+    for suffix in (".mp4", ".mov"):
+        assert written[suffix][0] == "yuv420p" and written[suffix][1] <= 33  # the ramp's 32 steps of 8 bits
+    # H.264 keeps 64 of its 128 steps of 10 bits here
+    assert written[".mkv"][0] == "yuv420p10le" and written[".mkv"][1] >= 1.8 * written[".mp4"][1], written
     op = get_operation("film")
     out = process_clip(op, source, tmp_path / "film.mkv", 0.5, preset="sepia")
     assert levels(out)[0] == "yuv420p10le"

@@ -36,9 +36,10 @@ ENCODER_QUALITY = {  # libx264: visually lossless; 'ultrafast' took 1/3 the CPU 
     "libvpx-vp9": ["-b:v", "0", "-crf", "30", "-row-mt", "1"]}  # others: ["-q:v", "3"]
 GIF_PALETTE = "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1"
 VIDEO_CODECS = {".webm": "libvpx-vp9", ".avi": "mpeg4", ".mpg": "mpeg2video", ".mpeg": "mpeg2video"}  # else H.264
-# containers written at 10 bits (H.264 High 10) from 16-bit frames, a deep source's: the archival ones; .mp4 and
-# .webm stay 8-bit, which every browser plays (none plays 10-bit H.264)
-DEEP_VIDEO = (".mkv", ".mov")
+# containers written at 10 bits (H.264 High 10) from 16-bit frames, a deep source's: Matroska, the archival one
+# (VLC, mpv and ffmpeg play it); .mp4, .webm and .mov stay 8-bit, which browsers and QuickTime play (neither
+# plays 10-bit H.264)
+DEEP_VIDEO = (".mkv",)
 AUDIO_COPYABLE = {  # audio codecs each container takes as they are; others are re-encoded to the first listed
     ".mp4": ("aac", "mp3", "alac", "ac3", "opus"), ".m4v": ("aac", "mp3", "alac", "ac3"),
     ".mov": ("aac", "mp3", "alac", "ac3", "pcm_s16le"), ".webm": ("libopus", "opus", "vorbis"),
