@@ -297,7 +297,7 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
               painting: torch.Tensor | None, inside: torch.nn.Module | None = None,
               moving: bool = False, local: bool = False, let_go: float = 0.0,
               ramp: tuple[float, float] = LET_GO_RAMP, halves: tuple | None = None, key_every: int = 1,
-              inbetween: dict | None = None) -> list[dict]:
+              inbetween: dict | None = None, blend: str = "bytes") -> list[dict]:
     """Warping errors (true and estimated flow), style distance and sharpness at each strength; `inside`: the
     fast style network, steadied inside (`SteadyStyle`) rather than on its output pixels (strength 0: `outputs`);
     with `moving`, also pixel-blended at the same strength where figures move on their own (`SteadyMoving`);
@@ -305,7 +305,8 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
     lets go, over `ramp`; `halves`: the local lock's network halves, e.g. int8's, default torch's); `key_every` N > 1:
     `outputs` used on every Nth frame only, the frames between made from them (`Inbetween`, lean = 1 - strength, as
     `process_clip` sets it; the rows then also give `model_share`: the frames the model ran on, of all);
-    `inbetween`: its options (lean, interpolation)."""
+    `inbetween`: its options (lean, interpolation). `blend`: the pixel blend as a clip's encoder gets it, in 8 bits
+    (`bytes`, `TemporalConsistency.rgb8`), or as `TemporalConsistency.__call__`'s float pictures (`float`)."""
     flow_est = FlowEstimator()
     estimated = []  # per pair: (flow at full size, trusted mask) from the input frames, as Lai et al.
     for (prev, _), (cur, true_flow) in zip(frames, frames[1:], strict=False):
@@ -335,7 +336,9 @@ def stability(frames: list[tuple], outputs: list[np.ndarray], strengths: tuple[f
             steadied = [steady(f) for f, _ in frames]
         else:
             steady = TemporalConsistency(c, chroma_only=chroma)
-            steadied = [steady(f, o) for (f, _), o in zip(frames, outputs, strict=True)]
+            steadied = [steady(f, o) if blend == "float" else
+                        steady.rgb8(f, o).transpose(2, 0, 1).astype(np.float32) * np.float32(1 / 255)
+                        for (f, _), o in zip(frames, outputs, strict=True)]
         measured = [_colour(s) for s in steadied] if chroma else steadied  # colorize: the colour is what moves
         true_err, est_err = [], []
         for t in range(1, len(frames)):
@@ -408,7 +411,7 @@ def real_clip(args: object, strengths: tuple[float, ...]) -> list[dict]:
         params = {"method": "arbitrary", "style": [str(path)], "precision": args.real_precision}
     outputs = stylized(op, frames, params)
     painting = load_rgb(path, max(frames[0][0].shape[1:]))[0].numpy()
-    rows = stability(frames, outputs, strengths, False, painting)
+    rows = stability(frames, outputs, strengths, False, painting, blend=args.blend)
     if args.inside:
         from daguerre.ops import styles
 
@@ -677,6 +680,8 @@ def main() -> None:
                         help="pipelines in the breakdown (\"x before\" needs before)")
     parser.add_argument("--model-threads", type=int, nargs="+", default=[1, 2],
                         help="ONNX Runtime threads of the model in the breakdown")
+    parser.add_argument("--blend", default="bytes", choices=["bytes", "float"],
+                        help="the pixel blend in 8 bits, as clips are written (bytes), or in float (numbered frames)")
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.25, 0.4, DEFAULT_CONSISTENCY, 0.75],
                         help="consistency strengths in the stability tables (0 first: the baseline)")
     args = parser.parse_args()
@@ -752,7 +757,8 @@ def main() -> None:
             painting = load_rgb(path, max(size))[0].numpy()
             if name.startswith("stylize (fast, van-gogh"):
                 save_grid(frames, outputs, RESULTS / "video_consistency_grid.jpg", strengths)
-        for r in stability(frames, outputs, strengths, op_name in CHROMA_OPERATIONS, painting):
+        for r in stability(frames, outputs, strengths, op_name in CHROMA_OPERATIONS, painting,
+                           blend=args.blend):
             stab_rows.append({"case": name, **r})
         if op_name == "stylize" and args.inside and params.get("precision", "fp32") == "fp32":
             from daguerre.ops import styles

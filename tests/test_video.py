@@ -289,8 +289,9 @@ def test_a_scene_cut_is_not_blended() -> None:
 
 @pytest.mark.parametrize("chroma", [False, True])
 def test_frames_go_to_the_encoder_as_the_steadied_pictures_would(chroma: bool) -> None:
-    """`rgb8` (a clip's frames straight to the encoder) gives the bytes `to_rgb8` makes of `__call__`'s pictures:
-    a style model's real output on a held-out pan, blended, at a cut, and with the step off."""
+    """`rgb8` (a clip's frames straight to the encoder) gives the bytes `to_rgb8` makes of `__call__`'s pictures,
+    for a style model's real output on a held-out pan: exactly for colour only, at the first frame, at a cut and
+    with the step off; within a few levels where a style is blended in 8 bits, and blended all the same."""
     from daguerre.video.clip import to_rgb8
 
     op = get_operation("stylize")
@@ -298,10 +299,17 @@ def test_frames_go_to_the_encoder_as_the_steadied_pictures_would(chroma: bool) -
     results = [op.run(Picture(f), method="fast", model="van-gogh-irises", engine="torch").pixels for f in shots]
     for strength in (DEFAULT_CONSISTENCY, 0.0):
         straight, pictured = (TemporalConsistency(strength, chroma_only=chroma) for _ in range(2))
-        for frame, result in zip(shots, results, strict=True):
+        for i, (frame, result) in enumerate(zip(shots, results, strict=True)):
             written = straight.rgb8(frame, result)
             assert written.dtype == np.uint8 and written.shape == (160, 256, 3)
-            np.testing.assert_array_equal(written, to_rgb8(Picture(result).with_pixels(pictured(frame, result))))
+            expected = to_rgb8(Picture(result).with_pixels(pictured(frame, result)))
+            if chroma or strength == 0 or i in (0, 4):  # 4: the cut to the rocket
+                np.testing.assert_array_equal(written, expected)
+                continue
+            apart = np.abs(written.astype(np.int16) - expected)
+            assert apart.max() <= 5 and apart.mean() < 0.75, (i, apart.max(), apart.mean())  # 0.4-0.55 here
+            alone = np.abs(written.astype(np.int16) - to_rgb8(Picture(result)))  # the previous frame carried
+            assert alone.mean() > 4 * apart.mean() + 1
         assert straight.cuts == pictured.cuts == (1 if strength else 0)
 
 

@@ -225,9 +225,16 @@ def _natural_key(path: Path) -> list[object]:
 def to_rgb8(picture: Picture) -> np.ndarray:
     """(H, W, 3) uint8 of a picture, as a video frame: each plane scaled, rounded and saturated, then interleaved
     (1 ms at 480p, against 4 for NumPy's transposed copy first)."""
+    return planes_to_rgb8(picture.rgb())
+
+
+def planes_to_rgb8(pixels: np.ndarray) -> np.ndarray:
+    """(C, H, W) float pixels in [0, 1] as (H, W, C) uint8, each plane scaled, rounded and saturated, then
+    interleaved."""
     import cv2
 
-    return cv2.merge([cv2.convertScaleAbs(np.maximum(plane, 0), alpha=255) for plane in picture.rgb()])
+    planes = [cv2.convertScaleAbs(np.maximum(plane, 0), alpha=255) for plane in pixels]
+    return cv2.merge(planes) if len(planes) > 1 else planes[0][..., None]
 
 
 def to_rgb16(picture: Picture) -> np.ndarray:

@@ -89,20 +89,35 @@ class TemporalConsistency:
         return self.steadied(source, result, motion).transpose(2, 0, 1)
 
     def rgb8(self, source: np.ndarray, result: np.ndarray, motion: FrameMotion | None = None) -> np.ndarray:
-        """The steadied frame as (H, W, 3) uint8, as a clip's encoder takes it, without a (C, H, W) float copy:
-        the same numbers as `__call__`'s pixels written by `daguerre.video.clip.to_rgb8`."""
-        from daguerre.video.clip import hwc_to_rgb8
+        """The steadied frame as (H, W, 3) uint8, as a clip's encoder takes it. A style's or restoration's frames
+        are steadied in 8 bits, the encoder's own (the result rounded first, the previous frame as written): less
+        memory to move than floats, within a few levels of `__call__`'s pictures written by
+        `daguerre.video.clip.to_rgb8`, the same steadiness (BENCHMARKS.md, "The steady stage in 8 bits"). Colour
+        only: as `__call__`."""
+        import cv2
 
-        out = channels_last(result) if self.strength == 0 else self.steadied(source, result, motion)
-        return hwc_to_rgb8(out)
+        from daguerre.video.clip import hwc_to_rgb8, planes_to_rgb8
+
+        if self.strength == 0 or self.chroma_only:
+            out = channels_last(result) if self.strength == 0 else self.steadied(source, result, motion)
+            return hwc_to_rgb8(out)
+        motion = self.motion(source) if motion is None else motion
+        out = self._carried(planes_to_rgb8(result), motion)  # (H, W, C) uint8
+        return out if out.shape[2] == 3 else cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
 
     def steadied(self, source: np.ndarray, result: np.ndarray, motion: FrameMotion | None = None) -> np.ndarray:
         """The steadied result, (H, W, C) float32 (strength above 0)."""
         motion = self.motion(source) if motion is None else motion  # given: found before the Operation ran
-        out = channels_last(result)
-        if self._out is not None and (motion.backward is None or self._out.shape != out.shape):
+        return self._carried(channels_last(result), motion)
+
+    def _carried(self, out: np.ndarray, motion: FrameMotion) -> np.ndarray:
+        """`out` (H, W, C), float32 or uint8, blended with the previous output of the same kind where the motion
+        is trusted; itself at the first frame, at a cut, or when the previous output differs in size or kind."""
+        previous = self._out
+        if previous is not None and (motion.backward is None or previous.shape != out.shape
+                                     or previous.dtype != out.dtype):
             self.cuts += 1
-        elif self._out is not None:
+        elif previous is not None:
             out = self._blend(out, motion.backward, motion.trust)  # type: ignore[arg-type]
         self._out = out
         return out
@@ -164,13 +179,16 @@ def keep_contrast(blended: np.ndarray, result: np.ndarray) -> np.ndarray:
     """`blended` with its local standard deviation brought back up to the result's (gain 1 to 2, measured on the
     luma), around its own local mean: averaging two renderings of a texture whose strokes do not align lowers its
     contrast (measured: the sharpness of a style model's output fell to 0.6 at strength 0.6), and that loss is
-    what washes out a style.
+    what washes out a style. Float32 in [0, 1] or uint8 (H, W, C), both of one kind.
     """
     import cv2
 
     k = (CONTRAST_WINDOW, CONTRAST_WINDOW)
+    eight_bit = blended.dtype == np.uint8
 
     def local_variance(x: np.ndarray) -> np.ndarray:
+        if eight_bit:  # the luma's sums in float, read from its bytes
+            x = x.astype(np.float32)
         mean = cv2.blur(x, k)
         variance = cv2.blur(cv2.multiply(x, x), k)  # as sqrBoxFilter, in half its time
         return cv2.subtract(variance, cv2.multiply(mean, mean), dst=variance)
@@ -179,8 +197,8 @@ def keep_contrast(blended: np.ndarray, result: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) if x.shape[2] == 3 else x[..., 0]
 
     gain = np.maximum(local_variance(luma(result)), 0)
-    gain /= np.maximum(local_variance(luma(blended)), np.float32(1e-6))
+    gain /= np.maximum(local_variance(luma(blended)), np.float32(255**2 * 1e-6 if eight_bit else 1e-6))
     np.clip(np.sqrt(gain, out=gain), 1, 2, out=gain)
     mean = cv2.blur(blended, k).reshape(blended.shape)
     out = cv2.blendLinear(blended, mean, gain, 1 - gain).reshape(blended.shape)  # mean + gain (blended - mean)
-    return np.clip(out, 0, 1, out=out)
+    return out if eight_bit else np.clip(out, 0, 1, out=out)  # bytes saturate
