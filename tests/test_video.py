@@ -573,7 +573,8 @@ def test_a_clip_is_an_archive_item_with_a_signed_derivative(archive, clip: Path)
     assert (derived.kind, derived.parent_id, derived.media_type) == ("derivative", master_id, "video/mp4")
     assert archive.store.read(master.sha256) == master_bytes  # the master is never touched
     [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
-    assert event.outcome_detail["recipe"]["params"] == {"preset": "sepia", "consistency": 0.5, "seed": 0}
+    assert event.outcome_detail["recipe"]["params"] == {"preset": "sepia", "consistency": 0.5, "seed": 0,
+                                                         "blend": "bytes"}
     with archive.store.as_file(derived.sha256) as path:
         assert frame_count(path) == 12 and open_clip(path)[0].audio == "aac"
     report = archive.verify(derived.id)
@@ -583,6 +584,29 @@ def test_a_clip_is_an_archive_item_with_a_signed_derivative(archive, clip: Path)
     again = archive.rederive(derived.id)  # every frame re-made from the recipe, then decoded and compared
     assert again.ok and again.max_abs_diff <= 1 / 255, again
     assert [e.type for e in archive.events_of(derived.id)][-1] == "validation"
+
+
+def test_a_clip_recipe_from_before_the_8_bit_blend_rederives_in_float(archive, clip: Path, monkeypatch) -> None:
+    """Clips made before 2026-12-02 were steadied in float and their recipes name no `blend`: they re-derive the
+    same, byte for byte, while the 8-bit blend now recorded gives other bytes."""
+    from daguerre.archive import ArchiveError, derive
+
+    [master_id] = archive.ingest([clip]).added
+    checked, render = derive._checked, derive.clips.render
+    with monkeypatch.context() as old:  # the code before: no `blend` in the recipe, frames blended in float
+        old.setattr(derive, "_checked", lambda *a: (lambda op, params, prov: (
+            op, {k: v for k, v in params.items() if k != "blend"}, prov))(*checked(*a)))
+        old.setattr(derive.clips, "render", lambda op, path, params, *a, **k: render(
+            op, path, {"blend": "float", **params}, *a, **k))
+        [derived] = archive.apply("film", [master_id], {"preset": "sepia", "consistency": 0.5})
+    [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
+    assert "blend" not in event.outcome_detail["recipe"]["params"]
+    again = archive.rederive(derived.id)
+    assert again.ok and again.identical, again
+    [now] = archive.apply("film", [master_id], {"preset": "sepia", "consistency": 0.5})
+    assert archive.get(now.id).sha256 != archive.get(derived.id).sha256 and archive.rederive(now.id).identical
+    with pytest.raises(ArchiveError, match="blend must be one of bytes, float, got 'cheap'"):
+        archive.apply("film", [master_id], {"preset": "sepia", "blend": "cheap"})
 
 
 def test_a_clip_rederived_with_another_result_is_reported_different(archive, clip: Path, monkeypatch) -> None:

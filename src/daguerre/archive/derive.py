@@ -29,7 +29,7 @@ from daguerre.archive.catalogue import EXTENSIONS, Event, Item
 from daguerre.archive.errors import ArchiveError, crashpoint
 from daguerre.imaging import ImageError, Picture, load, save
 from daguerre.models.card import sha256_of
-from daguerre.video import CLIP_PARAMS, MAX_KEY_EVERY
+from daguerre.video import BLENDS, CLIP_PARAMS, MAX_KEY_EVERY
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -86,6 +86,8 @@ def _check(op, params: dict) -> None:
     consistency = params.get("consistency", 0)
     if not isinstance(consistency, int | float) or not 0 <= consistency <= 1:
         raise ValueError(f"consistency must be a number between 0 and 1, got {consistency!r}")
+    if params.get("blend", "bytes") not in BLENDS:
+        raise ValueError(f"blend must be one of {', '.join(BLENDS)}, got {params['blend']!r}")
     key_every = params.get("key_every", 1)
     if isinstance(key_every, bool) or not isinstance(key_every, int) or not 1 <= key_every <= MAX_KEY_EVERY:
         raise ValueError(f"key_every must be a whole number from 1 to {MAX_KEY_EVERY}, got {key_every!r}")
@@ -165,6 +167,8 @@ def _checked(name: str, parent: Item, params: dict, seed: int):
     clip = clips.is_clip_item(parent)
     if not clip:  # a batch over pictures and clips asks every item for the clips' consistency
         params = operation_params(params)
+    if clip:  # the recipe says how its frames were steadied, so later code re-derives them the same way
+        params = {**params, "blend": params.get("blend", "bytes")}
     try:
         params = op.with_defaults(params, clip=clip)
         _check(op, params)
@@ -360,6 +364,7 @@ def _rederive_clip(archive: Archive, op, parent: Item, item: Item, recipe: dict,
                    notes: list[str]) -> tuple[bool, float, float | None]:
     """The same for a clip: every frame re-made, then both clips decoded and compared frame by frame."""
     torch.manual_seed(int(recipe["seed"]))
+    params = {"blend": "float", **params}  # recorded since 2026-12-02; clips made before were steadied in float
     with archive.store.as_file(parent.sha256) as path:
         rendition, _ = clips.render(op, path, params, label=parent.id)
     identical = sha256_of_bytes(rendition) == item.rendition_sha256

@@ -18,7 +18,10 @@ READ_ONLY_RESULT = ".mkv"
 MAX_KEY_EVERY = 8  # `--key-every` at most: frames between keys wait in memory (`inbetween`); measured up to 3
 DEFAULT_CONSISTENCY = 0.5  # measured (BENCHMARKS.md, "Video"): the warping error is a third or less
 # parameters of a clip's frame loop, not of the Operation (`run.process_clip`): a still has no use for them
-CLIP_PARAMS = frozenset({"consistency", "steady_inside", "steady_moving", "steady_local", "key_every"})
+CLIP_PARAMS = frozenset({"consistency", "steady_inside", "steady_moving", "steady_local", "key_every", "blend"})
+# how a clip written to a video file is steadied: in 8 bits ("bytes", since 2026-12-02) or in float ("float", as
+# before, what archive recipes without `blend` re-derive with)
+BLENDS = ("bytes", "float")
 
 
 def is_video_path(path: str | Path) -> bool:
@@ -36,5 +39,5 @@ def clip_result_name(path: Path) -> Path:
     return path.with_suffix(READ_ONLY_RESULT) if path.suffix.lower() in READ_ONLY_VIDEO_EXTENSIONS else path
 
 
-__all__ = ["CLIP_PARAMS", "DEFAULT_CONSISTENCY", "MAX_KEY_EVERY", "READ_ONLY_VIDEO_EXTENSIONS", "VIDEO_EXTENSIONS",
-           "clip_result_name", "is_clip_source", "is_video_path"]
+__all__ = ["BLENDS", "CLIP_PARAMS", "DEFAULT_CONSISTENCY", "MAX_KEY_EVERY", "READ_ONLY_VIDEO_EXTENSIONS",
+           "VIDEO_EXTENSIONS", "clip_result_name", "is_clip_source", "is_video_path"]

@@ -59,10 +59,11 @@ class TemporalConsistency:
 
     def __init__(self, strength: float = DEFAULT_CONSISTENCY, chroma_only: bool = False,
                  flow_size: int = STEP_FLOW_SIZE, flow_preset: str = FLOW_PRESET,
-                 flow_finest: int | None = STEP_FLOW_FINEST) -> None:
+                 flow_finest: int | None = STEP_FLOW_FINEST, eight_bit: bool = True) -> None:
         if not 0 <= strength <= 1:
             raise ValueError(f"consistency must be between 0 and 1, got {strength}")
         self.strength, self.chroma_only = strength, chroma_only
+        self.eight_bit = eight_bit  # `rgb8` steadies a style's or restoration's frames in 8 bits (False: in float)
         self.flow = FlowEstimator(flow_size, flow_preset, flow_finest)
         self.cuts = 0  # scene cuts seen
         self._out: np.ndarray | None = None  # previous steadied output, (H, W, C)
@@ -98,7 +99,7 @@ class TemporalConsistency:
 
         from daguerre.video.clip import hwc_to_rgb8, planes_to_rgb8
 
-        if self.strength == 0 or self.chroma_only:
+        if self.strength == 0 or self.chroma_only or not self.eight_bit:
             out = channels_last(result) if self.strength == 0 else self.steadied(source, result, motion)
             return hwc_to_rgb8(out)
         motion = self.motion(source) if motion is None else motion

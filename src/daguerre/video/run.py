@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from daguerre.imaging import Picture
 from daguerre.ops.base import Operation
-from daguerre.video import DEFAULT_CONSISTENCY
+from daguerre.video import BLENDS, DEFAULT_CONSISTENCY
 from daguerre.video.clip import ClipWriter, open_clip, takes_rgb8, writes_deep
 from daguerre.video.pipeline import in_thread
 
@@ -126,7 +126,7 @@ def clip_anchor(op: Operation, params: dict) -> MovingAnchor | None:
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
                  steady_inside: bool = False, steady_moving: bool = False, steady_local: bool = False,
-                 key_every: int = 1, **params: object) -> Path:
+                 key_every: int = 1, blend: str = "bytes", **params: object) -> Path:
     """Run `op` on every frame of `source` (a video file or a folder of numbered frames) into `target` (a video
     file, or a pattern such as `frames/%05d.png`), keeping the frame rate, size ratio and audio track.
 
@@ -141,7 +141,10 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     so figures moving on their own, zooms and turns are held too (`SteadyLocal`). `key_every` N > 1: the model runs
     on every Nth frame only and the frames between are made from those outputs along the motion
     (`daguerre.video.inbetween`): faster, and steadier; `consistency` is then how evenly a frame between blends the
-    keys on either side (1: by nearness; 0: the earlier key wherever its flow is trusted)."""
+    keys on either side (1: by nearness; 0: the earlier key wherever its flow is trusted). `blend`: a video file's
+    frames steadied in 8 bits (`bytes`) or, as before 2026-12-02, in float (`float`: older archive recipes)."""
+    if blend not in BLENDS:
+        raise ValueError(f"blend must be one of {', '.join(BLENDS)}, got {blend!r}")
     from daguerre.video.consistency import TemporalConsistency
 
     info, frames = open_clip(source)
@@ -201,7 +204,8 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
         stages = in_thread(between.frames(keyed, lambda frame: op.run(frame, **params)), name="steady",
                            cpu=stage_cpu)
     else:
-        steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS)
+        steady = TemporalConsistency(consistency, chroma_only=op.name in CHROMA_OPERATIONS,
+                                     eight_bit=blend == "bytes")
 
         def run(frame: Picture) -> tuple[Picture, Picture]:
             return frame, op.run(frame, **params)
