@@ -2,7 +2,7 @@
 
 The Python API mirrors the command line: `load`, `save`, `stylize`, `restore`, `colorize`, `upscale`, `repair`,
 `retro`, `film`, `age`, `run_clip` (any of them over a clip), `list_models`, `evaluate`, `train_style`,
-`train_retro`, `train_recipe` (see daguerre.api).
+`train_retro`, `train_recipe`, `train_colour_bank` (see daguerre.api).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         run_clip,
         save,
         stylize,
+        train_colour_bank,
         train_recipe,
         train_retro,
         train_style,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["Picture", "age", "colorize", "evaluate", "film", "list_models", "load", "repair", "restore", "retro",
-           "run_clip", "save", "stylize", "train_recipe", "train_retro", "train_style", "upscale"]
+           "run_clip", "save", "stylize", "train_colour_bank", "train_recipe", "train_retro", "train_style", "upscale"]
 
 
 def __getattr__(name: str) -> object:

@@ -128,6 +128,68 @@ def train_retro(period: str | Path, modern: str | Path, *, name: str | None = No
     return trainer.export(Path(out or user_models_dir()))
 
 
+def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None = None, per_photo: int = 400,
+                      out: str | Path | None = None, replace: bool = False, progress: object = None) -> ModelCard:
+    """A colour bank from your own colour photographs (files or folders): the shipped bank (or `base`) and
+    `per_photo` positions of each photo, so `colorize(..., bank=name)` takes the automatic colour from photos like
+    yours wherever your collection shows such scenes. No training: about a second a photo. Nearly grey photos are
+    skipped; a file that cannot be read is an error naming it, before anything is written. `replace`: overwrite
+    your own bank of that name (a shipped model's name is never taken)."""
+    import time
+
+    from daguerre.imaging import iter_images
+    from daguerre.models.card import check_model_name, sha256_of
+    from daguerre.models.registry import SHIPPED, ModelNotFoundError, find_model, save_model, user_models_dir
+    from daguerre.ops.colorize import DEFAULT_BANK, colour_bank
+    from daguerre.training.colour_bank import COLLECTION_GAIN, COLLECTION_VOTE, MIN_CHROMA, extend_bank
+
+    check_model_name(name)
+    folder = Path(out or user_models_dir())
+    try:
+        taken = find_model(name)
+    except ModelNotFoundError:
+        taken = None
+    if taken is not None:
+        own = taken.task == "colorize-bank" and Path(taken.path).resolve() == folder.resolve() != SHIPPED.resolve()
+        if not (replace and own):
+            where = "shipped with daguerre" if Path(taken.path).resolve() == SHIPPED.resolve() else taken.path
+            raise ValueError(f"model name {name!r} is taken (a {taken.task} model, {where}): choose another name"
+                             + (", or pass --replace to remake this bank" if own else ""))
+    if per_photo < 1:
+        raise ValueError(f"per_photo is at least 1, got {per_photo}")
+    sources = [photos] if isinstance(photos, (str, Path)) else list(photos)
+    for source in sources:
+        if not Path(source).exists():
+            raise FileNotFoundError(f"{source}: no such file or folder")
+    paths = iter_images(sources)
+    if not paths:
+        raise ValueError(f"{', '.join(map(str, sources))}: no images found")
+    found = colour_bank(None, base or DEFAULT_BANK)
+    if found is None:
+        raise ValueError("no colour bank is installed to extend")
+    base_card, base_bank = found
+    start = time.perf_counter()
+    bank, used, skipped = extend_bank(base_bank, paths, per_photo, progress=progress)
+    if not used:
+        raise ValueError(f"{', '.join(map(str, sources))}: no colour photos among {len(paths)} image(s) (all "
+                         f"nearly grey: mean chroma under {MIN_CHROMA:g})")
+    card = ModelCard(
+        name=name, task="colorize-bank", architecture="ColourBank", config=bank.config, weights=f"{name}.safetensors",
+        licence="as the photos it was made from (their positions' colours and descriptors are stored)",
+        source="made by daguerre train colour-bank from the user's colour photographs",
+        description=f"Colour by example for colorize's automatic mode: {base_card.name}'s entries and those of "
+                    f"{len(used)} of your colour photos ({per_photo} positions each, VGG16 descriptors on "
+                    f"{base_card.name}'s PCA, with their Lab chroma), read out with the photo vote "
+                    f"({COLLECTION_VOTE:g}) and gain {COLLECTION_GAIN:g}: use it with colorize --bank {name}",
+        training={"recipe": "daguerre train colour-bank", "data": [str(Path(s).resolve()) for s in sources],
+                  "photos": [str(p) for p in used], "photos_sha256": [sha256_of(p) for p in used],
+                  "skipped_nearly_grey": [str(p) for p in skipped], "min_chroma": MIN_CHROMA,
+                  "per_photo": per_photo, "based_on": {"name": base_card.name, "sha256": base_card.sha256},
+                  "readout": {"gain": COLLECTION_GAIN, "vote": COLLECTION_VOTE}, "seed": 0,
+                  "wall_time_s": round(time.perf_counter() - start, 1)})
+    return save_model(bank, card, folder)
+
+
 def retro(image: str | Path | Picture, *, preset: str | None = None, model: str | None = None,
           **params: object) -> Picture:
     """A period look: `preset=` a classical one (sepia by default), or `model=` one trained by `train_retro`."""

@@ -320,6 +320,38 @@ def train_retro(
     console.print(f"saved model {card.name} to {card.weights_path()}")
 
 
+@train_app.command("colour-bank",
+                   epilog="Example: daguerre train colour-bank town-1950s/ --name town  (then: daguerre colorize "
+                          "bw.jpg --bank town -o colour.jpg)")
+def train_colour_bank(
+    photos: Annotated[list[Path], typer.Argument(help="Your colour photographs: files or folders.")],
+    name: Annotated[str, typer.Option(help="Name of the new colour bank.")],
+    per_photo: Annotated[int, typer.Option(min=1, help="Positions kept from each photo.")] = 400,
+    base: Annotated[str | None, typer.Option(help="The bank to extend (default: the shipped colour-bank).")] = None,
+    replace: Annotated[bool, typer.Option(help="Remake your own bank of this name.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Where the bank goes (default: your model folder).")] = None,
+) -> None:
+    """Colour from your own colour photographs: a colour bank for colorize's automatic mode (no training)."""
+    from rich.progress import Progress
+
+    from daguerre.api import train_colour_bank as make
+    from daguerre.imaging import ImageError
+    from daguerre.models.registry import ModelNotFoundError
+
+    try:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("reading photos", total=None)
+            card = make(photos, name, base=base, per_photo=per_photo, out=out, replace=replace,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except (ImageError, ValueError, FileNotFoundError, ModelNotFoundError) as e:
+        fail(str(e))
+    training = card.training
+    skipped = f", {len(training['skipped_nearly_grey'])} nearly grey skipped" if training["skipped_nearly_grey"] \
+        else ""
+    console.print(f"saved colour bank {card.name} ({len(training['photos'])} colour photos{skipped}) to "
+                  f"{card.weights_path()}; use it: daguerre colorize bw.jpg --bank {card.name} -o colour.jpg")
+
+
 @app.command(epilog="Example: daguerre demo -o demo-output")
 def demo(output: Output = Path("demo-output")) -> None:
     """Stylize the bundled sample photos with the shipped models; writes OUTPUT/index.html."""
@@ -432,11 +464,14 @@ def colorize(
     precision: Annotated[str | None, typer.Option(help="fp32 | bf16: the ImageNet encoder's (bf16: ~1.6x faster "
                                                        "on a CPU that computes it natively, colours within 0.0005 "
                                                        "of fp32's; clips default to it there).")] = None,
+    bank: Annotated[str | None, typer.Option(help="A colour bank made from your own colour photos (`daguerre "
+                                                  "train colour-bank`): the automatic colour comes from them where "
+                                                  "they show such scenes.")] = None,
 ) -> None:
     """Colorize black-and-white photographs; their luminance is kept exactly at full resolution."""
     run_operation("colorize", inputs, output, model=model, render_size=render_size, consistency=consistency,
                   key_every=key_every, reference=[str(r) for r in reference or []] or None, hints=hint or None,
-                  **({"precision": precision} if precision else {}))
+                  **({"precision": precision} if precision else {}), **({"bank": bank} if bank else {}))
 
 
 @app.command(epilog="Example: daguerre upscale small.jpg -o large.jpg --scale 4")

@@ -305,6 +305,7 @@ def rederive(archive: Archive, item: Item, tolerance: float) -> RederiveReport:
     if op.version != recipe["operation_version"]:
         notes.append(f"operation {op.name} is version {op.version} now, {recipe['operation_version']} then")
     params = _inputs_found(archive, recipe, notes)
+    notes += _models_changed(recipe)
     parent = archive.get(item.parent_id)
     if clips.is_clip_item(item):
         identical, diff, psnr = _rederive_clip(archive, op, parent, item, recipe, params, notes)
@@ -317,6 +318,25 @@ def rederive(archive: Archive, item: Item, tolerance: float) -> RederiveReport:
                           outcome_detail={"identical": identical, "max_abs_diff": diff, "psnr": psnr,
                                           "tolerance": tolerance, "notes": notes}))
     return report
+
+
+def _models_changed(recipe: dict) -> list[str]:
+    """Notes on the recipe's installed models whose weights are not those it recorded (a bank or model remade under
+    its name): the reason a re-derivation differs. (A model not installed fails the run itself.)"""
+    from daguerre.models.registry import ModelNotFoundError, find_model
+
+    notes = []
+    for model in recipe.get("models", []):
+        name, sha = model.get("name"), model.get("sha256")
+        if not name or not sha:
+            continue
+        try:
+            now = find_model(name).sha256
+        except ModelNotFoundError:
+            continue
+        if now != sha:
+            notes.append(f"model {name}'s weights are sha256 {now[:12]} now, {sha[:12]} then")
+    return notes
 
 
 def _inputs_found(archive: Archive, recipe: dict, notes: list[str]) -> dict:

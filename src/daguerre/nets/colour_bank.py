@@ -14,6 +14,9 @@ win together instead of averaging with unrelated photos'. Entries may come from 
 photo matches as well.
 The bank is the training photos used as one big reference (`nets.correspondence` carries a reference's colour
 the same way). Stored in float16: `scripts/build_colour_bank.py` makes it from the training split only.
+A bank made from a user's own colour photos (`training.colour_bank.extend_bank`: the shipped entries and theirs)
+carries its own readout, `gain` and `vote` (None: the operation's constants, as the shipped bank): where a
+collection shows the scene, its matches agree, so they need the vote to find that scene and less gain.
 """
 
 from __future__ import annotations
@@ -26,9 +29,15 @@ from daguerre.nets.colorize_net import ab_bins
 
 
 class ColourBank(nn.Module):
-    def __init__(self, entries: int, dims: int = 64, features: int = 768, bin_step: float = 10.0):
+    def __init__(self, entries: int, dims: int = 64, features: int = 768, bin_step: float = 10.0,
+                 gain: float | None = None, vote: float | None = None):
         super().__init__()
         self.config = {"entries": entries, "dims": dims, "features": features, "bin_step": bin_step}
+        for key, value in (("gain", gain), ("vote", vote)):
+            if value is not None:  # the shipped card has neither: the operation's constants
+                if value < 0:
+                    raise ValueError(f"a colour bank's {key} is at least 0, got {value}")
+                self.config[key] = float(value)
         self.register_buffer("mean", torch.zeros(features, dtype=torch.float16))  # PCA centre of the descriptors
         self.register_buffer("basis", torch.zeros(features, dims, dtype=torch.float16))  # PCA components
         self.register_buffer("keys", torch.zeros(entries, dims, dtype=torch.float16))  # unit vectors

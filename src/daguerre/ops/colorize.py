@@ -40,6 +40,7 @@ from daguerre.imaging.colour import downscale
 from daguerre.imaging.guided import joint_bilateral_rows
 from daguerre.imaging.lab import AB_SCALE, colour_with_luma, lab_split, srgb_lightness
 from daguerre.models.onnx import bf16_available, check_precision
+from daguerre.models.registry import list_models
 from daguerre.ops.base import Operation, Progress, Provenance, register
 from daguerre.ops.film import repixel
 from daguerre.ops.task_models import model_record, task_model
@@ -71,6 +72,7 @@ BANK_REGION, BANK_REGION_EPS = 8, 1e-2
 BANK_VOTE, BANK_VOTE_WINDOW = 0.0, 0  # off: tried, worse held-out (BENCHMARKS.md)
 # a bank with painting entries (`scripts/build_colour_bank.py --paintings`): their logits lowered by this much
 BANK_PAINTING = 0.0
+DEFAULT_BANK = "colour-bank"  # the shipped bank: the automatic colour unless a run names another
 GREY_CHROMA = 2.0  # a reference whose every position's chroma (Lab, quarter working size) is below this is grey
 HINT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*,\s*#?([0-9a-fA-F]{6})\s*$")
 
@@ -191,19 +193,44 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return gaussian_blur2d(x, (k, k), (sigma, sigma), border_type="replicate")
 
 
-def colour_bank(card: object = None) -> tuple[object, torch.nn.Module] | None:
-    """The installed colour bank's card and module (`scripts/build_colour_bank.py`), or None: also None when the
-    colorize model `card` is one of the user's own (not shipped), which then colours automatically by itself."""
+def colour_bank(card: object = None, name: str | None = None) -> tuple[object, torch.nn.Module] | None:
+    """The colour bank's card and module: the bank `name` (one made from the user's own colour photos by `daguerre
+    train colour-bank`), else the shipped one (`DEFAULT_BANK`, or the first installed), or None: also None, when
+    no bank is named, if the colorize model `card` is one of the user's own (not shipped), which then colours
+    automatically by itself."""
     from daguerre.models.registry import SHIPPED, ModelNotFoundError
 
+    if name:
+        return task_model("colorize-bank", name)
     if AUTO_SOURCE == "net":
         return None
     if card is not None and Path(getattr(card, "path", "") or SHIPPED).resolve() != SHIPPED.resolve():
         return None
+    for wanted in (DEFAULT_BANK, None):  # a user's bank is used when named, never in the shipped one's place
+        try:
+            return task_model("colorize-bank", wanted)
+        except ModelNotFoundError:
+            continue
+    return None
+
+
+def check_bank(name: object, references: list) -> None:
+    """Refuse a `bank` that is not an installed colour bank, or one that would not be used (with a reference, the
+    colour is the reference's)."""
+    from daguerre.models.registry import ModelNotFoundError, find_model
+
+    if name is None:
+        return
+    if references:
+        raise ValueError("bank: a colour bank gives the automatic colour; with a reference it would not be used")
     try:
-        return task_model("colorize-bank")
+        card = find_model(str(name))
     except ModelNotFoundError:
-        return None
+        banks = ", ".join(c.name for c in list_models("colorize-bank")) or "none"
+        raise ValueError(f"bank: no colour bank named {name!r} (installed: {banks}; make one from your colour "
+                         "photos with `daguerre train colour-bank`)") from None
+    if card.task != "colorize-bank":
+        raise ValueError(f"bank: {name!r} is a {card.task} model, not a colour bank")
 
 
 def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -221,7 +248,7 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
         quarter = F.avg_pool2d(F.pad(quarter, pad, mode="replicate"), s)
     window = 2 * max(1, round(BANK_VOTE_WINDOW / (2 * s))) + 1 if BANK_VOTE_WINDOW else 0
     hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L,
-                                BANK_VOTE, window, painting_penalty=BANK_PAINTING)
+                                readout(bank)[1], window, painting_penalty=BANK_PAINTING)
     hist = blur(hist, BANK_BLUR / s)
     if BANK_REGION:  # one distribution within regions of the lightness: its most likely colour, not blotches
         from kornia.filters import guided_blur
@@ -232,6 +259,12 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
         hist, best = (F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)[..., :h, :w]
                       for x in (hist, best))
     return hist, best
+
+
+def readout(bank: torch.nn.Module) -> tuple[float, float]:
+    """(gain, vote) of a bank's readout: a bank of the user's own photos carries its own (`nets.colour_bank`), the
+    shipped one the constants `BANK_GAIN`, `BANK_VOTE`."""
+    return bank.config.get("gain", BANK_GAIN), bank.config.get("vote", BANK_VOTE)
 
 
 def uses_bank(references: list, hints: list) -> bool:
@@ -256,7 +289,7 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
     automatic = bank is not None and not references and AUTO_SOURCE != "net"
     if automatic:  # (with hints: the colour they are spread over)
         hist, best = bank_distribution(bank, keys, quarter)
-        bank_ab = BANK_GAIN * bank.annealed_mean(hist, BANK_ANNEALED_T, BANK_REBALANCE)
+        bank_ab = readout(bank)[0] * bank.annealed_mean(hist, BANK_ANNEALED_T, BANK_REBALANCE)
         if AUTO_SOURCE == "bank" and not hints:
             return bank_ab
         if AUTO_SOURCE == "bank-ref":  # the bank's colour as the reference the net was trained to take
@@ -281,7 +314,7 @@ def predict_ab(net: torch.nn.Module, lightness: torch.Tensor, references: list, 
         logits = run_net()[0]
         if automatic and AUTO_SOURCE == "blend":  # both distributions (the same ab bins), the bank's share
             p = BANK_WEIGHT * hist + (1 - BANK_WEIGHT) * blur(torch.softmax(logits, 1), BANK_BLUR)
-            return BANK_GAIN * bank.annealed_mean(p, BANK_ANNEALED_T, BANK_REBALANCE)
+            return readout(bank)[0] * bank.annealed_mean(p, BANK_ANNEALED_T, BANK_REBALANCE)
         return automatic_ab(net, logits)
     if given and NET_CORRECTS:  # the residual net's correction of the training-free colour
         return given[1] + NET_CORRECTS * (run_net()[1] - given[1])
@@ -331,6 +364,7 @@ class Colorize(Operation):
             raise ValueError(f"colorize runs its ImageNet encoder in fp32 or bf16, not {precision!r}")
         if precision == "bf16":
             check_precision("bf16")
+        check_bank(params.get("bank"), _as_list(params.get("reference")))
 
     def with_defaults(self, params: dict, clip: bool) -> dict:
         """A clip's ImageNet encoder runs bf16 where the CPU computes it natively and OpenVINO compiles it (its
@@ -343,8 +377,11 @@ class Colorize(Operation):
 
     def run(self, picture: Picture, progress: Progress | None = None, *, model: str | None = None,
             render_size: int = RENDER_SIZE, reference: object = None, hints: object = None,
-            precision: str = "fp32", **unknown: object) -> Picture:
-        self.check({"render_size": render_size, "hints": hints, "precision": precision, **unknown})
+            precision: str = "fp32", bank: str | None = None, **unknown: object) -> Picture:
+        """`bank`: the automatic colour from this colour bank (`daguerre train colour-bank`: the shipped one and the
+        user's own colour photos), not the shipped one alone."""
+        self.check({"render_size": render_size, "hints": hints, "precision": precision, "bank": bank,
+                    "reference": reference, **unknown})
         card, net = task_model("colorize", model)
         if card.architecture != "ColorizeNet":
             raise ValueError(f"model {card.name!r} is a {card.architecture}, not a ColorizeNet: retrain it with "
@@ -353,7 +390,7 @@ class Colorize(Operation):
         full = tuple(pixels.shape[-2:])
         hint_list = _as_list(hints)
         references = _as_list(reference)
-        bank = colour_bank(card) if uses_bank(references, hint_list) else None
+        bank = colour_bank(card, bank) if uses_bank(references, hint_list) else None
         with torch.inference_mode():
             small = working(torch.from_numpy(pixels).view(1, -1, *full), render_size)  # grey: one channel
             lightness, _ = lab_split(small.expand(-1, 3, -1, -1))
@@ -383,8 +420,8 @@ class Colorize(Operation):
             recorded["reference_sha256"] = [sha256_of(Path(r)) for r in refs]
         if params.get("hints") is not None:
             recorded["hints"] = [h if isinstance(h, str) else ",".join(map(str, h)) for h in _as_list(params["hints"])]
-        bank = colour_bank(card) if uses_bank(_as_list(params.get("reference")), _as_list(params.get("hints"))) \
-            else None
+        bank = colour_bank(card, params.get("bank")) if uses_bank(  # type: ignore[arg-type]
+            _as_list(params.get("reference")), _as_list(params.get("hints"))) else None
         return Provenance(self.name, self.version, recorded, [model_record(card)] + ([model_record(bank[0])]
                                                                                      if bank else []))
 

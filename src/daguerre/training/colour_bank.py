@@ -173,3 +173,46 @@ def build_bank(paths: list[Path], per_photo: int = 400, dims: int = 64, render_s
     bank.load_state_dict({"mean": mean.half(), "basis": basis.half(), "keys": keys_.half(), "ab": ab_.half(),
                           "lightness": ell_.half(), "photo": torch.cat(photo), "source": source})
     return bank, len(photos), taken
+
+
+COLLECTION_GAIN, COLLECTION_VOTE = 1.35, 4.0  # a collection bank's readout, chosen on validation photos (BENCHMARKS.md)
+
+
+def extend_bank(base: ColourBank, paths: list[Path], per_photo: int = 400, render_size: int = 384,
+                seed: int = 0, progress: object = None) -> tuple[ColourBank, list[Path], list[Path]]:
+    """`base` (the shipped bank) and `per_photo` entries from each colour photo of `paths` (a user's collection),
+    on the base's PCA, so the base's entries are kept to the bit; the result reads out with the collection's
+    `gain` and photo `vote`. Returns the bank, the photos used and those skipped as nearly grey. `progress`: called
+    with (done, total) after each photo. A picture that cannot be read is an `ImageError` naming it."""
+    generator = torch.Generator().manual_seed(seed)
+    state = base.state_dict()
+    first = int(state["photo"].max()) + 1 if len(state["photo"]) else 0
+    keys, ab, ell, photo, used, skipped = [], [], [], [], [], []
+    for n, path in enumerate(paths):
+        seen = photo_positions(path, render_size)
+        if seen is None:
+            skipped.append(path)
+        else:
+            k, a, lightness = seen
+            reduced = base.project(k[None].float())
+            pick = kmeans_medoids(reduced, per_photo, generator)
+            keys.append(reduced[pick].half())
+            ab.append(a[:, pick].T.half())
+            ell.append(lightness[pick].half())
+            photo.append(torch.full((len(pick),), first + len(used), dtype=torch.int16))
+            used.append(path)
+        if progress is not None:
+            progress(n + 1, len(paths))  # type: ignore[operator]
+    if not used:
+        return base, used, skipped
+    if first + len(used) > torch.iinfo(torch.int16).max:
+        raise ValueError(f"a colour bank holds at most {torch.iinfo(torch.int16).max} photos, "
+                         f"got {first + len(used)}")
+    state = {"mean": state["mean"], "basis": state["basis"], "keys": torch.cat([state["keys"], *keys]),
+             "ab": torch.cat([state["ab"], *ab]), "lightness": torch.cat([state["lightness"], *ell]),
+             "photo": torch.cat([state["photo"], *photo]),
+             "source": torch.cat([state["source"], torch.zeros(sum(len(k) for k in keys), dtype=torch.uint8)])}
+    config = {**base.config, "entries": len(state["keys"]), "gain": COLLECTION_GAIN, "vote": COLLECTION_VOTE}
+    bank = ColourBank(**config)
+    bank.load_state_dict(state)
+    return bank.eval(), used, skipped

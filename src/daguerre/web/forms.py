@@ -61,6 +61,9 @@ def operation_fields(clip: bool = False) -> dict[str, list[Field]]:
                     Field("reference", "item", help="a clean print or period photo to match tone and colour (id)"),
                     Field("damage_mask", "mask", help="paint over damage the model should repair too")],
         "colorize": [Field("model", "choice", None, models("colorize")),
+                     Field("bank", "choice", None, models("colorize-bank"), label="colour bank",
+                           help="the automatic colour's examples: the shipped bank, or one made from your own "
+                                "colour photos (daguerre train colour-bank)"),
                      Field("reference", "item", help="a colour picture in the archive to take colours from (id)"),
                      Field("hints", "hints", help="colour hints: click the picture, pick a colour")],
         "upscale": [Field("model", "choice", None, models("upscale")), Field("scale", "choice", "2", ("2", "4"))],

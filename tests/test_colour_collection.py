@@ -1,0 +1,170 @@
+"""A colour bank from the user's own colour photos (`daguerre train colour-bank`, `colorize --bank`): built from
+the colour half of a real photo it colours the grey other half far nearer its truth than the shipped bank, keeps
+the shipped entries to the bit and the picture's luminance exactly, is used only when named, is recorded in the
+provenance, and bad collections or names are one-line errors that write nothing."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from daguerre import api
+from daguerre.cli import app
+from daguerre.imaging import ImageError, Picture
+from daguerre.metrics import chroma_error, colourfulness
+from daguerre.models.registry import build, find_model
+from daguerre.ops import colorize as ops
+from daguerre.ops import get_operation
+from daguerre.training.colour_bank import COLLECTION_GAIN, COLLECTION_VOTE
+
+SAMPLES = Path(__file__).parents[1] / "src" / "daguerre" / "samples"
+
+
+def halves(name: str) -> tuple[np.ndarray, np.ndarray, Image.Image]:
+    """A sample's left half as grey and as its colour truth ((3,H,W) in [0,1]), and its right half (colour)."""
+    photo = Image.open(SAMPLES / name).convert("RGB")
+    w, h = photo.size
+    truth = np.asarray(photo.crop((0, 0, w // 2, h)), np.float32).transpose(2, 0, 1) / 255
+    grey = np.repeat(Picture(truth).luminance()[None], 3, 0)
+    return grey, truth, photo.crop((w // 2, 0, w, h))
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    monkeypatch.setenv("DAGUERRE_MODELS", str(folder))
+    return folder
+
+
+def test_a_bank_of_the_other_half_colours_the_grey_half_near_its_truth(models, tmp_path):
+    grey, truth, right = halves("coffee.jpg")
+    collection = tmp_path / "collection"
+    collection.mkdir()
+    right.save(collection / "right.jpg")
+    Image.fromarray((grey[0] * 255).round().astype(np.uint8)).save(collection / "a-grey-print.png")
+    card = api.train_colour_bank(collection, "cafe", out=models)
+    assert [Path(p).name for p in card.training["photos"]] == ["right.jpg"]
+    assert [Path(p).name for p in card.training["skipped_nearly_grey"]] == ["a-grey-print.png"]
+
+    colorize = get_operation("colorize")
+    shipped = colorize.run(Picture(grey)).rgb()
+    ours = colorize.run(Picture(grey), bank="cafe")
+    err_grey, err_shipped = chroma_error(grey, truth), chroma_error(shipped, truth)
+    err_ours = chroma_error(ours.rgb(), truth)
+    assert err_ours < 0.6 * err_shipped and err_ours < 0.5 * err_grey, (err_grey, err_shipped, err_ours)
+    assert colourfulness(ours.rgb()) > 0.7 * colourfulness(truth)  # the red cup and the wood, not a tint
+    assert np.abs(ours.luminance() - Picture(grey).luminance()).max() < 1e-5
+    recorded = {m["name"]: m["sha256"] for m in colorize.provenance(bank="cafe").models}
+    assert recorded["cafe"] == card.sha256 and "colour-bank" not in recorded
+
+
+def test_the_shipped_entries_are_kept_and_the_card_says_what_made_the_bank(models, tmp_path):
+    _, _, right = halves("chelsea.jpg")
+    right.save(tmp_path / "cat.jpg")
+    card = api.train_colour_bank([tmp_path / "cat.jpg"], "cats", per_photo=50, out=models)
+    base_card = find_model("colour-bank")
+    base, bank = build(base_card), build(card)
+    n = len(base.keys)
+    assert len(bank.keys) == n + 50 and bank.config["entries"] == n + 50
+    for key in ("keys", "ab", "lightness", "photo", "source"):
+        assert torch.equal(getattr(bank, key)[:n], getattr(base, key)), key
+    assert torch.equal(bank.mean, base.mean) and torch.equal(bank.basis, base.basis)
+    assert set(bank.photo[n:].tolist()) == {int(base.photo.max()) + 1}  # one new photo, after the shipped ones
+    assert bank.config["gain"] == COLLECTION_GAIN and bank.config["vote"] == COLLECTION_VOTE
+    assert "gain" not in base.config and ops.readout(base) == (ops.BANK_GAIN, ops.BANK_VOTE)
+    assert card.training["based_on"] == {"name": "colour-bank", "sha256": base_card.sha256}
+    assert len(card.training["photos_sha256"]) == 1 and card.task == "colorize-bank"
+
+
+def test_a_users_bank_is_used_only_when_named(models, tmp_path):
+    """A bank whose name sorts before the shipped one's does not take its place in plain automatic colour."""
+    _, _, right = halves("coffee.jpg")
+    right.save(tmp_path / "right.jpg")
+    api.train_colour_bank(tmp_path / "right.jpg", "aaa-first", per_photo=50, out=models)
+    colorize = get_operation("colorize")
+    assert [m["name"] for m in colorize.provenance().models if m["task"] == "colorize-bank"] == ["colour-bank"]
+    assert ops.colour_bank()[0].name == "colour-bank"
+    assert "aaa-first" in [m["name"] for m in colorize.provenance(bank="aaa-first", hints=["1,1,#ff0000"]).models]
+
+
+def test_bad_collections_and_bank_names_are_one_line_errors_that_write_nothing(models, tmp_path):
+    _, _, right = halves("coffee.jpg")
+    grey_only = tmp_path / "grey"
+    grey_only.mkdir()
+    right.convert("L").save(grey_only / "print.png")
+    with pytest.raises(ValueError, match="no colour photos among 1 image"):
+        api.train_colour_bank(grey_only, "greys", out=models)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    right.save(broken / "good.jpg")
+    (broken / "torn.jpg").write_bytes((broken / "good.jpg").read_bytes()[:300])
+    with pytest.raises(ImageError, match="torn.jpg"):
+        api.train_colour_bank(broken, "torn", out=models)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        api.train_colour_bank(tmp_path / "nowhere", "none", out=models)
+    for taken in ("colour-bank", "van-gogh-irises"):  # shipped names are never taken, even with replace
+        with pytest.raises(ValueError, match="is taken"):
+            api.train_colour_bank(broken / "good.jpg", taken, out=models, replace=True)
+    assert not models.exists() or not list(models.iterdir())
+
+    first = api.train_colour_bank(broken / "good.jpg", "mine", per_photo=20, out=models)
+    entries = len(build(first).keys)
+    with pytest.raises(ValueError, match="--replace"):
+        api.train_colour_bank(broken / "good.jpg", "mine", per_photo=30, out=models)
+    assert find_model("mine").sha256 == first.sha256  # the stored bank is untouched
+    again = api.train_colour_bank(broken / "good.jpg", "mine", per_photo=30, out=models, replace=True)
+    assert len(build(again).keys) == entries + 10
+
+    colorize = get_operation("colorize")
+    grey = Picture(np.zeros((32, 32), np.float32))
+    with pytest.raises(ValueError, match="no colour bank named 'atlantis'.*colour-bank.*mine"):
+        colorize.run(grey, bank="atlantis")
+    with pytest.raises(ValueError, match="'restore-photos' is a restore model, not a colour bank"):
+        colorize.run(grey, bank="restore-photos")
+    with pytest.raises(ValueError, match="with a reference it would not be used"):
+        colorize.check({"bank": "mine", "reference": [str(SAMPLES / "coffee.jpg")]})
+
+    result = CliRunner().invoke(app, ["train", "colour-bank", str(grey_only), "--name", "greys"])
+    assert result.exit_code == 1 and "no colour photos" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    out = tmp_path / "out.png"
+    result = CliRunner().invoke(app, ["colorize", str(grey_only / "print.png"), "-o", str(out), "--bank", "atlantis"])
+    assert result.exit_code == 1 and "atlantis" in result.output and not out.exists()
+    result = CliRunner().invoke(app, ["colorize", str(grey_only / "print.png"), "-o", str(out), "--bank", "mine"])
+    assert result.exit_code == 0 and Image.open(out).size == right.size
+
+
+def test_the_run_form_offers_the_installed_banks(models, tmp_path, archive):
+    from daguerre.web.forms import FormError, forget_installed, operation_fields, params_from_form
+
+    _, _, right = halves("coffee.jpg")
+    right.save(tmp_path / "right.jpg")
+    api.train_colour_bank(tmp_path / "right.jpg", "cafe", per_photo=20, out=models)
+    forget_installed()
+    [bank] = [f for f in operation_fields()["colorize"] if f.name == "bank"]
+    assert set(bank.choices) == {"cafe", "colour-bank"} and bank.default is None
+    assert params_from_form(archive, "colorize", {"bank": "cafe"}) == {"bank": "cafe"}
+    assert params_from_form(archive, "colorize", {"bank": ""}) == {}
+    with pytest.raises(FormError, match="'atlantis' is not one of"):
+        params_from_form(archive, "colorize", {"bank": "atlantis"})
+    forget_installed()
+
+
+def test_an_archive_derivative_records_the_bank_and_rederives_or_says_it_was_remade(models, tmp_path, archive,
+                                                                                  photos):
+    _, _, right = halves("coffee.jpg")
+    right.save(tmp_path / "right.jpg")
+    card = api.train_colour_bank(tmp_path / "right.jpg", "cafe", per_photo=50, out=models)
+    [master] = archive.ingest([photos["coffee.jpg"]]).added
+    [made] = archive.apply("colorize", [master], {"bank": "cafe", "render_size": 128})
+    recipe = archive.events_of(made.id)[0].outcome_detail["recipe"]
+    assert recipe["params"]["bank"] == "cafe"
+    assert {"name": "cafe", "sha256": card.sha256} in [{k: m[k] for k in ("name", "sha256")} for m in recipe["models"]]
+    report = archive.rederive(made.id)
+    assert report.identical and not report.notes
+    api.train_colour_bank(tmp_path / "right.jpg", "cafe", per_photo=5, out=models, replace=True)
+    report = archive.rederive(made.id)
+    assert "model cafe's weights are sha256" in " ".join(report.notes) and card.sha256[:12] in report.notes[0]
