@@ -1,9 +1,10 @@
 """CPU time of automatic colorize at 1 MP (coffee's grey) with the shipped colour bank and with the banks in the
-given folders (`scripts/build_colour_bank.py --out DIR`), alternating in one process so all see the same load;
+given folders (`scripts/build_colour_bank.py --out DIR`) or card files (`daguerre train colour-bank`'s
+`NAME.json`), alternating in one process so all see the same load;
 the first round warms up, the median of the next three is printed, with the bank lookup's own share. A folder may
 carry `ops.colorize` constants for its bank after `@` (e.g. a painting bank's penalty).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/colour_bank_speed.py runs/<bank folder>[@BANK_PAINTING=2] [...]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/colour_bank_speed.py runs/<bank folder or card>[@BANK_PAINTING=2] [...]
 """
 import sys
 import time
@@ -27,7 +28,7 @@ settings = [{}] + [dict(kv.split("=") for kv in f.split("@")[1:]) for f in sys.a
 shipped = {name: getattr(ops, name) for s in settings for name in s}
 banks = []
 for f in folders:
-    card = ModelCard.load(f / "colour-bank.json")
+    card = ModelCard.load(f if f.suffix == ".json" else f / "colour-bank.json")
     banks.append((card, build(card)))
 coffee = load_rgb(Path(__file__).parents[1] / "src/daguerre/samples/coffee.jpg", 1000).float()[None] / 255
 x = F.interpolate(coffee, size=(1000, 1000), mode="area")[0].numpy()
@@ -49,7 +50,7 @@ ops.bank_distribution = timed
 for rep in range(4):
     for label, cb, setting in zip(labels, banks, settings, strict=True):
         current = label
-        ops.colour_bank = lambda card=None, cb=cb: cb
+        ops.colour_bank = lambda card=None, name=None, cb=cb: cb
         for name, value in shipped.items():
             setattr(ops, name, type(value)(setting.get(name, value)))
         t = time.process_time()
