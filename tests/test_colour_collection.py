@@ -3,6 +3,7 @@ the colour half of a real photo it colours the grey other half far nearer its tr
 the shipped entries to the bit and the picture's luminance exactly, is used only when named, is recorded in the
 provenance, and bad collections or names are one-line errors that write nothing."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +169,17 @@ def test_an_archive_derivative_records_the_bank_and_rederives_or_says_it_was_rem
     api.train_colour_bank(tmp_path / "right.jpg", "cafe", per_photo=5, out=models, replace=True)
     report = archive.rederive(made.id)
     assert "model cafe's weights are sha256" in " ".join(report.notes) and card.sha256[:12] in report.notes[0]
+
+
+def test_the_demo_colours_each_photo_from_a_bank_of_all_and_leaves_the_model_folders_alone(tmp_path, monkeypatch):
+    from daguerre import demo
+    from daguerre.imaging import load
+
+    monkeypatch.delenv("DAGUERRE_MODELS", raising=False)
+    results = tmp_path / "results"
+    results.mkdir()
+    page = demo._repair_rows([SAMPLES / "coffee.jpg", SAMPLES / "chelsea.jpg"], results, lambda _: None)
+    assert "--bank</code> of the four mirrored crops" in page and "DAGUERRE_MODELS" not in os.environ
+    photo, automatic, banked = (load(results / f"repair-coffee-{j}.png").rgb() for j in (0, 4, 7))
+    assert chroma_error(banked, photo) < 0.6 * chroma_error(automatic, photo)
+    assert sorted(p.name for p in (results / "colour-bank" / "collection").iterdir()) == ["chelsea.png", "coffee.png"]

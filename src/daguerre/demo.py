@@ -4,8 +4,10 @@ colorize and upscale models, and write an HTML page."""
 from __future__ import annotations
 
 import html
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,7 +87,7 @@ in training. Times are wall-clock per image, including the first call's model lo
 
 GRID_STYLES = {"van-gogh-wheat-field": "van Gogh", "seurat-grande-jatte": "Seurat", "guo-xi-ink-trees": "Guo Xi"}
 GRID_PHOTOS = ("coffee", "astronaut")  # coffee is held out from every training split; astronaut is not
-GRID_REPAIRS = ((1, "aged"), (2, "restored"), (3, "black and white"), (4, "colorized"))
+GRID_REPAIRS = ((1, "aged"), (2, "restored"), (3, "black and white"), (4, "colorized"), (7, "--bank (4 colour photos)"))
 
 
 def before_after_grid(output: Path, height: int = 180) -> Path | None:
@@ -218,7 +220,9 @@ REPAIR_STEPS = {
     "restore": ("aged by <code>daguerre age</code>", "<code>daguerre restore</code>"),
     "colorize": ("black and white", "<code>daguerre colorize</code>",
                  "<code>--reference</code> a mirrored crop of the colour photo",
-                 "<code>--hint</code> x5: colours of the photo (dots)"),
+                 "<code>--hint</code> x5: colours of the photo (dots)",
+                 "<code>--bank</code> of the four mirrored crops (<code>daguerre train colour-bank</code>: "
+                 "not paired by hand)"),
     "upscale": ("a quarter of the size", "<code>daguerre upscale</code> x4"),
 }
 
@@ -235,13 +239,42 @@ def _degraded(task: str, x: torch.Tensor, seed: int) -> Picture:
     return Picture(downscale(x, 96)[0].numpy())
 
 
-def _guided_colour(grey: Picture, x: torch.Tensor, seed: int, hints: int = 5) -> list[Picture]:
-    """The grey photo colorized from a reference (its colour original mirrored, its left fifth cut off) and from
-    `hints` points of the original's colours, drawn as dots on the result."""
+def _reference(x: torch.Tensor) -> Picture:
+    """A bundled photo's colour reference: its colour original mirrored, its left fifth cut off."""
+    return Picture(x[0, :, :, x.shape[-1] // 5 :].flip(-1).numpy())
+
+
+@contextmanager
+def _collection_bank(photos: list[Path], folder: Path) -> Iterator[str]:
+    """A colour bank (`daguerre train colour-bank`) of the photos' references, in `folder`, findable by its name
+    while the context lasts (the user's own model folder is left alone)."""
+    import torch
+
+    from daguerre.api import train_colour_bank
+
+    collection = folder / "collection"
+    collection.mkdir(parents=True, exist_ok=True)
+    for photo in photos:
+        save(_reference(downscale(torch.from_numpy(load(photo).rgb())[None], 384)), collection / f"{photo.stem}.png")
+    card = train_colour_bank(collection, "demo-collection", out=folder / "bank", replace=True)
+    before = os.environ.get("DAGUERRE_MODELS")
+    os.environ["DAGUERRE_MODELS"] = os.pathsep.join([str(folder / "bank"), *([before] if before else [])])
+    try:
+        yield card.name
+    finally:
+        if before is None:
+            os.environ.pop("DAGUERRE_MODELS")
+        else:
+            os.environ["DAGUERRE_MODELS"] = before
+
+
+def _guided_colour(grey: Picture, x: torch.Tensor, seed: int, bank: str, hints: int = 5) -> list[Picture]:
+    """The grey photo colorized from a reference (`_reference`), from `hints` points of the original's colours
+    (drawn as dots on the result) and from the colour `bank` of every photo's reference."""
     import numpy as np
 
     colorize = get_operation("colorize")
-    reference = Picture(x[0, :, :, x.shape[-1] // 5 :].flip(-1).numpy())
+    reference = _reference(x)
     rng = np.random.default_rng(seed)
     h, w = x.shape[-2:]
     points = [(int(rng.integers(4, w - 4)), int(rng.integers(4, h - 4))) for _ in range(hints)]
@@ -252,7 +285,7 @@ def _guided_colour(grey: Picture, x: torch.Tensor, seed: int, hints: int = 5) ->
     for (px, py), colour in zip(points, rgb, strict=True):
         dots[:, py - 3 : py + 4, px - 3 : px + 4] = 1.0
         dots[:, py - 2 : py + 3, px - 2 : px + 3] = np.array(colour, np.float32)[:, None, None] / 255
-    return [colorize.run(grey, reference=[reference]), Picture(dots)]
+    return [colorize.run(grey, reference=[reference]), Picture(dots), colorize.run(grey, bank=bank)]
 
 
 def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -> str:
@@ -264,21 +297,22 @@ def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -
     if not tasks:
         return ""
     rows = []
-    for i, photo in enumerate(photos):
-        x = downscale(torch.from_numpy(load(photo).rgb())[None], 384)
-        pictures = [Picture(x[0].numpy())]
-        for task in tasks:
-            degraded = _degraded(task, x, seed=i)
-            pictures += [degraded, get_operation(task).run(degraded)]
-            if task == "colorize":
-                pictures += _guided_colour(degraded, x, seed=i)
-        cells = []
-        for j, picture in enumerate(pictures):
-            name = f"repair-{photo.stem}-{j}.png"
-            save(picture, folder / name)
-            cells.append(f'<td><img src="results/{name}"></td>')
-        log(f"{photo.name}: " + ", ".join(f"{task}d" for task in tasks))
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+    with _collection_bank(photos, folder / "colour-bank") if "colorize" in tasks else nullcontext("") as bank:
+        for i, photo in enumerate(photos):
+            x = downscale(torch.from_numpy(load(photo).rgb())[None], 384)
+            pictures = [Picture(x[0].numpy())]
+            for task in tasks:
+                degraded = _degraded(task, x, seed=i)
+                pictures += [degraded, get_operation(task).run(degraded)]
+                if task == "colorize":
+                    pictures += _guided_colour(degraded, x, seed=i, bank=bank)
+            cells = []
+            for j, picture in enumerate(pictures):
+                name = f"repair-{photo.stem}-{j}.png"
+                save(picture, folder / name)
+                cells.append(f'<td><img src="results/{name}"></td>')
+            log(f"{photo.name}: " + ", ".join(f"{task}d" for task in tasks))
+            rows.append("<tr>" + "".join(cells) + "</tr>")
     headers = ["photo", *(h for task in tasks for h in REPAIR_STEPS[task])]
     head = "<tr>" + "".join(f"<th>{c}</th>" for c in headers) + "</tr>"
     missing = [task for task in REPAIR_STEPS if task not in tasks]
@@ -287,7 +321,8 @@ def _repair_rows(photos: list[Path], folder: Path, log: Callable[[str], None]) -
     return f"""<h2>Old photographs: {", ".join(tasks)}</h2>
 <p>Each bundled photo is aged by daguerre's damage model (seeded: fading, casts, grain, dust, scratches,
 creases, blur...) then restored, turned black and white then colorized (the luminance is kept exactly:
-automatically, from a reference picture, and from a few colour hints), or shrunk
+automatically, from a reference picture, from a few colour hints, and from a colour bank of all four
+reference pictures, where each photo has to find its own), or shrunk
 to a quarter then upscaled x4, by the installed models.{note} Some of these sample photos are in the models'
 training split (with other crops and other damage): BENCHMARKS.md measures them on held-out photos.</p>
 <table>{head}{"".join(rows)}</table>"""
