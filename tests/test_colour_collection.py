@@ -183,3 +183,30 @@ def test_the_demo_colours_each_photo_from_a_bank_of_all_and_leaves_the_model_fol
     photo, automatic, banked = (load(results / f"repair-coffee-{j}.png").rgb() for j in (0, 4, 7))
     assert chroma_error(banked, photo) < 0.6 * chroma_error(automatic, photo)
     assert sorted(p.name for p in (results / "colour-bank" / "collection").iterdir()) == ["chelsea.png", "coffee.png"]
+
+
+def test_an_archives_colour_masters_make_a_bank_and_its_derivatives_are_refused(models, archive, photos):
+    added = archive.ingest(list(photos.values())).added
+    [made] = archive.apply("film", [added[0]], {"preset": "sepia"})
+    base = ["archive", "colour-bank", "-A", str(archive.path), "--out", str(models)]
+
+    result = CliRunner().invoke(app, [*base, "from-machine", made.id])
+    assert result.exit_code == 1 and f"{made.id}: a machine-made derivative" in result.output
+    assert not models.exists() or not list(models.iterdir())
+    result = CliRunner().invoke(app, [*base, "both", added[0], "--search", "coffee"])
+    assert result.exit_code == 1 and "not both" in result.output
+
+    result = CliRunner().invoke(app, [*base, "everything", "--per-photo", "30"])
+    assert result.exit_code == 0, result.output
+    card = find_model("everything")
+    assert sorted(card.training["items"]) == sorted(added)  # every master, none of the derivatives
+    assert len(card.training["photos"]) == 3 and len(card.training["skipped_nearly_grey"]) == 1  # camera is grey
+    assert card.training["archive"] == str(archive.path)
+    stored = {archive.get(i).sha256 for i in added}
+    assert set(card.training["photos_sha256"]) <= stored
+
+    result = CliRunner().invoke(app, [*base, "cups", "--search", "Coffee cup", "--per-photo", "30"])
+    assert result.exit_code == 0, result.output
+    assert find_model("cups").training["items"] == [i for i in added if archive.get(i).title == "Coffee cup"]
+    result = CliRunner().invoke(app, [*base, "none", "--search", "no such words"])
+    assert result.exit_code == 1 and "no master pictures" in result.output

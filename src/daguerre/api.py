@@ -129,12 +129,14 @@ def train_retro(period: str | Path, modern: str | Path, *, name: str | None = No
 
 
 def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None = None, per_photo: int = 400,
-                      out: str | Path | None = None, replace: bool = False, progress: object = None) -> ModelCard:
+                      out: str | Path | None = None, replace: bool = False, progress: object = None,
+                      recorded: dict | None = None) -> ModelCard:
     """A colour bank from your own colour photographs (files or folders): the shipped bank (or `base`) and
     `per_photo` positions of each photo, so `colorize(..., bank=name)` takes the automatic colour from photos like
     yours wherever your collection shows such scenes. No training: about a second a photo. Nearly grey photos are
     skipped; a file that cannot be read is an error naming it, before anything is written. `replace`: overwrite
-    your own bank of that name (a shipped model's name is never taken)."""
+    your own bank of that name (a shipped model's name is never taken). `recorded`: more for the card's training
+    record (an archive's item ids)."""
     import time
 
     from daguerre.imaging import iter_images
@@ -186,7 +188,7 @@ def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None 
                   "skipped_nearly_grey": [str(p) for p in skipped], "min_chroma": MIN_CHROMA,
                   "per_photo": per_photo, "based_on": {"name": base_card.name, "sha256": base_card.sha256},
                   "readout": {"gain": COLLECTION_GAIN, "vote": COLLECTION_VOTE}, "seed": 0,
-                  "wall_time_s": round(time.perf_counter() - start, 1)})
+                  "wall_time_s": round(time.perf_counter() - start, 1), **(recorded or {})})
     return save_model(bank, card, folder)
 
 
