@@ -264,6 +264,7 @@ def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
         ("post", "/upload", {"files": [("files", ("rocket.jpg", rocket, "image/jpeg"))]}),
         ("post", "/jobs/0123456789abcdef/cancel", {}),
         ("post", "/batch", {"data": {"q": "moon", "run": "film"}}),
+        ("post", "/colour-bank", {"data": {"q": "", "name": "sneaky"}}),
         ("post", "/api/items", {"files": {"file": ("rocket.jpg", rocket, "image/jpeg")}}),
         ("post", f"/api/items/{master_id}/jobs", {"json": {"operation": "film", "params": {"preset": "sepia"}}}),
         ("post", "/api/jobs/0123456789abcdef/cancel", {}),
@@ -300,6 +301,9 @@ def test_every_write_is_refused_without_the_right_role(site, who):
         r = getattr(c, method)(path, headers=headers, **kw)
         assert r.status_code in (401, 403), (who, path, r.status_code, r.text[:200])
     assert snapshot(archive) == before
+    from daguerre.models.registry import list_models
+
+    assert "sneaky" not in [m.name for m in list_models()]  # no model made either (a colour bank)
 
 
 @BOTH
@@ -885,3 +889,35 @@ def test_restore_form_takes_a_tone_reference_from_the_archive(site):
         assert job["status"] == "done", job
         recipe = archive.events_of(job["derivative_id"])[0].outcome_detail["recipe"]
         assert recipe["input_files"] == {recipe["params"]["reference"]: master.sha256}
+
+
+def test_an_editor_makes_a_colour_bank_of_the_masters_the_collection_shows(site, tmp_path, monkeypatch):
+    """The collection view's colour-bank form: the colour masters it shows (never the derivatives) become a bank the
+    Models page lists and colorize's Run form offers; a bad name is a one-line error and makes nothing."""
+    import html
+
+    from daguerre.models.registry import find_model
+    from daguerre.web import forms
+
+    archive, master = site
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("DAGUERRE_MODELS", raising=False)
+    forms.forget_installed()
+    with client(archive) as c:
+        token = login(c, "eddie")
+        assert 'action="/colour-bank"' in c.get("/").text
+        bad = c.post("/colour-bank", data={"csrf": token, "q": "", "name": "no spaces"})
+        assert bad.status_code == 400 and "model name 'no spaces'" in html.unescape(bad.text)
+        made = c.post("/colour-bank", data={"csrf": token, "q": "", "name": "web-bank"})
+        assert made.status_code == 303 and made.headers["location"] == "/models#model-web-bank", made.text[:300]
+        card = find_model("web-bank")
+        masters = {i.id for i in archive.items(kind="master")}
+        assert set(card.training["items"]) == masters and not set(card.training["items"]) & {
+            d.id for d in archive.children(master.id)}
+        assert len(card.training["photos"]) == 3  # the grey camera skipped
+        assert "web-bank" in c.get("/models").text
+        run_form = c.get(f"/items/{master.id}").text
+        assert '<option value="web-bank"' in run_form or ">web-bank<" in run_form
+        nothing = c.post("/colour-bank", data={"csrf": token, "q": "no such words", "name": "empty"})
+        assert nothing.status_code == 400 and "no master pictures" in nothing.text
+    forms.forget_installed()

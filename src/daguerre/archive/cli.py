@@ -198,26 +198,15 @@ def colour_bank(
 ) -> None:
     """A colour bank from the archive's colour masters (`daguerre train colour-bank`): colorize --bank NAME takes
     the automatic colour from them. Machine-made derivatives are refused: a bank learns from photographs."""
-    from daguerre.api import train_colour_bank
-    from daguerre.archive.video import is_clip_item
-    from daguerre.models.registry import ModelNotFoundError
+    from daguerre.archive.banks import make_colour_bank
 
     if items and search is not None:
         fail("give master ids or --search, not both")
     with opened(archive) as a:
         chosen = [a.get(ref) for ref in items] if items else [
             it for it in a.search(search or "", limit=None) if it.kind == "master"]
-        if made := [it.id for it in chosen if it.kind != "master"]:
-            fail(f"{made[0]}: a machine-made derivative; a colour bank learns from photographs (masters) only")
-        pictures = [it for it in chosen if not is_clip_item(it) and not it.withdrawn]
-        if not pictures:
-            fail("no master pictures to make a colour bank from" + (f" (search {search!r})" if search else ""))
-        paths = [a.store.local_path(it.sha256) for it in pictures]
-        try:
-            card = train_colour_bank(paths, name, per_photo=per_photo, out=out_dir, replace=replace,
-                                     recorded={"archive": str(a.path), "items": [it.id for it in pictures]})
-        except (ValueError, FileNotFoundError, ModelNotFoundError) as e:
-            fail(str(e))
+        card = make_colour_bank(a, chosen, name, per_photo=per_photo, out=out_dir, replace=replace,
+                                what=f"search {search!r}" if search else "")
     skipped = len(card.training["skipped_nearly_grey"])
     out.print(f"saved colour bank {card.name} ({len(card.training['photos'])} colour masters"
               + (f", {skipped} nearly grey skipped" if skipped else "") + f") to {card.weights_path()}; use it: "

@@ -161,6 +161,25 @@ async def batch(request: Request, user: Editor) -> Response:
     return RedirectResponse("/jobs", 303)
 
 
+@router.post("/colour-bank", dependencies=[CSRF])
+async def colour_bank(request: Request, user: Editor) -> Response:
+    """Make a colour bank of the colour masters the collection view shows (all pages): colorize's Run form then
+    offers it."""
+    from daguerre.imaging import ImageError
+
+    form = await request.form()
+    filters = {k: str(form.get(k) or "") for k in ("operation", "decade", "creator")}
+    try:
+        card = await run_in_threadpool(service.colour_bank, _archive(request), str(form.get("q") or ""), filters,
+                                       str(form.get("name") or ""))
+    except (ArchiveError, ImageError) as e:
+        return error_page(request, 400, str(e))
+    from daguerre.web import forms
+
+    forms.forget_installed()
+    return RedirectResponse(f"/models#model-{card.name}", 303)
+
+
 @router.get("/items/{ref}/thumb.jpg")
 def thumbnail(request: Request, ref: str, user: Reader, size: int = 320) -> Response:
     if size not in (320, 1024):

@@ -16,6 +16,7 @@ from daguerre.archive.api import PICTURE_PARAMS, Archive
 from daguerre.archive.catalogue import EXTENSIONS, Event, Item
 from daguerre.archive.users import Account
 from daguerre.archive.video import is_clip_item
+from daguerre.models.card import ModelCard
 from daguerre.video import CLIP_PARAMS
 
 PREVIEW = 256  # long side of the quick preview, pixels
@@ -413,6 +414,22 @@ def batch(archive: Archive, query: str, filters: dict[str, str], operation: str,
     run_id = jobs.create_run(archive, operation, params, query=query, backend="inline", user=user.name)
     jobs.submit(archive, ids, operation, params, user=user.name, run_id=run_id)
     return run_id, len(ids)
+
+
+def colour_bank(archive: Archive, query: str, filters: dict[str, str], name: str, limit: int = 2000) -> ModelCard:
+    """A colour bank (`archive.banks`) of the colour masters the collection view matches (its derivatives are left
+    out: a bank learns from photographs), installed in the user's model folder; at most `limit` masters."""
+    from daguerre.archive.banks import make_colour_bank
+    from daguerre.archive.search import _filtered
+
+    given = {k: v or None for k, v in filters.items() if k not in ("withdrawn", "kind")}
+    with reader_sessions(archive)() as s:
+        q = _filtered(s, query, **given, kind="master", withdrawn="hide").order_by(Item.pk)
+        items = list(s.scalars(q.limit(limit + 1)))
+    if len(items) > limit:
+        raise ArchiveError(f"more than {limit} masters match: narrow the search, or use `daguerre archive "
+                           "colour-bank` for a larger bank")
+    return make_colour_bank(archive, items, name.strip(), what=f"search {query!r}" if query else "")
 
 
 # ---------------------------------------------------------------------------------------------- training

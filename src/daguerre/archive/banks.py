@@ -1,0 +1,39 @@
+"""Colour banks from an archive's colour masters (`daguerre archive colour-bank`, the web app's collection view):
+`colorize --bank NAME` then takes the automatic colour from them. Masters only: a machine-made derivative is not
+a photograph, and a colorized result must never come back as an example of colour."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from daguerre.archive.errors import ArchiveError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from daguerre.archive.api import Archive
+    from daguerre.archive.catalogue import Item
+    from daguerre.models.card import ModelCard
+
+
+def make_colour_bank(archive: Archive, items: list[Item], name: str, *, per_photo: int = 400,
+                     out: Path | None = None, replace: bool = False, what: str = "") -> ModelCard:
+    """A colour bank (`api.train_colour_bank`) of `items`' still pictures, its card recording the archive and the
+    items' ids; clips and withdrawn items are left out. A derivative among them, no picture left, a bad name or
+    no colour photo among them: an ArchiveError saying so (`what` names the selection), and nothing written."""
+    from daguerre.api import train_colour_bank
+    from daguerre.archive.video import is_clip_item
+    from daguerre.models.registry import ModelNotFoundError
+
+    if made := [it.id for it in items if it.kind != "master"]:
+        raise ArchiveError(f"{made[0]}: a machine-made derivative; a colour bank learns from photographs (masters) "
+                           "only")
+    pictures = [it for it in items if not is_clip_item(it) and not it.withdrawn]
+    if not pictures:
+        raise ArchiveError("no master pictures to make a colour bank from" + (f" ({what})" if what else ""))
+    try:
+        return train_colour_bank([archive.store.local_path(it.sha256) for it in pictures], name, per_photo=per_photo,
+                                 out=out, replace=replace,
+                                 recorded={"archive": str(archive.path), "items": [it.id for it in pictures]})
+    except (ValueError, FileNotFoundError, ModelNotFoundError) as e:
+        raise ArchiveError(str(e)) from None
