@@ -210,3 +210,20 @@ def test_an_archives_colour_masters_make_a_bank_and_its_derivatives_are_refused(
     assert find_model("cups").training["items"] == [i for i in added if archive.get(i).title == "Coffee cup"]
     result = CliRunner().invoke(app, [*base, "none", "--search", "no such words"])
     assert result.exit_code == 1 and "no master pictures" in result.output
+
+
+def test_the_card_measures_the_bank_on_its_own_photos_each_left_out(models, tmp_path):
+    from daguerre.models.summary import headline
+
+    for name in ("coffee.jpg", "chelsea.jpg"):
+        grey, truth, right = halves(name)
+        right.save(tmp_path / f"right-{name}")
+        Image.fromarray((truth.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(tmp_path / f"left-{name}")
+    card = api.train_colour_bank(tmp_path, "halves", per_photo=100, out=models, measure=4)
+    m = card.metrics
+    assert m["collection_photos_measured"] == 4
+    # each half finds its other half: far nearer than the shipped bank alone, which knows neither photo
+    assert m["collection_leave_one_out_chroma_error_of_grey"] < 0.8 * m[
+        "collection_leave_one_out_shipped_bank_chroma_error_of_grey"], m
+    assert headline(find_model("halves")).startswith(f"{m['collection_leave_one_out_chroma_error_of_grey']:.2f}")
+    assert not api.train_colour_bank(tmp_path, "unmeasured", per_photo=20, out=models, measure=0).metrics

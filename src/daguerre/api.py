@@ -130,20 +130,27 @@ def train_retro(period: str | Path, modern: str | Path, *, name: str | None = No
 
 def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None = None, per_photo: int = 400,
                       out: str | Path | None = None, replace: bool = False, progress: object = None,
-                      recorded: dict | None = None) -> ModelCard:
+                      recorded: dict | None = None, measure: int = 8) -> ModelCard:
     """A colour bank from your own colour photographs (files or folders): the shipped bank (or `base`) and
     `per_photo` positions of each photo, so `colorize(..., bank=name)` takes the automatic colour from photos like
     yours wherever your collection shows such scenes. No training: about a second a photo. Nearly grey photos are
     skipped; a file that cannot be read is an error naming it, before anything is written. `replace`: overwrite
     your own bank of that name (a shipped model's name is never taken). `recorded`: more for the card's training
-    record (an archive's item ids)."""
+    record (an archive's item ids). `measure`: the card's figures, on up to this many of the photos, each coloured
+    without its own entries (`training.colour_bank.leave_one_out`; 0: none)."""
     import time
 
     from daguerre.imaging import iter_images
     from daguerre.models.card import check_model_name, sha256_of
     from daguerre.models.registry import SHIPPED, ModelNotFoundError, find_model, save_model, user_models_dir
     from daguerre.ops.colorize import DEFAULT_BANK, colour_bank
-    from daguerre.training.colour_bank import COLLECTION_GAIN, COLLECTION_VOTE, MIN_CHROMA, extend_bank
+    from daguerre.training.colour_bank import (
+        COLLECTION_GAIN,
+        COLLECTION_VOTE,
+        MIN_CHROMA,
+        extend_bank,
+        leave_one_out,
+    )
 
     check_model_name(name)
     folder = Path(out or user_models_dir())
@@ -175,6 +182,9 @@ def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None 
     if not used:
         raise ValueError(f"{', '.join(map(str, sources))}: no colour photos among {len(paths)} image(s) (all "
                          f"nearly grey: mean chroma under {MIN_CHROMA:g})")
+    built = round(time.perf_counter() - start, 1)
+    first = int(base_bank.photo.max()) + 1 if len(base_bank.photo) else 0
+    metrics = leave_one_out(bank, base_bank, used, first, measure) if measure > 0 and len(used) > 1 else {}
     card = ModelCard(
         name=name, task="colorize-bank", architecture="ColourBank", config=bank.config, weights=f"{name}.safetensors",
         licence="as the photos it was made from (their positions' colours and descriptors are stored)",
@@ -188,7 +198,10 @@ def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None 
                   "skipped_nearly_grey": [str(p) for p in skipped], "min_chroma": MIN_CHROMA,
                   "per_photo": per_photo, "based_on": {"name": base_card.name, "sha256": base_card.sha256},
                   "readout": {"gain": COLLECTION_GAIN, "vote": COLLECTION_VOTE}, "seed": 0,
-                  "wall_time_s": round(time.perf_counter() - start, 1), **(recorded or {})})
+                  "wall_time_s": built, **(recorded or {})},
+        metrics={**metrics, **({"note": "each measured photo seen grey and coloured without its own entries, as a "
+                                        "photo of those places the bank does not hold; chroma error at a quarter "
+                                        "of the working size, as a fraction of grey's"} if metrics else {})})
     return save_model(bank, card, folder)
 
 

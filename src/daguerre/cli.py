@@ -350,6 +350,10 @@ def train_colour_bank(
         else ""
     console.print(f"saved colour bank {card.name} ({len(training['photos'])} colour photos{skipped}) to "
                   f"{card.weights_path()}; use it: daguerre colorize bw.jpg --bank {card.name} -o colour.jpg")
+    if m := card.metrics:
+        console.print(f"on {m['collection_photos_measured']} of its photos, each coloured without its own entries: "
+                      f"chroma error {m['collection_leave_one_out_chroma_error_of_grey']:.2f} of grey's (the shipped "
+                      f"bank alone: {m['collection_leave_one_out_shipped_bank_chroma_error_of_grey']:.2f})")
 
 
 @app.command(epilog="Example: daguerre demo -o demo-output")

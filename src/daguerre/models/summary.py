@@ -75,6 +75,9 @@ def headline(card: ModelCard) -> str:
     if "heldout_aging_ours_lpips" in m and "heldout_aging_degraded_lpips" in m:
         gain = m["heldout_aging_degraded_lpips"] - m["heldout_aging_ours_lpips"]
         return f"LPIPS {m['heldout_aging_degraded_lpips']:.3f} -> {m['heldout_aging_ours_lpips']:.3f} (-{gain:.3f})"
+    if "collection_leave_one_out_chroma_error_of_grey" in m:  # a bank of the user's photos, on its own photos
+        return (f"{m['collection_leave_one_out_chroma_error_of_grey']:.2f} of grey's chroma error on its photos "
+                f"(shipped {m['collection_leave_one_out_shipped_bank_chroma_error_of_grey']:.2f})")
     grey = m.get("heldout_grey_chroma_error")
     if "heldout_colour_bank_chroma_error" in m and grey:  # the automatic colour
         return f"chroma error {m['heldout_colour_bank_chroma_error']:.1f} (grey {grey:.1f})"

@@ -216,3 +216,45 @@ def extend_bank(base: ColourBank, paths: list[Path], per_photo: int = 400, rende
     bank = ColourBank(**config)
     bank.load_state_dict(state)
     return bank.eval(), used, skipped
+
+
+ENTRY_BUFFERS = ("keys", "ab", "lightness", "photo", "source")  # a ColourBank's buffers with one row per entry
+
+
+def without_photo(bank: ColourBank, photo: int) -> ColourBank:
+    """`bank` without the entries of photo index `photo`."""
+    keep = bank.photo != photo
+    state = {k: v[keep] if k in ENTRY_BUFFERS else v for k, v in bank.state_dict().items()}
+    out = ColourBank(**{**bank.config, "entries": int(keep.sum())})
+    out.load_state_dict(state)
+    return out.eval()
+
+
+def leave_one_out(bank: ColourBank, base: ColourBank, paths: list[Path], first: int, sample: int = 8,
+                  render_size: int = 384, seed: int = 0) -> dict:
+    """How `bank` colours its own collection: up to `sample` of its photos `paths` (photo indices from `first`),
+    each seen grey and coloured automatically without its own entries, as a photo of those places the collection
+    does not hold would be; the mean chroma error (at a quarter of the working size, L*a*b* units) as a fraction
+    of grey's, with `bank` and with `base` (the shipped bank) alone."""
+    from daguerre.data.folder import load_rgb
+    from daguerre.imaging import Picture
+    from daguerre.imaging.lab import AB_SCALE, lab_split
+    from daguerre.ops import colorize as ops
+    from daguerre.ops.task_models import task_model
+
+    _, net = task_model("colorize")
+    chosen = torch.randperm(len(paths), generator=torch.Generator().manual_seed(seed))[:sample].sort().values
+    grey_err, errors = 0.0, {"ours": 0.0, "shipped": 0.0}
+    for j in chosen.tolist():
+        small = ops.working(load_rgb(paths[j], SHORT_SIDE).float()[None] / 255, render_size)
+        grey = torch.from_numpy(Picture(small[0].numpy()).luminance())[None, None].expand(-1, 3, -1, -1)
+        lightness = lab_split(grey)[0]
+        truth = F.avg_pool2d(lab_split(small)[1], 4)
+        with torch.inference_mode():
+            for which, b in (("ours", without_photo(bank, first + j)), ("shipped", base)):
+                ab = ops.predict_ab(net, lightness, [], [], tuple(small.shape[-2:]), render_size, b)
+                errors[which] += float((ab - truth).norm(dim=1).mean()) * AB_SCALE
+        grey_err += float(truth.norm(dim=1).mean()) * AB_SCALE
+    return {"collection_photos_measured": len(chosen),
+            "collection_leave_one_out_chroma_error_of_grey": round(errors["ours"] / grey_err, 3),
+            "collection_leave_one_out_shipped_bank_chroma_error_of_grey": round(errors["shipped"] / grey_err, 3)}
