@@ -227,3 +227,20 @@ def test_the_card_measures_the_bank_on_its_own_photos_each_left_out(models, tmp_
         "collection_leave_one_out_shipped_bank_chroma_error_of_grey"], m
     assert headline(find_model("halves")).startswith(f"{m['collection_leave_one_out_chroma_error_of_grey']:.2f}")
     assert not api.train_colour_bank(tmp_path, "unmeasured", per_photo=20, out=models, measure=0).metrics
+
+
+def test_repair_colours_from_a_bank_and_asking_for_one_asks_for_colorize(models, tmp_path, archive):
+    from daguerre.web.forms import forget_installed, params_from_form
+
+    grey, truth, right = halves("coffee.jpg")
+    right.save(tmp_path / "right.jpg")
+    api.train_colour_bank(tmp_path / "right.jpg", "cafe", per_photo=100, out=models)
+    repair = get_operation("repair")
+    with pytest.raises(ValueError, match="ask for colorize too"):
+        repair.check({"bank": "cafe"})
+    out = repair.run(Picture(grey), colorize=True, bank="cafe")
+    assert chroma_error(out.rgb(), truth) < 0.6 * chroma_error(grey, truth)
+    assert "cafe" in [m["name"] for m in repair.provenance(colorize=True, bank="cafe").models]
+    forget_installed()
+    assert params_from_form(archive, "repair", {"bank": "cafe"}) == {"bank": "cafe", "colorize": True}
+    forget_installed()

@@ -512,6 +512,8 @@ def repair(
                                                           "picture whose colours to carry over (repeatable).")] = None,
     hint: Annotated[list[str] | None, typer.Option(help="With --colorize: X,Y,#RRGGBB, this colour at pixel X,Y "
                                                         "(repeatable).")] = None,
+    bank: Annotated[str | None, typer.Option(help="With --colorize: a colour bank of your own colour photos "
+                                                  "(`daguerre train colour-bank`).")] = None,
     consistency: Consistency = CONSISTENCY,
     damage_mask: DamageMask = None,
     mask_output: MaskOutput = None,
@@ -524,7 +526,7 @@ def repair(
                   restore_model=restore_model, colorize_model=colorize_model, upscale_model=upscale_model, tile=tile,
                   reference=[str(r) for r in reference or []] or None, hints=hint or None, consistency=consistency,
                   **marked_damage(inputs, damage_mask), **mask_folder(mask_output),
-                  **({"precision": precision} if precision else {}))
+                  **({"precision": precision} if precision else {}), **({"bank": bank} if bank else {}))
 
 
 def main() -> None:

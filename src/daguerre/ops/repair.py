@@ -26,15 +26,15 @@ def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, resto
          colorize_model: str | None = None, upscale_model: str | None = None, tile: int = 1024,
          restore_prefilter: list[float] | None = None, reference: object = None, hints: object = None,
          damage_mask: object = None, mask_output: object = None, precision: str | None = None,
-         **unknown: object) -> list[tuple[str, dict]]:
+         bank: str | None = None, **unknown: object) -> list[tuple[str, dict]]:
     """The steps `repair` runs: (operation name, its parameters) in order."""
     if unknown:
         raise TypeError(f"repair: unknown parameter(s) {', '.join(unknown)}")
     if scale not in (1, 2, 4):
         raise ValueError(f"scale must be 1, 2 or 4, not {scale}")
-    if (reference or hints) and not colorize:
-        raise ValueError("a reference or hints give the colour: ask for colorize too (--colorize; colorize=true "
-                         "in Python, the archive and the API)")
+    if (reference or hints or bank) and not colorize:
+        raise ValueError("a reference, hints or a colour bank give the colour: ask for colorize too (--colorize; "
+                         "colorize=true in Python, the archive and the API)")
     steps = [("restore", {"model": restore_model, "strength": strength, "tile": tile})]
     if restore_prefilter is not None:  # a clip's: measured once on its first frame
         steps[0][1]["prefilter"] = restore_prefilter
@@ -43,7 +43,7 @@ def plan(*, colorize: bool = False, scale: int = 1, strength: float = 1.0, resto
     if mask_output is not None:  # the damage mask restore used (`ops.restore`), written to this folder
         steps[0][1]["mask_output"] = mask_output
     if colorize:
-        guides = {k: v for k, v in (("reference", reference), ("hints", hints)) if v}
+        guides = {k: v for k, v in (("reference", reference), ("hints", hints), ("bank", bank)) if v}
         steps.append(("colorize", {"model": colorize_model, **guides}))
     if scale > 1:
         steps.append(("upscale", {"model": upscale_model, "scale": scale, "tile": max(64, tile // 4)}))

@@ -71,6 +71,8 @@ def operation_fields(clip: bool = False) -> dict[str, list[Field]]:
         "repair": [Field("colorize", "check", False),
                    Field("reference", "item", help="a colour picture to take colours from (id): colorizes too"),
                    Field("hints", "hints", help="colour hints (they colorize too): click the picture, pick a colour"),
+                   Field("bank", "choice", None, models("colorize-bank"), label="colour bank",
+                         help="a colour bank of your own colour photos (it colorizes too)"),
                    Field("damage_mask", "mask", help="paint over damage the model should repair too"),
                    Field("scale", "choice", "1", ("1", "2", "4"))],
     }
@@ -149,8 +151,8 @@ def params_from_form(archive: Archive, operation: str, form: dict[str, object], 
         params.pop("scale")
     if params.get("key_every") == 1:  # every frame: the default, and a recipe without it re-derives as before
         params.pop("key_every")
-    if operation == "repair" and ("reference" in params or "hints" in params):
-        params["colorize"] = True  # a reference or hints are for the colorize step: asking for them asks for it
+    if operation == "repair" and ("reference" in params or "hints" in params or "bank" in params):
+        params["colorize"] = True  # a reference, hints or a bank are for the colorize step: asking for them asks for it
     return params
 
 
