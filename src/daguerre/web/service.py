@@ -416,9 +416,10 @@ def batch(archive: Archive, query: str, filters: dict[str, str], operation: str,
     return run_id, len(ids)
 
 
-def colour_bank(archive: Archive, query: str, filters: dict[str, str], name: str, limit: int = 2000) -> ModelCard:
+def colour_bank(archive: Archive, query: str, filters: dict[str, str], name: str, limit: int = 200) -> ModelCard:
     """A colour bank (`archive.banks`) of the colour masters the collection view matches (its derivatives are left
-    out: a bank learns from photographs), installed in the user's model folder; at most `limit` masters."""
+    out: a bank learns from photographs), installed in the user's model folder; at most `limit` masters, made
+    while the request waits (~0.65 s a photo: about two minutes at the limit)."""
     from daguerre.archive.banks import make_colour_bank
     from daguerre.archive.search import _filtered
 
