@@ -7,7 +7,9 @@ hints, the colour comes from the installed colour bank (`nets.colour_bank`, `AUT
 positions most like the photo's in VGG feature space give a colour distribution (`BANK_VOTE` would weigh the
 bank photos most of its positions match more: tried, off), smoothed over the picture, made one within regions
 of its lightness (`BANK_REGION`: one colour on a table, not blotches) and read out by its annealed mean, times
-`BANK_GAIN`; without a bank (or with `AUTO_SOURCE = "net"`), it is the
+`BANK_GAIN`. `bank` names another bank, one made from the user's own colour photos (`daguerre train
+colour-bank`: the shipped entries and theirs), read out with its own gain and photo vote (`readout`); a user's
+bank is never used unless named. Without a bank (or with `AUTO_SOURCE = "net"`), it is the
 annealed mean of the net's predicted colour distribution (Zhang et al. 2016), smoothed (`AUTO_BLUR`: single
 positions' guesses are noisy, and wrong specks cost more than they give). `reference`:
 colour pictures (files or `Picture`s) whose colours are carried over where they match the photo in VGG feature
