@@ -244,3 +244,95 @@ def test_repair_colours_from_a_bank_and_asking_for_one_asks_for_colorize(models,
     forget_installed()
     assert params_from_form(archive, "repair", {"bank": "cafe"}) == {"bank": "cafe", "colorize": True}
     forget_installed()
+
+
+@pytest.fixture
+def user_models(tmp_path, monkeypatch):
+    """The user's model folder, where a colour-bank job installs its bank (no other folder searched)."""
+    from daguerre.models.registry import user_models_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("DAGUERRE_MODELS", raising=False)
+    return user_models_dir()
+
+
+def bank_job(archive, masters: list[str], name: str) -> str:
+    from daguerre import jobs
+
+    [job_id] = jobs.submit(archive, masters[:1], "train-colour-bank", {"name": name, "masters": masters,
+                                                                        "per_photo": 20}, user="ana")
+    return job_id
+
+
+def test_a_colour_bank_job_reports_each_photo_and_installs_its_bank(user_models, archive, photos):
+    from daguerre import jobs
+    from daguerre.models.registry import list_models
+
+    masters = archive.ingest(list(photos.values())).added
+    job_id = bank_job(archive, masters, "archive-bank")
+    seen: list[dict] = []
+    summary = jobs.run_jobs(archive, job_ids=[job_id], backend="inline", on_progress=seen.append)
+    assert summary.done == 1, summary.errors
+    assert [e["progress"] for e in seen if e["status"] == "running"][-1] == 1.0  # every photo in, then measured
+    card = {c.name: c for c in list_models()}["archive-bank"]
+    assert Path(card.path) == user_models and card.task == "colorize-bank"
+    assert card.training["items"] == masters and len(card.training["photos"]) == 3  # the grey camera skipped
+    assert card.training["archive"] == str(archive.path) and card.training["per_photo"] == 20
+    assert jobs.get_job(archive, job_id)["status"] == "done"
+
+
+def test_a_colour_bank_job_cancelled_between_photos_or_with_a_torn_master_installs_nothing(user_models, archive,
+                                                                                            photos, monkeypatch):
+    import time
+
+    from daguerre import jobs
+    from daguerre.jobs.training import run_dir
+    from daguerre.training import colour_bank
+
+    masters = archive.ingest(list(photos.values())).added
+    job_id = bank_job(archive, masters, "stopped")
+    real, read = colour_bank.photo_positions, []
+
+    def cancelled_at_the_second(*args, **kwargs):
+        read.append(args[0])
+        if len(read) == 2:
+            assert jobs.cancel(archive, job_id)
+            time.sleep(0.3)  # past the worker's interval between looks for the cancel note
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(colour_bank, "photo_positions", cancelled_at_the_second)
+    summary = jobs.run_jobs(archive, job_ids=[job_id], backend="inline")
+    assert summary.cancelled == 1 and summary.done == 0 and len(read) == 2  # stopped after the second photo
+    assert jobs.get_job(archive, job_id)["status"] == "cancelled"
+    assert not user_models.exists() and not (run_dir(archive, job_id) / "model").exists()
+
+    monkeypatch.setattr(colour_bank, "photo_positions", real)
+    torn = archive.get(masters[1])
+    stored = archive.store.local_path(torn.sha256)
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes()[:300])
+    job_id = bank_job(archive, masters, "torn")
+    summary = jobs.run_jobs(archive, job_ids=[job_id], backend="inline")
+    assert summary.failed == 1
+    error = jobs.get_job(archive, job_id)["error"]
+    assert error.startswith(f"{torn.id}: its stored file cannot be read: ") and "\n" not in error, error
+    assert not user_models.exists()
+
+
+def test_a_colour_bank_job_is_refused_when_queued_for_a_bad_name_a_taken_one_or_too_many_masters(
+        user_models, archive, photos, monkeypatch):
+    from daguerre import jobs
+    from daguerre.archive import ArchiveError
+    from daguerre.jobs import colour_bank
+
+    masters = archive.ingest(list(photos.values())).added
+    assert colour_bank.MAX_MASTERS >= 2_000  # a background job: far more than a request could wait for
+    monkeypatch.setattr(colour_bank, "MAX_MASTERS", 3)
+    for name, given, words in [("no spaces", masters[:1], "model name 'no spaces'"),
+                               ("colour-bank", masters[:1], "'colour-bank' is already installed"),
+                               ("many", masters, "4 are more than the 3 a colour bank job takes"),
+                               ("none", [], "no master pictures"),
+                               ("paths", ["/etc/passwd"], "'/etc/passwd' is not an item id")]:
+        with pytest.raises(ArchiveError, match=words):
+            bank_job(archive, given, name)
+    assert jobs.list_jobs(archive) == []

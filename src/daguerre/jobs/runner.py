@@ -372,7 +372,7 @@ def _run(archive: Archive, run_id: str | None, job_ids: list[str] | None, backen
                 seed = int(params.pop("seed", 0))
                 try:
                     if job.operation in training.TRAINING:
-                        task = training.plan(archive, job.id, job.item_id, params)
+                        task = training.plan(archive, job.id, job.item_id, params, job.operation)
                     else:
                         task = derive.plan(archive, job.operation, archive.get(job.item_id), params, seed, False,
                                            event_id=job.id)

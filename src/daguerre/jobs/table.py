@@ -94,7 +94,7 @@ def submit(archive: Archive, item_refs: Iterable[str], operation: str, params: d
     from daguerre.jobs.training import TRAINING, check_params
 
     if operation in TRAINING:
-        params = check_params(params)
+        params = check_params(params, operation)
     else:
         checked_operation(operation, params)
     refs = [r.strip().lower() for r in item_refs]

@@ -1,7 +1,8 @@
-"""Training jobs: a fast style model learnt from a painting in the archive, run by the same job table and runner
-as the operations (queued, running with progress, cancellable between steps, done or failed).
+"""Training jobs: a fast style model learnt from a painting in the archive, or a colour bank of archive masters
+(`jobs.colour_bank`), run by the same job table and runner as the operations (queued, running with progress,
+cancellable between steps, done or failed).
 
-The job's item is the painting; its params name the model, the content photos and a few recipe knobs. The run's
+A style job's item is the painting; its params name the model, the content photos and a few recipe knobs. The run's
 checkpoints, loss log, loss plot and sample grids go to ``<archive>/cache/training/<job id>/`` and the trained
 model (weights + card) to its ``model/`` folder, until `publish` copies it where `daguerre models` finds it.
 """
@@ -14,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daguerre.archive.errors import ArchiveError
+from daguerre.jobs import colour_bank
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
     from daguerre.models.card import ModelCard
 
-TRAINING = ("train-style",)  # the job table's operations that train a model instead of deriving a picture
+TRAINING = ("train-style", "train-colour-bank")  # the job table's operations that make a model, not a picture
 TRAINING_PHOTOS = "photos:train"  # content: the registry photo packages' training split
 MAX_CONTENT = 200  # content pictures loaded at most (they are held in memory while training)
 NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
@@ -30,10 +32,13 @@ def run_dir(archive: Archive, job_id: str) -> Path:
     return archive.path / "cache" / "training" / job_id
 
 
-def check_params(params: dict) -> dict:
-    """A training job's parameters, checked: ``name``, ``content`` (photos:train or an archive search) and knobs."""
+def check_params(params: dict, operation: str = "train-style") -> dict:
+    """A training job's parameters, checked: ``name``, ``content`` (photos:train or an archive search) and knobs;
+    a colour bank's (`jobs.colour_bank`)."""
     from daguerre.models.registry import list_models
 
+    if operation == colour_bank.OPERATION:
+        return colour_bank.check_params(params)
     name = str(params.get("name", "")).strip()
     if not NAME.fullmatch(name):
         raise ArchiveError(f"name: {name!r} is not 2-40 lower-case letters, digits and dashes")
@@ -67,8 +72,17 @@ def content_files(archive: Archive, content: str) -> tuple[list[str], str]:
     return files, f"{len(files)} masters of the archive matching {query!r}"
 
 
-def plan(archive: Archive, job_id: str, painting_id: str, params: dict) -> dict:
+def label(job: dict) -> str:
+    """What a training job makes, as the job lists name it."""
+    if job["operation"] == colour_bank.OPERATION:
+        return colour_bank.label(job["params"])
+    return f"training run {job['params'].get('name')}"
+
+
+def plan(archive: Archive, job_id: str, painting_id: str, params: dict, operation: str = "train-style") -> dict:
     """What a worker needs to train (client side: the painting, the content files, the folders)."""
+    if operation == colour_bank.OPERATION:
+        return colour_bank.plan(archive, job_id, params)
     params = check_params(params)
     painting = archive.get(painting_id)
     path = archive.store.local_path(painting.sha256)
@@ -91,6 +105,8 @@ def plan(archive: Archive, job_id: str, painting_id: str, params: dict) -> dict:
 
 def train(task: dict, progress) -> dict:
     """Worker side: train, export the model with its card into the run's ``model/`` folder; what was made."""
+    if task["training"] == "colour-bank":
+        return colour_bank.make(task, progress)
     from daguerre.api import _measure_style_card
     from daguerre.training import common
     from daguerre.training.style import StyleRecipe, StyleSource, StyleTrainer
@@ -117,12 +133,18 @@ def trained_card(archive: Archive, job_id: str) -> ModelCard | None:
 
 def publish(archive: Archive, job_id: str, folder: Path | None = None) -> ModelCard:
     """Copy a trained model (weights and card) into the user's model folder: it joins the installed models."""
-    from daguerre.models.card import ModelCard, sha256_of
-    from daguerre.models.registry import list_models, user_models_dir
-
     card = trained_card(archive, job_id)
     if card is None:
         raise ArchiveError(f"job {job_id[:8]}: no trained model (the training has not finished)")
+    return install(card, folder)
+
+
+def install(card: ModelCard, folder: Path | None = None) -> ModelCard:
+    """Copy a model made in a run folder (weights and card) into ``folder`` (the user's model folder); the
+    installed card. Installed already: that card; a different model of that name installed: an ArchiveError."""
+    from daguerre.models.card import ModelCard, sha256_of
+    from daguerre.models.registry import list_models, user_models_dir
+
     if sha256_of(card.weights_path()) != card.sha256:
         raise ArchiveError(f"{card.weights_path()}: weights do not match the sha256 in the model card")
     installed = {c.name: c for c in list_models()}

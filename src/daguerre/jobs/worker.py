@@ -62,17 +62,18 @@ def _context(store_url: str, keys_dir: str):
 
 def progress_reporter(store, job_id: str, queue: Any):
     """A ``progress(done, total)`` callback: sends the fraction to the runner (at most twice a second) and raises
-    `JobCancelled` once the job's cancel note appears in the store."""
+    `JobCancelled` once the job's cancel note appears in the store (looked for at most four times a second);
+    ``final=True``: both at once, whenever it came last (a job's last word before it commits its result)."""
     from daguerre.jobs.table import cancel_note
 
     last = {"sent": 0.0, "checked": 0.0}
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, final: bool = False) -> None:
         now = time.monotonic()
-        if queue is not None and total and now - last["sent"] > 0.5:
+        if queue is not None and total and (now - last["sent"] > 0.5 or final):
             last["sent"] = now
             queue.put((job_id, done / total))
-        if now - last["checked"] > CANCEL_CHECK:
+        if now - last["checked"] > CANCEL_CHECK or final:
             last["checked"] = now
             if store.read_note(cancel_note(job_id)) is not None:
                 raise JobCancelled(job_id)
