@@ -63,10 +63,10 @@ def login(c: TestClient, name: str) -> str:
 
 
 def snapshot(archive) -> tuple:
-    """Every row a write could change."""
+    """Every row a write could change (a job queued included)."""
     with archive.engine.connect() as conn:
         return tuple(tuple(map(tuple, conn.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all()))
-                     for t in ("items", "events", "users", "tokens"))
+                     for t in ("items", "events", "users", "tokens", "jobs"))
 
 
 @BOTH
@@ -265,6 +265,7 @@ def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
         ("post", "/jobs/0123456789abcdef/cancel", {}),
         ("post", "/batch", {"data": {"q": "moon", "run": "film"}}),
         ("post", "/colour-bank", {"data": {"q": "", "name": "sneaky"}}),
+        ("post", "/api/colour-bank", {"json": {"q": "", "name": "sneaky"}}),
         ("post", "/api/items", {"files": {"file": ("rocket.jpg", rocket, "image/jpeg")}}),
         ("post", f"/api/items/{master_id}/jobs", {"json": {"operation": "film", "params": {"preset": "sepia"}}}),
         ("post", "/api/jobs/0123456789abcdef/cancel", {}),
@@ -300,10 +301,12 @@ def test_every_write_is_refused_without_the_right_role(site, who):
                 headers = {**headers, "X-CSRF-Token": token}
         r = getattr(c, method)(path, headers=headers, **kw)
         assert r.status_code in (401, 403), (who, path, r.status_code, r.text[:200])
-    assert snapshot(archive) == before
+    assert snapshot(archive) == before  # no job queued either (a colour bank's)
+    from daguerre import jobs
     from daguerre.models.registry import list_models
 
-    assert "sneaky" not in [m.name for m in list_models()]  # no model made either (a colour bank)
+    assert jobs.list_jobs(archive) == []
+    assert "sneaky" not in [m.name for m in list_models()]  # no model made either
 
 
 @BOTH
@@ -891,33 +894,89 @@ def test_restore_form_takes_a_tone_reference_from_the_archive(site):
         assert recipe["input_files"] == {recipe["params"]["reference"]: master.sha256}
 
 
-def test_an_editor_makes_a_colour_bank_of_the_masters_the_collection_shows(site, tmp_path, monkeypatch):
-    """The collection view's colour-bank form: the colour masters it shows (never the derivatives) become a bank the
-    Models page lists and colorize's Run form offers; a bad name is a one-line error and makes nothing."""
+def test_an_editor_queues_a_colour_bank_of_the_masters_the_collection_shows_and_watches_it(site, tmp_path,
+                                                                                           monkeypatch):
+    """The collection view's colour-bank form queues a job in the training lane: the colour masters it shows (never
+    the derivatives), frozen when queued, become a bank the Models page lists and colorize's Run form offers once
+    the job is done; a bad name, a taken one, no match or too many masters are one-line 400s that queue nothing."""
     import html
 
-    from daguerre.models.registry import find_model
+    from daguerre import jobs
+    from daguerre.jobs import colour_bank
+    from daguerre.models.registry import list_models, user_models_dir
     from daguerre.web import forms
 
     archive, master = site
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv("DAGUERRE_MODELS", raising=False)
     forms.forget_installed()
+    masters = [i.id for i in archive.items(kind="master")]
     with client(archive) as c:
         token = login(c, "eddie")
-        assert 'action="/colour-bank"' in c.get("/").text
-        bad = c.post("/colour-bank", data={"csrf": token, "q": "", "name": "no spaces"})
-        assert bad.status_code == 400 and "model name 'no spaces'" in html.unescape(bad.text)
-        made = c.post("/colour-bank", data={"csrf": token, "q": "", "name": "web-bank"})
-        assert made.status_code == 303 and made.headers["location"] == "/models#model-web-bank", made.text[:300]
-        card = find_model("web-bank")
-        masters = {i.id for i in archive.items(kind="master")}
-        assert set(card.training["items"]) == masters and not set(card.training["items"]) & {
-            d.id for d in archive.children(master.id)}
+        assert 'action="/colour-bank"' in c.get("/").text  # the Run form's models are read (and cached) here
+        monkeypatch.setattr(colour_bank, "MAX_MASTERS", len(masters) - 1)
+        for name, q, words in [("no spaces", "", "model name 'no spaces'"),
+                               ("colour-bank", "", "'colour-bank' is already installed"),
+                               ("empty", "no such words", "no masters match (search 'no such words')"),
+                               ("many", "", f"more than {len(masters) - 1} masters match")]:
+            bad = c.post("/colour-bank", data={"csrf": token, "q": q, "name": name})
+            assert bad.status_code == 400 and words in html.unescape(bad.text), (name, bad.text[-500:])
+        assert jobs.list_jobs(archive) == []
+        monkeypatch.setattr(colour_bank, "MAX_MASTERS", len(masters))  # the limit itself is allowed
+
+        made = c.post("/colour-bank", data={"csrf": token, "q": "", "name": "web-bank", "per_photo": "30"})
+        assert made.status_code == 303 and made.headers["location"].startswith("/train/"), made.text[:300]
+        job_id = made.headers["location"].rsplit("/", 1)[1]
+        job = wait_for_job(c, job_id, {})
+        assert job["status"] == "done" and job["operation"] == "train-colour-bank", job
+        assert sorted(job["params"]["masters"]) == sorted(masters)  # frozen when queued: no derivative
+        card = {m.name: m for m in list_models()}["web-bank"]
+        assert Path(card.path) == user_models_dir() and sorted(card.training["items"]) == sorted(masters)
         assert len(card.training["photos"]) == 3  # the grey camera skipped
+        page = c.get(f"/train/{job_id}").text
+        assert 'href="/models#model-web-bank"' in page and "hx-trigger" not in page
+        assert f"colour bank web-bank, {len(masters)} masters" in c.get("/train").text
+        assert "colour bank web-bank" in c.get("/jobs").text
         assert "web-bank" in c.get("/models").text
         run_form = c.get(f"/items/{master.id}").text
         assert '<option value="web-bank"' in run_form or ">web-bank<" in run_form
-        nothing = c.post("/colour-bank", data={"csrf": token, "q": "no such words", "name": "empty"})
-        assert nothing.status_code == 400 and "no master pictures" in nothing.text
+        again = c.post("/colour-bank", data={"csrf": token, "q": "coffee", "name": "web-bank"})
+        assert again.status_code == 400 and "already installed" in again.text
+
+        auth = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
+        api = c.post("/api/colour-bank", headers=auth, json={"name": "cups", "q": "coffee", "per_photo": 5})
+        assert api.status_code == 202, api.text
+        assert wait_for_job(c, api.json()["id"], {})["params"]["masters"] == [archive.search("coffee")[0].id]
     forms.forget_installed()
+
+
+def test_a_colour_bank_jobs_page_shows_its_photos_and_its_failure(site, tmp_path, monkeypatch):
+    """While the job runs its page counts the photos; a master whose stored file is torn fails the job with a
+    one-line error naming that master, and no bank is installed."""
+    from sqlalchemy import update
+
+    from daguerre import jobs
+    from daguerre.archive.catalogue import Job
+    from daguerre.models.registry import list_models
+
+    archive, master = site
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("DAGUERRE_MODELS", raising=False)
+    stored = archive.store.local_path(master.sha256)
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes()[:300])
+    c = client(archive)  # no `with`: the runner does not start until asked
+    token = login(c, "eddie")
+    made = c.post("/colour-bank", data={"csrf": token, "q": "", "name": "torn-bank", "per_photo": "5"})
+    job_id = made.headers["location"].rsplit("/", 1)[1]
+    with archive.session.begin() as s:  # as the runner shows it halfway
+        s.execute(update(Job).where(Job.id == job_id).values(status="running", progress=0.5))
+    halfway = c.get(f"/train/{job_id}").text
+    assert re.search(r'photo <span class="step">2</span> of 4', halfway) and "Cancel" in halfway
+    with archive.session.begin() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(status="queued", progress=0.0))
+    assert jobs.run_jobs(archive, job_ids=[job_id], backend="inline").failed == 1
+    job = c.get(f"/api/jobs/{job_id}").json()
+    assert job["status"] == "failed" and job["error"].startswith(f"{master.id}: its stored file cannot be read")
+    assert f"{master.id}: its stored file cannot be read" in c.get(f"/train/{job_id}").text
+    assert "torn-bank" not in [m.name for m in list_models()]

@@ -127,6 +127,28 @@ def start_training(request: Request, body: TrainingRequest, user: Editor):
     return {"id": job_id}
 
 
+class ColourBankRequest(BaseModel):
+    name: str = Field(examples=["harbour"], description="the new colour bank's name")
+    q: str = Field("", examples=["harbour colour"], description="search words, as in the collection view")
+    decade: str = ""
+    creator: str = ""
+    per_photo: int | None = Field(None, description="positions kept from each photo (1..400, default 400)")
+
+
+@router.post("/colour-bank", status_code=202, dependencies=[Depends(check_csrf)])
+def make_colour_bank(request: Request, body: ColourBankRequest, user: Editor):
+    """Queue a colour bank of the colour masters a search finds (derivatives, clips and withdrawn items left out)
+    as a background job; 202 with the job's id. Done, it is installed: colorize's ``bank`` takes its name."""
+    filters = {"decade": body.decade, "creator": body.creator}
+    try:
+        job_id = service.submit_colour_bank(request.app.state.archive, body.q, filters, body.name, user,
+                                            body.per_photo)
+    except ArchiveError as e:
+        raise HTTPException(400, str(e)) from None
+    request.app.state.runner.wake()
+    return {"id": job_id}
+
+
 @router.post("/training/{job_id}/publish", dependencies=[Depends(check_csrf)])
 def publish_model(request: Request, job_id: str, user: Editor):
     """Install a finished training job's model (it joins the style gallery); its card."""

@@ -21,6 +21,7 @@ from daguerre.archive import ArchiveError
 from daguerre.archive.catalogue import DUBLIN_CORE, Item
 from daguerre.archive.users import Account, check_password
 from daguerre.archive.video import is_clip_item
+from daguerre.jobs.training import label as training_label
 from daguerre.web import service
 from daguerre.web.security import check_csrf, csrf_token, editor, reader, safe_next, who
 
@@ -55,6 +56,7 @@ def _by_item_id(params: dict | None) -> dict:
 
 
 templates.env.filters["by_item_id"] = _by_item_id
+templates.env.globals["training_label"] = training_label  # "training run NAME", "colour bank NAME, N masters"
 templates.env.globals["is_clip"] = is_clip_item  # played, not zoomed; its Run form has its frame loop's options
 # what a <video> element plays in current browsers; a DV, MXF or MPEG-2 master is offered for download instead
 templates.env.globals["browser_video"] = ("video/mp4", "video/webm", "video/ogg", "video/quicktime")
@@ -163,21 +165,17 @@ async def batch(request: Request, user: Editor) -> Response:
 
 @router.post("/colour-bank", dependencies=[CSRF])
 async def colour_bank(request: Request, user: Editor) -> Response:
-    """Make a colour bank of the colour masters the collection view shows (all pages): colorize's Run form then
-    offers it."""
-    from daguerre.imaging import ImageError
-
+    """Queue a colour bank of the colour masters the collection view shows (all pages) as a background job; its
+    page follows it, and colorize's Run form offers the bank once it is done."""
     form = await request.form()
     filters = {k: str(form.get(k) or "") for k in ("operation", "decade", "creator")}
     try:
-        card = await run_in_threadpool(service.colour_bank, _archive(request), str(form.get("q") or ""), filters,
-                                       str(form.get("name") or ""))
-    except (ArchiveError, ImageError) as e:
+        job_id = await run_in_threadpool(service.submit_colour_bank, _archive(request), str(form.get("q") or ""),
+                                         filters, str(form.get("name") or ""), user, form.get("per_photo"))
+    except ArchiveError as e:
         return error_page(request, 400, str(e))
-    from daguerre.web import forms
-
-    forms.forget_installed()
-    return RedirectResponse(f"/models#model-{card.name}", 303)
+    request.app.state.runner.wake()
+    return RedirectResponse(f"/train/{job_id}", 303)
 
 
 @router.get("/items/{ref}/thumb.jpg")

@@ -1,7 +1,7 @@
 """The web server's background workers: run queued jobs through the runner batch runs use (`daguerre.jobs`).
 
-Two lanes, one thread each: pictures (operations, one job after another) and training (style models, which take
-much longer), so that a training run does not hold up the restorations queued behind it.
+Two lanes, one thread each: pictures (operations, one job after another) and training (style models and colour
+banks, which take much longer), so that a training run does not hold up the restorations queued behind it.
 """
 
 from __future__ import annotations
@@ -55,6 +55,15 @@ class Runner:
                 queued = [j["id"] for j in jobs.list_jobs(self.archive, status="queued")
                           if (j["operation"] in TRAINING) == (lane == "training")]
                 if queued:
-                    jobs.run_jobs(self.archive, job_ids=queued, backend="inline", workers=1)
+                    jobs.run_jobs(self.archive, job_ids=queued, backend="inline", workers=1,
+                                  on_progress=_installed if lane == "training" else None)
             except Exception:  # the thread must outlive one bad job; the job row records its error
                 log.exception("job runner (%s)", lane)
+
+
+def _installed(event: dict) -> None:
+    """A training job is done: a colour bank installs itself, so the Run form re-reads the models at once."""
+    if event["status"] == "done":
+        from daguerre.web import forms
+
+        forms.forget_installed()

@@ -16,7 +16,6 @@ from daguerre.archive.api import PICTURE_PARAMS, Archive
 from daguerre.archive.catalogue import EXTENSIONS, Event, Item
 from daguerre.archive.users import Account
 from daguerre.archive.video import is_clip_item
-from daguerre.models.card import ModelCard
 from daguerre.video import CLIP_PARAMS
 
 PREVIEW = 256  # long side of the quick preview, pixels
@@ -416,21 +415,32 @@ def batch(archive: Archive, query: str, filters: dict[str, str], operation: str,
     return run_id, len(ids)
 
 
-def colour_bank(archive: Archive, query: str, filters: dict[str, str], name: str, limit: int = 200) -> ModelCard:
-    """A colour bank (`archive.banks`) of the colour masters the collection view matches (its derivatives are left
-    out: a bank learns from photographs), installed in the user's model folder; at most `limit` masters, made
-    while the request waits (~0.65 s a photo: about two minutes at the limit)."""
-    from daguerre.archive.banks import make_colour_bank
+def submit_colour_bank(archive: Archive, query: str, filters: dict[str, str], name: str, user: Account,
+                       per_photo: str | int | None = None) -> str:
+    """Queue a colour bank (`jobs.colour_bank`) of the colour masters the collection view matches (its derivatives,
+    withdrawn items and clips are left out: a bank learns from photographs) as a job; its id. The masters' ids are
+    frozen into the job when it is queued."""
+    from daguerre import jobs
+    from daguerre.archive.banks import bank_pictures
     from daguerre.archive.search import _filtered
+    from daguerre.jobs import colour_bank
 
+    name = colour_bank.check_name(name.strip())  # before the search
+    limit = colour_bank.MAX_MASTERS
     given = {k: v or None for k, v in filters.items() if k not in ("withdrawn", "kind")}
     with reader_sessions(archive)() as s:
         q = _filtered(s, query, **given, kind="master", withdrawn="hide").order_by(Item.pk)
         items = list(s.scalars(q.limit(limit + 1)))
+    what = f"search {query!r}" if query else "the whole collection"
+    if not items:
+        raise ArchiveError(f"no masters match ({what}): nothing to make a colour bank from")
     if len(items) > limit:
         raise ArchiveError(f"more than {limit} masters match: narrow the search, or use `daguerre archive "
                            "colour-bank` for a larger bank")
-    return make_colour_bank(archive, items, name.strip(), what=f"search {query!r}" if query else "")
+    masters = [it.id for it in bank_pictures(items, what)]
+    params = {"name": name, "masters": masters, "query": query, "per_photo": per_photo}
+    [job_id] = jobs.submit(archive, masters[:1], "train-colour-bank", params, user=user.name)
+    return job_id
 
 
 # ---------------------------------------------------------------------------------------------- training
