@@ -4,7 +4,7 @@ given folders (`scripts/build_colour_bank.py --out DIR`) or card files (`daguerr
 the first round warms up, the median of the next three is printed, with the bank lookup's own share. A folder may
 carry `ops.colorize` constants for its bank after `@` (e.g. a painting bank's penalty).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/colour_bank_speed.py runs/<bank folder or card>[@BANK_PAINTING=2] [...]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/colour_bank_speed.py runs/<bank folder or card>[@NAME=VALUE] [...]
 """
 import sys
 import time

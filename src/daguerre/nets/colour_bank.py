@@ -70,23 +70,28 @@ class ColourBank(nn.Module):
     def histogram(self, descriptors: torch.Tensor, size: tuple[int, int], k: int = 32, temperature: float = 0.05,
                   lightness: torch.Tensor | None = None, sigma_l: float | None = None, vote: float = 0.0,
                   vote_window: int = 0, candidates: int = 128, painting_penalty: float = 0.0,
-                  chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+                  chunk: int = 512, shortlist: int = 0, shortlist_every: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
         """The colour distribution (1,Q,h,w) over `bins` at each of the h x w = N positions of `descriptors`
         (1,768,N), and the best similarity found (1,1,h,w). With `sigma_l` (L*) and the positions' lightness
         (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference). With `vote`,
         each entry's logit gains `vote` x log(its photo's share of the matches): over the whole picture, or with
         `vote_window` (positions, odd) over that square around each position; the `k` entries are then chosen
         among each position's `candidates` nearest (one search). With `painting_penalty`, painting entries'
-        logits are lowered by it before the `k` are chosen (also among the `candidates`)."""
+        logits are lowered by it before the `k` are chosen (also among the `candidates`). With a `vote` and
+        `shortlist`, a bank of more photos than that is searched on the `shortlist` photos that `shortlisted` finds
+        (every `shortlist_every`-th position's matches), so its cost stops growing with the collection."""
         keys, nearest, key_l = self._entries()
+        photo_of, source_of = self.photo, self.source
         query = self.project(descriptors)
         photos = int(self.photo.max()) + 1
         voting = bool(vote) and photos > 1
-        penalised = bool(painting_penalty) and bool(self.source.any())
-        width = max(k, candidates) if voting or penalised else k
-        sims, idx = zip(*((query[s : s + chunk] @ keys).topk(width, dim=1) for s in range(0, len(query), chunk)),
-                        strict=True)
-        sim, idx = torch.cat(sims), torch.cat(idx)
+        if voting and 0 < shortlist < photos:
+            kept = self.shortlisted(query, size, k, temperature, shortlist, shortlist_every, chunk)
+            keys, nearest, key_l = keys[:, kept], nearest[kept], key_l[kept]
+            photo_of, source_of = photo_of[kept], source_of[kept]
+        penalised = bool(painting_penalty) and bool(source_of.any())
+        width = min(max(k, candidates) if voting or penalised else k, keys.shape[1])
+        sim, idx = self._search(query, keys, width, chunk)
         best = sim[:, 0]
         ell = None if lightness is None or sigma_l is None else lightness.flatten()[:, None]
 
@@ -97,13 +102,13 @@ class ColourBank(nn.Module):
 
         chosen = idx[:, :k]
         weight = weights(sim[:, :k] / temperature, chosen)
-        bias = -painting_penalty * self.source[idx].float() if penalised else torch.zeros(())
+        bias = -painting_penalty * source_of[idx].float() if penalised else torch.zeros(())
         if penalised and not voting:
             logits, pick = (sim / temperature + bias).topk(k, dim=1)
             chosen = idx.gather(1, pick)
             weight = weights(logits, chosen)
         if voting:
-            photo = self.photo.long()
+            photo = photo_of.long()
             share = torch.zeros(len(query), photos).scatter_add_(1, photo[chosen], weight)
             if vote_window:  # each position's share over the window around it
                 pad = vote_window // 2
@@ -117,6 +122,29 @@ class ColourBank(nn.Module):
             weight = weights(logits, chosen)
         hist = torch.zeros(len(query), len(self.bins)).scatter_add_(1, nearest[chosen], weight)
         return hist.T.reshape(1, -1, *size), best.view(1, 1, *size)
+
+    @staticmethod
+    def _search(query: torch.Tensor, keys: torch.Tensor, width: int, chunk: int) -> tuple[torch.Tensor, ...]:
+        """The `width` most similar entries' similarities and indices (N, width), `chunk` queries at a time."""
+        sims, idx = zip(*((query[s : s + chunk] @ keys).topk(width, dim=1) for s in range(0, len(query), chunk)),
+                        strict=True)
+        return torch.cat(sims), torch.cat(idx)
+
+    def shortlisted(self, query: torch.Tensor, size: tuple[int, int], k: int, temperature: float, photos: int,
+                    every: int = 4, chunk: int = 512) -> torch.Tensor:
+        """Indices of the entries of the `photos` photos with the largest share of the `k` best matches of every
+        `every`-th query position (in both directions of the h x w grid `size`): the scene retrieval before the
+        search (He et al. 2018 retrieve a reference the same way), which the whole-picture vote would do anyway.
+        It costs a search of the whole bank by 1/`every`^2 of the positions."""
+        keys = self._entries()[0]
+        h, w = size
+        grid = torch.arange(h * w).view(h, w)[every // 2 :: every, every // 2 :: every].flatten()
+        sim, idx = self._search(query[grid if len(grid) else torch.arange(len(query))], keys, min(k, keys.shape[1]),
+                                chunk)
+        share = torch.zeros(int(self.photo.max()) + 1).index_add_(
+            0, self.photo.long()[idx].flatten(), torch.softmax(sim / temperature, dim=1).flatten())
+        chosen = share.topk(min(photos, len(share))).indices
+        return torch.isin(self.photo.long(), chosen).nonzero().squeeze(1)
 
     def prior(self) -> torch.Tensor:
         """(Q,) how often each ab bin occurs among the entries, mixed half and half with the uniform."""

@@ -72,6 +72,9 @@ BANK_REGION, BANK_REGION_EPS = 8, 1e-2
 # picture's matches), the share taken over the whole picture (BANK_VOTE_WINDOW 0) or over a window of this many
 # quarter-size px around each position; 0: no vote (and none with a bank made without photo indices)
 BANK_VOTE, BANK_VOTE_WINDOW = 0.0, 0  # off: tried, worse held-out (BENCHMARKS.md)
+# a bank of more than BANK_SHORTLIST_FROM photos (a large collection's) is searched on the BANK_SHORTLIST photos
+# with the largest share of the matches of every BANK_SHORTLIST_EVERY-th position (`ColourBank.shortlisted`)
+BANK_SHORTLIST_FROM, BANK_SHORTLIST, BANK_SHORTLIST_EVERY = 150, 32, 4  # chosen on validation (BENCHMARKS.md)
 # a bank with painting entries (`scripts/build_colour_bank.py --paintings`): their logits lowered by this much
 BANK_PAINTING = 0.0
 DEFAULT_BANK = "colour-bank"  # the shipped bank: the automatic colour unless a run names another
@@ -249,8 +252,10 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
         keys = F.normalize(F.avg_pool2d(keys, s).flatten(2), dim=1)
         quarter = F.avg_pool2d(F.pad(quarter, pad, mode="replicate"), s)
     window = 2 * max(1, round(BANK_VOTE_WINDOW / (2 * s))) + 1 if BANK_VOTE_WINDOW else 0
+    large = int(bank.photo.max()) + 1 > BANK_SHORTLIST_FROM
     hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L,
-                                readout(bank)[1], window, painting_penalty=BANK_PAINTING)
+                                readout(bank)[1], window, painting_penalty=BANK_PAINTING,
+                                shortlist=BANK_SHORTLIST if large else 0, shortlist_every=BANK_SHORTLIST_EVERY)
     hist = blur(hist, BANK_BLUR / s)
     if BANK_REGION:  # one distribution within regions of the lightness: its most likely colour, not blotches
         from kornia.filters import guided_blur
