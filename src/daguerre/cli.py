@@ -342,7 +342,9 @@ def train_colour_bank(
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("reading photos", total=None)
             card = make(photos, name, base=base, per_photo=per_photo, out=out, replace=replace,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+                        progress=lambda done, total: bar.update(  # the card's measure follows the last photo
+                            task, completed=done, total=total,
+                            description="measuring it on its own photos" if done == total else "reading photos"))
     except (ImageError, ValueError, FileNotFoundError, ModelNotFoundError) as e:
         fail(str(e))
     training = card.training
