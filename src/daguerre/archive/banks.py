@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
 
 def make_colour_bank(archive: Archive, items: list[Item], name: str, *, per_photo: int = 400,
-                     out: Path | None = None, replace: bool = False, what: str = "") -> ModelCard:
+                     out: Path | None = None, replace: bool = False, what: str = "",
+                     progress: object = None) -> ModelCard:
     """A colour bank (`api.train_colour_bank`) of `items`' still pictures, its card recording the archive and the
     items' ids; clips and withdrawn items are left out. A derivative among them, no picture left, a bad name or
-    no colour photo among them: an ArchiveError saying so (`what` names the selection), and nothing written."""
+    no colour photo among them: an ArchiveError saying so (`what` names the selection), and nothing written.
+    `progress(done, total)` after each picture."""
     pictures = bank_pictures(items, what)
     return bank_of_masters({it.id: archive.store.local_path(it.sha256) for it in pictures}, str(archive.path), name,
-                           per_photo=per_photo, out=out, replace=replace)
+                           per_photo=per_photo, out=out, replace=replace, progress=progress)
 
 
 def bank_pictures(items: list[Item], what: str = "") -> list[Item]:

@@ -202,11 +202,15 @@ def colour_bank(
 
     if items and search is not None:
         fail("give master ids or --search, not both")
-    with opened(archive) as a:
+    with opened(archive) as a, bar() as progress:
         chosen = [a.get(ref) for ref in items] if items else [
             it for it in a.search(search or "", limit=None) if it.kind == "master"]
+        task = progress.add_task("reading masters", total=None)
         card = make_colour_bank(a, chosen, name, per_photo=per_photo, out=out_dir, replace=replace,
-                                what=f"search {search!r}" if search else "")
+                                what=f"search {search!r}" if search else "",
+                                progress=lambda done, total: progress.update(  # the card's measure follows
+                                    task, completed=done, total=total, description="measuring it on its own photos"
+                                    if done == total else "reading masters"))
     skipped = len(card.training["skipped_nearly_grey"])
     out.print(f"saved colour bank {card.name} ({len(card.training['photos'])} colour masters"
               + (f", {skipped} nearly grey skipped" if skipped else "") + f") to {card.weights_path()}; use it: "
