@@ -79,7 +79,8 @@ class ColourBank(nn.Module):
         among each position's `candidates` nearest (one search). With `painting_penalty`, painting entries'
         logits are lowered by it before the `k` are chosen (also among the `candidates`). With a `vote` and
         `shortlist`, a bank of more photos than that is searched on the `shortlist` photos that `shortlisted` finds
-        (every `shortlist_every`-th position's matches), so its cost stops growing with the collection."""
+        (every `shortlist_every`-th position's matches), so its cost grows far more slowly with the collection (a first pass
+        over every entry at 1/`shortlist_every`^2 of the positions)."""
         keys, nearest, key_l = self._entries()
         photo_of, source_of = self.photo, self.source
         query = self.project(descriptors)
@@ -104,7 +105,7 @@ class ColourBank(nn.Module):
         weight = weights(sim[:, :k] / temperature, chosen)
         bias = -painting_penalty * source_of[idx].float() if penalised else torch.zeros(())
         if penalised and not voting:
-            logits, pick = (sim / temperature + bias).topk(k, dim=1)
+            logits, pick = (sim / temperature + bias).topk(min(k, width), dim=1)
             chosen = idx.gather(1, pick)
             weight = weights(logits, chosen)
         if voting:
@@ -117,7 +118,7 @@ class ColourBank(nn.Module):
             else:
                 share = share.mean(0, keepdim=True).expand(len(query), -1)
             bias = bias + vote * share.clamp_min(1e-6).log().gather(1, photo[idx])
-            logits, pick = (sim / temperature + bias).topk(k, dim=1)
+            logits, pick = (sim / temperature + bias).topk(min(k, width), dim=1)
             chosen = idx.gather(1, pick)
             weight = weights(logits, chosen)
         hist = torch.zeros(len(query), len(self.bins)).scatter_add_(1, nearest[chosen], weight)
