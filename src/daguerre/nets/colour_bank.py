@@ -79,8 +79,8 @@ class ColourBank(nn.Module):
         among each position's `candidates` nearest (one search). With `painting_penalty`, painting entries'
         logits are lowered by it before the `k` are chosen (also among the `candidates`). With a `vote` and
         `shortlist`, a bank of more photos than that is searched on the `shortlist` photos that `shortlisted` finds
-        (every `shortlist_every`-th position's matches), so its cost grows far more slowly with the collection (a first pass
-        over every entry at 1/`shortlist_every`^2 of the positions)."""
+        (every `shortlist_every`-th position's matches), so its cost grows far more slowly with the collection
+        (a first pass over every entry at 1/`shortlist_every`^2 of the positions)."""
         keys, nearest, key_l = self._entries()
         photo_of, source_of = self.photo, self.source
         query = self.project(descriptors)
