@@ -319,6 +319,82 @@ def test_a_colour_bank_job_cancelled_between_photos_or_with_a_torn_master_instal
     assert not user_models.exists()
 
 
+def test_a_colour_bank_job_cancelled_as_it_installs_leaves_nothing_and_never_overwrites_a_bank(
+        user_models, archive, photos, monkeypatch):
+    """The runner installs the bank as it marks the job done: a cancel landing in between takes the bank back; a
+    bank given the job's name meanwhile (by the CLI) is kept and the job fails saying so; neither job's bank can be
+    published by hand, and their run folders do not keep a copy."""
+    from daguerre import jobs
+    from daguerre.archive import ArchiveError
+    from daguerre.jobs import training
+    from daguerre.jobs.training import publish, run_dir
+    from daguerre.models.registry import list_models
+    from daguerre.training import colour_bank
+
+    masters = archive.ingest(list(photos.values())).added
+    job_id = bank_job(archive, masters, "late-cancel")
+    real_install = training.install
+
+    def cancelled_meanwhile(card, folder=None):
+        installed = real_install(card, folder)
+        assert (user_models / "late-cancel.safetensors").is_file()
+        assert jobs.cancel(archive, job_id)  # the user's cancel, between the install and the done mark
+        return installed
+
+    monkeypatch.setattr(training, "install", cancelled_meanwhile)
+    summary = jobs.run_jobs(archive, job_ids=[job_id], backend="inline")
+    assert summary.cancelled == 1 and summary.done == 0
+    assert jobs.get_job(archive, job_id)["status"] == "cancelled"
+    assert "late-cancel" not in {c.name for c in list_models()} and not list(user_models.iterdir())
+    assert not (run_dir(archive, job_id) / "model").exists()
+    with pytest.raises(ArchiveError, match="nothing to publish"):
+        publish(archive, job_id)
+    monkeypatch.setattr(training, "install", real_install)
+
+    job_id = bank_job(archive, masters, "taken-meanwhile")
+    real_positions, mine = colour_bank.photo_positions, []
+
+    def the_cli_meanwhile(*args, **kwargs):  # `daguerre train colour-bank` finishes while the job reads its photos
+        if not mine:
+            mine.append(None)
+            mine[0] = api.train_colour_bank(photos["coffee.jpg"], "taken-meanwhile", per_photo=5, measure=0)
+        return real_positions(*args, **kwargs)
+
+    monkeypatch.setattr(colour_bank, "photo_positions", the_cli_meanwhile)
+    summary = jobs.run_jobs(archive, job_ids=[job_id], backend="inline")
+    monkeypatch.setattr(colour_bank, "photo_positions", real_positions)
+    assert summary.failed == 1
+    assert "'taken-meanwhile' is taken" in jobs.get_job(archive, job_id)["error"]
+    kept = {c.name: c for c in list_models()}["taken-meanwhile"]
+    assert kept.sha256 == mine[0].sha256 and "items" not in kept.training  # the CLI's bank, untouched
+    assert not (run_dir(archive, job_id) / "model").exists()
+
+    job_id = bank_job(archive, masters, "installed-once")
+    assert jobs.run_jobs(archive, job_ids=[job_id], backend="inline").done == 1
+    folder = run_dir(archive, job_id) / "model"
+    assert (folder / "installed-once.json").is_file() and not (folder / "installed-once.safetensors").exists()
+    assert (user_models / "installed-once.safetensors").is_file()
+
+
+def test_a_model_is_published_only_from_a_training_job_that_is_done(user_models, archive, photos, monkeypatch):
+    """A style job cancelled after its model was written (while it was being measured) cannot be published."""
+    from daguerre import jobs
+    from daguerre.archive import ArchiveError
+    from daguerre.jobs.training import publish, run_dir
+    from daguerre.models.registry import list_models
+
+    [painting] = archive.ingest([photos["coffee.jpg"]]).added
+    [job_id] = jobs.submit(archive, [painting], "train-style", {"name": "half-done", "content": "search:coffee"},
+                           user="ana")
+    folder = run_dir(archive, job_id) / "model"  # what a worker had written when the cancel came
+    folder.mkdir(parents=True)
+    card = api.train_colour_bank(photos["coffee.jpg"], "half-done", per_photo=5, measure=0, out=folder)
+    assert jobs.cancel(archive, job_id)
+    with pytest.raises(ArchiveError, match="is cancelled: only a finished training's model is published"):
+        publish(archive, job_id)
+    assert card.name not in {c.name for c in list_models()}
+
+
 def test_a_colour_bank_job_is_refused_when_queued_for_a_bad_name_a_taken_one_or_too_many_masters(
         user_models, archive, photos, monkeypatch):
     from daguerre import jobs
@@ -336,3 +412,24 @@ def test_a_colour_bank_job_is_refused_when_queued_for_a_bad_name_a_taken_one_or_
         with pytest.raises(ArchiveError, match=words):
             bank_job(archive, given, name)
     assert jobs.list_jobs(archive) == []
+
+
+def test_the_run_forms_model_list_is_read_again_when_a_bank_was_installed_while_it_was_read(monkeypatch):
+    """The runner's thread forgets the list as a bank is installed; a read under way then is used, not kept."""
+    from daguerre.models import registry
+    from daguerre.web import forms
+
+    real, reads = registry.list_models, []
+
+    def installed_meanwhile(*args, **kwargs):
+        reads.append(1)
+        cards = real(*args, **kwargs)
+        if len(reads) == 1:
+            forms.forget_installed()  # the training lane, between this read and its return
+        return cards
+
+    monkeypatch.setattr(registry, "list_models", installed_meanwhile)
+    forms.forget_installed()
+    assert {c.name for c in forms._installed()} >= {"colour-bank"} and len(reads) == 1
+    assert forms._installed() and len(reads) == 2  # read again: the first read may have missed the new bank
+    assert forms._installed() and len(reads) == 2  # then kept

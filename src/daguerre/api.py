@@ -154,16 +154,19 @@ def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None 
 
     check_model_name(name)
     folder = Path(out or user_models_dir())
-    try:
-        taken = find_model(name)
-    except ModelNotFoundError:
-        taken = None
-    if taken is not None:
+
+    def check_free() -> None:
+        try:
+            taken = find_model(name)
+        except ModelNotFoundError:
+            return
         own = taken.task == "colorize-bank" and Path(taken.path).resolve() == folder.resolve() != SHIPPED.resolve()
         if not (replace and own):
             where = "shipped with daguerre" if Path(taken.path).resolve() == SHIPPED.resolve() else taken.path
             raise ValueError(f"model name {name!r} is taken (a {taken.task} model, {where}): choose another name"
                              + (", or pass --replace to remake this bank" if own else ""))
+
+    check_free()
     if per_photo < 1:
         raise ValueError(f"per_photo is at least 1, got {per_photo}")
     sources = [photos] if isinstance(photos, (str, Path)) else list(photos)
@@ -202,6 +205,7 @@ def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None 
         metrics={**metrics, **({"note": "each measured photo seen grey and coloured without its own entries, as a "
                                         "photo of those places the bank does not hold; chroma error at a quarter "
                                         "of the working size, as a fraction of grey's"} if metrics else {})})
+    check_free()  # again: a bank made meanwhile under this name (a web job's) is not overwritten
     return save_model(bank, card, folder)
 
 

@@ -2,8 +2,9 @@
 their ids frozen into the job's params when it is submitted, made in the runner's training lane with its progress
 per photo, cancellable between photos, and installed in the user's model folder when done.
 
-The bank is made in the job's run folder (``<archive>/cache/training/<job id>/model/``) and copied into the model
-folder only once it is whole and the job was not cancelled meanwhile: a failed or cancelled job installs nothing.
+The bank is made in the job's run folder (``<archive>/cache/training/<job id>/model/``) and moved into the model
+folder by the runner as it marks the job done (`training.finish`): a failed or cancelled job installs nothing, and a
+bank given the same name meanwhile (by the CLI or another job) is never overwritten: the job fails saying so.
 """
 
 from __future__ import annotations
@@ -89,15 +90,13 @@ def plan(archive: Archive, job_id: str, params: dict) -> dict:
 
 
 def make(task: dict, progress) -> dict:
-    """Worker side: make the bank in the run folder, then install it (a cancel that came while the bank was being
-    measured is honoured: nothing is installed). What was made."""
+    """Worker side: make the bank in the run folder (a cancel that came while the bank was being measured is
+    honoured here); what was made. The client installs it (`training.finish`) as it marks the job done."""
     from daguerre.archive.banks import bank_of_masters
-    from daguerre.jobs.training import install
 
     files = {k: Path(v) for k, v in task["files"].items()}
     card = bank_of_masters(files, task["archive"], task["name"], per_photo=task["per_photo"],
                            out=Path(task["run_dir"]) / "model",
                            progress=lambda done, total: progress(done, total, final=done == total))
     progress(len(files), len(files), final=True)  # JobCancelled if it was cancelled while the bank was measured
-    install(card)
     return {"model": card.name, "photos": len(card.training["photos"])}

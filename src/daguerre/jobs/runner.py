@@ -340,6 +340,23 @@ def _run(archive: Archive, run_id: str | None, job_ids: list[str] | None, backen
         archive.store.remove_note(f"jobs/{job.id}")  # a result that came too late
         tell(job, "cancelled", 0.0)
 
+    def finish_training(job: Row, task: dict) -> None:
+        """Done, its colour bank installed; or cancelled at that moment, and nothing installed."""
+        try:
+            installed = training.finish(archive, job.id, task)
+        except ArchiveError as e:
+            training.discard(archive, job.id, task)
+            fail(job, str(e))
+            return
+        if _set(archive, job.id, only_if=("running",), status="done", progress=1.0, finished_at=now()):
+            summary.done += 1
+            tell(job, "done", 1.0)
+        else:
+            if installed is not None:
+                training.withdraw(installed)
+            training.discard(archive, job.id, task)
+            cancelled(job)
+
     def write_waiting() -> None:
         errors = record(archive, waiting)
         for (job, _, _), error in zip(waiting, errors, strict=True):
@@ -406,18 +423,16 @@ def _run(archive: Archive, run_id: str | None, job_ids: list[str] | None, backen
                             continue
                     fail(job, f"{name}: {' '.join(str(e).split())}"[:500])
                     continue
-                if "error" in made:
-                    fail(job, made["error"])
-                    continue
-                if made.get("cancelled"):
-                    cancelled(job)
-                    continue
-                if "training" in task:
-                    if _set(archive, job.id, only_if=("running",), status="done", progress=1.0, finished_at=now()):
-                        summary.done += 1
-                        tell(job, "done", 1.0)
+                if "error" in made or made.get("cancelled"):
+                    if "training" in task:
+                        training.discard(archive, job.id, task)
+                    if "error" in made:
+                        fail(job, made["error"])
                     else:
                         cancelled(job)
+                    continue
+                if "training" in task:
+                    finish_training(job, task)
                     continue
                 if not waiting:
                     oldest = time.monotonic()

@@ -132,11 +132,51 @@ def trained_card(archive: Archive, job_id: str) -> ModelCard | None:
 
 
 def publish(archive: Archive, job_id: str, folder: Path | None = None) -> ModelCard:
-    """Copy a trained model (weights and card) into the user's model folder: it joins the installed models."""
+    """Copy a trained style model (weights and card) into the user's model folder: it joins the installed models.
+    Only a job that is done (not one cancelled or failed after its model was written); a colour bank installs
+    itself."""
+    from daguerre.jobs import get_job
+
+    job = get_job(archive, job_id)
+    if job["operation"] not in TRAINING:
+        raise ArchiveError(f"{job_id}: not a training job")
+    if job["operation"] == colour_bank.OPERATION:
+        raise ArchiveError(f"job {job_id[:8]}: a colour bank is installed by its job when done; nothing to publish")
+    if job["status"] != "done":
+        raise ArchiveError(f"job {job_id[:8]} is {job['status']}: only a finished training's model is published")
     card = trained_card(archive, job_id)
     if card is None:
         raise ArchiveError(f"job {job_id[:8]}: no trained model (the training has not finished)")
     return install(card, folder)
+
+
+def finish(archive: Archive, job_id: str, task: dict) -> ModelCard | None:
+    """Client side, as a training job's worker returns: a colour bank is installed now (the run folder keeps only
+    its card); the card this installed, None for a style model (published by hand) or a bank already there. A
+    different model given the bank's name meanwhile: an ArchiveError, nothing overwritten."""
+    if task.get("training") != "colour-bank":
+        return None
+    card = trained_card(archive, job_id)
+    if card is None:
+        raise ArchiveError(f"job {job_id[:8]}: the colour bank was not written")
+    from daguerre.models.registry import list_models
+
+    there = any(c.name == card.name and c.sha256 == card.sha256 for c in list_models())
+    installed = install(card)
+    card.weights_path().unlink(missing_ok=True)  # the installed copy is the bank: not twice on disk
+    return None if there else installed
+
+
+def withdraw(card: ModelCard) -> None:
+    """Take back a model `finish` installed (its job was cancelled at that moment)."""
+    (Path(card.path) / card.weights).unlink(missing_ok=True)
+    (Path(card.path) / f"{card.name}.json").unlink(missing_ok=True)
+
+
+def discard(archive: Archive, job_id: str, task: dict) -> None:
+    """A colour-bank job cancelled or failed: its run folder's bank (possibly hundreds of MB) is deleted."""
+    if task.get("training") == "colour-bank":
+        shutil.rmtree(run_dir(archive, job_id) / "model", ignore_errors=True)
 
 
 def install(card: ModelCard, folder: Path | None = None) -> ModelCard:

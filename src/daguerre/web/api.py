@@ -160,7 +160,7 @@ def publish_model(request: Request, job_id: str, user: Editor):
     if job is None or job["operation"] not in TRAINING:
         raise HTTPException(404, f"{job_id}: no such training job")
     try:
-        card = publish(request.app.state.archive, job_id)
+        card = publish(request.app.state.archive, job["id"])
     except ArchiveError as e:
         raise HTTPException(409, str(e)) from None
     from daguerre.web import forms

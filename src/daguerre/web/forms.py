@@ -24,23 +24,31 @@ class Field:
 
 
 _cards: tuple[float, list] = (0.0, [])
+_forgotten = 0  # how many times the cards were forgotten: a read begun before the last is not kept
 
 
 def _installed() -> list:
-    """The installed model cards, re-read at most every 10 s (a model trained meanwhile shows up soon)."""
+    """The installed model cards, re-read at most every 10 s (a model trained meanwhile shows up soon). Safe beside
+    `forget_installed` on the runner's thread: the global is read once, and a list read while it was forgotten is
+    used but not kept."""
     global _cards
     import time
 
     from daguerre.models.registry import list_models
 
-    if time.monotonic() - _cards[0] > 10:
-        _cards = (time.monotonic(), list_models())
-    return _cards[1]
+    read_at, cards = _cards
+    if time.monotonic() - read_at > 10:
+        forgotten = _forgotten
+        cards = list_models()
+        if forgotten == _forgotten:
+            _cards = (time.monotonic(), cards)
+    return cards
 
 
 def forget_installed() -> None:
     """Re-read the installed models on the next call (a model was just published)."""
-    global _cards
+    global _cards, _forgotten
+    _forgotten += 1
     _cards = (0.0, [])
 
 
