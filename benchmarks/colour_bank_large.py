@@ -100,15 +100,17 @@ def speed(args, times: list[int]) -> None:
     x = F.interpolate(coffee, size=(1000, 1000), mode="area")[0].numpy()
     grey = Picture(np.repeat(Picture(x).luminance()[None], 3, 0))
     op = get_operation("colorize")
-    runs = [(name, mode) for name in banks for mode in (("exact", "shortlist") if name != "shipped" else ("-",))]
+    modes = ("exact", "shortlist", *(f"shortlist:{n}" for n in args.speed_per_photo or []))
+    runs = [(name, mode) for name in banks for mode in (modes if name != "shipped" else ("-",))]
     total: dict = {r: [] for r in runs}
     lookup: dict = {r: [] for r in runs}
-    original, find = ops.bank_distribution, ops.colour_bank
+    original, find, per_photo = ops.bank_distribution, ops.colour_bank, ops.BANK_SHORTLIST_PER_PHOTO
     for rep in range(4):
         for name, mode in runs:
             bank = banks[name]
             ops.colour_bank = lambda card=None, wanted=None, bank=bank: (None, bank)
             ops.BANK_SHORTLIST_FROM = 10**9 if mode == "exact" else 150
+            ops.BANK_SHORTLIST_PER_PHOTO = int(mode.split(":")[1]) if ":" in mode else per_photo
             spent = []
 
             def distribution(*a, spent=spent):
@@ -124,7 +126,7 @@ def speed(args, times: list[int]) -> None:
             if rep:
                 total[(name, mode)].append(time.process_time() - t)
                 lookup[(name, mode)].append(sum(spent))
-    ops.bank_distribution, ops.colour_bank = original, find
+    ops.bank_distribution, ops.colour_bank, ops.BANK_SHORTLIST_PER_PHOTO = original, find, per_photo
     table = [[name, int(banks[name].photo.max()) + 1, len(banks[name].keys), mode,
               float(np.median(total[(name, mode)])), float(np.median(lookup[(name, mode)]))] for name, mode in runs]
     print(format_table(["bank", "photos", "entries", "search", "CPU s at 1 MP", "of which the lookup"], table))
@@ -138,7 +140,11 @@ def main() -> None:
     parser.add_argument("--split", default="validation", help="validation (to choose) or heldout (to report)")
     parser.add_argument("--n", type=int, help="photos of the split (default all)")
     parser.add_argument("--size", type=int, default=256, help="photos' short side in px (default 256)")
-    parser.add_argument("--shortlists", nargs="*", default=["64:4"], help="PHOTOS:EVERY settings to measure")
+    parser.add_argument("--shortlists", nargs="*", default=["64:4"],
+                        help="PHOTOS:EVERY[:PER_PHOTO] settings to measure (PER_PHOTO: entries of each photo the "
+                             "first pass searches, 0 all)")
+    parser.add_argument("--speed-per-photo", type=int, nargs="*",
+                        help="--speed: also time the shortlist with these entries a photo in its first pass")
     parser.add_argument("--work", type=Path, default=Path("/tmp/daguerre-large-bank"),
                         help="folder the other photos and the banks are kept in")
     parser.add_argument("--grid-rows", type=int, default=0)
@@ -196,10 +202,11 @@ def main() -> None:
             timed("halves alone (small collection)", bench.ours(None, bank=f"halves-{args.split}")),
             timed("large, exact", bench.ours(None, settings=EXACT, bank=f"large-{args.split}"))]
     for setting in args.shortlists:
-        kept, every = (int(v) for v in setting.split(":"))
-        rows.append(timed(f"large, shortlist {kept} photos, every {every}", bench.ours(
-            None, settings={"BANK_SHORTLIST_FROM": 0, "BANK_SHORTLIST": kept, "BANK_SHORTLIST_EVERY": every},
-            bank=f"large-{args.split}")))
+        kept, every, per_photo = ([int(v) for v in setting.split(":")] + [0])[:3]
+        rows.append(timed(f"large, shortlist {kept} photos, every {every}"
+                          + (f", {per_photo} entries a photo" if per_photo else ""), bench.ours(
+            None, settings={"BANK_SHORTLIST_FROM": 0, "BANK_SHORTLIST": kept, "BANK_SHORTLIST_EVERY": every,
+                            "BANK_SHORTLIST_PER_PHOTO": per_photo}, bank=f"large-{args.split}")))
     rows.append(bench.Row("truth", lambda c: c.truth))
     bench.score(rows, data, args.grid_rows)
     grey = rows[0].mean("chroma_error")

@@ -70,3 +70,21 @@ def test_a_shortlisted_search_colours_as_the_whole_search(collection, monkeypatc
     err_whole, err_short = chroma_error(whole, truth), chroma_error(short, truth)
     assert not np.array_equal(short, whole)  # the shortlist was used
     assert err_short < 1.1 * err_whole and err_short < 0.5 * chroma_error(grey, truth), (err_whole, err_short)
+
+
+def test_a_first_pass_over_a_few_entries_of_each_photo_still_finds_the_scene(collection):
+    """`shortlisted(per_photo=n)` looks at about n entries of every photo (never none of one): coffee's half is
+    still found, from a tenth of its entries."""
+    card, truth, grey = collection
+    bank = ops.colour_bank(None, card.name)[1]
+    keys, photo = bank.sampled(10)
+    full, seen = torch.bincount(bank.photo.long()), torch.bincount(photo, minlength=int(bank.photo.max()) + 1)
+    assert (seen >= full.clamp_max(10)).all() and (seen < 20).all() and keys.shape == (bank.keys.shape[1], len(photo))
+    used = [Path(f).name for f in card.training["photos"]]
+    coffee = int(ops.colour_bank()[1].photo.max()) + 1 + used.index("0-coffee-right.png")
+    small = ops.working(torch.from_numpy(grey)[None], 384)
+    lightness = lab_split(small)[0]
+    query = bank.project(match_keys(*grey_features(lightness)))
+    h, w = (s // 4 for s in lightness.shape[-2:])
+    kept = bank.shortlisted(query, (h, w), ops.BANK_K, ops.BANK_T, photos=4, per_photo=10)
+    assert coffee in set(bank.photo[kept].tolist()) and len(set(bank.photo[kept].tolist())) == 4

@@ -47,9 +47,10 @@ class ColourBank(nn.Module):
         self.register_buffer("source", torch.zeros(entries, dtype=torch.uint8))  # 0 a photo, 1 a painting
         self.bins = ab_bins(bin_step)
         self._cache: tuple[torch.Tensor, ...] | None = None
+        self._sampled: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
-        self._cache = None  # the lookup tables are made from the buffers being replaced
+        self._cache, self._sampled = None, {}  # the lookup tables are made from the buffers being replaced
         if prefix + "photo" not in state_dict and prefix + "keys" in state_dict:  # a bank made without photo indices:
             state_dict[prefix + "photo"] = torch.zeros(len(state_dict[prefix + "keys"]), dtype=torch.int16)  # no vote
         if prefix + "source" not in state_dict and prefix + "keys" in state_dict:  # made before paintings: photos
@@ -70,7 +71,8 @@ class ColourBank(nn.Module):
     def histogram(self, descriptors: torch.Tensor, size: tuple[int, int], k: int = 32, temperature: float = 0.05,
                   lightness: torch.Tensor | None = None, sigma_l: float | None = None, vote: float = 0.0,
                   vote_window: int = 0, candidates: int = 128, painting_penalty: float = 0.0,
-                  chunk: int = 512, shortlist: int = 0, shortlist_every: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+                  chunk: int = 512, shortlist: int = 0, shortlist_every: int = 4,
+                  shortlist_per_photo: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """The colour distribution (1,Q,h,w) over `bins` at each of the h x w = N positions of `descriptors`
         (1,768,N), and the best similarity found (1,1,h,w). With `sigma_l` (L*) and the positions' lightness
         (1,1,h,w) in [0, 1], entries of other lightness weigh less (a Gaussian in their difference). With `vote`,
@@ -87,7 +89,8 @@ class ColourBank(nn.Module):
         photos = int(self.photo.max()) + 1
         voting = bool(vote) and photos > 1
         if voting and 0 < shortlist < photos:
-            kept = self.shortlisted(query, size, k, temperature, shortlist, shortlist_every, chunk)
+            kept = self.shortlisted(query, size, k, temperature, shortlist, shortlist_every, chunk,
+                                    shortlist_per_photo)
             keys, nearest, key_l = keys[:, kept], nearest[kept], key_l[kept]
             photo_of, source_of = photo_of[kept], source_of[kept]
         penalised = bool(painting_penalty) and bool(source_of.any())
@@ -131,19 +134,33 @@ class ColourBank(nn.Module):
                         strict=True)
         return torch.cat(sims), torch.cat(idx)
 
+    def sampled(self, per_photo: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(keys (dims, M), photo (M,)) of about `per_photo` entries of each photo (every n-th of its own, n its
+        entries // `per_photo`): a photo's views at a glance, for `shortlisted`. Kept for the next picture."""
+        if per_photo not in self._sampled:
+            keys, photo = self._entries()[0], self.photo.long()
+            counts = torch.bincount(photo)
+            order = torch.argsort(photo, stable=True)
+            rank = torch.empty_like(order)
+            rank[order] = torch.arange(len(photo)) - (torch.cumsum(counts, 0) - counts)[photo[order]]
+            keep = (rank % (counts // per_photo).clamp_min(1)[photo] == 0).nonzero().squeeze(1)
+            self._sampled[per_photo] = (keys[:, keep].contiguous(), photo[keep])
+        return self._sampled[per_photo]
+
     def shortlisted(self, query: torch.Tensor, size: tuple[int, int], k: int, temperature: float, photos: int,
-                    every: int = 4, chunk: int = 512) -> torch.Tensor:
+                    every: int = 4, chunk: int = 512, per_photo: int = 0) -> torch.Tensor:
         """Indices of the entries of the `photos` photos with the largest share of the `k` best matches of every
         `every`-th query position (in both directions of the h x w grid `size`): the scene retrieval before the
         search (He et al. 2018 retrieve a reference the same way), which the whole-picture vote would do anyway.
-        It costs a search of the whole bank by 1/`every`^2 of the positions."""
-        keys = self._entries()[0]
+        It costs a search of the whole bank by 1/`every`^2 of the positions; with `per_photo`, of about that many
+        entries of each photo (`sampled`) instead of all."""
+        keys, photo = self.sampled(per_photo) if per_photo else (self._entries()[0], self.photo.long())
         h, w = size
         grid = torch.arange(h * w).view(h, w)[every // 2 :: every, every // 2 :: every].flatten()
         sim, idx = self._search(query[grid if len(grid) else torch.arange(len(query))], keys, min(k, keys.shape[1]),
                                 chunk)
         share = torch.zeros(int(self.photo.max()) + 1).index_add_(
-            0, self.photo.long()[idx].flatten(), torch.softmax(sim / temperature, dim=1).flatten())
+            0, photo[idx].flatten(), torch.softmax(sim / temperature, dim=1).flatten())
         chosen = share.topk(min(photos, len(share))).indices
         return torch.isin(self.photo.long(), chosen).nonzero().squeeze(1)
 

@@ -75,6 +75,7 @@ BANK_VOTE, BANK_VOTE_WINDOW = 0.0, 0  # off: tried, worse held-out (BENCHMARKS.m
 # a bank of more than BANK_SHORTLIST_FROM photos (a large collection's) is searched on the BANK_SHORTLIST photos
 # with the largest share of the matches of every BANK_SHORTLIST_EVERY-th position (`ColourBank.shortlisted`)
 BANK_SHORTLIST_FROM, BANK_SHORTLIST, BANK_SHORTLIST_EVERY = 150, 32, 4  # chosen on validation (BENCHMARKS.md)
+BANK_SHORTLIST_PER_PHOTO = 50  # its first pass looks at about this many entries of each photo (0: all; BENCHMARKS.md)
 # a bank with painting entries (`scripts/build_colour_bank.py --paintings`): their logits lowered by this much
 BANK_PAINTING = 0.0
 DEFAULT_BANK = "colour-bank"  # the shipped bank: the automatic colour unless a run names another
@@ -255,7 +256,8 @@ def bank_distribution(bank: torch.nn.Module, keys: torch.Tensor, quarter: torch.
     large = int(bank.photo.max()) + 1 > BANK_SHORTLIST_FROM
     hist, best = bank.histogram(keys, tuple(quarter.shape[-2:]), BANK_K, BANK_T, quarter, BANK_SIGMA_L,
                                 readout(bank)[1], window, painting_penalty=BANK_PAINTING,
-                                shortlist=BANK_SHORTLIST if large else 0, shortlist_every=BANK_SHORTLIST_EVERY)
+                                shortlist=BANK_SHORTLIST if large else 0, shortlist_every=BANK_SHORTLIST_EVERY,
+                                shortlist_per_photo=BANK_SHORTLIST_PER_PHOTO)
     hist = blur(hist, BANK_BLUR / s)
     if BANK_REGION:  # one distribution within regions of the lightness: its most likely colour, not blotches
         from kornia.filters import guided_blur
