@@ -15,6 +15,7 @@ pytest.importorskip("cv2")
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from daguerre import jobs  # noqa: E402
 from daguerre.archive import Archive, users  # noqa: E402
 from daguerre.imaging import Picture, load  # noqa: E402
 from daguerre.video.clip import ClipWriter  # noqa: E402
@@ -240,3 +241,21 @@ def test_a_clip_job_is_refused_without_an_editor(site):
         r = c.post(f"/api/items/{clip_id}/jobs", headers=headers, json=body)
         assert r.status_code in (401, 403), (headers, r.status_code, r.text)
     assert rows(archive) == before
+
+
+def test_a_colour_bank_job_leaves_clips_out_before_it_counts_the_masters(site, monkeypatch):
+    """A clip among the masters used to count against the job's limit (and be dropped after): with a limit of one,
+    the clip and the photo were "more than 1 masters". Now the photo alone is queued, and a search that finds only
+    clips says so."""
+    from daguerre.jobs import colour_bank
+
+    archive, clip_id, photo_id = site
+    monkeypatch.setattr(colour_bank, "MAX_MASTERS", 1)
+    c = TestClient(create_app(archive), follow_redirects=False)  # no runner: the job stays queued
+    r = c.post("/api/colour-bank", headers=bearer(archive, "eddie"), json={"name": "harbour"})
+    assert r.status_code == 202, r.text
+    [job] = [j for j in jobs.list_jobs(archive) if j["id"] == r.json()["id"]]
+    assert job["params"]["masters"] == [photo_id]
+    title = archive.get(clip_id).title
+    r = c.post("/api/colour-bank", headers=bearer(archive, "eddie"), json={"name": "quay", "q": title})
+    assert r.status_code == 400 and "only clips match" in r.json()["detail"], (title, r.text)

@@ -44,6 +44,16 @@ def is_clip_item(item: Item) -> bool:
     return (item.media_type or "").startswith("video/") or item.media_type in MEDIA_TYPES.values()
 
 
+def not_clip():  # noqa: ANN201 - an SQLAlchemy condition
+    """`is_clip_item`'s opposite as a query condition, so a search can leave clips out before it counts."""
+    from sqlalchemy import and_, func, not_
+
+    from daguerre.archive.catalogue import Item
+
+    media_type = func.coalesce(Item.media_type, "")
+    return and_(not_(media_type.startswith("video/")), media_type.not_in(sorted(set(MEDIA_TYPES.values()))))
+
+
 def describe(path: Path) -> tuple[str, int, int, dict]:
     """(media type, width, height, extra catalogue fields) of a clip; ArchiveError naming it if unreadable."""
     from daguerre.video.clip import open_clip

@@ -423,17 +423,21 @@ def submit_colour_bank(archive: Archive, query: str, filters: dict[str, str], na
     from daguerre import jobs
     from daguerre.archive.banks import bank_pictures
     from daguerre.archive.search import _filtered
+    from daguerre.archive.video import not_clip
     from daguerre.jobs import colour_bank
 
     name = colour_bank.check_name(name.strip())  # before the search
     limit = colour_bank.MAX_MASTERS
     given = {k: v or None for k, v in filters.items() if k not in ("withdrawn", "kind")}
     with reader_sessions(archive)() as s:
-        q = _filtered(s, query, **given, kind="master", withdrawn="hide").order_by(Item.pk)
-        items = list(s.scalars(q.limit(limit + 1)))
+        # clips left out here, not after: they must not count against the limit
+        matches = _filtered(s, query, **given, kind="master", withdrawn="hide")
+        items = list(s.scalars(matches.where(not_clip()).order_by(Item.pk).limit(limit + 1)))
+        only_clips = not items and s.scalars(matches.limit(1)).first() is not None
     what = f"search {query!r}" if query else "the whole collection"
     if not items:
-        raise ArchiveError(f"no masters match ({what}): nothing to make a colour bank from")
+        raise ArchiveError(f"no master pictures to make a colour bank from ({what})"
+                           + (": only clips match, and a bank learns from photographs" if only_clips else ""))
     if len(items) > limit:
         raise ArchiveError(f"more than {limit} masters match: narrow the search, or use `daguerre archive "
                            "colour-bank` for a larger bank")
