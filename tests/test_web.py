@@ -276,6 +276,20 @@ def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
     ]
 
 
+def test_the_refusal_list_names_every_route_that_writes():
+    """A write route added to the app but not to `_writes` would go untested for refusal: this fails first."""
+    from daguerre.web import api, pages
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{}", path)
+
+    routes = {(m.lower(), shape(r.path)) for router in (api.router, pages.router) for r in router.routes
+              for m in (getattr(r, "methods", None) or set()) - {"GET", "HEAD"}}
+    listed = {(method, shape(re.sub(r"/(I\w+|0123456789abcdef)(?=/|$)", "/{}", path)))
+              for method, path, _ in _writes("Imaster", "Iderivative")}
+    assert routes - listed <= {("post", "/login"), ("post", "/logout")}, routes - listed
+
+
 @BOTH
 @pytest.mark.parametrize("who", ["anonymous", "visitor", "viewer", "viewer-token", "editor-without-csrf"])
 def test_every_write_is_refused_without_the_right_role(site, who):
