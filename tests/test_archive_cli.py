@@ -79,6 +79,15 @@ def test_init_refuses_a_memory_store(tmp_path: Path) -> None:
     assert not (tmp_path / "a").exists()
 
 
+def test_init_takes_the_archive_option_the_other_commands_take(tmp_path: Path) -> None:
+    """`archive init -A my-archive`, as every other archive command is written, was "No such option: -A"."""
+    made = run("init", "-A", tmp_path / "a")
+    assert f"created archive {tmp_path / 'a'}" in made.output and (tmp_path / "a" / "catalogue.sqlite").exists()
+    run("list", "-A", tmp_path / "a")  # an archive the other commands open
+    refused = run("init", tmp_path / "b", "--archive", tmp_path / "c", code=1)
+    assert "two folders given" in refused.output and not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
 def test_a_clip_option_given_for_pictures_is_named_as_not_used(tmp_path: Path, photos: dict[str, Path]) -> None:
     """`consistency` and `steady_*` are a clip's frame-loop options: a picture's recipe leaves them out, which
     `apply` and `batch` did without a word, so a user asking for them on pictures believed they were used."""

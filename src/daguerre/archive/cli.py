@@ -77,10 +77,16 @@ def init(
                                                      "(default: a SQLite file in the folder).")] = None,
     store: Annotated[str | None, typer.Option(help="Store URL, any fsspec URL such as s3://bucket/archive "
                                                    "(default: the folder's store/).")] = None,
+    archive_opt: Annotated[Path | None, typer.Option("--archive", "-A", "-a", show_default=False,
+                                                     help="The new archive folder, as the other commands take it "
+                                                          "(instead of PATH).")] = None,
 ) -> None:
     """Create an archive: catalogue, content-addressed store and signing key."""
     from daguerre.archive.api import Archive
 
+    if path and archive_opt and path != archive_opt:
+        fail(f"two folders given: {path} and --archive {archive_opt}; give one")
+    path = path or archive_opt
     if store and store.lower().startswith("memory:"):
         fail(f"{store}: a memory store is gone when this command ends; give a folder or an s3:// URL")
     try:
