@@ -277,6 +277,23 @@ def test_a_selection_that_matches_nothing_makes_no_run(filled):
     assert jobs.list_runs(filled) == [] and "run " not in refused.stdout
 
 
+def test_bad_workers_or_cluster_make_no_run_and_an_unreachable_scheduler_says_how_to_resume(filled):
+    """`--workers -1` and `--cluster bogus` made a run, then stopped on a Python ValueError; a scheduler that did
+    not answer gave an OSError. Each is now one line: the first two before any run is made, the last naming the
+    run kept and how to continue it."""
+    for args, words in ((["--workers", "-1"], "--workers -1: give 0 (in this process) or more"),
+                        (["--cluster", "bogus"], "--cluster bogus: give 'local' or a Dask scheduler address")):
+        refused = cli(filled, "batch", "film", *args)
+        assert refused.returncode == 1 and words in refused.stderr, refused.stderr
+        assert refused.stderr.strip().count("\n") == 0 and "Error" not in refused.stderr
+    assert jobs.list_runs(filled) == []
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    refused = cli(filled, "batch", "film", "--cluster", address)
+    [run] = jobs.list_runs(filled)
+    assert refused.returncode == 1 and f"cannot reach the Dask scheduler {address}" in refused.stderr, refused.stderr
+    assert f"continue it with --resume {run['id']}" in refused.stderr and "OSError" not in refused.stderr
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

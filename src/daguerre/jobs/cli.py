@@ -89,8 +89,16 @@ def batch(
     )
 
     from daguerre import jobs
+    from daguerre.archive.errors import ArchiveError
+    from daguerre.jobs.runner import ClusterUnreachable, check_cluster
 
     params = dict(_param(p) for p in param or [])
+    if workers < 0:
+        fail(f"--workers {workers}: give 0 (in this process) or more")
+    try:
+        check_cluster(cluster)
+    except ArchiveError as e:
+        fail(str(e))
     backend = ("local" if workers else "inline") if cluster is None else f"dask {cluster}"
     if retry_failed and not resume:
         fail("--retry-failed goes with --resume RUN: it queues that run's failed jobs again")
@@ -152,6 +160,8 @@ def batch(
                                         cluster=cluster, on_progress=on_progress)
             except jobs.RunBusy as e:
                 fail(str(e))
+            except ClusterUnreachable as e:
+                fail(f"{e}; run {run_id} is kept: continue it with --resume {run_id}")
             except KeyboardInterrupt as e:
                 recorded = getattr(e, "recorded", 0)
                 fail(f"run {run_id} interrupted" + (f" ({recorded} finished results recorded)" if recorded else "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -236,7 +237,10 @@ class _Executor:
                                                       processes=True, host="127.0.0.1", dashboard_address=None)
                 self.client = Client(self.local_cluster)
             else:
-                self.client = Client(self.cluster, timeout="20s")
+                try:
+                    self.client = Client(self.cluster, timeout="20s")
+                except OSError as e:  # distributed's timeout or a refused connection
+                    raise ClusterUnreachable(f"cannot reach the Dask scheduler {self.cluster}: {e}") from None
             self.pool = self.client.get_executor(pure=False)
             self.slots = max(1, sum(self.client.nthreads().values()))  # every thread of the cluster busy
         else:
@@ -272,6 +276,21 @@ class _Executor:
                 self.local_cluster.close()
         else:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ClusterUnreachable(ArchiveError):
+    """The Dask scheduler a run was to use did not answer; the run's jobs stay queued."""
+
+
+SCHEDULER = re.compile(r"(?:[a-z]+://)?(?:\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d{1,5}")
+
+
+def check_cluster(cluster: str | None) -> None:
+    """An ArchiveError unless ``cluster`` is None, "local" or a scheduler address such as tcp://HOST:8786: said
+    before a run is made, not when its first job is sent."""
+    if cluster not in (None, "local") and not SCHEDULER.fullmatch(cluster):
+        raise ArchiveError(f"--cluster {cluster}: give 'local' or a Dask scheduler address such as "
+                           "tcp://HOST:8786")
 
 
 def run_jobs(archive: Archive, run_id: str | None = None, job_ids: list[str] | None = None, backend: str = "local",
