@@ -229,6 +229,40 @@ def test_cli_restore_with_a_reference_and_a_missing_one(coffee, tmp_path):
     assert not (tmp_path / "out2.png").exists()
 
 
+def test_a_grey_reference_guides_the_tone_and_keeps_the_colour_and_several_are_pooled(coffee, tmp_path):
+    """A grey print as the reference drained a colour photo's colour (colourfulness 106 to 22: its a and b
+    were matched to zero); several `--reference` used only the last, without a word. Now a grey reference guides the
+    lightness only, and every reference given counts (their statistics pooled) and is recorded."""
+    from daguerre.metrics import colourfulness
+
+    def luma(rgb: np.ndarray) -> np.ndarray:  # (3,H,W) to (H,W)
+        return np.tensordot(np.array([0.299, 0.587, 0.114], np.float32), rgb, 1)
+
+    aged = age(coffee, seed=1, strength=1.0, effects=["fade", "yellowing"]).image
+    save(Picture(aged), tmp_path / "old.png")
+    grey = np.repeat(luma(coffee)[None], 3, 0)
+    save(Picture(grey), tmp_path / "grey-print.png")
+    save(Picture(coffee), tmp_path / "colour.png")
+    save(Picture(np.ascontiguousarray(coffee[::-1, :, ::-1])), tmp_path / "blue.png")  # other colours
+    runner = CliRunner()
+
+    def restored(*refs: str) -> np.ndarray:
+        out = tmp_path / f"out-{len(list(tmp_path.iterdir()))}.png"
+        args = [a for r in refs for a in ("-r", str(tmp_path / r))]
+        done = runner.invoke(app, ["restore", str(tmp_path / "old.png"), "-o", str(out), *args])
+        assert done.exit_code == 0, done.output
+        return load(out).rgb()
+
+    plain, toned = restored(), restored("grey-print.png")
+    assert colourfulness(toned) > 0.8 * colourfulness(plain), (colourfulness(toned), colourfulness(plain))
+    assert psnr(luma(toned)[None], luma(coffee)[None]) > psnr(luma(plain)[None], luma(coffee)[None]) + 0.5  # toned
+    colour, blue, both = restored("colour.png"), restored("blue.png"), restored("colour.png", "blue.png")
+    assert np.abs(both - blue).mean() > 0.01 and np.abs(both - colour).mean() > 0.01  # both count
+    record = get_operation("restore").provenance(model=shipped_restore(), reference=[
+        str(tmp_path / "colour.png"), str(tmp_path / "blue.png")]).params["reference"]
+    assert [r["file"] for r in record] == ["colour.png", "blue.png"]
+
+
 # ---- --damage-mask: damage the user has marked
 
 

@@ -438,8 +438,10 @@ def restore(
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
     engine: Annotated[str, typer.Option(help="auto | onnx | torch.")] = "auto",
     consistency: Consistency = CONSISTENCY,
-    reference: Annotated[Path | None, typer.Option(help="A clean print or reference image whose tone and colour "
-                                                        "guide the correction.")] = None,
+    reference: Annotated[list[Path] | None, typer.Option("--reference", "-r", help="A clean print or reference "
+                                                          "image whose tone and colour guide the correction "
+                                                          "(repeatable: pooled; a grey one guides the tone only)."
+                                                          )] = None,
     damage_mask: DamageMask = None,
     mask_output: MaskOutput = None,
     precision: Annotated[str | None, typer.Option(help="fp32 | bf16: the networks' (bf16: ~1.9x faster on a CPU "
@@ -447,7 +449,9 @@ def restore(
                                                        "to it there).")] = None,
 ) -> None:
     """Restore old photographs: remove scratches, dust and creases, undo fading, casts, grain and blur."""
-    extra = ({"reference": str(reference)} if reference else {}) | ({"precision": precision} if precision else {})
+    given = [str(r) for r in reference or []]
+    extra = ({"reference": given if len(given) > 1 else given[0]} if given else {}) | (
+        {"precision": precision} if precision else {})
     run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine,
                   consistency=consistency, **extra, **marked_damage(inputs, damage_mask), **mask_folder(mask_output))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import kornia.color as kc
 import numpy as np
 import torch
@@ -42,17 +44,36 @@ def lab_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return lab.mean((2, 3), keepdim=True), lab.std((2, 3), keepdim=True)
 
 
-def match_reference(x: torch.Tensor, reference: torch.Tensor, max_gain: float = 2.0) -> torch.Tensor:
-    """x (N,3,H,W) with the tone and colour of `reference` (1,3,h,w): each CIELAB channel of x is shifted and
-    scaled so its mean and deviation over the whole picture are the reference's (Reinhard et al. 2001, "Color
-    transfer between images"). The scale is kept within [1 / max_gain, max_gain], so a reference of another
-    subject cannot blow up a nearly flat channel. The same per-channel map at every pixel: a tiled picture gets
-    the map measured on the whole."""
+def match_reference(x: torch.Tensor, reference: torch.Tensor | Sequence[torch.Tensor],
+                    max_gain: float = 2.0) -> torch.Tensor:
+    """x (N,3,H,W) with the tone and colour of `reference` (1,3,h,w), or of several pooled with equal weight: each
+    CIELAB channel of x is shifted and scaled so its mean and deviation over the whole picture are the
+    reference's (Reinhard et al. 2001, "Color transfer between images"). The scale is kept within
+    [1 / max_gain, max_gain], so a reference of another subject cannot blow up a nearly flat channel. A grey
+    reference guides the lightness only (it would drain the colour); with none in colour, x keeps its own a and b.
+    The same per-channel map at every pixel: a tiled picture gets the map measured on the whole."""
+    references = [reference] if isinstance(reference, torch.Tensor) else list(reference)
     mean, std = lab_statistics(x)
-    ref_mean, ref_std = lab_statistics(reference)
+    stats = [(*lab_statistics(r), is_achromatic(r)) for r in references]
+    ref_mean, ref_std = mean.clone(), std.clone()
+    for channels, chosen in ((slice(0, 1), stats), (slice(1, 3), [s for s in stats if not s[2]])):
+        if chosen:  # pooled: the mean of the means, the deviation of the union of equal-sized samples
+            means = torch.stack([m[:, channels] for m, _, _ in chosen])
+            second = torch.stack([d[:, channels] ** 2 + m[:, channels] ** 2 for m, d, _ in chosen]).mean(0)
+            ref_mean[:, channels] = means.mean(0)
+            ref_std[:, channels] = (second - ref_mean[:, channels] ** 2).clamp_min(0).sqrt()
     gain = (ref_std / std.clamp(min=1e-3)).clamp(1 / max_gain, max_gain)
     lab = kc.rgb_to_lab(x.clamp(0, 1))
     return kc.lab_to_rgb((lab - mean) * gain + ref_mean, clip=True)
+
+
+ACHROMATIC = 2.0  # a picture whose every position's chroma (CIELAB, at STATS_SIDE) is below this is grey
+
+
+def is_achromatic(x: torch.Tensor) -> bool:
+    """Whether the RGB picture x (1,3,H,W) is grey: no position's CIELAB chroma reaches `ACHROMATIC`."""
+    lab = kc.rgb_to_lab(downscale(x.clamp(0, 1), STATS_SIDE))
+    return float(lab[:, 1:].norm(dim=1).amax()) < ACHROMATIC
 
 
 def lab_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -27,10 +27,10 @@ frame) is refused: both are one-line errors.
 (×1.9 the speed of a 480p frame, 62 dB from fp32; BENCHMARKS.md, "Restore and upscale in bf16"): a clip's default there
 (`with_defaults`), a still's when asked.
 
-`reference` (a file or Picture: a clean print, a later copy, a photo of the period) guides the global tone and
-colour: the restored picture's CIELAB means and deviations are matched to the reference's
-(`imaging.colour.match_reference`); a grey result takes only its lightness. The provenance records the
-reference's sha256.
+`reference` (a file or Picture: a clean print, a later copy, a photo of the period; or a list of them, pooled)
+guides the global tone and colour: the restored picture's CIELAB means and deviations are matched to the
+reference's (`imaging.colour.match_reference`); a grey reference guides the lightness only, and a grey result takes
+only its lightness. The provenance records each reference's sha256.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class Restore(Operation):
             precision: str = "fp32", **unknown: object) -> Picture:
         self.check({"strength": strength, "engine": engine, "prefilter": prefilter, "precision": precision,
                     **unknown})
-        guide = reference_picture(reference)
+        guides = [reference_picture(r) for r in references(reference)]
         card, net = task_model("restore", model)
         marked = None if damage_mask is None else user_mask(damage_mask, picture.size)
         for asked, what in ((marked, "take a damage mask"), (mask_output, "write the damage mask it used")):
@@ -133,8 +133,8 @@ class Restore(Operation):
             else:
                 y = tiled(OnnxModel(card, net) if engine != "torch" and onnx_available() else net, x, progress=progress)
             y = y.clamp(0, 1)
-            if guide is not None:
-                y = match_reference(y, torch.from_numpy(guide.rgb())[None])
+            if guides:
+                y = match_reference(y, [torch.from_numpy(g.rgb())[None] for g in guides])
             y = blend(photo, y, strength)
             if picture.is_grey:
                 y = luma(y)
@@ -152,9 +152,12 @@ class Restore(Operation):
     def provenance(self, **params: object) -> Provenance:
         card, _ = task_model("restore", params.get("model"))  # type: ignore[arg-type]
         recorded = {k: v for k, v in params.items() if k != "mask_output"}  # where a copy of the mask went
-        for key in ("reference", "damage_mask"):
-            if params.get(key) is not None:
-                recorded[key] = reference_record(params[key])  # type: ignore[arg-type]
+        if params.get("damage_mask") is not None:
+            recorded["damage_mask"] = reference_record(params["damage_mask"])  # type: ignore[arg-type]
+        if params.get("reference") is not None:
+            given = references(params["reference"])
+            recorded["reference"] = ([reference_record(r) for r in given] if isinstance(params["reference"], list)
+                                     else reference_record(given[0]))
         return Provenance(self.name, self.version, recorded, [model_record(card)])
 
 
@@ -163,6 +166,13 @@ def refuse_mask_output(params: dict) -> None:
     if params.get("mask_output") is not None:
         raise ValueError(f"mask output {params['mask_output']}: the damage masks of a clip's frames are not written; "
                          "give photos (or the frames as pictures, to a folder)")
+
+
+def references(reference: object) -> list:
+    """The references given: none, one, or several (a list)."""
+    if reference is None:
+        return []
+    return list(reference) if isinstance(reference, list | tuple) else [reference]
 
 
 def reference_picture(reference: str | Path | Picture | None) -> Picture | None:
