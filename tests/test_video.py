@@ -90,6 +90,23 @@ def test_a_truncated_clip_is_a_one_line_error_naming_it(clip: Path, tmp_path: Pa
     assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".out*"))
 
 
+def test_a_clip_cut_short_with_its_index_in_front_is_refused_not_processed_in_part(archive, tmp_path: Path) -> None:
+    """A "fast start" MP4 (index first, as the web serves them) cut short still opens: its 50-frame index read as a
+    good clip, and `film` wrote a clip of the frames left, exit 0; ingest catalogued 50 frames. Both now say it is
+    truncated, with the frames read against those declared, and write or store nothing."""
+    whole = lavfi_clip(tmp_path / "whole.mp4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+                       source="testsrc2=size=192x108:rate=25", seconds=2)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
+    assert open_clip(cut)[0].frames == 50  # the index still says 50
+    result = CliRunner().invoke(app, ["film", str(cut), "-o", str(tmp_path / "out.mp4"), "--preset", "sepia"])
+    assert result.exit_code == 1 and "cut.mp4: truncated: " in result.output, result.output
+    assert "of its 50 frames could be read" in result.output and not (tmp_path / "out.mp4").exists()
+    report = archive.ingest([cut, whole])
+    assert len(report.added) == 1 and "truncated video" in str(report.failed), report.failed
+    assert archive.get(report.added[0]).extra["frames"] == 50
+
+
 def test_an_operation_failing_mid_clip_stops_the_pipeline_and_leaves_no_clip(clip: Path, tmp_path: Path) -> None:
     import threading
 

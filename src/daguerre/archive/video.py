@@ -56,13 +56,15 @@ def not_clip():  # noqa: ANN201 - an SQLAlchemy condition
 
 def describe(path: Path) -> tuple[str, int, int, dict]:
     """(media type, width, height, extra catalogue fields) of a clip; ArchiveError naming it if unreadable."""
-    from daguerre.video.clip import open_clip
+    from daguerre.video.clip import cut_short, open_clip
 
     try:
         info, frames = open_clip(path)
         frames.close()  # type: ignore[attr-defined]
     except (ImageError, RuntimeError) as e:
         raise ArchiveError(str(e)) from None
+    if why := cut_short(path):  # a master must be whole: its catalogue would count frames it does not have
+        raise ArchiveError(f"{path}: truncated video ({why}): ingest the whole file")
     extra = {"fps": info.fps, "frames": info.frames, "duration_s": info.duration, "audio": info.audio,
              "pixel_aspect": f"{info.sar[0]}:{info.sar[1]}"}
     return MEDIA_TYPES.get(path.suffix.lower(), "video/octet-stream"), info.size[0], info.size[1], extra

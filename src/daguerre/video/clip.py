@@ -113,7 +113,7 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     if colour.hdr:
         logging.getLogger("daguerre").warning("%s: HDR (%s) read as SDR BT.709, its highlights rolled off; the "
                                               "result is SDR", path, colour.hdr)
-    return info, _decoded(path, reader, w, h, colour.deep)
+    return info, _decoded(path, reader, w, h, colour.deep, info.frames)
 
 
 class _Probe(NamedTuple):
@@ -162,8 +162,10 @@ def _upright_is_expected(record: logging.LogRecord) -> bool:
 logging.getLogger("imageio_ffmpeg").addFilter(_upright_is_expected)
 
 
-def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int, deep: bool = False) -> Iterator[Picture]:
-    """Frames as Pictures: 16-bit ones from a deep stream (read as rgb48le), else 8-bit."""
+def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int, deep: bool = False,
+             declared: int | None = None) -> Iterator[Picture]:
+    """Frames as Pictures: 16-bit ones from a deep stream (read as rgb48le), else 8-bit. Fewer frames than the file
+    `declared`, of a file cut short: an ImageError after the last (a clip written from them is then not kept)."""
     n, dtype = 0, np.dtype("<u2") if deep else np.uint8
     try:
         for raw in reader:
@@ -176,6 +178,17 @@ def _decoded(path: Path, reader: Iterator[bytes], w: int, h: int, deep: bool = F
         reader.close()  # type: ignore[attr-defined]
     if n == 0:
         raise ImageError(path, "truncated or corrupt video: no frame could be decoded")
+    if declared and n < declared - 1 and (why := cut_short(path)):  # (a longer sound track alone is no error)
+        raise ImageError(path, f"truncated: {n} of its {declared} frames could be read ({why})")
+
+
+def cut_short(path: Path) -> str | None:
+    """Why ffmpeg finds the file cut short (its index names more data than the file holds: a copy or download
+    stopped early), or None. Reads the video stream's packets without decoding them."""
+    text = subprocess.run([ffmpeg(), "-hide_banner", "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy",
+                           "-f", "null", "-"], capture_output=True, text=True, errors="replace").stderr
+    said = [re.sub(r"^\[[^]]*\]\s*", "", ln.strip()) for ln in text.splitlines()]
+    return next((ln for ln in said if "partial file" in ln or "truncated" in ln.lower()), None)
 
 
 def _planes(frame: np.ndarray) -> np.ndarray:
