@@ -107,6 +107,23 @@ def test_a_clip_cut_short_with_its_index_in_front_is_refused_not_processed_in_pa
     assert archive.get(report.added[0]).extra["frames"] == 50
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm", ".avi"])
+def test_an_odd_sized_clip_keeps_its_size_without_a_black_line(tmp_path: Path, suffix: str) -> None:
+    """321x239 frames came out 322x240, a black column on the right and a black row at the bottom (4:2:0 chroma
+    needs even sides, and the frame was padded). They keep their size and their edge pixels now."""
+    frames = [frame[:, :239, :321] for frame, _ in pan("chelsea.jpg", 3, (330, 250))]
+    path = tmp_path / f"odd{suffix}"
+    with ClipWriter(path, 25) as writer:
+        for frame in frames:
+            writer.write(Picture(frame))
+    info, read = open_clip(path)
+    assert info.size == (321, 239)
+    got = next(read).pixels
+    edges = np.concatenate([got[:, :, -1].ravel(), got[:, -1, :].ravel()])
+    truth = np.concatenate([frames[0][:, :, -1].ravel(), frames[0][:, -1, :].ravel()])
+    assert np.abs(edges - truth).mean() < 0.05, np.abs(edges - truth).mean()  # black would be ~0.4 off
+
+
 def test_an_operation_failing_mid_clip_stops_the_pipeline_and_leaves_no_clip(clip: Path, tmp_path: Path) -> None:
     import threading
 

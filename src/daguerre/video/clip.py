@@ -35,6 +35,7 @@ ENCODER_QUALITY = {  # libx264: visually lossless; 'ultrafast' took 1/3 the CPU 
     "libx264": ["-preset", "ultrafast", "-crf", "17"],  # (files ~1.2x larger; BENCHMARKS.md, "Video")
     "libvpx-vp9": ["-b:v", "0", "-crf", "30", "-row-mt", "1"]}  # others: ["-q:v", "3"]
 GIF_PALETTE = "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1"
+FULL_CHROMA = ("libx264", "libvpx-vp9")  # odd-sided frames are written in 4:4:4 by these; the others take them
 VIDEO_CODECS = {".webm": "libvpx-vp9", ".avi": "mpeg4", ".mpg": "mpeg2video", ".mpeg": "mpeg2video"}  # else H.264
 # containers written at 10 bits (H.264 High 10) from 16-bit frames, a deep source's: Matroska, the archival one
 # (VLC, mpv and ffmpeg play it); .mp4, .webm and .mov stay 8-bit, which browsers and QuickTime play (neither
@@ -339,11 +340,13 @@ class ClipWriter:
             cmd += ["-vf", GIF_PALETTE, "-c:v", "gif"]
         else:
             codec = VIDEO_CODECS.get(suffix, "libx264")
-            yuv = writing(h, deep)
-            cmd += ["-c:v", codec, "-pix_fmt", "yuv420p10le" if deep else "yuv420p"]
+            # H.264's and VP9's 4:2:0 chroma needs even sides: an odd-sided frame keeps its size with full chroma
+            # (4:4:4; it was padded with a black line), though browsers play 4:4:4 less often than 4:2:0
+            chroma = "444" if (w % 2 or h % 2) and codec in FULL_CHROMA else "420"
+            pixels = f"yuv{chroma}p" + ("10le" if deep else "")
+            cmd += ["-c:v", codec, "-pix_fmt", pixels]
             cmd += ENCODER_QUALITY.get(codec, ["-q:v", "3"])
-            # 4:2:0 chroma needs even sides: padded by one pixel rather than rescaled
-            filters = ["pad=ceil(iw/2)*2:ceil(ih/2)*2", yuv] if w % 2 or h % 2 else [yuv]
+            filters = [writing(h, deep, pixels)]
             if self.sar != (1, 1):
                 filters.append(f"setsar={self.sar[0]}/{self.sar[1]}")
             cmd += ["-vf", ",".join(filters)]

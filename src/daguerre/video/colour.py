@@ -97,10 +97,10 @@ def reading_filters(colour: Colour, height: int) -> list[str]:
     return []
 
 
-def writing(height: int, deep: bool = False) -> str:
-    """The filters that make a written clip's YUV for its height (10-bit when `deep`), and name its matrix,
-    primaries and transfer on the frames (the encoder writes what the frames say)."""
+def writing(height: int, deep: bool = False, pixels: str | None = None) -> str:
+    """The filters that make a written clip's YUV for its height (10-bit when `deep`; `pixels` another format), and
+    name its matrix, primaries and transfer on the frames (the encoder writes what the frames say)."""
     matrix = matrix_for(height)
     return (f"scale=out_color_matrix={'bt709' if matrix == 'bt709' else 'bt601'}:out_range=tv,"
-            f"format={'yuv420p10le' if deep else 'yuv420p'},"
+            f"format={pixels or ('yuv420p10le' if deep else 'yuv420p')},"
             f"setparams=range=tv:colorspace={matrix}:color_primaries={matrix}:color_trc={matrix}")
