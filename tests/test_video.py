@@ -620,6 +620,23 @@ def test_a_clip_is_an_archive_item_with_a_signed_derivative(archive, clip: Path)
     assert [e.type for e in archive.events_of(derived.id)][-1] == "validation"
 
 
+def test_a_clip_derivatives_catalogue_facts_are_read_from_its_own_file(archive, tmp_path: Path) -> None:
+    """A derivative's frame rate, frames and duration were copied from its master: a Matroska master of 2.02 s
+    gave an MP4 of 2.0 s catalogued (and exported to IIIF) as 2.02. They are read from the file made now."""
+    from daguerre.archive.video import facts
+
+    master = tmp_path / "tape.mkv"  # a sound track longer than the pictures: Matroska says 1.32 s, the MP4 1.3
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-t", "1", "-i", "testsrc2=size=192x108:rate=24", "-f",
+                    "lavfi", "-t", "1.3", "-i", "sine", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    str(master)], check=True, timeout=60)
+    [master_id] = archive.ingest([master]).added
+    [derived] = archive.apply("film", [master_id], {"preset": "sepia"})
+    made = archive.get(derived.id)
+    with archive.store.as_file(made.sha256) as path:
+        own = facts(open_clip(path)[0])
+    assert {k: made.extra[k] for k in own} == own, (made.extra, own, archive.get(master_id).extra)
+
+
 def test_a_clip_recipe_from_before_the_8_bit_blend_rederives_in_float(archive, clip: Path, monkeypatch) -> None:
     """Clips made before 2026-12-02 were steadied in float and their recipes name no `blend`: they re-derive the
     same, byte for byte, while the 8-bit blend now recorded gives other bytes."""

@@ -231,8 +231,8 @@ def _make_clip(store: Store, keys: Keys, task: dict,
     started, start = catalogue.now(), time.perf_counter()
     torch.manual_seed(int(recipe["seed"]))
     with store.as_file(recipe["parent_sha256"]) as path:
-        rendition, (width, height) = clips.render(op, path, recipe["params"], progress,
-                                                  recipe["parent_sha256"][:16])
+        rendition, (width, height), facts = clips.render(op, path, recipe["params"], progress,
+                                                         recipe["parent_sha256"][:16])
     seconds = time.perf_counter() - start
     recipe["rendition_sha256"] = sha256_of_bytes(rendition)
     data = rendition
@@ -242,7 +242,7 @@ def _make_clip(store: Store, keys: Keys, task: dict,
     crashpoint("derive:signed")
     return data, {"recipe": recipe, "sha256": sha256_of_bytes(data), "size": len(data), "width": width,
                   "height": height, "metrics": {}, "started": started, "duration_s": round(seconds, 4),
-                  "c2pa": c2pa.unavailable() or "embedded"}
+                  "c2pa": c2pa.unavailable() or "embedded", "clip": facts}
 
 
 def rows(archive: Archive, parent: Item, task: dict, made: dict) -> tuple[Item, Event]:
@@ -250,8 +250,9 @@ def rows(archive: Archive, parent: Item, task: dict, made: dict) -> tuple[Item, 
     recipe, sha = made["recipe"], made["sha256"]
     op_name, version = recipe["operation"], recipe["operation_version"]
     models = " ".join(m.get("name", "") for m in recipe["models"]) or None
-    clip = task.get("clip", False)  # a clip keeps its parent's frame rate, frame count, duration and audio facts
+    clip = task.get("clip", False)  # a clip's frame rate, frame count, duration and audio, read from its own file
     extra = {k: v for k, v in (parent.extra or {}).items() if k != "original_path"} if clip else {}
+    extra |= made.get("clip") or {}
     item = Item(id=sha[:16], kind="derivative", sha256=sha, rendition_sha256=recipe["rendition_sha256"],
                 parent_id=parent.id, root_id=parent.root_id,
                 filename=f"{Path(parent.filename).stem}.{op_name}.{'mp4' if clip else 'png'}",
@@ -386,7 +387,7 @@ def _rederive_clip(archive: Archive, op, parent: Item, item: Item, recipe: dict,
     torch.manual_seed(int(recipe["seed"]))
     params = {"blend": "float", **params}  # recorded since 2026-12-02; clips made before were steadied in float
     with archive.store.as_file(parent.sha256) as path:
-        rendition, _ = clips.render(op, path, params, label=parent.id)
+        rendition, *_ = clips.render(op, path, params, label=parent.id)
     identical = sha256_of_bytes(rendition) == item.rendition_sha256
     with tempfile.TemporaryDirectory() as tmp, archive.store.as_file(item.sha256) as stored:
         again = Path(tmp) / "rederived.mp4"

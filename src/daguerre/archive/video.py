@@ -65,15 +65,20 @@ def describe(path: Path) -> tuple[str, int, int, dict]:
         raise ArchiveError(str(e)) from None
     if why := cut_short(path):  # a master must be whole: its catalogue would count frames it does not have
         raise ArchiveError(f"{path}: truncated video ({why}): ingest the whole file")
-    extra = {"fps": info.fps, "frames": info.frames, "duration_s": info.duration, "audio": info.audio,
-             "pixel_aspect": f"{info.sar[0]}:{info.sar[1]}"}
-    return MEDIA_TYPES.get(path.suffix.lower(), "video/octet-stream"), info.size[0], info.size[1], extra
+    return MEDIA_TYPES.get(path.suffix.lower(), "video/octet-stream"), info.size[0], info.size[1], facts(info)
+
+
+def facts(info: ClipInfo) -> dict:
+    """A clip's catalogue fields (`Item.extra`): frame rate, frames, duration, audio, pixel shape."""
+    return {"fps": info.fps, "frames": info.frames, "duration_s": info.duration, "audio": info.audio,
+            "pixel_aspect": f"{info.sar[0]}:{info.sar[1]}"}
 
 
 def render(op: object, source: Path, params: dict, progress: Callable[[int, int], None] | None = None,
-           label: str | None = None) -> tuple[bytes, tuple[int, int]]:
-    """The derivative clip's bytes and frame size: `op` over every frame of `source`, audio kept; `progress`
-    gets (frames done, frames expected). Errors name the clip as `label` (an item's id), else by its file name."""
+           label: str | None = None) -> tuple[bytes, tuple[int, int], dict]:
+    """The derivative clip's bytes, frame size and catalogue fields (`facts`, read from the file made): `op` over
+    every frame of `source`, audio kept; `progress` gets (frames done, frames expected). Errors name the clip as
+    `label` (an item's id), else by its file name."""
     from daguerre.video.clip import open_clip
     from daguerre.video.run import process_clip
 
@@ -83,12 +88,12 @@ def render(op: object, source: Path, params: dict, progress: Callable[[int, int]
         out = Path(tmp) / "derivative.mp4"
         try:
             process_clip(op, source, out, consistency, progress, **params)  # type: ignore[arg-type]
-            size = open_clip(out)[0].size
+            made = open_clip(out)[0]
         except (ImageError, ValueError, TypeError, KeyError, LookupError, RuntimeError) as e:
             name = label or source.name
             said = " ".join(str(e).strip("'").split()).replace(str(source), name).removeprefix(f"{name}: ")
             raise ArchiveError(f"{name}: {getattr(op, 'name', op)} failed: {said}") from None
-        return out.read_bytes(), size
+        return out.read_bytes(), made.size, facts(made)
 
 
 @dataclass
