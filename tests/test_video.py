@@ -124,6 +124,20 @@ def test_an_odd_sized_clip_keeps_its_size_without_a_black_line(tmp_path: Path, s
     assert np.abs(edges - truth).mean() < 0.05, np.abs(edges - truth).mean()  # black would be ~0.4 off
 
 
+def test_a_picture_named_as_a_clip_is_refused_naming_its_format(archive, tmp_path: Path) -> None:
+    """A JPEG renamed .mp4 was read as a one-frame video (and written, and ingested, as one)."""
+    fake = tmp_path / "holiday.mp4"
+    fake.write_bytes((SAMPLES / "coffee.jpg").read_bytes())
+    with pytest.raises(ImageError, match=r"holiday.mp4: not a video: a JPEG picture \(named as a picture, e.g. "
+                                         r"holiday.jpg"):
+        open_clip(fake)
+    result = CliRunner().invoke(app, ["film", str(fake), "-o", str(tmp_path / "out.mp4")])
+    assert result.exit_code == 1 and "not a video: a JPEG picture" in result.output
+    assert not (tmp_path / "out.mp4").exists()
+    report = archive.ingest([fake])
+    assert not report.added and "not a video: a JPEG picture" in str(report.failed), report
+
+
 def test_an_operation_failing_mid_clip_stops_the_pipeline_and_leaves_no_clip(clip: Path, tmp_path: Path) -> None:
     import threading
 

@@ -88,9 +88,13 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     ffmpeg()
     import imageio_ffmpeg
 
-    sar, variable, seconds, colour, height, stream = _probe(path)
+    sar, variable, seconds, colour, height, stream, still = _probe(path)
     if stream is not None and stream < 0:
         raise ImageError(path, "no video stream in this file (only sound or data)")
+    if still:  # a picture under a clip's name: it read as a one-frame video
+        suffix = {"JPEG": "jpg", "TIFF": "tif"}.get(still, still.lower())
+        raise ImageError(path, f"not a video: a {still} picture (named as a picture, e.g. {path.stem}.{suffix}, "
+                               "it is read as one)")
     # frames flagged interlaced only are deinterlaced (DV's are, whatever its header says); then the colours
     reading = ["-map", f"0:v:{stream}"] if stream is not None else []
     reading += ["-vf", ",".join([DEINTERLACE, *reading_filters(colour, height)])]
@@ -124,6 +128,7 @@ class _Probe(NamedTuple):
     colour: Colour
     height: int
     stream: int | None  # the video stream's number among the file's; -1: streams, none video; None: none read
+    still: str | None = None  # a still picture's format (JPEG, PNG, ...) where the file is one
 
 
 def _probe(path: Path) -> _Probe:
@@ -149,8 +154,14 @@ def _probe(path: Path) -> _Probe:
     seconds = 3600 * int(length[1]) + 60 * int(length[2]) + float(length[3]) if length else 0.0
     size = re.search(r", \d+x(\d+)", line)
     any_stream = any(ln.lstrip().startswith("Stream #") for ln in text.splitlines())
+    demuxer = re.search(r"Input #0, ([\w,]+), from", text)
+    still = demuxer[1].removesuffix("_pipe") if demuxer and demuxer[1].endswith("_pipe") else None
+    if demuxer and demuxer[1] == "image2":
+        still = path.suffix.lstrip(".") or "still"
     return _Probe(sar, variable, seconds, described(line), int(size[1]) if size else 0,
-                  streams.index(line) if line else (-1 if any_stream else None))
+                  streams.index(line) if line else (-1 if any_stream else None),
+                  {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "tiff": "TIFF", "bmp": "BMP"}.get(still or "",
+                                                                                                 still))
 
 
 def _upright_is_expected(record: logging.LogRecord) -> bool:
