@@ -705,6 +705,22 @@ def test_a_clip_is_exported_to_iiif_as_a_video_canvas(archive, clip: Path, tmp_p
     assert "film" in json.dumps(manifest["items"][1]["metadata"])  # the derivative's provenance
 
 
+def test_a_matroska_clip_is_exported_to_iiif_under_its_own_suffix(archive, tmp_path: Path) -> None:
+    """The IIIF export named every clip `media/<id>.mp4`: a Matroska master was served as an MP4 it is not."""
+    import json
+
+    master = lavfi_clip(tmp_path / "reel.mkv", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                        source="testsrc2=size=192x108:rate=25", seconds=0.4)
+    [master_id] = archive.ingest([master]).added
+    [derived] = archive.apply("film", [master_id], {"preset": "sepia"})
+    archive.export("iiif", tmp_path / "iiif", base_url="https://example.org/iiif")
+    manifest = json.loads((tmp_path / "iiif" / master_id / "manifest.json").read_text())
+    names = [a["body"]["id"].rsplit("/", 1)[1] for canvas in manifest["items"] for page in canvas["items"]
+             for a in page["items"]]
+    assert names == [f"{master_id}.mkv", f"{derived.id}.mp4"]
+    assert all((tmp_path / "iiif" / "media" / name).is_file() for name in names)
+
+
 def test_a_dv_clip_is_shown_at_its_shape_in_iiif(archive, tape: Path, tmp_path: Path) -> None:
     import json
 

@@ -126,7 +126,7 @@ def _clip_canvas(archive: Archive, item: Item, out: Path, base: str, canvas_id: 
     thumbnail."""
     with archive.store.as_file(item.sha256) as path:
         shown = clips.shown_size(item, path)
-        name, poster = clips.iiif_media(path, out / "media", item.id, shown)
+        name, poster = clips.iiif_media(path, out / "media", item.id, shown, clips.suffix_for(item.media_type))
         duration = float((item.extra or {}).get("duration_s") or 0) or clips.describe(path)[3]["duration_s"]
     body = AnnotationBody(id=f"{base}/media/{name}", type="Video", format=item.media_type, width=item.width,
                           height=item.height, duration=duration)

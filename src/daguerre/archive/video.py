@@ -178,10 +178,16 @@ def shown_size(item: Item, clip: Path) -> tuple[int, int]:
     return round(item.width * across / down), item.height
 
 
-def iiif_media(clip: Path, folder: Path, name: str, shown: tuple[int, int] | None = None) -> tuple[str, str]:
-    """The clip copied into an IIIF export's media `folder` as `name` + its suffix, and a poster frame beside it
-    as `name.jpg` (at the `shown` size, if given): (clip file name, poster file name). Already written files (names
-    are content hashes) are kept."""
+def suffix_for(media_type: str | None) -> str:
+    """A clip file's suffix for its media type (".mkv" for Matroska); ".mp4" where the type names none."""
+    return next((suffix for suffix, kind in MEDIA_TYPES.items() if kind == media_type), ".mp4")
+
+
+def iiif_media(clip: Path, folder: Path, name: str, shown: tuple[int, int] | None = None,
+               suffix: str | None = None) -> tuple[str, str]:
+    """The clip copied into an IIIF export's media `folder` as `name` + `suffix` (default its own), and a poster
+    frame beside it as `name.jpg` (at the `shown` size, if given): (clip file name, poster file name). Already
+    written files (names are content hashes) are kept."""
     import shutil
 
     from PIL import Image
@@ -189,7 +195,7 @@ def iiif_media(clip: Path, folder: Path, name: str, shown: tuple[int, int] | Non
     from daguerre.video.clip import to_rgb8
 
     folder.mkdir(parents=True, exist_ok=True)
-    target, still = folder / f"{name}{clip.suffix.lower() or '.mp4'}", folder / f"{name}.jpg"
+    target, still = folder / f"{name}{suffix or clip.suffix.lower() or '.mp4'}", folder / f"{name}.jpg"
     if not target.is_file():
         partial = target.with_name(f".{target.name}.partial")
         shutil.copyfile(clip, partial)
