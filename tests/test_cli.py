@@ -76,6 +76,25 @@ def test_existing_output_survives_a_failed_run(tmp_path, model):
     assert code == 1 and out.read_bytes() == b"precious"
 
 
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path):
+    """`film photo.jpg -o photo.jpg` (or a folder into itself, or a clip onto itself) replaced the original with its
+    result: the one file an archivist must never lose. Each is now a one-line failure, the file untouched."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    photo, clip = folder / "coffee.jpg", tmp_path / "reel.mp4"
+    shutil.copy(SAMPLES / "coffee.jpg", photo)
+    from daguerre.video.clip import ClipWriter
+
+    with ClipWriter(clip, 25) as writer:
+        for _ in range(3):
+            writer.write(load(SAMPLES / "chelsea.jpg"))
+    before = {p: p.read_bytes() for p in (photo, clip)}
+    for src, out in ((photo, photo), (folder, folder), (clip, clip), (photo, tmp_path / "." / "scans" / "coffee.jpg")):
+        result = runner.invoke(app, ["film", str(src), "-o", str(out)])
+        assert result.exit_code == 1 and "the output would replace this input" in result.output, result.output
+    assert {p: p.read_bytes() for p in (photo, clip)} == before
+
+
 def test_export_onnx(tmp_path, model):
     code, text = run("export-onnx", model, "-o", tmp_path / "m.onnx")
     assert code == 0 and (tmp_path / "m.onnx").stat().st_size > 100_000

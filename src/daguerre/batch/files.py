@@ -108,6 +108,10 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
             decoded, upcoming = upcoming, reader.submit(_read, *pairs[i + 1]) if i + 1 < len(pairs) else None
             if on_file:
                 on_file(src, i, len(pairs))
+            if dst.exists() and dst.resolve() == src.resolve():  # a master must never be overwritten by its result
+                report.failed.append((src, str(ImageError(src, "the output would replace this input: give another "
+                                                               "-o (the input is kept as it was)"))))
+                continue
             try:
                 clip = is_clip(src, dst)
             except Exception as e:
