@@ -138,6 +138,23 @@ def test_a_picture_named_as_a_clip_is_refused_naming_its_format(archive, tmp_pat
     assert not report.added and "not a video: a JPEG picture" in str(report.failed), report
 
 
+def test_every_audio_track_is_kept(tmp_path: Path) -> None:
+    """A clip's second sound track (a commentary, a second language) was dropped without a word: only the first
+    was mapped. Each is kept now, copied where the container takes its codec, else re-encoded."""
+    from daguerre.video.clip import audio_codecs
+
+    two = tmp_path / "two.mkv"
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-t", "0.5", "-i", "testsrc2=size=192x108:rate=25",
+                    "-f", "lavfi", "-t", "0.5", "-i", "sine=frequency=440", "-f", "lavfi", "-t", "0.5", "-i",
+                    "sine=frequency=880", "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-pix_fmt",
+                    "yuv420p", "-c:a:0", "aac", "-c:a:1", "pcm_s16le", str(two)], check=True, timeout=60)
+    for suffix, codecs in ((".mkv", ["aac", "pcm_s16le"]), (".mp4", ["aac", "aac"])):
+        out = tmp_path / f"out{suffix}"
+        result = CliRunner().invoke(app, ["film", str(two), "-o", str(out), "--consistency", "0"])
+        assert result.exit_code == 0, result.output
+        assert audio_codecs(out) == codecs
+
+
 def test_an_operation_failing_mid_clip_stops_the_pipeline_and_leaves_no_clip(clip: Path, tmp_path: Path) -> None:
     import threading
 

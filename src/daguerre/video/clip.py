@@ -345,8 +345,10 @@ class ClipWriter:
         audio = self.audio_from
         if audio is not None and audio.audio and audio.path.is_file() and suffix != ".gif":  # a GIF has no sound
             copyable = AUDIO_COPYABLE.get(suffix)
-            codec = "copy" if copyable is None or audio.audio in copyable else copyable[0]
-            cmd += ["-i", str(audio.path), "-map", "0:v:0", "-map", "1:a:0", "-c:a", codec]
+            cmd += ["-i", str(audio.path), "-map", "0:v:0"]
+            for n, codec in enumerate(audio_codecs(audio.path) or [audio.audio]):  # every track (a commentary)
+                kept = "copy" if copyable is None or codec in copyable else copyable[0]
+                cmd += ["-map", f"1:a:{n}", f"-c:a:{n}", kept]
         if suffix == ".gif":  # 256 colours a frame, each frame its own palette (streams, no second pass)
             cmd += ["-vf", GIF_PALETTE, "-c:v", "gif"]
         else:
@@ -384,6 +386,13 @@ class ClipWriter:
         finally:
             self._partial.unlink(missing_ok=True)
             self._log.close()
+
+
+def audio_codecs(path: Path) -> list[str]:
+    """The codec of each of a file's audio tracks, in order, as ffmpeg names them ("aac", "pcm_s16le")."""
+    text = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
+                          errors="replace").stderr
+    return re.findall(r"^\s*Stream #0:\d+.*?: Audio: (\w+)", text, re.MULTILINE)
 
 
 def takes_rgb8(target: str | Path) -> bool:
