@@ -227,6 +227,10 @@ def test_cli_restore_with_a_reference_and_a_missing_one(coffee, tmp_path):
                               "--reference", str(tmp_path / "nowhere.png")])
     assert bad.exit_code != 0 and "nowhere.png" in bad.output
     assert not (tmp_path / "out2.png").exists()
+    for command in (["restore"], ["colorize"], ["repair", "--colorize"]):  # said as the reference's, once
+        bad = runner.invoke(app, [*command, str(tmp_path / "old.png"), "-o", str(tmp_path / "out3.png"), "-r",
+                                  str(tmp_path / "ref.png"), "-r", "nowhere.png"])
+        assert bad.exit_code == 1 and bad.output.strip() == "error: reference nowhere.png: file not found", bad.output
 
 
 def test_a_grey_reference_guides_the_tone_and_keeps_the_colour_and_several_are_pooled(coffee, tmp_path):

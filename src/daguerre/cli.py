@@ -102,6 +102,10 @@ def run_operation(op_name: str, inputs: list[Path], output: Path, **params: obje
     from daguerre.ops import get_operation
 
     op = get_operation(op_name)
+    given = params.get("reference")
+    for ref in given if isinstance(given, list) else [given] if given else []:
+        if not Path(str(ref)).is_file():  # once, before any model loads, and named as the reference it is
+            fail(f"reference {ref}: " + ("a folder, not a picture" if Path(str(ref)).is_dir() else "file not found"))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate_column(), TimeElapsedColumn(),
                TimeRemainingColumn())
     try:
