@@ -188,6 +188,9 @@ def test_references_and_hints_are_inputs_and_bad_ones_are_clear_errors(installed
         colorize.run(grey, model=installed, hints=["10,20,orange"])
     with pytest.raises(ValueError, match="outside"):
         colorize.run(grey, model=installed, hints=[f"{grey.size[0]},0,#ff0000"])
+    for before in ("-5,10,#ff0000", "5,-1,#ff0000"):  # called malformed, though only out of the picture
+        with pytest.raises(ValueError, match=f"hint '{before}': outside the picture"):
+            colorize.run(grey, model=installed, hints=[before])
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff")
     with pytest.raises(Exception, match="broken.jpg"):
         colorize.run(grey, model=installed, reference=[str(tmp_path / "broken.jpg")])

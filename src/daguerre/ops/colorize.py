@@ -87,6 +87,9 @@ def parse_hint(hint: str | tuple) -> tuple[float, float, tuple[float, float, flo
     """``"X,Y,#RRGGBB"`` (or a tuple x, y, "#RRGGBB") -> x, y and the colour as RGB in [0, 1]."""
     m = HINT.match(hint if isinstance(hint, str) else ",".join(str(v) for v in hint))
     if not m:
+        if re.match(r"^\s*-\d+(\.\d*)?\s*,|^\s*-?\d+(\.\d*)?\s*,\s*-\d", hint if isinstance(hint, str) else ""):
+            raise ValueError(f"hint {hint!r}: outside the picture (X and Y count pixels from its top left corner, "
+                             "from 0)")
         raise ValueError(f"hint {hint!r}: expected X,Y,#RRGGBB (pixels of the input, a hex colour)")
     rgb = bytes.fromhex(m.group(3))
     return float(m.group(1)), float(m.group(2)), (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255)
