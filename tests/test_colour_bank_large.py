@@ -62,8 +62,9 @@ def test_a_shortlisted_search_colours_as_the_whole_search(collection, monkeypatc
     card, truth, grey = collection
     colorize = get_operation("colorize")
     whole = colorize.run(Picture(grey), bank=card.name).rgb()  # 61 photos: under BANK_SHORTLIST_FROM
-    monkeypatch.setattr(ops, "BANK_SHORTLIST_FROM", 8)
-    monkeypatch.setattr(ops, "BANK_SHORTLIST", 8)
+    monkeypatch.setattr(ops, "BANK_SHORTLIST_FROM", 8)  # the shipped shortlist (32 photos) of the 61
+    # (a shortlist of 8 or 16 photos, found from 50 entries of each, gave x1.20 / x1.10 the whole search's chroma
+    # error on the AMD EPYC of 2026-12-04, though not where this test was written: see BENCHMARKS.md)
     short = colorize.run(Picture(grey), bank=card.name).rgb()
     monkeypatch.setattr(ops, "BANK_SHORTLIST", 100)  # more than the bank's photos: the whole search again
     assert np.array_equal(colorize.run(Picture(grey), bank=card.name).rgb(), whole)
