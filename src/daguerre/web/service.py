@@ -436,8 +436,9 @@ def submit_colour_bank(archive: Archive, query: str, filters: dict[str, str], na
         only_clips = not items and s.scalars(matches.limit(1)).first() is not None
     what = f"search {query!r}" if query else "the whole collection"
     if not items:
-        raise ArchiveError(f"no master pictures to make a colour bank from ({what})"
-                           + (": only clips match, and a bank learns from photographs" if only_clips else ""))
+        raise ArchiveError(f"no master pictures to make a colour bank from ({what}): only clips match, and a bank "
+                           "learns from photographs" if only_clips
+                           else f"no masters match ({what}): nothing to make a colour bank from")
     if len(items) > limit:
         raise ArchiveError(f"more than {limit} masters match: narrow the search, or use `daguerre archive "
                            "colour-bank` for a larger bank")
