@@ -57,7 +57,9 @@ def match_reference(x: torch.Tensor, reference: torch.Tensor | Sequence[torch.Te
     stats = [(*lab_statistics(r), is_achromatic(r)) for r in references]
     ref_mean, ref_std = mean.clone(), std.clone()
     for channels, chosen in ((slice(0, 1), stats), (slice(1, 3), [s for s in stats if not s[2]])):
-        if chosen:  # pooled: the mean of the means, the deviation of the union of equal-sized samples
+        if len(chosen) == 1:  # one reference: its own figures (a recipe of one re-derives to the bit)
+            ref_mean[:, channels], ref_std[:, channels] = chosen[0][0][:, channels], chosen[0][1][:, channels]
+        elif chosen:  # pooled: the mean of the means, the deviation of the union of equal-sized samples
             means = torch.stack([m[:, channels] for m, _, _ in chosen])
             second = torch.stack([d[:, channels] ** 2 + m[:, channels] ** 2 for m, d, _ in chosen]).mean(0)
             ref_mean[:, channels] = means.mean(0)

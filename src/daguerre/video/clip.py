@@ -121,6 +121,9 @@ def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
     return info, _decoded(path, reader, w, h, colour.deep, info.frames)
 
 
+STILL_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "tiff": "TIFF", "bmp": "BMP", "gif": "GIF"}
+
+
 class _Probe(NamedTuple):
     sar: tuple[int, int]
     variable: float | None
@@ -154,14 +157,10 @@ def _probe(path: Path) -> _Probe:
     seconds = 3600 * int(length[1]) + 60 * int(length[2]) + float(length[3]) if length else 0.0
     size = re.search(r", \d+x(\d+)", line)
     any_stream = any(ln.lstrip().startswith("Stream #") for ln in text.splitlines())
-    demuxer = re.search(r"Input #0, ([\w,]+), from", text)
-    still = demuxer[1].removesuffix("_pipe") if demuxer and demuxer[1].endswith("_pipe") else None
-    if demuxer and demuxer[1] == "image2":
-        still = path.suffix.lstrip(".") or "still"
+    pipe = re.search(r"Input #0, (\w+)_pipe, from", text)  # ffmpeg reads a still picture by a "_pipe" demuxer
     return _Probe(sar, variable, seconds, described(line), int(size[1]) if size else 0,
                   streams.index(line) if line else (-1 if any_stream else None),
-                  {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "tiff": "TIFF", "bmp": "BMP"}.get(still or "",
-                                                                                                 still))
+                  STILL_NAMES.get(pipe[1], pipe[1].upper()) if pipe else None)
 
 
 def _upright_is_expected(record: logging.LogRecord) -> bool:
