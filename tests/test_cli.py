@@ -57,6 +57,7 @@ def test_folder_in_folder_out_with_bad_files_reported(tmp_path, model):
 def test_missing_file_and_unknown_model_give_one_line_errors(tmp_path, model):
     code, text = run("stylize", tmp_path / "nope.jpg", "-o", tmp_path / "o.jpg", "-m", model)
     assert code == 1 and "nope.jpg" in text and "not found" in text
+    assert text.startswith("error:") and len(set(text.splitlines())) == 1, repr(text)  # no blank line (progress)
     code, text = run("stylize", SAMPLES / "chelsea.jpg", "-o", tmp_path / "o.jpg", "-m", "no-such-style")
     assert code == 1 and "no-such-style" in text
     assert not (tmp_path / "o.jpg").exists()

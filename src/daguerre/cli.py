@@ -100,6 +100,7 @@ def run_operation(op_name: str, inputs: list[Path], output: Path, **params: obje
     from daguerre.batch.files import process
     from daguerre.imaging import ImageError
     from daguerre.ops import get_operation
+    from daguerre.video import is_clip_source
 
     op = get_operation(op_name)
     given = params.get("reference")
@@ -109,13 +110,14 @@ def run_operation(op_name: str, inputs: list[Path], output: Path, **params: obje
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate_column(), TimeElapsedColumn(),
                TimeRemainingColumn())
     try:
-        with Progress(*columns, console=console, transient=True) as bar:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             files = bar.add_task("images", total=None)
             tiles = bar.add_task("  steps", total=None, visible=False)
 
             def on_file(path: Path, i: int, n: int) -> None:
                 bar.update(files, total=n, completed=i, description=f"{op_name} {path.name}")
-                bar.reset(tiles, visible=False)
+                bar.reset(tiles, visible=False, description="  frames" if is_clip_source(path) or path.is_dir()
+                          else "  steps")
 
             def on_tile(done: int, total: int) -> None:
                 bar.update(tiles, total=total, completed=done, visible=total > 1)
@@ -343,7 +345,7 @@ def train_colour_bank(
     from daguerre.models.registry import ModelNotFoundError
 
     try:
-        with Progress(console=console, transient=True) as bar:
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task("reading photos", total=None)
             card = make(photos, name, base=base, per_photo=per_photo, out=out, replace=replace,
                         progress=lambda done, total: bar.update(  # the card's measure follows the last photo

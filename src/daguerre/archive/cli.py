@@ -60,7 +60,7 @@ def bar() -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    console=console, transient=True, disable=not console.is_terminal)
 
 
 def line(item: Item) -> str:
@@ -258,7 +258,8 @@ def verify(items: Annotated[list[str], typer.Argument(help="Item ids.", show_def
 
 @archive_app.command(epilog="Example: daguerre archive rederive 3f2a -A my-archive")
 def rederive(items: Annotated[list[str], typer.Argument(help="Derivative ids.", show_default=False)],
-             tolerance: Annotated[float, typer.Option(help="Largest pixel difference accepted (0..1).")] = 1 / 255,
+             tolerance: Annotated[float, typer.Option(help="Largest pixel difference accepted (0..1).",
+                                                      show_default="1/255")] = 1 / 255,
              archive: ArchiveOpt = None) -> None:
     """Re-run the recorded recipe; report byte-identical, within tolerance, or different."""
     bad = False
