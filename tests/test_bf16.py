@@ -138,6 +138,7 @@ def test_a_clip_with_a_wrong_model_is_refused_in_one_line_where_bf16_is_the_defa
     from daguerre.video.clip import ClipWriter
 
     monkeypatch.setattr(sys.modules["daguerre.ops.stylize"], "bf16_available", lambda: True)
+    monkeypatch.setattr(sys.modules["daguerre.models.onnx"], "bf16_available", lambda: True)  # the options' check
     clip = tmp_path / "clip.mp4"
     with ClipWriter(clip, 25) as writer:
         for _ in range(2):

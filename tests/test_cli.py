@@ -147,3 +147,25 @@ def test_export_onnx_of_the_arbitrary_style_model_takes_image_and_code(tmp_path)
     assert code == 0, text
     session = ort.InferenceSession(str(tmp_path / "a.onnx"), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["image", "code"]
+
+
+def test_option_errors_are_one_line_before_any_work(tmp_path):
+    """A value the operation refuses (a hint, a scale, a precision), an output name that is neither a picture, a
+    clip nor a folder, or a style method without a painting: one error for the run, not one failure per file after
+    the work (as before), and nothing written."""
+    photos = [SAMPLES / "chelsea.jpg", SAMPLES / "rocket.jpg"]
+    out = tmp_path / "out"
+    for args, message in (
+            (["colorize", *photos, "--hint", "1,2"], "hint '1,2': expected X,Y,#RRGGBB"),
+            (["upscale", *photos, "--scale", "3"], "scale must be 2 or 4, not 3"),
+            (["restore", *photos, "--precision", "foo"], "restore runs its networks in fp32 or bf16, not 'foo'"),
+            (["repair", *photos, "--reference", photos[0]], "a reference, hints or a colour bank give the colour"),
+            (["stylize", *photos], "give a painting to copy (--style painting.jpg)"),
+            (["stylize", *photos, "-s", tmp_path / "none.jpg"], f"style {tmp_path / 'none.jpg'}: file not found")):
+        code, text = run(*args, "-o", out)
+        assert code in (1, 2) and text.startswith(f"error: {message}"), text
+        assert len(set(text.splitlines())) == 1 and not out.exists(), text
+    for name in ("x.xyz", "x"):
+        code, text = run("film", photos[0], "-o", tmp_path / name)
+        assert code == 1 and "name a picture (.bmp" in text and len(set(text.splitlines())) == 1, text
+        assert not (tmp_path / name).exists()

@@ -100,13 +100,17 @@ def run_operation(op_name: str, inputs: list[Path], output: Path, **params: obje
     from daguerre.batch.files import process
     from daguerre.imaging import ImageError
     from daguerre.ops import get_operation
-    from daguerre.video import is_clip_source
+    from daguerre.video import CLIP_PARAMS, is_clip_source
 
     op = get_operation(op_name)
     given = params.get("reference")
     for ref in given if isinstance(given, list) else [given] if given else []:
         if not Path(str(ref)).is_file():  # once, before any model loads, and named as the reference it is
             fail(f"reference {ref}: " + ("a folder, not a picture" if Path(str(ref)).is_dir() else "file not found"))
+    try:  # options the operation refuses (a hint, a scale, a precision): once, not per file after loading models
+        op.check({k: v for k, v in params.items() if k not in CLIP_PARAMS})
+    except (TypeError, ValueError, RuntimeError) as e:
+        fail(str(e))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate_column(), TimeElapsedColumn(),
                TimeRemainingColumn())
     try:
@@ -171,6 +175,11 @@ def stylize(
 ) -> None:
     """Restyle photographs as paintings: a trained model, any painting, or optimisation."""
     method = method or ("fast" if model else "arbitrary")
+    if method in ("arbitrary", "optimize") and not style:
+        fail("give a painting to copy (--style painting.jpg) or a fast style model (-m NAME; `daguerre models`)", 2)
+    for painting in (style or []) if method in ("arbitrary", "optimize") else []:
+        if not painting.is_file():
+            fail(f"style {painting}: " + ("a folder, not a picture" if painting.is_dir() else "file not found"))
     if steady not in ("pixels", "inside", "moving", "local"):
         fail(f"unknown --steady {steady!r} (use pixels, inside, moving or local)", 2)
     if steady != "pixels" and (method != "fast" or preserve_color or strength < 1):
@@ -198,8 +207,9 @@ def stylize(
         params |= {"style": [str(s) for s in style or []], "size": size, "steps": steps, "optimizer": optimizer}
     else:
         fail(f"unknown method {method!r} (use fast, arbitrary or optimize)", 2)
-    run_operation("stylize", inputs, output, **params, consistency=consistency, steady_inside=steady == "inside",
-                  steady_moving=steady == "moving", steady_local=steady == "local", key_every=key_every)
+    run_operation("stylize", inputs, output, **params, consistency=consistency,
+                  steady_inside=steady == "inside", steady_moving=steady == "moving", steady_local=steady == "local",
+                  key_every=key_every)
 
 
 @app.command("export-onnx", epilog="Example: daguerre export-onnx restore-photos -o restore.onnx")
@@ -459,7 +469,8 @@ def restore(
     extra = ({"reference": given if len(given) > 1 else given[0]} if given else {}) | (
         {"precision": precision} if precision else {})
     run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine,
-                  consistency=consistency, **extra, **marked_damage(inputs, damage_mask), **mask_folder(mask_output))
+                  consistency=consistency, **extra, **marked_damage(inputs, damage_mask),
+                  **mask_folder(mask_output))
 
 
 @app.command(epilog="Example: daguerre colorize bw.jpg -o colour.jpg --render-size 512")

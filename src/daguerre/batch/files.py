@@ -8,6 +8,7 @@ file, its traceback logged for `--verbose`, and the run goes on.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daguerre.imaging import ImageError, Picture, load, output_path_for, save, scan
+from daguerre.imaging.io import SAVE_FORMATS
 from daguerre.ops.base import Operation
 from daguerre.verbosity import one_line as failure
-from daguerre.video import DEFAULT_CONSISTENCY, is_clip_source, is_video_path
+from daguerre.video import DEFAULT_CONSISTENCY, VIDEO_EXTENSIONS, is_clip_source, is_video_path
 from daguerre.video.run import process_clip
 
 MAX_PENDING_WRITES = 2  # results waiting for the writer: bounds memory when encoding is slower than the model
@@ -42,6 +44,11 @@ def plan(inputs: list[str | Path], output: str | Path,
     out = Path(output)
     if several and out.suffix and not out.is_dir():
         raise ValueError(f"{output}: several inputs need an output folder, not a file name")
+    if not several and not out.is_dir() and not str(output).endswith(("/", os.sep)) and not (
+            out.suffix.lower() in SAVE_FORMATS or is_video_path(out)):  # refused before the work, not after it
+        raise ValueError(f"{output}: " + (f"unknown extension {out.suffix!r}" if out.suffix else "no extension")
+                         + f": name a picture ({', '.join(sorted(SAVE_FORMATS))}), a clip "
+                         f"({', '.join(sorted(VIDEO_EXTENSIONS))}) or a folder (ending in /)")
     for item in inputs:
         item = Path(item)
         root = item if item.is_dir() else None
