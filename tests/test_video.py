@@ -75,7 +75,15 @@ def test_numbered_frames_become_a_clip_and_a_clip_numbered_frames(clip: Path, tm
     out = tmp_path / "again.mkv"
     result = CliRunner().invoke(app, ["film", str(folder), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert frame_count(out) == 12 and open_clip(out)[0].size == SIZE
+    assert frame_count(out) == 12 and open_clip(out)[0].size == SIZE and open_clip(out)[0].fps == 24  # the default
+    silent = tmp_path / "silent.mp4"  # a film scan's frames at its own rate
+    result = CliRunner().invoke(app, ["film", str(folder), "-o", str(silent), "--fps", "16"])
+    assert result.exit_code == 0, result.output
+    info = open_clip(silent)[0]
+    assert frame_count(silent) == 12 and info.fps == 16 and info.duration == pytest.approx(12 / 16, abs=0.07)
+    result = CliRunner().invoke(app, ["film", str(clip), "-o", str(tmp_path / "x.mp4"), "--fps", "16"])
+    assert result.exit_code == 2 and "--fps is the frame rate of a folder" in result.output
+    assert not (tmp_path / "x.mp4").exists()
 
 
 def test_a_truncated_clip_is_a_one_line_error_naming_it(clip: Path, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from daguerre.archive.cli import archive_app
 from daguerre.jobs.cli import batch, runs
 from daguerre.models.cli import models_app
 from daguerre.verbosity import log_traceback, set_verbose
-from daguerre.video.cli import CONSISTENCY, Consistency, KeyEvery, live, rate_column
+from daguerre.video.cli import CONSISTENCY, Consistency, FrameRate, KeyEvery, live, rate_column
 from daguerre.web.cli import SERVE_EXAMPLE, serve, users_app
 
 app = typer.Typer(help="daguerre: restore, colourize, upscale and restyle historical photographs.",
@@ -103,6 +103,8 @@ def run_operation(op_name: str, inputs: list[Path], output: Path, **params: obje
     from daguerre.video import CLIP_PARAMS, is_clip_source
 
     op = get_operation(op_name)
+    if params.get("fps") is not None and not any(i.is_dir() for i in inputs):
+        fail("--fps is the frame rate of a folder of numbered frames: a video file keeps its own", 2)
     given = params.get("reference")
     for ref in given if isinstance(given, list) else [given] if given else []:
         if not Path(str(ref)).is_file():  # once, before any model loads, and named as the reference it is
@@ -162,6 +164,7 @@ def stylize(
     steps: Annotated[int, typer.Option(help="optimize: steps per scale.")] = 200,
     optimizer: Annotated[str, typer.Option(help="optimize: lbfgs | adam.")] = "lbfgs",
     consistency: Consistency = CONSISTENCY,
+    fps: FrameRate = None,
     steady: Annotated[str, typer.Option(help="clips, fast models: how --consistency steadies them: pixels (blend "
                                              "the outputs along the motion) | inside (keep the scene on the "
                                              "network's grid and blend its features: keeps more of the style on "
@@ -207,7 +210,7 @@ def stylize(
         params |= {"style": [str(s) for s in style or []], "size": size, "steps": steps, "optimizer": optimizer}
     else:
         fail(f"unknown method {method!r} (use fast, arbitrary or optimize)", 2)
-    run_operation("stylize", inputs, output, **params, consistency=consistency,
+    run_operation("stylize", inputs, output, **params, consistency=consistency, fps=fps,
                   steady_inside=steady == "inside", steady_moving=steady == "moving", steady_local=steady == "local",
                   key_every=key_every)
 
@@ -413,9 +416,10 @@ def film(
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full look.")] = 1.0,
     seed: Annotated[int, typer.Option(min=0, help="Grain and starch-grain pattern (same seed, same result).")] = 0,
     consistency: Consistency = CONSISTENCY,
+    fps: FrameRate = None,
 ) -> None:
     """Give photographs a classical period look (no trained model)."""
-    run_operation("film", inputs, output, preset=preset, strength=strength, seed=seed, consistency=consistency)
+    run_operation("film", inputs, output, preset=preset, strength=strength, seed=seed, consistency=consistency, fps=fps)
 
 
 @app.command(epilog="Example: daguerre retro photo.jpg -o old.jpg --preset daguerreotype")
@@ -431,6 +435,7 @@ def retro(
     tile: Annotated[int, typer.Option(help="Models: tile size in pixels for large images.")] = 1024,
     engine: Annotated[str, typer.Option(help="Models: auto | onnx | torch.")] = "auto",
     consistency: Consistency = CONSISTENCY,
+    fps: FrameRate = None,
     key_every: KeyEvery = 1,
 ) -> None:
     """Give modern photographs a period look: a classical preset, or a model trained on your own collection."""
@@ -441,7 +446,7 @@ def retro(
         params |= {"model": model, "tile": tile, "engine": engine}
     else:
         params |= {"preset": preset or "sepia", "seed": seed}
-    run_operation("retro", inputs, output, **params, consistency=consistency, key_every=key_every)
+    run_operation("retro", inputs, output, **params, consistency=consistency, fps=fps, key_every=key_every)
 
 
 @app.command(epilog="Example: daguerre restore scans/ -o restored/ --strength 0.9")
@@ -454,6 +459,7 @@ def restore(
     tile: Annotated[int, typer.Option(help="Tile size in pixels for large images.")] = 1024,
     engine: Annotated[str, typer.Option(help="auto | onnx | torch.")] = "auto",
     consistency: Consistency = CONSISTENCY,
+    fps: FrameRate = None,
     reference: Annotated[list[Path] | None, typer.Option("--reference", "-r", help="A clean print or reference "
                                                           "image whose tone and colour guide the correction "
                                                           "(repeatable: pooled; a grey one guides the tone only)."
@@ -469,7 +475,7 @@ def restore(
     extra = ({"reference": given if len(given) > 1 else given[0]} if given else {}) | (
         {"precision": precision} if precision else {})
     run_operation("restore", inputs, output, model=model, strength=strength, tile=tile, engine=engine,
-                  consistency=consistency, **extra, **marked_damage(inputs, damage_mask),
+                  consistency=consistency, fps=fps, **extra, **marked_damage(inputs, damage_mask),
                   **mask_folder(mask_output))
 
 
@@ -487,6 +493,7 @@ def colorize(
                                                         "of the picture like it; elsewhere the reference's or the "
                                                         "automatic colour (repeatable).")] = None,
     consistency: Consistency = CONSISTENCY,
+    fps: FrameRate = None,
     key_every: KeyEvery = 1,
     precision: Annotated[str | None, typer.Option(help="fp32 | bf16: the ImageNet encoder's (bf16: ~1.6x faster "
                                                        "on a CPU that computes it natively, colours within 0.0005 "
@@ -496,7 +503,7 @@ def colorize(
                                                   "they show such scenes.")] = None,
 ) -> None:
     """Colorize black-and-white photographs; their luminance is kept exactly at full resolution."""
-    run_operation("colorize", inputs, output, model=model, render_size=render_size, consistency=consistency,
+    run_operation("colorize", inputs, output, model=model, render_size=render_size, consistency=consistency, fps=fps,
                   key_every=key_every, reference=[str(r) for r in reference or []] or None, hints=hint or None,
                   **({"precision": precision} if precision else {}), **({"bank": bank} if bank else {}))
 
@@ -511,13 +518,14 @@ def upscale(
     tile: Annotated[int, typer.Option(help="Tile size in input pixels for large images.")] = 256,
     engine: Annotated[str, typer.Option(help="auto | onnx | torch.")] = "auto",
     consistency: Consistency = CONSISTENCY,
+    fps: FrameRate = None,
     precision: Annotated[str | None, typer.Option(help="fp32 | bf16: the model's (bf16: ~3x faster on a CPU that "
                                                        "computes it natively, 59 dB from fp32; clips default to it "
                                                        "there).")] = None,
 ) -> None:
     """Upscale small or soft photographs x2 or x4 with a GAN super-resolution model."""
     run_operation("upscale", inputs, output, model=model, scale=scale, tile=tile, engine=engine,
-                  consistency=consistency, **({"precision": precision} if precision else {}))
+                  consistency=consistency, fps=fps, **({"precision": precision} if precision else {}))
 
 
 @app.command(epilog="Example: daguerre repair scan.tif -o repaired.tif --colorize --scale 2")
@@ -538,6 +546,7 @@ def repair(
     bank: Annotated[str | None, typer.Option(help="With --colorize: a colour bank of your own colour photos "
                                                   "(`daguerre train colour-bank`).")] = None,
     consistency: Consistency = CONSISTENCY,
+    fps: FrameRate = None,
     damage_mask: DamageMask = None,
     mask_output: MaskOutput = None,
     precision: Annotated[str | None, typer.Option(help="fp32 | bf16: every step's networks (bf16: faster on a CPU "

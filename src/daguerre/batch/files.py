@@ -93,11 +93,11 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
             on_file: Callable[[Path, int, int], None] | None = None,
             tile_progress: Callable[[int, int], None] | None = None, consistency: float = DEFAULT_CONSISTENCY,
             steady_inside: bool = False, steady_moving: bool = False, steady_local: bool = False,
-            key_every: int = 1, **params: object) -> BatchReport:
+            key_every: int = 1, fps: float | None = None, **params: object) -> BatchReport:
     """Apply `op` to every input image or clip; a file that fails is reported and the others still run.
 
     Clips (and a folder of numbered frames written to a clip) go through `daguerre.video`, with `consistency`
-    (and `steady_inside`, `steady_moving`, `steady_local`, `key_every`: see `process_clip`)."""
+    (and `steady_inside`, `steady_moving`, `steady_local`, `key_every`, `fps`: see `process_clip`)."""
     report = BatchReport()
     pairs = plan(inputs, output, unread=report.failed)  # a GIF or SVG in a scanned folder: named, not passed over
     writes: deque[tuple[Path, Future[Path]]] = deque()
@@ -130,7 +130,7 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
                     report.written.append(process_clip(op, src, dst, consistency, tile_progress,
                                                        steady_inside=steady_inside, steady_moving=steady_moving,
                                                        steady_local=steady_local, key_every=key_every,
-                                                       **clip_params))
+                                                       fps=fps, **clip_params))
                 except Exception as e:
                     report.failed.append((src, failure(src, e)))
                 continue

@@ -18,7 +18,8 @@ READ_ONLY_RESULT = ".mkv"
 MAX_KEY_EVERY = 8  # `--key-every` at most: frames between keys wait in memory (`inbetween`); measured up to 3
 DEFAULT_CONSISTENCY = 0.5  # measured (BENCHMARKS.md, "Video"): the warping error is a third or less
 # parameters of a clip's frame loop, not of the Operation (`run.process_clip`): a still has no use for them
-CLIP_PARAMS = frozenset({"consistency", "steady_inside", "steady_moving", "steady_local", "key_every", "blend"})
+CLIP_PARAMS = frozenset({"consistency", "steady_inside", "steady_moving", "steady_local", "key_every", "blend",
+                         "fps"})
 # how a clip written to a video file is steadied: in 8 bits ("bytes", since 2026-12-02) or in float ("float", as
 # before, what archive recipes without `blend` re-derive with)
 BLENDS = ("bytes", "float")

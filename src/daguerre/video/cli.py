@@ -13,6 +13,10 @@ Consistency = Annotated[float, typer.Option(
     min=0.0, max=1.0, help="Videos: how strongly each frame follows the previous output along the motion "
                            "(0: frames processed independently, may flicker).")]
 CONSISTENCY = DEFAULT_CONSISTENCY
+FrameRate = Annotated[float | None, typer.Option(
+    "--fps", min=0.1, max=1000.0, show_default=False,
+    help="A folder of numbered frames: its frame rate (default 24; e.g. 16 or 18 for silent film scans). A video "
+         "file keeps its own.")]
 KeyEvery = Annotated[int, typer.Option(
     min=1, max=MAX_KEY_EVERY,
     help="Videos (stylize, retro, colorize): run the model on every Nth frame only; the frames between are made from "

@@ -76,11 +76,14 @@ def ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def open_clip(path: str | Path) -> tuple[ClipInfo, Iterator[Picture]]:
-    """(info, frames) of a video file or a folder of numbered frames; frames are decoded as they are iterated."""
+def open_clip(path: str | Path, fps: float | None = None) -> tuple[ClipInfo, Iterator[Picture]]:
+    """(info, frames) of a video file or a folder of numbered frames (at `fps`, else `SEQUENCE_FPS`); frames are
+    decoded as they are iterated."""
     path = Path(path)
     if path.is_dir():
-        return _open_sequence(path)
+        return _open_sequence(path, fps or SEQUENCE_FPS)
+    if fps is not None:
+        raise ImageError(path, "a frame rate is given for a folder of numbered frames: a video file keeps its own")
     if not path.is_file():
         raise ImageError(path, "file not found")
     if path.stat().st_size == 0:
@@ -222,12 +225,12 @@ def _ffmpeg_reason(message: str) -> str:
     return "; ".join(reasons)[:300]
 
 
-def _open_sequence(folder: Path) -> tuple[ClipInfo, Iterator[Picture]]:
+def _open_sequence(folder: Path, fps: float) -> tuple[ClipInfo, Iterator[Picture]]:
     files = sorted(iter_images([folder]), key=lambda p: _natural_key(p.relative_to(folder)))
     if not files:
         raise ImageError(folder, "no image frames in this folder")
     first = load(files[0])
-    info = ClipInfo(folder, SEQUENCE_FPS, first.size, len(files), len(files) / SEQUENCE_FPS)
+    info = ClipInfo(folder, fps, first.size, len(files), len(files) / fps)
 
     def frames() -> Iterator[Picture]:
         yield first

@@ -126,7 +126,7 @@ def clip_anchor(op: Operation, params: dict) -> MovingAnchor | None:
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
                  steady_inside: bool = False, steady_moving: bool = False, steady_local: bool = False,
-                 key_every: int = 1, blend: str = "bytes", **params: object) -> Path:
+                 key_every: int = 1, blend: str = "bytes", fps: float | None = None, **params: object) -> Path:
     """Run `op` on every frame of `source` (a video file or a folder of numbered frames) into `target` (a video
     file, or a pattern such as `frames/%05d.png`), keeping the frame rate, size ratio and audio track.
 
@@ -142,12 +142,13 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     on every Nth frame only and the frames between are made from those outputs along the motion
     (`daguerre.video.inbetween`): faster, and steadier; `consistency` is then how evenly a frame between blends the
     keys on either side (1: by nearness; 0: the earlier key wherever its flow is trusted). `blend`: a video file's
-    frames steadied in 8 bits (`bytes`) or, as before 2026-12-02, in float (`float`: older archive recipes)."""
+    frames steadied in 8 bits (`bytes`) or, as before 2026-12-02, in float (`float`: older archive recipes). `fps`:
+    the frame rate of a folder of numbered frames (else `SEQUENCE_FPS`)."""
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {', '.join(BLENDS)}, got {blend!r}")
     from daguerre.video.consistency import TemporalConsistency
 
-    info, frames = open_clip(source)
+    info, frames = open_clip(source, fps)
     first = next(frames, None)
     if first is not None:  # what must not change from frame to frame, from the first (restore: screen, noise)
         params = op.for_clip(first, params)
