@@ -1052,3 +1052,29 @@ def test_a_clips_poster_frame_is_decoded_once_then_read_from_the_cache(archive, 
     monkeypatch.setattr(clips, "poster", lambda path: pytest.fail("the clip was decoded again"))
     again = picture_of(archive, item)
     assert again.pixels.shape == first.pixels.shape and np.abs(again.pixels - first.pixels).max() < 0.5 / 255
+
+
+def test_evaluate_measures_a_clip_against_its_original_and_how_steady_it_is(clip: Path, tmp_path: Path) -> None:
+    """`daguerre evaluate out.mp4 -r clip.mp4`: fidelity over the frames and the warping error along the original's
+    motion; the film look's grain flickers with --consistency 0 and is steadied by the default. A clip of another
+    length is refused naming it."""
+    from daguerre.api import evaluate
+
+    for c in ("0", "1"):
+        result = CliRunner().invoke(app, ["film", str(clip), "-o", str(tmp_path / f"c{c}.mp4"), "--preset", "sepia",
+                                          "--consistency", c])
+        assert result.exit_code == 0, result.output
+    loose, steady = (evaluate(tmp_path / f"c{c}.mp4", clip) for c in ("0", "1"))
+    assert loose["frames"] == steady["frames"] == 12
+    assert steady["warping_error"] < 0.85 * loose["warping_error"], (steady, loose)  # x0.73 measured
+    assert 15 < loose["psnr"] < 40 and 0 < loose["lpips"] < 0.5 and loose["original_warping_error"] > 0
+    same = evaluate(clip, clip)
+    assert same["psnr"] == float("inf") and same["warping_error"] == same["original_warping_error"]
+    short = tmp_path / "short.mp4"
+    with ClipWriter(short, 25) as writer:
+        for frame, _ in pan("chelsea.jpg", 5):
+            writer.write(Picture(frame))
+    result = CliRunner().invoke(app, ["evaluate", str(short), "-r", str(clip)])
+    assert result.exit_code == 1 and f"{short}: has 5 frames, the original pan.mp4 12" in result.output
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "c1.mp4"), "-r", str(clip)])
+    assert result.exit_code == 0 and "warping" in result.output and "original's" in result.output, result.output

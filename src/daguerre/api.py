@@ -55,9 +55,18 @@ def list_models(task: str | None = None) -> list[ModelCard]:
 
 def evaluate(result: str | Path | Picture, reference: str | Path | Picture,
              style: str | Path | Picture | None = None) -> dict[str, float]:
-    """PSNR, SSIM and LPIPS of a result against its original, and its Gram style distance to a painting."""
+    """PSNR, SSIM and LPIPS of a result against its original, and its Gram style distance to a painting. Two clips:
+    also their frames and warping errors (`daguerre.video.measure.measure_clip`)."""
     from daguerre import metrics
+    from daguerre.video import is_clip_source
 
+    clips = [is_clip_source(p) for p in (result, reference) if isinstance(p, str | Path)]
+    if any(clips):
+        if clips != [True, True]:
+            raise ValueError("a clip is measured against the clip it was made from: give two clips")
+        from daguerre.video.measure import measure_clip
+
+        return measure_clip(result, reference, None if style is None else _picture(style).rgb())
     a, b = _picture(result).rgb(), _picture(reference).rgb()
     if a.shape != b.shape:
         raise ValueError(f"result is {a.shape[2]}x{a.shape[1]} but the reference is {b.shape[2]}x{b.shape[1]}")

@@ -237,26 +237,36 @@ def export_onnx(model: str, output: Output) -> None:
 ONNX_TASKS = ("style", "arbitrary-style", "restore", "upscale", "retro")
 
 
-@app.command(epilog="Example: daguerre evaluate styled.jpg -r photo.jpg --style painting.jpg")
+@app.command(epilog="Example: daguerre evaluate styled.jpg -r photo.jpg --style painting.jpg   (clips: "
+                     "daguerre evaluate styled.mp4 -r film.mp4)")
 def evaluate(
-    results: Annotated[list[Path], typer.Argument(help="Result images.")],
-    reference: Annotated[Path, typer.Option("--reference", "-r", help="The original photo (content).")],
+    results: Annotated[list[Path], typer.Argument(help="Result images, or clips.")],
+    reference: Annotated[Path, typer.Option("--reference", "-r", help="The original photo or clip (content).")],
     style: Annotated[Path | None, typer.Option(help="The style image, for style distance.")] = None,
 ) -> None:
-    """Measure results against their original: PSNR, SSIM, LPIPS, and style distance to a painting."""
-    from rich.table import Table
+    """Measure results against their original: PSNR, SSIM, LPIPS, and style distance to a painting. Clips: means
+    over their frames, and how steady they are (warping error: the change along the original's motion, beside the
+    original's own)."""
+    from rich.table import Column, Table
 
     from daguerre.api import evaluate as evaluate_api
     from daguerre.imaging import ImageError
 
-    table = Table("image", "PSNR", "SSIM", "LPIPS", "style distance", box=None)
+    rows = []
     for r in results:
         try:
-            m = evaluate_api(r, reference, style=style)
+            rows.append((r, evaluate_api(r, reference, style=style)))
         except (ImageError, ValueError) as e:
             fail(str(e))
+    clips = any("warping_error" in m for _, m in rows)
+    table = Table(Column("image", overflow="fold"), "PSNR", "SSIM", "LPIPS", "style distance",
+                  *(("frames", "warping error", "original's") if clips else ()), box=None)
+    for r, m in rows:
         table.add_row(str(r), f"{m['psnr']:.2f}", f"{m['ssim']:.3f}", f"{m['lpips']:.3f}",
-                      f"{m['style_distance']:.4g}" if "style_distance" in m else "-")
+                      f"{m['style_distance']:.4g}" if "style_distance" in m else "-",
+                      *((str(m.get("frames", "-")), f"{m['warping_error']:.3g}" if "warping_error" in m else "-",
+                         f"{m['original_warping_error']:.3g}" if "original_warping_error" in m else "-")
+                        if clips else ()))
     Console().print(table)
 
 
