@@ -410,10 +410,11 @@ def age(
                                                      "Default: a random choice (of all but stains, silvering and "
                                                      "taper, which apply only when named).")] = None,
     mask_output: MaskOutput = None,
+    fps: FrameRate = None,
 ) -> None:
     """Make photographs look old: fading, yellowing, stains, silvering, grain, dust, scratches, creases, tears, blur,
     scan artefacts."""
-    run_operation("age", inputs, output, seed=seed, strength=strength, effects=effect or None,
+    run_operation("age", inputs, output, seed=seed, strength=strength, effects=effect or None, fps=fps,
                   **mask_folder(mask_output))
 
 
