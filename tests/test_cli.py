@@ -169,3 +169,5 @@ def test_option_errors_are_one_line_before_any_work(tmp_path):
         code, text = run("film", photos[0], "-o", tmp_path / name)
         assert code == 1 and "name a picture (.bmp" in text and len(set(text.splitlines())) == 1, text
         assert not (tmp_path / name).exists()
+    code, text = run("film", photos[0], "-o", f"{tmp_path / 'new'}/")  # a folder for one photo, made
+    assert code == 0 and load(tmp_path / "new" / "chelsea.jpg").size == load(photos[0]).size, text

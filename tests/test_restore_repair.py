@@ -345,7 +345,7 @@ def test_cli_restore_with_a_damage_mask_and_refusals(coffee, tmp_path):
     for args, needle in ((["--damage-mask", str(tmp_path / "narrow.png")], "proportions"),
                          (["--damage-mask", str(tmp_path / "notes.png")], "notes.png"),
                          ([str(tmp_path / "old2.png"), "--damage-mask", str(tmp_path / "marks.png")], "one photo")):
-        bad = runner.invoke(app, ["restore", str(tmp_path / "old.png"), "-o", str(tmp_path / "bad"), *args])
+        bad = runner.invoke(app, ["restore", str(tmp_path / "old.png"), "-o", str(tmp_path / "bad") + "/", *args])
         assert bad.exit_code != 0 and needle in bad.output, bad.output
         assert not (tmp_path / "bad").exists()
 

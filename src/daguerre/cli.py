@@ -44,6 +44,9 @@ console = Console(stderr=True)
 Inputs = Annotated[list[Path], typer.Argument(help="Image files or folders, video files (a folder of numbered "
                                                    "frames with -o clip.mp4).", show_default=False)]
 Output = Annotated[Path, typer.Option("-o", "--output", help="Output file, or folder for several inputs.")]
+# the image commands' output, kept as typed: a trailing "/" (a folder for one input) does not survive Path()
+Target = Annotated[str, typer.Option("-o", "--output", metavar="<path>",
+                                     help="Output file, or folder: for several inputs, or a name ending in /.")]
 
 
 @app.callback()
@@ -86,7 +89,7 @@ def marked_damage(inputs: list[Path], damage_mask: Path | None) -> dict[str, str
     return {"damage_mask": str(damage_mask)}
 
 
-def run_operation(op_name: str, inputs: list[Path], output: Path, **params: object) -> None:
+def run_operation(op_name: str, inputs: list[Path], output: str, **params: object) -> None:
     """Shared by every image command: progress per file and per tile, bad files listed, exit 1 if any."""
     from rich.progress import (
         BarColumn,
@@ -143,7 +146,7 @@ def run_operation(op_name: str, inputs: list[Path], output: Path, **params: obje
 @app.command(epilog="Example: daguerre stylize photos/ -m van-gogh-wheat-field -o styled/")
 def stylize(
     inputs: Inputs,
-    output: Output,
+    output: Target,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Fast style model (`daguerre models`).")] = None,
     style: Annotated[list[Path] | None, typer.Option("--style", "-s", help="Painting(s) to copy.")] = None,
     method: Annotated[str | None, typer.Option(help="fast | arbitrary | optimize (default: fast with --model, "
@@ -399,7 +402,7 @@ def demo(output: Output = Path("demo-output")) -> None:
 @app.command(epilog="Example: daguerre age photo.jpg -o aged.jpg --seed 3 -e dust -e scratches")
 def age(
     inputs: Inputs,
-    output: Output,
+    output: Target,
     seed: Annotated[int, typer.Option(min=0, help="Same seed, same aging (effects and their parameters).")] = 0,
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full aging.")] = 1.0,
     effect: Annotated[list[str] | None, typer.Option("--effect", "-e", help="Only these effects (repeatable): "
@@ -421,7 +424,7 @@ def age(
 @app.command(epilog="Example: daguerre film photos/ -o sepia/ --preset sepia")
 def film(
     inputs: Inputs,
-    output: Output,
+    output: Target,
     preset: Annotated[str, typer.Option(help="sepia | cyanotype | daguerreotype | autochrome | faded-1970s | "
                                              "bw-film.")] = "sepia",
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full look.")] = 1.0,
@@ -436,7 +439,7 @@ def film(
 @app.command(epilog="Example: daguerre retro photo.jpg -o old.jpg --preset daguerreotype")
 def retro(
     inputs: Inputs,
-    output: Output,
+    output: Target,
     preset: Annotated[str | None, typer.Option(help="sepia | cyanotype | daguerreotype | autochrome | faded-1970s | "
                                                     "bw-film (default: sepia, unless --model).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="A retro model trained on your own collection "
@@ -463,7 +466,7 @@ def retro(
 @app.command(epilog="Example: daguerre restore scans/ -o restored/ --strength 0.9")
 def restore(
     inputs: Inputs,
-    output: Output,
+    output: Target,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Restore model (default: the first "
                                                                      "installed; `daguerre models`).")] = None,
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the photo, 1 the full repair.")] = 1.0,
@@ -493,7 +496,7 @@ def restore(
 @app.command(epilog="Example: daguerre colorize bw.jpg -o colour.jpg --render-size 512")
 def colorize(
     inputs: Inputs,
-    output: Output,
+    output: Target,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Colorize model (default: the first "
                                                                      "installed; `daguerre models`).")] = None,
     render_size: Annotated[int, typer.Option(min=16, help="Long side at which colour is predicted (larger: more "
@@ -522,7 +525,7 @@ def colorize(
 @app.command(epilog="Example: daguerre upscale small.jpg -o large.jpg --scale 4")
 def upscale(
     inputs: Inputs,
-    output: Output,
+    output: Target,
     scale: Annotated[int, typer.Option(help="2 or 4.")] = 4,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Upscale model (default: the first "
                                                                      "installed; `daguerre models`).")] = None,
@@ -542,7 +545,7 @@ def upscale(
 @app.command(epilog="Example: daguerre repair scan.tif -o repaired.tif --colorize --scale 2")
 def repair(
     inputs: Inputs,
-    output: Output,
+    output: Target,
     colorize: Annotated[bool, typer.Option("--colorize", help="Colorize after restoring.")] = False,
     scale: Annotated[int, typer.Option(help="Upscale last: 1 (no), 2 or 4.")] = 1,
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="Restoration strength.")] = 1.0,
