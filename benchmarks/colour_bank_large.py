@@ -10,7 +10,8 @@ Rows: grey, the shipped bank, the halves alone (a small collection), the large b
 colourfulness, chroma error (and as a fraction of grey's), LPIPS, and the CPU time of the bank's lookup.
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/colour_bank_large.py --split validation [--shortlists 64:4 32:4]
-Writes benchmarks/results/colour_bank_large_<split>.json (and a grid with --grid-rows).
+Writes benchmarks/results/colour_bank_large_<split>.json (and a grid with --grid-rows). `--others-per-photo 100`:
+the other photos with fewer entries than the halves (a collection of unequal photos; `_<split>-100.json`).
 
 `--speed K...` (after a run has made the banks): the CPU time of colorize at 1 MP (coffee's grey) with the shipped
 bank, the large bank and stand-ins of K times its collection (its photos' entries repeated with a little noise as
@@ -130,6 +131,7 @@ def speed(args, times: list[int]) -> None:
     table = [[name, int(banks[name].photo.max()) + 1, len(banks[name].keys), mode,
               float(np.median(total[(name, mode)])), float(np.median(lookup[(name, mode)]))] for name, mode in runs]
     print(format_table(["bank", "photos", "entries", "search", "CPU s at 1 MP", "of which the lookup"], table))
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "colour_bank_large_speed.json").write_text(json.dumps(
         {"rows": [dict(zip(["bank", "photos", "entries", "search", "cpu_s", "lookup_s"], r, strict=True))
                   for r in table]}, indent=1))
@@ -145,6 +147,9 @@ def main() -> None:
                              "first pass searches, 0 all)")
     parser.add_argument("--speed-per-photo", type=int, nargs="*",
                         help="--speed: also time the shortlist with these entries a photo in its first pass")
+    parser.add_argument("--others-per-photo", type=int, default=400,
+                        help="entries of each other photo (default 400, as the halves'; fewer: a collection whose "
+                             "photos have unequal numbers of entries)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/daguerre-large-bank"),
                         help="folder the other photos and the banks are kept in")
     parser.add_argument("--grid-rows", type=int, default=0)
@@ -168,15 +173,18 @@ def main() -> None:
     for i, case in enumerate(data):
         save(case.disjoint, halves / f"{i:02d}.png")
     built = {}
-    for name, folder, base in (("others", args.work / "others", None), (f"halves-{args.split}", halves, None),
-                               (f"large-{args.split}", halves, "others")):
+    sparse = f"-{args.others_per_photo}" if args.others_per_photo != 400 else ""  # the other photos' entries
+    large_name = f"large-{args.split}{sparse}"
+    for name, folder, base, per_photo in (
+            (f"others{sparse}", args.work / "others", None, args.others_per_photo),
+            (f"halves-{args.split}", halves, None, 400), (large_name, halves, f"others{sparse}", 400)):
         try:
             find_model(name)
         except ModelNotFoundError:
             start = time.perf_counter()
-            api.train_colour_bank(folder, name, base=base, out=args.work / "models", measure=0)
+            api.train_colour_bank(folder, name, base=base, per_photo=per_photo, out=args.work / "models", measure=0)
             built[name] = round(time.perf_counter() - start, 1)
-    large = ops.colour_bank(None, f"large-{args.split}")[1]
+    large = ops.colour_bank(None, large_name)[1]
     photos = int(large.photo.max()) + 1
     print(f"large bank: {photos} photos ({others} others), {len(large.keys)} entries; built {built}", flush=True)
     lookup: dict[str, list[float]] = {}
@@ -200,13 +208,13 @@ def main() -> None:
     rows = [bench.Row("grey", lambda c: c.grey),
             timed("shipped bank", bench.ours(None)),
             timed("halves alone (small collection)", bench.ours(None, bank=f"halves-{args.split}")),
-            timed("large, exact", bench.ours(None, settings=EXACT, bank=f"large-{args.split}"))]
+            timed("large, exact", bench.ours(None, settings=EXACT, bank=large_name))]
     for setting in args.shortlists:
         kept, every, per_photo = ([int(v) for v in setting.split(":")] + [0])[:3]
         rows.append(timed(f"large, shortlist {kept} photos, every {every}"
                           + (f", {per_photo} entries a photo" if per_photo else ""), bench.ours(
             None, settings={"BANK_SHORTLIST_FROM": 0, "BANK_SHORTLIST": kept, "BANK_SHORTLIST_EVERY": every,
-                            "BANK_SHORTLIST_PER_PHOTO": per_photo}, bank=f"large-{args.split}")))
+                            "BANK_SHORTLIST_PER_PHOTO": per_photo}, bank=large_name)))
     rows.append(bench.Row("truth", lambda c: c.truth))
     bench.score(rows, data, args.grid_rows)
     grey = rows[0].mean("chroma_error")
@@ -220,14 +228,14 @@ def main() -> None:
     print(f"{len(data)} photos of {args.split} ({', '.join(skipped) or 'none'} skipped as nearly grey); "
           f"large bank {photos} photos, {len(large.keys)} entries")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"colour_bank_large_{args.split}.json").write_text(json.dumps(
+    (args.out / f"colour_bank_large_{args.split}{sparse}.json").write_text(json.dumps(
         {"machine": info, "photos": len(data), "bank_photos": photos, "bank_entries": len(large.keys),
          "built_seconds": built, "lookup_seconds": lookup,
          "rows": [{"method": r.name, "mean": {k: r.mean(k) for k in r.scores}, "per_photo": r.scores}
                   for r in rows]}, indent=1))
     if args.grid_rows:
         m = {r.name: r for r in rows}
-        bench.grid(args.out / f"colour_bank_large_{args.split}_grid.jpg", data[: args.grid_rows], m,
+        bench.grid(args.out / f"colour_bank_large_{args.split}{sparse}_grid.jpg", data[: args.grid_rows], m,
                    [r.name for r in rows])
 
 
