@@ -19,7 +19,13 @@ from daguerre.imaging import ImageError, Picture, load, output_path_for, save, s
 from daguerre.imaging.io import SAVE_FORMATS
 from daguerre.ops.base import Operation
 from daguerre.verbosity import one_line as failure
-from daguerre.video import DEFAULT_CONSISTENCY, VIDEO_EXTENSIONS, is_clip_source, is_video_path
+from daguerre.video import (
+    DEFAULT_CONSISTENCY,
+    READ_ONLY_VIDEO_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    is_clip_source,
+    is_video_path,
+)
 from daguerre.video.run import process_clip
 
 MAX_PENDING_WRITES = 2  # results waiting for the writer: bounds memory when encoding is slower than the model
@@ -46,6 +52,9 @@ def plan(inputs: list[str | Path], output: str | Path,
         raise ValueError(f"{output}: several inputs need an output folder, not a file name")
     if not several and not out.is_dir() and not str(output).endswith(("/", os.sep)) and not (
             out.suffix.lower() in SAVE_FORMATS or is_video_path(out)):  # refused before the work, not after it
+        if out.suffix.lower() in READ_ONLY_VIDEO_EXTENSIONS:
+            raise ValueError(f"{output}: {out.suffix} clips are read, not written: write .mp4, .mkv, .mov, .webm, "
+                             ".avi or .gif")
         raise ValueError(f"{output}: " + (f"unknown extension {out.suffix!r}" if out.suffix else "no extension")
                          + f": name a picture ({', '.join(sorted(SAVE_FORMATS))}), a clip "
                          f"({', '.join(sorted(VIDEO_EXTENSIONS))}) or a folder (ending in /)")
