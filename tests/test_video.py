@@ -965,6 +965,8 @@ def test_a_clip_in_the_web_app_and_in_a_batch_run(archive, clip: Path, photos) -
 
     with pytest.raises(ArchiveError, match="film: consistency must be a number between 0 and 1, got 2$"):
         archive.apply("film", [clip_id], {"consistency": 2})  # refused before any frame is made
+    with pytest.raises(ArchiveError, match="film: fps is the frame rate of a folder of numbered frames"):
+        archive.apply("film", [clip_id], {"fps": 16})  # the CLI's, for numbered frames only
     users.add(archive, "eddie", "editor", "a long enough password")
     headers = {"Authorization": f"Bearer {users.new_token(archive, 'eddie')}"}
     with TestClient(create_app(archive)) as c:

@@ -83,6 +83,8 @@ def _check(op, params: dict) -> None:
     whole number 1 to `MAX_KEY_EVERY`, above 1 only where frames can be made between keys (else the clip's frame
     loop refused it once a worker reached the job, and a fractional one was run and recorded)."""
     op.check(operation_params(params))
+    if "fps" in params:  # the CLI's, for numbered frames; a clip in the archive is a file with its own rate
+        raise ValueError("fps is the frame rate of a folder of numbered frames: an archive's clips keep their own")
     consistency = params.get("consistency", 0)
     if not isinstance(consistency, int | float) or not 0 <= consistency <= 1:
         raise ValueError(f"consistency must be a number between 0 and 1, got {consistency!r}")
