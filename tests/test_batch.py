@@ -164,6 +164,26 @@ def test_ctrl_c_while_running_records_what_had_finished(filled, monkeypatch):
     check_run(filled, run_id)
 
 
+def stop_between_writes(process: subprocess.Popen, catalogue: Path) -> None:
+    """SIGSTOP `process` outside a write to the SQLite `catalogue`: stopped inside one it would hold the lock
+    and every other client wait on it (as after Ctrl-Z at that moment), which is not what the test is about."""
+    import sqlite3
+
+    for _ in range(200):
+        os.kill(process.pid, signal.SIGSTOP)
+        db = sqlite3.connect(catalogue, timeout=0.5, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:  # locked by the stopped process: let it finish the write
+            os.kill(process.pid, signal.SIGCONT)
+            time.sleep(0.02)
+        finally:
+            db.close()
+    raise AssertionError("the first client never left the catalogue unlocked")
+
+
 def test_resume_refuses_a_live_run_and_takes_over_a_killed_one(filled):
     """A second client may not run a run whose client is alive (here stopped, not dead: a lease of an hour keeps
     it live however slow this machine is); once that client is killed, the run is taken over at once and
@@ -174,7 +194,7 @@ def test_resume_refuses_a_live_run_and_takes_over_a_killed_one(filled):
                              text=True)
     try:
         run_id = first.stdout.readline().split()[1].rstrip(":")  # printed once the run has its lease
-        os.kill(first.pid, signal.SIGSTOP)
+        stop_between_writes(first, filled.path / "catalogue.sqlite")
         assert "  running  " in cli(filled, "runs", **hour).stdout
         assert f"run {run_id}: running in process {first.pid} on " in cli(filled, "runs", run_id, **hour).stdout
         refused = cli(filled, "batch", "film", "--resume", run_id, **hour)
