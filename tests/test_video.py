@@ -648,6 +648,9 @@ def test_a_clip_is_an_archive_item_with_a_signed_derivative(archive, clip: Path)
     [event] = [e for e in archive.events_of(derived.id) if e.type == "creation"]
     assert event.outcome_detail["recipe"]["params"] == {"preset": "sepia", "consistency": 0.5, "seed": 0,
                                                          "blend": "bytes"}
+    measured = event.outcome_detail["metrics"]  # against the master, as a picture's are
+    assert (measured["frames"], measured["frames_measured"]) == (12, 12) and 15 < measured["psnr"] < 40, measured
+    assert 0 < measured["warping_error"] and 0 < measured["original_warping_error"] and "lpips" not in measured
     with archive.store.as_file(derived.sha256) as path:
         assert frame_count(path) == 12 and open_clip(path)[0].audio == "aac"
     report = archive.verify(derived.id)

@@ -75,10 +75,11 @@ def facts(info: ClipInfo) -> dict:
 
 
 def render(op: object, source: Path, params: dict, progress: Callable[[int, int], None] | None = None,
-           label: str | None = None) -> tuple[bytes, tuple[int, int], dict]:
-    """The derivative clip's bytes, frame size and catalogue fields (`facts`, read from the file made): `op` over
-    every frame of `source`, audio kept; `progress` gets (frames done, frames expected). Errors name the clip as
-    `label` (an item's id), else by its file name."""
+           label: str | None = None, measure: bool | None = None) -> tuple[bytes, tuple[int, int], dict, dict]:
+    """The derivative clip's bytes, frame size, catalogue fields (`facts`, read from the file made) and metrics:
+    `op` over every frame of `source`, audio kept; `progress` gets (frames done, frames expected). With `measure`
+    (False: without LPIPS), the metrics against `source` (`video.measure.measure_clip`), else none. Errors name
+    the clip as `label` (an item's id), else by its file name."""
     from daguerre.video.clip import open_clip
     from daguerre.video.run import process_clip
 
@@ -93,7 +94,16 @@ def render(op: object, source: Path, params: dict, progress: Callable[[int, int]
             name = label or source.name
             said = " ".join(str(e).strip("'").split()).replace(str(source), name).removeprefix(f"{name}: ")
             raise ArchiveError(f"{name}: {getattr(op, 'name', op)} failed: {said}") from None
-        return out.read_bytes(), made.size, facts(made)
+        measured = {} if measure is None else clip_metrics(out, source, measure)
+        return out.read_bytes(), made.size, facts(made), measured
+
+
+def clip_metrics(clip: Path, source: Path, lpips: bool) -> dict[str, float]:
+    """A derivative clip's metrics against its parent, as a picture's are recorded (rounded to 6 places)."""
+    from daguerre.video.measure import measure_clip
+
+    return {k: round(float(v), 6) if isinstance(v, float) else v
+            for k, v in measure_clip(clip, source, lpips=lpips).items()}
 
 
 @dataclass

@@ -1,12 +1,12 @@
-"""Measure a processed clip against its original: fidelity frame by frame, and how steady it is.
+"""Measure a processed clip against its original: fidelity, and how steady it is.
 
-`daguerre evaluate result.mp4 -r original.mp4` (and `api.evaluate` given clips). Both clips are streamed, never
-held whole. Fidelity (PSNR, SSIM) is the mean over every frame, LPIPS and the style distance over about
-`SAMPLED` frames spread evenly (each costs a network pass). Steadiness is the warping error of Lai et al. 2018
-(`metrics.warping_error`): each output frame against the previous output laid onto it along the *original's*
-motion (DIS flow), on the pixels the flow can be trusted, pairs across a scene cut left out. The original's own
-warping error is given beside it: the motion the flow cannot explain, the floor a result is judged against
-(`benchmarks/video.py` measures the same way).
+`daguerre evaluate result.mp4 -r original.mp4` (and `api.evaluate` given clips), and every clip the archive
+derives. Both clips are streamed, never held whole, and about `SAMPLED` frames spread evenly over them are
+measured (all of a short clip). Steadiness is the warping error of Lai et al. 2018 (`metrics.warping_error`):
+each sampled output frame against the output before it laid onto it along the *original's* motion (DIS flow), on
+the pixels the flow can be trusted, pairs across a scene cut left out. The original's own warping error is given
+beside it: the motion the flow cannot explain, the floor a result is judged against (`benchmarks/video.py`
+measures the same way).
 """
 
 from __future__ import annotations
@@ -18,52 +18,71 @@ import numpy as np
 
 from daguerre.imaging import ImageError
 
-SAMPLED = 24  # frames LPIPS and the style distance are measured on, spread over the clip
+SAMPLED = 48  # frames measured, spread evenly over the clip (all of a clip this short or shorter)
 
 
-def measure_clip(result: str | Path, original: str | Path, style: np.ndarray | None = None) -> dict[str, float]:
-    """psnr, ssim, lpips (means), warping_error and original_warping_error (means over the frame pairs), frames;
-    style_distance with `style` (3, H, W) in [0, 1]. A clip of another size or length is an error naming it."""
-    import cv2
+def measure_clip(result: str | Path, original: str | Path, style: np.ndarray | None = None,
+                 lpips: bool = True) -> dict[str, float]:
+    """Means over about `SAMPLED` frames spread evenly over the clips: psnr, ssim, lpips (with `lpips`),
+    style_distance (with `style`, (3, H, W) in [0, 1]), and warping_error and original_warping_error (each sampled
+    frame against the frame before it); frames (all of them) and frames_measured. Every frame is decoded, only the
+    sampled ones measured, so an hour-long clip costs its decoding and ~`SAMPLED` frames' measures. A clip of
+    another size or length is an error naming it."""
 
     from daguerre import metrics
     from daguerre.video.clip import open_clip
-    from daguerre.video.flow import FlowEstimator, confidence, grey8, is_scene_cut, resize_flow, warp
+    from daguerre.video.flow import FlowEstimator
 
     result, original = Path(result), Path(original)
     (a_info, a_frames), (b_info, b_frames) = open_clip(result), open_clip(original)
     if a_info.size != b_info.size:
         raise ImageError(result, f"is {a_info.size[0]}x{a_info.size[1]}, the original {original.name} "
                                  f"{b_info.size[0]}x{b_info.size[1]}")
-    every = max(1, round((b_info.frames or SAMPLED) / SAMPLED))
+    every = max(1, (b_info.frames or SAMPLED) // SAMPLED)
     flow = FlowEstimator()
     scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "lpips": [], "style_distance": [], "warping_error": [],
                                       "original_warping_error": []}
-    count, previous = 0, None
+    count, previous, measured = 0, None, 0
     for a, b in zip_longest(a_frames, b_frames):
         if a is None or b is None:  # one clip goes on: the rest counted (decoded) to say by how much
             made, had = count + (a is not None) + sum(1 for _ in a_frames), count + (b is not None) + sum(
                 1 for _ in b_frames)
             raise ImageError(result, f"has {made} frames, the original {original.name} {had}: measure a result "
                                      "against the clip it was made from")
-        out, src = a.rgb(), b.rgb()
-        scores["psnr"].append(float(metrics.psnr(out, src)))
-        scores["ssim"].append(float(metrics.ssim(out, src)))
         if count % every == 0:
-            scores["lpips"].append(float(metrics.lpips(out, src)))
+            out, src = a.rgb(), b.rgb()
+            measured += 1
+            scores["psnr"].append(float(metrics.psnr(out, src)))
+            scores["ssim"].append(float(metrics.ssim(out, src)))
+            if lpips:
+                scores["lpips"].append(float(metrics.lpips(out, src)))
             if style is not None:
                 scores["style_distance"].append(float(metrics.style_distance(out, style)))
-        grey = flow.small(grey8(src))
-        if previous is not None and not is_scene_cut(grey, previous[2]):
-            back = flow(grey, previous[2])
-            trust = confidence(back, flow(previous[2], grey))
-            h, w = src.shape[1:]
-            back = resize_flow(back, (w, h))
-            trust = cv2.resize(trust, (w, h), interpolation=cv2.INTER_NEAREST).astype(np.float32)[None, None]
-            for key, now, before in (("warping_error", out, previous[0]), ("original_warping_error", src, previous[1])):
-                laid = warp(np.ascontiguousarray(before.transpose(1, 2, 0)), back).transpose(2, 0, 1)[None]
-                scores[key].append(metrics.warping_error(np.stack([before, now]), laid, trust))
-        previous = (out, src, grey)
+            if previous is not None:
+                _steadiness(scores, out, src, previous[0].rgb(), previous[1].rgb(), flow)
+        previous = (a, b)
         count += 1
     out = {k: float(np.mean(v)) for k, v in scores.items() if v}
-    return {**out, "frames": count}
+    return {**out, "frames": count, "frames_measured": measured}
+
+
+def _steadiness(scores: dict, out: np.ndarray, src: np.ndarray, out_before: np.ndarray, src_before: np.ndarray,
+                flow: object) -> None:
+    """The warping errors of the output and of the original from the frame before to this one, along the
+    original's motion where the flow is trusted; nothing across a scene cut."""
+    import cv2
+
+    from daguerre import metrics
+    from daguerre.video.flow import confidence, grey8, is_scene_cut, resize_flow, warp
+
+    grey, grey_before = flow.small(grey8(src)), flow.small(grey8(src_before))
+    if is_scene_cut(grey, grey_before):
+        return
+    back = flow(grey, grey_before)
+    trust = confidence(back, flow(grey_before, grey))
+    h, w = src.shape[1:]
+    back = resize_flow(back, (w, h))
+    trust = cv2.resize(trust, (w, h), interpolation=cv2.INTER_NEAREST).astype(np.float32)[None, None]
+    for key, now, before in (("warping_error", out, out_before), ("original_warping_error", src, src_before)):
+        laid = warp(np.ascontiguousarray(before.transpose(1, 2, 0)), back).transpose(2, 0, 1)[None]
+        scores[key].append(metrics.warping_error(np.stack([before, now]), laid, trust))
