@@ -13,25 +13,31 @@ from __future__ import annotations
 
 from itertools import zip_longest
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from daguerre.imaging import ImageError
 
+if TYPE_CHECKING:
+    from daguerre.video.flow import FlowEstimator
+
 SAMPLED = 48  # frames measured, spread evenly over the clip (all of a clip this short or shorter)
+LPIPS_SAMPLED = 8  # of them, those LPIPS is measured on: ~10 CPU s a 480p frame (BENCHMARKS.md, "Video")
 
 
 def measure_clip(result: str | Path, original: str | Path, style: np.ndarray | None = None,
                  lpips: bool = True) -> dict[str, float]:
-    """Means over about `SAMPLED` frames spread evenly over the clips: psnr, ssim, lpips (with `lpips`),
-    style_distance (with `style`, (3, H, W) in [0, 1]), and warping_error and original_warping_error (each sampled
-    frame against the frame before it); frames (all of them) and frames_measured. Every frame is decoded, only the
+    """Means over about `SAMPLED` frames spread evenly over the clips: psnr, ssim, lpips (with `lpips`; on about
+    `LPIPS_SAMPLED` of them), style_distance (with `style`, (3, H, W) in [0, 1]), and warping_error and
+    original_warping_error (each sampled frame against the frame before it); frames (all of them) and
+    frames_measured. Every frame is decoded, only the
     sampled ones measured, so an hour-long clip costs its decoding and ~`SAMPLED` frames' measures. A clip of
     another size or length is an error naming it."""
 
     from daguerre import metrics
     from daguerre.video.clip import open_clip
-    from daguerre.video.flow import FlowEstimator
+    from daguerre.video.flow import FlowEstimator, grey8
 
     result, original = Path(result), Path(original)
     (a_info, a_frames), (b_info, b_frames) = open_clip(result), open_clip(original)
@@ -49,33 +55,36 @@ def measure_clip(result: str | Path, original: str | Path, style: np.ndarray | N
                 1 for _ in b_frames)
             raise ImageError(result, f"has {made} frames, the original {original.name} {had}: measure a result "
                                      "against the clip it was made from")
-        if count % every == 0:
+        sampled = count % every == 0
+        now = None
+        if sampled or (count + 1) % every == 0:  # a sampled frame, or the one before it: converted once
             out, src = a.rgb(), b.rgb()
+            now = (out, src, flow.small(grey8(src)))
+        if sampled:
             measured += 1
             scores["psnr"].append(float(metrics.psnr(out, src)))
             scores["ssim"].append(float(metrics.ssim(out, src)))
-            if lpips:
+            if lpips and (measured - 1) % (SAMPLED // LPIPS_SAMPLED) == 0:
                 scores["lpips"].append(float(metrics.lpips(out, src)))
             if style is not None:
                 scores["style_distance"].append(float(metrics.style_distance(out, style)))
             if previous is not None:
-                _steadiness(scores, out, src, previous[0].rgb(), previous[1].rgb(), flow)
-        previous = (a, b)
-        count += 1
+                _steadiness(scores, now, previous, flow)
+        previous, count = now, count + 1
     out = {k: float(np.mean(v)) for k, v in scores.items() if v}
     return {**out, "frames": count, "frames_measured": measured}
 
 
-def _steadiness(scores: dict, out: np.ndarray, src: np.ndarray, out_before: np.ndarray, src_before: np.ndarray,
-                flow: object) -> None:
-    """The warping errors of the output and of the original from the frame before to this one, along the
-    original's motion where the flow is trusted; nothing across a scene cut."""
+def _steadiness(scores: dict, now: tuple, before: tuple, flow: FlowEstimator) -> None:
+    """The warping errors of the output and of the original from the frame `before` to this one (`now`; each
+    output, original and the original's grey at the flow's size), along the original's motion where the flow is
+    trusted; nothing across a scene cut."""
     import cv2
 
     from daguerre import metrics
-    from daguerre.video.flow import confidence, grey8, is_scene_cut, resize_flow, warp
+    from daguerre.video.flow import confidence, is_scene_cut, resize_flow, warp
 
-    grey, grey_before = flow.small(grey8(src)), flow.small(grey8(src_before))
+    (out, src, grey), (out_before, src_before, grey_before) = now, before
     if is_scene_cut(grey, grey_before):
         return
     back = flow(grey, grey_before)
@@ -83,6 +92,6 @@ def _steadiness(scores: dict, out: np.ndarray, src: np.ndarray, out_before: np.n
     h, w = src.shape[1:]
     back = resize_flow(back, (w, h))
     trust = cv2.resize(trust, (w, h), interpolation=cv2.INTER_NEAREST).astype(np.float32)[None, None]
-    for key, now, before in (("warping_error", out, out_before), ("original_warping_error", src, src_before)):
-        laid = warp(np.ascontiguousarray(before.transpose(1, 2, 0)), back).transpose(2, 0, 1)[None]
-        scores[key].append(metrics.warping_error(np.stack([before, now]), laid, trust))
+    for key, frame, previous in (("warping_error", out, out_before), ("original_warping_error", src, src_before)):
+        laid = warp(np.ascontiguousarray(previous.transpose(1, 2, 0)), back).transpose(2, 0, 1)[None]
+        scores[key].append(metrics.warping_error(np.stack([previous, frame]), laid, trust))
