@@ -20,6 +20,7 @@ from daguerre.cli import app
 from daguerre.data.folder import CropSampler
 from daguerre.data.pairs import ColourPairs
 from daguerre.imaging import Picture, load, save
+from daguerre.imaging.colour import TONED, colour_beyond_tone
 from daguerre.imaging.lab import AB_SCALE, lab_merge, lab_split, luma, with_luma
 from daguerre.models import registry
 from daguerre.models.card import ModelCard, sha256_of
@@ -515,3 +516,40 @@ def test_a_grey_reference_is_a_one_line_error_naming_it(installed, tmp_path):
     result = CliRunner().invoke(app, ["colorize", str(SAMPLES / "rocket.jpg"), "-o", str(tmp_path / "out.png"),
                                       "-m", installed, "--reference", str(tmp_path / "grey-rgb.png")])
     assert result.exit_code == 1 and "the reference is grey" in result.output and not (tmp_path / "out.png").exists()
+
+
+def test_a_colour_photo_is_noted_and_a_toned_print_is_not(monkeypatch, tmp_path):
+    """Colorize replaces a colour photo's colours: every face says so, and never for a sepia or cyanotype print
+    (stained by `age`, saved as JPEG), which colorize is for."""
+    import daguerre
+
+    monkeypatch.delenv("DAGUERRE_MODELS", raising=False)
+    prints = []
+    for name in ("chelsea", "coffee"):  # warm colour photos: one dominant hue, as a sepia print has
+        photo = load(SAMPLES / f"{name}.jpg")
+        assert colour_beyond_tone(photo.to_tensor()) > TONED
+        grey = Picture(np.repeat(photo.luminance()[None], 3, 0))
+        for look in ("sepia", "cyanotype"):
+            toned = daguerre.film(grey, preset=look)
+            for seed in (1, 2, 3):  # seed 0 ages it to a grey print
+                aged = daguerre.age(toned, seed=seed)
+                assert not aged.is_grey
+                path = save(aged, tmp_path / f"{name}-{look}-{seed}.jpg")
+                prints.append(path)
+                assert colour_beyond_tone(torch.from_numpy(load(path).rgb())[None]) <= TONED, path.name
+    result = CliRunner().invoke(app, ["colorize", str(SAMPLES / "chelsea.jpg"), str(prints[0]), "-o",
+                                      str(tmp_path / "out") + "/"])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: {SAMPLES / 'chelsea.jpg'}: already in colour: colorize replaces its colours with new "
+                     "ones made from its grey levels"]
+    assert (tmp_path / "out" / "chelsea.jpg").is_file() and (tmp_path / "out" / prints[0].name).is_file()
+    frames = tmp_path / "frames"  # a clip: noted from its first frame
+    frames.mkdir()
+    for i in range(3):
+        Image.open(SAMPLES / "chelsea.jpg").resize((96, 64)).save(frames / f"{i:03d}.png")
+    clip = CliRunner().invoke(app, ["colorize", str(frames), "-o", str(tmp_path / "colour.mp4")])
+    assert clip.exit_code == 0, clip.output
+    assert f"note: {frames}: already in colour" in clip.output
+    with pytest.warns(UserWarning, match="chelsea.jpg: already in colour"):
+        daguerre.repair(SAMPLES / "chelsea.jpg", colorize=True)

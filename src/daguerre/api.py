@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from daguerre.imaging import Picture, load, save
@@ -17,6 +18,14 @@ from daguerre.models.card import ModelCard
 
 def _picture(image: str | Path | Picture) -> Picture:
     return image if isinstance(image, Picture) else load(image)
+
+
+def _run(op: object, image: str | Path | Picture, **params: object) -> Picture:
+    """`op` on the picture, its notes (`Operation.notes`: a colour photo given to colorize) said as warnings."""
+    picture = _picture(image)
+    for note in op.notes(picture, params):
+        warnings.warn(f"{'the picture' if isinstance(image, Picture) else image}: {note}", stacklevel=3)
+    return op.run(picture, **params)
 
 
 def _references(reference: str | Path | Picture | list | None) -> list | None:
@@ -33,7 +42,7 @@ def stylize(image: str | Path | Picture, *, model: str | None = None, style: str
     method = method or ("fast" if model else "arbitrary")
     if style is not None:
         params["style"] = [str(s) for s in style] if isinstance(style, list | tuple) else str(style)
-    return op.run(_picture(image), method=method, model=model, **params)
+    return _run(op, image, method=method, model=model, **params)
 
 
 def colorize(image: str | Path | Picture, *, reference: str | Path | Picture | list | None = None,
@@ -42,7 +51,7 @@ def colorize(image: str | Path | Picture, *, reference: str | Path | Picture | l
     (``"X,Y,#RRGGBB"``, pixels of the input); its luminance is kept exactly."""
     from daguerre.ops.colorize import colorize as op
 
-    return op.run(_picture(image), model=model, reference=_references(reference), hints=hints, **params)
+    return _run(op, image, model=model, reference=_references(reference), hints=hints, **params)
 
 
 def list_models(task: str | None = None) -> list[ModelCard]:
@@ -223,7 +232,7 @@ def retro(image: str | Path | Picture, *, preset: str | None = None, model: str 
     """A period look: `preset=` a classical one (sepia by default), or `model=` one trained by `train_retro`."""
     from daguerre.ops.retro import retro as op
 
-    return op.run(_picture(image), preset=preset, model=model, **params)
+    return _run(op, image, preset=preset, model=model, **params)
 
 
 def restore(image: str | Path | Picture, *, model: str | None = None,
@@ -234,14 +243,14 @@ def restore(image: str | Path | Picture, *, model: str | None = None,
     folder) receives the damage mask used, as ``<image stem>.png`` in the format `damage_mask` reads."""
     from daguerre.ops.restore import restore as op
 
-    return op.run(_picture(image), model=model, reference=reference, damage_mask=damage_mask, **params)
+    return _run(op, image, model=model, reference=reference, damage_mask=damage_mask, **params)
 
 
 def upscale(image: str | Path | Picture, *, scale: int = 4, model: str | None = None, **params: object) -> Picture:
     """Upscale a picture x2 or x4."""
     from daguerre.ops.upscale import upscale as op
 
-    return op.run(_picture(image), model=model, scale=scale, **params)
+    return _run(op, image, model=model, scale=scale, **params)
 
 
 def repair(image: str | Path | Picture, *, colorize: bool = False, scale: int = 1,
@@ -251,7 +260,7 @@ def repair(image: str | Path | Picture, *, colorize: bool = False, scale: int = 
     upscale x`scale`, as `daguerre repair` does."""
     from daguerre.ops.repair import repair as op
 
-    return op.run(_picture(image), colorize=colorize, scale=scale, reference=_references(reference), hints=hints,
+    return _run(op, image, colorize=colorize, scale=scale, reference=_references(reference), hints=hints,
                   **params)
 
 
@@ -260,7 +269,7 @@ def film(image: str | Path | Picture, *, preset: str = "sepia", strength: float 
     bw-film), as `daguerre film` gives."""
     from daguerre.ops.film import film_op as op
 
-    return op.run(_picture(image), preset=preset, strength=strength, seed=seed)
+    return _run(op, image, preset=preset, strength=strength, seed=seed)
 
 
 def age(image: str | Path | Picture, *, seed: int = 0, strength: float = 1.0,
@@ -269,7 +278,7 @@ def age(image: str | Path | Picture, *, seed: int = 0, strength: float = 1.0,
     the same for the same seed, as `daguerre age` does."""
     from daguerre.ops.age import age_op as op
 
-    return op.run(_picture(image), seed=seed, strength=strength, effects=effects)
+    return _run(op, image, seed=seed, strength=strength, effects=effects)
 
 
 STEADY = ("pixels", "inside", "moving", "local")  # how `run_clip` steadies a fast style model's frames

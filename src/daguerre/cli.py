@@ -137,6 +137,8 @@ def run_operation(op_name: str, inputs: list[Path], output: str, **params: objec
         fail(str(e).strip("'\""))
     for path in report.written:
         console.print(f"wrote {path}", highlight=False)
+    for _, message in report.notes:
+        console.print(f"[yellow]note:[/yellow] {message}", highlight=False, soft_wrap=True)
     for _, message in report.failed:
         console.print(f"[red]failed:[/red] {message}", highlight=False, soft_wrap=True)
     if report.failed:

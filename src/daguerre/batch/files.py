@@ -35,6 +35,7 @@ MAX_PENDING_WRITES = 2  # results waiting for the writer: bounds memory when enc
 class BatchReport:
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    notes: list[tuple[Path, str]] = field(default_factory=list)  # `Operation.notes` of pictures that ran
 
 
 def plan(inputs: list[str | Path], output: str | Path,
@@ -135,16 +136,19 @@ def process(op: Operation, inputs: list[str | Path], output: str | Path,
                 continue
             if clip:  # a clip, or numbered frames going to one: streamed
                 try:
-                    clip_params = op.with_defaults(params, clip=True)
+                    clip_params, notes = op.with_defaults(params, clip=True), []
                     report.written.append(process_clip(op, src, dst, consistency, tile_progress,
                                                        steady_inside=steady_inside, steady_moving=steady_moving,
                                                        steady_local=steady_local, key_every=key_every,
-                                                       fps=fps, **clip_params))
+                                                       fps=fps, notes=notes, **clip_params))
+                    report.notes += [(src, f"{src}: {note}") for note in notes]
                 except Exception as e:
                     report.failed.append((src, failure(src, e)))
                 continue
             try:
-                result = op.run(decoded.result(), progress=tile_progress, **params)
+                picture = decoded.result()
+                report.notes += [(src, f"{src}: {note}") for note in op.notes(picture, params)]
+                result = op.run(picture, progress=tile_progress, **params)
             except Exception as e:  # one file's failure, whatever it is, must not stop the run
                 report.failed.append((src, failure(src, e)))
                 continue

@@ -78,6 +78,27 @@ def is_achromatic(x: torch.Tensor) -> bool:
     return float(lab[:, 1:].norm(dim=1).amax()) < ACHROMATIC
 
 
+TONE_SIDE, TONE_BINS = 256, 24  # `colour_beyond_tone` measures at this long side, in this many bands of lightness
+# a picture above this has colours that a monochrome print's toning, stains and JPEG noise do not give
+# (benchmarks/colour_photo_note.py, validation: 189 toned, damaged or aged prints as JPEG at most 6.9; 16 of 21
+# colour photos over it, median 19.5: a missed one only goes unnoted, a noted print would mislead)
+TONED = 12.0
+
+
+def colour_beyond_tone(x: torch.Tensor) -> float:
+    """How far x's (1,3,H,W) colours stray from one tone per lightness: the 90th percentile of each position's
+    CIELAB ab distance from the median ab of the positions of its lightness. A toned print (sepia, cyanotype,
+    selenium: one colour for each grey level) gives a few units; a colour photo, even of one warm hue, tens."""
+    lab = kc.rgb_to_lab(downscale(x.clamp(0, 1), TONE_SIDE))[0].flatten(1)
+    bands = (lab[0] * (TONE_BINS / 100)).long().clamp(0, TONE_BINS - 1)
+    stray = torch.empty_like(lab[0])
+    for band in bands.unique():
+        at = bands == band
+        ab = lab[1:, at]
+        stray[at] = (ab - ab.median(1, keepdim=True).values).norm(dim=0)
+    return float(stray.quantile(0.9))
+
+
 def lab_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean (3,) and covariance (3,3), float64, of the CIELAB pixels of x (1,3,H,W) RGB in [0,1]."""
     return _moments(kc.rgb_to_lab(x.clamp(0, 1)))

@@ -49,6 +49,11 @@ class Operation:
         if unknown := [n for n in params if n not in taken]:
             raise TypeError(f"{self.name}: unknown parameter(s) {', '.join(unknown)} (it takes {', '.join(taken)})")
 
+    def notes(self, picture: Picture, params: dict) -> list[str]:
+        """What a user should know about running this on `picture` with `params` (it runs all the same): each a
+        phrase every face prints after the picture's name; none by default."""
+        return []
+
     def for_clip(self, first: Picture, params: dict) -> dict:
         """`params` for every frame of a clip, from its first frame: what must not change from frame to frame."""
         return params

@@ -23,8 +23,8 @@ residual net's learned correction of it is `NET_CORRECTS`: 0, as it made validat
 The picture's
 own luminance is kept exactly at full resolution: the result's BT.601 luma is the input's (`Picture.luminance`),
 so converting the result back to grey gives the original. Colour inputs are colorized from their luminance
-(existing colour, such as sepia toning, is replaced). Grey, 16-bit and EXIF-rotated inputs keep their size and
-bit depth.
+(existing colour, such as sepia toning, is replaced; a colour photo's is noted: `notes`). Grey, 16-bit and
+EXIF-rotated inputs keep their size and bit depth.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from daguerre.imaging import Picture, load
-from daguerre.imaging.colour import downscale
+from daguerre.imaging.colour import TONED, colour_beyond_tone, downscale
 from daguerre.imaging.guided import joint_bilateral_rows
 from daguerre.imaging.lab import AB_SCALE, colour_with_luma, lab_split, srgb_lightness
 from daguerre.models.onnx import bf16_available, check_precision
@@ -377,6 +377,13 @@ class Colorize(Operation):
         if precision == "bf16":
             check_precision("bf16")
         check_bank(params.get("bank"), _as_list(params.get("reference")))
+
+    def notes(self, picture: Picture, params: dict) -> list[str]:
+        """A colour photo (not a toned print: `colour_beyond_tone`) is colorized from its luminance all the same,
+        its colours replaced: said, as a user who picked the wrong file would want to know."""
+        if picture.is_grey or colour_beyond_tone(torch.from_numpy(picture.pixels)[None]) <= TONED:
+            return []
+        return ["already in colour: colorize replaces its colours with new ones made from its grey levels"]
 
     def with_defaults(self, params: dict, clip: bool) -> dict:
         """A clip's ImageNet encoder runs bf16 where the CPU computes it natively and OpenVINO compiles it (its

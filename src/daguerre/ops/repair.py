@@ -73,6 +73,9 @@ class Repair(Operation):
             picture = get_operation(step).run(picture, report, **kwargs)
         return picture
 
+    def notes(self, picture: Picture, params: dict) -> list[str]:
+        return [note for step, kwargs in plan(**params) for note in get_operation(step).notes(picture, kwargs)]
+
     def with_defaults(self, params: dict, clip: bool) -> dict:
         """A clip's steps run bf16 where every one of them would by itself (`Operation.with_defaults`), else fp32;
         written into the parameters so an archive recipe says which. Stills stay fp32 unless asked."""

@@ -126,7 +126,8 @@ def clip_anchor(op: Operation, params: dict) -> MovingAnchor | None:
 def process_clip(op: Operation, source: str | Path, target: str | Path, consistency: float = DEFAULT_CONSISTENCY,
                  progress: FrameProgress | None = None, stage_cpu: dict[str, float] | None = None,
                  steady_inside: bool = False, steady_moving: bool = False, steady_local: bool = False,
-                 key_every: int = 1, blend: str = "bytes", fps: float | None = None, **params: object) -> Path:
+                 key_every: int = 1, blend: str = "bytes", fps: float | None = None, notes: list[str] | None = None,
+                 **params: object) -> Path:
     """Run `op` on every frame of `source` (a video file or a folder of numbered frames) into `target` (a video
     file, or a pattern such as `frames/%05d.png`), keeping the frame rate, size ratio and audio track.
 
@@ -143,7 +144,8 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     (`daguerre.video.inbetween`): faster, and steadier; `consistency` is then how evenly a frame between blends the
     keys on either side (1: by nearness; 0: the earlier key wherever its flow is trusted). `blend`: a video file's
     frames steadied in 8 bits (`bytes`) or, as before 2026-12-02, in float (`float`: older archive recipes). `fps`:
-    the frame rate of a folder of numbered frames (else `SEQUENCE_FPS`)."""
+    the frame rate of a folder of numbered frames (else `SEQUENCE_FPS`). `notes`, when given, receives the
+    operation's notes on the first frame (`Operation.notes`: a colour clip given to colorize)."""
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {', '.join(BLENDS)}, got {blend!r}")
     from daguerre.video.consistency import TemporalConsistency
@@ -151,6 +153,8 @@ def process_clip(op: Operation, source: str | Path, target: str | Path, consiste
     info, frames = open_clip(source, fps)
     first = next(frames, None)
     if first is not None:  # what must not change from frame to frame, from the first (restore: screen, noise)
+        if notes is not None:
+            notes += op.notes(first, params)
         params = op.for_clip(first, params)
         frames = _prepend(first, frames)
     # frames run whole up to full HD; beyond, tiled, but for int8 and bf16, which run whole pictures only (a 4K
