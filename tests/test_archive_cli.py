@@ -129,3 +129,26 @@ def test_an_operation_that_fails_on_an_item_is_one_line_naming_it_once(tmp_path:
     batch = runner.invoke(app, ["archive", "batch", "test-tint", "-p", "amount=2", "--workers", "0"], env=env)
     assert batch.exit_code == 1 and f"failed: {cat}: {problem}\n" in batch.output, batch.output
     assert batch.output.count(cat) == 1
+
+
+def test_colorizing_a_colour_master_is_noted_and_recorded_with_its_event(tmp_path: Path,
+                                                                          photos: dict[str, Path]) -> None:
+    """A colour master given to colorize keeps its colours nowhere in the derivative: the archivist is told, and the
+    derivative's creation event says so for whoever finds it later; a grey master is colorized without a word."""
+    path = tmp_path / "archive"
+    run("init", path)
+    env = {"DAGUERRE_ARCHIVE": str(path), "DAGUERRE_MODELS": ""}  # the shipped colorize model
+    run("ingest", photos["chelsea.png"], photos["sub/camera.png"], env=env)
+    ids = {line.split()[3]: line.split()[0] for line in run("list", env=env).output.splitlines()}
+    cat, camera = ids["chelsea.png"], ids["camera.png"]
+
+    applied = run("apply", "colorize", cat, camera, env=env).output
+    assert f"note: {cat}: already in colour: colorize replaces its colours" in applied
+    assert f"note: {camera}" not in applied
+    made = {line.split()[3]: line.split()[0] for line in applied.splitlines() if " colorize of " in line}
+    events = [e for e in json.loads(run("show", made[cat], "--json", env=env).output)["events"]
+              if e["type"] == "creation"]
+    assert events[0]["outcome_detail"]["notes"] == [
+        "already in colour: colorize replaces its colours with new ones made from its grey levels"]
+    grey_events = json.loads(run("show", made[camera], "--json", env=env).output)["events"]
+    assert all("notes" not in e["outcome_detail"] for e in grey_events)

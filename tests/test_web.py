@@ -840,6 +840,17 @@ def test_a_recipes_reference_shows_as_its_item_not_a_store_path(site):
     assert reference in str(archive.events_of(made)[0].outcome_detail["recipe"]["params"]["reference"])  # kept so
 
 
+
+def test_a_colour_master_colorized_shows_the_note_its_event_records(site):
+    """Colorize replaces a colour master's colours: the derivative's history says so (`Operation.notes`)."""
+    archive, master = site
+    [colour] = [i for i in archive.search("") if i.filename == "chelsea.png"]
+    [made] = [i.id for i in archive.apply("colorize", [colour.id])]
+    c = client(archive)
+    login(c, "vera")
+    assert ("<dt>note</dt><dd>already in colour: colorize replaces its colours with new ones made from its grey "
+            "levels</dd>") in c.get(f"/items/{made}").text
+
 @BOTH
 def test_a_page_or_offset_past_any_number_is_an_empty_page_not_a_server_error(site):
     """A hand-edited ?page= or ?offset= too large for the catalogue's 64-bit integers shows an

@@ -182,6 +182,9 @@ def apply(
                 console.print(f"[red]error:[/red] {e.failed[0]}", highlight=False, soft_wrap=True)
                 continue
             out.print(f"{made.id}  {operation} of {made.parent_id}  sha256 {made.sha256}")
+            made_by = next(e for e in a.events_of(made.id) if e.id == made.event_id)
+            for note in made_by.outcome_detail.get("notes", []):  # a colour master colorized
+                console.print(f"[yellow]note:[/yellow] {made.parent_id}: {note}", highlight=False, soft_wrap=True)
             pictures += not is_clip_item(made)
     if pictures and (note := clip_only_note(params)):
         console.print(note, highlight=False, soft_wrap=True)

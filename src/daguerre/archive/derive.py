@@ -210,6 +210,7 @@ def make(store: Store, keys: Keys, task: dict,
     except ImageError as e:  # its message names a temporary copy: the item is what the archivist can look up
         raise ArchiveError(f"{recipe['parent_sha256'][:16]}: its stored file cannot be read: {e.problem}") from None
     recipe["output"] = {**recipe["output"], "bit_depth": picture.bit_depth}
+    notes = op.notes(picture, recipe["params"])  # a colour master colorized: recorded with the event
     started = catalogue.now()
     rendition, result, seconds = render(op, picture, recipe, task["title"], progress)
     recipe["rendition_sha256"] = sha256_of_bytes(rendition)
@@ -221,7 +222,8 @@ def make(store: Store, keys: Keys, task: dict,
     sha = sha256_of_bytes(data)
     return data, {"recipe": recipe, "sha256": sha, "size": len(data), "width": result.size[0],
                   "height": result.size[1], "metrics": metrics(picture, result, task["lpips"]), "started": started,
-                  "duration_s": round(seconds, 4), "c2pa": c2pa.unavailable() or "embedded"}
+                  "duration_s": round(seconds, 4), "c2pa": c2pa.unavailable() or "embedded",
+                  **({"notes": notes} if notes else {})}
 
 
 def _make_clip(store: Store, keys: Keys, task: dict,
@@ -267,7 +269,7 @@ def rows(archive: Archive, parent: Item, task: dict, made: dict) -> tuple[Item, 
                 created=catalogue.now(), withdrawn=False)
     item.search_text = item.text()
     detail = {"recipe": recipe, "metrics": made["metrics"], "started": made["started"],
-              "duration_s": made["duration_s"], "sha256": sha}
+              "duration_s": made["duration_s"], "sha256": sha, **{k: made[k] for k in ("notes",) if k in made}}
     event = events.make(archive.keys, events.CREATION, object_id=item.id, source_id=parent.id,
                         detail=f"{op_name} {version} on {parent.id}", outcome_detail=detail, id=recipe["event_id"])
     return item, event
