@@ -140,6 +140,62 @@ def test_records_that_disagree_with_their_signed_events_are_refused(source, bag:
                                f"item {did}: its parent or event id differ from its signed creation event"]
 
 
+def test_fields_that_signed_events_fix_cannot_be_edited_in_the_bag(source, make_archive, tmp_path: Path) -> None:
+    """An edited items.json cannot take a derivative's AI label, operation or model away, rewrite a master's
+    title or rights, nor bring a withdrawn item back: each is what the item's signed events say. Fields changed
+    by a signed metadata modification import as changed."""
+    b, mid, did = source
+    b.update_metadata(mid, {"title": "Astronaut, 1984", "rights": "Public domain"})
+    [withdrawn] = b.apply("test-tint", [mid], {"amount": 0.2}, seed=2)
+    b.withdraw(withdrawn.id, "a bad tint")
+    bag = b.export("bagit", tmp_path / "bag", include_withdrawn=True)
+    kept = (bag / "data" / "metadata" / "items.json").read_text()
+    a = make_archive("a")
+    forgeries = {
+        did: {"operation": None, "digital_source_type": None, "models": None, "description": "Original photograph"},
+        mid: {"title": "Forged title", "rights": "All rights reserved"},
+        withdrawn.id: {"withdrawn": False},
+    }
+    for item_id, fields in forgeries.items():
+        edit_json(bag, "items.json", lambda records, i=item_id, f=fields: next(
+            r for r in records if r["id"] == i).update(f))
+        assert refused(a, bag) == [f"item {item_id}: {', '.join(fields)} not as its signed events record "
+                                   "(edited after export?)"]
+        (bag / "data" / "metadata" / "items.json").write_text(kept)
+        rebag(bag)
+    edit_json(bag, "items.json", lambda records: next(r for r in records if r["id"] == did).update(root_id=did))
+    assert refused(a, bag) == [f"item {did}: root_id not as its signed events record (edited after export?)"]
+    (bag / "data" / "metadata" / "items.json").write_text(kept)
+    rebag(bag)
+    a.import_bag(bag)
+    assert a.get(mid).title == "Astronaut, 1984" and a.get(withdrawn.id).withdrawn
+    assert a.get(did).digital_source_type == b.get(did).digital_source_type and a.get(did).operation == "test-tint"
+
+
+def test_a_derivative_made_before_its_creation_recorded_its_description_keeps_the_machine_made_one(
+        make_archive, photos: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Creation events before 2026-12-04 did not record the derivative's Dublin Core: its description ("Machine-made
+    derivative (...) of ...") still follows from the recipe, so a bag cannot call it an original photograph."""
+    from daguerre.archive import events
+
+    make = events.make
+
+    def as_before(keys, type, **kwargs):  # noqa: ANN001, ANN202
+        if type == events.CREATION:
+            kwargs["outcome_detail"] = {k: v for k, v in kwargs["outcome_detail"].items() if k != "dublin_core"}
+        return make(keys, type, **kwargs)
+
+    monkeypatch.setattr(events, "make", as_before)
+    b = make_archive("b")
+    [mid] = b.ingest([photos["coffee.jpg"]]).added
+    [d] = b.apply("test-tint", [mid], {"amount": 0.3})
+    monkeypatch.setattr(events, "make", make)
+    bag = b.export("bagit", tmp_path / "bag")
+    edit_json(bag, "items.json", lambda records: next(r for r in records if r["id"] == d.id).update(
+        description="Original photograph"))
+    assert refused(make_archive("a"), bag) == [
+        f"item {d.id}: description not as its signed events record (edited after export?)"]
+
 def test_bag_from_an_unknown_archive_is_imported_untrusted_until_trusted(source, bag: Path, make_archive) -> None:
     b, mid, did = source
     a = make_archive("a")

@@ -27,7 +27,7 @@ from sqlalchemy import Table, select
 
 from daguerre.archive import c2pa, events
 from daguerre.archive.bag import IN_BATCH, object_name
-from daguerre.archive.catalogue import Event, Item
+from daguerre.archive.catalogue import DUBLIN_CORE, Event, Item
 from daguerre.archive.errors import ArchiveError
 from daguerre.archive.keys import Chain, chains
 from daguerre.models.card import sha256_of
@@ -98,6 +98,16 @@ class Bag:
             part = values[i:i + IN_BATCH]
             found |= {r[0] for r in self.db.execute(
                 f"SELECT id FROM records WHERE id IN ({','.join('?' * len(part))})", part)}
+        return found
+
+    def roots(self, ids: set[str]) -> dict[str, str]:
+        """The root ids of the items of `ids` that are in the bag."""
+        found: dict[str, str] = {}
+        values = sorted(ids)
+        for i in range(0, len(values), IN_BATCH):
+            part = values[i:i + IN_BATCH]
+            found |= {r[0]: json.loads(r[1])["root_id"] for r in self.db.execute(
+                f"SELECT id, body FROM records WHERE id IN ({','.join('?' * len(part))})", part)}
         return found
 
     def close(self) -> None:
@@ -319,6 +329,7 @@ def check(archive: Archive, bag: Bag) -> list[str]:
         parents = {r["parent_id"] for r in batch if r["parent_id"]}
         have = _in_archive(archive, Item.id, {r["id"] for r in batch} | parents, Item.sha256)
         in_bag = bag.holds(parents)
+        roots = {**_in_archive(archive, Item.id, parents, Item.root_id), **bag.roots(parents)}
         for r in batch:
             where = f"item {r['id']}"
             obj = bag.object(r)
@@ -326,7 +337,10 @@ def check(archive: Archive, bag: Bag) -> list[str]:
                 problems.append(f"{where}: object {obj.name} is missing or does not match its record")
                 continue
             mine = list(bag.events(r["id"]))
-            problems += _origin(r, mine)
+            if found := _origin(r, mine):
+                problems += found
+            else:
+                problems += _vouched(r, mine, obj, roots.get(r["parent_id"]))
             if r["id"] in have and have[r["id"]] != r["sha256"]:
                 problems.append(f"{where}: this archive has another file under the same id")
             if r["parent_id"] and r["parent_id"] not in in_bag and r["parent_id"] not in have:
@@ -364,6 +378,38 @@ def _origin(record: dict, mine: list[dict]) -> list[str]:
     if not derivative and record["parent_id"] is not None:
         return [f"{where}: a master with a parent"]
     return []
+
+
+def _vouched(record: dict, mine: list[dict], obj: Path, parent_root: object) -> list[str]:
+    """The record's fields that signed events fix must be theirs, or an edited bag could pass a machine-made picture
+    off as an original, change its rights or bring back a withdrawn item: the operation, models and AI label (its
+    creation's recipe), the Dublin Core (as ingested or made, then each signed modification in turn; a derivative
+    made before its creation event recorded them: its description and identifier), withdrawal (a deaccession
+    event), size (the object's) and family (its parent's)."""
+    derivative = record["kind"] == "derivative"
+    origin = next(e for e in mine if e["type"] == (events.CREATION if derivative else events.INGESTION)
+                  and (not derivative or e["id"] == record["event_id"]))
+    detail, recipe = origin["outcome_detail"] or {}, {}
+    expected: dict[str, object] = {"withdrawn": any(e["type"] == events.DEACCESSION for e in mine),
+                                   "size": obj.stat().st_size, "root_id": parent_root if derivative else record["id"]}
+    if derivative:
+        recipe = detail.get("recipe") or {}
+        expected |= {"operation": recipe.get("operation"), "digital_source_type": recipe.get("digital_source_type"),
+                     "models": " ".join(m.get("name", "") for m in recipe.get("models", [])) or None}
+    described = detail.get("dublin_core")
+    if described is None and derivative:  # made before 2026-12-04
+        described = {"description": f"Machine-made derivative ({recipe.get('operation')} "
+                                    f"{recipe.get('operation_version')}) of {record['parent_id']}",
+                     "identifier": record["sha256"][:16]}
+    elif described is not None:
+        described = {k: described.get(k) for k in DUBLIN_CORE}
+    for e in sorted((e for e in mine if e["type"] == events.METADATA), key=lambda e: e["datetime"]):
+        described |= {k: v for k, v in ((e["outcome_detail"] or {}).get("after") or {}).items() if k in described}
+    expected |= described or {}
+    differ = [k for k, v in expected.items() if (record[k] or None) != (v or None)]
+    if not differ:
+        return []
+    return [f"item {record['id']}: {', '.join(differ)} not as its signed events record (edited after export?)"]
 
 
 def _duplicates_and_cycles(bag: Bag) -> list[str]:

@@ -269,7 +269,8 @@ def rows(archive: Archive, parent: Item, task: dict, made: dict) -> tuple[Item, 
                 created=catalogue.now(), withdrawn=False)
     item.search_text = item.text()
     detail = {"recipe": recipe, "metrics": made["metrics"], "started": made["started"],
-              "duration_s": made["duration_s"], "sha256": sha, **{k: made[k] for k in ("notes",) if k in made}}
+              "duration_s": made["duration_s"], "sha256": sha, "dublin_core": item.dublin_core(),
+              **{k: made[k] for k in ("notes",) if k in made}}
     event = events.make(archive.keys, events.CREATION, object_id=item.id, source_id=parent.id,
                         detail=f"{op_name} {version} on {parent.id}", outcome_detail=detail, id=recipe["event_id"])
     return item, event
