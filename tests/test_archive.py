@@ -187,6 +187,21 @@ def test_film_preset_gets_the_seed_and_rederives(archive: Archive, photos: dict[
     assert archive.rederive(d.id).identical
 
 
+
+def test_a_plain_look_over_a_machine_made_picture_keeps_its_ai_label(archive: Archive, photos: dict[str, Path]) -> None:
+    """A sepia look over a GAN-made derivative is still machine-made: catalogue, recipe and the file's own label say
+    so (they said "algorithmically enhanced", as for a look over a photograph)."""
+    from daguerre.archive import xmp
+
+    [mid] = archive.ingest([photos["astronaut.jpg"]]).added
+    [made] = archive.apply("test-tint", [mid], {})
+    [look] = archive.apply("film", [made.id], {"preset": "sepia"})
+    assert made.digital_source_type == look.digital_source_type == "trainedAlgorithmicMedia"
+    assert archive.events_of(look.id)[0].outcome_detail["recipe"]["digital_source_type"] == "trainedAlgorithmicMedia"
+    with archive.store.as_file(look.sha256) as path:
+        assert xmp.parse(xmp.read_xmp(path))["DigitalSourceType"].endswith("/trainedAlgorithmicMedia")
+    assert archive.verify(look.id).ok and archive.rederive(look.id).identical
+
 def test_withdraw_and_force(archive: Archive, photos: dict[str, Path]) -> None:
     [mid] = archive.ingest([photos["coffee.jpg"]]).added
     [d] = archive.apply("test-tint", [mid], {})

@@ -15,7 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from daguerre.archive.store import Store
 
 MEDIA_TYPE = "image/png"  # derivatives are lossless PNG, 16-bit when the parent is
+AI_MADE = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia")  # IPTC types a descendant keeps
 
 
 def sha256_of_bytes(data: bytes) -> str:
@@ -177,6 +178,9 @@ def _checked(name: str, parent: Item, params: dict, seed: int):
         prov = op.provenance(**params)
     except (ValueError, TypeError, KeyError, LookupError, FileNotFoundError) as e:
         raise ArchiveError(refusal(name, e)) from None
+    if parent.digital_source_type in AI_MADE and prov.digital_source_type not in AI_MADE:
+        # a sepia look over a stylized picture is still a machine-made picture: its label must not say less
+        prov = replace(prov, digital_source_type=parent.digital_source_type)
     return op, params, prov
 
 
