@@ -152,6 +152,22 @@ def test_labels_verify_and_tampering_is_detected(archive: Archive, photos: dict[
     assert "mismatch" in checks["C2PA manifest"][1]
 
 
+
+def test_verify_reports_a_derivative_damaged_past_reading_and_records_it(archive: Archive,
+                                                                         photos: dict[str, Path]) -> None:
+    """A byte overwritten in the PNG signature leaves no picture to read a label from: verify reports it (it
+    crashed with Pillow's "cannot identify image file") and records the failure."""
+    [mid] = archive.ingest([photos["chelsea.png"]]).added
+    [d] = archive.apply("test-tint", [mid], {"amount": 0.3})
+    path = archive.store.local_path(d.sha256)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"X" + path.read_bytes()[1:])
+    report = archive.verify(d.id)
+    checks = {c.name: (c.ok, c.detail) for c in report.checks}
+    assert not report.ok and not checks["fixity"][0] and checks["fixity"][1].startswith("file changed")
+    assert checks["XMP label"][0] is False and checks["XMP label"][1].startswith("unreadable")
+    assert archive.events_of(d.id)[-1].type == "validation" and archive.events_of(d.id)[-1].outcome == "failure"
+
 def test_rederive_is_byte_identical(archive: Archive, photos: dict[str, Path]) -> None:
     [mid] = archive.ingest([photos["astronaut.jpg"]]).added
     [d] = archive.apply("test-tint", [mid], {"amount": 0.4, "noise": 0.2}, seed=11)

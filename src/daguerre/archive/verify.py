@@ -142,8 +142,11 @@ def _labels(archive: Archive, item: Item) -> list[Check]:
         checks.append(Check("C2PA recipe matches catalogue", same, "identical" if same else "differs"))
     if is_clip_item(item):  # a clip has no XMP packet: its C2PA manifest is the label
         return checks
-    with archive.store.as_file(item.sha256) as path:
-        label = xmp.parse(xmp.read_xmp(path))
+    try:
+        with archive.store.as_file(item.sha256) as path:
+            label = xmp.parse(xmp.read_xmp(path))
+    except (OSError, ValueError, SyntaxError) as e:  # a damaged file: fixity has failed already; say it, go on
+        return [*checks, Check("XMP label", False, f"unreadable: {' '.join(str(e).split())[:200]}")]
     expected = {"DigitalSourceType": source_type_uri(recipe["digital_source_type"]),
                 "ParentSHA256": recipe["parent_sha256"], "Operation": recipe["operation"]}
     wrong = [k for k, v in expected.items() if label.get(k) != v]
