@@ -32,6 +32,7 @@ from daguerre.archive import video as clips
 from daguerre.archive.catalogue import Item
 from daguerre.archive.errors import naming
 from daguerre.archive.renditions import picture_of
+from daguerre.archive.store import stored_item
 
 if TYPE_CHECKING:
     from daguerre.archive.api import Archive
@@ -108,15 +109,30 @@ def _kv(label: str, value: str) -> KeyValueString:
     return KeyValueString(label={"en": [label]}, value={"none": [value]})
 
 
+def _public(value: object) -> object:
+    """A recipe's picture parameter as a public manifest names it: an item by its id, another file by its name (its
+    sha256 is in the recipe), never by a path on the server."""
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    return f"item {found}" if (found := stored_item(value)) else Path(value).name
+
+
 def _provenance(archive: Archive, item: Item) -> str:
+    from daguerre.archive.api import PICTURE_PARAMS
+
     event = next((e for e in archive.events_of(item.id) if e.id == item.event_id), None)
     if event is None:
         return "no creation event"
     r = event.outcome_detail["recipe"]
     models = "; ".join(f"{m.get('name')} (sha256 {m.get('sha256')}, {m.get('licence')})" for m in r["models"])
-    return (f"{r['operation']} {r['operation_version']} on {item.parent_id}, params {json.dumps(r['params'])}, "
+    params = {k: _public(v) if k in PICTURE_PARAMS else v for k, v in r["params"].items()}
+    software = event.agent.split(" (")[0]  # the user and host that ran it stay in the archive's own records
+    return (f"{r['operation']} {r['operation_version']} on {item.parent_id}, params {json.dumps(params)}, "
             f"seed {r['seed']}, models: {models or 'none'}, digital source type {r['digital_source_type']}, "
-            f"made {event.datetime} by {event.agent}, event {event.id}, sha256 {item.sha256}")
+            f"metrics {json.dumps(event.outcome_detail.get('metrics') or {})}, "
+            f"made {event.datetime} by {software}, event {event.id}, sha256 {item.sha256}")
 
 
 def _clip_canvas(archive: Archive, item: Item, out: Path, base: str, canvas_id: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -23,6 +24,13 @@ import fsspec
 from daguerre.archive.errors import ArchiveError, crashpoint
 
 CHUNK = 1 << 20
+STORE_FILE = re.compile(r"[^\s'\"]*objects/[0-9a-f]{2}/([0-9a-f]{64})")  # a stored file's path (item id: 16 hex)
+
+
+def stored_item(value: object) -> str | None:
+    """The item id of a stored file's path (a recipe's reference or style given as an item), else None."""
+    found = STORE_FILE.fullmatch(value) if isinstance(value, str) else None
+    return found.group(1)[:16] if found else None
 
 
 def process_tag() -> str:

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 
 from daguerre.archive import ArchiveError
 from daguerre.archive.catalogue import DUBLIN_CORE, Item
+from daguerre.archive.store import stored_item
 from daguerre.archive.users import Account, check_password
 from daguerre.archive.video import is_clip_item
 from daguerre.jobs.training import label as training_label
@@ -50,7 +51,7 @@ def _by_item_id(params: dict | None) -> dict:
     for key in service.ITEM_PARAMS:
         given = (params or {}).get(key)
         files = given if isinstance(given, list) else [given]
-        if found := [m.group(1)[:16] for f in files if isinstance(f, str) and (m := service.STORE_FILE.fullmatch(f))]:
+        if found := [i for f in files if (i := stored_item(f))]:
             pictures[key] = found
     return {"params": shown, "pictures": pictures}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from daguerre.archive import ArchiveError
 from daguerre.archive.api import PICTURE_PARAMS, Archive
 from daguerre.archive.catalogue import EXTENSIONS, Event, Item
+from daguerre.archive.store import STORE_FILE, stored_item
 from daguerre.archive.users import Account
 from daguerre.archive.video import is_clip_item
 from daguerre.video import CLIP_PARAMS
@@ -307,7 +308,6 @@ def submit(archive: Archive, item: Item, operation: str, form: dict, user: Accou
 
 ITEM_PARAMS = PICTURE_PARAMS  # parameters that name pictures: item ids over the web
 SERVER_FILE_PARAMS = ("mask_output",)  # parameters that write files beside the derivative: never over the web
-STORE_FILE = re.compile(r"[^\s'\"]*objects/[0-9a-f]{2}/([0-9a-f]{64})")  # a stored file's path (item id: 16 hex)
 
 
 def plain(message: str, params: dict | None = None) -> str:
@@ -328,8 +328,7 @@ def shown(record: dict) -> dict:
         record["error"] = plain(record["error"], params)
 
     def item_id(v: object) -> object:
-        found = STORE_FILE.fullmatch(v) if isinstance(v, str) else None
-        return found.group(1)[:16] if found else v
+        return stored_item(v) or v
 
     record["params"] = {k: ([item_id(v) for v in value] if isinstance(value, list) else item_id(value))
                         if k in ITEM_PARAMS else value for k, value in params.items()}
