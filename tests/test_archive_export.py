@@ -90,7 +90,10 @@ def test_bagit_bag_validates_and_imports_back(filled, make_archive, tmp_path: Pa
     rel = premis.find("p:object/p:relationship/p:relatedObjectIdentifier/p:relatedObjectIdentifierValue", ns)
     assert rel.text == mid
     with open(bag_dir / "data" / "metadata" / "dublin_core.csv") as f:
-        assert {r["id"]: r["creator"] for r in csv.DictReader(f)}[mid] == "NASA"
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    assert rows[mid]["creator"] == "NASA" and rows[mid]["digital_source_type"] == ""
+    assert (rows[did]["operation"], rows[did]["models"], rows[did]["digital_source_type"]) == (
+        "test-tint", "tint-net", "trainedAlgorithmicMedia")
 
     copy = make_archive("restored")
     imported = copy.import_bag(bag_dir, trust_signer=True)

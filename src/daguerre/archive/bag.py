@@ -175,7 +175,8 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool, items: list
     with (open(meta / "items.json", "w") as items_file, open(meta / "events.json", "w") as events_file,
           open(meta / "dublin_core.csv", "w", newline="") as dc_file, open(meta / "premis.xml", "wb") as xml_file):
         items_json, events_json, premis = JsonList(items_file), JsonList(events_file), PremisWriter(xml_file)
-        writer = csv.DictWriter(dc_file, ["id", "sha256", "filename", "kind", "parent_id", *DUBLIN_CORE])
+        writer = csv.DictWriter(dc_file, ["id", "sha256", "filename", "kind", "parent_id", *DUBLIN_CORE, "operation",
+                                          "models", "digital_source_type"])  # what made it, and whether by AI
         writer.writeheader()
         for page in item_pages:
             for it in page:
