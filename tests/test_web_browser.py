@@ -367,3 +367,24 @@ def test_damage_painted_on_the_picture_is_repaired_and_kept_with_the_derivative(
     a, b = (load(Path(archive.store.local_path(archive.get(i).sha256))).rgb() for i in (plain.id, restored))
     band = slice(h // 2 - 8, h // 2 + 8)
     assert np.abs(a - b)[:, band].mean() > 10 * np.abs(a - b)[:, : h // 4].mean()
+
+
+def test_the_batch_runs_the_operation_picked(server, browser):
+    """Picking the batch's operation must not re-run the search: the search listened to every select on the page,
+    re-drew the results and with them put the batch back on stylize, which then ran on every item found."""
+    from daguerre.jobs.table import list_jobs
+
+    base, archive = server
+    page = editor_page(browser, base)
+    page.goto(base + "/?q=coffee")
+    before = len(list_jobs(archive))
+    page.select_option("form.batch select[name=run]", "film")
+    page.wait_for_timeout(1500)  # the live search answered within ~0.2 s
+    assert page.input_value("form.batch select[name=run]") == "film"
+    page.click("button:text('Queue batch')")
+    page.wait_for_url("**/jobs*")
+    queued = list_jobs(archive)[before:]
+    assert queued and {j["operation"] for j in queued} == {"film"}
+    page.goto(base + "/?q=coffee")
+    page.select_option("#sort", "oldest")  # the search's own selects still search as they change
+    page.wait_for_url("**sort=oldest**")
