@@ -443,6 +443,38 @@ def test_run_form_preview_and_job_page(site):
         assert job_id[:8] in jobs_page and job["derivative_id"] in jobs_page
 
 
+def test_a_preview_keeps_nothing_and_puts_hints_where_they_were_picked(site, tmp_path):
+    """A Quick preview with a painting uploaded or damage painted adds no item (each became a master for good, and a
+    batch then stylized the mask), and colours a hint where it was picked on the picture, not at those pixels of
+    its 256 px copy (a hint on its right half was refused as outside the copy)."""
+    import base64
+
+    import numpy as np
+
+    archive, master = site
+    grey = tmp_path / "grey.png"
+    Image.open(SAMPLES / "chelsea.jpg").convert("L").resize((512, 340)).save(grey)
+    [photo] = archive.ingest([grey]).added
+    mask, painting = io.BytesIO(), io.BytesIO()
+    Image.new("L", (128, 85)).save(mask, "PNG")
+    Image.open(SAMPLES / "rocket.jpg").save(painting, "JPEG")
+    before = snapshot(archive)
+    with TestClient(create_app(archive), follow_redirects=False) as c:
+        token = login(c, "eddie")
+        for operation, field, upload in (("restore", "damage_mask_file", mask), ("stylize", "style_file", painting)):
+            answer = c.post(f"/items/{photo}/preview", data={"csrf": token, "operation": operation},
+                            files={field: (f"{field}.png", upload.getvalue())})
+            assert answer.status_code == 200 and "data:image/png;base64," in answer.text, answer.text
+        assert snapshot(archive) == before
+        answer = c.post(f"/items/{photo}/preview", data={"csrf": token, "operation": "colorize",
+                                                         "hints": "460,300,#0000ff"})
+        assert answer.status_code == 200, answer.text
+    png = re.search(r'data:image/png;base64,([^"]+)"', answer.text).group(1)
+    small = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB"), np.float32)
+    assert small.shape[:2] == (170, 256)
+    blue = small[..., 2] - small[..., 0]
+    assert blue[150, 230] > 20 and blue[150, 230] > blue[20, 20] + 20
+
 @BOTH
 def test_cancel_own_job_not_others(site):
     archive, master = site

@@ -110,9 +110,12 @@ class FormError(ValueError):
     pass
 
 
-def params_from_form(archive: Archive, operation: str, form: dict[str, object], clip: bool = False) -> dict:
+def params_from_form(archive: Archive, operation: str, form: dict[str, object], clip: bool = False,
+                     files: dict[str, str] | None = None) -> dict:
     """The operation's parameters from submitted form values; an item id becomes the stored file's path. A
-    ``clip``'s frame-loop options are read too; a picture's form has none, and any sent are not read."""
+    ``clip``'s frame-loop options are read too; a picture's form has none, and any sent are not read. ``files``:
+    pictures uploaded with the form and kept only for this request (a Quick preview's painting or painted damage),
+    by parameter."""
     fields = operation_fields(clip).get(operation)
     if fields is None:
         raise FormError(f"{operation!r}: not an operation the web app runs")
@@ -149,6 +152,7 @@ def params_from_form(archive: Archive, operation: str, form: dict[str, object], 
             params[f.name] = int(raw) if raw.isdigit() else raw
         elif f.kind in ("item", "mask"):  # a mask: an item id, given or made from the one painted (pages.py)
             params[f.name] = item_path(archive, raw)
+    params |= files or {}
     if operation == "stylize" and "style" not in params and not params.get("model"):
         raise FormError("stylize: pick a style in the gallery or give a painting (an item id, or upload one)")
     if operation == "stylize":

@@ -6,6 +6,7 @@ up every other request until it finished."""
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -247,13 +248,16 @@ async def preview(request: Request, ref: str, user: Editor) -> HTMLResponse:
     form = dict(await request.form())
     form["hints_list"] = (await request.form()).getlist("hints")
 
-    def work() -> tuple[str, float]:
-        _uploaded_painting(request, form, user)
-        _painted_mask(request, item, form, user)
-        return service.preview(_archive(request), item, str(form.get("operation", "")), form)
+    def work(folder: Path) -> tuple[str, float]:
+        files = _preview_files(form, folder)
+        try:
+            return service.preview(_archive(request), item, str(form.get("operation", "")), form, files)
+        except (ValueError, TypeError, KeyError, LookupError, ArchiveError) as e:  # its temporary file by name
+            raise ValueError(str(e).strip("'\"").replace(f"{folder}{os.sep}", "")) from e
 
     try:
-        url, seconds = await run_in_threadpool(work)
+        with tempfile.TemporaryDirectory(prefix="daguerre-preview-") as folder:
+            url, seconds = await run_in_threadpool(work, Path(folder))
     except (ValueError, TypeError, KeyError, LookupError, ArchiveError) as e:
         return HTMLResponse(f'<p class="error">{_esc(e)}</p>', 400)
     return HTMLResponse(f'<figure><img src="{url}" alt="preview"><figcaption>preview on a small copy, '
@@ -281,6 +285,20 @@ async def run(request: Request, ref: str, user: Editor) -> Response:
     if htmx:
         return Response(status_code=204, headers={"HX-Redirect": f"/jobs#job-{job_id}"})
     return RedirectResponse(f"/jobs#job-{job_id}", 303)
+
+
+def _preview_files(form: dict, folder: Path) -> dict[str, str]:
+    """A painting uploaded or damage painted for a Quick preview, as files in ``folder`` named as uploaded: a
+    preview keeps nothing, so neither joins the archive (Run at full size adds them, for the recipe to name)."""
+    files = {}
+    for field, param, operations in (("style_file", "style", ("stylize",)),
+                                     ("damage_mask_file", "damage_mask", ("restore", "repair"))):
+        upload = form.pop(field, None)
+        if getattr(upload, "filename", "") and form.get("operation") in operations:
+            path = folder / (service.SAFE_NAME.sub("_", Path(upload.filename).name)[-80:] or param)
+            path.write_bytes(upload.file.read())
+            files[param] = str(path)
+    return files
 
 
 def _uploaded_painting(request: Request, form: dict, user: Account) -> None:

@@ -200,8 +200,10 @@ def item_view(archive: Archive, item: Item, a: str = "", b: str = "") -> ItemVie
     return ItemView(master, by_id[master.id], family, history, before, after, run_by)
 
 
-def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[str, float]:
-    """Run the operation on a copy at most PREVIEW px wide: a data URL of the PNG and the seconds it took."""
+def preview(archive: Archive, item: Item, operation: str, form: dict,
+            files: dict[str, str] | None = None) -> tuple[str, float]:
+    """Run the operation on a copy at most PREVIEW px wide: a data URL of the PNG and the seconds it took.
+    ``files``: a painting or painted damage uploaded for this preview only (`params_from_form`)."""
     import numpy as np
     from PIL import Image
 
@@ -210,12 +212,14 @@ def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[s
     from daguerre.ops import get_operation
     from daguerre.web.forms import params_from_form
 
-    params = params_from_form(archive, operation, form, clip=is_clip_item(item))  # a clip's checked too...
+    params = params_from_form(archive, operation, form, clip=is_clip_item(item), files=files)  # a clip's checked too...
     params = {k: v for k, v in params.items() if k not in CLIP_PARAMS}  # ...but its poster frame is a still
     picture = picture_of(archive, item)  # a clip's poster frame
     rgb = Image.fromarray(np.rint(np.moveaxis(picture.rgb(), 0, -1) * 255).astype(np.uint8))
     rgb.thumbnail((PREVIEW, PREVIEW), Image.Resampling.LANCZOS)
     small = Picture(np.moveaxis(np.asarray(rgb, np.float32) / 255, -1, 0))
+    if hints := params.get("hints"):  # picked on the picture's own pixels: where they fall on the small copy
+        params["hints"] = [scaled_hint(h, picture.size, small.size) for h in hints]  # type: ignore[union-attr]
     start = time.perf_counter()
     try:
         out = get_operation(operation).run(small, **params)
@@ -225,6 +229,13 @@ def preview(archive: Archive, item: Item, operation: str, form: dict) -> tuple[s
     png = io.BytesIO()
     Image.fromarray(np.rint(np.moveaxis(out.rgb(), 0, -1) * 255).astype(np.uint8)).save(png, "PNG")
     return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(), seconds
+
+
+def scaled_hint(hint: str, full: tuple[int, int], small: tuple[int, int]) -> str:
+    """An ``X,Y,#RRGGBB`` hint in a (w, h) picture's pixels, moved to a smaller copy of it."""
+    x, y, colour = hint.split(",")
+    return (f"{min(int(float(x) * small[0] / full[0]), small[0] - 1)},"
+            f"{min(int(float(y) * small[1] / full[1]), small[1] - 1)},{colour}")
 
 
 @dataclass
