@@ -182,6 +182,11 @@ def test_upload_page_adds_reports_duplicates_and_refuses_non_images(site, tmp_pa
     assert r.status_code == 200 and "added" in r.text and "notes.txt" in r.text and "failed" in r.text
     [item] = archive.search("rocket")
     assert item.creator == "Tester" and item.filename == "rocket.jpg"
+    # its history says how it came, not where the server kept its copy for a moment
+    [ingested] = archive.events_of(item.id)
+    assert ingested.detail == "ingested ../../etc/rocket.jpg (web upload by eddie)"
+    assert item.extra["original_path"] == ingested.outcome_detail["original_path"] == (
+        "../../etc/rocket.jpg (web upload by eddie)")
     again = c.post("/upload", data={"csrf": token}, files=[("files", ("copy.jpg", rocket, "image/jpeg"))])
     assert "duplicate" in again.text and item.id in again.text
 
@@ -773,10 +778,14 @@ def test_stylize_gallery_thumbnails_and_an_uploaded_painting(site):
                                                              "strength": "1"},
                         files={"style_file": ("my painting.jpg", painting, "image/jpeg")})
         assert anyone.status_code == 200 and "data:image/png" in anyone.text, anyone.text
-        assert len(archive.items()) == before + 1  # the uploaded painting joined the archive
+        assert len(archive.items()) == before  # a preview keeps nothing
         broken = c.post(f"/items/{master.id}/preview", data={"csrf": token, "operation": "stylize", "model": ""},
                         files={"style_file": ("p.jpg", b"not a picture", "image/jpeg")})
-        assert broken.status_code == 400 and "p.jpg" in broken.text
+        assert broken.status_code == 400 and "p.jpg" in broken.text and "daguerre-preview" not in broken.text
+        run = c.post(f"/items/{master.id}/run", data={"csrf": token, "operation": "stylize", "model": "",
+                                                      "strength": "1"},
+                     files={"style_file": ("my painting.jpg", painting, "image/jpeg")})
+        assert run.status_code == 303 and len(archive.items()) == before + 1  # a run's painting joins the archive
 
 
 def test_a_grey_reference_is_named_by_its_item_id_not_a_store_path(site):

@@ -154,10 +154,12 @@ class Archive:
     # ---------------------------------------------------------------------------------------- ingest
 
     def ingest(self, inputs: Iterable[str | os.PathLike], sheet: str | os.PathLike | None = None,
-               on_file: FileProgress | None = None, fields: dict[str, str] | None = None) -> IngestReport:
+               on_file: FileProgress | None = None, fields: dict[str, str] | None = None,
+               origin: str | None = None) -> IngestReport:
         """Add image and video files and folders (recursive) as masters; files already stored are skipped (resumable).
 
-        ``fields``: Dublin Core values for every file (the sheet's, where it has some, win).
+        ``fields``: Dublin Core values for every file (the sheet's, where it has some, win). ``origin``: where the
+        files came from, recorded instead of their paths here (a web upload: not its temporary copy's path).
         """
         rows = metadata.read_sheet(Path(sheet)) if sheet else {}
         jobs: list[tuple[Path, Path | None]] = []
@@ -173,7 +175,7 @@ class Archive:
             if on_file:
                 on_file(path, i, len(jobs))
             try:
-                self._ingest_one(path, {**(fields or {}), **metadata.sheet_fields(rows, path, root)}, report)
+                self._ingest_one(path, {**(fields or {}), **metadata.sheet_fields(rows, path, root)}, report, origin)
             except (ImageError, ArchiveError) as e:
                 report.failed.append(str(e))
             except OSError as e:
@@ -182,7 +184,8 @@ class Archive:
                 report.failed.append(failure(path, e))
         return report
 
-    def _ingest_one(self, path: Path, overrides: dict[str, str], report: IngestReport) -> None:
+    def _ingest_one(self, path: Path, overrides: dict[str, str], report: IngestReport,
+                    origin: str | None = None) -> None:
         from daguerre.models.card import sha256_of
 
         sha = sha256_of(path)
@@ -205,12 +208,13 @@ class Archive:
                                                     "icc_profile": picture.icc_profile is not None}
         item = Item(id=sha[:16], kind="master", sha256=sha, root_id=sha[:16], filename=path.name,
                     media_type=media_type, size=path.stat().st_size, width=width, height=height,
-                    extra={"original_path": str(path.resolve()), **extra},
+                    extra={"original_path": origin or str(path.resolve()), **extra},
                     created=catalogue.now(), withdrawn=False, **{k: fields.get(k) for k in DUBLIN_CORE})
         item.identifier = item.identifier or item.id
         item.search_text = item.text()
-        event = events.make(self.keys, events.INGESTION, object_id=item.id, detail=f"ingested {path}",
-                            outcome_detail={"sha256": sha, "size": item.size, "original_path": str(path.resolve()),
+        event = events.make(self.keys, events.INGESTION, object_id=item.id, detail=f"ingested {origin or path}",
+                            outcome_detail={"sha256": sha, "size": item.size,
+                                            "original_path": item.extra["original_path"],
                                             "dublin_core": item.dublin_core()})
         if self.store_and_record(sha, lambda: self.store.put_file(path, expect=sha), [item, event]):
             report.added.append(item.id)

@@ -23,6 +23,7 @@ from daguerre.archive.catalogue import DUBLIN_CORE, Item
 from daguerre.archive.store import stored_item
 from daguerre.archive.users import Account, check_password
 from daguerre.archive.video import is_clip_item
+from daguerre.imaging import ImageError
 from daguerre.jobs.training import label as training_label
 from daguerre.web import service
 from daguerre.web.security import check_csrf, csrf_token, editor, reader, safe_next, who
@@ -252,7 +253,7 @@ async def preview(request: Request, ref: str, user: Editor) -> HTMLResponse:
         files = _preview_files(form, folder)
         try:
             return service.preview(_archive(request), item, str(form.get("operation", "")), form, files)
-        except (ValueError, TypeError, KeyError, LookupError, ArchiveError) as e:  # its temporary file by name
+        except (ValueError, TypeError, KeyError, LookupError, ArchiveError, ImageError) as e:  # its file by name
             raise ValueError(str(e).strip("'\"").replace(f"{folder}{os.sep}", "")) from e
 
     try:

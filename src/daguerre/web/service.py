@@ -278,7 +278,7 @@ def ingest_upload(archive: Archive, upload, folder: Path, fields: dict[str, str]
         while block := upload.file.read(1 << 20):
             out.write(block)
     try:
-        report = archive.ingest([path], fields=fields)
+        report = archive.ingest([path], fields=fields, origin=f"{relative} (web upload by {user.name})")
     except ArchiveError as e:
         return UploadResult(sent, "failed", message=_named(str(e), path, sent))
     if report.failed:
