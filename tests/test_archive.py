@@ -98,6 +98,21 @@ def test_fixity_detects_modified_and_missing_files(archive: Archive, photos: dic
     assert failed and failed[0].outcome_detail["expected"] == changed.sha256
 
 
+def test_a_master_with_alpha_is_catalogued_with_its_channels_as_stored(archive: Archive, tmp_path: Path) -> None:
+    """An RGBA PNG was catalogued as 3 channels (alpha is kept beside the pixels): archivists plan format
+    migrations on these figures."""
+    import numpy as np
+    from PIL import Image
+
+    rgba = np.zeros((20, 30, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, np.linspace(0, 255, 30, dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cut-out.png")
+    Image.fromarray(rgba[..., :3]).save(tmp_path / "plain.png")
+    Image.fromarray(rgba[..., ::3], "LA").save(tmp_path / "grey-alpha.png")
+    ids = archive.ingest([tmp_path / n for n in ("cut-out.png", "plain.png", "grey-alpha.png")]).added
+    assert [(archive.get(i).extra["channels"], archive.get(i).extra["alpha"]) for i in ids] == [
+        (4, True), (3, False), (2, True)]
+
 def test_apply_records_a_full_event_and_parent_link(archive: Archive, photos: dict[str, Path]) -> None:
     [mid] = archive.ingest([photos["astronaut.jpg"]]).added
     [d1] = archive.apply("test-tint", [mid], {"amount": 0.4, "noise": 0.1}, seed=7)

@@ -204,7 +204,9 @@ class Archive:
             fields = metadata.dublin_core(path, picture.exif, picture.xmp)
             fields = {"title": path.stem, "source": path.name, **fields, **overrides}
             media_type = MEDIA_TYPES.get(picture.format or "", "application/octet-stream")
-            (width, height), extra = picture.size, {"bit_depth": picture.bit_depth, "channels": picture.channels,
+            alpha = picture.alpha is not None  # kept in the stored file, and counted as a channel as it is there
+            (width, height), extra = picture.size, {"bit_depth": picture.bit_depth,
+                                                    "channels": picture.channels + alpha, "alpha": alpha,
                                                     "icc_profile": picture.icc_profile is not None}
         item = Item(id=sha[:16], kind="master", sha256=sha, root_id=sha[:16], filename=path.name,
                     media_type=media_type, size=path.stat().st_size, width=width, height=height,
