@@ -73,3 +73,14 @@ def test_every_operation_checks_its_parameters_before_any_work():
             op.check({**needed.get(name, {}), "nonsense": 1})
     with pytest.raises(ValueError, match="method 'fast' needs a model name"):
         OPERATIONS["stylize"].check({})
+
+
+def test_the_api_lists_all_its_names():
+    """`daguerre.api.__all__` lacked film, age, run_clip and train_colour_bank, and `dir(daguerre)` showed none of
+    the API (the lazy module had no `__dir__`): `import *`, tab completion and `help` missed them."""
+    import daguerre
+    import daguerre.api
+
+    assert sorted(daguerre.api.__all__) == sorted(daguerre.__all__)
+    assert set(daguerre.__all__) <= set(dir(daguerre))
+    assert "__version__" in dir(daguerre)

@@ -44,3 +44,8 @@ def __getattr__(name: str) -> object:
 
         return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The API's names too (tab completion, `help`), though they load on first use."""
+    return sorted({*globals(), *__all__})

@@ -360,5 +360,5 @@ def train_recipe(recipe: str | Path, *, out: str | Path | None = None, run_dir: 
     return made if isinstance(made, list) else [made]
 
 
-__all__ = ["Picture", "colorize", "evaluate", "list_models", "load", "repair", "restore", "retro", "save", "stylize",
-           "train_recipe", "train_retro", "train_style", "upscale"]
+__all__ = ["Picture", "age", "colorize", "evaluate", "film", "list_models", "load", "repair", "restore", "retro",
+           "run_clip", "save", "stylize", "train_colour_bank", "train_recipe", "train_retro", "train_style", "upscale"]
