@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from daguerre import api
 from daguerre.cli import app
 from daguerre.imaging import load
 from daguerre.models.registry import list_models
@@ -113,6 +114,7 @@ def test_train_style_command_writes_a_model(tmp_path, monkeypatch):
     assert (tmp_path / "models" / "mine.safetensors").is_file()
     card = json.loads((tmp_path / "models" / "mine.json").read_text())
     assert card["training"]["steps"] == 1 and card["metrics"]["training_style_distance_ratio"] > 0
+    assert card["description"] == "Fast style transfer in the style of rocket"  # no artist given: no ", rocket"
     monkeypatch.setenv("DAGUERRE_MODELS", str(tmp_path / "models"))
     code, text = run("stylize", SAMPLES / "chelsea.jpg", "-o", tmp_path / "mine.jpg", "-m", "mine")
     assert code == 0 and (tmp_path / "mine.jpg").is_file()
@@ -138,6 +140,29 @@ def test_train_style_refuses_a_bad_name_or_painting_in_one_line_before_training(
     code, text = run("train", "style", "--style", tmp_path / "nothere.jpg", "--name", "mine", *args)
     assert code == 1 and "nothere.jpg: file not found" in text and "ImageError" not in text
     assert not (tmp_path / "run").exists() and not (tmp_path / "models").exists()
+
+
+def test_training_refuses_a_shipped_models_name_and_no_steps_before_training(tmp_path, monkeypatch):
+    """`train style --name van-gogh-irises` saved a 1-step model that hid the shipped one (and broke every
+    derivative's re-derivation); `train retro` too. Refused in one line as `train colour-bank` does, nothing
+    written; so is --steps 0."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home"))
+    content = tmp_path / "photos"
+    content.mkdir()
+    shutil.copy(SAMPLES / "chelsea.jpg", content / "chelsea.jpg")
+    args = ["--content", content, "--steps", "1", "--run-dir", tmp_path / "run"]
+    for name in ("van-gogh-irises", "rousseau-lion"):
+        code, text = run("train", "style", "--style", SAMPLES / "rocket.jpg", "--name", name, *args)
+        assert code == 1 and len(set(text.strip().splitlines())) == 1, text
+        assert f"model name '{name}' is taken (a style model, shipped with daguerre)" in text
+    code, text = run("train", "retro", "--period", content, "--modern", content, "--name", "colorize-photos",
+                     "--run-dir", tmp_path / "run")
+    assert code == 1 and "model name 'colorize-photos' is taken (a colorize model, shipped" in text, text
+    code, text = run("train", "style", "--style", SAMPLES / "rocket.jpg", "--name", "mine", *args[:2], "--steps", "0")
+    assert code != 0 and "--steps" in text
+    with pytest.raises(ValueError, match="steps is at least 1, got 0"):
+        api.train_style(SAMPLES / "rocket.jpg", content, "mine", steps=0, run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "home").exists()
 
 
 def test_export_onnx_of_the_arbitrary_style_model_takes_image_and_code(tmp_path):

@@ -91,10 +91,13 @@ def train_style(style: str | Path, content: str | Path, name: str, *, steps: int
     """Train a fast style model for one painting on a folder of photos; returns its model card."""
     from daguerre.imaging import iter_images
     from daguerre.models.card import check_model_name
-    from daguerre.models.registry import user_models_dir
+    from daguerre.models.registry import check_name_free, user_models_dir
     from daguerre.training.style import StyleRecipe, StyleSource, StyleTrainer
 
     check_model_name(name)  # clear errors now, before the training: a name that cannot name files,
+    check_name_free(name, "style", Path(out or user_models_dir()), replace=True)  # or another model's (yours: remade)
+    if steps < 1:
+        raise ValueError(f"steps is at least 1, got {steps}")
     load(style)  # an unreadable painting
     files = [str(p) for p in iter_images([content])]
     if not files:
@@ -128,17 +131,19 @@ def train_retro(period: str | Path, modern: str | Path, *, name: str | None = No
     """Learn the look of a folder of period photographs (an unpaired CycleGAN against a folder of modern photos);
     returns the card of the `retro` model that gives modern photos that look (default name: retro-<period folder>)."""
     from daguerre.imaging import iter_images
-    from daguerre.models.registry import user_models_dir
+    from daguerre.models.card import check_model_name
+    from daguerre.models.registry import check_name_free, user_models_dir
     from daguerre.training.retro import RetroRecipe, RetroTrainer
 
+    name = check_model_name(name or f"retro-{Path(period).resolve().name}")
+    check_name_free(name, "retro", Path(out or user_models_dir()), replace=True)
+    if steps < 1:
+        raise ValueError(f"steps is at least 1, got {steps}")
     files = {}
     for label, folder in (("period", period), ("modern", modern)):
         files[label] = [str(p) for p in iter_images([folder])]
         if not files[label]:
             raise ValueError(f"{folder}: no images found (the {label} photos)")
-    from daguerre.models.card import check_model_name
-
-    name = check_model_name(name or f"retro-{Path(period).resolve().name}")
     r = RetroRecipe(period=files["period"], modern=files["modern"], name=name, steps=steps,
                     **recipe)  # type: ignore[arg-type]
     trainer = RetroTrainer(r, Path(run_dir or Path("runs") / name), progress=progress)
@@ -160,7 +165,7 @@ def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None 
 
     from daguerre.imaging import iter_images
     from daguerre.models.card import check_model_name, sha256_of
-    from daguerre.models.registry import SHIPPED, ModelNotFoundError, find_model, save_model, user_models_dir
+    from daguerre.models.registry import check_name_free, save_model, user_models_dir
     from daguerre.ops.colorize import DEFAULT_BANK, colour_bank
     from daguerre.training.colour_bank import (
         COLLECTION_GAIN,
@@ -174,15 +179,7 @@ def train_colour_bank(photos: str | Path | list, name: str, *, base: str | None 
     folder = Path(out or user_models_dir())
 
     def check_free() -> None:
-        try:
-            taken = find_model(name)
-        except ModelNotFoundError:
-            return
-        own = taken.task == "colorize-bank" and Path(taken.path).resolve() == folder.resolve() != SHIPPED.resolve()
-        if not (replace and own):
-            where = "shipped with daguerre" if Path(taken.path).resolve() == SHIPPED.resolve() else taken.path
-            raise ValueError(f"model name {name!r} is taken (a {taken.task} model, {where}): choose another name"
-                             + (", or pass --replace to remake this bank" if own else ""))
+        check_name_free(name, "colorize-bank", folder, replace, ", or pass --replace to remake this bank")
 
     check_free()
     if per_photo < 1:

@@ -280,7 +280,7 @@ def train_style(
     style: Annotated[Path, typer.Option(help="The painting to learn.")],
     content: Annotated[Path, typer.Option(help="Folder of content photos.")],
     name: Annotated[str, typer.Option(help="Name of the new model.")],
-    steps: Annotated[int, typer.Option(help="Training steps.")] = 2000,
+    steps: Annotated[int, typer.Option(min=1, help="Training steps.")] = 2000,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 4,
     crop: Annotated[int, typer.Option(help="Training crop size.")] = 128,
     style_weight: Annotated[float, typer.Option(help="Style loss weight.")] = 1e5,

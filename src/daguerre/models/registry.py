@@ -52,6 +52,22 @@ def find_model(name: str) -> ModelCard:
     raise ModelNotFoundError(f"no model named {name!r} (installed: {names})")
 
 
+def check_name_free(name: str, task: str, folder: Path, replace: bool = False, hint: str = "") -> None:
+    """A one-line ValueError if a model named `name` is installed (a new one would hide it), unless `replace` and it
+    is the user's own `task` model in `folder`, remade there; a shipped model's name is never free. `hint`: said
+    after the refusal of one's own model."""
+    try:
+        taken = find_model(name)
+    except ModelNotFoundError:
+        return
+    where = Path(taken.path).resolve()
+    own = taken.task == task and where == Path(folder).resolve() != SHIPPED.resolve()
+    if not (replace and own):
+        said = "shipped with daguerre" if where == SHIPPED.resolve() else taken.path
+        raise ValueError(f"model name {name!r} is taken (a {taken.task} model, {said}): choose another name"
+                         + (hint if own else ""))
+
+
 def build(card: ModelCard) -> torch.nn.Module:
     """Instantiate the card's architecture with its weights, in eval mode, verifying the sha256."""
     import torch

@@ -261,8 +261,8 @@ def export_styles(net: StyleNet, recipe: StyleRecipe, step: int, wall_time: floa
             weights=f"{source.name}.safetensors",
             licence="Apache-2.0; painting public domain (Met CC0)" if source.info.get(
                 "public_domain") else "Apache-2.0; check the painting's rights",
-            description=f"Fast style transfer in the style of {source.info.get('artist', '')}, "
-                        f"{source.info.get('title', Path(source.image).name)}".strip(),
+            description="Fast style transfer in the style of " + ", ".join(
+                filter(None, (source.info.get("artist"), source.info.get("title", Path(source.image).name)))),
             style=source.info | {"image": Path(source.image).name},
             training={
                 "recipe": recipe_name, "steps": step, "wall_time_s": round(wall_time, 1),
