@@ -233,6 +233,25 @@ def test_a_plain_look_over_a_machine_made_picture_keeps_its_ai_label(archive: Ar
         assert xmp.parse(xmp.read_xmp(path))["DigitalSourceType"].endswith("/trainedAlgorithmicMedia")
     assert archive.verify(look.id).ok and archive.rederive(look.id).identical
 
+
+def test_masters_too_small_for_ssim_or_lpips_are_derived_without_them(archive: Archive, tmp_path: Path) -> None:
+    """A master under 11 px a side (SSIM's window) or 16 (LPIPS's poolings) could not be derived from: the
+    metrics raised and apply failed. The derivative is stored with those measures left out, as a resized one's."""
+    import numpy as np
+
+    from daguerre.imaging import Picture, save
+
+    rng = np.random.default_rng(0)
+    sizes = {"one": (1, 1), "eight": (8, 8), "strip": (600, 1), "twelve": (12, 12)}
+    for name, (w, h) in sizes.items():
+        save(Picture(rng.random((3, h, w), dtype=np.float32)), tmp_path / f"{name}.png")
+    added = archive.ingest([tmp_path / f"{name}.png" for name in sizes]).added
+    made = archive.apply("film", added, {"preset": "sepia"}, lpips=True)
+    keys = [set(archive.events_of(d.id)[0].outcome_detail["metrics"]) for d in made]
+    plain = {"psnr", "colourfulness", "sharpness"}
+    assert keys == [plain, plain, plain, plain | {"ssim"}]
+    assert all(archive.rederive(d.id).identical for d in made)
+
 def test_withdraw_and_force(archive: Archive, photos: dict[str, Path]) -> None:
     [mid] = archive.ingest([photos["coffee.jpg"]]).added
     [d] = archive.apply("test-tint", [mid], {})

@@ -229,3 +229,41 @@ def test_colour_distance_sees_a_palette_change_not_a_resize():
     near, mid, far = (colour_distance(photo[0], x[0]) for x in (smaller, warmer, warmest))
     assert near < 1.0 and 10 * near < mid < far, (near, mid, far)
     assert colour_distance(torch.cat([photo, photo]), torch.cat([warmer, warmest])).shape == (2,)
+
+
+def test_pictures_too_small_for_ssim_lpips_or_style_are_measured_without_them(tmp_path):
+    """SSIM (11x11 window), LPIPS and the style distance (four VGG poolings) cannot measure pictures under 11 and
+    16 px a side: `evaluate` raised skimage's paragraph or torch's "Output size is too small". It reports PSNR and
+    says in one line, naming the file, what it left out and why; the metrics themselves say so in one line."""
+    import warnings
+
+    from typer.testing import CliRunner
+
+    import daguerre
+    from daguerre.cli import app
+    from daguerre.imaging import Picture, save
+
+    rng = np.random.default_rng(0)
+    for name, (w, h) in {"eight": (8, 8), "twelve": (12, 12), "strip": (600, 1)}.items():
+        save(Picture(rng.random((3, h, w), dtype=np.float32)), tmp_path / f"{name}.png")
+    with pytest.warns(UserWarning) as said:
+        m = daguerre.evaluate(tmp_path / "eight.png", tmp_path / "eight.png", style=tmp_path / "twelve.png")
+    assert m == {"psnr": math.inf}
+    assert [str(w.message) for w in said] == [f"{tmp_path / 'eight.png'} is 8x8: SSIM needs at least 11 px on a side, "
+                                              "LPIPS 16, style distance 16: not measured"]
+    with pytest.warns(UserWarning, match=r"twelve.png is 12x12: LPIPS needs at least 16 px on a side: not measured"):
+        m = daguerre.evaluate(tmp_path / "twelve.png", tmp_path / "twelve.png")
+    assert set(m) == {"psnr", "ssim"} and m["ssim"] == pytest.approx(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = Picture(ASTRONAUT.astype(np.float32))
+        assert set(daguerre.evaluate(big, big)) == {"psnr", "ssim", "lpips"}  # big enough: no note
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "strip.png"), "-r", str(tmp_path / "strip.png")])
+    assert result.exit_code == 0, result.output
+    assert "strip.png is 600x1: SSIM needs at least 11 px on a side, LPIPS 16: not measured" in result.output
+    assert "inf" in result.output and "Traceback" not in result.output
+    tiny = rng.random((3, 8, 8))
+    with pytest.raises(ValueError, match="SSIM needs pictures at least 11 px on a side, got 8x8"):
+        ssim(tiny, tiny)
+    with pytest.raises(ValueError, match="LPIPS needs pictures at least 16 px on a side, got 8x8"):
+        lpips(tiny, tiny)

@@ -79,8 +79,16 @@ def evaluate(result: str | Path | Picture, reference: str | Path | Picture,
     a, b = _picture(result).rgb(), _picture(reference).rgb()
     if a.shape != b.shape:
         raise ValueError(f"result is {a.shape[2]}x{a.shape[1]} but the reference is {b.shape[2]}x{b.shape[1]}")
-    out = {"psnr": float(metrics.psnr(a, b)), "ssim": float(metrics.ssim(a, b)), "lpips": float(metrics.lpips(a, b))}
-    if style is not None:
+    out = {"psnr": float(metrics.psnr(a, b))}
+    small = {k: n for k, n in metrics.too_small(a.shape).items() if k != "style_distance" or style is not None}
+    if small:
+        names = {"ssim": "SSIM", "lpips": "LPIPS", "style_distance": "style distance"}
+        (first, least), *rest = small.items()
+        warnings.warn(f"{'the result' if isinstance(result, Picture) else result} is {a.shape[2]}x{a.shape[1]}: "
+                      f"{names[first]} needs at least {least} px on a side"
+                      f"{''.join(f', {names[k]} {n}' for k, n in rest)}: not measured", stacklevel=2)
+    out |= {k: float(f(a, b)) for k, f in (("ssim", metrics.ssim), ("lpips", metrics.lpips)) if k not in small}
+    if style is not None and "style_distance" not in small:
         out["style_distance"] = float(metrics.style_distance(a, _picture(style).rgb()))
     return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -260,14 +261,19 @@ def evaluate(
     rows = []
     for r in results:
         try:
-            rows.append((r, evaluate_api(r, reference, style=style)))
+            with warnings.catch_warnings(record=True) as notes:  # a picture too small for SSIM, LPIPS
+                warnings.simplefilter("always", UserWarning)
+                rows.append((r, evaluate_api(r, reference, style=style)))
         except (ImageError, ValueError) as e:
             fail(str(e))
+        for note in notes:
+            console.print(f"[yellow]note:[/yellow] {note.message}", highlight=False, soft_wrap=True)
     clips = any("warping_error" in m for _, m in rows)
     table = Table(Column("image", overflow="fold"), "PSNR", "SSIM", "LPIPS", "style distance",
                   *(("frames", "warping error", "original's") if clips else ()), box=None)
     for r, m in rows:
-        table.add_row(str(r), f"{m['psnr']:.2f}", f"{m['ssim']:.3f}", f"{m['lpips']:.3f}",
+        table.add_row(str(r), f"{m['psnr']:.2f}", f"{m['ssim']:.3f}" if "ssim" in m else "-",
+                      f"{m['lpips']:.3f}" if "lpips" in m else "-",
                       f"{m['style_distance']:.4g}" if "style_distance" in m else "-",
                       *((str(m.get("frames", "-")), f"{m['warping_error']:.3g}" if "warping_error" in m else "-",
                          f"{m['original_warping_error']:.3g}" if "original_warping_error" in m else "-")

@@ -149,13 +149,18 @@ def render(op, picture: Picture, recipe: dict, title: str, progress: Callable[[i
 
 
 def metrics(parent: Picture, result: Picture, lpips: bool) -> dict[str, float]:
+    """The result's own measures and, at the parent's size, its distance to the parent; a measure the picture is
+    too small for (SSIM under 11 px a side, LPIPS under 16) is left out, as those of a resized result are."""
     from daguerre import metrics as m
 
     out = {"colourfulness": m.colourfulness(result.rgb()), "sharpness": m.sharpness(result.rgb())}
     if parent.pixels.shape[1:] == result.pixels.shape[1:]:
         a, b = parent.rgb(), result.rgb()
-        out |= {"psnr": m.psnr(a, b), "ssim": m.ssim(a, b)}
-        if lpips:
+        small = m.too_small(a.shape)
+        out["psnr"] = m.psnr(a, b)
+        if "ssim" not in small:
+            out["ssim"] = m.ssim(a, b)
+        if lpips and "lpips" not in small:
             out["lpips"] = m.lpips(a, b)
     return {k: round(float(v), 6) for k, v in out.items()}
 

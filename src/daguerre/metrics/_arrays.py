@@ -36,6 +36,12 @@ def check_pair(a: tuple, b: tuple) -> None:
         raise ValueError(f"images must have the same shape, got {a} and {b}")
 
 
+def check_side(metric: str, shape: tuple, least: int) -> None:
+    """A one-line ValueError if a (N, C, H, W) batch's pictures are smaller than `least` px on a side."""
+    if min(shape[2:]) < least:
+        raise ValueError(f"{metric} needs pictures at least {least} px on a side, got {shape[3]}x{shape[2]}")
+
+
 def luma(batch: np.ndarray, studio: bool = False) -> np.ndarray:
     """BT.601 luma (N, 1, H, W) of RGB in [0, 1]; `studio=True`: 16-235 range (PSNR-Y/SSIM-Y)."""
     if batch.shape[1] == 1:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from daguerre.metrics._arrays import ImageLike, as_batch, check_pair, luma, per_image
+from daguerre.metrics._arrays import ImageLike, as_batch, check_pair, check_side, luma, per_image
+
+SSIM_MIN_SIDE = 11  # the Gaussian window's side
 
 
 def _prepare(a: ImageLike, b: ImageLike, y_channel: bool) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -35,6 +37,7 @@ def ssim(a: ImageLike, b: ImageLike, y_channel: bool = False) -> float | np.ndar
     Float per image, (N,) for a batch; images must be at least 11 px on each side.
     """
     x, y, single = _prepare(a, b, y_channel)
+    check_side("SSIM", x.shape, SSIM_MIN_SIDE)
     values = np.array([
         structural_similarity(
             xi, yi, channel_axis=0, data_range=1.0,

@@ -9,12 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from daguerre.metrics._arrays import ImageLike, as_tensor_batch, check_pair, per_image
+from daguerre.metrics._arrays import ImageLike, as_tensor_batch, check_pair, check_side, per_image
 from daguerre.nets.vgg16 import load_vgg16, lpips_linear_weights
 
 LPIPS_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
+LPIPS_MIN_SIDE = 16  # relu5_3 comes after four 2x poolings: a smaller side leaves it no pixel
 
 
 class LPIPS(nn.Module):
@@ -58,6 +59,7 @@ def lpips(a: ImageLike, b: ImageLike, net: str = "vgg", batch_size: int = 8) -> 
     x, single = as_tensor_batch(a)
     y, _ = as_tensor_batch(b)
     check_pair(tuple(x.shape), tuple(y.shape))
+    check_side("LPIPS", tuple(x.shape), LPIPS_MIN_SIDE)
     model = _lpips_module(net).to(x.device)
     values = torch.cat([model(xa, yb.to(x.device)) for xa, yb in zip(x.split(batch_size), y.split(batch_size),
                                                                        strict=True)])

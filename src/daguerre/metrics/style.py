@@ -8,12 +8,13 @@ import numpy as np
 import torch
 
 from daguerre.losses.style import gram_matrix
-from daguerre.metrics._arrays import ImageLike, as_tensor_batch, per_image
+from daguerre.metrics._arrays import ImageLike, as_tensor_batch, check_side, per_image
 from daguerre.nets.vgg19 import VGG19Features, load_vgg19
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
-__all__ = ["CONTENT_LAYER", "STYLE_LAYERS", "content_distance", "gram_matrix", "style_distance"]
+STYLE_MIN_SIDE = 16  # relu5_1 comes after four 2x poolings
+__all__ = ["CONTENT_LAYER", "STYLE_MIN_SIDE", "STYLE_LAYERS", "content_distance", "gram_matrix", "style_distance"]
 
 
 @lru_cache(maxsize=1)
@@ -23,6 +24,7 @@ def _vgg19() -> VGG19Features:
 
 def _features(img: ImageLike) -> tuple[dict[str, torch.Tensor], bool]:
     x, single = as_tensor_batch(img)
+    check_side("the style distance", tuple(x.shape), STYLE_MIN_SIDE)
     return _vgg19().to(x.device)(x), single
 
 

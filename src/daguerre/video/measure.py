@@ -44,6 +44,7 @@ def measure_clip(result: str | Path, original: str | Path, style: np.ndarray | N
     if a_info.size != b_info.size:
         raise ImageError(result, f"is {a_info.size[0]}x{a_info.size[1]}, the original {original.name} "
                                  f"{b_info.size[0]}x{b_info.size[1]}")
+    small = metrics.too_small(b_info.size[::-1])  # left out: SSIM, LPIPS of frames too small for them
     every = max(1, (b_info.frames or SAMPLED) // SAMPLED)
     flow = FlowEstimator()
     scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "lpips": [], "style_distance": [], "warping_error": [],
@@ -63,8 +64,9 @@ def measure_clip(result: str | Path, original: str | Path, style: np.ndarray | N
         if sampled:
             measured += 1
             scores["psnr"].append(float(metrics.psnr(out, src)))
-            scores["ssim"].append(float(metrics.ssim(out, src)))
-            if lpips and (measured - 1) % (SAMPLED // LPIPS_SAMPLED) == 0:
+            if "ssim" not in small:
+                scores["ssim"].append(float(metrics.ssim(out, src)))
+            if lpips and "lpips" not in small and (measured - 1) % (SAMPLED // LPIPS_SAMPLED) == 0:
                 scores["lpips"].append(float(metrics.lpips(out, src)))
             if style is not None:
                 scores["style_distance"].append(float(metrics.style_distance(out, style)))
