@@ -84,3 +84,36 @@ def test_the_api_lists_all_its_names():
     assert sorted(daguerre.api.__all__) == sorted(daguerre.__all__)
     assert set(daguerre.__all__) <= set(dir(daguerre))
     assert "__version__" in dir(daguerre)
+
+
+def test_parameters_of_the_wrong_kind_or_strength_out_of_range_are_refused_in_one_line(tmp_path):
+    """`stylize(model=..., strength=5)` ran as strength 1 (only arbitrary checked it) and `archive apply -p
+    strength=5` signed it; `-p strength=abc` gave a Python comparison error with a quote lost. Every operation's
+    check refuses a value not of its default's kind, and a strength outside 0..1, naming both."""
+    import numpy as np
+    import pytest
+
+    import daguerre
+    from daguerre.archive import Archive, ArchiveError
+    from daguerre.ops import OPERATIONS
+
+    photo = daguerre.load(daguerre.__file__.replace("__init__.py", "samples/coffee.jpg"))
+    with pytest.raises(ValueError, match=r"^stylize: strength must be a number between 0 and 1, got 5$"):
+        daguerre.stylize(photo, model="van-gogh-irises", strength=5)
+    with pytest.raises(ValueError, match=r"^age: strength must be a number between 0 and 1, got 'abc'$"):
+        daguerre.age(photo, strength="abc")
+    refused = [("stylize", {"model": "van-gogh-irises", "strength": "abc"}, "strength must be a number between 0 and "
+                "1, got 'abc'"), ("film", {"strength": -0.5}, "strength must be a number between 0 and 1, got -0.5"),
+               ("film", {"seed": 1.5}, "seed must be a whole number, got 1.5"),
+               ("upscale", {"tile": "big"}, "tile must be a whole number, got 'big'"),
+               ("stylize", {"model": "van-gogh-irises", "texture": "no"}, "texture must be true or false"),
+               ("restore", {"strength": True}, "strength must be a number between 0 and 1, got True")]
+    for name, params, words in refused:
+        with pytest.raises(ValueError, match=rf"^{name}: {words}"):
+            OPERATIONS[name].check(params)
+    OPERATIONS["film"].check({"strength": np.float32(0.5), "seed": np.int64(3)})  # numpy numbers are numbers
+    archive = Archive.init(tmp_path / "archive")
+    [master] = archive.ingest([daguerre.__file__.replace("__init__.py", "samples/coffee.jpg")]).added
+    with pytest.raises(ArchiveError, match=r"stylize: strength must be a number between 0 and 1, got 5"):
+        archive.apply("stylize", [master], {"model": "van-gogh-irises", "strength": 5})
+    assert archive.children(master) == []

@@ -131,7 +131,7 @@ def test_any_painting_moves_the_output_most_of_the_way_to_the_paintings_palette_
 
 @pytest.mark.parametrize("switch", ["palette", "texture", "preserve_colour"])
 def test_an_on_off_parameter_that_is_not_true_or_false_is_a_one_line_error(switch):
-    with pytest.raises(ValueError, match=f"^{switch} must be true or false, got 'no'$"):
+    with pytest.raises(ValueError, match=f"^stylize: {switch} must be true or false, got 'no'$"):
         stylize.check({"method": "arbitrary", "style": "x.jpg", switch: "no"})
     stylize.check({"method": "arbitrary", "style": "x.jpg", switch: False})
 

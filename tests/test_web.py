@@ -371,7 +371,7 @@ def test_api_refuses_parameters_the_operation_would_refuse_before_queueing_a_job
         before = len(jobs.list_jobs(archive))
         for operation, params, words in [
                 ("restore", {"strenght": 0.5}, "unknown parameter(s) strenght (it takes model, strength"),
-                ("restore", {"strength": 3}, "strength must be between 0 and 1"),
+                ("restore", {"strength": 3}, "restore: strength must be a number between 0 and 1, got 3"),
                 ("colorize", {"hints": ["10,10,green"]}, "hint '10,10,green': expected X,Y,#RRGGBB"),
                 ("upscale", {"scale": 3}, "scale must be 2 or 4"),
                 ("repair", {"colorize": True, "hints": ["x"]}, "hint 'x'"),

@@ -19,8 +19,7 @@ class Age(Operation):
     def run(self, picture: Picture, progress: Progress | None = None, *, seed: int = 0, strength: float = 1.0,
             effects: list[str] | None = None, mask_output: str | Path | None = None, **unknown: object) -> Picture:
         """`mask_output`: a folder where the damage mask is written as ``<input stem>.png`` (grey, 1 = damaged)."""
-        if unknown:
-            raise TypeError(f"age: unknown parameter(s) {', '.join(unknown)}")
+        self.check({"seed": seed, "strength": strength, **unknown})
         result = age(picture.pixels, seed, strength, list(effects) if effects else None)
         if mask_output is not None:
             write_mask(result.mask, mask_output, picture.source)

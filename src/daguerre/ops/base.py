@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +41,14 @@ class Operation:
 
     def check(self, params: dict) -> None:
         """Refuse, before any work, parameters the operation would refuse later (a queued job fails on them):
-        names it does not take, and in subclasses values out of range. Raises TypeError or ValueError."""
+        names it does not take, values not of their default's kind (a number, a whole number, true or false),
+        `strength` outside 0..1, and in subclasses values out of range. Raises TypeError or ValueError."""
         declared = inspect.signature(type(self).run).parameters  # the class's run: as declared, not as wrapped
         taken = [n for n, p in declared.items()
                  if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("self", "picture", "progress")]
+        for n in set(taken) & set(params):
+            if (wrong := _wrong_kind(n, declared[n].default, params[n])) is not None:
+                raise ValueError(f"{self.name}: {n} must be {wrong}, got {params[n]!r}")
         if any(p.kind is p.VAR_KEYWORD and n != "unknown" for n, p in declared.items()):
             return  # a run that forwards every keyword (a wrapper, `repair`'s steps) says nothing of the names
         if unknown := [n for n in params if n not in taken]:
@@ -61,6 +66,26 @@ class Operation:
     def with_defaults(self, params: dict, clip: bool) -> dict:
         """`params` with the defaults that differ between a clip and a still written out, so a recipe says them."""
         return params
+
+
+UNIT = ("strength",)  # between 0 and 1 in every operation that takes it
+
+
+def _wrong_kind(name: str, default: object, value: object) -> str | None:
+    """What `value` of parameter `name` must be if it is not (judged by the kind of its default), else None; None
+    is always let through (the operation's default)."""
+    number = isinstance(value, Real) and not isinstance(value, bool)
+    if value is None:
+        return None
+    if name in UNIT:
+        return None if number and 0 <= value <= 1 else "a number between 0 and 1"
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if number and isinstance(value, Integral) else "a whole number"
+    if isinstance(default, float):
+        return None if number else "a number"
+    return None
 
 
 def write_mask(mask: np.ndarray, folder: str | Path, source: Path | None) -> Path:

@@ -65,8 +65,6 @@ class Restore(Operation):
         super().check(params)
         if params.get("engine", "auto") not in ENGINES:
             raise ValueError(f"unknown engine {params['engine']!r} (use {', '.join(ENGINES)})")
-        if not 0.0 <= (strength := params.get("strength", 1.0)) <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, got {strength}")
         if (prefilter := params.get("prefilter")) is not None and (len(prefilter) not in (2, 3) or min(prefilter) < 0):
             raise ValueError("prefilter must be (halftone frequency, noise level[, grain level]), all >= 0, got "
                              f"{prefilter}")

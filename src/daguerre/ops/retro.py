@@ -36,8 +36,6 @@ class Retro(Operation):
             raise ValueError("give a preset or a model, not both")
         if not model:
             check_look(preset or DEFAULT_PRESET, strength)
-        elif not 0.0 <= strength <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, got {strength}")
 
     def run(
         self,

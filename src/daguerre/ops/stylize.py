@@ -73,9 +73,6 @@ class Stylize(Operation):
                                     or not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0
                                                for w in weights) or sum(weights) <= 0):
             raise ValueError(f"style_weights must be numbers >= 0 with a sum above 0, got {weights!r}")
-        for switch in ("palette", "texture", "preserve_colour"):  # a recipe's "no" would count as on
-            if switch in params and not isinstance(params[switch], bool):
-                raise ValueError(f"{switch} must be true or false, got {params[switch]!r}")
         if (precision := check_precision(params.get("precision") or "fp32")) not in PRECISIONS_OF[method]:
             raise ValueError(f"precision {precision} is not for method {method!r} (fast style models take int8 "
                              "and bf16, any painting bf16)")
@@ -91,7 +88,8 @@ class Stylize(Operation):
             arbitrary_model: str = styles.DEFAULT_ARBITRARY_MODEL, anchor: np.ndarray | None = None,
             **unknown: object) -> Picture:
         self.check({"method": method, "model": model, "precision": precision, "style_weights": style_weights,
-                    "palette": palette, "texture": texture, "preserve_colour": preserve_colour, **unknown})
+                    "strength": strength, "palette": palette, "texture": texture, "preserve_colour": preserve_colour,
+                    **unknown})
         x = torch.from_numpy(picture.rgb())[None]
         with torch.inference_mode(mode=method != "optimize"):
             if method == "fast":
@@ -127,8 +125,6 @@ class Stylize(Operation):
     def _arbitrary(self, x: torch.Tensor, paths: list[str], weights: list[float] | None, masks: list[str] | None,
                    model: str, strength: float, palette: bool, texture: bool, style_size: int, engine: str,
                    precision: str, tile: int, progress: Progress | None) -> torch.Tensor:
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, got {strength}")
         _, net = styles.painting_style_model(model)
         engine = _engine_for(precision, engine, x, tile)
         chosen = [styles.painting_style(p, model, style_size) for p in paths]
