@@ -113,6 +113,26 @@ def test_a_clip_option_given_for_pictures_is_named_as_not_used(tmp_path: Path, p
     assert "1 done, 0 failed" in batch.output
 
 
+def test_sheet_rows_that_match_no_ingested_file_are_named_in_one_warning(tmp_path: Path,
+                                                                        photos: dict[str, Path]) -> None:
+    """Rows of an `ingest --metadata` sheet that matched no file (a typo, another case) were dropped without a word
+    and their titles lost; one warning names the sheet and each row with its line, and the ingest still succeeds.
+    A row matched by path under the folder (sub/camera.png) or by name counts as matched."""
+    path = tmp_path / "archive"
+    run("init", path)
+    env = {"DAGUERRE_ARCHIVE": str(path)}
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("filename,title\nzzz.jpg,Nope\nchelsea.png,A cat\nsub/camera.png,A camera\n"
+                     "coffee.JPG,Coffee cup\n")
+    ingest = run("ingest", photos["astronaut.jpg"].parent, "--metadata", sheet, env=env)
+    assert f"warning: {sheet}: 2 rows match no ingested file: zzz.jpg (line 2), coffee.JPG (line 5)" in ingest.output
+    assert "added 4" in ingest.output
+    listing = run("list", env=env).output
+    assert "A cat" in listing and "A camera" in listing and "A mug" not in listing
+    sheet.write_text("filename,title\nchelsea.png,The cat\n")
+    assert "warning" not in run("ingest", photos["chelsea.png"], "--metadata", sheet, env=env).output
+
+
 def test_an_operation_that_fails_on_an_item_is_one_line_naming_it_once(tmp_path: Path, photos: dict[str, Path]) -> None:
     """Pictures said `test-tint failed on ID: ...`, clips `film failed on item ID: ...`, and a batch run printed
     `failed: ID: test-tint failed on ID: ...`. Every derivation error now starts with the item's id, once."""

@@ -45,6 +45,7 @@ class IngestReport:
     duplicates: list[str] = field(default_factory=list)  # ids already in the archive
     updated: list[str] = field(default_factory=list)  # duplicates whose metadata the sheet changed
     failed: list[str] = field(default_factory=list)  # one-line messages
+    unmatched: list[str] = field(default_factory=list)  # the sheet's rows that match no file, "name (line n)"
 
 
 class Archive:
@@ -171,11 +172,14 @@ class Archive:
                 raise ArchiveError(str(e)) from None
             jobs += [(p, root if root.is_dir() else None) for p in files]
             report.failed += [message for _, message in unread]
+        matched = {metadata.sheet_row(rows, path, root) for path, root in jobs}
+        report.unmatched = [f"{name} (line {rows.lines[name]})" for name in rows if name not in matched]
         for i, (path, root) in enumerate(jobs):
             if on_file:
                 on_file(path, i, len(jobs))
+            row = metadata.sheet_row(rows, path, root)
             try:
-                self._ingest_one(path, {**(fields or {}), **metadata.sheet_fields(rows, path, root)}, report, origin)
+                self._ingest_one(path, {**(fields or {}), **(rows[row] if row else {})}, report, origin)
             except (ImageError, ArchiveError) as e:
                 report.failed.append(str(e))
             except OSError as e:

@@ -116,6 +116,10 @@ def ingest(
         report = a.ingest(inputs, sheet=metadata, on_file=on_file)
     for message in report.failed:
         console.print(f"[red]failed:[/red] {message}", highlight=False, soft_wrap=True)
+    if unmatched := report.unmatched:
+        console.print(f"[yellow]warning:[/yellow] {metadata}: {len(unmatched)} row{'s' * (len(unmatched) > 1)} "
+                      f"match{'es' * (len(unmatched) == 1)} no ingested file: {', '.join(unmatched)}", highlight=False,
+                      soft_wrap=True)
     out.print(f"added {len(report.added)}, already there {len(report.duplicates)} "
               f"(metadata updated on {len(report.updated)}), failed {len(report.failed)}")
     if report.failed:

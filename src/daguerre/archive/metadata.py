@@ -97,7 +97,13 @@ def _from_xmp(xmp: bytes | None) -> dict[str, str]:
     return out
 
 
-def read_sheet(sheet: Path) -> dict[str, dict[str, str]]:
+class Sheet(dict):
+    """A metadata sheet's rows, ``{filename: {field: value}}``, with each row's line in the file (`lines`)."""
+
+    lines: dict[str, int]
+
+
+def read_sheet(sheet: Path) -> Sheet:
     """``{filename: {field: value}}`` from a CSV with a ``filename`` column and Dublin Core columns.
 
     Empty cells leave a field as the file has it. Unknown columns are an error, so a typo changes nothing.
@@ -112,21 +118,22 @@ def read_sheet(sheet: Path) -> dict[str, dict[str, str]]:
             if unknown:
                 raise ArchiveError(f"{sheet}: unknown column(s) {', '.join(unknown)} "
                                    f"(Dublin Core: {', '.join(DUBLIN_CORE)})")
-            rows: dict[str, dict[str, str]] = {}
+            rows = Sheet()
+            rows.lines = {}
             for n, row in enumerate(reader, start=2):
                 row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
                 if not row.get("filename"):
                     raise ArchiveError(f"{sheet}: line {n} has no filename")
                 rows[row["filename"]] = {k: v for k, v in row.items() if k in DUBLIN_CORE and v}
+                rows.lines[row["filename"]] = n
             return rows
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise ArchiveError(f"{sheet}: cannot read the CSV sheet ({e})") from None
 
 
-def sheet_fields(rows: dict[str, dict[str, str]], path: Path, root: Path | None) -> dict[str, str]:
-    """The sheet's fields for ``path``: matched by path relative to the ingested folder, else by file name."""
-    if root is not None and root.is_dir():
-        rel = path.relative_to(root).as_posix()
-        if rel in rows:
-            return rows[rel]
-    return rows.get(path.name, {})
+def sheet_row(rows: dict[str, dict[str, str]], path: Path, root: Path | None) -> str | None:
+    """The sheet's row (its filename) for ``path``: matched by path relative to the ingested folder, else by file
+    name; None if it has none."""
+    if root is not None and root.is_dir() and (rel := path.relative_to(root).as_posix()) in rows:
+        return rel
+    return path.name if path.name in rows else None
