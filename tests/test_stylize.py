@@ -610,3 +610,24 @@ def test_two_threads_making_the_same_int8_file_at_once_both_get_a_whole_one(tmp_
         assert model.path.name.endswith(f"-int8-{onnx.INT8_RECIPE}.onnx")
         assert np.allclose(model(x).numpy(), fresh, atol=1e-5)
     assert sorted(p.suffix for p in onnx.cache_dir().iterdir()) == [".json", ".onnx", ".onnx"]
+
+
+def test_a_painting_given_as_a_picture_and_optimize_on_tiny_pictures(tmp_path):
+    """`daguerre.stylize(photo, style=<Picture>)` failed with "File name too long: Picture(...)" (every other
+    function takes Pictures), and `method="optimize"` on an 8x8 picture raised torch's "Output size is too small"
+    (VGG19's relu5_1 after four poolings). A Picture style gives what its file gives; optimize works on pictures
+    and paintings smaller than 16 px, at their own size."""
+    import daguerre
+
+    photo, painting = load(SAMPLES / "coffee.jpg"), load(SAMPLES / "rocket.jpg")
+    by_file = daguerre.stylize(photo, style=SAMPLES / "rocket.jpg")
+    assert np.array_equal(daguerre.stylize(photo, style=painting).pixels, by_file.pixels)
+    mixed = daguerre.stylize(photo, style=[painting, SAMPLES / "chelsea.jpg"], style_weights=[1.0, 1.0])
+    assert mixed.size == photo.size and not np.array_equal(mixed.pixels, by_file.pixels)
+    rng = np.random.default_rng(0)
+    for w, h in ((8, 8), (600, 1)):
+        tiny = Picture(rng.random((3, h, w), dtype=np.float32))
+        out = daguerre.stylize(tiny, style=painting, method="optimize", steps=2, size=64)
+        assert out.size == (w, h) and np.isfinite(out.pixels).all()
+    speck = Picture(rng.random((3, 4, 4), dtype=np.float32))  # a painting of 4x4 px too
+    assert daguerre.stylize(photo, style=speck, method="optimize", steps=1, size=64).size == photo.size

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -34,15 +35,19 @@ def _references(reference: str | Path | Picture | list | None) -> list | None:
     return [r if isinstance(r, Picture) else str(r) for r in refs] if refs else None
 
 
-def stylize(image: str | Path | Picture, *, model: str | None = None, style: str | Path | list | None = None,
-            method: str | None = None, **params: object) -> Picture:
-    """Restyle a picture: `model=` a fast style model, or `style=` any painting (arbitrary or optimize)."""
+def stylize(image: str | Path | Picture, *, model: str | None = None,
+            style: str | Path | Picture | list | None = None, method: str | None = None, **params: object) -> Picture:
+    """Restyle a picture: `model=` a fast style model, or `style=` any painting (arbitrary or optimize): a file or
+    a Picture, or a list of them."""
     from daguerre.ops import stylize as op
 
     method = method or ("fast" if model else "arbitrary")
-    if style is not None:
-        params["style"] = [str(s) for s in style] if isinstance(style, list | tuple) else str(style)
-    return _run(op, image, method=method, model=model, **params)
+    with tempfile.TemporaryDirectory(prefix="daguerre-style-") as tmp:  # a Picture: the operation reads files
+        if style is not None:
+            files = [s if not isinstance(s, Picture) else save(s, Path(tmp) / f"style-{i}.png")
+                     for i, s in enumerate(style if isinstance(style, list | tuple) else [style])]
+            params["style"] = [str(s) for s in files] if isinstance(style, list | tuple) else str(files[0])
+        return _run(op, image, method=method, model=model, **params)
 
 
 def colorize(image: str | Path | Picture, *, reference: str | Path | Picture | list | None = None,

@@ -14,7 +14,11 @@ import torch.nn.functional as F
 
 from daguerre.imaging.colour import downscale
 from daguerre.losses import content_loss, gram_matrix, style_loss, total_variation
-from daguerre.metrics.style import CONTENT_LAYER, STYLE_LAYERS  # the loss optimised is the metric reported
+from daguerre.metrics.style import (  # the loss optimised is the metric reported
+    CONTENT_LAYER,
+    STYLE_LAYERS,
+    STYLE_MIN_SIDE,
+)
 from daguerre.nets.vgg19 import load_vgg19
 
 
@@ -30,17 +34,18 @@ def optimize(content: torch.Tensor, style: torch.Tensor, *, size: int = 512, ste
 
     Each loss term is divided by its natural scale (content: the target features' energy; style: the
     photo's own style loss), so the weights are dimensionless and L-BFGS sees a loss of order one.
-    Scales run coarse to fine, halving down to no less than 128 px.
+    Scales run coarse to fine, halving down to no less than 128 px. A photo or painting under `STYLE_MIN_SIDE`
+    px on a side (VGG19's relu5_1 would have no pixel) is enlarged to it: the image returned is then that size.
     """
     net = vgg19()
     sizes = [size // 2**k for k in reversed(range(scales)) if size // 2**k >= 128 or k == 0]
     total = steps * len(sizes)
     done, image, loss_value = 0, None, float("nan")
     for s in sizes:
-        c = downscale(content, s)
+        c = _at_least(downscale(content, s))
         with torch.no_grad():
             target_content = net(c)[CONTENT_LAYER]
-            grams = {k: gram_matrix(v) for k, v in net(downscale(style, s)).items() if k in STYLE_LAYERS}
+            grams = {k: gram_matrix(v) for k, v in net(_at_least(downscale(style, s))).items() if k in STYLE_LAYERS}
             content_scale = target_content.pow(2).mean()
             fc = net(c)
             style_scale = style_loss({k: fc[k] for k in STYLE_LAYERS}, grams).clamp_min(1e-8)
@@ -81,3 +86,13 @@ def optimize(content: torch.Tensor, style: torch.Tensor, *, size: int = 512, ste
             progress(done, total)
         image = image.detach().clamp(0, 1)
     return image, loss_value
+
+
+def _at_least(x: torch.Tensor) -> torch.Tensor:
+    """`x` (1,3,H,W), enlarged (bilinear, its proportions kept) to `STYLE_MIN_SIDE` px on its short side if under."""
+    h, w = x.shape[-2:]
+    if min(h, w) >= STYLE_MIN_SIDE:
+        return x
+    k = STYLE_MIN_SIDE / min(h, w)
+    return F.interpolate(x, size=(max(STYLE_MIN_SIDE, round(h * k)), max(STYLE_MIN_SIDE, round(w * k))),
+                         mode="bilinear", align_corners=False)
