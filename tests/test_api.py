@@ -117,3 +117,19 @@ def test_parameters_of_the_wrong_kind_or_strength_out_of_range_are_refused_in_on
     with pytest.raises(ArchiveError, match=r"stylize: strength must be a number between 0 and 1, got 5"):
         archive.apply("stylize", [master], {"model": "van-gogh-irises", "strength": 5})
     assert archive.children(master) == []
+
+
+def test_an_unknown_operation_is_a_one_line_value_error(tmp_path):
+    """`run_clip('blur', ...)` raised a KeyError whose message was quoted twice; the archive says it in one line."""
+    import pytest
+
+    import daguerre
+    from daguerre.archive import Archive, ArchiveError
+
+    with pytest.raises(ValueError) as raised:
+        daguerre.run_clip("blur", tmp_path / "clip.mp4", tmp_path / "o.mp4")
+    assert str(raised.value).startswith("no operation named 'blur' (available: age, colorize, film, repair, ")
+    archive = Archive.init(tmp_path / "archive")
+    [master] = archive.ingest([daguerre.__file__.replace("__init__.py", "samples/coffee.jpg")]).added
+    with pytest.raises(ArchiveError, match=r"failed: no operation named 'blur' \(available: age, [^'\"]*\)$"):
+        archive.apply("blur", [master])

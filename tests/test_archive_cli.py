@@ -133,6 +133,28 @@ def test_sheet_rows_that_match_no_ingested_file_are_named_in_one_warning(tmp_pat
     assert "warning" not in run("ingest", photos["chelsea.png"], "--metadata", sheet, env=env).output
 
 
+def test_a_corrupt_catalogue_and_a_relative_base_url_are_one_line_errors(tmp_path: Path,
+                                                                         photos: dict[str, Path]) -> None:
+    """A truncated catalogue.sqlite gave SQLAlchemy's two lines without the file's name, and `export --base-url
+    example.org/iiif` a four-line pydantic ValidationError after the export had begun."""
+    path = tmp_path / "archive"
+    run("init", path)
+    env = {"DAGUERRE_ARCHIVE": str(path)}
+    run("ingest", photos["chelsea.png"], env=env)
+    bad = run("export", "-f", "iiif", "-o", tmp_path / "site", "--base-url", "example.org/iiif", code=1, env=env)
+    assert bad.output.strip() == "error: --base-url: 'example.org/iiif' is not an absolute http(s) URL"
+    assert not (tmp_path / "site").exists()
+    run("export", "-f", "iiif", "-o", tmp_path / "site", "--base-url", "https://example.org/iiif", env=env)
+    catalogue = path / "catalogue.sqlite"
+    whole = catalogue.read_bytes()
+    for damaged, said in ((whole[:4096], "database disk image is malformed"), (b"x" * 4096, "file is not a database")):
+        catalogue.write_bytes(damaged)
+        for extra in path.glob("catalogue.sqlite-*"):
+            extra.unlink()
+        listed = run("list", code=1, env=env)
+        assert listed.output.strip() == f"error: {catalogue.resolve()}: the catalogue is corrupt ({said})"
+
+
 def test_an_operation_that_fails_on_an_item_is_one_line_naming_it_once(tmp_path: Path, photos: dict[str, Path]) -> None:
     """Pictures said `test-tint failed on ID: ...`, clips `film failed on item ID: ...`, and a batch run printed
     `failed: ID: test-tint failed on ID: ...`. Every derivation error now starts with the item's id, once."""

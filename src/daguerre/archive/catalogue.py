@@ -7,6 +7,7 @@ several processes can share one catalogue without "database is locked" upgrades 
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +16,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, BigInteger, Boolean, Engine, ForeignKey, Integer, String, Text, create_engine, event, text
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import Float
+
+from daguerre.archive.errors import ArchiveError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff", "WEBP": "image/webp",
@@ -121,8 +125,21 @@ def connect(url: str) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except DatabaseError as e:
+        if damaged := corrupt(engine, e):
+            raise damaged from None
+        raise
     return engine
+
+
+def corrupt(engine: Engine, error: Exception) -> ArchiveError | None:
+    """A one-line error naming the catalogue file if `error` says it is damaged (SQLite's "database disk image is
+    malformed", "file is not a database"; not its "locked" and other operational errors), else None."""
+    if type(error) is not DatabaseError or type(error.orig) is not sqlite3.DatabaseError:
+        return None
+    return ArchiveError(f"{engine.url.database}: the catalogue is corrupt ({error.orig})")
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:

@@ -39,7 +39,10 @@ def fail(message: str, code: int = 1) -> None:
 @contextmanager
 def opened(path: Path | None) -> Iterator[Archive]:
     """Open the archive, say what crash recovery cleaned, turn archive errors into one-line messages."""
+    from sqlalchemy.exc import DatabaseError
+
     from daguerre.archive.api import Archive
+    from daguerre.archive.catalogue import corrupt
     from daguerre.imaging import ImageError
 
     try:
@@ -52,6 +55,8 @@ def opened(path: Path | None) -> Iterator[Archive]:
         yield archive
     except (ArchiveError, ImageError) as e:
         fail(str(e))
+    except DatabaseError as e:  # a catalogue damaged further in than its first page
+        fail(str(corrupt(archive.engine, e) or e))
     finally:
         archive.close()
 
@@ -362,12 +367,18 @@ def export(
     archive: ArchiveOpt = None,
 ) -> None:
     """IIIF manifests + level-0 tiles, a BagIt bag (files, Dublin Core, PREMIS), or CSV/JSON metadata."""
+    from daguerre.archive.export import check_base_url
     from daguerre.jobs.cli import parse_where
 
     try:
         selection = None if where is None else parse_where(where, kind=None)
     except ValueError as e:
         fail(str(e))
+    if format == "iiif":
+        try:
+            check_base_url(base_url)
+        except ValueError as e:
+            fail(f"--base-url: {e}")
     with opened(archive) as a, console.status(f"exporting {format}"):
         path = a.export(format, output, base_url=base_url, include_withdrawn=include_withdrawn, where=selection)
     out.print(f"wrote {path}")

@@ -64,8 +64,8 @@ def _operation(name: str):
 
     try:
         return get_operation(name)
-    except KeyError as e:
-        raise ArchiveError(str(e).strip("'\"")) from None
+    except ValueError as e:
+        raise ArchiveError(str(e)) from None
 
 
 def checked_operation(name: str, params: dict):

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from daguerre.archive import bag, iiif
 from daguerre.archive.catalogue import DUBLIN_CORE, Event, Item
@@ -23,6 +24,14 @@ PAGE = 1000  # items a query when exporting metadata
 Selection = tuple[str, dict]  # words and filters, as `archive search` and `archive batch --where` take them
 
 
+def check_base_url(url: str) -> str:
+    """`url` if an IIIF export can be served there (an absolute http(s) URL), else a one-line ValueError."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{url!r} is not an absolute http(s) URL")
+    return url
+
+
 def export(archive: Archive, format: str, out: Path, base_url: str, include_withdrawn: bool,
            where: Selection | None = None) -> Path:
     """Write the export into ``out`` (which must be absent or empty); returns its main file or folder. An export
@@ -32,6 +41,11 @@ def export(archive: Archive, format: str, out: Path, base_url: str, include_with
         raise ArchiveError(f"unknown export format {format!r} (use {', '.join(FORMATS)})")
     if where is not None and format == "iiif":
         raise ArchiveError("an IIIF export is of the whole archive: a selection is for bagit, csv or json")
+    if format == "iiif":
+        try:
+            check_base_url(base_url)
+        except ValueError as e:
+            raise ArchiveError(f"base_url: {e}") from None
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ArchiveError(f"{out}: exists and is not an empty folder")
     if where is not None and next(pages(archive, include_withdrawn, size=1, where=where), None) is None:

@@ -109,7 +109,8 @@ def register(op: Operation) -> Operation:
 
 
 def get_operation(name: str) -> Operation:
+    """The operation of that name, else a one-line ValueError naming those there are."""
     try:
         return OPERATIONS[name]
     except KeyError:
-        raise KeyError(f"no operation named {name!r} (available: {', '.join(sorted(OPERATIONS))})") from None
+        raise ValueError(f"no operation named {name!r} (available: {', '.join(sorted(OPERATIONS))})") from None
