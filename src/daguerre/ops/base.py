@@ -81,8 +81,8 @@ def _wrong_kind(name: str, default: object, value: object) -> str | None:
         return None if number and 0 <= value <= 1 else "a number between 0 and 1"
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "true or false"
-    if isinstance(default, int):
-        return None if number and isinstance(value, Integral) else "a whole number"
+    if isinstance(default, int):  # 512.0 is a whole number: a recipe or form may hold one, and always re-derives
+        return None if number and (isinstance(value, Integral) or float(value).is_integer()) else "a whole number"
     if isinstance(default, float):
         return None if number else "a number"
     return None
