@@ -248,6 +248,23 @@ def test_bad_token_is_refused(site):
     assert c.get("/api/items", headers={"Authorization": "Bearer dgr_nonsense"}).status_code == 401
 
 
+@pytest.mark.parametrize("public", [False, True])
+def test_an_api_call_without_a_token_is_told_to_send_one_not_to_fix_a_csrf_token(site, public):
+    archive, master = site
+    c = client(archive, public=public)
+    before = snapshot(archive)
+    rocket = (SAMPLES / "rocket.jpg").read_bytes()
+    for path, kw in (("/api/items", {"files": {"file": ("rocket.jpg", rocket, "image/jpeg")}}),
+                     (f"/api/items/{master.id}/jobs", {"json": {"operation": "film", "params": {}}})):
+        r = c.post(path, **kw)
+        assert r.status_code == 401, (path, r.text)
+        assert r.json()["detail"] == "log in first (send Authorization: Bearer TOKEN)"
+    login(c, "eddie")  # a browser session still needs its CSRF token
+    r = c.post(f"/api/items/{master.id}/jobs", json={"operation": "film", "params": {}})
+    assert r.status_code == 403 and "CSRF" in r.json()["detail"]
+    assert snapshot(archive) == before
+
+
 def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
     """Every route that writes: (method, path, request keyword arguments)."""
     import io

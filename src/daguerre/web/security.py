@@ -53,11 +53,17 @@ def reader(request: Request) -> Account:
     raise HTTPException(401, "log in first")
 
 
+def log_in_first(request: Request) -> HTTPException:
+    """401 for a caller with no account: the API's callers are scripts, so it names the header they need."""
+    api = request.url.path.startswith("/api/")
+    return HTTPException(401, "log in first (send Authorization: Bearer TOKEN)" if api else "log in first")
+
+
 def writer(request: Request, role: str = "editor") -> Account:
     """An account with at least ``role``; cookie-authenticated writes must also carry the CSRF token."""
     found = who(request)
     if found is None:
-        raise HTTPException(401, "log in first")
+        raise log_in_first(request)
     if found.role == "visitor" or not found.can(role):
         raise HTTPException(403, f"needs the {role} role; {found.name} is a {found.role}")
     return found
@@ -74,9 +80,14 @@ def csrf_token(request: Request) -> str:
 
 
 async def check_csrf(request: Request) -> None:
-    """Every cookie-authenticated write carries the session's token (form field or X-CSRF-Token header)."""
+    """Every cookie-authenticated write carries the session's token (form field or X-CSRF-Token header).
+
+    An API call with neither a token nor a session is told to log in (401), not to fix a CSRF token it never had:
+    the CSRF check is for browser sessions."""
     if request.method in SAFE_METHODS or request.headers.get("authorization", "").lower().startswith("bearer "):
         return
+    if request.url.path.startswith("/api/") and not request.session.get("user"):
+        raise log_in_first(request)
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
             ("multipart/form-data", "application/x-www-form-urlencoded")):
