@@ -265,6 +265,29 @@ def test_an_api_call_without_a_token_is_told_to_send_one_not_to_fix_a_csrf_token
     assert snapshot(archive) == before
 
 
+def test_htmx_requests_after_the_session_ended_send_the_browser_to_the_login_form(site):
+    """Polling /jobs, live search and a page's buttons: not a login page swapped into the table or the results."""
+    archive, master = site
+    c = client(archive)
+    token = login(c, "eddie")
+    c.post("/logout", data={"csrf": token})  # the session ends (logged out in another tab, or expired)
+    base = "http://testserver"
+    for method, path, page, kw in (
+            ("get", "/jobs", "/jobs", {}),
+            ("get", "/?q=moon", "/?q=moon", {"headers": {"HX-Target": "results"}}),
+            ("post", f"/items/{master.id}/verify", f"/items/{master.id}", {"headers": {"X-CSRF-Token": token}})):
+        headers = {"HX-Request": "true", "HX-Current-URL": base + page, **kw.get("headers", {})}
+        r = getattr(c, method)(path, headers=headers)
+        assert r.status_code == 401 and "<form" not in r.text, (path, r.status_code, r.text[:200])
+        target = r.headers["HX-Redirect"]
+        assert target.startswith("/login?next=")
+        form = c.get(target).text
+        assert f'name="next" value="{page}"' in form, form  # and back there once logged in
+    # a plain browser GET still gets the redirect, and the API its JSON
+    assert c.get("/jobs").headers["location"] == "/login?next=/jobs"
+    assert c.get("/api/items", headers={"HX-Request": "true"}).status_code == 401
+
+
 def _writes(master_id: str, derivative_id: str) -> list[tuple[str, str, dict]]:
     """Every route that writes: (method, path, request keyword arguments)."""
     import io

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -88,6 +88,10 @@ def create_app(archive: Archive, public: bool = False, max_upload_mb: float = 20
         """A page that needs a login sends the browser to the login form; the API answers JSON."""
         if request.url.path.startswith(("/api", "/iiif")):
             return await http_exception_handler(request, exc)
+        if exc.status_code == 401 and request.headers.get("hx-request"):
+            # htmx would follow a 303 and swap the whole login page into the polled table or the search results:
+            # it sends the browser itself to the login form, which comes back to the page the user was on
+            return Response(status_code=401, headers={"HX-Redirect": _login_url(_page_of(request))})
         if exc.status_code == 401 and request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", 303)
         if request.headers.get("hx-request"):
@@ -109,6 +113,24 @@ def create_app(archive: Archive, public: bool = False, max_upload_mb: float = 20
 
 
 _KINDS = {"int_parsing": "integer", "float_parsing": "number", "bool_parsing": "yes/no"}
+
+
+def _page_of(request: Request) -> str:
+    """The page an htmx request came from (its HX-Current-URL, path and query), else the request's own path."""
+    from urllib.parse import urlsplit
+
+    from daguerre.web.security import safe_next
+
+    current = urlsplit(request.headers.get("hx-current-url", ""))
+    if current.path and current.netloc in ("", request.url.netloc):
+        return safe_next(current.path + (f"?{current.query}" if current.query else ""))
+    return request.url.path
+
+
+def _login_url(back: str) -> str:
+    from urllib.parse import urlencode
+
+    return "/login?" + urlencode({"next": back})
 
 
 def _escape(text: object) -> str:

@@ -82,12 +82,12 @@ def csrf_token(request: Request) -> str:
 async def check_csrf(request: Request) -> None:
     """Every cookie-authenticated write carries the session's token (form field or X-CSRF-Token header).
 
-    An API call with neither a token nor a session is told to log in (401), not to fix a CSRF token it never had:
-    the CSRF check is for browser sessions."""
+    A caller with neither a token nor a session is told to log in (401), not to fix a CSRF token it never had:
+    an API script, or a page whose session has ended. The CSRF check is for browser sessions."""
     if request.method in SAFE_METHODS or request.headers.get("authorization", "").lower().startswith("bearer "):
         return
-    if request.url.path.startswith("/api/") and not request.session.get("user"):
-        raise log_in_first(request)
+    if not request.session.get("user") and request.url.path not in ("/login", "/logout"):
+        raise log_in_first(request)  # a page's button after the session ended: to the login form (app.py)
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
             ("multipart/form-data", "application/x-www-form-urlencoded")):
