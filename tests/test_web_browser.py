@@ -388,3 +388,33 @@ def test_the_batch_runs_the_operation_picked(server, browser):
     page.goto(base + "/?q=coffee")
     page.select_option("#sort", "oldest")  # the search's own selects still search as they change
     page.wait_for_url("**sort=oldest**")
+
+
+def test_a_refused_htmx_button_says_why_on_the_page(server, browser):
+    """Verify now refused (403: a stale CSRF token) shows the server's line where the verification goes; a refused
+    Cancel (404), whose answer would replace the whole jobs table, shows it in the page's flash area and the table
+    stays. htmx swaps only 2xx answers: these changed nothing on the page, the error was in the console only."""
+    base, archive = server
+    master = archive.items(kind="master")[0]
+    page = editor_page(browser, base)
+    page.goto(f"{base}/items/{master.id}")
+    page.evaluate("""document.body.setAttribute('hx-headers', '{"X-CSRF-Token": "stale"}')""")
+    page.click("button:text('Verify now')")
+    error = page.locator("#verify .error")
+    error.wait_for(timeout=30_000)
+    assert "CSRF token" in error.inner_text()
+    page.goto(f"{base}/jobs")
+    page.evaluate("""() => {  // a Cancel button of a job that no longer exists, as the jobs table makes them
+        const b = document.createElement('button');
+        b.textContent = 'Cancel gone';
+        b.setAttribute('hx-post', '/jobs/0123456789abcdef/cancel');
+        b.setAttribute('hx-target', '#jobs');
+        b.setAttribute('hx-swap', 'outerHTML');
+        document.querySelector('main').appendChild(b);  // outside the table, which polling replaces
+        htmx.process(b); }""")
+    page.click("button:text('Cancel gone')")
+    flash = page.locator("#flash .error")
+    flash.wait_for(timeout=30_000)
+    assert "0123456789abcdef" in flash.inner_text() and "<" not in flash.inner_text()
+    assert page.locator("#jobs table.jobs").count() == 1
+    page.close()

@@ -14,13 +14,7 @@ document.addEventListener("DOMContentLoaded", () => {
     fs.querySelectorAll("input, select").forEach((el) => { el.disabled = !on; });
   });
   if (select) { select.addEventListener("change", show); show(); }
-  // A refused preview (400) brings its one-line error: show it where the preview goes (htmx drops 4xx answers).
-  document.body.addEventListener("htmx:beforeSwap", (ev) => {
-    if (ev.detail.target.id === "preview" && ev.detail.xhr.status === 400) {
-      ev.detail.shouldSwap = true;
-      ev.detail.isError = false;
-    }
-  });
+  // A refused preview or run (400) shows its error where the preview goes: static/errors.js, on every page.
   document.querySelectorAll(".mask-paint").forEach((box) => {
     const img = box.querySelector(".mask-target");
     const canvas = box.querySelector(".mask-canvas");
