@@ -162,6 +162,19 @@ def test_editor_edits_metadata_with_an_event(site):
     assert "eddie" in history[-1].detail
 
 
+def test_history_shows_a_metadata_edit_as_typed_and_its_markup_escaped(site):
+    archive, master = site
+    c = client(archive)
+    token = login(c, "eddie")
+    title = "Astronaut <script>alert(1)</script> «Eileen» 宇宙"
+    assert c.post(f"/items/{master.id}/metadata", data={"csrf": token, "title": title}).status_code == 303
+    page = c.get(f"/items/{master.id}").text
+    history = page[page.index('id="history"'):]
+    assert "«Eileen» 宇宙" in history and "\\u00ab" not in history and "\\u5b87" not in history
+    assert "&#34;title&#34;: &#34;Astronaut &lt;script&gt;alert(1)&lt;/script&gt; «Eileen» 宇宙&#34;" in history
+    assert "<script>alert(1)" not in page
+
+
 def test_verify_now(site):
     archive, master = site
     c = client(archive)

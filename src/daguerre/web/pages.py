@@ -59,6 +59,17 @@ def _by_item_id(params: dict | None) -> dict:
 
 
 templates.env.filters["by_item_id"] = _by_item_id
+
+
+def _json_text(value: object) -> str:
+    """JSON as typed (« », accents, CJK as themselves, not \\u00ab escapes), sorted like ``tojson``: a plain
+    string, so autoescape escapes its markup (``tojson`` writes \\u003c for ``<`` instead, unreadable too)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+templates.env.filters["json_text"] = _json_text
 templates.env.globals["training_label"] = training_label  # "training run NAME", "colour bank NAME, N masters"
 templates.env.globals["is_clip"] = is_clip_item  # played, not zoomed; its Run form has its frame loop's options
 # what a <video> element plays in current browsers; a DV, MXF or MPEG-2 master is offered for download instead
