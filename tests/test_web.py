@@ -204,6 +204,18 @@ def test_upload_page_adds_reports_duplicates_and_refuses_non_images(site, tmp_pa
     assert "duplicate" in again.text and item.id in again.text
 
 
+def test_upload_with_nothing_chosen_says_to_choose_a_file(site):
+    archive, _ = site
+    c = client(archive)
+    token = login(c, "eddie")
+    before = snapshot(archive)
+    # what a browser sends when no file was chosen: an empty part with no file name
+    r = c.post("/upload", data={"csrf": token, "title": "x"}, files=[("files", ("", b"", "application/octet-stream"))])
+    assert r.status_code == 400 and '<p class="error">Choose at least one file' in r.text
+    assert snapshot(archive) == before
+    assert "Choose at least one file" not in c.get("/upload").text
+
+
 def _bomb_png(width: int = 40000, height: int = 40000) -> bytes:
     """A valid little PNG whose header claims 1.6 gigapixels."""
     def chunk(kind: bytes, body: bytes) -> bytes:

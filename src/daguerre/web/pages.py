@@ -405,6 +405,9 @@ async def upload(request: Request, user: Editor) -> HTMLResponse:
 def _upload(request: Request, form: FormData, user: Account) -> HTMLResponse:
     fields = {k: str(form[k]).strip() for k in DUBLIN_CORE if str(form.get(k) or "").strip()}
     files = [f for f in form.getlist("files") + form.getlist("folder") if getattr(f, "filename", "")]
+    if not files:  # the browser sends an empty file part when nothing was chosen: say so, not a silent reload
+        return render(request, "upload.html", 400, report=None, dublin_core=DUBLIN_CORE,
+                      error="Choose at least one file (pictures, clips or a folder) to upload.")
     sheet_file = form.get("sheet")
     results = []
     with tempfile.TemporaryDirectory(prefix="daguerre-upload-") as tmp:
