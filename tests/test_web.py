@@ -154,12 +154,17 @@ def test_editor_edits_metadata_with_an_event(site):
     c = client(archive)
     token = login(c, "eddie")
     before = len(archive.events_of(master.id))
-    r = c.post(f"/items/{master.id}/metadata", data={"csrf": token, "title": "Apollo 11", "creator": "NASA"})
+    r = c.post(f"/items/{master.id}/metadata", data={"csrf": token, "title": "Apollo 11", "creator": "Neil Armstrong"})
     assert r.status_code == 303
     assert archive.get(master.id).title == "Apollo 11"
     history = archive.events_of(master.id)
     assert len(history) == before + 1 and history[-1].type == "metadata modification"
     assert "eddie" in history[-1].detail
+    assert '<p class="ok" role="status">Saved: title, creator.</p>' in c.get(r.headers["location"]).text
+    assert "Saved:" not in c.get(f"/items/{master.id}").text  # once: a reload does not say it again
+    r = c.post(f"/items/{master.id}/metadata", data={"csrf": token, "title": "Apollo 11", "creator": "Neil Armstrong"})
+    assert "Nothing to save: no field changed." in c.get(r.headers["location"]).text
+    assert len(archive.events_of(master.id)) == before + 1
 
 
 def test_history_shows_a_metadata_edit_as_typed_and_its_markup_escaped(site):

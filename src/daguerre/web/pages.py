@@ -231,9 +231,11 @@ def item_page(request: Request, ref: str, user: Reader, a: str = "", b: str = ""
     view = service.item_view(archive, item, a, b)
     from daguerre.web.forms import operation_fields
 
+    saved = request.session.pop("saved", None)  # once, after Save metadata's redirect (a reload has none)
     return render(request, "item.html", item=item, view=view, dublin_core=DUBLIN_CORE,
                   operations=operation_fields(clip=is_clip_item(item)), gallery=service.style_gallery(),
-                  can_edit=user.role in ("editor", "admin"))
+                  can_edit=user.role in ("editor", "admin"),
+                  saved=saved["message"] if saved and saved.get("item") == item.id else None)
 
 
 @router.post("/items/{ref}/metadata", dependencies=[CSRF])
@@ -245,6 +247,8 @@ async def edit_metadata(request: Request, ref: str, user: Editor) -> Response:
     if changed:
         await run_in_threadpool(_archive(request).update_metadata, item.id, changed,
                                 detail=f"edited on the web by {user.name}")
+    message = f"Saved: {', '.join(changed)}." if changed else "Nothing to save: no field changed."
+    request.session["saved"] = {"item": item.id, "message": message}
     return RedirectResponse(f"/items/{item.id}#metadata", 303)
 
 
