@@ -221,6 +221,19 @@ def test_upload_with_nothing_chosen_says_to_choose_a_file(site):
     assert "Choose at least one file" not in c.get("/upload").text
 
 
+def test_an_upload_error_names_the_file_once(site):
+    archive, _ = site
+    c = client(archive)
+    token = login(c, "eddie")
+    cut = (SAMPLES / "rocket.jpg").read_bytes()[:2000]
+    r = c.post("/upload", data={"csrf": token}, files=[("files", ("corrupt.jpg", cut, "image/jpeg")),
+                                                       ("files", ("notes.txt", b"not a picture", "text/plain"))])
+    lines = re.findall(r'<li class="failed">(.*?)</li>', r.text)
+    assert len(lines) == 2, r.text
+    for name, line in zip(("corrupt.jpg", "notes.txt"), lines, strict=True):
+        assert line.startswith(f"<strong>{name}</strong>: failed — ") and line.count(name) == 1, line
+
+
 def _bomb_png(width: int = 40000, height: int = 40000) -> bytes:
     """A valid little PNG whose header claims 1.6 gigapixels."""
     def chunk(kind: bytes, body: bytes) -> bytes:

@@ -418,3 +418,19 @@ def test_a_refused_htmx_button_says_why_on_the_page(server, browser):
     assert "0123456789abcdef" in flash.inner_text() and "<" not in flash.inner_text()
     assert page.locator("#jobs table.jobs").count() == 1
     page.close()
+
+
+def test_the_upload_forms_sheet_label_reads_as_one_sentence(server, browser):
+    """The metadata sheet's label, with its <code> words, flows as text above its file field: the form's labels
+    are grids, and each <code> was a grid row of its own, breaking the sentence into five lines."""
+    base, _ = server
+    page = editor_page(browser, base)
+    page.goto(f"{base}/upload")
+    lines = page.eval_on_selector("input[name=sheet]", """input => {
+        const label = input.closest('label'), tops = new Set();
+        const range = document.createRange(); range.selectNodeContents(label);
+        for (const r of range.getClientRects()) if (r.width > 0 && r.bottom <= input.getBoundingClientRect().top)
+            tops.add(Math.round(r.top / 4));
+        return tops.size; }""")
+    assert lines <= 2, lines  # one line at this width (two would be wrapping, not five)
+    page.close()
