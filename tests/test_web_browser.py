@@ -434,3 +434,19 @@ def test_the_upload_forms_sheet_label_reads_as_one_sentence(server, browser):
         return tops.size; }""")
     assert lines <= 2, lines  # one line at this width (two would be wrapping, not five)
     page.close()
+
+
+def test_the_api_page_works_offline(server, browser):
+    """The header's API link: Swagger UI from the vendored swagger-ui-dist lists the API's routes, and the page asks
+    nothing of another host (FastAPI's default loads it from a CDN: a blank page offline, as in this browser)."""
+    base, _ = server
+    page = browser.new_page()
+    asked, errors = [], []
+    page.on("request", lambda r: asked.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "/")
+    page.get_by_role("link", name="API").click()
+    page.locator(".opblock-summary-path", has_text="/api/items").first.wait_for(timeout=30_000)
+    assert page.locator(".opblock").count() >= 8 and not errors, errors
+    assert [u for u in asked if not u.startswith((base, "data:"))] == []
+    page.close()

@@ -70,7 +70,7 @@ def create_app(archive: Archive, public: bool = False, max_upload_mb: float = 20
         runner.stop()
 
     app = FastAPI(title="daguerre", summary="Browse, restore and verify an archive of historical photographs.",
-                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)  # /docs below: FastAPI's loads a CDN
     app.state.runner = runner
     app.state.archive = archive
     app.state.public = public
@@ -82,6 +82,20 @@ def create_app(archive: Archive, public: bool = False, max_upload_mb: float = 20
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """Swagger UI over /openapi.json from the vendored swagger-ui-dist (scripts/vendor-web.sh): FastAPI's own
+        page loads it from cdn.jsdelivr.net (and a favicon from its site), blank on an offline network; no
+        online validator either. ReDoc is not vendored: /redoc stays off."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        vendor = "/static/vendor/swagger-ui"
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+                                   swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{vendor}/swagger-ui.css",
+                                   swagger_favicon_url=f"{vendor}/favicon-32x32.png",
+                                   swagger_ui_parameters={"validatorUrl": None})
 
     @app.exception_handler(HTTPException)
     async def pages_log_in_first(request: Request, exc: HTTPException):
