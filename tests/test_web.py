@@ -577,6 +577,7 @@ def test_a_preview_keeps_nothing_and_puts_hints_where_they_were_picked(site, tmp
     blue = small[..., 2] - small[..., 0]
     assert blue[150, 230] > 20 and blue[150, 230] > blue[20, 20] + 20
 
+
 @BOTH
 def test_cancel_own_job_not_others(site):
     archive, master = site
@@ -681,7 +682,13 @@ def test_upload_folder_with_a_metadata_sheet(site):
         ("folder", ("scans/chelsea.jpg", (SAMPLES / "chelsea.jpg").read_bytes(), "image/jpeg")),
         ("sheet", ("sheet.csv", sheet, "text/csv"))])
     assert r.status_code == 200 and r.text.count('class="added"') == 2
+    assert "matched no uploaded file" not in r.text
     assert archive.search("launch")[0].creator == "Cape staff", [(i.title, i.creator) for i in archive.items()]
+    missed = c.post("/upload", data={"csrf": token}, files=[  # a row whose name matches no file is said, not lost
+        ("files", ("coffee.jpg", (SAMPLES / "coffee.jpg").read_bytes(), "image/jpeg")),
+        ("sheet", ("sheet.csv", b"filename,title\nCoffee.JPG,Cup\ncoffee.jpg,Coffee cup\n", "text/csv"))])
+    assert missed.status_code == 200
+    assert "metadata sheet: 1 row matched no uploaded file: Coffee.JPG (line 2)" in missed.text
     assert archive.search("chelsea", kind="master")[-1].creator == "Unknown"
     bad = c.post("/upload", data={"csrf": token}, files=[
         ("files", ("x.jpg", (SAMPLES / "coffee.jpg").read_bytes(), "image/jpeg")),

@@ -425,7 +425,8 @@ def _upload(request: Request, form: FormData, user: Account) -> HTMLResponse:
         for f in files:
             results.append(service.ingest_upload(_archive(request), f, Path(tmp), fields, user, sheet))
     status = 400 if results and all(r.status == "failed" for r in results) else 200
-    return render(request, "upload.html", status, report=results, dublin_core=DUBLIN_CORE)
+    return render(request, "upload.html", status, report=results, dublin_core=DUBLIN_CORE,
+                  note=service.unmatched_rows(sheet, results))
 
 
 # ------------------------------------------------------------------------------------------ jobs, models

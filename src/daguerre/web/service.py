@@ -244,6 +244,18 @@ class UploadResult:
     status: str  # added | duplicate | failed
     id: str | None = None
     message: str = ""
+    row: str | None = None  # the metadata sheet's row it took
+
+
+def unmatched_rows(sheet: dict[str, dict[str, str]] | None, results: list[UploadResult]) -> str | None:
+    """A line naming the sheet's rows that no uploaded file took (a typo or a case lost their metadata), or None."""
+    used = {r.row for r in results}
+    missed = [f"{name} (line {sheet.lines[name]})" if hasattr(sheet, "lines") else name
+              for name in sheet or {} if name not in used]
+    if not missed:
+        return None
+    return f"metadata sheet: {len(missed)} row{'s' if len(missed) > 1 else ''} matched no uploaded file: " + \
+        ", ".join(missed)
 
 
 def read_sheet(archive: Archive, upload, folder: Path) -> dict[str, dict[str, str]]:
@@ -268,7 +280,8 @@ def ingest_upload(archive: Archive, upload, folder: Path, fields: dict[str, str]
     sent = Path(relative).name or "upload"
     inside = relative.split("/", 1)[1] if "/" in relative else relative  # a folder upload's path below it
     rows = sheet or {}
-    fields = {**fields, **(rows.get(relative) or rows.get(inside) or rows.get(sent) or {})}
+    row = next((k for k in (relative, inside, sent) if k in rows), None)
+    fields = {**fields, **(rows[row] if row else {})}
     suffix = Path(sent).suffix.lower()
     suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""
     stem = SAFE_NAME.sub("_", Path(sent).stem)[:80].strip("._") or "upload"
@@ -284,8 +297,8 @@ def ingest_upload(archive: Archive, upload, folder: Path, fields: dict[str, str]
     if report.failed:
         return UploadResult(sent, "failed", message=_named(report.failed[0], path, sent))
     if report.added:
-        return UploadResult(sent, "added", report.added[0])
-    return UploadResult(sent, "duplicate", report.duplicates[0], "already in the archive")
+        return UploadResult(sent, "added", report.added[0], row=row)
+    return UploadResult(sent, "duplicate", report.duplicates[0], "already in the archive", row=row)
 
 
 def _named(message: str, path: Path, sent: str) -> str:
