@@ -367,6 +367,28 @@ def test_a_reference_is_read_from_the_importers_store_once_its_first_path_is_gon
     assert any("read from this archive's store" in note for note in report.notes)
 
 
+def test_a_reference_file_from_outside_joins_the_archive_and_travels_in_its_bag(make_archive, photos, tmp_path):
+    """A reference given as a file (not an item) was recorded by its path only: once the file moved, or in another
+    archive, the derivative could not be re-derived. It now joins the archive as a master first (once: a file
+    already stored is that item, its metadata untouched), so the recipe names a stored file and bags carry it."""
+    import shutil
+
+    b = make_archive("b")
+    [grey] = b.ingest([photos["sub/camera.png"]]).added
+    outside = tmp_path / "colour print.jpg"
+    shutil.copy(photos["coffee.jpg"], outside)
+    [d] = b.apply("colorize", [grey], {"reference": str(outside), "render_size": 64})
+    [kept] = [i for i in b.items(kind="master") if i.id != grey]
+    assert kept.filename == "colour print.jpg"
+    assert b.events_of(d.id)[0].outcome_detail["recipe"]["input_files"] == {
+        str(b.store.local_path(kept.sha256)): kept.sha256}
+    b.apply("colorize", [grey], {"reference": str(outside), "render_size": 32})
+    assert len(b.items(kind="master")) == 2 and b.get(kept.id).record() == kept.record()
+    outside.unlink()
+    assert b.rederive(d.id).identical
+    _, report = rederived_elsewhere(make_archive, b, b.export("bagit", tmp_path / "bag"), d.id)
+    assert report.identical, report.notes
+
 def test_a_familys_bag_carries_the_reference_it_was_coloured_from(make_archive, photos, tmp_path):
     """The web's bag of one picture's family used to leave out a reference item from another family: imported
     elsewhere, the derivative could not be re-derived once the first archive was gone. The bag now carries every

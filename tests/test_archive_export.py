@@ -57,25 +57,30 @@ def test_iiif_manifest_structure_and_static_tiles(filled, tmp_path: Path) -> Non
 
 def test_a_public_manifest_names_references_by_item_and_gives_metrics_but_no_server_paths(filled, tmp_path: Path,
                                                                                          monkeypatch) -> None:
-    """A derivative's provenance in the IIIF manifest names a reference taken from the archive by its item id and
-    one from outside by its file name (it gave the store's path and the file's path on the server), gives the
-    metrics measured on it, and names the software without the user and host that ran it."""
+    """A derivative's provenance in the IIIF manifest names its reference by item id, whether taken from the
+    archive or given as a file (which joins the archive): it gave the store's path and the file's path on the
+    server. It gives the metrics measured on it, and the software without the user and host that ran it."""
+    from PIL import Image
+
     monkeypatch.delenv("DAGUERRE_MODELS", raising=False)  # the shipped colorize model
     archive, mid, did = filled
     coffee = next(i for i in archive.items() if i.filename == "coffee.jpg")
     outside = tmp_path / "print.png"
-    outside.write_bytes(archive.store.read(archive.get(mid).sha256))
+    with archive.store.as_file(archive.get(mid).sha256) as path:
+        Image.open(path).save(outside)
     [by_item] = archive.apply("colorize", [coffee.id], {"reference": mid})
     [by_file] = archive.apply("colorize", [coffee.id], {"reference": str(outside)})
+    [print_id] = [i.id for i in archive.items() if i.filename == "print.png"]
     out = tmp_path / "iiif"
     archive.export("iiif", out, base_url="https://example.org/iiif/")
     meta = {m["label"]["en"][0]: m["value"]["none"][0]
             for m in json.loads((out / coffee.id / "manifest.json").read_text())["metadata"]}
     item_prov, file_prov = meta[f"derivative {by_item.id}"], meta[f"derivative {by_file.id}"]
-    assert f'"reference": ["item {mid}"]' in item_prov and '"reference": ["print.png"]' in file_prov
+    assert f'"reference": ["item {mid}"]' in item_prov and f'"reference": ["item {print_id}"]' in file_prov
     for provenance in (item_prov, file_prov):
         assert "objects/" not in provenance and str(tmp_path) not in provenance and "@" not in provenance
         assert '"ssim": ' in provenance and "made " in provenance
+
 
 def test_bagit_bag_validates_and_imports_back(filled, make_archive, tmp_path: Path) -> None:
     archive, mid, did = filled

@@ -319,27 +319,38 @@ class Archive:
             raise ApplyError(made, failed)
         return made
 
-    def with_reference_files(self, operation: str, params: dict) -> dict:
-        """`params` with a `reference` (and restore's or repair's `damage_mask`) that names archive items given as
-        their stored files (`reference_file`)."""
+    def with_reference_files(self, operation: str, params: dict, keep: bool = True) -> dict:
+        """`params` with a `reference` (and restore's or repair's `damage_mask`, stylize's `style`) that names archive
+        items or files given as their stored files (`reference_file`: a file from outside joins the archive, unless
+        not `keep`: a batch over a search, which it would then join)."""
         params = dict(params)
         if operation in REFERENCE_OPERATIONS and params.get("reference"):
             given = params["reference"]
-            files = [self.reference_file(str(r)) for r in (given if isinstance(given, list) else [given])]
+            files = [self.reference_file(str(r), keep) for r in (given if isinstance(given, list) else [given])]
             params["reference"] = files if isinstance(given, list) or operation != "restore" else files[0]
         if operation in ("restore", "repair") and params.get("damage_mask"):
-            params["damage_mask"] = self.reference_file(str(params["damage_mask"]))
+            params["damage_mask"] = self.reference_file(str(params["damage_mask"]), keep)
+        if operation == "stylize" and (given := params.get("style")):  # a painting: an item, or a file kept as one
+            files = [self.reference_file(str(r), keep) for r in (given if isinstance(given, list) else [given])]
+            params["style"] = files if isinstance(given, list) else files[0]
         return params
 
-    def reference_file(self, ref: str) -> str:
-        """A file an operation reads (a colour or tone reference): a path, or an item's stored file (local stores)."""
-        if Path(ref).is_file():
+    def reference_file(self, ref: str, keep: bool = True) -> str:
+        """The stored file of a picture an operation reads (a colour or tone reference, a damage mask): an item, or
+        a file from outside, which joins the archive as a master first, so the derivative re-derives from the
+        archive alone (it was recorded by its path only, and could not once the file moved)."""
+        if not Path(ref).is_file():
+            path = self.store.local_path(self.get(ref).sha256)
+            if path is None:
+                raise ArchiveError(f"reference {ref}: this store is not a local folder; give the reference as a file")
+            return str(path)
+        if not keep:
             return ref
-        item = self.get(ref)
-        path = self.store.local_path(item.sha256)
-        if path is None:
-            raise ArchiveError(f"reference {ref}: this store is not a local folder; give the reference as a file")
-        return str(path)
+        kept = self.ingest([ref])  # (no fields: one already stored keeps its own)
+        if kept.failed:
+            raise ArchiveError(kept.failed[0])
+        path = self.store.local_path(self.get((kept.added or kept.duplicates)[0]).sha256)
+        return str(path or ref)  # a remote store keeps its copy for bags; the operation reads the file given
 
     def rederive(self, ref: str, tolerance: float = 1 / 255):
         from daguerre.archive import derive

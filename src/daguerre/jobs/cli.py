@@ -130,7 +130,7 @@ def batch(
                 query, filters = parse_where(where)
             except ValueError as e:
                 fail(str(e))
-            params = a.with_reference_files(operation, params)  # a reference may be an item, as with `apply`
+            params = a.with_reference_files(operation, params, keep=False)  # an item, as with `apply`
             from daguerre.archive.search import search_keys
 
             with a.session() as s:
