@@ -99,6 +99,14 @@ def test_bagit_bag_validates_and_imports_back(filled, make_archive, tmp_path: Pa
     assert rows[mid]["creator"] == "NASA" and rows[mid]["digital_source_type"] == ""
     assert (rows[did]["operation"], rows[did]["models"], rows[did]["digital_source_type"]) == (
         "test-tint", "tint-net", "trainedAlgorithmicMedia")
+    dc = {"oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc/", "dc": "http://purl.org/dc/elements/1.1/"}
+    records = ET.parse(bag_dir / "data" / "metadata" / "dublin_core.xml").getroot().findall("oai_dc:dc", dc)
+    fields = {r.find("dc:identifier", dc).text: [(e.tag.split("}")[1], e.text) for e in r] for r in records}
+    assert set(fields) == {mid, did, archive.items()[1].id}
+    assert ("creator", "NASA") in fields[mid] and ("type", "StillImage") in fields[mid]
+    assert ("relation", f"isVersionOf {mid}") in fields[did] and ("format", "image/png") in fields[did]
+    assert ("description", "machine-made by test-tint with tint-net (IPTC digital source type: "
+                           "trainedAlgorithmicMedia)") in fields[did]
 
     copy = make_archive("restored")
     imported = copy.import_bag(bag_dir, trust_signer=True)

@@ -1,9 +1,9 @@
 """BagIt export (the ``bagit`` package), with Dublin Core, PREMIS XML and signed events inside.
 
 A bag holds ``data/objects/<sha256>.<ext>`` for every file, ``data/metadata/`` with ``items.json``,
-``events.json``, ``dublin_core.csv``, ``premis.xml``, the exporting archive's signer chain (``signer.pem``)
-and the chains of the other archives that signed exported events (``signers.pem``), and SHA-256 and SHA-512
-manifests. ``bag_import`` reads one back, checking everything in it first.
+``events.json``, ``dublin_core.csv`` and ``dublin_core.xml`` (``oai_dc`` records), ``premis.xml``, the exporting
+archive's signer chain (``signer.pem``) and the chains of the other archives that signed exported events
+(``signers.pem``), and SHA-256 and SHA-512 manifests. ``bag_import`` reads one back, checking everything in it first.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 PREMIS = "http://www.loc.gov/premis/v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+OAI_DC, DC = "http://www.openarchives.org/OAI/2.0/oai_dc/", "http://purl.org/dc/elements/1.1/"
 EVENT_PAGE = 5000  # events a query when a bag's history is written
 IN_BATCH = 1000  # ids a query when a selection's items and events are looked up
 
@@ -95,28 +96,65 @@ def premis_event(ev: Event) -> ET.Element:
     return el
 
 
-class PremisWriter:
-    """premis.xml written an element at a time (objects, then events), as ElementTree would write the whole tree
-    indented: a bag of a million items never holds its PREMIS tree in memory."""
+class XmlWriter:
+    """An XML file written an element at a time under its root, as ElementTree would write the whole tree
+    indented: a bag of a million items never holds a tree in memory."""
 
-    DECLARATIONS = f' xmlns:premis="{PREMIS}" xmlns:xsi="{XSI}"'
-
-    def __init__(self, f: BinaryIO) -> None:
-        ET.register_namespace("premis", PREMIS)
-        self.f, self.empty = f, True
-        f.write(f"<?xml version='1.0' encoding='utf-8'?>\n<premis:premis{self.DECLARATIONS} version=\"3.0\">"
-                .encode())
+    def __init__(self, f: BinaryIO, root: str, namespaces: dict[str, str], attributes: str = "") -> None:
+        for prefix, uri in namespaces.items():
+            ET.register_namespace(prefix, uri)
+        self.f, self.root, self.empty = f, root, True
+        self.declarations = [f' xmlns:{prefix}="{uri}"' for prefix, uri in namespaces.items()]
+        f.write(f"<?xml version='1.0' encoding='utf-8'?>\n<{root}{''.join(self.declarations)}{attributes}>".encode())
 
     def add(self, el: ET.Element) -> None:
         ET.indent(el, level=1)
         text = ET.tostring(el, encoding="unicode")
         end = text.index(">")  # the declarations ElementTree puts on each element go once, on the root
-        head = text[:end].replace(f' xmlns:premis="{PREMIS}"', "").replace(f' xmlns:xsi="{XSI}"', "")
+        head = text[:end]
+        for declaration in self.declarations:
+            head = head.replace(declaration, "")
         self.f.write(("\n  " + head + text[end:]).encode())
         self.empty = False
 
     def close(self) -> None:
-        self.f.write(b"</premis:premis>" if self.empty else b"\n</premis:premis>")
+        self.f.write(f"{'' if self.empty else chr(10)}</{self.root}>".encode())
+
+
+def premis_writer(f: BinaryIO) -> XmlWriter:
+    """premis.xml: PREMIS 3 objects, then events."""
+    return XmlWriter(f, "premis:premis", {"premis": PREMIS, "xsi": XSI}, ' version="3.0"')
+
+
+def dublin_core_writer(f: BinaryIO) -> XmlWriter:
+    """dublin_core.xml: an ``oai_dc:dc`` record per item (`dublin_core_record`)."""
+    return XmlWriter(f, "metadata", {"oai_dc": OAI_DC, "dc": DC})
+
+
+def dublin_core_record(it: Item) -> ET.Element:
+    """An item's simple Dublin Core record (the OAI-PMH ``oai_dc`` form archives exchange): its fields, format
+    and type, and for a derivative its parent and what made it, AI label included."""
+    record = ET.Element(f"{{{OAI_DC}}}dc")
+
+    def dc(tag: str, text: object) -> None:
+        if text not in (None, ""):
+            ET.SubElement(record, f"{{{DC}}}{tag}").text = str(text)
+
+    dc("identifier", it.id)
+    dc("identifier", f"urn:sha256:{it.sha256}")
+    for field in ("title", "creator", "date", "description"):
+        dc(field, getattr(it, field))
+    for subject in (it.subject or "").split(";"):
+        dc("subject", subject.strip())
+    dc("rights", it.rights)
+    dc("source", it.source)
+    dc("format", it.media_type)
+    dc("type", "MovingImage" if (it.media_type or "").startswith("video/") else "StillImage")
+    if it.parent_id:
+        dc("relation", f"isVersionOf {it.parent_id}")
+        dc("description", f"machine-made by {it.operation}" + (f" with {it.models}" if it.models else "")
+           + f" (IPTC digital source type: {it.digital_source_type})")
+    return record
 
 
 class JsonList:
@@ -173,8 +211,10 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool, items: list
     ids: set[str] = set()
     signers: set[str] = set()
     with (open(meta / "items.json", "w") as items_file, open(meta / "events.json", "w") as events_file,
-          open(meta / "dublin_core.csv", "w", newline="") as dc_file, open(meta / "premis.xml", "wb") as xml_file):
-        items_json, events_json, premis = JsonList(items_file), JsonList(events_file), PremisWriter(xml_file)
+          open(meta / "dublin_core.csv", "w", newline="") as dc_file, open(meta / "premis.xml", "wb") as xml_file,
+          open(meta / "dublin_core.xml", "wb") as dc_xml_file):
+        items_json, events_json, premis = JsonList(items_file), JsonList(events_file), premis_writer(xml_file)
+        dc_xml = dublin_core_writer(dc_xml_file)
         writer = csv.DictWriter(dc_file, ["id", "sha256", "filename", "kind", "parent_id", *DUBLIN_CORE, "operation",
                                           "models", "digital_source_type"])  # what made it, and whether by AI
         writer.writeheader()
@@ -185,6 +225,7 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool, items: list
                 items_json.add(it.record())
                 writer.writerow({k: getattr(it, k) for k in writer.fieldnames})
                 premis.add(premis_object(it))
+                dc_xml.add(dublin_core_record(it))
                 ids.add(it.id)
         for ev in _history(archive, ids, whole):
             events_json.add(ev.record())
@@ -193,6 +234,7 @@ def export_bag(archive: Archive, out: Path, include_withdrawn: bool, items: list
         items_json.close()
         events_json.close()
         premis.close()
+        dc_xml.close()
     (meta / "signer.pem").write_bytes(archive.keys.chain_pem)
     known = archive.keys.known_chains()
     others = sorted({fp for fp in signers if fp in known} - {archive.keys.fingerprint})
