@@ -41,6 +41,10 @@ def test_archive_commands_end_to_end(tmp_path: Path, photos: dict[str, Path], ca
     tree = json.loads(run("show", cat, "--json", env=env).output)
     assert tree["derivatives"][0]["item"]["id"] == derivative
     assert run("search", "cat", "--operation", "test-tint", env=env).output.split()[0] == derivative
+    # key:value words are filters, as in `batch --where` (as words they matched nothing); a misspelt one is refused
+    assert run("search", "cat operation:test-tint", env=env).output.split()[0] == derivative
+    assert run("search", "cat kind:master", env=env).output.split()[0] == cat
+    assert "opration: is not a filter" in run("search", "cat opration:test-tint", env=env, code=1).output
     run("search", "--date-from", "1900-05", "--date-to", "2030-12-31", env=env)  # the three forms are taken
     for bad in ("yesterday", "1900-13", "19000"):  # they matched nothing, silently
         refused = run("search", "--date-from", bad, env=env, code=1).output

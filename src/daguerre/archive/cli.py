@@ -333,7 +333,8 @@ def list_items(include_withdrawn: Annotated[bool, typer.Option("--all", help="Wi
 
 @archive_app.command(epilog="Example: daguerre archive search harbour --date-from 1900 -A my-archive")
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find in the metadata (all must match).")] = "",
+    query: Annotated[str, typer.Argument(help="Words to find in the metadata (all must match), and key:value "
+                                             "filters (date_to:1920, operation:colorize, kind:master).")] = "",
     date_from: Annotated[str | None, typer.Option(help="Earliest date, e.g. 1900 or 1900-05-01.")] = None,
     date_to: Annotated[str | None, typer.Option(help="Latest date.")] = None,
     operation: Annotated[str | None, typer.Option(help="Derivatives made by this operation.")] = None,
@@ -342,16 +343,19 @@ def search(
     limit: Annotated[int, typer.Option(help="At most this many results.")] = 100,
     archive: ArchiveOpt = None,
 ) -> None:
-    """Full-text search over the metadata, with filters."""
+    """Full-text search over the metadata, with filters (as options, or as key:value words: date_to:1920)."""
     from daguerre.archive.search import check_filters
+    from daguerre.jobs.cli import parse_where
 
-    try:
-        check_filters({"date_from": date_from, "date_to": date_to})
+    given = {"date_from": date_from, "date_to": date_to, "operation": operation, "model": model, "rights": rights}
+    try:  # key:value words are `archive batch --where`'s filters: as words they matched nothing, silently
+        words, filters = parse_where(query, kind=None)
+        filters |= {k: v for k, v in given.items() if v is not None}
+        check_filters(filters)
     except ValueError as e:
         fail(str(e))
     with opened(archive) as a:
-        for it in a.search(query, date_from=date_from, date_to=date_to, operation=operation, model=model,
-                           rights=rights, limit=limit):
+        for it in a.search(words, **filters, limit=limit):
             typer.echo(line(it))
 
 
