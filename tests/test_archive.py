@@ -260,6 +260,9 @@ def test_withdraw_and_force(archive: Archive, photos: dict[str, Path]) -> None:
     assert [i.id for i in archive.items()] == [mid] and ids(archive.search("coffee")) == [mid]
     assert archive.get(dd.id).withdrawn and archive.store.exists(d.sha256)  # hidden, not destroyed
     assert archive.events_of(d.id)[-1].detail == "wrong colours"
+    checks = {c.name: c for c in archive.verify(d.id).checks}  # verify says so, as a plain "ok" would mislead
+    assert checks["withdrawn"].ok and checks["withdrawn"].detail.endswith(": wrong colours")
+    assert "withdrawn" not in {c.name for c in archive.verify(mid).checks}
     with pytest.raises(ArchiveError, match="already withdrawn"):
         archive.withdraw(d.id)
     with pytest.raises(ArchiveError, match="unless you pass --force"):

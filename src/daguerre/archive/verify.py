@@ -85,7 +85,11 @@ def verify(archive: Archive, item: Item) -> VerifyReport:
     checks.append(Check("fixity", actual == item.sha256,
                         "SHA-256 matches" if actual == item.sha256 else
                         "file is missing" if actual is None else f"file changed: SHA-256 is now {actual}"))
-    checks.append(_signatures(archive, archive.events_of(item.id)))
+    history = archive.events_of(item.id)
+    checks.append(_signatures(archive, history))
+    if item.withdrawn:  # still kept and checked; said, as a reader of "ok" would otherwise take it for in use
+        why = next((e for e in reversed(history) if e.type == events.DEACCESSION), None)
+        checks.append(Check("withdrawn", True, f"hidden since {why.datetime[:10]}: {why.detail}" if why else "hidden"))
     if item.kind == "derivative":
         checks += _labels(archive, item)
     result = VerifyReport(item.id, checks)
