@@ -373,6 +373,10 @@ def test_a_reference_file_from_outside_joins_the_archive_and_travels_in_its_bag(
     already stored is that item, its metadata untouched), so the recipe names a stored file and bags carry it."""
     import shutil
 
+    from PIL import Image
+
+    from daguerre.archive.errors import ApplyError
+
     b = make_archive("b")
     [grey] = b.ingest([photos["sub/camera.png"]]).added
     outside = tmp_path / "colour print.jpg"
@@ -384,6 +388,11 @@ def test_a_reference_file_from_outside_joins_the_archive_and_travels_in_its_bag(
         str(b.store.local_path(kept.sha256)): kept.sha256}
     b.apply("colorize", [grey], {"reference": str(outside), "render_size": 32})
     assert len(b.items(kind="master")) == 2 and b.get(kept.id).record() == kept.record()
+    other = tmp_path / "refused.png"
+    Image.open(photos["astronaut.jpg"]).save(other)
+    with pytest.raises(ApplyError, match="render_size"):  # refused parameters: the file does not join
+        b.apply("colorize", [grey], {"reference": str(other), "render_size": 4})
+    assert len(b.items(kind="master")) == 2
     outside.unlink()
     assert b.rederive(d.id).identical
     _, report = rederived_elsewhere(make_archive, b, b.export("bagit", tmp_path / "bag"), d.id)

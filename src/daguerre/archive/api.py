@@ -307,7 +307,14 @@ class Archive:
         """Run an operation on items and store each result as a labelled derivative (see ``derive.apply``)."""
         from daguerre.archive import derive
 
-        params = self.with_reference_files(operation, params or {})
+        params = params or {}
+        given = [v for k in PICTURE_PARAMS for v in (params[k] if isinstance(params.get(k), list) else [params.get(k)])]
+        if any(isinstance(v, str) and Path(v).is_file() for v in given):  # a file given joins the archive: not
+            try:  # for parameters refused anyway
+                derive.checked_operation(operation, self.with_reference_files(operation, params, keep=False))
+            except ArchiveError as e:
+                raise ApplyError([], [str(e)]) from None
+        params = self.with_reference_files(operation, params)
         made: list[Item] = []
         failed: list[str] = []
         for ref in refs:  # one item's failure does not stop the others
